@@ -1,0 +1,46 @@
+// wzp-bench SUITE [--json]: component and end-to-end benchmarks (docs/BENCHMARKS.md).
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "report.h"
+#include "suites.h"
+
+int main(int argc, char** argv) {
+  using wzp::bench::all_suites;
+  CLI::App app{"wzp-bench: WarzonePhone benchmarks"};
+  std::string suite;
+  bool json = false;
+  std::vector<std::string> names = {"all"};
+  for (const auto& s : all_suites()) names.emplace_back(s.name);
+  app.add_option("suite", suite, "suite to run")->required()->check(CLI::IsMember(names));
+  app.add_flag("--json", json, "one JSON object per result instead of a table");
+  app.footer([] {
+    std::string text = "Suites:\n  all        every suite that is built\n";
+    for (const auto& s : all_suites()) {
+      text += "  " + std::string(s.name) + std::string(11 - s.name.size(), ' ') +
+              std::string(s.about) + "\n";
+    }
+    return text;
+  }());
+  CLI11_PARSE(app, argc, argv);
+
+  std::vector<wzp::bench::Measurement> results;
+  int missing = 0;
+  for (const auto& s : all_suites()) {
+    if (suite != "all" && suite != s.name) continue;
+    if (!s.run) {
+      std::cerr << "wzp-bench: suite '" << s.name << "' is not built yet\n";
+      ++missing;
+      continue;
+    }
+    std::cerr << "wzp-bench: running " << s.name << "...\n";
+    auto r = s.run();
+    results.insert(results.end(), r.begin(), r.end());
+  }
+  if (json) {
+    wzp::bench::print_json_lines(std::cout, results);
+  } else {
+    wzp::bench::print_table(std::cout, results);
+  }
+  return suite != "all" && missing > 0 ? 2 : 0;
+}

@@ -1,0 +1,21 @@
+#include "suites.h"
+
+#include <array>
+
+namespace wzp::bench {
+
+std::span<const Suite> all_suites() {
+  static const std::array<Suite, 8> kSuites = {{
+      {"proto", "wire-format parse and serialise costs", run_proto_suite},
+      {"codec", "encode/decode cost per tier (issue 5)", {}},
+      {"fec", "RaptorQ throughput against npm raptorq (issue 4)", {}},
+      {"crypto", "AEAD seal+open against raw libsodium (issue 3)", {}},
+      {"pipeline", "whole media pipeline both ways (issue 5)", {}},
+      {"transport", "QUIC datagram rate against plain UDP (issue 6)", {}},
+      {"relay", "relay forwarding rate against a UDP reflector (issue 7)", {}},
+      {"network", "full calls through wzp-netem profiles (issue 10)", {}},
+  }};
+  return kSuites;
+}
+
+}  // namespace wzp::bench

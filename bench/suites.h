@@ -1,0 +1,23 @@
+// The wzp-bench suites. Each returns its figures; the driver prints them.
+#pragma once
+
+#include <functional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "report.h"
+
+namespace wzp::bench {
+
+struct Suite {
+  std::string_view name;
+  std::string_view about;
+  std::function<std::vector<Measurement>()> run;  // empty: not built yet
+};
+
+std::span<const Suite> all_suites();
+
+std::vector<Measurement> run_proto_suite();
+
+}  // namespace wzp::bench

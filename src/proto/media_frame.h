@@ -1,0 +1,82 @@
+// Media datagrams: a 1-byte tag, then a full (12-byte) or mini (4-byte) header, an optional
+// quality report, and the payload (docs/PROTOCOL.md, "Media datagrams").
+//
+// The sender sends a full header every 50th frame and whenever a field that a mini header
+// cannot express changes; in between, a 4-byte mini header carries only the timestamp delta
+// from the last full header and the payload length. The receiver expands a mini header from
+// the context of the last frame it *accepted*: parsing is pure, and the caller commits a
+// frame with accept() only once it has authenticated it, so forged or corrupt datagrams can
+// never disturb the context.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "proto/media_header.h"
+#include "proto/quality_report.h"
+#include "proto/result.h"
+
+namespace wzp::proto {
+
+enum class FrameTag : uint8_t { kFull = 0x00, kMini = 0x01, kTrunk = 0x02 };
+
+inline constexpr uint32_t kFullHeaderInterval = 50;
+inline constexpr size_t kMaxMediaHeaderBytes = 1 + MediaHeader::kSize + QualityReport::kSize;
+
+struct MiniHeader {
+  static constexpr size_t kSize = 4;
+  uint16_t ts_delta_ms = 0;  // since the last full header's timestamp
+  uint16_t payload_len = 0;
+
+  void write(std::span<uint8_t, kSize> out) const;
+  static Result<MiniHeader> parse(std::span<const uint8_t> in);
+  bool operator==(const MiniHeader&) const = default;
+};
+
+struct MediaFrame {
+  MediaHeader header;  // for a mini frame, the header as expanded from context
+  std::optional<QualityReport> report;
+  bool mini = false;
+  std::span<const uint8_t> header_bytes;  // tag through report: the AEAD associated data
+  std::span<const uint8_t> payload;
+};
+
+// Sender side: chooses full or mini per frame and writes tag + header (+ report).
+class MediaHeaderWriter {
+ public:
+  // Writes the header for a frame whose payload will be payload_len bytes; returns the
+  // number of header bytes written (5, 13 or 17). `out` must hold kMaxMediaHeaderBytes.
+  size_t write(const MediaHeader& header, const QualityReport* report, size_t payload_len,
+               std::span<uint8_t> out);
+  // The next frame goes out with a full header (after a rekey or a receiver resync request).
+  void force_full() { have_last_ = false; }
+
+ private:
+  bool can_use_mini(const MediaHeader& h, const QualityReport* report, size_t payload_len) const;
+
+  bool have_last_ = false;
+  MediaHeader last_;
+  uint32_t last_full_ts_ = 0;
+  uint32_t frames_since_full_ = 0;
+};
+
+// Receiver side.
+class MediaFrameReader {
+ public:
+  // Parses one datagram. `assume_lost` shifts a mini header's inferred sequence and symbol
+  // index forward, for a caller that failed to authenticate the plain inference and suspects
+  // that mini frames were lost in between.
+  Result<MediaFrame> parse(std::span<const uint8_t> datagram, uint16_t assume_lost = 0) const;
+  // Commits an authenticated frame as the context for later mini headers.
+  void accept(const MediaFrame& frame);
+  bool has_context() const { return have_context_; }
+  void reset() { have_context_ = false; }
+
+ private:
+  bool have_context_ = false;
+  MediaHeader last_;
+  uint32_t last_full_ts_ = 0;
+};
+
+}  // namespace wzp::proto
