@@ -42,12 +42,18 @@ struct CallOffer {
   Bytes signature;      // Ed25519 over ephemeral_pub || "call-offer"
   std::vector<std::string> supported_profiles;
   std::optional<std::string> display_name;
+  // The static X25519 key that room members seal sender keys to, and the identity's
+  // signature binding it (over "agreement-key" || agreement_pub).
+  std::optional<Bytes> agreement_pub;
+  std::optional<Bytes> agreement_sig;
   static constexpr auto fields() {
     return std::make_tuple(field("identity_pub", &CallOffer::identity_pub),
                            field("ephemeral_pub", &CallOffer::ephemeral_pub),
                            field("signature", &CallOffer::signature),
                            field("supported_profiles", &CallOffer::supported_profiles),
-                           field("display_name", &CallOffer::display_name));
+                           field("display_name", &CallOffer::display_name),
+                           field("agreement_pub", &CallOffer::agreement_pub),
+                           field("agreement_sig", &CallOffer::agreement_sig));
   }
 };
 
@@ -158,11 +164,17 @@ struct Participant {
   uint32_t session_id = 0;
   std::string fingerprint;
   std::string display_name;
+  Bytes identity_pub;   // Ed25519; its fingerprint must equal `fingerprint`
+  Bytes agreement_pub;  // X25519, for sealing sender keys
+  Bytes agreement_sig;  // identity's signature over "agreement-key" || agreement_pub
   bool operator==(const Participant&) const = default;
   static constexpr auto fields() {
     return std::make_tuple(field("session_id", &Participant::session_id),
                            field("fingerprint", &Participant::fingerprint),
-                           field("display_name", &Participant::display_name));
+                           field("display_name", &Participant::display_name),
+                           field("identity_pub", &Participant::identity_pub),
+                           field("agreement_pub", &Participant::agreement_pub),
+                           field("agreement_sig", &Participant::agreement_sig));
   }
 };
 
@@ -242,12 +254,14 @@ struct SenderKey {
   WZP_SIGNAL(SenderKey)
   std::string from;  // sender fingerprint
   std::string to;    // recipient fingerprint
+  Bytes identity_pub;  // sender's Ed25519 key; fingerprint_of(identity_pub) == from
   uint32_t session_id = 0;
   uint32_t key_id = 0;
-  Bytes sealed_key;
-  Bytes signature;
+  Bytes sealed_key;  // crypto_box_seal of key (32) || key_id (u32 BE) || session_id (u32 BE)
+  Bytes signature;   // over "sender-key" || from || to || session_id || key_id || sealed_key
   static constexpr auto fields() {
     return std::make_tuple(field("from", &SenderKey::from), field("to", &SenderKey::to),
+                           field("identity_pub", &SenderKey::identity_pub),
                            field("session_id", &SenderKey::session_id),
                            field("key_id", &SenderKey::key_id),
                            field("sealed_key", &SenderKey::sealed_key),

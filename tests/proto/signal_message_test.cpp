@@ -14,7 +14,7 @@ std::vector<SignalMessage> every_message() {
   const Bytes key(32, 0xAB);
   const Bytes sig(64, 0x01);
   return {
-      CallOffer{key, key, sig, {"good", "degraded"}, "alice"},
+      CallOffer{key, key, sig, {"good", "degraded"}, "alice", key, sig},
       CallAnswer{key, key, sig, "good"},
       Rekey{3, key, sig},
       QualityUpdate{12.5, 180, 22, "degraded"},
@@ -27,13 +27,13 @@ std::vector<SignalMessage> every_message() {
       Unmute{},
       Hold{},
       Unhold{},
-      RoomUpdate{"ops", {{1, "aaaa:bbbb", "alice"}, {2, "cccc:dddd", "bob"}}},
+      RoomUpdate{"ops", {{1, "aaaa:bbbb", "alice", key, key, sig}, {2, "cccc:dddd", "bob", key, key, sig}}},
       RegisterPresence{key, 1700000000000, sig, std::nullopt},
       RegisterPresenceAck{"aaaa:bbbb", true, std::nullopt},
       DirectCallOffer{"c1", "cccc:dddd", "aaaa:bbbb", "alice"},
       DirectCallAnswer{"c1", true, std::nullopt, "direct-c1"},
       CallRinging{"c1"},
-      SenderKey{"aaaa", "cccc", 5, 2, Bytes(80, 3), sig},
+      SenderKey{"aaaa", "cccc", key, 5, 2, Bytes(80, 3), sig},
       FederationHello{"relay-a", 1, {"ops", "lobby"}},
       GlobalRoomActive{"ops", "relay-a"},
       GlobalRoomInactive{"ops", "relay-a"},

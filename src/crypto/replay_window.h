@@ -1,0 +1,30 @@
+// Anti-replay: a sliding window over extended packet counters. Check before decrypting,
+// commit only after the packet authenticated, so forgeries cannot move the window.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+namespace wzp::crypto {
+
+class ReplayWindow {
+ public:
+  static constexpr uint64_t kSize = 2048;  // packets of reordering tolerated
+
+  enum class Verdict { kFresh, kDuplicate, kTooOld };
+
+  Verdict check(uint64_t counter) const;
+  void commit(uint64_t counter);
+  uint64_t highest() const { return highest_; }
+
+ private:
+  bool test(uint64_t c) const { return bits_[(c % kSize) / 64] >> (c % 64) & 1; }
+  void set(uint64_t c) { bits_[(c % kSize) / 64] |= uint64_t{1} << (c % 64); }
+  void clear(uint64_t c) { bits_[(c % kSize) / 64] &= ~(uint64_t{1} << (c % 64)); }
+
+  bool started_ = false;
+  uint64_t highest_ = 0;
+  std::array<uint64_t, kSize / 64> bits_{};
+};
+
+}  // namespace wzp::crypto

@@ -1,0 +1,93 @@
+// End-to-end room media: each member encrypts its media under its own random sender key,
+// which it hands to every other member sealed to that member's X25519 key and signed with its
+// own Ed25519 key. The relay forwards SenderKey messages it cannot open and never holds a key
+// that decrypts media.
+//
+// Keys rotate when a member leaves (the leaver never receives the new key) and on a schedule;
+// receivers keep a sender's previous key for a short grace period, for packets in flight.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "crypto/identity.h"
+#include "crypto/media_aead.h"
+#include "crypto/replay_window.h"
+#include "proto/result.h"
+#include "proto/seq.h"
+#include "proto/signal_message.h"
+
+namespace wzp::crypto {
+
+inline constexpr uint64_t kSenderKeyGraceMs = 2000;
+inline constexpr uint8_t kRoomDirection = 0;  // sender keys are one-way: one direction byte
+
+// Our own sender key.
+class OwnSenderKey {
+ public:
+  explicit OwnSenderKey(uint32_t session_id);
+  void rotate();  // fresh random key, key_id + 1
+  uint32_t key_id() const { return key_id_; }
+  uint32_t session_id() const { return session_id_; }
+  const Key32& key() const { return key_; }
+  MediaKey media_key() const { return MediaKey(key_, session_id_, kRoomDirection); }
+
+ private:
+  uint32_t session_id_;
+  uint32_t key_id_ = 0;
+  Key32 key_;
+};
+
+// Seals our current key for one recipient, after checking the recipient's binding between
+// identity and agreement key (so a relay cannot substitute its own key).
+proto::Result<proto::SenderKey> seal_sender_key(const Identity& me, const OwnSenderKey& key,
+                                                const proto::Participant& recipient);
+
+struct ReceivedSenderKey {
+  std::string from;
+  uint32_t session_id = 0;
+  uint32_t key_id = 0;
+  Key32 key;
+};
+
+// Verifies and opens a SenderKey addressed to us.
+proto::Result<ReceivedSenderKey> open_sender_key(const Identity& me, const proto::SenderKey& msg);
+
+// Receiver side: one key (and a previous one in grace) per sender session.
+class SenderKeyStore {
+ public:
+  void install(ReceivedSenderKey key, uint64_t now_ms);
+  void forget(uint32_t session_id);
+  // Drops previous keys whose grace has run out.
+  void expire(uint64_t now_ms);
+  OpenStatus open(uint32_t session_id, uint16_t wire_seq, std::span<const uint8_t> ad,
+                  std::span<const uint8_t> ciphertext, std::span<uint8_t> out, size_t* out_len);
+  bool has_sender(uint32_t session_id) const { return senders_.count(session_id) != 0; }
+  size_t previous_keys() const;
+
+ private:
+  struct Sender {
+    uint32_t key_id = 0;
+    Key32 key;
+    std::optional<Key32> previous;
+    uint64_t previous_until_ms = 0;
+    proto::SeqExtender seq;
+    ReplayWindow replay;
+  };
+  std::map<uint32_t, Sender> senders_;
+};
+
+// Trust on first use for the people behind fingerprints: remembers which fingerprint a
+// display name came with, and reports when the same name shows up with another identity.
+class PeerDirectory {
+ public:
+  enum class Seen { kNew, kKnown, kIdentityChanged };
+  Seen observe(const std::string& display_name, const std::string& fingerprint);
+
+ private:
+  std::map<std::string, std::string> by_name_;
+};
+
+}  // namespace wzp::crypto
