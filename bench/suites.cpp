@@ -9,7 +9,7 @@ std::span<const Suite> all_suites() {
       {"proto", "wire-format parse and serialise costs", run_proto_suite},
       {"codec", "encode/decode cost per tier (issue 5)", {}},
       {"fec", "RaptorQ throughput against npm raptorq (issue 4)", {}},
-      {"crypto", "AEAD seal+open against raw libsodium (issue 3)", {}},
+      {"crypto", "media AEAD seal+open against raw libsodium", run_crypto_suite},
       {"pipeline", "whole media pipeline both ways (issue 5)", {}},
       {"transport", "QUIC datagram rate against plain UDP (issue 6)", {}},
       {"relay", "relay forwarding rate against a UDP reflector (issue 7)", {}},

@@ -19,5 +19,6 @@ struct Suite {
 std::span<const Suite> all_suites();
 
 std::vector<Measurement> run_proto_suite();
+std::vector<Measurement> run_crypto_suite();
 
 }  // namespace wzp::bench
