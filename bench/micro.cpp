@@ -13,8 +13,8 @@ class Collector : public benchmark::BenchmarkReporter {
     for (const auto& run : runs) {
       if (run.error_occurred) continue;
       MicroRun r;
-      r.ns_per_iter = run.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(run.time_unit) *
-                      1e9;
+      r.ns_per_iter =
+          run.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(run.time_unit) * 1e9;
       if (auto it = run.counters.find("items_per_second"); it != run.counters.end()) {
         r.items_per_second = it->second.value;
       }

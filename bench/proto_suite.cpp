@@ -31,8 +31,7 @@ void BM_MediaHeaderWriteParse(benchmark::State& state) {
 BENCHMARK(BM_MediaHeaderWriteParse);
 
 void BM_SignalEncodeDecode(benchmark::State& state) {
-  const proto::SignalMessage msg =
-      proto::QualityUpdate{3.5, 120, 14, "good"};
+  const proto::SignalMessage msg = proto::QualityUpdate{3.5, 120, 14, "good"};
   for (auto _ : state) {
     auto back = proto::decode_signal(proto::encode_signal(msg));
     benchmark::DoNotOptimize(back);

@@ -27,8 +27,8 @@ std::string fmt(double v) {
 }  // namespace
 
 void print_table(std::ostream& out, const std::vector<Measurement>& results) {
-  const std::vector<std::string> head = {"suite", "case", "metric", "value", "unit", "reference",
-                                         "ratio"};
+  const std::vector<std::string> head = {"suite", "case",      "metric", "value",
+                                         "unit",  "reference", "ratio"};
   std::vector<std::vector<std::string>> rows;
   for (const auto& m : results) {
     const auto r = m.ratio();
@@ -43,8 +43,8 @@ void print_table(std::ostream& out, const std::vector<Measurement>& results) {
   auto line = [&](const std::vector<std::string>& cells) {
     for (size_t c = 0; c < cells.size(); ++c) {
       const bool numeric = c == 3 || c >= 5;
-      out << (numeric ? std::right : std::left) << std::setw(static_cast<int>(width[c]))
-          << cells[c] << (c + 1 < cells.size() ? "  " : "\n");
+      out << (numeric ? std::right : std::left) << std::setw(static_cast<int>(width[c])) << cells[c]
+          << (c + 1 < cells.size() ? "  " : "\n");
     }
   };
   line(head);
@@ -53,8 +53,11 @@ void print_table(std::ostream& out, const std::vector<Measurement>& results) {
 
 void print_json_lines(std::ostream& out, const std::vector<Measurement>& results) {
   for (const auto& m : results) {
-    nlohmann::ordered_json j = {{"suite", m.suite}, {"case", m.case_name}, {"metric", m.metric},
-                                {"value", m.value}, {"unit", m.unit}};
+    nlohmann::ordered_json j = {{"suite", m.suite},
+                                {"case", m.case_name},
+                                {"metric", m.metric},
+                                {"value", m.value},
+                                {"unit", m.unit}};
     if (m.reference) j["reference"] = *m.reference;
     if (auto r = m.ratio()) j["ratio"] = *r;
     out << j.dump() << "\n";

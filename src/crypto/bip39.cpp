@@ -44,9 +44,12 @@ std::string entropy_to_mnemonic(std::span<const uint8_t> entropy) {
 
 std::string MnemonicError::message() const {
   switch (kind) {
-    case Kind::kWordCount: return "mnemonic: " + detail;
-    case Kind::kUnknownWord: return "mnemonic: '" + detail + "' is not a BIP39 English word";
-    case Kind::kChecksum: return "mnemonic: checksum mismatch (a word is wrong or out of order)";
+    case Kind::kWordCount:
+      return "mnemonic: " + detail;
+    case Kind::kUnknownWord:
+      return "mnemonic: '" + detail + "' is not a BIP39 English word";
+    case Kind::kChecksum:
+      return "mnemonic: checksum mismatch (a word is wrong or out of order)";
   }
   return "mnemonic: invalid";
 }
@@ -71,9 +74,10 @@ MnemonicResult mnemonic_to_entropy(std::string_view mnemonic) {
     i = j;
   }
   if (indices.size() < 12 || indices.size() > 24 || indices.size() % 3 != 0) {
-    return {{}, MnemonicError{MnemonicError::Kind::kWordCount,
-                              "expected 12, 15, 18, 21 or 24 words, got " +
-                                  std::to_string(indices.size())}};
+    return {
+        {},
+        MnemonicError{MnemonicError::Kind::kWordCount, "expected 12, 15, 18, 21 or 24 words, got " +
+                                                           std::to_string(indices.size())}};
   }
   const size_t total_bits = indices.size() * 11;
   const size_t cs_bits = total_bits / 33;

@@ -27,7 +27,8 @@ void new_ephemeral(Key32& secret, PublicKey& pub) {
 
 // X25519 then HKDF; fails for a low-order peer key (all-zero shared secret).
 proto::Result<SessionKeys> agree_ephemeral(const Key32& my_secret, std::span<const uint8_t> peer) {
-  if (peer.size() != 32) return proto::Error{proto::Errc::kBadValue, "ephemeral key must be 32 bytes"};
+  if (peer.size() != 32)
+    return proto::Error{proto::Errc::kBadValue, "ephemeral key must be 32 bytes"};
   Key32 shared;
   if (crypto_scalarmult(shared.data(), my_secret.data(), peer.data()) != 0) {
     return proto::Error{proto::Errc::kBadValue, "peer ephemeral key is of low order"};
@@ -100,8 +101,7 @@ proto::CallOffer make_offer(const Identity& me, std::vector<std::string> profile
   offer.ephemeral_pub.assign(pending.ephemeral_public.begin(), pending.ephemeral_public.end());
   offer.signature = sign_ephemeral(me, pending.ephemeral_public, kOfferLabel);
   offer.supported_profiles = std::move(profiles);
-  offer.agreement_pub =
-      proto::Bytes(me.agreement_public().begin(), me.agreement_public().end());
+  offer.agreement_pub = proto::Bytes(me.agreement_public().begin(), me.agreement_public().end());
   offer.agreement_sig = agreement_binding(me);
   return offer;
 }

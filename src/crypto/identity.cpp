@@ -96,8 +96,8 @@ void save_identity(const Identity& id, const std::filesystem::path& path) {
     }
   }
   ::umask(old_mask);
-  std::filesystem::permissions(tmp, std::filesystem::perms::owner_read |
-                                        std::filesystem::perms::owner_write);
+  std::filesystem::permissions(
+      tmp, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   std::filesystem::rename(tmp, path);
 }
 

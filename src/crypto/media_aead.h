@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <span>
 
+#include "crypto/replay_window.h"
 #include "crypto/secret.h"
 #include "proto/media_frame.h"
 
@@ -20,12 +21,10 @@ namespace wzp::crypto {
 
 inline constexpr size_t kAeadTagBytes = 16;
 inline constexpr size_t kNonceBytes = 12;
-inline constexpr size_t kMaxAssociatedData = proto::kMaxMediaHeaderBytes + proto::MediaHeader::kSize;
+inline constexpr size_t kMaxAssociatedData =
+    proto::kMaxMediaHeaderBytes + proto::MediaHeader::kSize;
 
 enum class Direction : uint8_t { kOfferer = 0, kAnswerer = 1 };
-
-// The outcome of authenticating a received payload.
-enum class OpenStatus { kOk, kReplayed, kTooOld, kAuthFailed };
 
 std::array<uint8_t, kNonceBytes> make_nonce(uint32_t session_id, uint32_t counter,
                                             uint8_t direction);

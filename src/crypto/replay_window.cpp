@@ -26,4 +26,22 @@ void ReplayWindow::commit(uint64_t counter) {
   set(counter);
 }
 
+OpenStatus ReceiveCounter::admit(uint16_t wire_seq, uint64_t* counter) const {
+  *counter = seq_.extend(wire_seq);
+  switch (replay_.check(*counter)) {
+    case ReplayWindow::Verdict::kDuplicate:
+      return OpenStatus::kReplayed;
+    case ReplayWindow::Verdict::kTooOld:
+      return OpenStatus::kTooOld;
+    case ReplayWindow::Verdict::kFresh:
+      break;
+  }
+  return OpenStatus::kOk;
+}
+
+void ReceiveCounter::commit(uint64_t counter) {
+  seq_.update(counter);
+  replay_.commit(counter);
+}
+
 }  // namespace wzp::crypto

@@ -5,7 +5,12 @@
 #include <array>
 #include <cstdint>
 
+#include "proto/seq.h"
+
 namespace wzp::crypto {
+
+// The outcome of authenticating a received payload.
+enum class OpenStatus { kOk, kReplayed, kTooOld, kAuthFailed };
 
 class ReplayWindow {
  public:
@@ -25,6 +30,19 @@ class ReplayWindow {
   bool started_ = false;
   uint64_t highest_ = 0;
   std::array<uint64_t, kSize / 64> bits_{};
+};
+
+// One sender's receive state: extends 16-bit wire sequences to counters and keeps the replay
+// window over them. admit() before decrypting, commit() after the packet authenticated.
+class ReceiveCounter {
+ public:
+  // kOk with the extended counter, or why the packet must be dropped.
+  OpenStatus admit(uint16_t wire_seq, uint64_t* counter) const;
+  void commit(uint64_t counter);
+
+ private:
+  proto::SeqExtender seq_;
+  ReplayWindow replay_;
 };
 
 }  // namespace wzp::crypto

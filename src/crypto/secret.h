@@ -16,7 +16,9 @@ template <size_t N>
 class Secret {
  public:
   Secret() { bytes_.fill(0); }
-  explicit Secret(std::span<const uint8_t, N> from) { std::copy(from.begin(), from.end(), bytes_.begin()); }
+  explicit Secret(std::span<const uint8_t, N> from) {
+    std::copy(from.begin(), from.end(), bytes_.begin());
+  }
   Secret(const Secret& o) : bytes_(o.bytes_) {}
   Secret& operator=(const Secret& o) {
     bytes_ = o.bytes_;

@@ -19,7 +19,11 @@ std::vector<uint8_t> signed_part(const proto::SenderKey& m) {
   proto::store_be32(ids + 4, m.key_id);
   // Zero separators keep the two variable-length names unambiguous.
   const std::string_view parts[] = {
-      kSenderKeyLabel, m.from, std::string_view("\0", 1), m.to, std::string_view("\0", 1),
+      kSenderKeyLabel,
+      m.from,
+      std::string_view("\0", 1),
+      m.to,
+      std::string_view("\0", 1),
       {reinterpret_cast<const char*>(ids), sizeof ids},
       {reinterpret_cast<const char*>(m.sealed_key.data()), m.sealed_key.size()}};
   std::string out;
@@ -69,7 +73,8 @@ proto::Result<proto::SenderKey> seal_sender_key(const Identity& me, const OwnSen
 }
 
 proto::Result<ReceivedSenderKey> open_sender_key(const Identity& me, const proto::SenderKey& m) {
-  if (m.to != me.fingerprint()) return proto::Error{proto::Errc::kBadValue, "SenderKey not addressed to us"};
+  if (m.to != me.fingerprint())
+    return proto::Error{proto::Errc::kBadValue, "SenderKey not addressed to us"};
   if (m.identity_pub.size() != 32 ||
       fingerprint_of(std::span<const uint8_t, 32>(m.identity_pub.data(), 32)) != m.from) {
     return proto::Error{proto::Errc::kBadValue, "SenderKey identity does not match its sender"};
@@ -125,26 +130,21 @@ size_t SenderKeyStore::previous_keys() const {
   return n;
 }
 
-OpenStatus SenderKeyStore::open(uint32_t session_id, uint16_t wire_seq,
-                                std::span<const uint8_t> ad, std::span<const uint8_t> ciphertext,
-                                std::span<uint8_t> out, size_t* out_len) {
+OpenStatus SenderKeyStore::open(uint32_t session_id, uint16_t wire_seq, std::span<const uint8_t> ad,
+                                std::span<const uint8_t> ciphertext, std::span<uint8_t> out,
+                                size_t* out_len) {
   auto it = senders_.find(session_id);
   if (it == senders_.end()) return OpenStatus::kAuthFailed;
   Sender& s = it->second;
-  const uint64_t counter = s.seq.extend(wire_seq);
-  switch (s.replay.check(counter)) {
-    case ReplayWindow::Verdict::kDuplicate: return OpenStatus::kReplayed;
-    case ReplayWindow::Verdict::kTooOld: return OpenStatus::kTooOld;
-    case ReplayWindow::Verdict::kFresh: break;
-  }
+  uint64_t counter = 0;
+  if (auto st = s.received.admit(wire_seq, &counter); st != OpenStatus::kOk) return st;
   const auto c32 = static_cast<uint32_t>(counter);
   const bool ok =
       MediaKey(s.key, session_id, kRoomDirection).open(c32, ad, ciphertext, out, out_len) ||
       (s.previous &&
        MediaKey(*s.previous, session_id, kRoomDirection).open(c32, ad, ciphertext, out, out_len));
   if (!ok) return OpenStatus::kAuthFailed;
-  s.seq.update(counter);
-  s.replay.commit(counter);
+  s.received.commit(counter);
   return OpenStatus::kOk;
 }
 

@@ -73,8 +73,7 @@ class SenderKeyStore {
     Key32 key;
     std::optional<Key32> previous;
     uint64_t previous_until_ms = 0;
-    proto::SeqExtender seq;
-    ReplayWindow replay;
+    ReceiveCounter received;
   };
   std::map<uint32_t, Sender> senders_;
 };

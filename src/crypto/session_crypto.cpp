@@ -23,7 +23,9 @@ uint8_t other(Direction d) { return d == Direction::kOfferer ? 1 : 0; }
 }  // namespace
 
 SessionCrypto::SessionCrypto(const SessionKeys& keys, Direction me)
-    : me_(me), session_id_(keys.session_id), peer_identity_(keys.peer_identity),
+    : me_(me),
+      session_id_(keys.session_id),
+      peer_identity_(keys.peer_identity),
       current_(keys.key) {}
 
 MediaKey SessionCrypto::send_key(const Key32& k) const {
@@ -43,20 +45,15 @@ size_t SessionCrypto::seal(uint32_t counter, std::span<const uint8_t> ad,
 OpenStatus SessionCrypto::open(uint16_t wire_seq, std::span<const uint8_t> ad,
                                std::span<const uint8_t> ciphertext, std::span<uint8_t> out,
                                size_t* out_len) {
-  const uint64_t counter = recv_seq_.extend(wire_seq);
-  switch (replay_.check(counter)) {
-    case ReplayWindow::Verdict::kDuplicate: return OpenStatus::kReplayed;
-    case ReplayWindow::Verdict::kTooOld: return OpenStatus::kTooOld;
-    case ReplayWindow::Verdict::kFresh: break;
-  }
+  uint64_t counter = 0;
+  if (auto st = received_.admit(wire_seq, &counter); st != OpenStatus::kOk) return st;
   const auto c32 = static_cast<uint32_t>(counter);
   bool on_current = recv_key(current_).open(c32, ad, ciphertext, out, out_len);
   if (!on_current &&
       !(previous_live_ && recv_key(previous_).open(c32, ad, ciphertext, out, out_len))) {
     return OpenStatus::kAuthFailed;
   }
-  recv_seq_.update(counter);
-  replay_.commit(counter);
+  received_.commit(counter);
   ++received_since_rekey_;
   if (on_current && previous_live_) {
     send_on_current_ = true;  // the peer has the new key: so can our datagrams
@@ -82,13 +79,15 @@ std::optional<proto::Rekey> SessionCrypto::begin_rekey(const Identity& me) {
   proto::Rekey msg;
   msg.epoch = epoch_ + 1;
   msg.ephemeral_pub.assign(pending_->ephemeral_public.begin(), pending_->ephemeral_public.end());
-  msg.signature = sign_ephemeral(me, pending_->ephemeral_public, kRekeyLabel, epoch_bytes(msg.epoch));
+  msg.signature =
+      sign_ephemeral(me, pending_->ephemeral_public, kRekeyLabel, epoch_bytes(msg.epoch));
   return msg;
 }
 
 proto::Result<std::optional<proto::Rekey>> SessionCrypto::on_rekey(const proto::Rekey& msg,
                                                                    const Identity& me) {
-  if (msg.epoch != epoch_ + 1) return proto::Error{proto::Errc::kBadValue, "rekey epoch out of order"};
+  if (msg.epoch != epoch_ + 1)
+    return proto::Error{proto::Errc::kBadValue, "rekey epoch out of order"};
   if (!verify_ephemeral(peer_identity_, msg.ephemeral_pub, kRekeyLabel, msg.signature,
                         epoch_bytes(msg.epoch))) {
     return proto::Error{proto::Errc::kBadValue, "bad signature on Rekey"};

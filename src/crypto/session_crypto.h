@@ -44,8 +44,7 @@ class SessionCrypto {
   // Offerer: starts a rekey. Returns nothing while one is already under way.
   std::optional<proto::Rekey> begin_rekey(const Identity& me);
   // Either side: handles the peer's Rekey. The answerer gets its reply to send back.
-  proto::Result<std::optional<proto::Rekey>> on_rekey(const proto::Rekey& msg,
-                                                      const Identity& me);
+  proto::Result<std::optional<proto::Rekey>> on_rekey(const proto::Rekey& msg, const Identity& me);
 
   uint32_t epoch() const { return epoch_; }
   bool sending_on_new_key() const { return !previous_live_ || send_on_current_; }
@@ -68,8 +67,7 @@ class SessionCrypto {
   uint64_t received_since_rekey_ = 0;
   uint64_t opened_on_current_ = 0;
   std::optional<PendingOffer> pending_;  // our rekey ephemeral, until the reply
-  proto::SeqExtender recv_seq_;
-  ReplayWindow replay_;
+  ReceiveCounter received_;
 };
 
 }  // namespace wzp::crypto

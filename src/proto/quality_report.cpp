@@ -13,8 +13,8 @@ uint8_t clamp_u8(double v) {
 
 }  // namespace
 
-QualityReport QualityReport::from_measurements(double loss_percent, double rtt_ms,
-                                               double jitter_ms, double bitrate_cap_kbps) {
+QualityReport QualityReport::from_measurements(double loss_percent, double rtt_ms, double jitter_ms,
+                                               double bitrate_cap_kbps) {
   QualityReport r;
   r.loss = clamp_u8(loss_percent * 255.0 / 100.0);
   r.rtt_4ms = clamp_u8(rtt_ms / 4.0);

@@ -11,9 +11,9 @@ namespace wzp::proto {
 struct QualityReport {
   static constexpr size_t kSize = 4;
 
-  uint8_t loss = 0;          // 0..255 maps onto 0..100 %
-  uint8_t rtt_4ms = 0;       // RTT in 4 ms units, 0..1020 ms
-  uint8_t jitter_ms = 0;     // 0..255 ms
+  uint8_t loss = 0;              // 0..255 maps onto 0..100 %
+  uint8_t rtt_4ms = 0;           // RTT in 4 ms units, 0..1020 ms
+  uint8_t jitter_ms = 0;         // 0..255 ms
   uint8_t bitrate_cap_kbps = 0;  // 0 = no cap
 
   // Clamps every measurement into its field's range.

@@ -48,8 +48,7 @@ std::optional<Result<SignalMessage>> SignalFrameReader::next() {
   if (ready_.empty()) return std::nullopt;
   const std::vector<uint8_t> frame = std::move(ready_.front());
   ready_.pop_front();
-  return decode_signal(
-      std::string_view(reinterpret_cast<const char*>(frame.data()), frame.size()));
+  return decode_signal(std::string_view(reinterpret_cast<const char*>(frame.data()), frame.size()));
 }
 
 }  // namespace wzp::proto

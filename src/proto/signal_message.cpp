@@ -12,7 +12,9 @@ namespace {
 using json = nlohmann::json;
 
 template <class T>
-concept HasFields = requires { T::fields(); };
+concept HasFields = requires {
+  T::fields();
+};
 
 template <class T>
 struct IsOptional : std::false_type {};

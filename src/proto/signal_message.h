@@ -30,7 +30,7 @@ constexpr FieldDesc<C, M> field(const char* name, M C::*member) {
   return {name, member};
 }
 
-#define WZP_SIGNAL(Name) \
+#define WZP_SIGNAL(Name)                           \
   static constexpr std::string_view kType = #Name; \
   bool operator==(const Name&) const = default;
 
@@ -235,37 +235,37 @@ struct DirectCallAnswer {
   std::optional<std::string> reason;
   std::optional<std::string> room;  // the private room, filled in by the relay on accept
   static constexpr auto fields() {
-    return std::make_tuple(field("call_id", &DirectCallAnswer::call_id),
-                           field("accept", &DirectCallAnswer::accept),
-                           field("reason", &DirectCallAnswer::reason),
-                           field("room", &DirectCallAnswer::room));
+    return std::make_tuple(
+        field("call_id", &DirectCallAnswer::call_id), field("accept", &DirectCallAnswer::accept),
+        field("reason", &DirectCallAnswer::reason), field("room", &DirectCallAnswer::room));
   }
 };
 
 struct CallRinging {
   WZP_SIGNAL(CallRinging)
   std::string call_id;
-  static constexpr auto fields() { return std::make_tuple(field("call_id", &CallRinging::call_id)); }
+  static constexpr auto fields() {
+    return std::make_tuple(field("call_id", &CallRinging::call_id));
+  }
 };
 
 // A media sender key sealed to one recipient's X25519 identity key (end-to-end; the relay
 // forwards it unopened).
 struct SenderKey {
   WZP_SIGNAL(SenderKey)
-  std::string from;  // sender fingerprint
-  std::string to;    // recipient fingerprint
+  std::string from;    // sender fingerprint
+  std::string to;      // recipient fingerprint
   Bytes identity_pub;  // sender's Ed25519 key; fingerprint_of(identity_pub) == from
   uint32_t session_id = 0;
   uint32_t key_id = 0;
   Bytes sealed_key;  // crypto_box_seal of key (32) || key_id (u32 BE) || session_id (u32 BE)
   Bytes signature;   // over "sender-key" || from || to || session_id || key_id || sealed_key
   static constexpr auto fields() {
-    return std::make_tuple(field("from", &SenderKey::from), field("to", &SenderKey::to),
-                           field("identity_pub", &SenderKey::identity_pub),
-                           field("session_id", &SenderKey::session_id),
-                           field("key_id", &SenderKey::key_id),
-                           field("sealed_key", &SenderKey::sealed_key),
-                           field("signature", &SenderKey::signature));
+    return std::make_tuple(
+        field("from", &SenderKey::from), field("to", &SenderKey::to),
+        field("identity_pub", &SenderKey::identity_pub),
+        field("session_id", &SenderKey::session_id), field("key_id", &SenderKey::key_id),
+        field("sealed_key", &SenderKey::sealed_key), field("signature", &SenderKey::signature));
   }
 };
 
@@ -304,8 +304,8 @@ struct GlobalRoomInactive {
 #undef WZP_SIGNAL
 
 using SignalMessage =
-    std::variant<CallOffer, CallAnswer, Rekey, QualityUpdate, QualityDirective, Ping, Pong,
-                 Hangup, AuthToken, Mute, Unmute, Hold, Unhold, RoomUpdate, RegisterPresence,
+    std::variant<CallOffer, CallAnswer, Rekey, QualityUpdate, QualityDirective, Ping, Pong, Hangup,
+                 AuthToken, Mute, Unmute, Hold, Unhold, RoomUpdate, RegisterPresence,
                  RegisterPresenceAck, DirectCallOffer, DirectCallAnswer, CallRinging, SenderKey,
                  FederationHello, GlobalRoomActive, GlobalRoomInactive>;
 

@@ -42,8 +42,8 @@ TEST(Handshake, BothSidesDeriveTheSameKeyAndSeeEachOther) {
   EXPECT_EQ(answered->answer.chosen_profile, "good");
   // Offers carry the agreement key, bound to the identity.
   ASSERT_TRUE(offer.agreement_pub && offer.agreement_sig);
-  EXPECT_TRUE(verify_agreement_binding(offer.identity_pub, *offer.agreement_pub,
-                                       *offer.agreement_sig));
+  EXPECT_TRUE(
+      verify_agreement_binding(offer.identity_pub, *offer.agreement_pub, *offer.agreement_sig));
 }
 
 TEST(Handshake, BadSignatureIsRefused) {
@@ -126,7 +126,7 @@ TEST(Rekey, MediaFlowsAcrossRekeysWithoutLoss) {
     uint32_t payload;
   };
   std::mt19937 rng(7);
-  std::deque<Packet> to_b, to_a;  // datagrams in flight
+  std::deque<Packet> to_b, to_a;                                // datagrams in flight
   std::deque<std::pair<int, proto::Rekey>> sig_to_b, sig_to_a;  // (deliver at tick, msg)
   uint32_t sent_a = 0, sent_b = 0, got_a = 0, got_b = 0;
   const uint32_t kTicks = 3 * 65536 + 5000;

@@ -92,8 +92,9 @@ TEST(Identity, DerivesKeysFromTheSeedAsSpecified) {
 
 TEST(Identity, MnemonicErrorsAreClear) {
   try {
-    (void)Identity::from_mnemonic("abandon abandon abandon abandon abandon abandon abandon "
-                                  "abandon abandon abandon abandon about");
+    (void)Identity::from_mnemonic(
+        "abandon abandon abandon abandon abandon abandon abandon "
+        "abandon abandon abandon abandon about");
     FAIL() << "12 words accepted as an identity";
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("24 words"), std::string::npos);
@@ -151,8 +152,8 @@ TEST_F(IdentityFile, RefusesGarbage) {
     std::ofstream out(path);
     out << "hello\n";
   }
-  std::filesystem::permissions(path, std::filesystem::perms::owner_read |
-                                         std::filesystem::perms::owner_write);
+  std::filesystem::permissions(
+      path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   EXPECT_THROW((void)load_identity(path), std::runtime_error);
   EXPECT_THROW((void)load_identity(dir_ / "missing"), std::runtime_error);
 }

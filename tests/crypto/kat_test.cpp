@@ -102,8 +102,7 @@ TEST(Kat, HkdfSha256Rfc5869) {
     return hex(v);
   };
   const Vec vecs[] = {
-      {"0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b",
-       range(0, 13), range(0xf0, 0xfa),
+      {"0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b", range(0, 13), range(0xf0, 0xfa),
        "077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5",
        "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"},
       {range(0, 0x50), range(0x60, 0xb0), range(0xb0, 0x100),

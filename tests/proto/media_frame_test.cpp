@@ -91,8 +91,8 @@ TEST(MediaFrame, ReaderExpandsMiniHeadersFromAcceptedContext) {
   Sender s;
   MediaFrameReader r;
   for (uint16_t i = 0; i < 60; ++i) {
-    const MediaHeader sent = frame(static_cast<uint16_t>(65500 + i), 1000 + i * 20u, 4,
-                                   static_cast<uint8_t>(250 + i));
+    const MediaHeader sent =
+        frame(static_cast<uint16_t>(65500 + i), 1000 + i * 20u, 4, static_cast<uint8_t>(250 + i));
     const auto d = s.send(sent, {static_cast<uint8_t>(i), 2, 3});
     auto f = r.parse(d);
     ASSERT_TRUE(f.ok()) << f.error().message();

@@ -22,8 +22,8 @@ TEST(SignalFraming, LengthPrefixIsBigEndian) {
 }
 
 TEST(SignalFraming, ReassemblesFramesSplitAnywhere) {
-  const auto stream = concat({frame_signal(Ping{1, 2}), frame_signal(Mute{}),
-                              frame_signal(Hangup{"c", "done"})});
+  const auto stream =
+      concat({frame_signal(Ping{1, 2}), frame_signal(Mute{}), frame_signal(Hangup{"c", "done"})});
   SignalFrameReader reader;
   std::vector<SignalMessage> got;
   for (uint8_t b : stream) {  // one byte at a time: the worst split

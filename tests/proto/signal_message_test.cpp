@@ -27,7 +27,9 @@ std::vector<SignalMessage> every_message() {
       Unmute{},
       Hold{},
       Unhold{},
-      RoomUpdate{"ops", {{1, "aaaa:bbbb", "alice", key, key, sig}, {2, "cccc:dddd", "bob", key, key, sig}}},
+      RoomUpdate{
+          "ops",
+          {{1, "aaaa:bbbb", "alice", key, key, sig}, {2, "cccc:dddd", "bob", key, key, sig}}},
       RegisterPresence{key, 1700000000000, sig, std::nullopt},
       RegisterPresenceAck{"aaaa:bbbb", true, std::nullopt},
       DirectCallOffer{"c1", "cccc:dddd", "aaaa:bbbb", "alice"},
@@ -79,8 +81,7 @@ TEST(SignalMessage, ErrorsNameTheProblem) {
 
   EXPECT_EQ(err(R"({"type":"Ping","id":-1,"timestamp_ms":0})").field, "id");
   EXPECT_EQ(err(R"({"type":"Ping","id":1.5,"timestamp_ms":0})").code, Errc::kBadField);
-  EXPECT_EQ(err(R"({"type":"Rekey","epoch":4294967296,"ephemeral_pub":"","signature":""})")
-                .field,
+  EXPECT_EQ(err(R"({"type":"Rekey","epoch":4294967296,"ephemeral_pub":"","signature":""})").field,
             "epoch");
   EXPECT_EQ(err(R"({"type":"Rekey","epoch":1,"ephemeral_pub":"zz","signature":""})").field,
             "ephemeral_pub");

@@ -58,11 +58,11 @@ TEST(TrunkFrame, ParserRejectsMalformedFrames) {
   EXPECT_EQ(code({}), Errc::kTruncated);
   EXPECT_EQ(code({0x00}), Errc::kTruncated);
   EXPECT_EQ(code({0x00, 0x00}), Errc::kBadValue);
-  EXPECT_EQ(code({0x00, 0x03}), Errc::kTooLarge);            // over max_entries
+  EXPECT_EQ(code({0x00, 0x03}), Errc::kTooLarge);               // over max_entries
   EXPECT_EQ(code({0x00, 0x01, 0x00, 0x01}), Errc::kTruncated);  // entry header cut
   EXPECT_EQ(code({0x00, 0x01, 0x00, 0x01, 0x00, 0x05, 1}), Errc::kTruncated);
   EXPECT_EQ(code({0x00, 0x01, 0x00, 0x01, 0x00, 0x01, 1, 9}), Errc::kLengthMismatch);
-  EXPECT_EQ(code(std::vector<uint8_t>(65, 0)), Errc::kTooLarge);  // over the MTU
+  EXPECT_EQ(code(std::vector<uint8_t>(65, 0)), Errc::kTooLarge);        // over the MTU
   EXPECT_EQ(code({0x00, 0x01, 0x00, 0x01, 0x00, 0x00}), std::nullopt);  // empty payload is fine
 }
 
