@@ -71,6 +71,11 @@ void RaptorQDecoder::reset(uint32_t K, size_t T) {
   have_source_.assign(K, 0);
   esis_.clear();
   symbols_.clear();
+  // Room for every source symbol and as many repairs again (and the padding rows).
+  const size_t expect = 2 * static_cast<size_t>(K) + 16;
+  esis_.reserve(expect);
+  symbols_.reserve(expect * T);
+  isis_.reserve(expect + p_.K_prime - K);
 }
 
 bool RaptorQDecoder::add(uint32_t esi, std::span<const uint8_t> symbol) {

@@ -75,6 +75,15 @@ bool Solver::solve(const rfc6330::Params& p, std::span<const uint32_t> isis, Pla
   const size_t nb = p.S + isis.size();
   plan.rows = static_cast<uint32_t>(p.S + p.H + isis.size());
   plan.ops.clear();
+  // Audio-sized blocks: room for the worst elimination up front, so that a solver and plan
+  // reused from block to block never grow again.
+  if (L <= 256) {
+    plan.ops.reserve(L * L);
+    dense_.reserve((p.H + nb) * L);
+    dense_id_.reserve(p.H + nb);
+    inactive_.reserve(L);
+    pivot_order_.reserve(nb);
+  }
   plan.result.assign(L, 0);
 
   // ---- Phase 1: binary elimination with inactivation ----
