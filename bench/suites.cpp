@@ -8,7 +8,7 @@ std::span<const Suite> all_suites() {
   static const std::array<Suite, 8> kSuites = {{
       {"proto", "wire-format parse and serialise costs", run_proto_suite},
       {"codec", "encode/decode cost per tier (issue 5)", {}},
-      {"fec", "RaptorQ throughput against npm raptorq (issue 4)", {}},
+      {"fec", "RaptorQ against npm raptorq; tier bitrates; burst loss", run_fec_suite},
       {"crypto", "media AEAD seal+open against raw libsodium", run_crypto_suite},
       {"pipeline", "whole media pipeline both ways (issue 5)", {}},
       {"transport", "QUIC datagram rate against plain UDP (issue 6)", {}},

@@ -20,5 +20,6 @@ std::span<const Suite> all_suites();
 
 std::vector<Measurement> run_proto_suite();
 std::vector<Measurement> run_crypto_suite();
+std::vector<Measurement> run_fec_suite();
 
 }  // namespace wzp::bench

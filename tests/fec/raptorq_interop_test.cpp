@@ -5,14 +5,14 @@
 #include <sstream>
 
 #include "fec/raptorq.h"
-#include "oracle.h"
+#include "npm_oracle.h"
 
 namespace wzp::fec {
 namespace {
 
-using testing::block_data;
-using testing::run_oracle;
-using testing::sha256_hex;
+using interop::block_data;
+using interop::run_oracle;
+using interop::sha256_hex;
 
 constexpr uint32_t kRepairs = 51;  // ESIs K..K+50
 

@@ -1,4 +1,4 @@
-#include "oracle.h"
+#include "npm_oracle.h"
 
 #include <sodium.h>
 
@@ -11,7 +11,7 @@
 
 #include "proto/hex.h"
 
-namespace wzp::fec::testing {
+namespace wzp::interop {
 
 std::vector<std::string> run_oracle(const std::vector<std::string>& jobs) {
   const std::string dir = WZP_SOURCE_DIR;
@@ -51,4 +51,4 @@ std::string sha256_hex(const std::vector<uint8_t>& bytes) {
   return proto::to_hex(h);
 }
 
-}  // namespace wzp::fec::testing
+}  // namespace wzp::interop
