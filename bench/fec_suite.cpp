@@ -117,7 +117,7 @@ void burst_residuals(std::vector<Measurement>& out) {
     for (int d = 0; d < 2; ++d) {
       struct Counter : fec::FrameSink {
         uint64_t frames = 0;
-        void on_frame(uint32_t, std::span<const uint8_t>, bool) override { ++frames; }
+        void on_frame(uint32_t, std::span<const uint8_t>, bool, uint8_t) override { ++frames; }
       } got;
       struct Link : fec::FecSink {
         fec::FecDecoder dec;

@@ -53,7 +53,8 @@ void FecDecoder::on_packet(const FecPacket& p, uint32_t slot_ms, FrameSink& sink
     b.delivered.set(p.esi);
     b.have.set(p.esi);
     ++stats_.frames_direct;
-    sink.on_frame(p.timestamp_ms, frame->data, false);
+    b.codec = p.codec;
+    sink.on_frame(p.timestamp_ms, frame->data, false, p.codec);
     if (b.done) return;
     if (b.info) {
       add_source(b, p.esi, p.payload);
@@ -81,6 +82,7 @@ void FecDecoder::on_packet(const FecPacket& p, uint32_t slot_ms, FrameSink& sink
   }
   Block& b = block_for(p);
   b.base_ts = p.timestamp_ms;  // repairs carry the block's base timestamp
+  b.codec = p.codec;
   if (b.done) return;
   if (!b.info) {
     b.info = true;
@@ -122,7 +124,7 @@ void FecDecoder::try_decode(Block& b, uint32_t slot_ms, FrameSink& sink) {
     if (!b.delivered.test(esi)) {
       b.delivered.set(esi);
       ++stats_.frames_recovered;
-      sink.on_frame(ts, frame->data, true);
+      sink.on_frame(ts, frame->data, true, b.codec);
     }
     esi += static_cast<uint32_t>(frame->symbols);
   }

@@ -22,7 +22,8 @@ inline constexpr uint32_t kBlockLifetimeMs = 2000;
 class FrameSink {
  public:
   virtual ~FrameSink() = default;
-  virtual void on_frame(uint32_t timestamp_ms, std::span<const uint8_t> frame, bool recovered) = 0;
+  virtual void on_frame(uint32_t timestamp_ms, std::span<const uint8_t> frame, bool recovered,
+                        uint8_t codec) = 0;
 };
 
 struct FecDecoderStats {
@@ -47,6 +48,7 @@ class FecDecoder {
     bool active = false;
     bool info = false;  // K and T known (from a repair packet)
     bool done = false;
+    uint8_t codec = 0;
     uint32_t base_ts = 0;
     uint32_t K = 0;
     size_t T = 0;

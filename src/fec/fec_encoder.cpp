@@ -57,6 +57,7 @@ void FecEncoder::close(OpenBlock& b, uint32_t now_ms) {
   }
   RepairBlock& r = pool_[idx];
   r.id = b.id;
+  r.codec = b.codec;
   r.K = static_cast<uint8_t>(b.K);  // K <= 255 when any repair fits (K + R <= 256)
   r.base_ts = b.base_ts;
   r.closed_ts = now_ms;
@@ -79,6 +80,7 @@ void FecEncoder::emit_repair(FecSink& sink) {
   p.is_repair = true;
   p.block_id = r.id;
   p.esi = static_cast<uint8_t>(r.K + r.next);
+  p.codec = r.codec;
   p.ratio_code = ratio_code_;
   p.timestamp_ms = r.base_ts;
   p.payload = {packet_.data(), kRepairInfoBytes + r.T};
@@ -92,7 +94,8 @@ void FecEncoder::emit_repair(FecSink& sink) {
   sink.on_packet(p);
 }
 
-void FecEncoder::push(uint32_t ts, std::span<const uint8_t> frame, FecSink& sink) {
+void FecEncoder::push(uint32_t ts, std::span<const uint8_t> frame, FecSink& sink,
+                      uint8_t codec) {
   frame = frame.first(std::min(frame.size(), kMaxFrameBytes));
   // Blocks of other slots whose deadline has passed close now.
   for (auto& b : blocks_) {
@@ -104,10 +107,13 @@ void FecEncoder::push(uint32_t ts, std::span<const uint8_t> frame, FecSink& sink
     gap = (ts - b.last_ts + config_.slot_ms / 2) / config_.slot_ms;
     const size_t k = b.K + symbols_for(frame.size(), b.T);
     const auto wanted_repairs = static_cast<size_t>(std::ceil(k * config_.ratio - 1e-9));
-    if (gap > kMaxSlotGap || k + wanted_repairs > kMaxBlockSymbols) close(b, ts);
+    if (gap > kMaxSlotGap || k + wanted_repairs > kMaxBlockSymbols || codec != b.codec) {
+      close(b, ts);
+    }
   }
   if (!b.open) {
     open(b, ts);
+    b.codec = codec;
     gap = 0;
   }
   const size_t written = write_frame(frame, gap, packet_);
@@ -118,6 +124,7 @@ void FecEncoder::push(uint32_t ts, std::span<const uint8_t> frame, FecSink& sink
 
   FecPacket p;
   p.block_id = b.id;
+  p.codec = codec;
   p.esi = static_cast<uint8_t>(b.K);
   p.ratio_code = ratio_code_;
   p.timestamp_ms = ts;
@@ -130,11 +137,12 @@ void FecEncoder::push(uint32_t ts, std::span<const uint8_t> frame, FecSink& sink
   frame_bytes_ema_ += 0.1 * (static_cast<double>(frame.size()) - frame_bytes_ema_);
   if (++b.frames >= config_.frames_per_block) close(b, ts);
 
-  // Pace repairs at the code rate: about `ratio` repairs per frame, round robin over blocks.
+  // Pace repairs at the code rate times the depth, round robin over blocks: each block's
+  // repairs are spread over about N frames, interleaved with the other blocks' packets.
   if (queue_.empty()) {
     credit_ = 0;
   } else {
-    credit_ = std::min(credit_ + config_.ratio * static_cast<double>(n), 4.0);
+    credit_ = std::min(credit_ + config_.ratio * config_.depth * static_cast<double>(n), 4.0);
     while (credit_ >= 1.0 && !queue_.empty()) {
       emit_repair(sink);
       credit_ -= 1.0;

@@ -32,8 +32,8 @@ class FecEncoder {
 
   // New settings (a tier switch): open blocks are closed under the old ones first.
   void reconfigure(const FecConfig& config, FecSink& sink);
-  // One encoded frame, captured at ts_ms.
-  void push(uint32_t ts_ms, std::span<const uint8_t> frame, FecSink& sink);
+  // One encoded frame of `codec`, captured at ts_ms. A codec change closes the open block.
+  void push(uint32_t ts_ms, std::span<const uint8_t> frame, FecSink& sink, uint8_t codec = 0);
   // Closes blocks past their deadline; sends repairs that have waited long enough.
   void tick(uint32_t now_ms, FecSink& sink);
   // Closes every block and sends every repair (end of a call, tests).
@@ -46,13 +46,13 @@ class FecEncoder {
  private:
   struct OpenBlock {
     bool open = false;
-    uint8_t id = 0;
+    uint8_t id = 0, codec = 0;
     uint32_t base_ts = 0, last_ts = 0, frames = 0, K = 0;
     size_t T = 0;
     std::vector<uint8_t> symbols;
   };
   struct RepairBlock {
-    uint8_t id = 0, K = 0;
+    uint8_t id = 0, K = 0, codec = 0;
     uint32_t base_ts = 0, closed_ts = 0, count = 0, next = 0;
     size_t T = 0;
     std::vector<uint8_t> symbols;  // count x T

@@ -20,6 +20,7 @@ struct FecPacket {
   uint8_t block_id = 0;
   uint8_t esi = 0;
   uint8_t ratio_code = 0;
+  uint8_t codec = 0;  // the block's codec id: a block never mixes codecs
   uint32_t timestamp_ms = 0;
   std::span<const uint8_t> payload;
 };

@@ -130,21 +130,25 @@ JitterBuffer::Step JitterBuffer::pop() {
   stats_.current_delay_ms = level;
 
   Slot* next = find(play_ts_);
+  // The unit of the thresholds is the content's frame length: with 40 ms frames the level
+  // moves in 40 ms steps, and 20 ms thresholds would make it hunt.
+  const uint32_t unit = std::max(config_.frame_ms, last_duration_);
   // Too much buffered: drop the next frame, preferring silence; forced when far over target.
-  if (next && since_adapt_ >= config_.adapt_interval && level > target + 2 * config_.frame_ms &&
-      (next->silence || level > target + 3 * config_.frame_ms)) {
+  if (next && since_adapt_ >= config_.adapt_interval && level > target + 2 * unit &&
+      (next->silence || level > target + 3 * unit)) {
     play_ts_ += next->duration;
     remove(*next);
     ++stats_.accelerated;
     since_adapt_ = 0;
     next = find(play_ts_);
   }
-  // Too little buffered (but something is coming): in silence, hold the position for a step.
-  if (next && next->silence && since_adapt_ >= config_.adapt_interval &&
-      level + config_.frame_ms <= target) {
+  // Too little buffered (but something is coming): hold the position for a step, in
+  // silence when possible, in speech too when two or more frames short (a raised target).
+  if (next && since_adapt_ >= config_.adapt_interval && level + unit <= target &&
+      (next->silence || level + 2 * unit <= target)) {
     ++stats_.decelerated;
     since_adapt_ = 0;
-    return conceal(play_ts_, config_.frame_ms, true);
+    return conceal(play_ts_, config_.frame_ms, next->silence);
   }
   if (next) return play(*next);
   if (count_ == 0) {

@@ -7,7 +7,8 @@
 // with jitter the exponential moving average of interarrival jitter (RFC 3550 §6.4.1 with a
 // configurable gain), clamped between a minimum and a maximum. The buffer level is steered to
 // the target by dropping a frame (accelerate) or inserting a concealment step (decelerate), at
-// most once per `adapt_interval` steps and preferably in silence; this also absorbs clock
+// most once per `adapt_interval` steps, in silence when the error is one frame and in speech
+// too when it is more (a target raised for FEC, say); this also absorbs clock
 // drift between sender and receiver, so the delay stays bounded however long the call.
 //
 // Frames are held in a fixed ring of slots: nothing is allocated after construction.
@@ -67,6 +68,8 @@ class JitterBuffer {
   // concealment step covering duration_ms.
   Step pop();
 
+  // Raises or lowers the floor of the adaptive target (the FEC in use may need more delay).
+  void set_min_delay(uint32_t ms) { config_.min_delay_ms = ms; }
   const JitterStats& stats() const { return stats_; }
   uint32_t target_delay_ms() const;
   uint32_t buffered_ms() const;  // media buffered ahead of the playout position

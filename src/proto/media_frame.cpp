@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "proto/bytes.h"
+#include "proto/seq.h"
 
 namespace wzp::proto {
 
@@ -19,7 +20,7 @@ Result<MiniHeader> MiniHeader::parse(std::span<const uint8_t> in) {
 
 bool MediaHeaderWriter::can_use_mini(const MediaHeader& h, const QualityReport* report,
                                      size_t payload_len) const {
-  if (!have_last_ || report != nullptr || h.has_quality_report) return false;
+  if (!mini_enabled_ || !have_last_ || report != nullptr || h.has_quality_report) return false;
   if (frames_since_full_ + 1 >= kFullHeaderInterval) return false;
   if (payload_len > std::numeric_limits<uint16_t>::max()) return false;
   // Everything but the timestamp must follow from the previous frame.
@@ -62,8 +63,8 @@ size_t MediaHeaderWriter::write(const MediaHeader& header, const QualityReport* 
   return n;
 }
 
-Result<MediaFrame> MediaFrameReader::parse(std::span<const uint8_t> datagram,
-                                           uint16_t assume_lost) const {
+Result<MediaFrame> MediaFrameReader::parse(std::span<const uint8_t> datagram, int shift,
+                                           bool previous) const {
   if (datagram.empty()) return Error{Errc::kTruncated, "empty datagram"};
   const auto body = datagram.subspan(1);
   MediaFrame f;
@@ -86,18 +87,21 @@ Result<MediaFrame> MediaFrameReader::parse(std::span<const uint8_t> datagram,
     case FrameTag::kMini: {
       auto m = MiniHeader::parse(body);
       if (!m) return m.error();
-      if (!have_context_) return Error{Errc::kNoContext, "mini header before any full header"};
+      if (!have_context_ || (previous && !have_previous_)) {
+        return Error{Errc::kNoContext, "mini header before any full header"};
+      }
+      const Context& ctx = previous ? previous_ : current_;
       const size_t n = 1 + MiniHeader::kSize;
       if (datagram.size() - n != m->payload_len) {
         return Error{Errc::kLengthMismatch, "mini header payload length"};
       }
-      const uint16_t step = static_cast<uint16_t>(1 + assume_lost);
+      const auto step = static_cast<uint16_t>(1 + shift);
       f.mini = true;
-      f.header = last_;
+      f.header = ctx.last;
       f.header.has_quality_report = false;
-      f.header.seq = static_cast<uint16_t>(last_.seq + step);
-      f.header.fec_symbol_idx = static_cast<uint8_t>(last_.fec_symbol_idx + step);
-      f.header.timestamp_ms = last_full_ts_ + m->ts_delta_ms;
+      f.header.seq = static_cast<uint16_t>(ctx.last.seq + step);
+      f.header.fec_symbol_idx = static_cast<uint8_t>(ctx.last.fec_symbol_idx + step);
+      f.header.timestamp_ms = ctx.full_ts + m->ts_delta_ms;
       f.header_bytes = datagram.first(n);
       f.payload = datagram.subspan(n);
       return f;
@@ -109,8 +113,19 @@ Result<MediaFrame> MediaFrameReader::parse(std::span<const uint8_t> datagram,
 }
 
 void MediaFrameReader::accept(const MediaFrame& frame) {
-  last_ = frame.header;
-  if (!frame.mini) last_full_ts_ = frame.header.timestamp_ms;
+  if (have_context_ && seq_diff(current_.last.seq, frame.header.seq) <= 0) {
+    // Older than the current context: it can still extend the previous run.
+    if (have_previous_ && frame.mini && seq_diff(previous_.last.seq, frame.header.seq) > 0) {
+      previous_.last = frame.header;
+    }
+    return;
+  }
+  if (!frame.mini && have_context_) {
+    previous_ = current_;
+    have_previous_ = true;
+  }
+  current_.last = frame.header;
+  if (!frame.mini) current_.full_ts = frame.header.timestamp_ms;
   have_context_ = true;
 }
 

@@ -51,11 +51,15 @@ class MediaHeaderWriter {
                std::span<uint8_t> out);
   // The next frame goes out with a full header (after a rekey or a receiver resync request).
   void force_full() { have_last_ = false; }
+  // Mini headers save 8 bytes a packet but a lost full header costs the minis after it, so
+  // the sender turns them off while its peer reports loss.
+  void set_mini_enabled(bool enabled) { mini_enabled_ = enabled; }
 
  private:
   bool can_use_mini(const MediaHeader& h, const QualityReport* report, size_t payload_len) const;
 
   bool have_last_ = false;
+  bool mini_enabled_ = true;
   MediaHeader last_;
   uint32_t last_full_ts_ = 0;
   uint32_t frames_since_full_ = 0;
@@ -64,19 +68,27 @@ class MediaHeaderWriter {
 // Receiver side.
 class MediaFrameReader {
  public:
-  // Parses one datagram. `assume_lost` shifts a mini header's inferred sequence and symbol
-  // index forward, for a caller that failed to authenticate the plain inference and suspects
-  // that mini frames were lost in between.
-  Result<MediaFrame> parse(std::span<const uint8_t> datagram, uint16_t assume_lost = 0) const;
-  // Commits an authenticated frame as the context for later mini headers.
+  // Parses one datagram. `shift` moves a mini header's inferred sequence and symbol index
+  // (normally last + 1) by that many frames, for a caller that failed to authenticate the
+  // plain inference: forward when frames were lost in between, backward when reordered.
+  // `previous` expands from the context before the latest full header instead: a mini frame
+  // reordered behind the next run's full header still finds its run.
+  Result<MediaFrame> parse(std::span<const uint8_t> datagram, int shift = 0,
+                           bool previous = false) const;
+  // Commits an authenticated frame as the context for later mini headers. Only newer frames
+  // move the context: a reordered older one leaves it alone.
   void accept(const MediaFrame& frame);
   bool has_context() const { return have_context_; }
-  void reset() { have_context_ = false; }
+  void reset() { have_context_ = have_previous_ = false; }
 
  private:
+  struct Context {
+    MediaHeader last;
+    uint32_t full_ts = 0;
+  };
   bool have_context_ = false;
-  MediaHeader last_;
-  uint32_t last_full_ts_ = 0;
+  bool have_previous_ = false;
+  Context current_, previous_;
 };
 
 }  // namespace wzp::proto

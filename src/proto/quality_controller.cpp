@@ -74,7 +74,7 @@ FecSettings QualityController::fec(uint64_t now_ms) const {
   const QualityProfile& p = profile_for(tier_);
   FecSettings f;
   f.frames_per_block = p.frames_per_block;
-  f.interleave_depth = tier_ == Tier::kGood ? 1 : (tier_ == Tier::kDegraded ? 2 : 3);
+  f.interleave_depth = p.interleave_depth;
   const double p_loss = std::clamp(loss_ / 100.0, 0.0, 0.95);
   // Interleaving spreads bursts over `depth` blocks: each block sees shorter runs.
   const double burst = std::max(1.0, burst_ / f.interleave_depth);

@@ -6,12 +6,12 @@ namespace wzp::proto {
 namespace {
 
 constexpr std::array<QualityProfile, 6> kProfiles = {{
-    {"good", CodecId::kOpus24k, 20, 0.2, 5},
-    {"degraded", CodecId::kOpus6k, 40, 0.5, 10},
-    {"catastrophic", CodecId::kCodec2_1200, 40, 1.0, 8},
-    {"studio32", CodecId::kOpus32k, 20, 0.1, 5},
-    {"studio48", CodecId::kOpus48k, 20, 0.1, 5},
-    {"studio64", CodecId::kOpus64k, 20, 0.1, 5},
+    {"good", CodecId::kOpus24k, 20, 0.2, 5, 1},
+    {"degraded", CodecId::kOpus6k, 40, 0.5, 10, 1},
+    {"catastrophic", CodecId::kCodec2_1200, 40, 1.0, 8, 3},
+    {"studio32", CodecId::kOpus32k, 20, 0.1, 5, 1},
+    {"studio48", CodecId::kOpus48k, 20, 0.1, 5, 1},
+    {"studio64", CodecId::kOpus64k, 20, 0.1, 5, 1},
 }};
 
 }  // namespace
@@ -29,6 +29,13 @@ std::optional<QualityProfile> profile_from_name(std::string_view name) {
     if (p.name == name) return p;
   }
   return std::nullopt;
+}
+
+const QualityProfile* profile_for_codec(CodecId codec) {
+  for (const auto& p : kProfiles) {
+    if (p.codec == codec) return &p;
+  }
+  return nullptr;
 }
 
 std::string_view tier_name(Tier tier) { return profile_for(tier).name; }

@@ -18,6 +18,13 @@ struct QualityProfile {
   uint32_t frame_ms;
   double fec_ratio;           // repair symbols per source symbol
   uint32_t frames_per_block;  // FEC source block size in frames
+  uint32_t interleave_depth;  // FEC blocks interleaved on the wire
+
+  // Playout delay the FEC may need to recover a lost frame: a block's span on the wire
+  // (frames x depth) plus the frames its repairs are spread over, plus two frames' margin.
+  uint32_t fec_recovery_ms() const {
+    return (frames_per_block * interleave_depth + frames_per_block + 2) * frame_ms;
+  }
 
   // Codec bitrate plus FEC repair, before packet headers: 24k x 1.2 = 28.8 kbps for GOOD.
   double media_kbps() const;
@@ -27,6 +34,8 @@ struct QualityProfile {
 const QualityProfile& profile_for(Tier tier);
 std::span<const QualityProfile> all_profiles();
 std::optional<QualityProfile> profile_from_name(std::string_view name);
+// The profile that uses `codec` (the first one, for codecs two profiles share).
+const QualityProfile* profile_for_codec(CodecId codec);
 std::string_view tier_name(Tier tier);
 std::optional<Tier> tier_from_name(std::string_view name);
 

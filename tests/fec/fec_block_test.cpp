@@ -27,7 +27,7 @@ struct Capture : FecSink {
 struct Frames : FrameSink {
   std::map<uint32_t, std::vector<uint8_t>> got;  // by timestamp
   int recovered = 0;
-  void on_frame(uint32_t ts, std::span<const uint8_t> f, bool rec) override {
+  void on_frame(uint32_t ts, std::span<const uint8_t> f, bool rec, uint8_t) override {
     EXPECT_EQ(got.count(ts), 0u) << "frame at " << ts << " delivered twice";
     got[ts].assign(f.begin(), f.end());
     recovered += rec;

@@ -11,7 +11,7 @@ namespace {
 
 struct Sink : wzp::fec::FrameSink {
   size_t frames = 0, bytes = 0;
-  void on_frame(uint32_t, std::span<const uint8_t> f, bool) override {
+  void on_frame(uint32_t, std::span<const uint8_t> f, bool, uint8_t) override {
     ++frames;
     for (uint8_t b : f) bytes += b;  // touch every byte: ASan checks the view
   }

@@ -156,7 +156,7 @@ TEST(MediaFrame, LostFullHeaderAtBlockChangeResynchronises) {
     ASSERT_TRUE(f.ok());
     if (i > 5 && i < 10) {
       // Minis of block 1 expand from block 0's context: wrong, and only authentication can
-      // tell. With assume_lost = 1 the sequence is right; the block id still is not, which is
+      // tell. With shift = 1 the sequence is right; the block id still is not, which is
       // why the AEAD covers the expanded header (docs/PROTOCOL.md).
       EXPECT_NE(f->header, sent[i]);
       continue;

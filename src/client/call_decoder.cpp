@@ -1,0 +1,176 @@
+#include "client/call_decoder.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "client/call_encoder.h"
+#include "codec/audio_codec.h"
+#include "crypto/media_aead.h"
+
+namespace wzp::client {
+
+CallDecoder::CallDecoder(const CallDecoderConfig& config, MediaOpener& opener)
+    : config_(config), opener_(opener), jb_(config.jitter) {}
+
+void CallDecoder::on_datagram(std::span<const uint8_t> d, uint64_t arrival_ms) {
+  ++stats_.datagrams;
+  arrival_ms_ = arrival_ms;
+  // A mini header's inference may be off by frames lost just before it, or by reordering:
+  // try the plain inference, then nearby ones. Authentication decides.
+  static constexpr std::pair<int, bool> kTries[] = {{0, false},  {1, false},  {2, false},
+                                                    {-1, false}, {-2, false}, {-3, false},
+                                                    {3, false},  {0, true},   {1, true},
+                                                    {-1, true},  {-2, true},  {2, true}};
+  for (auto [shift, previous] : kTries) {
+    auto frame = reader_.parse(d, shift, previous);
+    if (!frame) {
+      ++(frame.error().code == proto::Errc::kNoContext ? stats_.dropped_auth
+                                                       : stats_.dropped_malformed);
+      return;
+    }
+    std::array<uint8_t, crypto::kMaxAssociatedData> ad{};
+    const size_t ad_len = crypto::media_associated_data(*frame, ad);
+    size_t plain_len = 0;
+    const auto st = opener_.open(frame->header.seq, std::span(ad).first(ad_len), frame->payload,
+                                 plain_, &plain_len);
+    if (st != crypto::OpenStatus::kOk) {
+      // A full header's verdict is final; a mini's may just mean a wrong inference (which can
+      // also land on a sequence already received).
+      if (frame->mini) continue;
+      if (st == crypto::OpenStatus::kReplayed || st == crypto::OpenStatus::kTooOld) {
+        ++stats_.dropped_replay;
+        return;
+      }
+      break;
+    }
+    reader_.accept(*frame);
+    note_sequence(frame->header.seq);
+    if (frame->report) peer_report_ = frame->report;
+    adapt_min_delay(frame->header.codec, frame->header.fec_ratio_code);
+    fec::FecPacket p;
+    p.is_repair = frame->header.is_repair;
+    p.block_id = frame->header.fec_block_id;
+    p.esi = frame->header.fec_symbol_idx;
+    p.ratio_code = frame->header.fec_ratio_code;
+    p.codec = static_cast<uint8_t>(frame->header.codec);
+    p.timestamp_ms = frame->header.timestamp_ms;
+    p.payload = std::span<const uint8_t>(plain_).first(plain_len);
+    fec_.on_packet(p, proto::codec_info(frame->header.codec).frame_ms, *this);
+    fec_.expire(frame->header.timestamp_ms);
+    return;
+  }
+  ++stats_.dropped_auth;
+}
+
+void CallDecoder::adapt_min_delay(proto::CodecId codec, uint8_t) {
+  if (!config_.fec_aware_delay) return;
+  const proto::QualityProfile* p = proto::profile_for_codec(codec);
+  if (!p) return;  // comfort noise: no block to wait for
+  const uint32_t need = p->fec_recovery_ms();
+  if (need == min_delay_for_fec_) return;
+  min_delay_for_fec_ = need;
+  jb_.set_min_delay(std::clamp(std::max(need, config_.jitter.min_delay_ms),
+                               config_.jitter.min_delay_ms, config_.jitter.max_delay_ms));
+}
+
+void CallDecoder::on_frame(uint32_t ts, std::span<const uint8_t> frame, bool recovered,
+                           uint8_t codec) {
+  if (frame.size() + 1 > stored_.size()) return;
+  stats_.frames_recovered += recovered;
+  // The jitter buffer holds [codec][frame].
+  stored_[0] = codec;
+  std::memcpy(&stored_[1], frame.data(), frame.size());
+  const auto id = static_cast<proto::CodecId>(codec);
+  jb_.put(ts, std::span(stored_).first(frame.size() + 1), proto::codec_info(id).frame_ms,
+          arrival_ms_, id == proto::CodecId::kComfortNoise);
+}
+
+void CallDecoder::pull(std::span<int16_t> pcm, uint64_t) {
+  const size_t n = std::min(pcm.size(), kPcmFrame);
+  if (decoded_used_ < decoded_have_) {  // the second half of a 40 ms frame
+    std::copy_n(&decoded_[decoded_used_], n, pcm.begin());
+    decoded_used_ += n;
+    return;
+  }
+  const auto step = jb_.pop();
+  decoded_used_ = decoded_have_ = 0;
+  auto out = std::span(decoded_).first(std::max<size_t>(n, step.duration_ms * codec::kSamplesPerMs));
+  switch (step.kind) {
+    case proto::JitterBuffer::Step::kWaiting:
+      std::fill_n(pcm.begin(), n, 0);
+      ++stats_.slots_waiting;
+      return;
+    case proto::JitterBuffer::Step::kFrame: {
+      const auto id = static_cast<proto::CodecId>(step.data[0]);
+      const size_t samples = codec::frame_samples(id);
+      out = std::span(decoded_).first(std::max(samples, n));
+      if (id == proto::CodecId::kComfortNoise) {
+        in_silence_ = true;
+        out = std::span(decoded_).first(n);
+        decoder_.decode(id, step.data.subspan(1), out);
+        stats_.slots_comfort += 1;
+      } else {
+        in_silence_ = false;
+        decoder_.decode(id, step.data.subspan(1), out.first(samples));
+        stats_.slots_decoded += samples / kPcmFrame;
+      }
+      break;
+    }
+    case proto::JitterBuffer::Step::kConceal: {
+      if (in_silence_) {
+        decoder_.decode(proto::CodecId::kComfortNoise, {}, out);  // keeps generating noise
+        stats_.slots_comfort += out.size() / kPcmFrame;
+      } else {
+        decoder_.conceal(out);
+        stats_.slots_concealed += out.size() / kPcmFrame;
+      }
+      break;
+    }
+  }
+  decoded_have_ = out.size();
+  std::copy_n(out.begin(), n, pcm.begin());
+  decoded_used_ = n;
+}
+
+void CallDecoder::note_sequence(uint16_t seq) {
+  const uint64_t ext = seq_ext_.extend(seq);
+  seq_ext_.update(ext);
+  if (!have_seq_) {
+    have_seq_ = true;
+    highest_seq_ = ext;
+    window_expected_start_ = ext;
+    window_received_ = 1;
+    return;
+  }
+  ++window_received_;
+  if (ext > highest_seq_) {
+    const uint64_t gap = ext - highest_seq_ - 1;
+    if (gap > 0) {
+      window_missing_ += gap;
+      ++window_runs_;
+    }
+    highest_seq_ = ext;
+  }
+}
+
+proto::QualitySample CallDecoder::take_measurement() {
+  proto::QualitySample s;
+  const uint64_t expected = have_seq_ ? highest_seq_ - window_expected_start_ + 1 : 0;
+  if (expected > 0) {
+    const double received = std::min<double>(window_received_, expected);
+    s.loss_percent = 100.0 * (1.0 - received / expected);
+  }
+  s.mean_burst = window_runs_ ? static_cast<double>(window_missing_) / window_runs_ : 1.0;
+  s.jitter_ms = jb_.stats().jitter_ms;
+  window_expected_start_ = highest_seq_ + 1;
+  window_received_ = window_missing_ = window_runs_ = 0;
+  return s;
+}
+
+std::optional<proto::QualityReport> CallDecoder::take_peer_report() {
+  auto r = peer_report_;
+  peer_report_.reset();
+  return r;
+}
+
+}  // namespace wzp::client

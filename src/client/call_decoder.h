@@ -1,0 +1,90 @@
+// The receiving half of a call: datagram -> header (mini expansion) -> anti-replay + AEAD ->
+// FEC (source frames at once, recovered ones when their block decodes) -> jitter buffer ->
+// decode or conceal, comfort noise in silence -> 20 ms of PCM per pull().
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "client/media_crypto.h"
+#include "codec/adaptive_codec.h"
+#include "fec/fec_decoder.h"
+#include "proto/jitter_buffer.h"
+#include "proto/media_frame.h"
+#include "proto/quality_controller.h"
+#include "proto/quality_report.h"
+#include "proto/seq.h"
+
+namespace wzp::client {
+
+struct CallDecoderConfig {
+  proto::JitterConfig jitter;  // frame_ms stays 20: the playout step
+  // Extra playout delay the FEC may need to recover a frame, set by the tier in use; the
+  // jitter buffer's minimum delay never goes below it.
+  bool fec_aware_delay = true;
+};
+
+struct CallDecoderStats {
+  uint64_t datagrams = 0;
+  uint64_t dropped_malformed = 0;
+  uint64_t dropped_auth = 0;     // failed authentication (or mini frames out of context)
+  uint64_t dropped_replay = 0;
+  uint64_t slots_decoded = 0;    // 20 ms output slots filled from real frames
+  uint64_t slots_concealed = 0;  // slots of loss concealment
+  uint64_t slots_comfort = 0;    // slots of comfort noise (silence at the sender)
+  uint64_t slots_waiting = 0;    // before playout started
+  uint64_t frames_recovered = 0; // by FEC
+};
+
+class CallDecoder : private fec::FrameSink {
+ public:
+  CallDecoder(const CallDecoderConfig& config, MediaOpener& opener);
+
+  void on_datagram(std::span<const uint8_t> datagram, uint64_t arrival_ms);
+  // Fills kPcmFrame samples (20 ms) of playout.
+  void pull(std::span<int16_t> pcm, uint64_t now_ms);
+
+  // Loss (before FEC) and burstiness measured since the last call, for the peer's controller.
+  proto::QualitySample take_measurement();
+  // The latest quality report the peer attached to its media.
+  std::optional<proto::QualityReport> take_peer_report();
+
+  // Media waiting in the jitter buffer (0 once everything received has been played).
+  uint32_t buffered_ms() const { return jb_.buffered_ms(); }
+  const CallDecoderStats& stats() const { return stats_; }
+  const proto::JitterStats& jitter_stats() const { return jb_.stats(); }
+  const fec::FecDecoderStats& fec_stats() const { return fec_.stats(); }
+
+ private:
+  void on_frame(uint32_t ts, std::span<const uint8_t> frame, bool recovered,
+                uint8_t codec) override;
+  void note_sequence(uint16_t seq);
+  void adapt_min_delay(proto::CodecId codec, uint8_t ratio_code);
+
+  CallDecoderConfig config_;
+  MediaOpener& opener_;
+  proto::MediaFrameReader reader_;
+  fec::FecDecoder fec_;
+  proto::JitterBuffer jb_;
+  codec::AdaptiveDecoder decoder_;
+  uint64_t arrival_ms_ = 0;
+  bool in_silence_ = false;
+  std::array<int16_t, codec::kMaxFrameSamples> decoded_{};
+  size_t decoded_have_ = 0, decoded_used_ = 0;
+  std::array<uint8_t, 2048> plain_{};
+  std::array<uint8_t, 2048> stored_{};
+  // Loss measurement over the extended sequence.
+  proto::SeqExtender seq_ext_;
+  bool have_seq_ = false;
+  uint64_t highest_seq_ = 0;
+  uint64_t window_received_ = 0, window_expected_start_ = 0;
+  uint64_t window_missing_ = 0, window_runs_ = 0;
+  std::optional<proto::QualityReport> peer_report_;
+  uint32_t min_delay_for_fec_ = 0;
+  CallDecoderStats stats_;
+};
+
+}  // namespace wzp::client

@@ -1,0 +1,122 @@
+// The whole media pipeline over a simulated link, deterministic (fixed seeds, simulated
+// clock): the share of playout slots filled with decoded audio at each tier's design loss.
+#include <gtest/gtest.h>
+
+#include "codec/vad.h"
+#include "sim_call.h"
+
+namespace wzp::client {
+namespace {
+
+using testing::SimCall;
+
+CallEncoderConfig pinned(proto::Tier tier) {
+  CallEncoderConfig c;
+  c.tier = tier;
+  c.adaptive = false;
+  c.silence_suppression = false;
+  return c;
+}
+
+void report(const char* name, const SimCall& call) {
+  const auto& s = call.decoder->stats();
+  const auto& j = call.decoder->jitter_stats();
+  std::printf("%s: filled %.3f %% (decoded %lu, concealed %lu), recovered %lu, link loss %.1f %%, "
+              "delay target %u ms, fec ratio %.2f\n",
+              name, 100 * call.filled(), s.slots_decoded, s.slots_concealed, s.frames_recovered,
+              100.0 * call.link.dropped / call.link.sent, j.target_delay_ms,
+              call.encoder->fec_config().ratio);
+  std::printf("  datagrams %lu, auth drops %lu, replay drops %lu, malformed %lu; jb late %lu "
+              "lost %lu underruns %lu acc %lu dec %lu dup %lu; fec expired %lu malformed %lu\n",
+              s.datagrams, s.dropped_auth, s.dropped_replay, s.dropped_malformed, j.late, j.lost,
+              j.underruns, j.accelerated, j.decelerated, j.duplicates,
+              call.decoder->fec_stats().blocks_expired, call.decoder->fec_stats().malformed);
+}
+
+// A minute of a 440 Hz tone on a pinned tier through `loss`; returns the call for checks.
+std::unique_ptr<SimCall> run_pinned(proto::Tier tier, proto::LossModel& loss, const char* name) {
+  auto call = std::make_unique<SimCall>(pinned(tier));
+  call->link.loss = &loss;
+  call->run(60);
+  report(name, *call);
+  return call;
+}
+
+TEST(Pipeline, Good5PercentRandomLossFills99Percent) {
+  proto::RandomLoss loss(0.05, 1);
+  auto call = run_pinned(proto::Tier::kGood, loss, "good, 5 % random");
+  EXPECT_GE(call->filled(), 0.99);
+  // The tone arrives intact.
+  const auto tail = std::span(call->output).subspan(call->output.size() / 2, codec::kSampleRate);
+  EXPECT_NEAR(codec::dominant_frequency(tail), 440, 2);
+}
+
+TEST(Pipeline, Degraded20PercentRandomLossFills98Percent) {
+  proto::RandomLoss loss(0.20, 2);
+  EXPECT_GE(run_pinned(proto::Tier::kDegraded, loss, "degraded, 20 % random")->filled(), 0.98);
+}
+
+TEST(Pipeline, Catastrophic40PercentBurstLossFills95Percent) {
+  auto loss = proto::GilbertElliott::with_bursts(0.40, 3.0, 3);
+  EXPECT_GE(run_pinned(proto::Tier::kCatastrophic, loss,
+                       "catastrophic, 40 % Gilbert-Elliott burst 3")
+                ->filled(),
+            0.95);
+}
+
+TEST(Pipeline, CleanLinkWithJitterPlaysEverything) {
+  SimCall call(pinned(proto::Tier::kGood));
+  call.link.jitter_ms = 60;
+  call.run(30);
+  report("good, clean, 0-60 ms jitter", call);
+  EXPECT_GE(call.filled(), 0.995);
+}
+
+// Loss rises then falls: the controller steps down fast, climbs back slowly, never flaps,
+// and the tone keeps playing through every switch.
+TEST(Pipeline, TierSwitchesFollowLossWithoutFlappingOrGaps) {
+  CallEncoderConfig c;
+  c.silence_suppression = false;
+  SimCall call(c);
+  proto::RandomLoss l15(0.15, 4), l50(0.5, 5);
+  proto::NoLoss none;
+  call.run(90, [&](uint32_t s) {
+    call.link.loss = s < 10 ? static_cast<proto::LossModel*>(&none)
+                     : s < 30 ? static_cast<proto::LossModel*>(&l15)
+                     : s < 45 ? static_cast<proto::LossModel*>(&l50)
+                              : static_cast<proto::LossModel*>(&none);
+  });
+  const auto& tiers = call.tier_by_second;
+  auto first = [&](proto::Tier t, size_t from) {
+    for (size_t i = from; i < tiers.size(); ++i) {
+      if (tiers[i] == t) return i;
+    }
+    return tiers.size();
+  };
+  const size_t degraded = first(proto::Tier::kDegraded, 0);
+  const size_t catastrophic = first(proto::Tier::kCatastrophic, 0);
+  const size_t back_degraded = first(proto::Tier::kDegraded, catastrophic);
+  const size_t back_good = first(proto::Tier::kGood, back_degraded);
+  std::printf("tier switches at s=%zu (degraded), %zu (catastrophic), %zu (degraded), %zu (good)\n",
+              degraded, catastrophic, back_degraded, back_good);
+  EXPECT_GE(degraded, 10u);
+  EXPECT_LE(degraded, 14u);  // down within 4 s (3 reports)
+  EXPECT_GE(catastrophic, 30u);
+  EXPECT_LE(catastrophic, 35u);
+  EXPECT_GE(back_degraded, 45u + 9);  // up only after 10 good reports (seconds 45..54)
+  EXPECT_GE(back_good, back_degraded + 10);
+  int changes = 0;
+  for (size_t i = 1; i < tiers.size(); ++i) changes += tiers[i] != tiers[i - 1];
+  EXPECT_EQ(changes, 4);  // no flapping
+  // Audio never stops: no 100 ms of output after start-up is silent (Codec2 renders a pure
+  // tone quietly, about 260 RMS against Opus's 5600, so the bar is low).
+  const size_t window = codec::kSampleRate / 10;
+  for (size_t w = 30; w + 20 < call.output.size() / window; ++w) {
+    EXPECT_GT(codec::rms(std::span(call.output).subspan(w * window, window)), 60)
+        << "100 ms window at " << w * 0.1 << " s";
+  }
+  EXPECT_GE(call.filled(), 0.97);
+}
+
+}  // namespace
+}  // namespace wzp::client
