@@ -66,8 +66,13 @@ struct SimCall {
     decoder = std::make_unique<CallDecoder>(dc, *rx);
   }
 
-  // Runs `seconds` of a 440 Hz tone; `on_second` may change the link each second.
-  void run(uint32_t seconds, const std::function<void(uint32_t)>& on_second = {}) {
+  // Frame t of the audio to send (kPcmFrame samples).
+  using Source = std::function<std::span<const int16_t>(uint32_t t)>;
+
+  // Runs `seconds` of audio (a 440 Hz tone unless `source` says otherwise); `on_second` may
+  // change the link each second.
+  void run(uint32_t seconds, const std::function<void(uint32_t)>& on_second = {},
+           const Source& source = {}) {
     const size_t frame = kPcmFrame;
     std::vector<int16_t> pcm(frame), out(frame);
     const uint32_t ticks = seconds * 50 + 200;  // then 4 s to drain
@@ -76,8 +81,12 @@ struct SimCall {
       link.now = now;
       if (t % 50 == 0 && on_second) on_second(t / 50);
       if (t < seconds * 50) {
-        pcm = codec::tone(440, frame, 8000, codec::kSampleRate, t * frame);
-        encoder->push(pcm, now);
+        if (source) {
+          encoder->push(source(t), now);
+        } else {
+          pcm = codec::tone(440, frame, 8000, codec::kSampleRate, t * frame);
+          encoder->push(pcm, now);
+        }
       } else if (t == seconds * 50) {
         encoder->flush();
       }
