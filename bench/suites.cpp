@@ -7,10 +7,10 @@ namespace wzp::bench {
 std::span<const Suite> all_suites() {
   static const std::array<Suite, 8> kSuites = {{
       {"proto", "wire-format parse and serialise costs", run_proto_suite},
-      {"codec", "encode/decode cost per tier (issue 5)", {}},
+      {"codec", "encode/decode cost per tier and Opus complexity", run_codec_suite},
       {"fec", "RaptorQ against npm raptorq; tier bitrates; burst loss", run_fec_suite},
       {"crypto", "media AEAD seal+open against raw libsodium", run_crypto_suite},
-      {"pipeline", "whole media pipeline both ways (issue 5)", {}},
+      {"pipeline", "whole call pipeline both ways against the codec alone", run_pipeline_suite},
       {"transport", "QUIC datagram rate against plain UDP (issue 6)", {}},
       {"relay", "relay forwarding rate against a UDP reflector (issue 7)", {}},
       {"network", "full calls through wzp-netem profiles (issue 10)", {}},

@@ -21,5 +21,7 @@ std::span<const Suite> all_suites();
 std::vector<Measurement> run_proto_suite();
 std::vector<Measurement> run_crypto_suite();
 std::vector<Measurement> run_fec_suite();
+std::vector<Measurement> run_codec_suite();
+std::vector<Measurement> run_pipeline_suite();
 
 }  // namespace wzp::bench

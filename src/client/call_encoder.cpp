@@ -78,7 +78,9 @@ void CallEncoder::push(std::span<const int16_t> pcm, uint64_t now_ms) {
   ++stats_.frames_in;
   std::copy_n(pcm.begin(), std::min(pcm.size(), work_.size()), work_.begin());
   if (vp_) vp_->capture(work_);
-  const bool speech = !config_.silence_suppression || vad_.process(work_) ||
+  // The VAD always runs (its level feeds the status line); it gates only with suppression on.
+  const bool voice = vad_.process(work_);
+  const bool speech = !config_.silence_suppression || voice ||
                       !pending_pcm_.empty();  // finish a 40 ms frame once started
   if (speech) {
     silence_ms_ = 0;

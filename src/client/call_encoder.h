@@ -68,6 +68,8 @@ class CallEncoder : private fec::FecSink {
   proto::Tier tier() const { return controller_.tier(); }
   const fec::FecConfig& fec_config() const { return fec_.config(); }
   const CallEncoderStats& stats() const { return stats_; }
+  // RMS of the last captured frame (after voice processing), for level meters.
+  double input_level() const { return vad_.last_rms(); }
 
  private:
   void on_packet(const fec::FecPacket& p) override;
