@@ -1,0 +1,174 @@
+#include "client/signal_session.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "proto/bytes.h"
+
+namespace wzp::client {
+
+SignalSession::SignalSession(const crypto::Identity& identity, SignalConnector& connector,
+                             proto::Scheduler& scheduler,
+                             std::function<void(const SignalEvent&)> on_event,
+                             std::function<void(const proto::SignalMessage&)> on_message)
+    : identity_(identity), connector_(connector), scheduler_(scheduler),
+      on_event_(std::move(on_event)), on_message_(std::move(on_message)) {}
+
+SignalSession::~SignalSession() {
+  *alive_ = false;
+  if (timer_) scheduler_.cancel(timer_);
+  teardown();
+}
+
+uint64_t SignalSession::backoff(uint32_t attempt) {
+  return kBackoffMs[std::min<size_t>(attempt, std::size(kBackoffMs) - 1)];
+}
+
+void SignalSession::register_relay(const std::string& relay) {
+  if (desired_ == relay && (registered_ || connecting_ || supervisor_)) return;  // no-op
+  desired_ = relay;
+  if (supervisor_) {
+    // A supervisor is waiting out a backoff: let it retarget now, with a fresh schedule.
+    if (timer_) scheduler_.cancel(timer_);
+    teardown();
+    attempt_ = 0;
+    auto alive = alive_;
+    timer_ = scheduler_.call_after(0, [this, alive] {
+      if (*alive) supervise();
+    });
+    return;
+  }
+  teardown();
+  connect_to(relay);
+}
+
+void SignalSession::deregister() {
+  desired_.reset();
+  if (timer_) scheduler_.cancel(timer_);
+  timer_ = 0;
+  supervisor_ = false;
+  teardown();
+  emit({SignalEvent::Kind::kDeregistered});
+}
+
+bool SignalSession::send(const proto::SignalMessage& msg) {
+  if (!conn_ || !registered_) return false;
+  conn_->send(msg);
+  return true;
+}
+
+void SignalSession::teardown() {
+  ++generation_;
+  if (conn_) conn_->close();
+  conn_.reset();
+  registered_ = false;
+  connecting_ = false;
+}
+
+void SignalSession::connect_to(const std::string& relay) {
+  connecting_ = true;
+  const uint64_t gen = generation_;
+  auto alive = alive_;
+  connector_.connect(relay, [this, alive, gen, relay](std::unique_ptr<SignalConnection> conn,
+                                                      std::string error) {
+    if (*alive) on_connected(gen, relay, std::move(conn), error);
+  });
+}
+
+void SignalSession::on_connected(uint64_t gen, const std::string& relay,
+                                 std::unique_ptr<SignalConnection> conn,
+                                 const std::string& error) {
+  if (gen != generation_) {  // torn down meanwhile (deregistered, or switched relay)
+    if (conn) conn->close();
+    return;
+  }
+  connecting_ = false;
+  if (!conn) {
+    emit({SignalEvent::Kind::kError, relay, 0, 0, {}, "cannot reach " + relay + ": " + error});
+    on_lost(gen, error);
+    return;
+  }
+  conn_ = std::move(conn);
+  conn_relay_ = relay;
+  auto alive = alive_;
+  conn_->set_handlers(
+      {[this, alive, gen](const proto::SignalMessage& m) {
+         if (!*alive || gen != generation_) return;
+         if (const auto* ack = std::get_if<proto::RegisterPresenceAck>(&m)) {
+           if (!ack->accepted) {
+             emit({SignalEvent::Kind::kError, conn_relay_, 0, 0, {},
+                   "registration refused: " + ack->reason.value_or("no reason given")});
+             on_lost(gen, "registration refused");
+             return;
+           }
+           registered_ = true;
+           supervisor_ = false;  // done: the connection's own loop owns it from here
+           if (timer_) scheduler_.cancel(timer_);
+           timer_ = 0;
+           emit({SignalEvent::Kind::kRegistered, conn_relay_, 0, 0, identity_.fingerprint()});
+           return;
+         }
+         if (on_message_) on_message_(m);
+       },
+       [this, alive, gen](const std::string& reason) {
+         if (*alive) on_lost(gen, reason);
+       }});
+  // Register: our identity, signed over "register-presence" || unix ms (the relay refuses
+  // stale ones).
+  proto::RegisterPresence reg;
+  reg.identity_pub.assign(identity_.signing_public().begin(), identity_.signing_public().end());
+  reg.timestamp_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count());
+  std::vector<uint8_t> signed_part{'r', 'e', 'g', 'i', 's', 't', 'e', 'r', '-',
+                                   'p', 'r', 'e', 's', 'e', 'n', 'c', 'e'};
+  signed_part.resize(signed_part.size() + 8);
+  proto::store_be32(&signed_part[signed_part.size() - 8], static_cast<uint32_t>(reg.timestamp_ms >> 32));
+  proto::store_be32(&signed_part[signed_part.size() - 4], static_cast<uint32_t>(reg.timestamp_ms));
+  const auto sig = identity_.sign(signed_part);
+  reg.signature.assign(sig.begin(), sig.end());
+  conn_->send(reg);
+}
+
+void SignalSession::on_lost(uint64_t gen, const std::string&) {
+  if (gen != generation_) return;
+  teardown();
+  if (!desired_) return;
+  if (supervisor_) {
+    // This attempt failed: wait out the next step of the backoff.
+    ++attempt_;
+    const uint64_t delay = backoff(attempt_);
+    emit({SignalEvent::Kind::kReconnecting, supervisor_target_, attempt_ + 1, delay});
+    auto alive = alive_;
+    timer_ = scheduler_.call_after(delay, [this, alive] {
+      if (*alive) supervise();
+    });
+    return;
+  }
+  start_supervisor();
+}
+
+void SignalSession::start_supervisor() {
+  supervisor_ = true;
+  attempt_ = 0;
+  supervisor_target_ = *desired_;
+  emit({SignalEvent::Kind::kReconnecting, supervisor_target_, 1, 0});
+  supervise();  // the first try is immediate
+}
+
+void SignalSession::supervise() {
+  timer_ = 0;
+  if (!desired_ || registered_) {  // deregistered, or another path got there first
+    supervisor_ = false;
+    return;
+  }
+  if (*desired_ != supervisor_target_) {  // the user picked another relay meanwhile
+    supervisor_target_ = *desired_;
+    attempt_ = 0;
+    emit({SignalEvent::Kind::kReconnecting, supervisor_target_, 1, 0});
+  }
+  if (connecting_) return;  // an attempt is already in flight; its outcome drives us on
+  connect_to(supervisor_target_);
+}
+
+}  // namespace wzp::client
