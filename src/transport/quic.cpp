@@ -1,0 +1,626 @@
+#include "transport/quic.h"
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <ngtcp2/ngtcp2.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+#include <ngtcp2/ngtcp2_crypto_gnutls.h>
+
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+
+namespace wzp::transport {
+
+namespace asio = boost::asio;
+using udp = asio::ip::udp;
+
+namespace {
+
+constexpr size_t kCidLen = 18;
+constexpr const char* kPriority =
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:"
+    "-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:%DISABLE_TLS13_COMPAT_MODE";
+
+uint64_t now_ns() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+void random_bytes(uint8_t* p, size_t n) { (void)gnutls_rnd(GNUTLS_RND_RANDOM, p, n); }
+
+// ngtcp2 wants sockaddrs: keep endpoints' storage next to the path that points at them.
+struct PathStore {
+  sockaddr_storage local{}, remote{};
+  ngtcp2_path path{};
+  void set(const udp::endpoint& l, const udp::endpoint& r) {
+    std::memcpy(&local, l.data(), l.size());
+    std::memcpy(&remote, r.data(), r.size());
+    path.local = {reinterpret_cast<ngtcp2_sockaddr*>(&local), static_cast<ngtcp2_socklen>(l.size())};
+    path.remote = {reinterpret_cast<ngtcp2_sockaddr*>(&remote), static_cast<ngtcp2_socklen>(r.size())};
+  }
+};
+
+udp::endpoint to_endpoint(const ngtcp2_addr& a) {
+  udp::endpoint ep;
+  std::memcpy(ep.data(), a.addr, a.addrlen);
+  ep.resize(a.addrlen);
+  return ep;
+}
+
+}  // namespace
+
+std::string room_sni(const std::string& room) {
+  const std::string input = "featherchat-group:" + room;
+  unsigned char h[32];
+  gnutls_hash_fast(GNUTLS_DIG_SHA256, input.data(), input.size(), h);
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 16; ++i) {
+    out += kHex[h[i] >> 4];
+    out += kHex[h[i] & 15];
+  }
+  return out;
+}
+
+struct QuicConnection::Impl {
+  ngtcp2_conn* conn = nullptr;
+  gnutls_session_t session = nullptr;
+  ngtcp2_crypto_conn_ref ref{};
+  PathStore path;
+  int64_t stream_id = -1;
+  // Stream bytes stay put until acknowledged (ngtcp2 keeps pointers into them).
+  std::deque<std::vector<uint8_t>> stream_chunks;
+  uint64_t stream_written = 0;  // offset handed to ngtcp2
+  uint64_t stream_base = 0;     // offset of stream_chunks.front()
+  uint64_t stream_total = 0;    // offset after the last queued byte
+  std::deque<std::vector<uint8_t>> datagrams;
+  uint64_t next_dgram_id = 0;
+  std::function<bool(const std::string&)> verify;  // client: certificate pinning
+  std::string peer_fingerprint;
+  uint64_t last_activity_ns = 0;
+
+  ~Impl() {
+    if (conn) ngtcp2_conn_del(conn);
+    if (session) gnutls_deinit(session);
+  }
+};
+
+struct QuicCallbacks {
+  static QuicConnection& self(void* user) { return *static_cast<QuicConnection*>(user); }
+
+  static void rand(uint8_t* dest, size_t len, const ngtcp2_rand_ctx*) { random_bytes(dest, len); }
+
+  static int new_cid(ngtcp2_conn*, ngtcp2_cid* cid, uint8_t* token, size_t len, void* user) {
+    random_bytes(cid->data, len);
+    cid->datalen = len;
+    random_bytes(token, NGTCP2_STATELESS_RESET_TOKENLEN);
+    auto& c = self(user);
+    if (c.on_new_cid_) c.on_new_cid_({cid->data, cid->datalen});
+    return 0;
+  }
+
+  static int remove_cid(ngtcp2_conn*, const ngtcp2_cid* cid, void* user) {
+    auto& c = self(user);
+    if (c.on_retired_cid_) c.on_retired_cid_({cid->data, cid->datalen});
+    return 0;
+  }
+
+  static int handshake_completed(ngtcp2_conn* conn, void* user) {
+    auto& c = self(user);
+    c.established_ = true;
+    if (ngtcp2_conn_is_server(conn)) {
+      gnutls_datum_t d[1];
+      size_t len = 256;
+      char name[256];
+      unsigned type = 0;
+      if (gnutls_server_name_get(c.impl_->session, name, &len, &type, 0) == 0) {
+        c.sni_.assign(name, len);
+      }
+      (void)d;
+    } else {
+      // The client opens the signalling stream.
+      ngtcp2_conn_open_bidi_stream(conn, &c.impl_->stream_id, nullptr);
+    }
+    c.events_.on_established(c);
+    return 0;
+  }
+
+  static int recv_stream_data(ngtcp2_conn* conn, uint32_t, int64_t stream_id, uint64_t,
+                              const uint8_t* data, size_t len, void* user, void*) {
+    auto& c = self(user);
+    if (c.impl_->stream_id < 0) c.impl_->stream_id = stream_id;  // server: the client's stream
+    ngtcp2_conn_extend_max_stream_offset(conn, stream_id, len);
+    ngtcp2_conn_extend_max_offset(conn, len);
+    if (stream_id == c.impl_->stream_id && len) c.events_.on_stream(c, {data, len});
+    return 0;
+  }
+
+  static int acked_stream(ngtcp2_conn*, int64_t, uint64_t offset, uint64_t datalen, void* user,
+                          void*) {
+    auto& im = *self(user).impl_;
+    const uint64_t acked_to = offset + datalen;
+    while (!im.stream_chunks.empty() && im.stream_base + im.stream_chunks.front().size() <= acked_to) {
+      im.stream_base += im.stream_chunks.front().size();
+      im.stream_chunks.pop_front();
+    }
+    return 0;
+  }
+
+  static int recv_datagram(ngtcp2_conn*, uint32_t, const uint8_t* data, size_t len, void* user) {
+    auto& c = self(user);
+    ++c.stats_.datagrams_received;
+    c.events_.on_datagram(c, {data, len});
+    return 0;
+  }
+
+  static int ack_datagram(ngtcp2_conn*, uint64_t, void* user) {
+    ++self(user).stats_.datagrams_acked;
+    return 0;
+  }
+
+  static int lost_datagram(ngtcp2_conn*, uint64_t, void* user) {
+    ++self(user).stats_.datagrams_lost;
+    return 0;
+  }
+
+  // The client's certificate check, during the handshake: the leaf's SHA-256, then the
+  // caller's pinning decision. Non-zero fails the handshake.
+  static int verify_server(gnutls_session_t s) {
+    auto* ref = static_cast<ngtcp2_crypto_conn_ref*>(gnutls_session_get_ptr(s));
+    auto& conn = *static_cast<QuicConnection*>(ref->user_data);
+    unsigned n = 0;
+    const gnutls_datum_t* certs = gnutls_certificate_get_peers(s, &n);
+    if (!certs || n == 0) return -1;
+    const std::string fp = der_fingerprint(certs[0].data, certs[0].size);
+    conn.impl_->peer_fingerprint = fp;
+    return !conn.impl_->verify || conn.impl_->verify(fp) ? 0 : -1;
+  }
+
+  static ngtcp2_conn* get_conn(ngtcp2_crypto_conn_ref* ref) {
+    return static_cast<QuicConnection*>(ref->user_data)->impl_->conn;
+  }
+
+  static ngtcp2_callbacks make(bool server) {
+    ngtcp2_callbacks cb{};
+    if (server) {
+      cb.recv_client_initial = ngtcp2_crypto_recv_client_initial_cb;
+    } else {
+      cb.client_initial = ngtcp2_crypto_client_initial_cb;
+      cb.recv_retry = ngtcp2_crypto_recv_retry_cb;
+    }
+    cb.recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
+    cb.encrypt = ngtcp2_crypto_encrypt_cb;
+    cb.decrypt = ngtcp2_crypto_decrypt_cb;
+    cb.hp_mask = ngtcp2_crypto_hp_mask_cb;
+    cb.update_key = ngtcp2_crypto_update_key_cb;
+    cb.delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb;
+    cb.delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb;
+    cb.get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb;
+    cb.version_negotiation = ngtcp2_crypto_version_negotiation_cb;
+    cb.rand = rand;
+    cb.get_new_connection_id = new_cid;
+    cb.remove_connection_id = remove_cid;
+    cb.handshake_completed = handshake_completed;
+    cb.recv_stream_data = recv_stream_data;
+    cb.acked_stream_data_offset = acked_stream;
+    cb.recv_datagram = recv_datagram;
+    cb.ack_datagram = ack_datagram;
+    cb.lost_datagram = lost_datagram;
+    return cb;
+  }
+
+  static void settings_and_params(const QuicConfig& cfg, ngtcp2_settings& s,
+                                  ngtcp2_transport_params& p) {
+    ngtcp2_settings_default(&s);
+    s.initial_ts = now_ns();
+    s.max_tx_udp_payload_size = cfg.max_udp_payload;
+    s.handshake_timeout = 10 * NGTCP2_SECONDS;
+    ngtcp2_transport_params_default(&p);
+    p.initial_max_streams_bidi = 4;
+    p.initial_max_streams_uni = 0;
+    p.initial_max_stream_data_bidi_local = 256 * 1024;
+    p.initial_max_stream_data_bidi_remote = 256 * 1024;
+    p.initial_max_data = 1024 * 1024;
+    p.max_idle_timeout = cfg.idle_timeout_ms * NGTCP2_MILLISECONDS;
+    p.max_datagram_frame_size = 65535;
+    p.active_connection_id_limit = 4;
+  }
+};
+
+QuicConnection::QuicConnection(asio::io_context& io, QuicEvents& events, const QuicConfig& config)
+    : io_(io), events_(events), config_(config), impl_(std::make_unique<Impl>()), timer_(io) {
+  impl_->ref.get_conn = QuicCallbacks::get_conn;
+  impl_->ref.user_data = this;
+}
+
+QuicConnection::~QuicConnection() {
+  *alive_ = false;
+  timer_.cancel();
+}
+
+QuicStats QuicConnection::stats() const {
+  QuicStats s = stats_;
+  if (impl_->conn) {
+    ngtcp2_conn_stat st;
+    ngtcp2_conn_get_conn_stat(impl_->conn, &st);
+    s.srtt_ms = st.smoothed_rtt / 1e6;
+    s.rttvar_ms = st.rttvar / 1e6;
+    s.min_rtt_ms = st.min_rtt == UINT64_MAX ? 0 : st.min_rtt / 1e6;
+    s.max_udp_payload = st.max_tx_udp_payload_size;
+  }
+  return s;
+}
+
+bool QuicConnection::send_datagram(std::span<const uint8_t> data) {
+  if (closed_ || data.size() > config_.max_udp_payload) {
+    ++stats_.datagrams_dropped;
+    return false;
+  }
+  if (impl_->datagrams.size() >= 256) {  // media is perishable: never queue unboundedly
+    impl_->datagrams.pop_front();
+    ++stats_.datagrams_dropped;
+  }
+  impl_->datagrams.emplace_back(data.begin(), data.end());
+  asio::post(io_, [this, alive = alive_] {
+    if (*alive) flush();
+  });
+  return true;
+}
+
+void QuicConnection::send_stream(std::span<const uint8_t> data) {
+  if (closed_ || data.empty()) return;
+  impl_->stream_chunks.emplace_back(data.begin(), data.end());
+  impl_->stream_total += data.size();
+  asio::post(io_, [this, alive = alive_] {
+    if (*alive) flush();
+  });
+}
+
+int QuicConnection::read(const udp::endpoint& local, const udp::endpoint& from,
+                         std::span<const uint8_t> packet) {
+  if (closed_) return -1;
+  PathStore p;
+  p.set(local, from);
+  ngtcp2_pkt_info pi{};
+  const int rv = ngtcp2_conn_read_pkt(impl_->conn, &p.path, &pi, packet.data(), packet.size(), now_ns());
+  if (rv != 0) {
+    if (rv == NGTCP2_ERR_DRAINING) {
+      fail("closed by peer");
+    } else if (rv == NGTCP2_ERR_DROP_CONN) {
+      fail("dropped");
+    } else if (rv == NGTCP2_ERR_CRYPTO) {
+      fail(std::string("TLS handshake failed: ") +
+           gnutls_alert_get_name(static_cast<gnutls_alert_description_t>(
+               ngtcp2_conn_get_tls_alert(impl_->conn))));
+    } else {
+      fail(std::string("QUIC error: ") + ngtcp2_strerror(rv));
+    }
+    return rv;
+  }
+  remote_ = from;
+  flush();
+  return 0;
+}
+
+void QuicConnection::flush() {
+  if (closed_ || !impl_->conn) return;
+  std::array<uint8_t, 1500> buf;
+  const uint64_t ts = now_ns();
+  for (int guard = 0; guard < 256; ++guard) {
+    ngtcp2_path_storage ps;
+    ngtcp2_path_storage_zero(&ps);
+    ngtcp2_pkt_info pi{};
+    ngtcp2_ssize n = 0;
+    auto& im = *impl_;
+    if (established_ && !im.datagrams.empty()) {
+      const auto& d = im.datagrams.front();
+      ngtcp2_vec v{const_cast<uint8_t*>(d.data()), d.size()};
+      int accepted = 0;
+      n = ngtcp2_conn_writev_datagram(im.conn, &ps.path, &pi, buf.data(), buf.size(), &accepted,
+                                      0, im.next_dgram_id, &v, 1, ts);
+      if (accepted) {
+        ++im.next_dgram_id;
+        ++stats_.datagrams_sent;
+        im.datagrams.pop_front();
+      } else if (n >= 0 && n < static_cast<ngtcp2_ssize>(d.size())) {
+        // It did not fit in what the path allows now: drop it rather than stall the queue.
+        if (n == 0) break;  // congestion-limited: try again on the next event
+      }
+      if (n < 0) {
+        ++stats_.datagrams_dropped;
+        im.datagrams.pop_front();
+        continue;
+      }
+    } else if (im.stream_id >= 0 && im.stream_written < im.stream_total) {
+      // The unsent part of the stream, from the chunk that holds stream_written.
+      uint64_t base = im.stream_base;
+      size_t i = 0;
+      while (base + im.stream_chunks[i].size() <= im.stream_written) base += im.stream_chunks[i++].size();
+      const auto& chunk = im.stream_chunks[i];
+      const size_t skip = static_cast<size_t>(im.stream_written - base);
+      ngtcp2_vec v{const_cast<uint8_t*>(chunk.data() + skip), chunk.size() - skip};
+      ngtcp2_ssize taken = -1;
+      n = ngtcp2_conn_writev_stream(im.conn, &ps.path, &pi, buf.data(), buf.size(), &taken, 0,
+                                    im.stream_id, &v, 1, ts);
+      if (taken > 0) im.stream_written += static_cast<uint64_t>(taken);
+      if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR) {
+        n = ngtcp2_conn_write_pkt(im.conn, &ps.path, &pi, buf.data(), buf.size(), ts);
+      }
+    } else {
+      n = ngtcp2_conn_write_pkt(im.conn, &ps.path, &pi, buf.data(), buf.size(), ts);
+    }
+    if (n < 0) {
+      fail(std::string("write: ") + ngtcp2_strerror(static_cast<int>(n)));
+      return;
+    }
+    if (n == 0) break;
+    send_({buf.data(), static_cast<size_t>(n)}, to_endpoint(ps.path.remote));
+  }
+  arm_timer();
+}
+
+void QuicConnection::arm_timer() {
+  if (closed_) return;
+  const uint64_t expiry = ngtcp2_conn_get_expiry(impl_->conn);
+  const uint64_t now = now_ns();
+  const uint64_t wake = expiry;
+  timer_.expires_after(std::chrono::nanoseconds(wake > now ? wake - now : 0));
+  timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+    if (ec || !*alive || closed_) return;
+    const int rv = ngtcp2_conn_handle_expiry(impl_->conn, now_ns());
+    if (rv != 0) {
+      fail(rv == NGTCP2_ERR_IDLE_CLOSE ? "idle timeout" : std::string("timer: ") + ngtcp2_strerror(rv));
+      return;
+    }
+    flush();
+  });
+}
+
+void QuicConnection::close(const std::string& reason) {
+  if (closed_ || !impl_->conn) return;
+  std::array<uint8_t, 1500> buf;
+  ngtcp2_path_storage ps;
+  ngtcp2_path_storage_zero(&ps);
+  ngtcp2_pkt_info pi{};
+  ngtcp2_connection_close_error ccerr;
+  ngtcp2_connection_close_error_set_application_error(
+      &ccerr, 0, reinterpret_cast<const uint8_t*>(reason.data()), reason.size());
+  const auto n = ngtcp2_conn_write_connection_close(impl_->conn, &ps.path, &pi, buf.data(),
+                                                    buf.size(), &ccerr, now_ns());
+  if (n > 0) send_({buf.data(), static_cast<size_t>(n)}, to_endpoint(ps.path.remote));
+  fail(reason);
+}
+
+void QuicConnection::fail(const std::string& reason) {
+  closed_ = true;
+  timer_.cancel();
+  if (close_reported_) return;
+  close_reported_ = true;
+  events_.on_closed(*this, reason);
+}
+
+// ---- TLS sessions ----
+
+namespace {
+
+const gnutls_datum_t kAlpnDatum{reinterpret_cast<unsigned char*>(const_cast<char*>(kAlpn)), 5};
+
+gnutls_session_t make_session(bool server, gnutls_certificate_credentials_t cred,
+                              ngtcp2_crypto_conn_ref* ref) {
+  gnutls_session_t s = nullptr;
+  const unsigned flags = (server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_ENABLE_EARLY_DATA |
+                         GNUTLS_NO_END_OF_EARLY_DATA;
+  if (gnutls_init(&s, flags) != 0) throw std::runtime_error("tls: gnutls_init");
+  if (gnutls_priority_set_direct(s, kPriority, nullptr) != 0 ||
+      (server ? ngtcp2_crypto_gnutls_configure_server_session(s)
+              : ngtcp2_crypto_gnutls_configure_client_session(s)) != 0 ||
+      gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred) != 0) {
+    gnutls_deinit(s);
+    throw std::runtime_error("tls: session setup");
+  }
+  gnutls_session_set_ptr(s, ref);
+  gnutls_alpn_set_protocols(s, &kAlpnDatum, 1, GNUTLS_ALPN_MANDATORY);
+  return s;
+}
+
+}  // namespace
+
+// ---- server ----
+
+struct QuicServer::Tls {
+  gnutls_certificate_credentials_t cred = nullptr;
+  ~Tls() {
+    if (cred) gnutls_certificate_free_credentials(cred);
+  }
+};
+
+QuicServer::QuicServer(asio::io_context& io, const udp::endpoint& listen, const TlsCertificate& cert,
+                       QuicEvents& events, QuicConfig config)
+    : io_(io), socket_(io, listen), events_(events), config_(config), tls_(std::make_unique<Tls>()),
+      buf_(65536) {
+  gnutls_certificate_allocate_credentials(&tls_->cred);
+  gnutls_datum_t c{reinterpret_cast<unsigned char*>(const_cast<char*>(cert.cert_pem.data())),
+                   static_cast<unsigned>(cert.cert_pem.size())};
+  gnutls_datum_t k{reinterpret_cast<unsigned char*>(const_cast<char*>(cert.key_pem.data())),
+                   static_cast<unsigned>(cert.key_pem.size())};
+  if (gnutls_certificate_set_x509_key_mem(tls_->cred, &c, &k, GNUTLS_X509_FMT_PEM) < 0) {
+    throw std::runtime_error("tls: the relay certificate or key does not load");
+  }
+  receive();
+}
+
+QuicServer::~QuicServer() { stopped_ = true; }
+
+void QuicServer::stop() {
+  stopped_ = true;
+  for (auto& c : conns_) c->close("server shutting down");
+  boost::system::error_code ec;
+  socket_.close(ec);
+}
+
+void QuicServer::receive() {
+  socket_.async_receive_from(asio::buffer(buf_), from_, [this](const boost::system::error_code& ec,
+                                                               std::size_t n) {
+    if (stopped_ || ec == asio::error::operation_aborted) return;
+    if (!ec) handle({buf_.data(), n}, from_);
+    reap();
+    receive();
+  });
+}
+
+void QuicServer::handle(std::span<const uint8_t> pkt, const udp::endpoint& from) {
+  ngtcp2_version_cid vc;
+  if (ngtcp2_pkt_decode_version_cid(&vc, pkt.data(), pkt.size(), kCidLen) != 0) {
+    ++dropped_;
+    return;
+  }
+  const std::string dcid(reinterpret_cast<const char*>(vc.dcid), vc.dcidlen);
+  if (auto it = by_cid_.find(dcid); it != by_cid_.end()) {
+    it->second->read(socket_.local_endpoint(), from, pkt);
+    return;
+  }
+  ngtcp2_pkt_hd hd;
+  if (ngtcp2_accept(&hd, pkt.data(), pkt.size()) != 0) {
+    ++dropped_;  // not an Initial for a new connection: garbage, or for one long gone
+    return;
+  }
+  auto conn = std::unique_ptr<QuicConnection>(new QuicConnection(io_, events_, config_));
+  QuicConnection* c = conn.get();
+  c->send_ = [this](std::span<const uint8_t> d, const udp::endpoint& to) {
+    boost::system::error_code ec;
+    socket_.send_to(asio::buffer(d.data(), d.size()), to, 0, ec);
+  };
+  c->on_new_cid_ = [this, c](std::span<const uint8_t> cid) {
+    by_cid_[std::string(reinterpret_cast<const char*>(cid.data()), cid.size())] = c;
+  };
+  c->on_retired_cid_ = [this](std::span<const uint8_t> cid) {
+    by_cid_.erase(std::string(reinterpret_cast<const char*>(cid.data()), cid.size()));
+  };
+  ngtcp2_settings settings;
+  ngtcp2_transport_params params;
+  QuicCallbacks::settings_and_params(config_, settings, params);
+  params.original_dcid = hd.dcid;
+  params.stateless_reset_token_present = 1;
+  random_bytes(params.stateless_reset_token, NGTCP2_STATELESS_RESET_TOKENLEN);
+  ngtcp2_cid scid;
+  scid.datalen = kCidLen;
+  random_bytes(scid.data, kCidLen);
+  PathStore p;
+  p.set(socket_.local_endpoint(), from);
+  const auto cb = QuicCallbacks::make(true);
+  if (ngtcp2_conn_server_new(&c->impl_->conn, &hd.scid, &scid, &p.path, hd.version, &cb, &settings,
+                             &params, nullptr, c) != 0) {
+    ++dropped_;
+    return;
+  }
+  c->impl_->session = make_session(true, tls_->cred, &c->impl_->ref);
+  ngtcp2_conn_set_tls_native_handle(c->impl_->conn, c->impl_->session);
+  ngtcp2_conn_set_keep_alive_timeout(c->impl_->conn, config_.keepalive_ms * NGTCP2_MILLISECONDS);
+  by_cid_[std::string(reinterpret_cast<const char*>(scid.data), scid.datalen)] = c;
+  by_cid_[dcid] = c;  // the client's first DCID, until it switches to ours
+  conns_.push_back(std::move(conn));
+  c->read(socket_.local_endpoint(), from, pkt);
+}
+
+void QuicServer::reap() {
+  for (auto it = conns_.begin(); it != conns_.end();) {
+    if ((*it)->closed()) {
+      for (auto m = by_cid_.begin(); m != by_cid_.end();) {
+        m = m->second == it->get() ? by_cid_.erase(m) : std::next(m);
+      }
+      it = conns_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+// ---- client ----
+
+struct QuicClient::Tls {
+  gnutls_certificate_credentials_t cred = nullptr;
+  std::function<bool(const std::string&)> verify;
+  std::string fingerprint;
+  ~Tls() {
+    if (cred) gnutls_certificate_free_credentials(cred);
+  }
+};
+
+QuicClient::QuicClient(asio::io_context& io, const udp::endpoint& server, const std::string& sni,
+                       std::function<bool(const std::string&)> verify, QuicEvents& events,
+                       QuicConfig config)
+    : io_(io), server_(server),
+      socket_(std::make_unique<udp::socket>(io, udp::endpoint(server.protocol(), 0))),
+      tls_(std::make_unique<Tls>()),
+      conn_(new QuicConnection(io, events, config)),
+      buf_(65536) {
+  tls_->verify = std::move(verify);
+  gnutls_certificate_allocate_credentials(&tls_->cred);
+  QuicConnection* c = conn_.get();
+  c->send_ = [this](std::span<const uint8_t> d, const udp::endpoint& to) {
+    boost::system::error_code ec;
+    socket_->send_to(asio::buffer(d.data(), d.size()), to, 0, ec);
+  };
+  ngtcp2_settings settings;
+  ngtcp2_transport_params params;
+  QuicCallbacks::settings_and_params(config, settings, params);
+  ngtcp2_cid dcid, scid;
+  dcid.datalen = kCidLen;
+  random_bytes(dcid.data, kCidLen);
+  scid.datalen = kCidLen;
+  random_bytes(scid.data, kCidLen);
+  PathStore p;
+  p.set(socket_->local_endpoint(), server_);
+  const auto cb = QuicCallbacks::make(false);
+  if (ngtcp2_conn_client_new(&c->impl_->conn, &dcid, &scid, &p.path, NGTCP2_PROTO_VER_V1, &cb,
+                             &settings, &params, nullptr, c) != 0) {
+    throw std::runtime_error("quic: cannot create the client connection");
+  }
+  c->impl_->session = make_session(false, tls_->cred, &c->impl_->ref);
+  gnutls_server_name_set(c->impl_->session, GNUTLS_NAME_DNS, sni.data(), sni.size());
+  // Pinning: GnuTLS calls this during the handshake with the peer's certificates.
+  c->impl_->verify = [tls = tls_.get()](const std::string& fp) {
+    tls->fingerprint = fp;
+    return tls->verify ? tls->verify(fp) : true;
+  };
+  gnutls_session_set_verify_function(c->impl_->session, QuicCallbacks::verify_server);
+  ngtcp2_conn_set_tls_native_handle(c->impl_->conn, c->impl_->session);
+  ngtcp2_conn_set_keep_alive_timeout(c->impl_->conn, config.keepalive_ms * NGTCP2_MILLISECONDS);
+  receive();
+  c->flush();
+}
+
+QuicClient::~QuicClient() {
+  boost::system::error_code ec;
+  if (socket_) socket_->close(ec);
+}
+
+const std::string& QuicClient::server_fingerprint() const { return tls_->fingerprint; }
+
+void QuicClient::receive() {
+  udp::socket* sock = socket_.get();
+  sock->async_receive_from(asio::buffer(buf_), from_, [this, sock](const boost::system::error_code& ec,
+                                                                   std::size_t n) {
+    if (ec == asio::error::operation_aborted || sock != socket_.get()) return;
+    if (!ec) conn_->read(socket_->local_endpoint(), from_, {buf_.data(), n});
+    if (!conn_->closed()) receive();
+  });
+}
+
+void QuicClient::migrate() {
+  // A new socket is a new local port: ngtcp2 validates the new path and moves to it.
+  auto fresh = std::make_unique<udp::socket>(io_, udp::endpoint(server_.protocol(), 0));
+  PathStore p;
+  p.set(fresh->local_endpoint(), server_);
+  auto old = std::move(socket_);
+  socket_ = std::move(fresh);
+  boost::system::error_code ec;
+  old->close(ec);
+  ngtcp2_conn_initiate_immediate_migration(conn_->impl_->conn, &p.path, now_ns());
+  receive();
+  conn_->flush();
+}
+
+}  // namespace wzp::transport

@@ -1,0 +1,158 @@
+// QUIC on ngtcp2 + GnuTLS over Boost.Asio UDP sockets (ALPN "wzp/1", TLS 1.3).
+//
+// One QuicConnection per peer carries unreliable DATAGRAM frames (RFC 9221) for media and
+// one bidirectional stream (id 0, opened by the client) for signalling bytes. QuicServer
+// accepts connections on one socket and routes packets by connection ID; QuicClient holds
+// one connection and can move it to a new local socket (connection migration).
+#pragma once
+
+#include <utility>  // before Asio (Boost 1.74 with g++ 12)
+
+#include <boost/asio.hpp>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "transport/tls_identity.h"
+
+namespace wzp::transport {
+
+inline constexpr const char* kAlpn = "wzp/1";
+
+// The room name travels hashed in the TLS SNI: hex of the first 16 bytes of
+// SHA-256("featherchat-group:" || name), a valid DNS label that does not reveal the room.
+std::string room_sni(const std::string& room);
+
+struct QuicStats {
+  double srtt_ms = 0, rttvar_ms = 0, min_rtt_ms = 0;
+  uint64_t datagrams_sent = 0, datagrams_acked = 0, datagrams_lost = 0, datagrams_received = 0;
+  uint64_t datagrams_dropped = 0;  // could not be sent (too large, or connection not ready)
+  size_t max_udp_payload = 0;      // current path MTU for QUIC packets
+};
+
+class QuicConnection;
+
+// What a connection's owner hears. All calls come from the io_context's thread.
+class QuicEvents {
+ public:
+  virtual ~QuicEvents() = default;
+  virtual void on_established(QuicConnection&) {}
+  virtual void on_datagram(QuicConnection&, std::span<const uint8_t>) {}
+  virtual void on_stream(QuicConnection&, std::span<const uint8_t>) {}  // signalling, in order
+  virtual void on_closed(QuicConnection&, const std::string& reason) { (void)reason; }
+};
+
+struct QuicConfig {
+  uint64_t idle_timeout_ms = 30000;
+  uint64_t keepalive_ms = 5000;
+  size_t max_udp_payload = 1452;
+};
+
+class QuicConnection {
+ public:
+  ~QuicConnection();
+  QuicConnection(const QuicConnection&) = delete;
+  QuicConnection& operator=(const QuicConnection&) = delete;
+
+  // Queues a datagram (sent at the next flush). False when it can never fit.
+  bool send_datagram(std::span<const uint8_t> data);
+  // Appends bytes to the signalling stream.
+  void send_stream(std::span<const uint8_t> data);
+  void close(const std::string& reason);
+
+  bool established() const { return established_; }
+  bool closed() const { return closed_; }
+  QuicStats stats() const;
+  const std::string& sni() const { return sni_; }  // server side: what the client asked for
+  boost::asio::ip::udp::endpoint remote() const { return remote_; }
+  void* user = nullptr;  // for the owner
+
+ private:
+  friend class QuicServer;
+  friend class QuicClient;
+  friend struct QuicCallbacks;
+  struct Impl;
+
+  QuicConnection(boost::asio::io_context& io, QuicEvents& events, const QuicConfig& config);
+  int read(const boost::asio::ip::udp::endpoint& local, const boost::asio::ip::udp::endpoint& from,
+           std::span<const uint8_t> packet);
+  void flush();
+  void arm_timer();
+  void fail(const std::string& reason);
+
+  boost::asio::io_context& io_;
+  QuicEvents& events_;
+  QuicConfig config_;
+  std::unique_ptr<Impl> impl_;
+  std::function<void(std::span<const uint8_t>, const boost::asio::ip::udp::endpoint&)> send_;
+  std::function<void(std::span<const uint8_t>)> on_new_cid_, on_retired_cid_;
+  boost::asio::steady_timer timer_;
+  boost::asio::ip::udp::endpoint remote_;
+  std::string sni_;
+  bool established_ = false, closed_ = false, close_reported_ = false;
+  QuicStats stats_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+// Accepts connections on one UDP socket.
+class QuicServer {
+ public:
+  QuicServer(boost::asio::io_context& io, const boost::asio::ip::udp::endpoint& listen,
+             const TlsCertificate& cert, QuicEvents& events, QuicConfig config = {});
+  ~QuicServer();
+  boost::asio::ip::udp::endpoint local_endpoint() const { return socket_.local_endpoint(); }
+  void stop();
+  size_t connections() const { return conns_.size(); }
+  uint64_t dropped_packets() const { return dropped_; }  // unparsable or unroutable
+
+ private:
+  void receive();
+  void handle(std::span<const uint8_t> packet, const boost::asio::ip::udp::endpoint& from);
+  void reap();
+
+  boost::asio::io_context& io_;
+  boost::asio::ip::udp::socket socket_;
+  QuicEvents& events_;
+  QuicConfig config_;
+  struct Tls;
+  std::unique_ptr<Tls> tls_;
+  std::vector<uint8_t> buf_;
+  boost::asio::ip::udp::endpoint from_;
+  std::map<std::string, QuicConnection*> by_cid_;
+  std::vector<std::unique_ptr<QuicConnection>> conns_;
+  uint64_t dropped_ = 0;
+  bool stopped_ = false;
+};
+
+// One connection to a server. `verify` decides on the server certificate's fingerprint
+// (pinning); returning false fails the handshake.
+class QuicClient {
+ public:
+  QuicClient(boost::asio::io_context& io, const boost::asio::ip::udp::endpoint& server,
+             const std::string& sni, std::function<bool(const std::string& fingerprint)> verify,
+             QuicEvents& events, QuicConfig config = {});
+  ~QuicClient();
+  QuicConnection& connection() { return *conn_; }
+  // Moves the connection to a fresh local socket (a new port): connection migration.
+  void migrate();
+  boost::asio::ip::udp::endpoint local_endpoint() const { return socket_->local_endpoint(); }
+  const std::string& server_fingerprint() const;
+  struct Tls;
+
+ private:
+  void receive();
+  boost::asio::io_context& io_;
+  boost::asio::ip::udp::endpoint server_;
+  std::unique_ptr<boost::asio::ip::udp::socket> socket_;
+  std::unique_ptr<Tls> tls_;
+  std::unique_ptr<QuicConnection> conn_;
+  std::vector<uint8_t> buf_;
+  boost::asio::ip::udp::endpoint from_;
+};
+
+}  // namespace wzp::transport
