@@ -281,6 +281,7 @@ void QuicConnection::send_stream(std::span<const uint8_t> data) {
 int QuicConnection::read(const udp::endpoint& local, const udp::endpoint& from,
                          std::span<const uint8_t> packet) {
   if (closed_) return -1;
+  if (packet.empty()) return 0;  // legal on the wire, meaningless to QUIC
   PathStore p;
   p.set(local, from);
   ngtcp2_pkt_info pi{};
@@ -471,6 +472,12 @@ void QuicServer::receive() {
 }
 
 void QuicServer::handle(std::span<const uint8_t> pkt, const udp::endpoint& from) {
+  // An empty UDP datagram is legal on the wire, and ngtcp2's decoder asserts on one (the
+  // server-receive fuzz target found it): drop it first.
+  if (pkt.empty()) {
+    ++dropped_;
+    return;
+  }
   ngtcp2_version_cid vc;
   if (ngtcp2_pkt_decode_version_cid(&vc, pkt.data(), pkt.size(), kCidLen) != 0) {
     ++dropped_;

@@ -109,10 +109,11 @@ class QuicServer {
   void stop();
   size_t connections() const { return conns_.size(); }
   uint64_t dropped_packets() const { return dropped_; }  // unparsable or unroutable
+  // The receive path for one UDP datagram (what the socket loop calls; the fuzz target too).
+  void handle(std::span<const uint8_t> packet, const boost::asio::ip::udp::endpoint& from);
 
  private:
   void receive();
-  void handle(std::span<const uint8_t> packet, const boost::asio::ip::udp::endpoint& from);
   void reap();
 
   boost::asio::io_context& io_;

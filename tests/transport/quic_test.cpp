@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <thread>
 
 namespace wzp::transport {
@@ -101,6 +102,61 @@ TEST(Quic, PinnedFingerprintMismatchFailsTheHandshake) {
   ASSERT_TRUE(run_until(io, [&] { return !client_side.closed.empty(); }));
   EXPECT_EQ(client_side.established, 0);
   EXPECT_NE(client_side.closed.find("TLS"), std::string::npos) << client_side.closed;
+}
+
+// Garbage at the server's port (random bytes, truncated and Initial-shaped packets) is dropped
+// and counted, gets at most three times its size back, and the call in progress carries on.
+TEST(Quic, HostileInputIsDroppedAndOthersUnaffected) {
+  asio::io_context io;
+  Recorder server_side, client_side;
+  QuicServer server(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), cert(), server_side);
+  server_side.on_dgram = [](QuicConnection& c, std::span<const uint8_t> d) { c.send_datagram(d); };
+  QuicClient client(io, server.local_endpoint(), room_sni("ops"), {}, client_side);
+  ASSERT_TRUE(run_until(io, [&] { return client_side.established > 0; }));
+
+  udp::socket attacker(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  attacker.non_blocking(true);
+  std::mt19937 rng(1);
+  size_t sent_bytes = 0, received_bytes = 0;
+  std::vector<uint8_t> buf(2048);
+  auto drain = [&] {
+    boost::system::error_code ec;
+    udp::endpoint from;
+    while (size_t n = attacker.receive_from(asio::buffer(buf), from, 0, ec)) {
+      if (ec) break;
+      received_bytes += n;
+    }
+  };
+  for (int i = 0; i < 3000; ++i) {
+    std::vector<uint8_t> pkt(1 + rng() % 1400);
+    for (auto& b : pkt) b = static_cast<uint8_t>(rng());
+    if (i % 3 == 0) {  // shaped like a client Initial: long header, version 1, big enough
+      pkt.resize(1200);
+      pkt[0] = 0xC0;
+      pkt[1] = 0, pkt[2] = 0, pkt[3] = 0, pkt[4] = 1;
+      pkt[5] = 18;
+    } else if (i % 3 == 1) {
+      pkt.resize(rng() % 20);  // truncated, down to empty (which once crashed the server)
+    }
+    attacker.send_to(asio::buffer(pkt), server.local_endpoint());
+    sent_bytes += pkt.size();
+    // Meanwhile the real client keeps talking.
+    if (i % 10 == 0) {
+      std::vector<uint8_t> d(80, static_cast<uint8_t>(i));
+      client.connection().send_datagram(d);
+      io.run_for(std::chrono::milliseconds(1));
+      drain();
+    }
+  }
+  run_until(io, [&] { return client_side.datagrams.size() >= 300; }, 3000);
+  io.run_for(std::chrono::milliseconds(100));
+  drain();
+  std::printf("hostile: %zu bytes sent, %zu back; server dropped %lu packets; client echoed %zu\n",
+              sent_bytes, received_bytes, server.dropped_packets(), client_side.datagrams.size());
+  EXPECT_GT(server.dropped_packets(), 1000u);
+  EXPECT_LE(received_bytes, 3 * sent_bytes);
+  EXPECT_GE(client_side.datagrams.size(), 295u);  // the honest call is unaffected
+  EXPECT_TRUE(client_side.closed.empty()) << client_side.closed;
 }
 
 }  // namespace
