@@ -11,7 +11,7 @@ std::span<const Suite> all_suites() {
       {"fec", "RaptorQ against npm raptorq; tier bitrates; burst loss", run_fec_suite},
       {"crypto", "media AEAD seal+open against raw libsodium", run_crypto_suite},
       {"pipeline", "whole call pipeline both ways against the codec alone", run_pipeline_suite},
-      {"transport", "QUIC datagram rate against plain UDP (issue 6)", {}},
+      {"transport", "QUIC datagram rate on one core against plain UDP", run_transport_suite},
       {"relay", "relay forwarding rate against a UDP reflector (issue 7)", {}},
       {"network", "full calls through wzp-netem profiles (issue 10)", {}},
   }};

@@ -23,5 +23,6 @@ std::vector<Measurement> run_crypto_suite();
 std::vector<Measurement> run_fec_suite();
 std::vector<Measurement> run_codec_suite();
 std::vector<Measurement> run_pipeline_suite();
+std::vector<Measurement> run_transport_suite();
 
 }  // namespace wzp::bench
