@@ -17,9 +17,9 @@ build: deps
 	cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release
 	cmake --build $(BUILD)
 
-# The main job: a relay on 127.0.0.1 (the local call demo once it exists).
+# The main job: a relay on 127.0.0.1:4433 (the local call demo once the client CLI lands).
 run: build
-	$(BUILD)/bin/wzp-relay --listen 127.0.0.1:4433
+	$(BUILD)/bin/wzp-relay --listen 127.0.0.1:4433 --state-dir $(BUILD)/relay-state
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j 2

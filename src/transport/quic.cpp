@@ -288,7 +288,13 @@ int QuicConnection::read(const udp::endpoint& local, const udp::endpoint& from,
   const int rv = ngtcp2_conn_read_pkt(impl_->conn, &p.path, &pi, packet.data(), packet.size(), now_ns());
   if (rv != 0) {
     if (rv == NGTCP2_ERR_DRAINING) {
-      fail("closed by peer");
+      // The peer closed: pass on its reason phrase when it gave one.
+      ngtcp2_connection_close_error ccerr;
+      ngtcp2_conn_get_connection_close_error(impl_->conn, &ccerr);
+      fail(ccerr.reasonlen ? "closed by peer: " +
+                                 std::string(reinterpret_cast<const char*>(ccerr.reason),
+                                             ccerr.reasonlen)
+                           : std::string("closed by peer"));
     } else if (rv == NGTCP2_ERR_DROP_CONN) {
       fail("dropped");
     } else if (rv == NGTCP2_ERR_CRYPTO) {
@@ -381,6 +387,8 @@ void QuicConnection::arm_timer() {
 
 void QuicConnection::close(const std::string& reason) {
   if (closed_ || !impl_->conn) return;
+  flush();  // what is queued (a Hangup saying why, say) goes out ahead of the close
+  if (closed_) return;
   std::array<uint8_t, 1500> buf;
   ngtcp2_path_storage ps;
   ngtcp2_path_storage_zero(&ps);
@@ -600,6 +608,7 @@ QuicClient::QuicClient(asio::io_context& io, const udp::endpoint& server, const 
 }
 
 QuicClient::~QuicClient() {
+  conn_->close("client closed");  // tell the server now rather than let it time out
   boost::system::error_code ec;
   if (socket_) socket_->close(ec);
 }

@@ -1,0 +1,196 @@
+#include "relay/relay_server.h"
+
+#include <array>
+
+#include "proto/bytes.h"
+#include "proto/media_frame.h"
+#include "proto/trunk_frame.h"
+
+namespace wzp::relay {
+
+RelayServer::RelayServer(const crypto::Identity& identity, RelayConfig config)
+    : identity_(identity), config_(config), echo_sni_(transport::room_sni(kEchoRoom)) {}
+
+RelayServer::Session* RelayServer::session_of(transport::QuicConnection& c) {
+  graveyard_.clear();
+  auto it = sessions_.find(&c);
+  return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+uint16_t RelayServer::next_session_id() {
+  std::set<uint16_t> used;
+  for (const auto& [c, s] : sessions_) used.insert(s->id);
+  do {
+    ++last_id_;
+  } while (last_id_ == 0 || used.count(last_id_));
+  return last_id_;
+}
+
+void RelayServer::on_established(transport::QuicConnection& c) {
+  graveyard_.clear();
+  if (sessions_.size() >= config_.max_sessions) {
+    c.close("relay full");
+    return;
+  }
+  auto s = std::make_unique<Session>();
+  s->conn = &c;
+  s->id = next_session_id();
+  s->room = c.sni();
+  sessions_[&c] = std::move(s);
+  stats_.sessions = sessions_.size();
+}
+
+void RelayServer::on_datagram(transport::QuicConnection& c, std::span<const uint8_t> d) {
+  Session* s = session_of(c);
+  ++stats_.datagrams_in;
+  stats_.bytes_in += d.size();
+  if (!s || !s->joined || d.empty() || d[0] == static_cast<uint8_t>(proto::FrameTag::kTrunk)) {
+    ++stats_.dropped_not_joined;
+    return;
+  }
+  // [tag 0x02][count 1][session id][length][the sender's datagram, untouched]
+  std::array<uint8_t, 2048> out{};
+  if (d.size() + 7 > out.size()) return;
+  out[0] = static_cast<uint8_t>(proto::FrameTag::kTrunk);
+  proto::store_be16(&out[1], 1);
+  proto::store_be16(&out[3], s->id);
+  proto::store_be16(&out[5], static_cast<uint16_t>(d.size()));
+  std::copy(d.begin(), d.end(), out.begin() + 7);
+  const std::span<const uint8_t> frame(out.data(), d.size() + 7);
+  const bool echo = s->room == echo_sni_;
+  for (Session* other : rooms_[s->room]) {
+    if ((other == s) != echo) continue;  // everyone else; in the echo room, only the sender
+    if (other->conn->send_datagram(frame)) {
+      ++stats_.datagrams_out;
+      stats_.bytes_out += frame.size();
+    } else {
+      ++stats_.dropped_send;  // one receiver's trouble is not the others'
+    }
+  }
+}
+
+void RelayServer::on_stream(transport::QuicConnection& c, std::span<const uint8_t> d) {
+  Session* s = session_of(c);
+  if (!s) return;
+  if (!s->reader.feed(d)) {
+    ++stats_.signal_errors;
+    hangup(*s, "signalling frame too large");
+    return;
+  }
+  while (auto msg = s->reader.next()) {
+    if (!msg->ok()) {
+      ++stats_.signal_errors;
+      hangup(*s, "bad signalling message: " + msg->error().message());
+      return;
+    }
+    handle(*s, msg->value());
+    if (s->closed) return;
+  }
+}
+
+void RelayServer::handle(Session& s, const proto::SignalMessage& msg) {
+  if (const auto* offer = std::get_if<proto::CallOffer>(&msg)) return join(s, *offer);
+  if (!s.joined) {
+    ++stats_.signal_errors;
+    return hangup(s, "CallOffer expected first");
+  }
+  if (const auto* ping = std::get_if<proto::Ping>(&msg)) {
+    return send(s, proto::Pong{ping->id, ping->timestamp_ms});
+  }
+  if (const auto* key = std::get_if<proto::SenderKey>(&msg)) {
+    // Forwarded unopened to the member it is addressed to, in the same room.
+    for (Session* other : rooms_[s.room]) {
+      if (other != &s && other->info.fingerprint == key->to) send(*other, *key);
+    }
+    return;
+  }
+  if (std::holds_alternative<proto::Hangup>(msg)) {
+    leave(s);
+    s.conn->close("hangup");
+    return;
+  }
+}
+
+void RelayServer::join(Session& s, const proto::CallOffer& offer) {
+  if (s.joined) return;
+  auto answered = crypto::answer_offer(identity_, offer, std::nullopt, replay_, "good");
+  if (!answered) {
+    ++stats_.handshakes_failed;
+    return hangup(s, std::string("handshake failed: ") + std::string(answered.error().what));
+  }
+  auto& room = rooms_[s.room];
+  if (room.size() >= config_.max_participants_per_room) return hangup(s, "room full");
+  ++stats_.handshakes_ok;
+  s.info.session_id = s.id;
+  s.info.fingerprint = crypto::fingerprint_of(
+      std::span<const uint8_t, 32>(offer.identity_pub.data(), 32));
+  s.info.display_name = offer.display_name.value_or("");
+  s.info.identity_pub = offer.identity_pub;
+  s.info.agreement_pub = offer.agreement_pub.value_or(proto::Bytes{});
+  s.info.agreement_sig = offer.agreement_sig.value_or(proto::Bytes{});
+  send(s, answered->answer);
+  s.joined = true;
+  room.insert(&s);
+  stats_.rooms = rooms_.size();
+  room_update(s.room);
+}
+
+void RelayServer::room_update(const std::string& room) {
+  auto it = rooms_.find(room);
+  if (it == rooms_.end()) return;
+  proto::RoomUpdate u;
+  u.room = room;
+  for (Session* m : it->second) u.participants.push_back(m->info);
+  for (Session* m : it->second) send(*m, u);
+}
+
+void RelayServer::leave(Session& s) {
+  if (!s.joined) return;
+  s.joined = false;
+  auto it = rooms_.find(s.room);
+  if (it == rooms_.end()) return;
+  it->second.erase(&s);
+  if (it->second.empty()) {
+    rooms_.erase(it);  // rooms exist while someone is in them
+  } else {
+    room_update(s.room);
+  }
+  stats_.rooms = rooms_.size();
+}
+
+void RelayServer::send(Session& s, const proto::SignalMessage& msg) {
+  const auto frame = proto::frame_signal(msg);
+  s.conn->send_stream(frame);
+}
+
+void RelayServer::hangup(Session& s, const std::string& reason) {
+  send(s, proto::Hangup{std::nullopt, reason});
+  leave(s);
+  s.conn->close(reason);
+}
+
+void RelayServer::on_closed(transport::QuicConnection& c, const std::string&) {
+  auto it = sessions_.find(&c);
+  if (it == sessions_.end()) return;
+  it->second->closed = true;
+  leave(*it->second);
+  graveyard_.push_back(std::move(it->second));
+  sessions_.erase(it);
+  stats_.sessions = sessions_.size();
+}
+
+void RelayServer::shutdown(const std::string& reason) {
+  std::vector<Session*> all;
+  for (auto& [c, s] : sessions_) all.push_back(s.get());
+  for (Session* s : all) {
+    send(*s, proto::Hangup{std::nullopt, reason});
+    s->conn->close(reason);
+  }
+}
+
+size_t RelayServer::members(const std::string& room_sni) const {
+  auto it = rooms_.find(room_sni);
+  return it == rooms_.end() ? 0 : it->second.size();
+}
+
+}  // namespace wzp::relay

@@ -1,0 +1,87 @@
+// The relay's room mode: clients connect over QUIC, present themselves with a signed
+// CallOffer (the per-hop handshake), and join the room named by their SNI. Each media
+// datagram goes to every other member of the room, never back to its sender, wrapped in a
+// one-entry trunk frame that names the sender's session (receivers pick the sender key by
+// it). The relay never decodes or decrypts media: room media is end-to-end encrypted with
+// sender keys it never holds, and SenderKey messages pass through it unopened.
+//
+// The reserved room "echo" (its SNI is room_sni("echo")) sends a member's media back to that
+// member only, for connectivity and quality tests.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "crypto/handshake.h"
+#include "crypto/identity.h"
+#include "proto/signal_framing.h"
+#include "transport/quic.h"
+
+namespace wzp::relay {
+
+inline constexpr const char* kEchoRoom = "echo";
+
+struct RelayConfig {
+  size_t max_sessions = 1000;
+  size_t max_participants_per_room = 100;
+};
+
+struct RelayStats {
+  uint64_t sessions = 0, rooms = 0;
+  uint64_t datagrams_in = 0, datagrams_out = 0, bytes_in = 0, bytes_out = 0;
+  uint64_t dropped_not_joined = 0, dropped_send = 0;
+  uint64_t signal_errors = 0, handshakes_ok = 0, handshakes_failed = 0;
+};
+
+class RelayServer : public transport::QuicEvents {
+ public:
+  RelayServer(const crypto::Identity& identity, RelayConfig config = {});
+
+  // QuicEvents, called by the transport for every connection.
+  void on_established(transport::QuicConnection& c) override;
+  void on_datagram(transport::QuicConnection& c, std::span<const uint8_t> d) override;
+  void on_stream(transport::QuicConnection& c, std::span<const uint8_t> d) override;
+  void on_closed(transport::QuicConnection& c, const std::string& reason) override;
+
+  // Hangs up every session with a reason (SIGTERM).
+  void shutdown(const std::string& reason);
+  const RelayStats& stats() const { return stats_; }
+  size_t members(const std::string& room_sni) const;
+
+ private:
+  struct Session {
+    transport::QuicConnection* conn = nullptr;
+    uint16_t id = 0;
+    std::string room;  // the SNI: the hashed room name
+    bool joined = false;
+    bool closed = false;
+    proto::Participant info;
+    proto::SignalFrameReader reader;
+  };
+
+  Session* session_of(transport::QuicConnection& c);
+  void handle(Session& s, const proto::SignalMessage& msg);
+  void join(Session& s, const proto::CallOffer& offer);
+  void leave(Session& s);
+  void room_update(const std::string& room);
+  void send(Session& s, const proto::SignalMessage& msg);
+  void hangup(Session& s, const std::string& reason);
+  uint16_t next_session_id();
+
+  const crypto::Identity& identity_;
+  RelayConfig config_;
+  crypto::OfferReplayCache replay_;
+  std::map<transport::QuicConnection*, std::unique_ptr<Session>> sessions_;
+  // Sessions closed during the current callback; freed at the next one, so that no code
+  // still on the stack holds a dangling reference.
+  std::vector<std::unique_ptr<Session>> graveyard_;
+  std::map<std::string, std::set<Session*>> rooms_;
+  uint16_t last_id_ = 0;
+  std::string echo_sni_;
+  RelayStats stats_;
+};
+
+}  // namespace wzp::relay

@@ -1,0 +1,196 @@
+// Room mode over real QUIC on 127.0.0.1 (in one process): members receive each other's media
+// and never their own, rooms never leak into each other, the echo room echoes, members see
+// each other in RoomUpdates, and SenderKeys reach only their addressee.
+#include "relay/relay_server.h"
+
+#include <gtest/gtest.h>
+
+#include "crypto/sender_keys.h"
+#include "proto/media_frame.h"
+#include "proto/trunk_frame.h"
+
+namespace wzp::relay {
+namespace {
+
+namespace asio = boost::asio;
+using udp = asio::ip::udp;
+
+struct Member : transport::QuicEvents {
+  crypto::Identity id = crypto::Identity::generate();
+  std::string name;
+  std::unique_ptr<transport::QuicClient> client;
+  proto::SignalFrameReader reader;
+  std::vector<proto::SignalMessage> messages;
+  std::map<uint16_t, int> media_from;  // session id -> datagrams
+  std::set<uint8_t> markers;           // first payload byte of each datagram received
+  bool answered = false;
+  std::string closed;
+
+  Member(asio::io_context& io, udp::endpoint relay, const std::string& room, std::string n)
+      : name(std::move(n)) {
+    client = std::make_unique<transport::QuicClient>(io, relay, transport::room_sni(room),
+                                                     nullptr, *this);
+  }
+  void on_established(transport::QuicConnection& c) override {
+    crypto::PendingOffer pending;
+    auto offer = crypto::make_offer(id, {"good"}, pending);
+    offer.display_name = name;
+    c.send_stream(proto::frame_signal(offer));
+  }
+  void on_stream(transport::QuicConnection&, std::span<const uint8_t> d) override {
+    ASSERT_TRUE(reader.feed(d).ok());
+    while (auto m = reader.next()) {
+      ASSERT_TRUE(m->ok());
+      if (std::holds_alternative<proto::CallAnswer>(m->value())) answered = true;
+      messages.push_back(m->value());
+    }
+  }
+  void on_datagram(transport::QuicConnection&, std::span<const uint8_t> d) override {
+    ASSERT_EQ(d[0], static_cast<uint8_t>(proto::FrameTag::kTrunk));
+    std::array<proto::TrunkEntry, 4> entries;
+    auto n = proto::parse_trunk_frame(d.subspan(1), {}, entries);
+    ASSERT_TRUE(n.ok());
+    for (size_t i = 0; i < *n; ++i) {
+      ++media_from[entries[i].session_id];
+      markers.insert(entries[i].payload[1]);
+    }
+  }
+  void on_closed(transport::QuicConnection&, const std::string& r) override { closed = r; }
+  void send_media(uint8_t marker) {
+    std::vector<uint8_t> d(60, marker);
+    d[0] = 0x00;  // looks like a media frame; the relay does not look further
+    client->connection().send_datagram(d);
+  }
+  std::optional<proto::RoomUpdate> last_update() const {
+    for (auto it = messages.rbegin(); it != messages.rend(); ++it) {
+      if (auto* u = std::get_if<proto::RoomUpdate>(&*it)) return *u;
+    }
+    return std::nullopt;
+  }
+};
+
+struct RelayFixture {
+  asio::io_context io;
+  crypto::Identity relay_id = crypto::Identity::generate();
+  RelayServer relay{relay_id};
+  transport::QuicServer server{io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0),
+                               transport::generate_certificate("wzp-relay"), relay};
+  bool run_until(const std::function<bool()>& done, int ms = 5000) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      io.run_for(std::chrono::milliseconds(5));
+    }
+    return done();
+  }
+};
+
+TEST(RelayRooms, MembersHearEachOtherNeverThemselvesAndRoomsDoNotLeak) {
+  RelayFixture f;
+  const auto ep = f.server.local_endpoint();
+  Member a(f.io, ep, "ops", "alice"), b(f.io, ep, "ops", "bob"), c(f.io, ep, "ops", "carol");
+  Member d(f.io, ep, "dev", "dave");
+  ASSERT_TRUE(f.run_until([&] { return a.answered && b.answered && c.answered && d.answered; }));
+  ASSERT_TRUE(f.run_until([&] {
+    auto u = a.last_update();
+    return u && u->participants.size() == 3;
+  }));
+  // Everyone sees the three members with fingerprints and names.
+  const auto u = *c.last_update();
+  std::set<std::string> names;
+  for (const auto& p : u.participants) names.insert(p.display_name);
+  EXPECT_EQ(names, (std::set<std::string>{"alice", "bob", "carol"}));
+  EXPECT_EQ(f.relay.members(transport::room_sni("ops")), 3u);
+  EXPECT_EQ(f.relay.members(transport::room_sni("dev")), 1u);
+
+  for (int i = 0; i < 50; ++i) {
+    a.send_media('A');
+    b.send_media('B');
+    c.send_media('C');
+    d.send_media('D');
+    f.io.run_for(std::chrono::milliseconds(2));
+  }
+  f.run_until([&] { return a.markers.size() == 2 && b.markers.size() == 2 && c.markers.size() == 2; });
+  f.io.run_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(a.markers, (std::set<uint8_t>{'B', 'C'}));  // the other two streams, never its own
+  EXPECT_EQ(b.markers, (std::set<uint8_t>{'A', 'C'}));
+  EXPECT_EQ(c.markers, (std::set<uint8_t>{'A', 'B'}));
+  EXPECT_TRUE(d.markers.empty());  // the other room heard nothing
+  EXPECT_EQ(a.media_from.size(), 2u);  // two senders, by session id
+  EXPECT_EQ(a.media_from.begin()->second, 50);
+
+  // A member leaves: the others get a RoomUpdate without it.
+  c.client.reset();
+  ASSERT_TRUE(f.run_until([&] {
+    auto u2 = a.last_update();
+    return u2 && u2->participants.size() == 2;
+  }, 35000));
+}
+
+TEST(RelayRooms, EchoRoomSendsMediaBackToItsSenderOnly) {
+  RelayFixture f;
+  Member e(f.io, f.server.local_endpoint(), kEchoRoom, "echo-tester");
+  Member other(f.io, f.server.local_endpoint(), kEchoRoom, "someone");
+  ASSERT_TRUE(f.run_until([&] { return e.answered && other.answered; }));
+  for (int i = 0; i < 20; ++i) {
+    e.send_media('E');
+    f.io.run_for(std::chrono::milliseconds(2));
+  }
+  f.run_until([&] { return !e.markers.empty(); });
+  f.io.run_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(e.markers, (std::set<uint8_t>{'E'}));
+  EXPECT_TRUE(other.markers.empty());
+}
+
+TEST(RelayRooms, SenderKeysReachOnlyTheirAddresseeUnopened) {
+  RelayFixture f;
+  const auto ep = f.server.local_endpoint();
+  Member a(f.io, ep, "ops", "alice"), b(f.io, ep, "ops", "bob"), c(f.io, ep, "ops", "carol");
+  ASSERT_TRUE(f.run_until([&] {
+    auto u = a.last_update();
+    return u && u->participants.size() == 3;
+  }));
+  const auto u = *a.last_update();
+  const proto::Participant* bob = nullptr;
+  for (const auto& p : u.participants) {
+    if (p.display_name == "bob") bob = &p;
+  }
+  ASSERT_NE(bob, nullptr);
+  crypto::OwnSenderKey key(1);
+  auto sk = crypto::seal_sender_key(a.id, key, *bob);
+  ASSERT_TRUE(sk.ok()) << sk.error().message();
+  a.client->connection().send_stream(proto::frame_signal(*sk));
+  auto got = [](const Member& m) {
+    return std::count_if(m.messages.begin(), m.messages.end(), [](const auto& msg) {
+      return std::holds_alternative<proto::SenderKey>(msg);
+    });
+  };
+  ASSERT_TRUE(f.run_until([&] { return got(b) == 1; }));
+  f.io.run_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(got(c), 0);
+  // Bob opens it; the relay could not have (it is not addressed to the relay).
+  const auto& received = std::get<proto::SenderKey>(*std::find_if(
+      b.messages.begin(), b.messages.end(),
+      [](const auto& m) { return std::holds_alternative<proto::SenderKey>(m); }));
+  EXPECT_TRUE(crypto::open_sender_key(b.id, received).ok());
+  EXPECT_FALSE(crypto::open_sender_key(f.relay_id, received).ok());
+}
+
+TEST(RelayRooms, BadSignallingGetsAHangupWithAReasonOthersUnaffected) {
+  RelayFixture f;
+  const auto ep = f.server.local_endpoint();
+  Member a(f.io, ep, "ops", "alice"), b(f.io, ep, "ops", "bob");
+  ASSERT_TRUE(f.run_until([&] { return a.answered && b.answered; }));
+  const std::vector<uint8_t> junk = {0, 0, 0, 3, '{', '{', '{'};
+  a.client->connection().send_stream(junk);
+  ASSERT_TRUE(f.run_until([&] { return !a.closed.empty(); }));
+  bool hung_up = false;
+  for (const auto& m : a.messages) {
+    if (auto* h = std::get_if<proto::Hangup>(&m)) hung_up = h->reason.find("bad signalling") == 0;
+  }
+  EXPECT_TRUE(hung_up);
+  EXPECT_TRUE(b.closed.empty());
+  EXPECT_TRUE(f.run_until([&] { return f.relay.members(transport::room_sni("ops")) == 1; }));
+}
+
+}  // namespace
+}  // namespace wzp::relay
