@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "proto/bytes.h"
+#include "crypto/handshake.h"
 
 namespace wzp::client {
 
@@ -120,13 +120,7 @@ void SignalSession::on_connected(uint64_t gen, const std::string& relay,
   reg.timestamp_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                std::chrono::system_clock::now().time_since_epoch())
                                                .count());
-  std::vector<uint8_t> signed_part{'r', 'e', 'g', 'i', 's', 't', 'e', 'r', '-',
-                                   'p', 'r', 'e', 's', 'e', 'n', 'c', 'e'};
-  signed_part.resize(signed_part.size() + 8);
-  proto::store_be32(&signed_part[signed_part.size() - 8], static_cast<uint32_t>(reg.timestamp_ms >> 32));
-  proto::store_be32(&signed_part[signed_part.size() - 4], static_cast<uint32_t>(reg.timestamp_ms));
-  const auto sig = identity_.sign(signed_part);
-  reg.signature.assign(sig.begin(), sig.end());
+  reg.signature = crypto::sign_presence(identity_, reg.timestamp_ms);
   conn_->send(reg);
 }
 

@@ -83,6 +83,29 @@ bool verify_ephemeral(std::span<const uint8_t> identity_pub, std::span<const uin
                           concat(eph, label, suffix), signature);
 }
 
+namespace {
+
+std::vector<uint8_t> presence_message(uint64_t ts) {
+  static constexpr std::string_view kLabel = "register-presence";
+  std::vector<uint8_t> m(kLabel.begin(), kLabel.end());
+  for (int shift = 56; shift >= 0; shift -= 8) m.push_back(static_cast<uint8_t>(ts >> shift));
+  return m;
+}
+
+}  // namespace
+
+proto::Bytes sign_presence(const Identity& me, uint64_t timestamp_ms) {
+  const auto sig = me.sign(presence_message(timestamp_ms));
+  return proto::Bytes(sig.begin(), sig.end());
+}
+
+bool verify_presence(std::span<const uint8_t> identity_pub, uint64_t timestamp_ms,
+                     std::span<const uint8_t> signature) {
+  if (identity_pub.size() != 32) return false;
+  return verify_signature(std::span<const uint8_t, 32>(identity_pub.data(), 32),
+                          presence_message(timestamp_ms), signature);
+}
+
 proto::Bytes agreement_binding(const Identity& me) {
   return sign_ephemeral(me, me.agreement_public(), kAgreementLabel);
 }

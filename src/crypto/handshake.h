@@ -76,6 +76,11 @@ proto::Result<SessionKeys> finish_offer(const PendingOffer& pending,
                                         const proto::CallAnswer& answer,
                                         const std::optional<std::string>& expected_fingerprint);
 
+// Presence registration: Ed25519 over "register-presence" || timestamp_ms (u64 BE).
+proto::Bytes sign_presence(const Identity& me, uint64_t timestamp_ms);
+bool verify_presence(std::span<const uint8_t> identity_pub, uint64_t timestamp_ms,
+                     std::span<const uint8_t> signature);
+
 // HKDF from an X25519 result to the session key and id (shared by handshake and tests).
 SessionKeys derive_session(const Key32& shared);
 

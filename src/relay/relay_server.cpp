@@ -1,8 +1,11 @@
 #include "relay/relay_server.h"
 
 #include <array>
+#include <chrono>
+#include <sodium.h>
 
 #include "proto/bytes.h"
+#include "proto/hex.h"
 #include "proto/media_frame.h"
 #include "proto/trunk_frame.h"
 
@@ -48,6 +51,26 @@ void RelayServer::on_datagram(transport::QuicConnection& c, std::span<const uint
     ++stats_.dropped_not_joined;
     return;
   }
+  // Per-source rate limit: a token bucket; a source that keeps flooding is cut off, so that
+  // one misbehaving member cannot drown the others.
+  const auto now = std::chrono::steady_clock::now();
+  if (s->refilled == std::chrono::steady_clock::time_point{}) {
+    s->tokens = config_.packet_burst;
+  } else {
+    s->tokens = std::min(config_.packet_burst,
+                         s->tokens + config_.max_packet_rate *
+                                         std::chrono::duration<double>(now - s->refilled).count());
+  }
+  s->refilled = now;
+  if (s->tokens < 1) {
+    ++stats_.dropped_rate;
+    if (++s->over_rate >= config_.cut_off_after) {
+      ++stats_.cut_off;
+      hangup(*s, "packet rate exceeded");
+    }
+    return;
+  }
+  s->tokens -= 1;
   // [tag 0x02][count 1][session id][length][the sender's datagram, untouched]
   std::array<uint8_t, 2048> out{};
   if (d.size() + 7 > out.size()) return;
@@ -90,6 +113,21 @@ void RelayServer::on_stream(transport::QuicConnection& c, std::span<const uint8_
 
 void RelayServer::handle(Session& s, const proto::SignalMessage& msg) {
   if (const auto* offer = std::get_if<proto::CallOffer>(&msg)) return join(s, *offer);
+  if (const auto* reg = std::get_if<proto::RegisterPresence>(&msg)) {
+    return register_presence(s, *reg);
+  }
+  if (!s.presence.empty() &&
+      (std::holds_alternative<proto::DirectCallOffer>(msg) ||
+       std::holds_alternative<proto::DirectCallAnswer>(msg) ||
+       (std::holds_alternative<proto::Hangup>(msg) && std::get<proto::Hangup>(msg).call_id))) {
+    return direct_call(s, msg);
+  }
+  if (!s.joined && !s.presence.empty()) {
+    if (const auto* ping = std::get_if<proto::Ping>(&msg)) {
+      return send(s, proto::Pong{ping->id, ping->timestamp_ms});
+    }
+    return;
+  }
   if (!s.joined) {
     ++stats_.signal_errors;
     return hangup(s, "CallOffer expected first");
@@ -118,12 +156,16 @@ void RelayServer::join(Session& s, const proto::CallOffer& offer) {
     ++stats_.handshakes_failed;
     return hangup(s, std::string("handshake failed: ") + std::string(answered.error().what));
   }
+  const std::string fingerprint =
+      crypto::fingerprint_of(std::span<const uint8_t, 32>(offer.identity_pub.data(), 32));
+  if (auto acl = room_acl_.find(s.room); acl != room_acl_.end() && !acl->second.count(fingerprint)) {
+    return hangup(s, "not a participant of this call");
+  }
   auto& room = rooms_[s.room];
   if (room.size() >= config_.max_participants_per_room) return hangup(s, "room full");
   ++stats_.handshakes_ok;
   s.info.session_id = s.id;
-  s.info.fingerprint = crypto::fingerprint_of(
-      std::span<const uint8_t, 32>(offer.identity_pub.data(), 32));
+  s.info.fingerprint = fingerprint;
   s.info.display_name = offer.display_name.value_or("");
   s.info.identity_pub = offer.identity_pub;
   s.info.agreement_pub = offer.agreement_pub.value_or(proto::Bytes{});
@@ -133,6 +175,89 @@ void RelayServer::join(Session& s, const proto::CallOffer& offer) {
   room.insert(&s);
   stats_.rooms = rooms_.size();
   room_update(s.room);
+}
+
+void RelayServer::register_presence(Session& s, const proto::RegisterPresence& reg) {
+  proto::RegisterPresenceAck ack;
+  if (reg.identity_pub.size() != 32) {
+    ack.reason = "identity key must be 32 bytes";
+    return send(s, ack);
+  }
+  const auto pub = std::span<const uint8_t, 32>(reg.identity_pub.data(), 32);
+  ack.fingerprint = crypto::fingerprint_of(pub);
+  const auto now = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count());
+  const uint64_t skew = now > reg.timestamp_ms ? now - reg.timestamp_ms : reg.timestamp_ms - now;
+  if (!crypto::verify_presence(reg.identity_pub, reg.timestamp_ms, reg.signature)) {
+    ack.reason = "bad signature";
+  } else if (skew > 5 * 60 * 1000) {
+    ack.reason = "stale registration (clock off by more than 5 minutes?)";
+  } else {
+    ack.accepted = true;
+    // The newest registration of a fingerprint wins (a client that reconnected).
+    if (Session* old = present(ack.fingerprint); old && old != &s) old->presence.clear();
+    s.presence = ack.fingerprint;
+    if (s.info.display_name.empty()) s.info.display_name = reg.display_name.value_or("");
+    ++stats_.presence;
+  }
+  send(s, ack);
+}
+
+RelayServer::Session* RelayServer::present(const std::string& fingerprint) {
+  for (auto& [c, sess] : sessions_) {
+    if (sess->presence == fingerprint && !sess->closed) return sess.get();
+  }
+  return nullptr;
+}
+
+void RelayServer::direct_call(Session& s, const proto::SignalMessage& msg) {
+  if (const auto* offer = std::get_if<proto::DirectCallOffer>(&msg)) {
+    ++stats_.calls_offered;
+    Session* callee = present(offer->to);
+    if (!callee || calls_.count(offer->call_id)) {
+      return send(s, proto::Hangup{offer->call_id,
+                                   callee ? "call id already in use"
+                                          : "callee " + offer->to + " is not registered here"});
+    }
+    calls_[offer->call_id] = {s.presence, offer->to, {}};
+    proto::DirectCallOffer fwd = *offer;
+    fwd.from = s.presence;
+    if (!fwd.display_name) fwd.display_name = s.info.display_name;
+    send(*callee, fwd);
+    return send(s, proto::CallRinging{offer->call_id});
+  }
+  if (const auto* answer = std::get_if<proto::DirectCallAnswer>(&msg)) {
+    auto it = calls_.find(answer->call_id);
+    if (it == calls_.end() || it->second.callee != s.presence) {
+      return send(s, proto::Hangup{answer->call_id, "no such call"});
+    }
+    Call& call = it->second;
+    Session* caller = present(call.caller);
+    proto::DirectCallAnswer fwd = *answer;
+    if (answer->accept) {
+      // A private room for the two: a fresh name, admitting only their fingerprints.
+      uint8_t r[12];
+      randombytes_buf(r, sizeof r);
+      call.room = "direct-" + proto::to_hex(r);
+      room_acl_[transport::room_sni(call.room)] = {call.caller, call.callee};
+      fwd.room = call.room;
+      ++stats_.calls_connected;
+      send(s, fwd);  // the callee learns the room too
+    } else {
+      calls_.erase(it);
+    }
+    if (caller) send(*caller, fwd);
+    return;
+  }
+  if (const auto* h = std::get_if<proto::Hangup>(&msg)) {
+    auto it = calls_.find(*h->call_id);
+    if (it == calls_.end()) return;
+    const std::string other = it->second.caller == s.presence ? it->second.callee : it->second.caller;
+    if (Session* peer = present(other)) send(*peer, *h);
+    if (!it->second.room.empty()) room_acl_.erase(transport::room_sni(it->second.room));
+    calls_.erase(it);  // ends only this call
+  }
 }
 
 void RelayServer::room_update(const std::string& room) {

@@ -9,6 +9,7 @@
 // member only, for connectivity and quality tests.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -27,13 +28,17 @@ inline constexpr const char* kEchoRoom = "echo";
 struct RelayConfig {
   size_t max_sessions = 1000;
   size_t max_participants_per_room = 100;
+  double max_packet_rate = 400;   // datagrams/s per session (media is 25-100)
+  double packet_burst = 800;      // token-bucket depth
+  uint64_t cut_off_after = 2000;  // over-rate datagrams before the session is cut off
 };
 
 struct RelayStats {
   uint64_t sessions = 0, rooms = 0;
   uint64_t datagrams_in = 0, datagrams_out = 0, bytes_in = 0, bytes_out = 0;
-  uint64_t dropped_not_joined = 0, dropped_send = 0;
+  uint64_t dropped_not_joined = 0, dropped_send = 0, dropped_rate = 0, cut_off = 0;
   uint64_t signal_errors = 0, handshakes_ok = 0, handshakes_failed = 0;
+  uint64_t presence = 0, calls_offered = 0, calls_connected = 0;
 };
 
 class RelayServer : public transport::QuicEvents {
@@ -58,6 +63,10 @@ class RelayServer : public transport::QuicEvents {
     std::string room;  // the SNI: the hashed room name
     bool joined = false;
     bool closed = false;
+    std::string presence;  // fingerprint registered for direct calls, if any
+    double tokens = 0;     // per-source packet-rate bucket
+    std::chrono::steady_clock::time_point refilled{};
+    uint64_t over_rate = 0;
     proto::Participant info;
     proto::SignalFrameReader reader;
   };
@@ -65,6 +74,9 @@ class RelayServer : public transport::QuicEvents {
   Session* session_of(transport::QuicConnection& c);
   void handle(Session& s, const proto::SignalMessage& msg);
   void join(Session& s, const proto::CallOffer& offer);
+  void register_presence(Session& s, const proto::RegisterPresence& reg);
+  void direct_call(Session& s, const proto::SignalMessage& msg);
+  Session* present(const std::string& fingerprint);
   void leave(Session& s);
   void room_update(const std::string& room);
   void send(Session& s, const proto::SignalMessage& msg);
@@ -81,6 +93,13 @@ class RelayServer : public transport::QuicEvents {
   std::map<std::string, std::set<Session*>> rooms_;
   uint16_t last_id_ = 0;
   std::string echo_sni_;
+  // Direct calls: who called whom, and the private room the two meet in once accepted.
+  struct Call {
+    std::string caller, callee;  // fingerprints
+    std::string room;            // room name; its SNI hash admits only these two
+  };
+  std::map<std::string, Call> calls_;                            // by call_id
+  std::map<std::string, std::set<std::string>> room_acl_;        // room SNI -> fingerprints
   RelayStats stats_;
 };
 

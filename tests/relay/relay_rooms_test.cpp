@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "crypto/sender_keys.h"
 #include "proto/media_frame.h"
 #include "proto/trunk_frame.h"
@@ -190,6 +192,124 @@ TEST(RelayRooms, BadSignallingGetsAHangupWithAReasonOthersUnaffected) {
   EXPECT_TRUE(hung_up);
   EXPECT_TRUE(b.closed.empty());
   EXPECT_TRUE(f.run_until([&] { return f.relay.members(transport::room_sni("ops")) == 1; }));
+}
+
+}  // namespace
+}  // namespace wzp::relay
+
+namespace wzp::relay {
+namespace {
+
+// A presence-only member: registers its identity for direct calls, no room.
+struct Presence : transport::QuicEvents {
+  crypto::Identity id = crypto::Identity::generate();
+  std::unique_ptr<transport::QuicClient> client;
+  proto::SignalFrameReader reader;
+  std::vector<proto::SignalMessage> messages;
+  bool registered = false;
+  Presence(asio::io_context& io, udp::endpoint relay) {
+    client = std::make_unique<transport::QuicClient>(io, relay, transport::room_sni("presence"),
+                                                     nullptr, *this);
+  }
+  void on_established(transport::QuicConnection& c) override {
+    proto::RegisterPresence reg;
+    reg.identity_pub.assign(id.signing_public().begin(), id.signing_public().end());
+    reg.timestamp_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 std::chrono::system_clock::now().time_since_epoch())
+                                                 .count());
+    reg.signature = crypto::sign_presence(id, reg.timestamp_ms);
+    c.send_stream(proto::frame_signal(reg));
+  }
+  void on_stream(transport::QuicConnection&, std::span<const uint8_t> d) override {
+    ASSERT_TRUE(reader.feed(d).ok());
+    while (auto m = reader.next()) {
+      ASSERT_TRUE(m->ok());
+      if (auto* ack = std::get_if<proto::RegisterPresenceAck>(&m->value())) registered = ack->accepted;
+      messages.push_back(m->value());
+    }
+  }
+  void send(const proto::SignalMessage& m) { client->connection().send_stream(proto::frame_signal(m)); }
+  template <class T>
+  const T* last() const {
+    for (auto it = messages.rbegin(); it != messages.rend(); ++it) {
+      if (auto* m = std::get_if<T>(&*it)) return m;
+    }
+    return nullptr;
+  }
+};
+
+TEST(RelayDirectCalls, RingConnectInAPrivateRoomAndHangUp) {
+  RelayFixture f;
+  const auto ep = f.server.local_endpoint();
+  Presence alice(f.io, ep), bob(f.io, ep);
+  ASSERT_TRUE(f.run_until([&] { return alice.registered && bob.registered; }));
+  // Alice calls Bob by fingerprint: Bob is offered the call, Alice hears it ring.
+  alice.send(proto::DirectCallOffer{"call-1", bob.id.fingerprint(), std::nullopt, "alice"});
+  ASSERT_TRUE(f.run_until([&] { return bob.last<proto::DirectCallOffer>() && alice.last<proto::CallRinging>(); }));
+  EXPECT_EQ(bob.last<proto::DirectCallOffer>()->from, alice.id.fingerprint());
+  // Bob accepts: both learn the private room.
+  bob.send(proto::DirectCallAnswer{"call-1", true, std::nullopt, std::nullopt});
+  ASSERT_TRUE(f.run_until([&] { return alice.last<proto::DirectCallAnswer>() && bob.last<proto::DirectCallAnswer>(); }));
+  const std::string room = *alice.last<proto::DirectCallAnswer>()->room;
+  EXPECT_EQ(room, *bob.last<proto::DirectCallAnswer>()->room);
+  // The two meet there with their identities; a stranger is turned away.
+  Member a_media(f.io, ep, room, "alice"), b_media(f.io, ep, room, "bob"), eve(f.io, ep, room, "eve");
+  a_media.id = alice.id;
+  b_media.id = bob.id;
+  ASSERT_TRUE(f.run_until([&] { return a_media.answered && b_media.answered && !eve.closed.empty(); }));
+  EXPECT_NE(eve.closed.find("not a participant"), std::string::npos) << eve.closed;
+  for (int i = 0; i < 20; ++i) {
+    a_media.send_media('a');
+    b_media.send_media('b');
+    f.io.run_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_TRUE(f.run_until([&] { return a_media.markers.count('b') && b_media.markers.count('a'); }));
+  // Hangup with the call id reaches the other side and ends only that call.
+  alice.send(proto::Hangup{"call-1", "bye"});
+  ASSERT_TRUE(f.run_until([&] { return bob.last<proto::Hangup>() != nullptr; }));
+  EXPECT_EQ(*bob.last<proto::Hangup>()->call_id, "call-1");
+  EXPECT_EQ(f.relay.stats().calls_connected, 1u);
+}
+
+TEST(RelayDirectCalls, UnknownCalleeGetsAClearReason) {
+  RelayFixture f;
+  Presence alice(f.io, f.server.local_endpoint());
+  ASSERT_TRUE(f.run_until([&] { return alice.registered; }));
+  alice.send(proto::DirectCallOffer{"c2", "dead:beef", std::nullopt, std::nullopt});
+  ASSERT_TRUE(f.run_until([&] { return alice.last<proto::Hangup>() != nullptr; }));
+  EXPECT_NE(alice.last<proto::Hangup>()->reason.find("not registered"), std::string::npos);
+}
+
+// One member floods the room with garbage: it is rate-limited, then cut off; the call between
+// the two others carries on.
+TEST(RelayRooms, MalformedDatagramStormDoesNotDisturbOthers) {
+  RelayFixture f;
+  const auto ep = f.server.local_endpoint();
+  Member a(f.io, ep, "ops", "alice"), b(f.io, ep, "ops", "bob"), m(f.io, ep, "ops", "mallory");
+  ASSERT_TRUE(f.run_until([&] { return a.answered && b.answered && m.answered; }));
+  std::mt19937 rng(3);
+  int a_sent = 0;
+  for (int i = 0; i < 6000; ++i) {
+    std::vector<uint8_t> junk(1 + rng() % 200);
+    for (auto& x : junk) x = static_cast<uint8_t>(rng());
+    m.client->connection().send_datagram(junk);
+    if (i % 30 == 0) {
+      a.send_media('A');
+      b.send_media('B');
+      ++a_sent;
+      f.io.run_for(std::chrono::milliseconds(1));
+    }
+  }
+  f.run_until([&] { return !m.closed.empty(); }, 3000);
+  f.io.run_for(std::chrono::milliseconds(100));
+  std::printf("storm: relay dropped %lu over-rate datagrams and cut off %lu session; alice and "
+              "bob each sent %d\n",
+              f.relay.stats().dropped_rate, f.relay.stats().cut_off, a_sent);
+  EXPECT_GT(f.relay.stats().dropped_rate, 0u);
+  EXPECT_TRUE(a.markers.count('B'));
+  EXPECT_TRUE(b.markers.count('A'));
+  EXPECT_TRUE(a.closed.empty());
+  EXPECT_TRUE(b.closed.empty());
 }
 
 }  // namespace
