@@ -1,70 +1,234 @@
-// wzp-client: the call engine's command line (issue 8). Identity management works today;
-// calls need the transport and the engine.
+// wzp-client: calls through a relay from the command line — send a tone or a file, record
+// what the room says — and identity management.
 #include <unistd.h>
 
+#include <utility>
+
 #include <CLI/CLI.hpp>
+#include <boost/asio.hpp>
+#include <cmath>
+#include <csignal>
+#include <fstream>
 #include <iostream>
 #include <iterator>
+#include <numbers>
 
+#include "client/room_call.h"
+#include "client/wav.h"
+#include "codec/resample.h"
+#include "codec/vad.h"
 #include "crypto/identity.h"
-#include "placeholder.h"
+#include "transport/endpoint.h"
+#include "transport/tls_identity.h"
 
 namespace {
 
-std::string default_identity_path() {
+std::string home_path(const char* leaf) {
   const char* home = std::getenv("HOME");
-  return std::string(home ? home : ".") + "/.wzp/identity";
+  return std::string(home ? home : ".") + "/.wzp/" + leaf;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{"wzp-client: WarzonePhone call client"};
-  std::string relay;
-  std::string identity_path = default_identity_path();
-  bool show_identity = false, show_mnemonic = false, restore = false;
-  app.add_option("relay", relay, "relay address HOST:PORT");
-  app.add_option("--identity", identity_path, "identity file (created on first use)")
-      ->capture_default_str();
-  app.add_flag("--show-identity", show_identity, "print the fingerprint and exit");
-  app.add_flag("--show-mnemonic", show_mnemonic,
-               "with --show-identity: also print the 24 recovery words");
-  app.add_flag("--restore-identity", restore,
-               "read 24 recovery words on stdin and write them to the identity file");
-  CLI11_PARSE(app, argc, argv);
-
+int identity_commands(const std::string& path, bool show, bool mnemonic, bool restore) {
   try {
     if (restore) {
-      if (std::filesystem::exists(identity_path)) {
-        std::cerr << "wzp-client: " << identity_path
-                  << " already exists; move it away before restoring\n";
+      if (std::filesystem::exists(path)) {
+        std::cerr << "wzp-client: " << path << " already exists; move it away before restoring\n";
         return 2;
       }
       if (isatty(STDIN_FILENO)) std::cerr << "Enter the 24 recovery words, then Ctrl-D:\n";
       const std::string words((std::istreambuf_iterator<char>(std::cin)), {});
       const auto id = wzp::crypto::Identity::from_mnemonic(words);
-      std::filesystem::create_directories(std::filesystem::path(identity_path).parent_path());
-      wzp::crypto::save_identity(id, identity_path);
-      std::cout << "restored " << id.fingerprint() << " into " << identity_path << "\n";
+      const auto parent = std::filesystem::path(path).parent_path();
+      if (!parent.empty()) std::filesystem::create_directories(parent);
+      wzp::crypto::save_identity(id, path);
+      std::cout << "restored " << id.fingerprint() << " into " << path << "\n";
       return 0;
     }
-    if (show_identity) {
-      const auto parent = std::filesystem::path(identity_path).parent_path();
+    if (show) {
+      const auto parent = std::filesystem::path(path).parent_path();
       if (!parent.empty()) std::filesystem::create_directories(parent);
       bool created = false;
-      const auto id = wzp::crypto::load_or_create_identity(identity_path, &created);
-      if (created) std::cerr << "wzp-client: created a new identity in " << identity_path << "\n";
+      const auto id = wzp::crypto::load_or_create_identity(path, &created);
+      if (created) std::cerr << "wzp-client: created a new identity in " << path << "\n";
       std::cout << "fingerprint: " << id.fingerprint() << "\n";
-      if (show_mnemonic) std::cout << "mnemonic: " << id.mnemonic() << "\n";
+      if (mnemonic) std::cout << "mnemonic: " << id.mnemonic() << "\n";
       return 0;
     }
   } catch (const std::exception& e) {
     std::cerr << "wzp-client: " << e.what() << "\n";
     return 2;
   }
+  return -1;  // not an identity command
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"wzp-client: WarzonePhone call client"};
+  std::string relay, room = "lobby", name, identity_path = home_path("identity");
+  std::string pins = home_path("known_relays"), send_file, record, profile = "auto";
+  double tone_secs = 0, duration = 0;
+  bool show_identity = false, show_mnemonic = false, restore = false;
+  app.add_option("relay", relay, "relay address HOST:PORT");
+  app.add_option("--room", room, "room to join")->capture_default_str();
+  app.add_option("--name", name, "display name shown to the room");
+  app.add_option("--identity", identity_path, "identity file (created on first use)")
+      ->capture_default_str();
+  app.add_option("--known-relays", pins, "relay certificate pins (trust on first use)")
+      ->capture_default_str();
+  app.add_flag("--show-identity", show_identity, "print the fingerprint and exit");
+  app.add_flag("--show-mnemonic", show_mnemonic, "with --show-identity: also the recovery words");
+  app.add_flag("--restore-identity", restore, "read 24 recovery words on stdin into --identity");
+  app.add_option("--send-tone", tone_secs, "send a 440 Hz tone for SECS seconds");
+  app.add_option("--send-file", send_file, "send a WAV file (any rate and channels) or raw 48 kHz s16le");
+  app.add_option("--record", record, "record what the room says (WAV; raw when the name ends in .raw)");
+  app.add_option("--duration", duration, "stay in the call this many seconds (default: the send length + 2)");
+  app.add_option("--profile", profile, "quality: auto or a pinned tier")
+      ->check(CLI::IsMember({"auto", "good", "degraded", "catastrophic"}))
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  if (int rc = identity_commands(identity_path, show_identity, show_mnemonic, restore); rc >= 0) {
+    return rc;
+  }
   if (relay.empty()) {
     std::cerr << "wzp-client: a relay address is required (see --help)\n";
     return 2;
   }
-  return wzp::apps::not_built_yet("wzp-client", "the call engine (issue 8)");
+  const auto ep = wzp::transport::parse_endpoint(relay);
+  if (!ep.endpoint) {
+    std::cerr << "wzp-client: relay " << ep.error << "\n";
+    return 2;
+  }
+
+  // What to send: a tone, a file, or silence.
+  std::vector<int16_t> audio;
+  try {
+    if (!send_file.empty()) {
+      if (send_file.ends_with(".raw")) {
+        std::ifstream in(send_file, std::ios::binary);
+        if (!in) throw std::runtime_error("cannot read " + send_file);
+        for (int16_t s; in.read(reinterpret_cast<char*>(&s), 2);) audio.push_back(s);
+      } else {
+        auto wav = wzp::client::read_wav(send_file);
+        audio = wzp::codec::resample(wav.mono, wav.rate, 48000);
+      }
+    } else if (tone_secs > 0) {
+      audio.resize(static_cast<size_t>(tone_secs * 48000));
+      for (size_t i = 0; i < audio.size(); ++i) {
+        audio[i] = static_cast<int16_t>(8000 * std::sin(2 * std::numbers::pi * 440 * i / 48000.0));
+      }
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "wzp-client: " << e.what() << "\n";
+    return 2;
+  }
+  if (duration <= 0) duration = audio.size() / 48000.0 + 2;
+
+  std::unique_ptr<wzp::crypto::Identity> identity;
+  std::unique_ptr<wzp::client::WavWriter> wav;
+  std::ofstream raw;
+  try {
+    const auto parent = std::filesystem::path(identity_path).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent);
+    identity = std::make_unique<wzp::crypto::Identity>(
+        wzp::crypto::load_or_create_identity(identity_path));
+    if (!record.empty()) {
+      if (record.ends_with(".raw")) {
+        raw.open(record, std::ios::binary);
+        if (!raw) throw std::runtime_error("cannot create " + record);
+      } else {
+        wav = std::make_unique<wzp::client::WavWriter>(record);
+      }
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "wzp-client: " << e.what() << "\n";
+    return 2;
+  }
+
+  wzp::transport::KnownRelays known(pins);
+  std::string pin_error;
+  wzp::client::RoomCallOptions opt;
+  opt.room = room;
+  opt.display_name = name;
+  opt.encoder.adaptive = profile == "auto";
+  opt.encoder.tier = profile == "auto" ? wzp::proto::Tier::kGood : *wzp::proto::tier_from_name(profile);
+  opt.encoder.silence_suppression = false;  // a test tone is steady; speech gains from it
+  opt.verify_relay = [&](const std::string& fp) {
+    std::string pinned;
+    if (known.check(relay, fp, &pinned) == wzp::transport::KnownRelays::Verdict::kChanged) {
+      pin_error = "the certificate of " + relay + " changed (pinned " + pinned.substr(0, 16) +
+                  "..., now " + fp.substr(0, 16) + "...); if that is expected, remove its line from " +
+                  pins;
+      return false;
+    }
+    return true;
+  };
+
+  boost::asio::io_context io;
+  size_t at = 0;
+  double level = 0;
+  auto source = [&](std::span<int16_t> pcm) {
+    if (at >= audio.size()) return false;
+    const size_t n = std::min(pcm.size(), audio.size() - at);
+    std::copy_n(audio.begin() + at, n, pcm.begin());
+    at += n;
+    return true;
+  };
+  auto sink = [&](std::span<const int16_t> pcm) {
+    level = wzp::codec::rms(pcm);
+    if (wav) wav->write(pcm.data(), pcm.size());
+    if (raw) raw.write(reinterpret_cast<const char*>(pcm.data()), static_cast<std::streamsize>(pcm.size() * 2));
+  };
+  wzp::client::RoomCall call(io, *ep.endpoint, *identity, opt, source, sink);
+
+  const bool tty = isatty(STDOUT_FILENO);
+  const auto start = std::chrono::steady_clock::now();
+  bool stopping = false;
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](auto ec, int) {
+    if (!ec) stopping = true;
+  });
+  int exit_code = 0;
+  bool ever_connected = false;
+  for (int tick = 0;; ++tick) {
+    io.run_for(std::chrono::milliseconds(100));
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const auto st = call.status();
+    ever_connected = ever_connected || st.connected;
+    if (!st.closed_reason.empty() && !st.connected) {
+      std::cerr << "wzp-client: " << (pin_error.empty() ? st.closed_reason : pin_error) << "\n";
+      exit_code = 1;
+      break;
+    }
+    if (!ever_connected && (elapsed > 10 || elapsed >= duration)) {
+      std::cerr << "wzp-client: cannot reach relay " << relay << " (no answer after "
+                << static_cast<int>(elapsed) << " s)\n";
+      exit_code = 1;
+      break;
+    }
+    if (tick % 10 == 9) {
+      char line[200];
+      const auto& r = st.received;
+      const double filled = r.slots_decoded + r.slots_concealed
+                                ? 100.0 * r.slots_decoded / (r.slots_decoded + r.slots_concealed)
+                                : 100.0;
+      std::snprintf(line, sizeof line,
+                    "%5.1fs  %s  members %zu  tier %s  rtt %.0f ms  sent %lu pkts  filled %.1f%%  "
+                    "level %5.0f",
+                    elapsed, st.connected ? "connected" : "connecting", st.members,
+                    std::string(wzp::proto::tier_name(st.tier)).c_str(), st.rtt_ms,
+                    st.sent.packets, filled, level);
+      if (tty) {
+        std::cout << "\r" << line << std::flush;
+      } else {
+        std::cout << line << "\n";
+      }
+    }
+    if (stopping || elapsed >= duration) break;
+  }
+  if (tty) std::cout << "\n";
+  call.hang_up();
+  io.run_for(std::chrono::milliseconds(200));
+  return exit_code;
 }

@@ -1,0 +1,108 @@
+// A call in a relay room, end to end: QUIC to the relay, the per-hop handshake, sender keys
+// handed to every member (and rotated when one leaves), our media through a CallEncoder under
+// our sender key, and one CallDecoder per other member, mixed for playout. Audio comes from a
+// source callback and goes to a sink callback, 20 ms at a time, driven by the io_context's
+// clock.
+#pragma once
+
+#include <utility>
+
+#include <boost/asio.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "client/call_decoder.h"
+#include "client/call_encoder.h"
+#include "crypto/handshake.h"
+#include "crypto/identity.h"
+#include "crypto/sender_keys.h"
+#include "proto/signal_framing.h"
+#include "transport/quic.h"
+
+namespace wzp::client {
+
+struct RoomCallOptions {
+  std::string room = "lobby";
+  std::string display_name;
+  CallEncoderConfig encoder;
+  // The relay certificate's fingerprint decides the handshake (pinning); true accepts.
+  std::function<bool(const std::string& fingerprint)> verify_relay;
+};
+
+struct RoomCallStatus {
+  bool connected = false;
+  std::string closed_reason;
+  size_t members = 0;  // others in the room
+  CallEncoderStats sent;
+  CallDecoderStats received;  // summed over members
+  double rtt_ms = 0;
+  proto::Tier tier = proto::Tier::kGood;
+};
+
+class RoomCall : public transport::QuicEvents {
+ public:
+  // source fills 20 ms of PCM and returns false when it has no more (silence is sent then);
+  // sink receives 20 ms of mixed playout.
+  using Source = std::function<bool(std::span<int16_t>)>;
+  using Sink = std::function<void(std::span<const int16_t>)>;
+
+  RoomCall(boost::asio::io_context& io, const boost::asio::ip::udp::endpoint& relay,
+           const crypto::Identity& identity, RoomCallOptions options, Source source, Sink sink);
+  ~RoomCall() override;
+
+  void hang_up();
+  RoomCallStatus status() const;
+
+ private:
+  struct Peer {
+    proto::Participant info;
+    std::unique_ptr<SenderKeyOpener> opener;
+    std::unique_ptr<CallDecoder> decoder;
+  };
+
+  // The transport's events (public as QuicEvents, not for callers).
+  void on_established(transport::QuicConnection& c) override;
+  void on_stream(transport::QuicConnection& c, std::span<const uint8_t> d) override;
+  void on_datagram(transport::QuicConnection& c, std::span<const uint8_t> d) override;
+  void on_closed(transport::QuicConnection& c, const std::string& reason) override;
+
+ private:
+  void handle(const proto::SignalMessage& msg);
+  void on_room(const proto::RoomUpdate& u);
+  void give_key(const proto::Participant& p);
+  void tick();
+  uint64_t now_ms() const;
+
+  struct Wire : DatagramSink {
+    transport::QuicConnection* conn = nullptr;
+    void send(std::span<const uint8_t> d) override {
+      if (conn) conn->send_datagram(d);
+    }
+  };
+
+  boost::asio::io_context& io_;
+  const crypto::Identity& identity_;
+  RoomCallOptions options_;
+  Source source_;
+  Sink sink_;
+  std::unique_ptr<transport::QuicClient> quic_;
+  proto::SignalFrameReader reader_;
+  crypto::PendingOffer pending_;
+  crypto::SenderKeyStore keys_;
+  std::optional<crypto::OwnSenderKey> own_key_;
+  std::unique_ptr<SenderKeySealer> sealer_;
+  Wire wire_;
+  std::unique_ptr<CallEncoder> encoder_;
+  std::map<uint32_t, Peer> peers_;  // by session id
+  boost::asio::steady_timer timer_;
+  std::chrono::steady_clock::time_point start_;
+  uint64_t ticks_ = 0;
+  bool connected_ = false;
+  std::string closed_reason_;
+  std::vector<int16_t> pcm_, mix_, part_;
+};
+
+}  // namespace wzp::client

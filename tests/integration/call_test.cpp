@@ -1,0 +1,89 @@
+// Real processes on 127.0.0.1: wzp-relay, one wzp-client sending a 440 Hz tone, another
+// recording. The recording's dominant frequency is the tone's.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <regex>
+
+#include "client/wav.h"
+#include "codec/audio_analysis.h"
+#include "codec/vad.h"
+#include "process.h"
+
+namespace wzp {
+namespace {
+
+const std::string kBin = WZP_BIN_DIR;
+
+struct Relay {
+  std::filesystem::path dir;
+  std::unique_ptr<testing::Process> proc;
+  std::string address;
+  explicit Relay(const std::filesystem::path& d) : dir(d) {
+    proc = std::make_unique<testing::Process>(std::vector<std::string>{
+        kBin + "/wzp-relay", "--listen", "127.0.0.1:0", "--state-dir", (dir / "relay").string()});
+    const std::regex listening(R"(listening on (127\.0\.0\.1:\d+))");
+    while (auto line = proc->read_line(std::chrono::seconds(10))) {
+      std::smatch m;
+      if (std::regex_search(*line, m, listening)) {
+        address = m[1];
+        break;
+      }
+    }
+  }
+};
+
+std::filesystem::path fresh_dir(const std::string& name) {
+  auto d = std::filesystem::temp_directory_path() / ("wzp-it-" + name + "-" + std::to_string(getpid()));
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d;
+}
+
+TEST(Call, ToneSentThroughARelayIsRecordedAt440Hz) {
+  const auto dir = fresh_dir("tone");
+  Relay relay(dir);
+  ASSERT_FALSE(relay.address.empty()) << "the relay did not start";
+  const std::string wav = (dir / "out.wav").string();
+  testing::Process recorder({kBin + "/wzp-client", relay.address, "--room", "it", "--record", wav,
+                             "--duration", "8", "--identity", (dir / "rec.id").string(),
+                             "--known-relays", (dir / "rec.pins").string()});
+  // The recorder joins first; the sender follows with five seconds of tone.
+  recorder.read_line(std::chrono::milliseconds(1500));
+  testing::Process sender({kBin + "/wzp-client", relay.address, "--room", "it", "--send-tone", "5",
+                           "--identity", (dir / "snd.id").string(), "--known-relays",
+                           (dir / "snd.pins").string()});
+  EXPECT_EQ(sender.wait(std::chrono::seconds(20)), 0);
+  EXPECT_EQ(recorder.wait(std::chrono::seconds(20)), 0);
+  relay.proc->signal(SIGTERM);
+  EXPECT_EQ(relay.proc->wait(std::chrono::seconds(3)), 0);  // exits promptly on SIGTERM
+
+  const auto rec = client::read_wav(wav);
+  ASSERT_EQ(rec.rate, 48000u);
+  // The loudest second of the recording is the tone.
+  size_t best = 0;
+  double best_rms = 0;
+  for (size_t s = 0; s + 48000 <= rec.mono.size(); s += 4800) {
+    const double r = codec::rms(std::span(rec.mono).subspan(s, 48000));
+    if (r > best_rms) best_rms = r, best = s;
+  }
+  ASSERT_GT(best_rms, 1000) << "nothing audible was recorded";
+  const double f = codec::dominant_frequency(std::span(rec.mono).subspan(best, 48000));
+  std::printf("recorded %.1f s, loudest second at %.1f s: %.1f Hz, RMS %.0f\n",
+              rec.mono.size() / 48000.0, best / 48000.0, f, best_rms);
+  EXPECT_NEAR(f, 440, 2);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Call, UnreachableRelayIsAOneLineErrorAndNonZeroExit) {
+  const auto dir = fresh_dir("unreach");
+  testing::Process c({kBin + "/wzp-client", "127.0.0.1:9", "--send-tone", "1", "--identity",
+                      (dir / "id").string(), "--known-relays", (dir / "pins").string()});
+  const auto rc = c.wait(std::chrono::seconds(20));
+  ASSERT_TRUE(rc.has_value());
+  EXPECT_NE(*rc, 0);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace wzp
