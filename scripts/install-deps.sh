@@ -19,6 +19,7 @@ packages=(
   libboost1.74-dev                                                    # transport, relay, web
   # independent implementations and tools the tests use
   nodejs npm sox espeak-ng opus-tools
+  prometheus curl                                                     # promtool checks our /metrics
 )
 
 missing=()

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <chrono>
+#include <cstdio>
 #include <sodium.h>
 
 #include "proto/bytes.h"
@@ -81,6 +82,7 @@ void RelayServer::on_datagram(transport::QuicConnection& c, std::span<const uint
   std::copy(d.begin(), d.end(), out.begin() + 7);
   const std::span<const uint8_t> frame(out.data(), d.size() + 7);
   const bool echo = s->room == echo_sni_;
+  const auto t0 = std::chrono::steady_clock::now();
   for (Session* other : rooms_[s->room]) {
     if ((other == s) != echo) continue;  // everyone else; in the echo room, only the sender
     if (other->conn->send_datagram(frame)) {
@@ -90,6 +92,75 @@ void RelayServer::on_datagram(transport::QuicConnection& c, std::span<const uint
       ++stats_.dropped_send;  // one receiver's trouble is not the others'
     }
   }
+  const double us =
+      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+  for (size_t b = 0; b < std::size(RelayStats::kLatencyBucketsUs); ++b) {
+    if (us <= RelayStats::kLatencyBucketsUs[b]) ++stats_.latency_buckets[b];
+  }
+  ++stats_.latency_count;
+  stats_.latency_sum_us += us;
+}
+
+std::string RelayServer::metrics_text() const {
+  std::string out;
+  auto metric = [&](const char* name, const char* type, const char* help, double value,
+                    const std::string& labels = {}) {
+    out += "# HELP ";
+    out += name;
+    out += ' ';
+    out += help;
+    out += "\n# TYPE ";
+    out += name;
+    out += ' ';
+    out += type;
+    out += '\n';
+    out += name;
+    out += labels;
+    char v[32];
+    std::snprintf(v, sizeof v, " %.15g\n", value);  // integers print without decimals
+    out += v;
+  };
+  const auto& st = stats_;
+  metric("wzp_relay_sessions", "gauge", "Open client sessions.", static_cast<double>(sessions_.size()));
+  metric("wzp_relay_rooms", "gauge", "Rooms with at least one member.", static_cast<double>(rooms_.size()));
+  size_t members = 0;
+  for (const auto& [r, m] : rooms_) members += m.size();
+  metric("wzp_relay_participants", "gauge", "Members of all rooms.", static_cast<double>(members));
+  metric("wzp_relay_datagrams_received_total", "counter", "Media datagrams received.", st.datagrams_in);
+  metric("wzp_relay_datagrams_sent_total", "counter", "Media datagrams forwarded.", st.datagrams_out);
+  metric("wzp_relay_bytes_received_total", "counter", "Media bytes received.", st.bytes_in);
+  metric("wzp_relay_bytes_sent_total", "counter", "Media bytes forwarded.", st.bytes_out);
+  out += "# HELP wzp_relay_dropped_total Datagrams dropped, by reason.\n"
+         "# TYPE wzp_relay_dropped_total counter\n";
+  for (auto [reason, v] : {std::pair{"not_joined", st.dropped_not_joined},
+                           {"send_failed", st.dropped_send},
+                           {"rate_limited", st.dropped_rate}}) {
+    out += std::string("wzp_relay_dropped_total{reason=\"") + reason + "\"} " +
+           std::to_string(v) + "\n";
+  }
+  out += "# HELP wzp_relay_handshakes_total Per-hop handshakes, by result.\n"
+         "# TYPE wzp_relay_handshakes_total counter\n";
+  out += "wzp_relay_handshakes_total{result=\"ok\"} " + std::to_string(st.handshakes_ok) + "\n";
+  out += "wzp_relay_handshakes_total{result=\"failed\"} " + std::to_string(st.handshakes_failed) + "\n";
+  metric("wzp_relay_signal_errors_total", "counter", "Malformed or out-of-order signalling.", st.signal_errors);
+  metric("wzp_relay_cut_off_total", "counter", "Sessions cut off for flooding.", st.cut_off);
+  metric("wzp_relay_presence_registrations_total", "counter", "Accepted presence registrations.", st.presence);
+  metric("wzp_relay_direct_calls_total", "counter", "Direct calls offered.", st.calls_offered);
+  metric("wzp_relay_direct_calls_connected_total", "counter", "Direct calls accepted.", st.calls_connected);
+  out += "# HELP wzp_relay_forward_latency_seconds Arrival to last copy handed to the transport.\n"
+         "# TYPE wzp_relay_forward_latency_seconds histogram\n";
+  for (size_t b = 0; b < std::size(RelayStats::kLatencyBucketsUs); ++b) {
+    char le[32];
+    std::snprintf(le, sizeof le, "%g", RelayStats::kLatencyBucketsUs[b] / 1e6);
+    out += std::string("wzp_relay_forward_latency_seconds_bucket{le=\"") + le + "\"} " +
+           std::to_string(st.latency_buckets[b]) + "\n";
+  }
+  out += "wzp_relay_forward_latency_seconds_bucket{le=\"+Inf\"} " + std::to_string(st.latency_count) + "\n";
+  char sum[48];
+  std::snprintf(sum, sizeof sum, "%.9g", st.latency_sum_us / 1e6);
+  out += std::string("wzp_relay_forward_latency_seconds_sum ") + sum + "\n";
+  out += "wzp_relay_forward_latency_seconds_count " + std::to_string(st.latency_count) + "\n";
+  return out;
 }
 
 void RelayServer::on_stream(transport::QuicConnection& c, std::span<const uint8_t> d) {

@@ -39,6 +39,11 @@ struct RelayStats {
   uint64_t dropped_not_joined = 0, dropped_send = 0, dropped_rate = 0, cut_off = 0;
   uint64_t signal_errors = 0, handshakes_ok = 0, handshakes_failed = 0;
   uint64_t presence = 0, calls_offered = 0, calls_connected = 0;
+  // Time from a datagram's arrival to its last copy handed to the transport, microseconds.
+  static constexpr double kLatencyBucketsUs[] = {5, 10, 25, 50, 100, 250, 1000};
+  uint64_t latency_buckets[std::size(kLatencyBucketsUs)] = {};
+  uint64_t latency_count = 0;
+  double latency_sum_us = 0;
 };
 
 class RelayServer : public transport::QuicEvents {
@@ -54,6 +59,8 @@ class RelayServer : public transport::QuicEvents {
   // Hangs up every session with a reason (SIGTERM).
   void shutdown(const std::string& reason);
   const RelayStats& stats() const { return stats_; }
+  // Prometheus text exposition of everything the relay counts.
+  std::string metrics_text() const;
   size_t members(const std::string& room_sni) const;
 
  private:

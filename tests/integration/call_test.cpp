@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <regex>
 
 #include "client/wav.h"
@@ -18,17 +19,18 @@ const std::string kBin = WZP_BIN_DIR;
 struct Relay {
   std::filesystem::path dir;
   std::unique_ptr<testing::Process> proc;
-  std::string address;
+  std::string address, metrics;
   explicit Relay(const std::filesystem::path& d) : dir(d) {
     proc = std::make_unique<testing::Process>(std::vector<std::string>{
-        kBin + "/wzp-relay", "--listen", "127.0.0.1:0", "--state-dir", (dir / "relay").string()});
+        kBin + "/wzp-relay", "--listen", "127.0.0.1:0", "--state-dir", (dir / "relay").string(),
+        "--metrics-listen", "127.0.0.1:0"});
     const std::regex listening(R"(listening on (127\.0\.0\.1:\d+))");
+    const std::regex metrics_at(R"(metrics on http://(127\.0\.0\.1:\d+)/metrics)");
     while (auto line = proc->read_line(std::chrono::seconds(10))) {
       std::smatch m;
-      if (std::regex_search(*line, m, listening)) {
-        address = m[1];
-        break;
-      }
+      if (std::regex_search(*line, m, listening)) address = m[1];
+      if (std::regex_search(*line, m, metrics_at)) metrics = m[1];
+      if (!address.empty() && !metrics.empty()) break;
     }
   }
 };
@@ -55,6 +57,14 @@ TEST(Call, ToneSentThroughARelayIsRecordedAt440Hz) {
                            (dir / "snd.pins").string()});
   EXPECT_EQ(sender.wait(std::chrono::seconds(20)), 0);
   EXPECT_EQ(recorder.wait(std::chrono::seconds(20)), 0);
+  // The relay's metrics pass promtool and count what happened.
+  const std::string prom = (dir / "metrics.txt").string();
+  ASSERT_EQ(std::system(("curl -sf http://" + relay.metrics + "/metrics > " + prom).c_str()), 0);
+  EXPECT_EQ(std::system(("promtool check metrics < " + prom).c_str()), 0);
+  std::ifstream mf(prom);
+  const std::string text((std::istreambuf_iterator<char>(mf)), {});
+  EXPECT_NE(text.find("wzp_relay_datagrams_sent_total"), std::string::npos);
+  EXPECT_NE(text.find("wzp_relay_handshakes_total{result=\"ok\"} 2"), std::string::npos);
   relay.proc->signal(SIGTERM);
   EXPECT_EQ(relay.proc->wait(std::chrono::seconds(3)), 0);  // exits promptly on SIGTERM
 
