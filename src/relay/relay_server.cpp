@@ -101,65 +101,75 @@ void RelayServer::on_datagram(transport::QuicConnection& c, std::span<const uint
   stats_.latency_sum_us += us;
 }
 
+namespace {
+
+// One metric family in the Prometheus text format: HELP, TYPE, then one sample per label set.
+struct Sample {
+  std::string labels;  // e.g. {reason="rate_limited"}, or empty
+  double value;
+};
+
+void family(std::string& out, const char* name, const char* type, const char* help,
+            std::initializer_list<Sample> samples) {
+  out += std::string("# HELP ") + name + ' ' + help + "\n# TYPE " + name + ' ' + type + '\n';
+  for (const auto& s : samples) {
+    char v[40];
+    std::snprintf(v, sizeof v, " %.15g\n", s.value);  // integers print without decimals
+    out += name + s.labels + v;
+  }
+}
+
+}  // namespace
+
 std::string RelayServer::metrics_text() const {
-  std::string out;
-  auto metric = [&](const char* name, const char* type, const char* help, double value,
-                    const std::string& labels = {}) {
-    out += "# HELP ";
-    out += name;
-    out += ' ';
-    out += help;
-    out += "\n# TYPE ";
-    out += name;
-    out += ' ';
-    out += type;
-    out += '\n';
-    out += name;
-    out += labels;
-    char v[32];
-    std::snprintf(v, sizeof v, " %.15g\n", value);  // integers print without decimals
-    out += v;
-  };
   const auto& st = stats_;
-  metric("wzp_relay_sessions", "gauge", "Open client sessions.", static_cast<double>(sessions_.size()));
-  metric("wzp_relay_rooms", "gauge", "Rooms with at least one member.", static_cast<double>(rooms_.size()));
   size_t members = 0;
   for (const auto& [r, m] : rooms_) members += m.size();
-  metric("wzp_relay_participants", "gauge", "Members of all rooms.", static_cast<double>(members));
-  metric("wzp_relay_datagrams_received_total", "counter", "Media datagrams received.", st.datagrams_in);
-  metric("wzp_relay_datagrams_sent_total", "counter", "Media datagrams forwarded.", st.datagrams_out);
-  metric("wzp_relay_bytes_received_total", "counter", "Media bytes received.", st.bytes_in);
-  metric("wzp_relay_bytes_sent_total", "counter", "Media bytes forwarded.", st.bytes_out);
-  out += "# HELP wzp_relay_dropped_total Datagrams dropped, by reason.\n"
-         "# TYPE wzp_relay_dropped_total counter\n";
-  for (auto [reason, v] : {std::pair{"not_joined", st.dropped_not_joined},
-                           {"send_failed", st.dropped_send},
-                           {"rate_limited", st.dropped_rate}}) {
-    out += std::string("wzp_relay_dropped_total{reason=\"") + reason + "\"} " +
-           std::to_string(v) + "\n";
-  }
-  out += "# HELP wzp_relay_handshakes_total Per-hop handshakes, by result.\n"
-         "# TYPE wzp_relay_handshakes_total counter\n";
-  out += "wzp_relay_handshakes_total{result=\"ok\"} " + std::to_string(st.handshakes_ok) + "\n";
-  out += "wzp_relay_handshakes_total{result=\"failed\"} " + std::to_string(st.handshakes_failed) + "\n";
-  metric("wzp_relay_signal_errors_total", "counter", "Malformed or out-of-order signalling.", st.signal_errors);
-  metric("wzp_relay_cut_off_total", "counter", "Sessions cut off for flooding.", st.cut_off);
-  metric("wzp_relay_presence_registrations_total", "counter", "Accepted presence registrations.", st.presence);
-  metric("wzp_relay_direct_calls_total", "counter", "Direct calls offered.", st.calls_offered);
-  metric("wzp_relay_direct_calls_connected_total", "counter", "Direct calls accepted.", st.calls_connected);
-  out += "# HELP wzp_relay_forward_latency_seconds Arrival to last copy handed to the transport.\n"
-         "# TYPE wzp_relay_forward_latency_seconds histogram\n";
+  const auto n = [](uint64_t v) { return static_cast<double>(v); };
+  std::string out;
+  family(out, "wzp_relay_sessions", "gauge", "Open client sessions.", {{"", n(sessions_.size())}});
+  family(out, "wzp_relay_rooms", "gauge", "Rooms with at least one member.", {{"", n(rooms_.size())}});
+  family(out, "wzp_relay_participants", "gauge", "Members of all rooms.", {{"", n(members)}});
+  family(out, "wzp_relay_datagrams_received_total", "counter", "Media datagrams received.",
+         {{"", n(st.datagrams_in)}});
+  family(out, "wzp_relay_datagrams_sent_total", "counter", "Media datagrams forwarded.",
+         {{"", n(st.datagrams_out)}});
+  family(out, "wzp_relay_bytes_received_total", "counter", "Media bytes received.",
+         {{"", n(st.bytes_in)}});
+  family(out, "wzp_relay_bytes_sent_total", "counter", "Media bytes forwarded.",
+         {{"", n(st.bytes_out)}});
+  family(out, "wzp_relay_dropped_total", "counter", "Datagrams dropped, by reason.",
+         {{R"({reason="not_joined"})", n(st.dropped_not_joined)},
+          {R"({reason="send_failed"})", n(st.dropped_send)},
+          {R"({reason="rate_limited"})", n(st.dropped_rate)}});
+  family(out, "wzp_relay_handshakes_total", "counter", "Per-hop handshakes, by result.",
+         {{R"({result="ok"})", n(st.handshakes_ok)}, {R"({result="failed"})", n(st.handshakes_failed)}});
+  family(out, "wzp_relay_signal_errors_total", "counter", "Malformed or out-of-order signalling.",
+         {{"", n(st.signal_errors)}});
+  family(out, "wzp_relay_cut_off_total", "counter", "Sessions cut off for flooding.",
+         {{"", n(st.cut_off)}});
+  family(out, "wzp_relay_presence_registrations_total", "counter",
+         "Accepted presence registrations.", {{"", n(st.presence)}});
+  family(out, "wzp_relay_direct_calls_total", "counter", "Direct calls offered.",
+         {{"", n(st.calls_offered)}});
+  family(out, "wzp_relay_direct_calls_connected_total", "counter", "Direct calls accepted.",
+         {{"", n(st.calls_connected)}});
+  // The histogram: cumulative buckets, then sum and count.
+  const char* h = "wzp_relay_forward_latency_seconds";
+  out += std::string("# HELP ") + h + " Arrival to last copy handed to the transport.\n# TYPE " +
+         h + " histogram\n";
   for (size_t b = 0; b < std::size(RelayStats::kLatencyBucketsUs); ++b) {
-    char le[32];
-    std::snprintf(le, sizeof le, "%g", RelayStats::kLatencyBucketsUs[b] / 1e6);
-    out += std::string("wzp_relay_forward_latency_seconds_bucket{le=\"") + le + "\"} " +
-           std::to_string(st.latency_buckets[b]) + "\n";
+    char line[96];
+    std::snprintf(line, sizeof line, "%s_bucket{le=\"%g\"} %llu\n", h,
+                  RelayStats::kLatencyBucketsUs[b] / 1e6,
+                  static_cast<unsigned long long>(st.latency_buckets[b]));
+    out += line;
   }
-  out += "wzp_relay_forward_latency_seconds_bucket{le=\"+Inf\"} " + std::to_string(st.latency_count) + "\n";
-  char sum[48];
-  std::snprintf(sum, sizeof sum, "%.9g", st.latency_sum_us / 1e6);
-  out += std::string("wzp_relay_forward_latency_seconds_sum ") + sum + "\n";
-  out += "wzp_relay_forward_latency_seconds_count " + std::to_string(st.latency_count) + "\n";
+  char tail[200];
+  std::snprintf(tail, sizeof tail, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.9g\n%s_count %llu\n", h,
+                static_cast<unsigned long long>(st.latency_count), h, st.latency_sum_us / 1e6, h,
+                static_cast<unsigned long long>(st.latency_count));
+  out += tail;
   return out;
 }
 
