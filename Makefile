@@ -17,9 +17,10 @@ build: deps
 	cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release
 	cmake --build $(BUILD)
 
-# The main job: a relay on 127.0.0.1:4433 (the local call demo once the client CLI lands).
+# The main job: a relay on 127.0.0.1:4433 with a local call through 10 % loss that you can
+# measure (scripts/demo.sh); the relay stays up until Ctrl-C.
 run: build
-	$(BUILD)/bin/wzp-relay --listen 127.0.0.1:4433 --state-dir $(BUILD)/relay-state
+	scripts/demo.sh $(BUILD)/bin $(BUILD)/demo
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j 2

@@ -15,6 +15,7 @@
 
 #include "client/room_call.h"
 #include "client/wav.h"
+#include "codec/audio_analysis.h"
 #include "codec/resample.h"
 #include "codec/vad.h"
 #include "crypto/identity.h"
@@ -175,8 +176,19 @@ int main(int argc, char** argv) {
     at += n;
     return true;
   };
+  // For the summary: the loudest whole second of what was played.
+  std::vector<int16_t> second, loudest;
+  double loudest_rms = 0;
+  double recorded_s = 0;
   auto sink = [&](std::span<const int16_t> pcm) {
     level = wzp::codec::rms(pcm);
+    recorded_s += pcm.size() / 48000.0;
+    second.insert(second.end(), pcm.begin(), pcm.end());
+    if (second.size() >= 48000) {
+      const double r = wzp::codec::rms(second);
+      if (r > loudest_rms) loudest_rms = r, loudest = second;
+      second.clear();
+    }
     if (wav) wav->write(pcm.data(), pcm.size());
     if (raw) raw.write(reinterpret_cast<const char*>(pcm.data()), static_cast<std::streamsize>(pcm.size() * 2));
   };
@@ -228,7 +240,21 @@ int main(int argc, char** argv) {
     if (stopping || elapsed >= duration) break;
   }
   if (tty) std::cout << "\n";
+  const auto final_status = call.status();
   call.hang_up();
   io.run_for(std::chrono::milliseconds(200));
+  if (exit_code == 0 && !record.empty()) {
+    const auto& r = final_status.received;
+    const double filled = r.slots_decoded + r.slots_concealed
+                              ? 100.0 * r.slots_decoded / (r.slots_decoded + r.slots_concealed)
+                              : 0.0;
+    std::cout << "wzp-client: recorded " << static_cast<int>(recorded_s) << " s to " << record;
+    if (loudest_rms > 100) {
+      std::printf("; loudest second: %.1f Hz, RMS %.0f", wzp::codec::dominant_frequency(loudest),
+                  loudest_rms);
+    }
+    std::printf("; playout filled with decoded audio %.1f %%, %lu frames recovered by FEC\n",
+                filled, r.frames_recovered);
+  }
   return exit_code;
 }

@@ -6,6 +6,18 @@
 
 namespace wzp::client {
 
+namespace {
+
+void add_stats(CallDecoderStats& to, const CallDecoderStats& r) {
+  to.datagrams += r.datagrams;
+  to.slots_decoded += r.slots_decoded;
+  to.slots_concealed += r.slots_concealed;
+  to.frames_recovered += r.frames_recovered;
+  to.dropped_auth += r.dropped_auth;
+}
+
+}  // namespace
+
 RoomCall::RoomCall(boost::asio::io_context& io, const boost::asio::ip::udp::endpoint& relay,
                    const crypto::Identity& identity, RoomCallOptions options, Source source,
                    Sink sink)
@@ -45,14 +57,9 @@ RoomCallStatus RoomCall::status() const {
     s.sent = encoder_->stats();
     s.tier = encoder_->tier();
   }
+  s.received = departed_;
   for (const auto& [id, p] : peers_) {
-    if (!p.decoder) continue;
-    const auto& r = p.decoder->stats();
-    s.received.datagrams += r.datagrams;
-    s.received.slots_decoded += r.slots_decoded;
-    s.received.slots_concealed += r.slots_concealed;
-    s.received.frames_recovered += r.frames_recovered;
-    s.received.dropped_auth += r.dropped_auth;
+    if (p.decoder) add_stats(s.received, p.decoder->stats());
   }
   s.rtt_ms = quic_->connection().stats().srtt_ms;
   return s;
@@ -83,6 +90,15 @@ void RoomCall::handle(const proto::SignalMessage& msg) {
     return;
   }
   if (const auto* h = std::get_if<proto::Hangup>(&msg)) closed_reason_ = h->reason;
+  if (const auto* d = std::get_if<proto::QualityDirective>(&msg)) {
+    // The room's weakest receiver, next to what QUIC sees of our own uplink.
+    if (!encoder_) return;
+    proto::QualitySample sample;
+    sample.loss_percent = std::max(d->loss_percent.value_or(0), uplink_loss_);
+    sample.mean_burst = d->mean_burst.value_or(1.0);
+    sample.rtt_ms = quic_->connection().stats().srtt_ms;
+    encoder_->on_peer_quality(sample, now_ms());
+  }
 }
 
 void RoomCall::give_key(const proto::Participant& p) {
@@ -109,6 +125,7 @@ void RoomCall::on_room(const proto::RoomUpdate& u) {
   bool someone_left = false;
   for (auto it = peers_.begin(); it != peers_.end();) {
     if (!now.count(it->first)) {
+      add_stats(departed_, it->second.decoder->stats());
       keys_.forget(it->first);
       it = peers_.erase(it);
       someone_left = true;
@@ -166,6 +183,29 @@ void RoomCall::tick() {
   }
   keys_.expire(now);
   if (sink_) sink_(mix_);
+  // Once a second, what QUIC saw of our datagrams on the way to the relay (acknowledged or
+  // declared lost) drives our tier and FEC ratio.
+  if (ticks_ % 50 == 0 && encoder_ && wire_.conn) {
+    const auto q = wire_.conn->stats();
+    const uint64_t sent = q.datagrams_acked + q.datagrams_lost;
+    const uint64_t d_sent = sent - last_sent_, d_lost = q.datagrams_lost - last_lost_;
+    last_sent_ = sent;
+    last_lost_ = q.datagrams_lost;
+    if (d_sent > 0) uplink_loss_ = 100.0 * static_cast<double>(d_lost) / static_cast<double>(d_sent);
+    // And what we receive, for the relay to pass on as the room's weakest link.
+    proto::QualityUpdate report;
+    for (auto& [id, p] : peers_) {
+      const auto m = p.decoder->take_measurement();
+      if (m.loss_percent >= report.loss_percent) {
+        report.loss_percent = m.loss_percent;
+        report.mean_burst = m.mean_burst;
+      }
+      report.jitter_ms = std::max(report.jitter_ms, static_cast<uint32_t>(m.jitter_ms));
+    }
+    report.rtt_ms = static_cast<uint32_t>(q.srtt_ms);
+    report.profile = std::string(proto::tier_name(encoder_->tier()));
+    wire_.conn->send_stream(proto::frame_signal(report));
+  }
   // The next tick on a fixed grid, so that timing errors do not accumulate.
   timer_.expires_at(start_ + std::chrono::milliseconds(20 * (ticks_ + 1)));
   timer_.async_wait([this](const boost::system::error_code& ec) {

@@ -97,6 +97,9 @@ class RoomCall : public transport::QuicEvents {
   Wire wire_;
   std::unique_ptr<CallEncoder> encoder_;
   std::map<uint32_t, Peer> peers_;  // by session id
+  CallDecoderStats departed_;       // what members who left had received
+  uint64_t last_sent_ = 0, last_lost_ = 0;  // QUIC datagram counters at the last report
+  double uplink_loss_ = 0;                  // percent, over the last second
   boost::asio::steady_timer timer_;
   std::chrono::steady_clock::time_point start_;
   uint64_t ticks_ = 0;

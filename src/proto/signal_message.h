@@ -90,11 +90,13 @@ struct QualityUpdate {
   uint32_t rtt_ms = 0;
   uint32_t jitter_ms = 0;
   std::string profile;
+  std::optional<double> mean_burst;  // mean length of loss runs, packets
   static constexpr auto fields() {
     return std::make_tuple(field("loss_percent", &QualityUpdate::loss_percent),
                            field("rtt_ms", &QualityUpdate::rtt_ms),
                            field("jitter_ms", &QualityUpdate::jitter_ms),
-                           field("profile", &QualityUpdate::profile));
+                           field("profile", &QualityUpdate::profile),
+                           field("mean_burst", &QualityUpdate::mean_burst));
   }
 };
 
@@ -103,9 +105,14 @@ struct QualityDirective {
   WZP_SIGNAL(QualityDirective)
   std::string profile;
   std::optional<std::string> reason;
+  // The weakest link's view, so that every sender sizes its FEC for the worst receiver.
+  std::optional<double> loss_percent;
+  std::optional<double> mean_burst;
   static constexpr auto fields() {
     return std::make_tuple(field("profile", &QualityDirective::profile),
-                           field("reason", &QualityDirective::reason));
+                           field("reason", &QualityDirective::reason),
+                           field("loss_percent", &QualityDirective::loss_percent),
+                           field("mean_burst", &QualityDirective::mean_burst));
   }
 };
 

@@ -216,6 +216,7 @@ void RelayServer::handle(Session& s, const proto::SignalMessage& msg) {
   if (const auto* ping = std::get_if<proto::Ping>(&msg)) {
     return send(s, proto::Pong{ping->id, ping->timestamp_ms});
   }
+  if (const auto* q = std::get_if<proto::QualityUpdate>(&msg)) return on_quality(s, *q);
   if (const auto* key = std::get_if<proto::SenderKey>(&msg)) {
     // Forwarded unopened to the member it is addressed to, in the same room.
     for (Session* other : rooms_[s.room]) {
@@ -341,6 +342,34 @@ void RelayServer::direct_call(Session& s, const proto::SignalMessage& msg) {
   }
 }
 
+// The room follows its weakest link: once a second the worst member report feeds the room's
+// controller (the same hysteresis as a client's), and every member hears the result, with the
+// worst loss so that senders size their FEC for the worst receiver.
+void RelayServer::on_quality(Session& s, const proto::QualityUpdate& q) {
+  s.quality = q;
+  auto& rq = room_quality_[s.room];
+  const auto now = std::chrono::steady_clock::now();
+  if (now - rq.last_fed < std::chrono::milliseconds(900)) return;
+  rq.last_fed = now;
+  proto::QualitySample worst;
+  for (Session* m : rooms_[s.room]) {
+    if (!m->quality) continue;
+    if (m->quality->loss_percent >= worst.loss_percent) {
+      worst.loss_percent = m->quality->loss_percent;
+      worst.mean_burst = m->quality->mean_burst.value_or(1.0);
+    }
+    worst.rtt_ms = std::max<double>(worst.rtt_ms, m->quality->rtt_ms);
+    worst.jitter_ms = std::max<double>(worst.jitter_ms, m->quality->jitter_ms);
+  }
+  rq.controller.on_report(worst, 0);
+  proto::QualityDirective d;
+  d.profile = std::string(proto::tier_name(rq.controller.tier()));
+  d.loss_percent = worst.loss_percent;
+  d.mean_burst = worst.mean_burst;
+  d.reason = "weakest link";
+  for (Session* m : rooms_[s.room]) send(*m, d);
+}
+
 void RelayServer::room_update(const std::string& room) {
   auto it = rooms_.find(room);
   if (it == rooms_.end()) return;
@@ -357,6 +386,7 @@ void RelayServer::leave(Session& s) {
   if (it == rooms_.end()) return;
   it->second.erase(&s);
   if (it->second.empty()) {
+    room_quality_.erase(s.room);
     rooms_.erase(it);  // rooms exist while someone is in them
   } else {
     room_update(s.room);

@@ -18,6 +18,7 @@
 
 #include "crypto/handshake.h"
 #include "crypto/identity.h"
+#include "proto/quality_controller.h"
 #include "proto/signal_framing.h"
 #include "transport/quic.h"
 
@@ -74,6 +75,7 @@ class RelayServer : public transport::QuicEvents {
     double tokens = 0;     // per-source packet-rate bucket
     std::chrono::steady_clock::time_point refilled{};
     uint64_t over_rate = 0;
+    std::optional<proto::QualityUpdate> quality;  // its latest report
     proto::Participant info;
     proto::SignalFrameReader reader;
   };
@@ -86,6 +88,7 @@ class RelayServer : public transport::QuicEvents {
   Session* present(const std::string& fingerprint);
   void leave(Session& s);
   void room_update(const std::string& room);
+  void on_quality(Session& s, const proto::QualityUpdate& q);
   void send(Session& s, const proto::SignalMessage& msg);
   void hangup(Session& s, const std::string& reason);
   uint16_t next_session_id();
@@ -98,6 +101,12 @@ class RelayServer : public transport::QuicEvents {
   // still on the stack holds a dangling reference.
   std::vector<std::unique_ptr<Session>> graveyard_;
   std::map<std::string, std::set<Session*>> rooms_;
+  // Per room: the controller fed with the weakest member's report, once a second at most.
+  struct RoomQuality {
+    proto::QualityController controller;
+    std::chrono::steady_clock::time_point last_fed{};
+  };
+  std::map<std::string, RoomQuality> room_quality_;
   uint16_t last_id_ = 0;
   std::string echo_sni_;
   // Direct calls: who called whom, and the private room the two meet in once accepted.
