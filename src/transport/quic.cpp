@@ -111,14 +111,12 @@ struct QuicCallbacks {
     auto& c = self(user);
     c.established_ = true;
     if (ngtcp2_conn_is_server(conn)) {
-      gnutls_datum_t d[1];
       size_t len = 256;
       char name[256];
       unsigned type = 0;
       if (gnutls_server_name_get(c.impl_->session, name, &len, &type, 0) == 0) {
         c.sni_.assign(name, len);
       }
-      (void)d;
     } else {
       // The client opens the signalling stream.
       ngtcp2_conn_open_bidi_stream(conn, &c.impl_->stream_id, nullptr);
