@@ -17,15 +17,21 @@ endfunction()
 
 # wzp_test(NAME LAYER SOURCES ... DEPS ... [LABELS ...]): a GoogleTest binary whose tests are
 # registered with ctest as LAYER.Suite.Case, so that `ctest -R '^LAYER\.'` runs one layer.
+# Tests labelled slow use real sockets and processes and timing: they run one at a time, so
+# that a parallel CPU-heavy test cannot starve them into flakiness.
 function(wzp_test name)
   cmake_parse_arguments(T "" "LAYER" "SOURCES;DEPS;LABELS" ${ARGN})
   if(NOT T_LABELS)
     set(T_LABELS unit)
   endif()
+  set(serial FALSE)
+  if("slow" IN_LIST T_LABELS)
+    set(serial TRUE)
+  endif()
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE ${T_DEPS} GTest::gtest GTest::gtest_main GTest::gmock)
   gtest_discover_tests(${name}
     TEST_PREFIX "${T_LAYER}."
-    PROPERTIES LABELS "${T_LABELS}"
+    PROPERTIES LABELS "${T_LABELS}" RUN_SERIAL ${serial}
     DISCOVERY_TIMEOUT 30)
 endfunction()
