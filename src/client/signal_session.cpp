@@ -113,15 +113,7 @@ void SignalSession::on_connected(uint64_t gen, const std::string& relay,
        [this, alive, gen](const std::string& reason) {
          if (*alive) on_lost(gen, reason);
        }});
-  // Register: our identity, signed over "register-presence" || unix ms (the relay refuses
-  // stale ones).
-  proto::RegisterPresence reg;
-  reg.identity_pub.assign(identity_.signing_public().begin(), identity_.signing_public().end());
-  reg.timestamp_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                               std::chrono::system_clock::now().time_since_epoch())
-                                               .count());
-  reg.signature = crypto::sign_presence(identity_, reg.timestamp_ms);
-  conn_->send(reg);
+  conn_->send(crypto::make_presence(identity_));
 }
 
 void SignalSession::on_lost(uint64_t gen, const std::string&) {

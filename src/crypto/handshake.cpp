@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <chrono>
+
 #include "crypto/hkdf.h"
 
 namespace wzp::crypto {
@@ -97,6 +99,16 @@ std::vector<uint8_t> presence_message(uint64_t ts) {
 proto::Bytes sign_presence(const Identity& me, uint64_t timestamp_ms) {
   const auto sig = me.sign(presence_message(timestamp_ms));
   return proto::Bytes(sig.begin(), sig.end());
+}
+
+proto::RegisterPresence make_presence(const Identity& me) {
+  proto::RegisterPresence reg;
+  reg.identity_pub.assign(me.signing_public().begin(), me.signing_public().end());
+  reg.timestamp_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count());
+  reg.signature = sign_presence(me, reg.timestamp_ms);
+  return reg;
 }
 
 bool verify_presence(std::span<const uint8_t> identity_pub, uint64_t timestamp_ms,

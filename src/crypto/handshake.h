@@ -78,6 +78,8 @@ proto::Result<SessionKeys> finish_offer(const PendingOffer& pending,
 
 // Presence registration: Ed25519 over "register-presence" || timestamp_ms (u64 BE).
 proto::Bytes sign_presence(const Identity& me, uint64_t timestamp_ms);
+// A RegisterPresence for `me`, stamped with the wall clock (the relay refuses stale ones).
+proto::RegisterPresence make_presence(const Identity& me);
 bool verify_presence(std::span<const uint8_t> identity_pub, uint64_t timestamp_ms,
                      std::span<const uint8_t> signature);
 

@@ -212,13 +212,7 @@ struct Presence : transport::QuicEvents {
                                                      nullptr, *this);
   }
   void on_established(transport::QuicConnection& c) override {
-    proto::RegisterPresence reg;
-    reg.identity_pub.assign(id.signing_public().begin(), id.signing_public().end());
-    reg.timestamp_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                 std::chrono::system_clock::now().time_since_epoch())
-                                                 .count());
-    reg.signature = crypto::sign_presence(id, reg.timestamp_ms);
-    c.send_stream(proto::frame_signal(reg));
+    c.send_stream(proto::frame_signal(crypto::make_presence(id)));
   }
   void on_stream(transport::QuicConnection&, std::span<const uint8_t> d) override {
     ASSERT_TRUE(reader.feed(d).ok());
