@@ -21,7 +21,7 @@ void add_stats(CallDecoderStats& to, const CallDecoderStats& r) {
 RoomCall::RoomCall(boost::asio::io_context& io, const boost::asio::ip::udp::endpoint& relay,
                    const crypto::Identity& identity, RoomCallOptions options, Source source,
                    Sink sink)
-    : io_(io), identity_(identity), options_(std::move(options)), source_(std::move(source)),
+    : identity_(identity), options_(std::move(options)), source_(std::move(source)),
       sink_(std::move(sink)), timer_(io), start_(std::chrono::steady_clock::now()),
       pcm_(kPcmFrame), mix_(kPcmFrame), part_(kPcmFrame) {
   quic_ = std::make_unique<transport::QuicClient>(io, relay, transport::room_sni(options_.room),

@@ -83,7 +83,6 @@ class RoomCall : public transport::QuicEvents {
     }
   };
 
-  boost::asio::io_context& io_;
   const crypto::Identity& identity_;
   RoomCallOptions options_;
   Source source_;

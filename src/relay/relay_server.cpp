@@ -243,6 +243,10 @@ void RelayServer::join(Session& s, const proto::CallOffer& offer) {
   if (auto acl = room_acl_.find(s.room); acl != room_acl_.end() && !acl->second.count(fingerprint)) {
     return hangup(s, "not a participant of this call");
   }
+  if (auto acl = config_acl_.find(s.room);
+      acl != config_acl_.end() && !acl->second.count(fingerprint)) {
+    return hangup(s, "not on this room's access list");
+  }
   auto& room = rooms_[s.room];
   if (room.size() >= config_.max_participants_per_room) return hangup(s, "room full");
   ++stats_.handshakes_ok;
@@ -413,6 +417,11 @@ void RelayServer::on_closed(transport::QuicConnection& c, const std::string&) {
   graveyard_.push_back(std::move(it->second));
   sessions_.erase(it);
   stats_.sessions = sessions_.size();
+}
+
+void RelayServer::set_room_acls(const std::map<std::string, std::set<std::string>>& acls) {
+  config_acl_.clear();
+  for (const auto& [room, fps] : acls) config_acl_[transport::room_sni(room)] = fps;
 }
 
 void RelayServer::shutdown(const std::string& reason) {

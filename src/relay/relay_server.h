@@ -57,6 +57,9 @@ class RelayServer : public transport::QuicEvents {
   void on_stream(transport::QuicConnection& c, std::span<const uint8_t> d) override;
   void on_closed(transport::QuicConnection& c, const std::string& reason) override;
 
+  // Room ACLs from the config (room name -> fingerprints allowed); replaces the previous set
+  // (SIGHUP reloads it). Members already in a room stay; the list applies to joins.
+  void set_room_acls(const std::map<std::string, std::set<std::string>>& acls);
   // Hangs up every session with a reason (SIGTERM).
   void shutdown(const std::string& reason);
   const RelayStats& stats() const { return stats_; }
@@ -116,6 +119,7 @@ class RelayServer : public transport::QuicEvents {
   };
   std::map<std::string, Call> calls_;                            // by call_id
   std::map<std::string, std::set<std::string>> room_acl_;        // room SNI -> fingerprints
+  std::map<std::string, std::set<std::string>> config_acl_;      // room SNI -> fingerprints
   RelayStats stats_;
 };
 

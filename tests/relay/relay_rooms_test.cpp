@@ -265,6 +265,16 @@ TEST(RelayDirectCalls, RingConnectInAPrivateRoomAndHangUp) {
   EXPECT_EQ(f.relay.stats().calls_connected, 1u);
 }
 
+TEST(RelayRooms, AccessListsAdmitOnlyTheListedFingerprints) {
+  RelayFixture f;
+  const auto ep = f.server.local_endpoint();
+  Member a(f.io, ep, "ops", "alice"), b(f.io, ep, "ops", "bob");
+  f.relay.set_room_acls({{"ops", {a.id.fingerprint()}}});
+  ASSERT_TRUE(f.run_until([&] { return a.answered && !b.closed.empty(); }));
+  EXPECT_NE(b.closed.find("access list"), std::string::npos) << b.closed;
+  EXPECT_EQ(f.relay.members(transport::room_sni("ops")), 1u);
+}
+
 TEST(RelayDirectCalls, UnknownCalleeGetsAClearReason) {
   RelayFixture f;
   Presence alice(f.io, f.server.local_endpoint());

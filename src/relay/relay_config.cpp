@@ -1,0 +1,78 @@
+#include "relay/relay_config.h"
+
+#include <stdexcept>
+#include <toml++/toml.h>
+
+namespace wzp::relay {
+namespace {
+
+[[noreturn]] void fail(const std::string& path, const std::string& key, const std::string& what) {
+  throw std::runtime_error("config " + path + ": " + key + ": " + what);
+}
+
+}  // namespace
+
+void load_relay_config(const std::string& path, RelayOptions& o) {
+  toml::table t;
+  try {
+    t = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    const auto& at = e.source().begin;
+    throw std::runtime_error("config " + path + ": line " + std::to_string(at.line) + ": " +
+                             std::string(e.description()));
+  }
+  for (const auto& entry : t) {
+    // Not a structured binding: clang 14 cannot capture those in the lambdas below.
+    const toml::node& v = entry.second;
+    const std::string key(entry.first.str());
+    auto text = [&](std::string& out) {
+      if (!v.is_string()) fail(path, key, "must be a string");
+      out = *v.value<std::string>();
+    };
+    auto count = [&](uint64_t& out, uint64_t lo, uint64_t hi) {
+      if (!v.is_integer()) fail(path, key, "must be a whole number");
+      const int64_t n = *v.value<int64_t>();
+      if (n < static_cast<int64_t>(lo) || static_cast<uint64_t>(n) > hi) {
+        fail(path, key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+      }
+      out = static_cast<uint64_t>(n);
+    };
+    auto number = [&](double& out, double lo) {
+      if (!v.is_number()) fail(path, key, "must be a number");
+      out = *v.value<double>();
+      if (out < lo) fail(path, key, "must be at least " + std::to_string(lo));
+    };
+    if (key == "listen") {
+      text(o.listen);
+    } else if (key == "state_dir") {
+      text(o.state_dir);
+    } else if (key == "metrics_listen") {
+      text(o.metrics_listen);
+    } else if (key == "max_sessions") {
+      count(o.max_sessions, 1, 1000000);
+    } else if (key == "max_participants") {
+      count(o.max_participants, 1, 100000);
+    } else if (key == "max_packet_rate") {
+      number(o.max_packet_rate, 1);
+    } else if (key == "packet_burst") {
+      number(o.packet_burst, 1);
+    } else if (key == "acl") {
+      const auto* rooms = v.as_table();
+      if (!rooms) fail(path, key, "must be a table of room = [fingerprints]");
+      for (const auto& [room, list] : *rooms) {
+        const std::string rkey = "acl." + std::string(room.str());
+        const auto* arr = list.as_array();
+        if (!arr) fail(path, rkey, "must be an array of fingerprints");
+        auto& allowed = o.acl[std::string(room.str())];
+        for (const auto& fp : *arr) {
+          if (!fp.is_string()) fail(path, rkey, "fingerprints are strings");
+          allowed.insert(*fp.value<std::string>());
+        }
+      }
+    } else {
+      fail(path, key, "unknown setting");
+    }
+  }
+}
+
+}  // namespace wzp::relay

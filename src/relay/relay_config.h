@@ -1,0 +1,28 @@
+// The relay's settings, from a TOML file (--config) and flags: every flag can be set in the
+// file, and a flag given on the command line wins. A bad file names the key and the problem.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+
+namespace wzp::relay {
+
+struct RelayOptions {
+  std::string listen = "0.0.0.0:4433";
+  std::string state_dir = "wzp-relay-state";
+  std::string metrics_listen = "127.0.0.1:9464";
+  uint64_t max_sessions = 1000;
+  uint64_t max_participants = 100;
+  double max_packet_rate = 400;
+  double packet_burst = 800;
+  // Room name -> the fingerprints allowed in it (rooms not listed are open).
+  std::map<std::string, std::set<std::string>> acl;
+};
+
+// Reads `path` into `options` (only the keys present change). Throws std::runtime_error
+// "config FILE: KEY: PROBLEM" for a syntax error, an unknown key or a wrong type or range.
+void load_relay_config(const std::string& path, RelayOptions& options);
+
+}  // namespace wzp::relay

@@ -1,0 +1,64 @@
+#include "relay/relay_config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+namespace wzp::relay {
+namespace {
+
+std::string write(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + "wzp-relay-" + name + ".toml";
+  std::ofstream(path) << text;
+  return path;
+}
+
+std::string error_of(const std::string& text) {
+  RelayOptions o;
+  try {
+    load_relay_config(write("bad", text), o);
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(RelayConfig, EverySettingAndAccessLists) {
+  RelayOptions o;
+  load_relay_config(write("good", R"(
+listen = "127.0.0.1:5000"
+state_dir = "/tmp/x"
+metrics_listen = "off"
+max_sessions = 50
+max_participants = 8
+max_packet_rate = 250
+packet_burst = 500.5
+[acl]
+ops = ["aaaa:bbbb", "cccc:dddd"]
+)"),
+                    o);
+  EXPECT_EQ(o.listen, "127.0.0.1:5000");
+  EXPECT_EQ(o.state_dir, "/tmp/x");
+  EXPECT_EQ(o.metrics_listen, "off");
+  EXPECT_EQ(o.max_sessions, 50u);
+  EXPECT_EQ(o.max_participants, 8u);
+  EXPECT_DOUBLE_EQ(o.max_packet_rate, 250);
+  EXPECT_DOUBLE_EQ(o.packet_burst, 500.5);
+  ASSERT_EQ(o.acl.count("ops"), 1u);
+  EXPECT_EQ(o.acl["ops"], (std::set<std::string>{"aaaa:bbbb", "cccc:dddd"}));
+}
+
+TEST(RelayConfig, BadFilesNameTheKeyAndTheProblem) {
+  EXPECT_NE(error_of("listen = 5").find("listen: must be a string"), std::string::npos);
+  EXPECT_NE(error_of("max_sessions = 0").find("max_sessions: must be between 1"), std::string::npos);
+  EXPECT_NE(error_of("max_sessions = 1.5").find("max_sessions: must be a whole number"),
+            std::string::npos);
+  EXPECT_NE(error_of("lisen = \"x\"").find("lisen: unknown setting"), std::string::npos);
+  EXPECT_NE(error_of("[acl]\nops = \"x\"").find("acl.ops: must be an array"), std::string::npos);
+  EXPECT_NE(error_of("listen = \"x").find("line 1"), std::string::npos);
+  RelayOptions o;
+  EXPECT_THROW(load_relay_config("/nonexistent/wzp.toml", o), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace wzp::relay
