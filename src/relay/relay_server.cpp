@@ -5,12 +5,21 @@
 #include <cstdio>
 #include <sodium.h>
 
+#include <nlohmann/json.hpp>
+
 #include "proto/bytes.h"
 #include "proto/hex.h"
 #include "proto/media_frame.h"
 #include "proto/trunk_frame.h"
 
 namespace wzp::relay {
+namespace {
+
+std::string json_string(const std::string& text) {
+  return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
 
 RelayServer::RelayServer(const crypto::Identity& identity, RelayConfig config)
     : identity_(identity), config_(config), echo_sni_(transport::room_sni(kEchoRoom)) {}
@@ -39,6 +48,8 @@ void RelayServer::on_established(transport::QuicConnection& c) {
   auto s = std::make_unique<Session>();
   s->conn = &c;
   s->id = next_session_id();
+  log("connect", *s, ",\"from\":\"" + c.remote().address().to_string() + ":" +
+                         std::to_string(c.remote().port()) + "\"");
   s->room = c.sni();
   sessions_[&c] = std::move(s);
   stats_.sessions = sessions_.size();
@@ -67,6 +78,7 @@ void RelayServer::on_datagram(transport::QuicConnection& c, std::span<const uint
     ++stats_.dropped_rate;
     if (++s->over_rate >= config_.cut_off_after) {
       ++stats_.cut_off;
+      log("cut_off", *s, ",\"over_rate\":" + std::to_string(s->over_rate));
       hangup(*s, "packet rate exceeded");
     }
     return;
@@ -236,6 +248,7 @@ void RelayServer::join(Session& s, const proto::CallOffer& offer) {
   auto answered = crypto::answer_offer(identity_, offer, std::nullopt, replay_, "good");
   if (!answered) {
     ++stats_.handshakes_failed;
+    log("handshake_failed", s, ",\"reason\":" + json_string(std::string(answered.error().what)));
     return hangup(s, std::string("handshake failed: ") + std::string(answered.error().what));
   }
   const std::string fingerprint =
@@ -259,6 +272,8 @@ void RelayServer::join(Session& s, const proto::CallOffer& offer) {
   send(s, answered->answer);
   s.joined = true;
   room.insert(&s);
+  log("join", s, ",\"fingerprint\":\"" + s.info.fingerprint + "\",\"members\":" +
+                     std::to_string(room.size()));
   stats_.rooms = rooms_.size();
   room_update(s.room);
 }
@@ -385,6 +400,7 @@ void RelayServer::room_update(const std::string& room) {
 
 void RelayServer::leave(Session& s) {
   if (!s.joined) return;
+  log("leave", s, ",\"fingerprint\":\"" + s.info.fingerprint + "\"");
   s.joined = false;
   auto it = rooms_.find(s.room);
   if (it == rooms_.end()) return;
@@ -403,7 +419,20 @@ void RelayServer::send(Session& s, const proto::SignalMessage& msg) {
   s.conn->send_stream(frame);
 }
 
+void RelayServer::log(const char* event, const Session& s, const std::string& extra) {
+  // Room names are hashes (hex) and fingerprints hex-and-colons; free text goes through
+  // json_string(), since a reason can quote what a client sent.
+  std::string line = std::string("{\"event\":\"") + event + "\",\"session\":" +
+                     std::to_string(s.id) + ",\"room\":\"" + s.room + "\"" + extra + "}";
+  if (config_.log) {
+    config_.log(line);
+  } else {
+    std::fprintf(stderr, "%s\n", line.c_str());
+  }
+}
+
 void RelayServer::hangup(Session& s, const std::string& reason) {
+  log("hangup", s, ",\"reason\":" + json_string(reason));
   send(s, proto::Hangup{std::nullopt, reason});
   leave(s);
   s.conn->close(reason);
@@ -414,6 +443,7 @@ void RelayServer::on_closed(transport::QuicConnection& c, const std::string&) {
   if (it == sessions_.end()) return;
   it->second->closed = true;
   leave(*it->second);
+  log("disconnect", *it->second);
   graveyard_.push_back(std::move(it->second));
   sessions_.erase(it);
   stats_.sessions = sessions_.size();

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -32,6 +33,8 @@ struct RelayConfig {
   double max_packet_rate = 400;   // datagrams/s per session (media is 25-100)
   double packet_burst = 800;      // token-bucket depth
   uint64_t cut_off_after = 2000;  // over-rate datagrams before the session is cut off
+  // One structured line (JSON) per session lifecycle event; stderr when empty.
+  std::function<void(const std::string&)> log;
 };
 
 struct RelayStats {
@@ -94,6 +97,8 @@ class RelayServer : public transport::QuicEvents {
   void on_quality(Session& s, const proto::QualityUpdate& q);
   void send(Session& s, const proto::SignalMessage& msg);
   void hangup(Session& s, const std::string& reason);
+  // {"event":..., "session":..., "room":..., plus extra fields} as one line.
+  void log(const char* event, const Session& s, const std::string& extra_json = {});
   uint16_t next_session_id();
 
   const crypto::Identity& identity_;

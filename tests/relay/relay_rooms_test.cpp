@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "crypto/sender_keys.h"
@@ -74,7 +75,12 @@ struct Member : transport::QuicEvents {
 struct RelayFixture {
   asio::io_context io;
   crypto::Identity relay_id = crypto::Identity::generate();
-  RelayServer relay{relay_id};
+  std::vector<std::string> log;
+  RelayServer relay{relay_id, [this] {
+                      RelayConfig c;
+                      c.log = [this](const std::string& line) { log.push_back(line); };
+                      return c;
+                    }()};
   transport::QuicServer server{io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0),
                                transport::generate_certificate("wzp-relay"), relay};
   bool run_until(const std::function<bool()>& done, int ms = 5000) {
@@ -192,6 +198,17 @@ TEST(RelayRooms, BadSignallingGetsAHangupWithAReasonOthersUnaffected) {
   EXPECT_TRUE(hung_up);
   EXPECT_TRUE(b.closed.empty());
   EXPECT_TRUE(f.run_until([&] { return f.relay.members(transport::room_sni("ops")) == 1; }));
+  // One structured line per lifecycle event, each valid JSON.
+  std::map<std::string, int> events;
+  for (const auto& line : f.log) {
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << line;
+    ++events[j.value("event", "")];
+  }
+  EXPECT_EQ(events["connect"], 2);
+  EXPECT_EQ(events["join"], 2);
+  EXPECT_EQ(events["hangup"], 1);
+  EXPECT_EQ(events["leave"], 1);
 }
 
 }  // namespace
