@@ -122,7 +122,7 @@ int main(int argc, char** argv) {
     };
     on_hup();
     io.run();
-    std::cout << "wzp-relay: stopped (" << relay.stats().sessions << " sessions open at exit)\n";
+    std::cout << "wzp-relay: stopped (" << relay.sessions() << " sessions open at exit)\n";
   } catch (const std::exception& e) {
     std::cerr << "wzp-relay: " << e.what() << "\n";
     return 1;

@@ -46,7 +46,7 @@ void CallDecoder::on_datagram(std::span<const uint8_t> d, uint64_t arrival_ms) {
     reader_.accept(*frame);
     note_sequence(frame->header.seq);
     if (frame->report) peer_report_ = frame->report;
-    adapt_min_delay(frame->header.codec, frame->header.fec_ratio_code);
+    adapt_min_delay(frame->header.codec);
     fec::FecPacket p;
     p.is_repair = frame->header.is_repair;
     p.block_id = frame->header.fec_block_id;
@@ -62,7 +62,7 @@ void CallDecoder::on_datagram(std::span<const uint8_t> d, uint64_t arrival_ms) {
   ++stats_.dropped_auth;
 }
 
-void CallDecoder::adapt_min_delay(proto::CodecId codec, uint8_t) {
+void CallDecoder::adapt_min_delay(proto::CodecId codec) {
   if (!config_.fec_aware_delay) return;
   const proto::QualityProfile* p = proto::profile_for_codec(codec);
   if (!p) return;  // comfort noise: no block to wait for
@@ -116,16 +116,11 @@ void CallDecoder::pull(std::span<int16_t> pcm, uint64_t) {
       }
       break;
     }
-    case proto::JitterBuffer::Step::kConceal: {
-      if (in_silence_) {
-        decoder_.decode(proto::CodecId::kComfortNoise, {}, out);  // keeps generating noise
-        stats_.slots_comfort += out.size() / kPcmFrame;
-      } else {
-        decoder_.conceal(out);
-        stats_.slots_concealed += out.size() / kPcmFrame;
-      }
+    case proto::JitterBuffer::Step::kConceal:
+      // In silence the last codec is comfort noise, whose concealment continues the noise.
+      decoder_.conceal(out);
+      (in_silence_ ? stats_.slots_comfort : stats_.slots_concealed) += out.size() / kPcmFrame;
       break;
-    }
   }
   decoded_have_ = out.size();
   std::copy_n(out.begin(), n, pcm.begin());

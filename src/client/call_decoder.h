@@ -62,7 +62,7 @@ class CallDecoder : private fec::FrameSink {
   void on_frame(uint32_t ts, std::span<const uint8_t> frame, bool recovered,
                 uint8_t codec) override;
   void note_sequence(uint16_t seq);
-  void adapt_min_delay(proto::CodecId codec, uint8_t ratio_code);
+  void adapt_min_delay(proto::CodecId codec);
 
   CallDecoderConfig config_;
   MediaOpener& opener_;

@@ -74,7 +74,6 @@ void CallEncoder::apply_tier(uint64_t now_ms) {
 }
 
 void CallEncoder::push(std::span<const int16_t> pcm, uint64_t now_ms) {
-  now_ms_ = now_ms;
   ++stats_.frames_in;
   std::copy_n(pcm.begin(), std::min(pcm.size(), work_.size()), work_.begin());
   if (vp_) vp_->capture(work_);

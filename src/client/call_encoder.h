@@ -92,7 +92,6 @@ class CallEncoder : private fec::FecSink {
   uint32_t pending_ts_ = 0;
   uint32_t silence_ms_ = 0;
   uint32_t counter_ = 0;              // packet counter: sequence and AEAD nonce
-  uint64_t now_ms_ = 0;
   uint64_t last_fec_update_ms_ = 0;
   static constexpr uint32_t kMaxCleanReportsForMini = 320;
   uint32_t mini_bar_ = 5;  // clean reports needed before mini headers

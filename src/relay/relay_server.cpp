@@ -52,7 +52,6 @@ void RelayServer::on_established(transport::QuicConnection& c) {
                          std::to_string(c.remote().port()) + "\"");
   s->room = c.sni();
   sessions_[&c] = std::move(s);
-  stats_.sessions = sessions_.size();
 }
 
 void RelayServer::on_datagram(transport::QuicConnection& c, std::span<const uint8_t> d) {
@@ -274,7 +273,6 @@ void RelayServer::join(Session& s, const proto::CallOffer& offer) {
   room.insert(&s);
   log("join", s, ",\"fingerprint\":\"" + s.info.fingerprint + "\",\"members\":" +
                      std::to_string(room.size()));
-  stats_.rooms = rooms_.size();
   room_update(s.room);
 }
 
@@ -411,7 +409,6 @@ void RelayServer::leave(Session& s) {
   } else {
     room_update(s.room);
   }
-  stats_.rooms = rooms_.size();
 }
 
 void RelayServer::send(Session& s, const proto::SignalMessage& msg) {
@@ -446,7 +443,6 @@ void RelayServer::on_closed(transport::QuicConnection& c, const std::string&) {
   log("disconnect", *it->second);
   graveyard_.push_back(std::move(it->second));
   sessions_.erase(it);
-  stats_.sessions = sessions_.size();
 }
 
 void RelayServer::set_room_acls(const std::map<std::string, std::set<std::string>>& acls) {

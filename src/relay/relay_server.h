@@ -38,7 +38,6 @@ struct RelayConfig {
 };
 
 struct RelayStats {
-  uint64_t sessions = 0, rooms = 0;
   uint64_t datagrams_in = 0, datagrams_out = 0, bytes_in = 0, bytes_out = 0;
   uint64_t dropped_not_joined = 0, dropped_send = 0, dropped_rate = 0, cut_off = 0;
   uint64_t signal_errors = 0, handshakes_ok = 0, handshakes_failed = 0;
@@ -66,6 +65,7 @@ class RelayServer : public transport::QuicEvents {
   // Hangs up every session with a reason (SIGTERM).
   void shutdown(const std::string& reason);
   const RelayStats& stats() const { return stats_; }
+  size_t sessions() const { return sessions_.size(); }
   // Prometheus text exposition of everything the relay counts.
   std::string metrics_text() const;
   size_t members(const std::string& room_sni) const;

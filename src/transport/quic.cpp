@@ -329,9 +329,8 @@ void QuicConnection::flush() {
         ++im.next_dgram_id;
         ++stats_.datagrams_sent;
         im.datagrams.pop_front();
-      } else if (n >= 0 && n < static_cast<ngtcp2_ssize>(d.size())) {
-        // It did not fit in what the path allows now: drop it rather than stall the queue.
-        if (n == 0) break;  // congestion-limited: try again on the next event
+      } else if (n == 0) {
+        break;  // congestion-limited: the next event retries (a packet without it still goes)
       }
       if (n < 0) {
         ++stats_.datagrams_dropped;

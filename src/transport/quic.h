@@ -70,7 +70,6 @@ class QuicConnection {
   QuicStats stats() const;
   const std::string& sni() const { return sni_; }  // server side: what the client asked for
   boost::asio::ip::udp::endpoint remote() const { return remote_; }
-  void* user = nullptr;  // for the owner
 
  private:
   friend class QuicServer;
