@@ -68,7 +68,8 @@ int main(int argc, char** argv) {
   CLI::App app{"wzp-client: WarzonePhone call client"};
   std::string relay, room = "lobby", name, identity_path = home_path("identity");
   std::string pins = home_path("known_relays"), send_file, record, profile = "auto";
-  double tone_secs = 0, duration = 0;
+  std::string token;
+  double tone_secs = 0, tone_hz = 440, duration = 0;
   bool show_identity = false, show_mnemonic = false, restore = false;
   app.add_option("relay", relay, "relay address HOST:PORT");
   app.add_option("--room", room, "room to join")->capture_default_str();
@@ -80,7 +81,11 @@ int main(int argc, char** argv) {
   app.add_flag("--show-identity", show_identity, "print the fingerprint and exit");
   app.add_flag("--show-mnemonic", show_mnemonic, "with --show-identity: also the recovery words");
   app.add_flag("--restore-identity", restore, "read 24 recovery words on stdin into --identity");
-  app.add_option("--send-tone", tone_secs, "send a 440 Hz tone for SECS seconds");
+  app.add_option("--send-tone", tone_secs, "send a tone (440 Hz unless --tone-freq) for SECS seconds");
+  app.add_option("--tone-freq", tone_hz, "the tone's frequency, Hz")
+      ->check(CLI::Range(20.0, 20000.0))
+      ->capture_default_str();
+  app.add_option("--token", token, "auth token for relays started with --auth-url");
   app.add_option("--send-file", send_file, "send a WAV file (any rate and channels) or raw 48 kHz s16le");
   app.add_option("--record", record, "record what the room says (WAV; raw when the name ends in .raw)");
   app.add_option("--duration", duration, "stay in the call this many seconds (default: the send length + 2)");
@@ -117,7 +122,7 @@ int main(int argc, char** argv) {
     } else if (tone_secs > 0) {
       audio.resize(static_cast<size_t>(tone_secs * 48000));
       for (size_t i = 0; i < audio.size(); ++i) {
-        audio[i] = static_cast<int16_t>(8000 * std::sin(2 * std::numbers::pi * 440 * i / 48000.0));
+        audio[i] = static_cast<int16_t>(8000 * std::sin(2 * std::numbers::pi * tone_hz * i / 48000.0));
       }
     }
   } catch (const std::exception& e) {
@@ -152,6 +157,7 @@ int main(int argc, char** argv) {
   wzp::client::RoomCallOptions opt;
   opt.room = room;
   opt.display_name = name;
+  opt.token = token;
   opt.encoder.adaptive = profile == "auto";
   opt.encoder.tier = profile == "auto" ? wzp::proto::Tier::kGood : *wzp::proto::tier_from_name(profile);
   opt.encoder.silence_suppression = false;  // a test tone is steady; speech gains from it

@@ -1,5 +1,7 @@
 // wzp-relay: the relay daemon. Room mode: clients join the room named (hashed) in their TLS
-// SNI and each one's media goes to everyone else in it, still end-to-end encrypted.
+// SNI and each one's media goes to everyone else in it, still end-to-end encrypted. Forward
+// mode (--remote): every client is piped to another relay. Probes (--probe): RTT, loss and
+// jitter to peer relays, as metrics.
 #include <utility>
 
 #include <CLI/CLI.hpp>
@@ -8,7 +10,10 @@
 #include <iostream>
 
 #include "crypto/identity.h"
+#include "relay/forwarder.h"
+#include "relay/http_auth.h"
 #include "relay/metrics_http.h"
+#include "relay/prober.h"
 #include "relay/relay_config.h"
 #include "relay/relay_server.h"
 #include "transport/endpoint.h"
@@ -36,6 +41,17 @@ int main(int argc, char** argv) {
   auto* rate_opt = app.add_option("--max-packet-rate", o.max_packet_rate,
                                   "datagrams/s per session before drops")
                        ->capture_default_str();
+  auto* idle_opt = app.add_option("--idle-timeout", o.idle_timeout,
+                                  "seconds without traffic before a session is hung up (0: never)")
+                       ->capture_default_str();
+  auto* trunk_opt = app.add_flag("--trunk-clients", o.trunk_clients,
+                                 "batch media toward clients into trunk frames too (5 ms)");
+  auto* remote_opt = app.add_option("--remote", o.remote,
+                                    "forward mode: pipe every client to this relay, HOST:PORT");
+  auto* probe_opt = app.add_option("--probe", o.probes,
+                                   "probe this peer relay once a second (repeatable), HOST:PORT");
+  auto* auth_opt = app.add_option("--auth-url", o.auth_url,
+                                  "check clients' tokens with POST {\"token\"} to this http:// URL");
   CLI11_PARSE(app, argc, argv);
 
   // The file first, then the flags given on the command line on top.
@@ -56,6 +72,11 @@ int main(int argc, char** argv) {
     keep(sessions_opt, o.max_sessions, from_file.max_sessions);
     keep(members_opt, o.max_participants, from_file.max_participants);
     keep(rate_opt, o.max_packet_rate, from_file.max_packet_rate);
+    keep(idle_opt, o.idle_timeout, from_file.idle_timeout);
+    keep(trunk_opt, o.trunk_clients, from_file.trunk_clients);
+    keep(remote_opt, o.remote, from_file.remote);
+    keep(probe_opt, o.probes, from_file.probes);
+    keep(auth_opt, o.auth_url, from_file.auth_url);
     o.packet_burst = from_file.packet_burst;
     o.acl = from_file.acl;
   }
@@ -65,38 +86,118 @@ int main(int argc, char** argv) {
     std::cerr << "wzp-relay: listen " << ep.error << "\n";
     return 2;
   }
+  std::optional<boost::asio::ip::udp::endpoint> remote;
+  if (!o.remote.empty()) {
+    const auto r = wzp::transport::parse_endpoint(o.remote);
+    if (!r.endpoint) {
+      std::cerr << "wzp-relay: remote " << r.error << "\n";
+      return 2;
+    }
+    remote = *r.endpoint;
+  }
+  std::vector<wzp::relay::ProbeTarget> probes;
+  for (const auto& p : o.probes) {
+    const auto r = wzp::transport::parse_endpoint(p);
+    if (!r.endpoint) {
+      std::cerr << "wzp-relay: probe " << r.error << "\n";
+      return 2;
+    }
+    probes.push_back({p, *r.endpoint});
+  }
+  std::optional<wzp::relay::HttpUrl> auth_url;
+  if (!o.auth_url.empty()) {
+    std::string error;
+    auth_url = wzp::relay::parse_http_url(o.auth_url, &error);
+    if (!auth_url) {
+      std::cerr << "wzp-relay: auth-url: " << error << "\n";
+      return 2;
+    }
+    if (remote) {
+      std::cerr << "wzp-relay: auth-url: in forward mode the remote relay checks tokens; "
+                   "set it there\n";
+      return 2;
+    }
+  }
   try {
     std::filesystem::create_directories(o.state_dir);
     const auto identity =
         wzp::crypto::load_or_create_identity(std::filesystem::path(o.state_dir) / "identity");
     const auto cert = wzp::transport::load_or_create_certificate(o.state_dir);
     boost::asio::io_context io;
+    // Other relays' certificates are pinned on first contact, like a client pins ours.
+    wzp::transport::KnownRelays known(std::filesystem::path(o.state_dir) / "known_relays");
+    const auto pin = [&known](const std::string& label) {
+      return [&known, label](const std::string& fingerprint) {
+        std::string pinned;
+        if (known.check(label, fingerprint, &pinned) != wzp::transport::KnownRelays::Verdict::kChanged) {
+          return true;
+        }
+        std::cerr << "wzp-relay: " << label << " presented certificate " << fingerprint
+                  << " but " << pinned << " is pinned; refusing (remove it from known_relays "
+                  << "if the relay was really re-keyed)\n";
+        return false;
+      };
+    };
     wzp::relay::RelayConfig rc;
     rc.max_sessions = o.max_sessions;
     rc.max_participants_per_room = o.max_participants;
-    rc.max_packet_rate = o.max_packet_rate;
-    rc.packet_burst = o.packet_burst;
-    wzp::relay::RelayServer relay(identity, rc);
+    rc.rate.rate = o.max_packet_rate;
+    rc.rate.burst = o.packet_burst;
+    rc.idle_timeout = std::chrono::seconds(o.idle_timeout);
+    rc.trunk_clients = o.trunk_clients;
+    std::unique_ptr<wzp::relay::HttpAuthorizer> authorizer;
+    if (auth_url) {
+      authorizer = std::make_unique<wzp::relay::HttpAuthorizer>(io, *auth_url);
+      rc.authorize = authorizer->as_authorizer();
+    }
+    wzp::relay::RelayServer relay(io, identity, rc);
     relay.set_room_acls(o.acl);
-    wzp::transport::QuicServer server(io, *ep.endpoint, cert, relay);
+    std::unique_ptr<wzp::relay::Forwarder> forwarder;
+    if (remote) {
+      wzp::relay::ForwarderConfig fc;
+      fc.remote = *remote;
+      fc.relay_id = identity.fingerprint();
+      fc.verify_remote = pin(o.remote);
+      fc.max_sessions = o.max_sessions;
+      fc.rate = rc.rate;
+      forwarder = std::make_unique<wzp::relay::Forwarder>(io, fc);
+    }
+    wzp::transport::QuicEvents& events =
+        forwarder ? static_cast<wzp::transport::QuicEvents&>(*forwarder) : relay;
+    wzp::transport::QuicServer server(io, *ep.endpoint, cert, events);
+    std::unique_ptr<wzp::relay::Prober> prober;
+    if (!probes.empty()) {
+      for (auto& p : probes) p.verify = pin(p.label);
+      prober = std::make_unique<wzp::relay::Prober>(io, probes, identity.fingerprint());
+    }
     std::unique_ptr<wzp::relay::MetricsHttp> metrics;
     if (o.metrics_listen != "off") {
       const auto m = wzp::transport::parse_endpoint(o.metrics_listen);
       if (!m.endpoint) throw std::runtime_error("metrics_listen " + m.error);
       metrics = std::make_unique<wzp::relay::MetricsHttp>(
           io, boost::asio::ip::tcp::endpoint(m.endpoint->address(), m.endpoint->port()),
-          [&relay] { return relay.metrics_text(); });
+          [&relay, &forwarder, &prober] {
+            std::string text = forwarder ? forwarder->metrics_text() : relay.metrics_text();
+            if (prober) text += prober->metrics_text();
+            return text;
+          });
       std::cout << "wzp-relay: metrics on http://" << metrics->local_endpoint() << "/metrics\n";
     }
     std::cout << "wzp-relay: listening on " << server.local_endpoint() << " (QUIC, ALPN "
               << wzp::transport::kAlpn << ")\n"
               << "wzp-relay: certificate fingerprint " << cert.fingerprint << "\n"
-              << "wzp-relay: relay identity " << identity.fingerprint() << std::endl;
+              << "wzp-relay: relay identity " << identity.fingerprint() << "\n";
+    if (remote) std::cout << "wzp-relay: forward mode: every client is piped to " << o.remote << "\n";
+    for (const auto& p : o.probes) std::cout << "wzp-relay: probing " << p << "\n";
+    if (auth_url) std::cout << "wzp-relay: tokens checked at " << o.auth_url << "\n";
+    std::cout << std::flush;
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
       // Tell every client why, give the goodbyes a moment to leave, then stop.
       relay.shutdown("relay shutting down");
+      if (forwarder) forwarder->shutdown("relay shutting down");
+      if (prober) prober->stop();
       server.stop();
       if (metrics) metrics->stop();
       io.run_for(std::chrono::milliseconds(200));
@@ -122,7 +223,8 @@ int main(int argc, char** argv) {
     };
     on_hup();
     io.run();
-    std::cout << "wzp-relay: stopped (" << relay.sessions() << " sessions open at exit)\n";
+    std::cout << "wzp-relay: stopped ("
+              << (forwarder ? forwarder->sessions() : relay.sessions()) << " sessions open at exit)\n";
   } catch (const std::exception& e) {
     std::cerr << "wzp-relay: " << e.what() << "\n";
     return 1;

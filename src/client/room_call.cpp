@@ -67,6 +67,7 @@ RoomCallStatus RoomCall::status() const {
 
 void RoomCall::on_established(transport::QuicConnection& c) {
   connected_ = true;
+  if (!options_.token.empty()) c.send_stream(proto::frame_signal(proto::AuthToken{options_.token}));
   auto offer = crypto::make_offer(identity_, {"good", "degraded", "catastrophic"}, pending_);
   if (!options_.display_name.empty()) offer.display_name = options_.display_name;
   c.send_stream(proto::frame_signal(offer));

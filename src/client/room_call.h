@@ -27,6 +27,7 @@ namespace wzp::client {
 struct RoomCallOptions {
   std::string room = "lobby";
   std::string display_name;
+  std::string token;  // sent first (AuthToken) when the relay checks tokens
   CallEncoderConfig encoder;
   // The relay certificate's fingerprint decides the handshake (pinning); true accepts.
   std::function<bool(const std::string& fingerprint)> verify_relay;

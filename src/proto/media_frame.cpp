@@ -108,6 +108,9 @@ Result<MediaFrame> MediaFrameReader::parse(std::span<const uint8_t> datagram, in
     }
     case FrameTag::kTrunk:
       return Error{Errc::kUnknownFrame, "trunk frame where a media frame was expected"};
+    case FrameTag::kProbe:
+    case FrameTag::kProbeReply:
+      return Error{Errc::kUnknownFrame, "relay probe where a media frame was expected"};
   }
   return Error{Errc::kUnknownFrame, "unknown datagram tag"};
 }

@@ -19,7 +19,15 @@
 
 namespace wzp::proto {
 
-enum class FrameTag : uint8_t { kFull = 0x00, kMini = 0x01, kTrunk = 0x02 };
+// 0x03/0x04 are relay-to-relay probes: [tag][seq u32][sender time u64], reflected unchanged
+// but for the tag (docs/PROTOCOL.md §10.3); they never carry media.
+enum class FrameTag : uint8_t {
+  kFull = 0x00,
+  kMini = 0x01,
+  kTrunk = 0x02,
+  kProbe = 0x03,
+  kProbeReply = 0x04,
+};
 
 inline constexpr uint32_t kFullHeaderInterval = 50;
 inline constexpr size_t kMaxMediaHeaderBytes = 1 + MediaHeader::kSize + QualityReport::kSize;

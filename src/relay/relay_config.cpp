@@ -56,6 +56,23 @@ void load_relay_config(const std::string& path, RelayOptions& o) {
       number(o.max_packet_rate, 1);
     } else if (key == "packet_burst") {
       number(o.packet_burst, 1);
+    } else if (key == "idle_timeout") {
+      count(o.idle_timeout, 0, 86400);
+    } else if (key == "trunk_clients") {
+      if (!v.is_boolean()) fail(path, key, "must be true or false");
+      o.trunk_clients = *v.value<bool>();
+    } else if (key == "remote") {
+      text(o.remote);
+    } else if (key == "auth_url") {
+      text(o.auth_url);
+    } else if (key == "probe") {
+      const auto* arr = v.as_array();
+      if (!arr) fail(path, key, "must be an array of HOST:PORT strings");
+      o.probes.clear();
+      for (const auto& p : *arr) {
+        if (!p.is_string()) fail(path, key, "addresses are strings");
+        o.probes.push_back(*p.value<std::string>());
+      }
     } else if (key == "acl") {
       const auto* rooms = v.as_table();
       if (!rooms) fail(path, key, "must be a table of room = [fingerprints]");

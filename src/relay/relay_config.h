@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace wzp::relay {
 
@@ -17,6 +18,11 @@ struct RelayOptions {
   uint64_t max_participants = 100;
   double max_packet_rate = 400;
   double packet_burst = 800;
+  uint64_t idle_timeout = 120;  // seconds; 0 never expires
+  bool trunk_clients = false;
+  std::string remote;               // forward mode: every client piped to this relay
+  std::vector<std::string> probes;  // peer relays to probe, HOST:PORT
+  std::string auth_url;             // token checks, http://host:port/path
   // Room name -> the fingerprints allowed in it (rooms not listed are open).
   std::map<std::string, std::set<std::string>> acl;
 };

@@ -11,6 +11,7 @@
 #include "proto/hex.h"
 #include "proto/media_frame.h"
 #include "proto/trunk_frame.h"
+#include "relay/prometheus.h"
 
 namespace wzp::relay {
 namespace {
@@ -21,8 +22,18 @@ std::string json_string(const std::string& text) {
 
 }  // namespace
 
-RelayServer::RelayServer(const crypto::Identity& identity, RelayConfig config)
-    : identity_(identity), config_(config), echo_sni_(transport::room_sni(kEchoRoom)) {}
+RelayServer::RelayServer(boost::asio::io_context& io, const crypto::Identity& identity,
+                         RelayConfig config)
+    : io_(io),
+      identity_(identity),
+      config_(std::move(config)),
+      flush_timer_(io),
+      idle_timer_(io),
+      echo_sni_(transport::room_sni(kEchoRoom)) {
+  if (config_.idle_timeout.count() > 0) sweep_idle();
+}
+
+RelayServer::~RelayServer() { *alive_ = false; }
 
 RelayServer::Session* RelayServer::session_of(transport::QuicConnection& c) {
   graveyard_.clear();
@@ -48,6 +59,8 @@ void RelayServer::on_established(transport::QuicConnection& c) {
   auto s = std::make_unique<Session>();
   s->conn = &c;
   s->id = next_session_id();
+  s->serial = ++last_serial_;
+  s->last_active = std::chrono::steady_clock::now();
   log("connect", *s, ",\"from\":\"" + c.remote().address().to_string() + ":" +
                          std::to_string(c.remote().port()) + "\"");
   s->room = c.sni();
@@ -58,31 +71,36 @@ void RelayServer::on_datagram(transport::QuicConnection& c, std::span<const uint
   Session* s = session_of(c);
   ++stats_.datagrams_in;
   stats_.bytes_in += d.size();
-  if (!s || !s->joined || d.empty() || d[0] == static_cast<uint8_t>(proto::FrameTag::kTrunk)) {
+  if (!s || d.empty()) {
     ++stats_.dropped_not_joined;
     return;
   }
   // Per-source rate limit: a token bucket; a source that keeps flooding is cut off, so that
   // one misbehaving member cannot drown the others.
   const auto now = std::chrono::steady_clock::now();
-  if (s->refilled == std::chrono::steady_clock::time_point{}) {
-    s->tokens = config_.packet_burst;
-  } else {
-    s->tokens = std::min(config_.packet_burst,
-                         s->tokens + config_.max_packet_rate *
-                                         std::chrono::duration<double>(now - s->refilled).count());
-  }
-  s->refilled = now;
-  if (s->tokens < 1) {
-    ++stats_.dropped_rate;
-    if (++s->over_rate >= config_.cut_off_after) {
-      ++stats_.cut_off;
-      log("cut_off", *s, ",\"over_rate\":" + std::to_string(s->over_rate));
-      hangup(*s, "packet rate exceeded");
-    }
+  if (!admit(s->bucket, config_.rate, stats_.dropped_rate, stats_.cut_off, [&] {
+        log("cut_off", *s, ",\"over_rate\":" + std::to_string(s->bucket.over_rate()));
+        hangup(*s, "packet rate exceeded");
+      })) {
     return;
   }
-  s->tokens -= 1;
+  s->last_active = now;
+  if (d[0] == static_cast<uint8_t>(proto::FrameTag::kProbe) && s->peer_relay && d.size() <= 64) {
+    std::array<uint8_t, 64> reply;
+    std::copy(d.begin(), d.end(), reply.begin());
+    reply[0] = static_cast<uint8_t>(proto::FrameTag::kProbeReply);
+    s->conn->send_datagram(std::span(reply.data(), d.size()));
+    ++stats_.probes_reflected;
+    return;
+  }
+  if (!s->joined) {
+    ++stats_.dropped_not_joined;
+    return;
+  }
+  if (d[0] > static_cast<uint8_t>(proto::FrameTag::kMini)) {
+    ++stats_.dropped_not_media;  // only media frames are forwarded
+    return;
+  }
   // [tag 0x02][count 1][session id][length][the sender's datagram, untouched]
   std::array<uint8_t, 2048> out{};
   if (d.size() + 7 > out.size()) return;
@@ -93,18 +111,12 @@ void RelayServer::on_datagram(transport::QuicConnection& c, std::span<const uint
   std::copy(d.begin(), d.end(), out.begin() + 7);
   const std::span<const uint8_t> frame(out.data(), d.size() + 7);
   const bool echo = s->room == echo_sni_;
-  const auto t0 = std::chrono::steady_clock::now();
   for (Session* other : rooms_[s->room]) {
     if ((other == s) != echo) continue;  // everyone else; in the echo room, only the sender
-    if (other->conn->send_datagram(frame)) {
-      ++stats_.datagrams_out;
-      stats_.bytes_out += frame.size();
-    } else {
-      ++stats_.dropped_send;  // one receiver's trouble is not the others'
-    }
+    deliver(*other, s->id, d, frame);
   }
   const double us =
-      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - now).count();
   for (size_t b = 0; b < std::size(RelayStats::kLatencyBucketsUs); ++b) {
     if (us <= RelayStats::kLatencyBucketsUs[b]) ++stats_.latency_buckets[b];
   }
@@ -112,25 +124,90 @@ void RelayServer::on_datagram(transport::QuicConnection& c, std::span<const uint
   stats_.latency_sum_us += us;
 }
 
-namespace {
-
-// One metric family in the Prometheus text format: HELP, TYPE, then one sample per label set.
-struct Sample {
-  std::string labels;  // e.g. {reason="rate_limited"}, or empty
-  double value;
-};
-
-void family(std::string& out, const char* name, const char* type, const char* help,
-            std::initializer_list<Sample> samples) {
-  out += std::string("# HELP ") + name + ' ' + help + "\n# TYPE " + name + ' ' + type + '\n';
-  for (const auto& s : samples) {
-    char v[40];
-    std::snprintf(v, sizeof v, " %.15g\n", s.value);  // integers print without decimals
-    out += name + s.labels + v;
+void RelayServer::deliver(Session& to, uint16_t from, std::span<const uint8_t> datagram,
+                          std::span<const uint8_t> single) {
+  if (!to.peer_relay && !config_.trunk_clients) {
+    if (to.conn->send_datagram(single)) {
+      ++stats_.datagrams_out;
+      stats_.bytes_out += single.size();
+    } else {
+      ++stats_.dropped_send;  // one receiver's trouble is not the others'
+    }
+    return;
+  }
+  // Trunk frames sized to the receiver's path: its current QUIC payload limit less the
+  // packet's own overhead (short header, DATAGRAM frame header, AEAD tag) and our tag byte.
+  const size_t mtu = std::max<size_t>(to.conn->stats().max_udp_payload, 1200) - 64;
+  if (!to.batch || (to.batch->empty() && to.batch_mtu != mtu)) {
+    to.batch.emplace(proto::TrunkLimits{.max_entries = 10, .max_bytes = mtu});
+    to.batch_mtu = mtu;
+  }
+  if (!to.batch->try_add(from, datagram)) {
+    flush_batch(to);
+    if (!to.batch->try_add(from, datagram)) {
+      ++stats_.dropped_send;
+      return;
+    }
+  }
+  if (!to.pending_flush) {
+    to.pending_flush = true;
+    pending_.push_back(&to);
+  }
+  if (!flush_armed_) {
+    flush_armed_ = true;
+    flush_timer_.expires_after(config_.trunk_flush);
+    flush_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+      if (ec || !*alive) return;
+      flush_armed_ = false;
+      flush_all();
+    });
   }
 }
 
-}  // namespace
+void RelayServer::flush_batch(Session& s) {
+  if (!s.batch || s.batch->empty()) return;
+  const auto body = s.batch->bytes();
+  out_.resize(body.size() + 1);
+  out_[0] = static_cast<uint8_t>(proto::FrameTag::kTrunk);
+  std::copy(body.begin(), body.end(), out_.begin() + 1);
+  if (s.conn->send_datagram(out_)) {
+    stats_.datagrams_out += s.batch->count();
+    stats_.bytes_out += out_.size();
+    ++stats_.trunk_frames;
+    stats_.trunk_entries += s.batch->count();
+  } else {
+    stats_.dropped_send += s.batch->count();
+  }
+  s.batch->clear();
+}
+
+void RelayServer::flush_all() {
+  graveyard_.clear();
+  for (Session* s : pending_) {
+    s->pending_flush = false;
+    flush_batch(*s);
+  }
+  pending_.clear();
+}
+
+// Sessions that sent nothing for idle_timeout are hung up; checked once a second.
+void RelayServer::sweep_idle() {
+  graveyard_.clear();
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<Session*> idle;
+  for (auto& [c, s] : sessions_) {
+    if (!s->closed && now - s->last_active > config_.idle_timeout) idle.push_back(s.get());
+  }
+  for (Session* s : idle) {
+    ++stats_.idle_expired;
+    hangup(*s, "idle for more than " + std::to_string(config_.idle_timeout.count() / 1000) + " s");
+  }
+  idle_timer_.expires_after(std::min<std::chrono::milliseconds>(config_.idle_timeout,
+                                                                std::chrono::seconds(1)));
+  idle_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+    if (!ec && *alive) sweep_idle();
+  });
+}
 
 std::string RelayServer::metrics_text() const {
   const auto& st = stats_;
@@ -152,7 +229,21 @@ std::string RelayServer::metrics_text() const {
   family(out, "wzp_relay_dropped_total", "counter", "Datagrams dropped, by reason.",
          {{R"({reason="not_joined"})", n(st.dropped_not_joined)},
           {R"({reason="send_failed"})", n(st.dropped_send)},
+          {R"({reason="not_media"})", n(st.dropped_not_media)},
           {R"({reason="rate_limited"})", n(st.dropped_rate)}});
+  family(out, "wzp_relay_auth_total", "counter", "Token checks (--auth-url), by result.",
+         {{R"({result="valid"})", n(st.auth_valid)},
+          {R"({result="refused"})", n(st.auth_refused)},
+          {R"({result="unavailable"})", n(st.auth_unavailable)}});
+  family(out, "wzp_relay_idle_expired_total", "counter", "Sessions hung up for idleness.",
+         {{"", n(st.idle_expired)}});
+  family(out, "wzp_relay_trunk_frames_total", "counter",
+         "Trunk frames sent with batched media (toward relays, or clients with trunk_clients).",
+         {{"", n(st.trunk_frames)}});
+  family(out, "wzp_relay_trunk_entries_total", "counter", "Media datagrams carried in them.",
+         {{"", n(st.trunk_entries)}});
+  family(out, "wzp_relay_probes_reflected_total", "counter", "Probe datagrams from peer relays answered.",
+         {{"", n(st.probes_reflected)}});
   family(out, "wzp_relay_handshakes_total", "counter", "Per-hop handshakes, by result.",
          {{R"({result="ok"})", n(st.handshakes_ok)}, {R"({result="failed"})", n(st.handshakes_failed)}});
   family(out, "wzp_relay_signal_errors_total", "counter", "Malformed or out-of-order signalling.",
@@ -167,8 +258,7 @@ std::string RelayServer::metrics_text() const {
          {{"", n(st.calls_connected)}});
   // The histogram: cumulative buckets, then sum and count.
   const char* h = "wzp_relay_forward_latency_seconds";
-  out += std::string("# HELP ") + h + " Arrival to last copy handed to the transport.\n# TYPE " +
-         h + " histogram\n";
+  family_header(out, h, "histogram", "Arrival to last copy handed to the transport.");
   for (size_t b = 0; b < std::size(RelayStats::kLatencyBucketsUs); ++b) {
     char line[96];
     std::snprintf(line, sizeof line, "%s_bucket{le=\"%g\"} %llu\n", h,
@@ -192,6 +282,7 @@ void RelayServer::on_stream(transport::QuicConnection& c, std::span<const uint8_
     hangup(*s, "signalling frame too large");
     return;
   }
+  s->last_active = std::chrono::steady_clock::now();
   while (auto msg = s->reader.next()) {
     if (!msg->ok()) {
       ++stats_.signal_errors;
@@ -203,7 +294,80 @@ void RelayServer::on_stream(transport::QuicConnection& c, std::span<const uint8_
   }
 }
 
+// With --auth-url, a client's first message is its AuthToken; what follows it while the
+// service answers is held and handled in order once the token is valid. Relays announcing
+// themselves (FederationHello) and their Pings pass: they can join nothing by that alone.
+bool RelayServer::admitted(Session& s, const proto::SignalMessage& msg) {
+  if (!config_.authorize || s.auth == Session::Auth::kValid) return true;
+  if (std::holds_alternative<proto::FederationHello>(msg) ||
+      std::holds_alternative<proto::Ping>(msg)) {
+    return true;
+  }
+  if (s.auth == Session::Auth::kPending) {
+    if (s.held.size() >= 64) {
+      ++stats_.signal_errors;
+      hangup(s, "too many messages before the token was checked");
+    } else {
+      s.held.push_back(msg);
+    }
+    return false;
+  }
+  const auto* token = std::get_if<proto::AuthToken>(&msg);
+  if (!token) {
+    ++stats_.auth_refused;
+    log("auth", s, R"(,"result":"missing")");
+    hangup(s, "authentication required: send AuthToken first");
+    return false;
+  }
+  s.auth = Session::Auth::kPending;
+  config_.authorize(token->token, [this, alive = alive_, serial = s.serial](AuthVerdict v) {
+    if (*alive) authorized(serial, v);
+  });
+  return false;
+}
+
+void RelayServer::authorized(uint64_t serial, const AuthVerdict& v) {
+  graveyard_.clear();
+  Session* s = nullptr;
+  for (auto& [c, sess] : sessions_) {
+    if (sess->serial == serial) s = sess.get();
+  }
+  if (!s || s->closed) return;  // gone while the service thought
+  using R = AuthVerdict::Result;
+  if (v.result != R::kValid) {
+    ++(v.result == R::kRefused ? stats_.auth_refused : stats_.auth_unavailable);
+    log("auth", *s, std::string(",\"result\":\"") +
+                        (v.result == R::kRefused ? "refused" : "unavailable") +
+                        "\",\"reason\":" + json_string(v.reason));
+    return hangup(*s, (v.result == R::kRefused ? "token refused: " : "auth service unavailable: ") +
+                          v.reason);
+  }
+  ++stats_.auth_valid;
+  log("auth", *s, R"(,"result":"valid")");
+  s->auth = Session::Auth::kValid;
+  auto held = std::move(s->held);
+  s->held.clear();
+  for (const auto& m : held) {
+    handle(*s, m);
+    if (s->closed) return;
+  }
+}
+
 void RelayServer::handle(Session& s, const proto::SignalMessage& msg) {
+  if (!admitted(s, msg)) return;
+  if (std::holds_alternative<proto::AuthToken>(msg)) return;  // no auth here, or already valid
+  if (const auto* hello = std::get_if<proto::FederationHello>(&msg)) {
+    if (!s.peer_relay) {
+      s.peer_relay = true;
+      log("peer_relay", s, ",\"relay_id\":" + json_string(hello->relay_id));
+    }
+    return;
+  }
+  if (s.peer_relay && !s.joined && s.presence.empty()) {
+    if (const auto* ping = std::get_if<proto::Ping>(&msg)) {
+      return send(s, proto::Pong{ping->id, ping->timestamp_ms});
+    }
+  }
   if (const auto* offer = std::get_if<proto::CallOffer>(&msg)) return join(s, *offer);
   if (const auto* reg = std::get_if<proto::RegisterPresence>(&msg)) {
     return register_presence(s, *reg);
@@ -439,6 +603,7 @@ void RelayServer::on_closed(transport::QuicConnection& c, const std::string&) {
   auto it = sessions_.find(&c);
   if (it == sessions_.end()) return;
   it->second->closed = true;
+  std::erase(pending_, it->second.get());
   leave(*it->second);
   log("disconnect", *it->second);
   graveyard_.push_back(std::move(it->second));
@@ -451,6 +616,8 @@ void RelayServer::set_room_acls(const std::map<std::string, std::set<std::string
 }
 
 void RelayServer::shutdown(const std::string& reason) {
+  flush_timer_.cancel();
+  idle_timer_.cancel();
   std::vector<Session*> all;
   for (auto& [c, s] : sessions_) all.push_back(s.get());
   for (Session* s : all) {

@@ -7,6 +7,10 @@
 //
 // The reserved room "echo" (its SNI is room_sni("echo")) sends a member's media back to that
 // member only, for connectivity and quality tests.
+//
+// A session that opens with FederationHello is another relay (a forwarding relay's pipe or a
+// prober): media toward it is batched into trunk frames (every 5 ms or when a frame is full,
+// sized to its path MTU), and its probe datagrams are reflected.
 #pragma once
 
 #include <chrono>
@@ -18,6 +22,8 @@
 #include <string>
 
 #include "crypto/handshake.h"
+#include "proto/trunk_frame.h"
+#include "relay/rate_limit.h"
 #include "crypto/identity.h"
 #include "proto/quality_controller.h"
 #include "proto/signal_framing.h"
@@ -27,21 +33,36 @@ namespace wzp::relay {
 
 inline constexpr const char* kEchoRoom = "echo";
 
+// What an auth service said of a token (--auth-url; see docs/OPERATIONS.md).
+struct AuthVerdict {
+  enum class Result { kValid, kRefused, kUnavailable } result = Result::kRefused;
+  std::string reason;
+};
+using Authorizer =
+    std::function<void(const std::string& token, std::function<void(AuthVerdict)> done)>;
+
 struct RelayConfig {
   size_t max_sessions = 1000;
   size_t max_participants_per_room = 100;
-  double max_packet_rate = 400;   // datagrams/s per session (media is 25-100)
-  double packet_burst = 800;      // token-bucket depth
-  uint64_t cut_off_after = 2000;  // over-rate datagrams before the session is cut off
+  RateLimit rate;
+  // A session that sends nothing for this long is hung up ("idle"); zero never expires.
+  std::chrono::milliseconds idle_timeout{120000};
+  // Batch media into trunk frames toward clients too (always toward relays).
+  bool trunk_clients = false;
+  std::chrono::microseconds trunk_flush{5000};
+  // When set, clients must open with an AuthToken, checked here before anything else.
+  Authorizer authorize;
   // One structured line (JSON) per session lifecycle event; stderr when empty.
   std::function<void(const std::string&)> log;
 };
 
 struct RelayStats {
   uint64_t datagrams_in = 0, datagrams_out = 0, bytes_in = 0, bytes_out = 0;
-  uint64_t dropped_not_joined = 0, dropped_send = 0, dropped_rate = 0, cut_off = 0;
+  uint64_t dropped_not_joined = 0, dropped_not_media = 0, dropped_send = 0, dropped_rate = 0, cut_off = 0;
   uint64_t signal_errors = 0, handshakes_ok = 0, handshakes_failed = 0;
   uint64_t presence = 0, calls_offered = 0, calls_connected = 0;
+  uint64_t auth_valid = 0, auth_refused = 0, auth_unavailable = 0, idle_expired = 0;
+  uint64_t trunk_frames = 0, trunk_entries = 0, probes_reflected = 0;
   // Time from a datagram's arrival to its last copy handed to the transport, microseconds.
   static constexpr double kLatencyBucketsUs[] = {5, 10, 25, 50, 100, 250, 1000};
   uint64_t latency_buckets[std::size(kLatencyBucketsUs)] = {};
@@ -51,7 +72,9 @@ struct RelayStats {
 
 class RelayServer : public transport::QuicEvents {
  public:
-  RelayServer(const crypto::Identity& identity, RelayConfig config = {});
+  RelayServer(boost::asio::io_context& io, const crypto::Identity& identity,
+              RelayConfig config = {});
+  ~RelayServer() override;
 
   // QuicEvents, called by the transport for every connection.
   void on_established(transport::QuicConnection& c) override;
@@ -74,13 +97,19 @@ class RelayServer : public transport::QuicEvents {
   struct Session {
     transport::QuicConnection* conn = nullptr;
     uint16_t id = 0;
+    uint64_t serial = 0;  // unique for the relay's lifetime (ids and pointers are reused)
     std::string room;  // the SNI: the hashed room name
     bool joined = false;
     bool closed = false;
     std::string presence;  // fingerprint registered for direct calls, if any
-    double tokens = 0;     // per-source packet-rate bucket
-    std::chrono::steady_clock::time_point refilled{};
-    uint64_t over_rate = 0;
+    TokenBucket bucket;    // per-source packet rate
+    bool peer_relay = false;  // opened with FederationHello
+    enum class Auth { kNone, kPending, kValid } auth = Auth::kNone;
+    std::vector<proto::SignalMessage> held;  // what arrived while the token was checked
+    std::chrono::steady_clock::time_point last_active{};
+    std::optional<proto::TrunkBuilder> batch;  // media waiting for the next trunk flush
+    size_t batch_mtu = 0;
+    bool pending_flush = false;
     std::optional<proto::QualityUpdate> quality;  // its latest report
     proto::Participant info;
     proto::SignalFrameReader reader;
@@ -88,6 +117,15 @@ class RelayServer : public transport::QuicEvents {
 
   Session* session_of(transport::QuicConnection& c);
   void handle(Session& s, const proto::SignalMessage& msg);
+  // The auth gate in front of handle(): true when msg may go on now.
+  bool admitted(Session& s, const proto::SignalMessage& msg);
+  void authorized(uint64_t serial, const AuthVerdict& v);
+  // One copy of a member's datagram to one receiver: at once, or into its trunk batch.
+  void deliver(Session& to, uint16_t from, std::span<const uint8_t> datagram,
+               std::span<const uint8_t> single);
+  void flush_batch(Session& s);
+  void flush_all();
+  void sweep_idle();
   void join(Session& s, const proto::CallOffer& offer);
   void register_presence(Session& s, const proto::RegisterPresence& reg);
   void direct_call(Session& s, const proto::SignalMessage& msg);
@@ -101,8 +139,15 @@ class RelayServer : public transport::QuicEvents {
   void log(const char* event, const Session& s, const std::string& extra_json = {});
   uint16_t next_session_id();
 
+  boost::asio::io_context& io_;
   const crypto::Identity& identity_;
   RelayConfig config_;
+  boost::asio::steady_timer flush_timer_, idle_timer_;
+  bool flush_armed_ = false;
+  std::vector<Session*> pending_;  // sessions with a trunk batch waiting
+  std::vector<uint8_t> out_;       // the trunk frame being sent
+  uint64_t last_serial_ = 0;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   crypto::OfferReplayCache replay_;
   std::map<transport::QuicConnection*, std::unique_ptr<Session>> sessions_;
   // Sessions closed during the current callback; freed at the next one, so that no code

@@ -9,38 +9,17 @@
 #include "client/wav.h"
 #include "codec/audio_analysis.h"
 #include "codec/vad.h"
-#include "process.h"
+#include "fixtures.h"
 
 namespace wzp {
 namespace {
 
-const std::string kBin = WZP_BIN_DIR;
+using testing::fresh_dir;
+using testing::kBin;
 
-struct Relay {
-  std::filesystem::path dir;
-  std::unique_ptr<testing::Process> proc;
-  std::string address, metrics;
-  explicit Relay(const std::filesystem::path& d) : dir(d) {
-    proc = std::make_unique<testing::Process>(std::vector<std::string>{
-        kBin + "/wzp-relay", "--listen", "127.0.0.1:0", "--state-dir", (dir / "relay").string(),
-        "--metrics-listen", "127.0.0.1:0"});
-    const std::regex listening(R"(listening on (127\.0\.0\.1:\d+))");
-    const std::regex metrics_at(R"(metrics on http://(127\.0\.0\.1:\d+)/metrics)");
-    while (auto line = proc->read_line(std::chrono::seconds(10))) {
-      std::smatch m;
-      if (std::regex_search(*line, m, listening)) address = m[1];
-      if (std::regex_search(*line, m, metrics_at)) metrics = m[1];
-      if (!address.empty() && !metrics.empty()) break;
-    }
-  }
+struct Relay : testing::Relay {
+  explicit Relay(const std::filesystem::path& d) : testing::Relay(d / "relay") {}
 };
-
-std::filesystem::path fresh_dir(const std::string& name) {
-  auto d = std::filesystem::temp_directory_path() / ("wzp-it-" + name + "-" + std::to_string(getpid()));
-  std::filesystem::remove_all(d);
-  std::filesystem::create_directories(d);
-  return d;
-}
 
 TEST(Call, ToneSentThroughARelayIsRecordedAt440Hz) {
   const auto dir = fresh_dir("tone");

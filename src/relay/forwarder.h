@@ -1,0 +1,70 @@
+// Forward mode (wzp-relay --remote ADDR): this relay runs no rooms of its own; every client
+// connection becomes a pipe to the remote relay, opened with the client's own SNI (so the room
+// is the same) and announced by a FederationHello. Signalling bytes and datagrams pass through
+// unchanged both ways, so the client's handshake, sender keys and media are between the client
+// and the rooms of the far relay: end-to-end encryption holds across the chain, and this hop
+// can read nothing. The far relay batches media toward the pipe into trunk frames.
+//
+// What this hop still does: session limits, the per-source rate limit with cut-off, metrics,
+// and pinning the remote relay's certificate (trust on first use).
+#pragma once
+
+#include <utility>
+
+#include <boost/asio.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "relay/rate_limit.h"
+#include "transport/quic.h"
+
+namespace wzp::relay {
+
+struct ForwarderConfig {
+  boost::asio::ip::udp::endpoint remote;
+  std::string relay_id;  // our identity's fingerprint, for the FederationHello
+  // Decides on the remote relay's certificate fingerprint (pinning); null accepts any.
+  std::function<bool(const std::string&)> verify_remote;
+  size_t max_sessions = 1000;
+  RateLimit rate;
+  std::function<void(const std::string&)> log;  // one JSON line per pipe event
+};
+
+struct ForwarderStats {
+  uint64_t pipes_opened = 0, upstream_failures = 0, cut_off = 0;
+  uint64_t datagrams_up = 0, datagrams_down = 0, bytes_up = 0, bytes_down = 0;
+  uint64_t dropped_rate = 0, dropped_send = 0;
+  uint64_t signal_bytes_up = 0, signal_bytes_down = 0;
+};
+
+class Forwarder : public transport::QuicEvents {
+ public:
+  Forwarder(boost::asio::io_context& io, ForwarderConfig config);
+  ~Forwarder() override;
+
+  void on_established(transport::QuicConnection& c) override;
+  void on_datagram(transport::QuicConnection& c, std::span<const uint8_t> d) override;
+  void on_stream(transport::QuicConnection& c, std::span<const uint8_t> d) override;
+  void on_closed(transport::QuicConnection& c, const std::string& reason) override;
+
+  void shutdown(const std::string& reason);
+  size_t sessions() const { return pipes_.size(); }
+  const ForwarderStats& stats() const { return stats_; }
+  std::string metrics_text() const;
+
+ private:
+  struct Pipe;
+  void log(const char* event, const Pipe& p, const std::string& reason);
+  void drop(transport::QuicConnection* down);
+
+  boost::asio::io_context& io_;
+  ForwarderConfig config_;
+  std::map<transport::QuicConnection*, std::unique_ptr<Pipe>> pipes_;
+  ForwarderStats stats_;
+  uint64_t last_serial_ = 0;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace wzp::relay

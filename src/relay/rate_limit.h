@@ -1,0 +1,58 @@
+// A per-source token bucket: `rate` packets/s sustained, `burst` at once. A source that keeps
+// exceeding it (`cut_off_after` packets over the rate) is to be cut off by the caller.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+
+namespace wzp::relay {
+
+struct RateLimit {
+  double rate = 400;  // datagrams/s per session (media is 25-100)
+  double burst = 800;
+  uint64_t cut_off_after = 2000;
+};
+
+class TokenBucket {
+ public:
+  enum class Verdict { kPass, kDrop, kCutOff };
+
+  Verdict take(const RateLimit& limit, std::chrono::steady_clock::time_point now) {
+    if (refilled_ == std::chrono::steady_clock::time_point{}) {
+      tokens_ = limit.burst;
+    } else {
+      tokens_ = std::min(limit.burst,
+                         tokens_ + limit.rate * std::chrono::duration<double>(now - refilled_).count());
+    }
+    refilled_ = now;
+    if (tokens_ >= 1) {
+      tokens_ -= 1;
+      return Verdict::kPass;
+    }
+    return ++over_ >= limit.cut_off_after ? Verdict::kCutOff : Verdict::kDrop;
+  }
+  uint64_t over_rate() const { return over_; }
+
+ private:
+  double tokens_ = 0;
+  std::chrono::steady_clock::time_point refilled_{};
+  uint64_t over_ = 0;
+};
+
+// The bucket's verdict applied: true when the datagram may pass; a refusal is counted in
+// `dropped`, and a source over its allowance is counted in `cut_off` and handed to `cut`.
+template <class CutOff>
+bool admit(TokenBucket& bucket, const RateLimit& limit, uint64_t& dropped, uint64_t& cut_off,
+           CutOff&& cut) {
+  const auto v = bucket.take(limit, std::chrono::steady_clock::now());
+  if (v == TokenBucket::Verdict::kPass) return true;
+  ++dropped;
+  if (v == TokenBucket::Verdict::kCutOff) {
+    ++cut_off;
+    cut();
+  }
+  return false;
+}
+
+}  // namespace wzp::relay

@@ -1,0 +1,76 @@
+// What the process-level tests share: a wzp-relay started on an ephemeral port (its address
+// and metrics address read from its output), wzp-client invocations with their own identity
+// and pin files, metrics scraped with curl, and a scratch directory per test.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "process.h"
+
+namespace wzp::testing {
+
+inline const std::string kBin = WZP_BIN_DIR;
+
+inline std::filesystem::path fresh_dir(const std::string& name) {
+  auto d = std::filesystem::temp_directory_path() /
+           ("wzp-it-" + name + "-" + std::to_string(getpid()));
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d;
+}
+
+struct Relay {
+  std::unique_ptr<Process> proc;
+  std::string address, metrics;
+  // `state` keeps its identity and certificate; `listen` may name a fixed port (restarts).
+  Relay(const std::filesystem::path& state, std::vector<std::string> extra = {},
+        const std::string& listen = "127.0.0.1:0") {
+    std::vector<std::string> argv = {kBin + "/wzp-relay", "--listen", listen, "--state-dir",
+                                     state.string(), "--metrics-listen", "127.0.0.1:0"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    proc = std::make_unique<Process>(argv);
+    const std::regex listening(R"(listening on (127\.0\.0\.1:\d+))");
+    const std::regex metrics_at(R"(metrics on http://(127\.0\.0\.1:\d+)/metrics)");
+    while (auto line = proc->read_line(std::chrono::seconds(10))) {
+      std::smatch m;
+      if (std::regex_search(*line, m, listening)) address = m[1];
+      if (std::regex_search(*line, m, metrics_at)) metrics = m[1];
+      if (!address.empty() && !metrics.empty()) break;
+    }
+  }
+  // The /metrics text ("" when it cannot be fetched); also saved to `file` for promtool.
+  std::string scrape(const std::filesystem::path& file) const {
+    if (std::system(("curl -sf http://" + metrics + "/metrics > " + file.string()).c_str()) != 0) {
+      return {};
+    }
+    std::ifstream in(file);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  }
+};
+
+// wzp-client with its identity and relay pins under dir/NAME.*, then `args`.
+inline std::unique_ptr<Process> client(const std::filesystem::path& dir, const std::string& name,
+                                       const std::string& relay, std::vector<std::string> args) {
+  std::vector<std::string> argv = {kBin + "/wzp-client", relay, "--identity",
+                                   (dir / (name + ".id")).string(), "--known-relays",
+                                   (dir / (name + ".pins")).string(), "--name", name};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return std::make_unique<Process>(argv);
+}
+
+// The value of a metric line that starts with `series` (name plus labels), or -1.
+inline double metric(const std::string& text, const std::string& series) {
+  const auto at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + series.size() + 2));
+}
+
+}  // namespace wzp::testing

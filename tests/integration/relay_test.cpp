@@ -1,0 +1,107 @@
+// wzp-relay as a real process on 127.0.0.1 with real wzp-client processes: three members of a
+// room each hear the other two and never themselves while a fourth, in another room, hears
+// nothing of them; and a call carried through a chain of two relays (forward mode), with the
+// first relay probing the second.
+#include <gtest/gtest.h>
+
+#include "client/wav.h"
+#include "codec/audio_analysis.h"
+#include "codec/vad.h"
+#include "fixtures.h"
+
+namespace wzp {
+namespace {
+
+using testing::client;
+using testing::fresh_dir;
+using testing::metric;
+
+// Share of the energy at each frequency in seconds [from, to) of a recording.
+std::vector<double> purity(const std::string& wav, double from, double to,
+                           const std::vector<double>& freqs) {
+  const auto rec = client::read_wav(wav);
+  std::vector<double> out;
+  const size_t a = static_cast<size_t>(from * 48000), b = static_cast<size_t>(to * 48000);
+  if (rec.mono.size() < b) return std::vector<double>(freqs.size(), -1);
+  const auto part = std::span(rec.mono).subspan(a, b - a);
+  for (double f : freqs) out.push_back(codec::tone_purity(part, f));
+  return out;
+}
+
+TEST(RelayProcess, ThreeMembersHearTheOtherTwoNeverThemselvesAndRoomsDoNotLeak) {
+  const auto dir = fresh_dir("trio");
+  testing::Relay relay(dir / "relay");
+  ASSERT_FALSE(relay.address.empty()) << "the relay did not start";
+  const std::vector<std::string> names = {"a", "b", "c", "d"};
+  const std::vector<double> freqs = {440, 660, 990, 1320};
+  std::vector<std::unique_ptr<testing::Process>> procs;
+  for (size_t i = 0; i < names.size(); ++i) {
+    // a, b and c share "trio"; d is alone in "solo", sending too.
+    procs.push_back(client(dir, names[i], relay.address,
+                           {"--room", i < 3 ? "trio" : "solo", "--send-tone", "7", "--tone-freq",
+                            std::to_string(freqs[i]), "--record", (dir / (names[i] + ".wav")).string(),
+                            "--duration", "8"}));
+  }
+  for (auto& p : procs) EXPECT_EQ(p->wait(std::chrono::seconds(25)), 0);
+  for (size_t i = 0; i < 3; ++i) {
+    const auto p = purity((dir / (names[i] + ".wav")).string(), 2.5, 6.5, freqs);
+    std::printf("%s hears: 440 Hz %.2f, 660 Hz %.2f, 990 Hz %.2f, 1320 Hz %.2f\n", names[i].c_str(),
+                p[0], p[1], p[2], p[3]);
+    for (size_t j = 0; j < 3; ++j) {
+      if (j == i) {
+        EXPECT_LT(p[j], 0.01) << names[i] << " hears itself";
+      } else {
+        EXPECT_GT(p[j], 0.2) << names[i] << " does not hear " << names[j];
+      }
+    }
+    EXPECT_LT(p[3], 0.01) << "the other room leaked into " << names[i];
+  }
+  // d, alone in its room, heard nothing at all.
+  const auto d = client::read_wav((dir / "d.wav").string());
+  EXPECT_LT(codec::rms(d.mono), 50);
+  const auto text = relay.scrape(dir / "metrics.txt");
+  EXPECT_EQ(metric(text, "wzp_relay_handshakes_total{result=\"ok\"}"), 4);
+  relay.proc->signal(SIGTERM);
+  EXPECT_EQ(relay.proc->wait(std::chrono::seconds(3)), 0);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(RelayProcess, ACallCrossesAChainOfTwoRelaysAndTheFirstProbesTheSecond) {
+  const auto dir = fresh_dir("chain");
+  testing::Relay far(dir / "far");
+  ASSERT_FALSE(far.address.empty());
+  testing::Relay near(dir / "near", {"--remote", far.address, "--probe", far.address});
+  ASSERT_FALSE(near.address.empty());
+  // The recorder is on the far relay, the sender reaches it through the near one.
+  const std::string wav = (dir / "out.wav").string();
+  auto recorder = client(dir, "rec", far.address, {"--room", "chain", "--record", wav, "--duration", "8"});
+  recorder->read_line(std::chrono::milliseconds(1500));
+  auto sender = client(dir, "snd", near.address, {"--room", "chain", "--send-tone", "5"});
+  EXPECT_EQ(sender->wait(std::chrono::seconds(20)), 0);
+  EXPECT_EQ(recorder->wait(std::chrono::seconds(20)), 0);
+  const auto rec = client::read_wav(wav);
+  const auto part = std::span(rec.mono).subspan(std::min<size_t>(rec.mono.size(), 2 * 48000),
+                                                std::min<size_t>(rec.mono.size(), 2 * 48000));
+  ASSERT_EQ(part.size(), 2u * 48000) << "recording too short";
+  const double f = codec::dominant_frequency(part);
+  std::printf("through two relays: %.1f Hz, RMS %.0f\n", f, codec::rms(part));
+  EXPECT_NEAR(f, 440, 2);
+  // The near relay piped one client and measured the far one; both expose valid metrics.
+  const auto near_text = near.scrape(dir / "near.txt");
+  EXPECT_EQ(metric(near_text, "wzp_relay_forward_pipes_total"), 1);
+  EXPECT_GT(metric(near_text, "wzp_relay_forward_datagrams_total{direction=\"up\"}"), 200);
+  EXPECT_EQ(metric(near_text, "wzp_relay_probe_up{peer=\"" + far.address + "\"}"), 1);
+  EXPECT_GT(metric(near_text, "wzp_relay_probe_rtt_seconds{peer=\"" + far.address + "\"}"), 0);
+  EXPECT_EQ(std::system(("promtool check metrics < " + (dir / "near.txt").string()).c_str()), 0);
+  const auto far_text = far.scrape(dir / "far.txt");
+  EXPECT_GT(metric(far_text, "wzp_relay_trunk_frames_total"), 0);
+  EXPECT_GE(metric(far_text, "wzp_relay_probes_reflected_total"), 3);
+  near.proc->signal(SIGTERM);
+  far.proc->signal(SIGTERM);
+  EXPECT_EQ(near.proc->wait(std::chrono::seconds(3)), 0);
+  EXPECT_EQ(far.proc->wait(std::chrono::seconds(3)), 0);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace wzp
