@@ -12,7 +12,7 @@ std::span<const Suite> all_suites() {
       {"crypto", "media AEAD seal+open against raw libsodium", run_crypto_suite},
       {"pipeline", "whole call pipeline both ways against the codec alone", run_pipeline_suite},
       {"transport", "QUIC datagram rate on one core against plain UDP", run_transport_suite},
-      {"relay", "relay forwarding rate against a UDP reflector (issue 7)", {}},
+      {"relay", "relay forwarding per core and latency, rooms of 2/10/50, against a UDP reflector", run_relay_suite},
       {"network", "full calls through wzp-netem profiles (issue 10)", {}},
   }};
   return kSuites;

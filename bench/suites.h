@@ -24,5 +24,6 @@ std::vector<Measurement> run_fec_suite();
 std::vector<Measurement> run_codec_suite();
 std::vector<Measurement> run_pipeline_suite();
 std::vector<Measurement> run_transport_suite();
+std::vector<Measurement> run_relay_suite();
 
 }  // namespace wzp::bench

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "transport/tls_identity.h"
+#include "transport/udp_batch.h"
 
 namespace wzp::transport {
 
@@ -81,6 +82,7 @@ class QuicConnection {
   int read(const boost::asio::ip::udp::endpoint& local, const boost::asio::ip::udp::endpoint& from,
            std::span<const uint8_t> packet);
   void flush();
+  void post_flush();
   void arm_timer();
   void fail(const std::string& reason);
 
@@ -93,7 +95,7 @@ class QuicConnection {
   boost::asio::steady_timer timer_;
   boost::asio::ip::udp::endpoint remote_;
   std::string sni_;
-  bool established_ = false, closed_ = false, close_reported_ = false;
+  bool established_ = false, closed_ = false, close_reported_ = false, flush_posted_ = false;
   QuicStats stats_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
@@ -117,6 +119,7 @@ class QuicServer {
 
   boost::asio::io_context& io_;
   boost::asio::ip::udp::socket socket_;
+  UdpBatchSender out_;
   QuicEvents& events_;
   QuicConfig config_;
   struct Tls;
