@@ -1,5 +1,6 @@
 // wzp-client: calls through a relay from the command line — send a tone or a file, record
 // what the room says — and identity management.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <utility>
@@ -12,13 +13,19 @@
 #include <iostream>
 #include <iterator>
 #include <numbers>
+#include <sodium.h>
+#include <sstream>
 
+#include "client/quic_signal.h"
 #include "client/room_call.h"
+#include "client/signal_session.h"
 #include "client/wav.h"
 #include "codec/audio_analysis.h"
 #include "codec/resample.h"
 #include "codec/vad.h"
 #include "crypto/identity.h"
+#include "proto/hex.h"
+#include "transport/asio_scheduler.h"
 #include "transport/endpoint.h"
 #include "transport/tls_identity.h"
 
@@ -68,7 +75,8 @@ int main(int argc, char** argv) {
   CLI::App app{"wzp-client: WarzonePhone call client"};
   std::string relay, room = "lobby", name, identity_path = home_path("identity");
   std::string pins = home_path("known_relays"), send_file, record, profile = "auto";
-  std::string token;
+  std::string token, call_fp;
+  bool do_register = false, auto_answer = false;
   double tone_secs = 0, tone_hz = 440, duration = 0;
   bool show_identity = false, show_mnemonic = false, restore = false;
   app.add_option("relay", relay, "relay address HOST:PORT");
@@ -85,6 +93,11 @@ int main(int argc, char** argv) {
   app.add_option("--tone-freq", tone_hz, "the tone's frequency, Hz")
       ->check(CLI::Range(20.0, 20000.0))
       ->capture_default_str();
+  app.add_flag("--register", do_register,
+               "stay registered for direct calls (reconnects on its own); commands on stdin: "
+               "relay HOST:PORT, call FINGERPRINT, answer, decline, hangup, quit");
+  app.add_option("--call", call_fp, "call this fingerprint once registered (implies --register)");
+  app.add_flag("--auto-answer", auto_answer, "accept incoming direct calls (implies --register)");
   app.add_option("--token", token, "auth token for relays started with --auth-url");
   app.add_option("--send-file", send_file, "send a WAV file (any rate and channels) or raw 48 kHz s16le");
   app.add_option("--record", record, "record what the room says (WAV; raw when the name ends in .raw)");
@@ -129,7 +142,8 @@ int main(int argc, char** argv) {
     std::cerr << "wzp-client: " << e.what() << "\n";
     return 2;
   }
-  if (duration <= 0) duration = audio.size() / 48000.0 + 2;
+  do_register = do_register || !call_fp.empty() || auto_answer;
+  if (duration <= 0) duration = do_register ? 1e9 : audio.size() / 48000.0 + 2;
 
   std::unique_ptr<wzp::crypto::Identity> identity;
   std::unique_ptr<wzp::client::WavWriter> wav;
@@ -161,16 +175,18 @@ int main(int argc, char** argv) {
   opt.encoder.adaptive = profile == "auto";
   opt.encoder.tier = profile == "auto" ? wzp::proto::Tier::kGood : *wzp::proto::tier_from_name(profile);
   opt.encoder.silence_suppression = false;  // a test tone is steady; speech gains from it
-  opt.verify_relay = [&](const std::string& fp) {
+  std::string current_relay = relay;  // --register: `relay HOST:PORT` on stdin moves it
+  const auto pin = [&](const std::string& which, const std::string& fp) {
     std::string pinned;
-    if (known.check(relay, fp, &pinned) == wzp::transport::KnownRelays::Verdict::kChanged) {
-      pin_error = "the certificate of " + relay + " changed (pinned " + pinned.substr(0, 16) +
+    if (known.check(which, fp, &pinned) == wzp::transport::KnownRelays::Verdict::kChanged) {
+      pin_error = "the certificate of " + which + " changed (pinned " + pinned.substr(0, 16) +
                   "..., now " + fp.substr(0, 16) + "...); if that is expected, remove its line from " +
                   pins;
       return false;
     }
     return true;
   };
+  opt.verify_relay = [&](const std::string& fp) { return pin(current_relay, fp); };
 
   boost::asio::io_context io;
   size_t at = 0;
@@ -198,11 +214,141 @@ int main(int argc, char** argv) {
     if (wav) wav->write(pcm.data(), pcm.size());
     if (raw) raw.write(reinterpret_cast<const char*>(pcm.data()), static_cast<std::streamsize>(pcm.size() * 2));
   };
-  wzp::client::RoomCall call(io, *ep.endpoint, *identity, opt, source, sink);
+  std::unique_ptr<wzp::client::RoomCall> call;
+  if (!do_register) {
+    call = std::make_unique<wzp::client::RoomCall>(io, *ep.endpoint, *identity, opt, source, sink);
+  }
+
+  // --register: a SignalSession keeps us registered; direct calls become a RoomCall in the
+  // private room the relay names.
+  wzp::transport::AsioScheduler scheduler(io);
+  wzp::client::QuicSignalConnector connector(io, {token, pin});
+  std::unique_ptr<wzp::client::SignalSession> session;
+  std::string call_id, incoming_id, incoming_from;
+  bool registered_once = false;
+  const auto say = [&](const std::string& line) { std::cout << (isatty(STDOUT_FILENO) ? "\r" : "") << "wzp-client: " << line << std::endl; };
+  const auto start_call = [&](const std::string& private_room) {
+    const auto at_ep = wzp::transport::parse_endpoint(current_relay);
+    auto o = opt;
+    o.room = private_room;
+    call = std::make_unique<wzp::client::RoomCall>(io, *at_ep.endpoint, *identity, o, source, sink);
+    say("call connected in room " + private_room);
+  };
+  std::vector<std::unique_ptr<wzp::client::RoomCall>> ended;  // kept until exit: goodbyes in flight
+  const auto end_call = [&](const std::string& why) {
+    if (!call) return;
+    call->hang_up();
+    say("call ended: " + why);
+    call_id.clear();
+    ended.push_back(std::move(call));
+  };
+  const auto place_call = [&](const std::string& to) {
+    uint8_t r[8];
+    randombytes_buf(r, sizeof r);
+    call_id = wzp::proto::to_hex(r);
+    session->send(wzp::proto::DirectCallOffer{call_id, to, std::nullopt, name.empty() ? std::nullopt : std::optional(name)});
+    say("calling " + to);
+  };
+  if (do_register) {
+    session = std::make_unique<wzp::client::SignalSession>(
+        *identity, connector, scheduler,
+        [&](const wzp::client::SignalEvent& e) {
+          using K = wzp::client::SignalEvent::Kind;
+          switch (e.kind) {
+            case K::kRegistered:
+              say("registered with " + e.relay + " as " + e.fingerprint);
+              if (!registered_once && !call_fp.empty()) place_call(call_fp);
+              registered_once = true;
+              break;
+            case K::kReconnecting:
+              say("reconnecting to " + e.relay + " (attempt " + std::to_string(e.attempt) + ", in " +
+                  std::to_string(e.next_delay_ms / 1000.0).substr(0, 4) + " s)");
+              break;
+            case K::kDeregistered:
+              say("deregistered");
+              break;
+            case K::kError:
+              say("error: " + e.reason);
+              break;
+          }
+        },
+        [&](const wzp::proto::SignalMessage& m) {
+          if (const auto* offer = std::get_if<wzp::proto::DirectCallOffer>(&m)) {
+            incoming_id = offer->call_id;
+            incoming_from = offer->from.value_or("?");
+            say("incoming call from " + incoming_from +
+                (offer->display_name ? " (" + *offer->display_name + ")" : std::string()) +
+                (auto_answer ? "; answering" : "; type 'answer' or 'decline'"));
+            if (auto_answer) session->send(wzp::proto::DirectCallAnswer{incoming_id, true, std::nullopt, std::nullopt});
+          } else if (std::holds_alternative<wzp::proto::CallRinging>(m)) {
+            say("ringing");
+          } else if (const auto* ans = std::get_if<wzp::proto::DirectCallAnswer>(&m)) {
+            if (ans->accept && ans->room) {
+              call_id = ans->call_id;
+              start_call(*ans->room);
+            } else {
+              say("call declined" + (ans->reason ? ": " + *ans->reason : std::string()));
+            }
+          } else if (const auto* h = std::get_if<wzp::proto::Hangup>(&m)) {
+            if (h->call_id && *h->call_id == call_id) {
+              end_call("hung up by the other side (" + h->reason + ")");
+            } else if (h->call_id) {
+              say("call " + *h->call_id + " ended: " + h->reason);
+            }
+          }
+        });
+    session->register_relay(relay);
+  }
+  // Commands on stdin (--register): relay HOST:PORT, call FP, answer, decline, hangup, quit.
+  bool stopping = false;
+  // Only a pipe, terminal or socket can be watched by the event loop (not a regular file).
+  boost::asio::posix::stream_descriptor in(io);
+  struct stat in_stat {};
+  const bool commands = do_register && fstat(STDIN_FILENO, &in_stat) == 0 &&
+                        (S_ISFIFO(in_stat.st_mode) || S_ISCHR(in_stat.st_mode) ||
+                         S_ISSOCK(in_stat.st_mode));
+  if (commands) {
+    boost::system::error_code ec;
+    in.assign(::dup(STDIN_FILENO), ec);
+  }
+  boost::asio::streambuf in_buf;
+  std::function<void()> read_command = [&] {
+    boost::asio::async_read_until(in, in_buf, '\n', [&](const boost::system::error_code& ec, size_t) {
+      if (ec) return;
+      std::istream is(&in_buf);
+      std::string line, verb, arg;
+      std::getline(is, line);
+      std::istringstream words(line);
+      words >> verb >> arg;
+      if (verb == "relay" && !arg.empty()) {
+        const auto to = wzp::transport::parse_endpoint(arg);
+        if (!to.endpoint) {
+          say("relay " + to.error);
+        } else {
+          current_relay = arg;
+          session->register_relay(arg);
+          if (call) call->move_to(*to.endpoint);
+          say("moving to " + arg);
+        }
+      } else if (verb == "call" && !arg.empty()) {
+        place_call(arg);
+      } else if ((verb == "answer" || verb == "decline") && !incoming_id.empty()) {
+        session->send(wzp::proto::DirectCallAnswer{incoming_id, verb == "answer", std::nullopt, std::nullopt});
+      } else if (verb == "hangup" && call) {
+        session->send(wzp::proto::Hangup{call_id, "bye"});
+        end_call("hung up");
+      } else if (verb == "quit") {
+        stopping = true;
+      } else if (!verb.empty()) {
+        say("unknown command '" + verb + "'");
+      }
+      read_command();
+    });
+  };
+  if (commands && in.is_open()) read_command();
 
   const bool tty = isatty(STDOUT_FILENO);
   const auto start = std::chrono::steady_clock::now();
-  bool stopping = false;
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](auto ec, int) {
     if (!ec) stopping = true;
@@ -212,42 +358,48 @@ int main(int argc, char** argv) {
   for (int tick = 0;; ++tick) {
     io.run_for(std::chrono::milliseconds(100));
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const auto st = call.status();
-    ever_connected = ever_connected || st.connected;
-    if (!st.closed_reason.empty() && !st.connected) {
+    const auto st = call ? call->status() : wzp::client::RoomCallStatus{};
+    ever_connected = ever_connected || st.connected || (session && session->registered());
+    if (st.failed || !pin_error.empty()) {
       std::cerr << "wzp-client: " << (pin_error.empty() ? st.closed_reason : pin_error) << "\n";
       exit_code = 1;
       break;
     }
-    if (!ever_connected && (elapsed > 10 || elapsed >= duration)) {
+    if (!ever_connected && !session && (elapsed > 10 || elapsed >= duration)) {
       std::cerr << "wzp-client: cannot reach relay " << relay << " (no answer after "
                 << static_cast<int>(elapsed) << " s)\n";
       exit_code = 1;
       break;
     }
     if (tick % 10 == 9) {
-      char line[200];
+      char line[256];
       const auto& r = st.received;
       const double filled = r.slots_decoded + r.slots_concealed
                                 ? 100.0 * r.slots_decoded / (r.slots_decoded + r.slots_concealed)
                                 : 100.0;
       std::snprintf(line, sizeof line,
                     "%5.1fs  %s  members %zu  tier %s  rtt %.0f ms  sent %lu pkts  filled %.1f%%  "
-                    "level %5.0f",
-                    elapsed, st.connected ? "connected" : "connecting", st.members,
-                    std::string(wzp::proto::tier_name(st.tier)).c_str(), st.rtt_ms,
-                    st.sent.packets, filled, level);
+                    "decoded %lu  reconnects %u  level %5.0f",
+                    elapsed,
+                    !call ? (session->registered() ? "registered" : "registering")
+                    : st.connected    ? "connected"
+                    : st.reconnecting ? "reconnecting"
+                                      : "connecting",
+                    st.members, std::string(wzp::proto::tier_name(st.tier)).c_str(), st.rtt_ms,
+                    st.sent.packets, filled, st.received.slots_decoded, st.reconnects, level);
       if (tty) {
         std::cout << "\r" << line << std::flush;
       } else {
-        std::cout << line << "\n";
+        std::cout << line << std::endl;  // a pipe is block-buffered: whoever reads wants it now
       }
     }
     if (stopping || elapsed >= duration) break;
   }
   if (tty) std::cout << "\n";
-  const auto final_status = call.status();
-  call.hang_up();
+  const auto final_status = call ? call->status() : wzp::client::RoomCallStatus{};
+  if (session && call) session->send(wzp::proto::Hangup{call_id, "bye"});
+  if (call) call->hang_up();
+  if (session) session->deregister();
   io.run_for(std::chrono::milliseconds(200));
   if (exit_code == 0 && !record.empty()) {
     const auto& r = final_status.received;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "client/signal_session.h"
 #include "proto/trunk_frame.h"
 
 namespace wzp::client {
@@ -21,19 +22,66 @@ void add_stats(CallDecoderStats& to, const CallDecoderStats& r) {
 RoomCall::RoomCall(boost::asio::io_context& io, const boost::asio::ip::udp::endpoint& relay,
                    const crypto::Identity& identity, RoomCallOptions options, Source source,
                    Sink sink)
-    : identity_(identity), options_(std::move(options)), source_(std::move(source)),
-      sink_(std::move(sink)), timer_(io), start_(std::chrono::steady_clock::now()),
-      pcm_(kPcmFrame), mix_(kPcmFrame), part_(kPcmFrame) {
-  quic_ = std::make_unique<transport::QuicClient>(io, relay, transport::room_sni(options_.room),
-                                                  options_.verify_relay, *this);
-  wire_.conn = &quic_->connection();
+    : io_(io), relay_(relay), identity_(identity), options_(std::move(options)),
+      source_(std::move(source)), sink_(std::move(sink)), timer_(io),
+      start_(std::chrono::steady_clock::now()), redial_(io), pcm_(kPcmFrame), mix_(kPcmFrame),
+      part_(kPcmFrame) {
+  dial();
   timer_.expires_at(start_ + std::chrono::milliseconds(20));
   timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) tick();
   });
 }
 
-RoomCall::~RoomCall() { timer_.cancel(); }
+RoomCall::~RoomCall() {
+  timer_.cancel();
+  redial_.cancel();
+}
+
+// A fresh connection, handshake and sender key; everything tied to the old session goes.
+void RoomCall::dial() {
+  redial_pending_ = false;
+  if (quic_) {
+    std::shared_ptr<transport::QuicClient> old(std::move(quic_));
+    old->connection().close("redial");
+    boost::asio::post(io_, [old] {});  // it may be on the stack
+  }
+  for (auto& [id, p] : peers_) add_stats(departed_, p.decoder->stats());
+  peers_.clear();
+  keys_ = crypto::SenderKeyStore{};
+  own_key_.reset();
+  encoder_.reset();
+  sealer_.reset();
+  reader_ = proto::SignalFrameReader{};
+  connected_ = joined_ = false;
+  last_sent_ = last_lost_ = 0;
+  dialled_ = heard_ = std::chrono::steady_clock::now();
+  quic_ = std::make_unique<transport::QuicClient>(io_, relay_, transport::room_sni(options_.room),
+                                                  options_.verify_relay, *this);
+  wire_.conn = &quic_->connection();
+}
+
+void RoomCall::lost(const std::string& reason) {
+  connected_ = joined_ = false;
+  wire_.conn = nullptr;
+  if (hung_up_ || failed_ || redial_pending_) return;
+  if (!ever_joined_ && attempt_ == 0 && !reason.empty()) closed_reason_ = reason;
+  const uint64_t delay = SignalSession::kBackoffMs[std::min<size_t>(
+      attempt_, std::size(SignalSession::kBackoffMs) - 1)];
+  ++attempt_;
+  redial_pending_ = true;
+  redial_.expires_after(std::chrono::milliseconds(delay));
+  redial_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) dial();
+  });
+}
+
+void RoomCall::move_to(const boost::asio::ip::udp::endpoint& relay) {
+  relay_ = relay;
+  attempt_ = 0;
+  redial_.cancel();
+  dial();
+}
 
 uint64_t RoomCall::now_ms() const {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -42,6 +90,8 @@ uint64_t RoomCall::now_ms() const {
 }
 
 void RoomCall::hang_up() {
+  hung_up_ = true;
+  redial_.cancel();
   if (encoder_) encoder_->flush();
   auto& c = quic_->connection();
   c.send_stream(proto::frame_signal(proto::Hangup{std::nullopt, "bye"}));
@@ -50,7 +100,10 @@ void RoomCall::hang_up() {
 
 RoomCallStatus RoomCall::status() const {
   RoomCallStatus s;
-  s.connected = connected_;
+  s.connected = joined_;
+  s.failed = failed_;
+  s.reconnecting = ever_joined_ && !joined_ && !failed_ && !hung_up_;
+  s.reconnects = reconnects_;
   s.closed_reason = closed_reason_;
   s.members = peers_.size();
   if (encoder_) {
@@ -74,6 +127,7 @@ void RoomCall::on_established(transport::QuicConnection& c) {
 }
 
 void RoomCall::on_stream(transport::QuicConnection& c, std::span<const uint8_t> d) {
+  heard_ = std::chrono::steady_clock::now();
   if (!reader_.feed(d)) {
     c.close("relay sent an oversized signalling frame");
     return;
@@ -84,13 +138,26 @@ void RoomCall::on_stream(transport::QuicConnection& c, std::span<const uint8_t> 
 }
 
 void RoomCall::handle(const proto::SignalMessage& msg) {
+  if (std::holds_alternative<proto::CallAnswer>(msg)) {
+    if (ever_joined_) ++reconnects_;
+    joined_ = ever_joined_ = true;
+    attempt_ = 0;
+    closed_reason_.clear();
+    return;
+  }
   if (const auto* u = std::get_if<proto::RoomUpdate>(&msg)) return on_room(*u);
   if (const auto* sk = std::get_if<proto::SenderKey>(&msg)) {
     auto opened = crypto::open_sender_key(identity_, *sk);
     if (opened) keys_.install(std::move(*opened), now_ms());
     return;
   }
-  if (const auto* h = std::get_if<proto::Hangup>(&msg)) closed_reason_ = h->reason;
+  if (const auto* h = std::get_if<proto::Hangup>(&msg)) {
+    closed_reason_ = h->reason;
+    // Turned away before joining (access list, token, room full, bad handshake): final.
+    // After joining, a Hangup means the relay is going away: dial again.
+    if (!joined_) failed_ = true;
+    return;
+  }
   if (const auto* d = std::get_if<proto::QualityDirective>(&msg)) {
     // The room's weakest receiver, next to what QUIC sees of our own uplink.
     if (!encoder_) return;
@@ -150,6 +217,7 @@ void RoomCall::on_room(const proto::RoomUpdate& u) {
 }
 
 void RoomCall::on_datagram(transport::QuicConnection&, std::span<const uint8_t> d) {
+  heard_ = std::chrono::steady_clock::now();
   if (d.empty() || d[0] != static_cast<uint8_t>(proto::FrameTag::kTrunk)) return;
   std::array<proto::TrunkEntry, 16> entries;
   auto n = proto::parse_trunk_frame(d.subspan(1), {.max_entries = 16, .max_bytes = 65535}, entries);
@@ -161,15 +229,31 @@ void RoomCall::on_datagram(transport::QuicConnection&, std::span<const uint8_t> 
   }
 }
 
-void RoomCall::on_closed(transport::QuicConnection&, const std::string& reason) {
-  connected_ = false;
+void RoomCall::on_closed(transport::QuicConnection& c, const std::string& reason) {
+  if (&c != &quic_->connection()) return;  // an old connection's goodbye
   if (closed_reason_.empty()) closed_reason_ = reason;
-  wire_.conn = nullptr;
+  // A relay whose certificate fails its pin is not worth dialling again.
+  if (!ever_joined_ && reason.find("TLS") != std::string::npos) failed_ = true;
+  lost(reason);
 }
 
 void RoomCall::tick() {
   ++ticks_;
   const uint64_t now = now_ms();
+  // Liveness: a relay that was killed sends no close. Ping it twice a second; two seconds of
+  // silence, or three without an answer to the handshake, and we dial again.
+  if (!hung_up_ && !failed_ && !redial_pending_ && quic_) {
+    const auto t = std::chrono::steady_clock::now();
+    if (joined_ && t - heard_ > std::chrono::seconds(2)) {
+      quic_->connection().close("relay silent");
+      lost("relay silent");
+    } else if (!joined_ && t - dialled_ > std::chrono::seconds(3)) {
+      quic_->connection().close("no answer");
+      lost("no answer from the relay");
+    } else if (joined_ && ticks_ % 25 == 0) {
+      quic_->connection().send_stream(proto::frame_signal(proto::Ping{ticks_, now}));
+    }
+  }
   if (encoder_ && wire_.conn) {
     std::fill(pcm_.begin(), pcm_.end(), 0);
     if (source_) source_(pcm_);

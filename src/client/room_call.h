@@ -3,6 +3,12 @@
 // our sender key, and one CallDecoder per other member, mixed for playout. Audio comes from a
 // source callback and goes to a sink callback, 20 ms at a time, driven by the io_context's
 // clock.
+//
+// The call survives its relay: when the connection drops, or the relay goes silent (a Ping
+// every 500 ms, lost after 2 s without a word), it dials again on SignalSession's schedule (at
+// once, then 1, 2, 4, 8, 15, 30 s...) with a new handshake, the same room and a new sender key,
+// and media resumes without the user doing anything. move_to() switches relays the same way.
+// Only a refusal before joining (access list, auth, room full) ends it.
 #pragma once
 
 #include <utility>
@@ -34,7 +40,10 @@ struct RoomCallOptions {
 };
 
 struct RoomCallStatus {
-  bool connected = false;
+  bool connected = false;  // joined, on the current connection
+  bool failed = false;     // refused for good: closed_reason says why
+  bool reconnecting = false;
+  uint32_t reconnects = 0;  // successful rejoins after a loss
   std::string closed_reason;
   size_t members = 0;  // others in the room
   CallEncoderStats sent;
@@ -55,6 +64,8 @@ class RoomCall : public transport::QuicEvents {
   ~RoomCall() override;
 
   void hang_up();
+  // Continue the call through another relay (same room).
+  void move_to(const boost::asio::ip::udp::endpoint& relay);
   RoomCallStatus status() const;
 
  private:
@@ -76,6 +87,8 @@ class RoomCall : public transport::QuicEvents {
   void give_key(const proto::Participant& p);
   void tick();
   uint64_t now_ms() const;
+  void dial();
+  void lost(const std::string& reason);  // schedule the next dial on the backoff
 
   struct Wire : DatagramSink {
     transport::QuicConnection* conn = nullptr;
@@ -84,6 +97,8 @@ class RoomCall : public transport::QuicEvents {
     }
   };
 
+  boost::asio::io_context& io_;
+  boost::asio::ip::udp::endpoint relay_;
   const crypto::Identity& identity_;
   RoomCallOptions options_;
   Source source_;
@@ -103,7 +118,12 @@ class RoomCall : public transport::QuicEvents {
   boost::asio::steady_timer timer_;
   std::chrono::steady_clock::time_point start_;
   uint64_t ticks_ = 0;
-  bool connected_ = false;
+  bool connected_ = false, joined_ = false, failed_ = false, hung_up_ = false;
+  bool ever_joined_ = false;
+  uint32_t attempt_ = 0, reconnects_ = 0;
+  boost::asio::steady_timer redial_;
+  bool redial_pending_ = false;
+  std::chrono::steady_clock::time_point dialled_{}, heard_{};
   std::string closed_reason_;
   std::vector<int16_t> pcm_, mix_, part_;
 };

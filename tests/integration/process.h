@@ -17,14 +17,24 @@ namespace wzp::testing {
 
 class Process {
  public:
-  Process(const std::vector<std::string>& argv, const std::vector<std::string>& env = {}) {
-    int fds[2];
+  // With `with_stdin`, the child reads what write_line() sends; otherwise /dev/null.
+  Process(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
+          bool with_stdin = false) {
+    int fds[2], in[2] = {-1, -1};
     if (pipe(fds) != 0) return;
+    if (with_stdin && pipe(in) != 0) return;
     pid_ = fork();
     if (pid_ == 0) {
       dup2(fds[1], STDOUT_FILENO);
       dup2(fds[1], STDERR_FILENO);
       close(fds[0]);
+      if (with_stdin) {
+        dup2(in[0], STDIN_FILENO);
+        close(in[1]);
+      } else {
+        const int null = open("/dev/null", O_RDONLY);
+        dup2(null, STDIN_FILENO);
+      }
       for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
       std::vector<char*> args;
       for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -34,6 +44,14 @@ class Process {
     }
     close(fds[1]);
     out_ = fds[0];
+    if (with_stdin) {
+      close(in[0]);
+      in_ = in[1];
+    }
+  }
+  void write_line(const std::string& line) {
+    const std::string l = line + "\n";
+    if (in_ >= 0) (void)!write(in_, l.data(), l.size());
   }
   ~Process() {
     if (pid_ > 0 && !exited_) {
@@ -41,6 +59,7 @@ class Process {
       waitpid(pid_, nullptr, 0);
     }
     if (out_ >= 0) close(out_);
+    if (in_ >= 0) close(in_);
   }
   // The next line of output, or nullopt at the deadline or at end of output.
   std::optional<std::string> read_line(std::chrono::milliseconds timeout) {
@@ -81,7 +100,7 @@ class Process {
 
  private:
   pid_t pid_ = -1;
-  int out_ = -1;
+  int out_ = -1, in_ = -1;
   bool exited_ = false;
   std::string buf_;
 };

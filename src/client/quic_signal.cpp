@@ -1,0 +1,137 @@
+#include "client/quic_signal.h"
+
+#include "proto/signal_framing.h"
+#include "transport/endpoint.h"
+
+namespace wzp::client {
+
+class QuicSignalConnector::Connection : public SignalConnection, public transport::QuicEvents {
+ public:
+  Connection(QuicSignalConnector& owner, const boost::asio::ip::udp::endpoint& relay,
+             const std::string& name, Done done)
+      : owner_(&owner), io_(owner.io_), options_(owner.options_), done_(std::move(done)),
+        timer_(owner.io_) {
+    auto verify = options_.verify;
+    client_ = std::make_unique<transport::QuicClient>(
+        io_, relay, transport::room_sni("presence"),
+        verify ? std::function<bool(const std::string&)>(
+                     [verify, name](const std::string& fp) { return verify(name, fp); })
+               : nullptr,
+        *this);
+    started_ = std::chrono::steady_clock::now();
+    arm();
+  }
+  ~Connection() override {
+    *alive_ = false;
+    timer_.cancel();
+    // The QUIC client may be on the stack (this can run from its own callback): free it later.
+    std::shared_ptr<transport::QuicClient> c(std::move(client_));
+    if (c) {
+      c->connection().close("signalling closed");
+      boost::asio::post(io_, [c] {});
+    }
+  }
+
+  void send(const proto::SignalMessage& msg) override {
+    client_->connection().send_stream(proto::frame_signal(msg));
+  }
+  void close() override {
+    closing_ = true;
+    client_->connection().close("deregistered");
+  }
+  void set_handlers(Handlers h) override { handlers_ = std::move(h); }
+
+  void on_established(transport::QuicConnection& c) override {
+    heard_ = std::chrono::steady_clock::now();
+    if (!options_.token.empty()) c.send_stream(proto::frame_signal(proto::AuthToken{options_.token}));
+    if (owner_) hand_over(nullptr);
+  }
+  void on_stream(transport::QuicConnection& c, std::span<const uint8_t> d) override {
+    heard_ = std::chrono::steady_clock::now();
+    if (!reader_.feed(d)) return c.close("oversized signalling frame");
+    while (auto m = reader_.next()) {
+      if (!m->ok()) continue;
+      if (std::holds_alternative<proto::Pong>(m->value())) continue;
+      auto alive = alive_;
+      if (handlers_.on_message) handlers_.on_message(m->value());
+      if (!*alive) return;
+    }
+  }
+  void on_closed(transport::QuicConnection&, const std::string& reason) override { lost(reason); }
+
+ private:
+  friend class QuicSignalConnector;
+  // Gives the connection to the session (or reports the failure), exactly once.
+  void hand_over(const char* error) {
+    QuicSignalConnector* owner = owner_;
+    owner_ = nullptr;
+    auto it = owner->pending_.find(this);
+    std::unique_ptr<Connection> self = std::move(it->second);
+    owner->pending_.erase(it);
+    auto done = std::move(done_);
+    if (error) {
+      std::shared_ptr<Connection> doomed(std::move(self));
+      boost::asio::post(io_, [doomed] {});
+      done(nullptr, error);
+    } else {
+      done(std::move(self), {});
+    }
+  }
+  void lost(const std::string& reason) {
+    if (owner_) return hand_over(reason.c_str());
+    if (closing_ || reported_) return;
+    reported_ = true;
+    if (handlers_.on_closed) handlers_.on_closed(reason);
+  }
+  void arm() {
+    timer_.expires_after(options_.ping_every);
+    timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+      if (ec || !*alive) return;
+      const auto now = std::chrono::steady_clock::now();
+      auto& c = client_->connection();
+      if (owner_ && now - started_ > options_.connect_timeout) {
+        c.close("no answer");
+        return lost("no answer within " + std::to_string(options_.connect_timeout.count()) + " ms");
+      }
+      if (!owner_ && now - heard_ > options_.silent_after) {
+        c.close("relay silent");
+        return lost("relay silent for " + std::to_string(options_.silent_after.count()) + " ms");
+      }
+      if (c.established()) c.send_stream(proto::frame_signal(proto::Ping{++pings_, 0}));
+      arm();
+    });
+  }
+
+  QuicSignalConnector* owner_;
+  boost::asio::io_context& io_;
+  QuicSignalOptions options_;
+  Done done_;
+  Handlers handlers_;
+  std::unique_ptr<transport::QuicClient> client_;
+  proto::SignalFrameReader reader_;
+  boost::asio::steady_timer timer_;
+  std::chrono::steady_clock::time_point started_{}, heard_{};
+  uint64_t pings_ = 0;
+  bool closing_ = false, reported_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+QuicSignalConnector::QuicSignalConnector(boost::asio::io_context& io, QuicSignalOptions options)
+    : io_(io), options_(std::move(options)) {}
+
+QuicSignalConnector::~QuicSignalConnector() {
+  for (auto& [p, c] : pending_) c->owner_ = nullptr;
+}
+
+void QuicSignalConnector::connect(const std::string& relay, Done done) {
+  const auto ep = transport::parse_endpoint(relay);
+  if (!ep.endpoint) {
+    boost::asio::post(io_, [done = std::move(done), e = ep.error] { done(nullptr, e); });
+    return;
+  }
+  auto c = std::make_unique<Connection>(*this, *ep.endpoint, relay, std::move(done));
+  Connection* raw = c.get();
+  pending_[raw] = std::move(c);
+}
+
+}  // namespace wzp::client

@@ -1,0 +1,44 @@
+// SignalSession's connections over QUIC: one connection per registration to the relay (SNI
+// room_sni("presence")), an AuthToken first when one is configured, and a liveness check —
+// a Ping every second, and the connection counts as lost when the relay has said nothing for
+// 3 s (a relay that was killed sends no close, and QUIC's idle timeout is 30 s).
+#pragma once
+
+#include <utility>
+
+#include <boost/asio.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "client/signal_session.h"
+#include "transport/quic.h"
+
+namespace wzp::client {
+
+struct QuicSignalOptions {
+  std::string token;
+  // The relay certificate's fingerprint, with the relay as given (pinning); null accepts.
+  std::function<bool(const std::string& relay, const std::string& fingerprint)> verify;
+  std::chrono::milliseconds connect_timeout{3000};
+  std::chrono::milliseconds ping_every{1000};
+  std::chrono::milliseconds silent_after{3000};
+};
+
+class QuicSignalConnector : public SignalConnector {
+ public:
+  QuicSignalConnector(boost::asio::io_context& io, QuicSignalOptions options);
+  ~QuicSignalConnector() override;
+  void connect(const std::string& relay, Done done) override;
+
+  class Connection;
+
+ private:
+  friend class Connection;
+  boost::asio::io_context& io_;
+  QuicSignalOptions options_;
+  std::map<Connection*, std::unique_ptr<Connection>> pending_;  // until established or failed
+};
+
+}  // namespace wzp::client

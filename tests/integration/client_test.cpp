@@ -1,0 +1,180 @@
+// wzp-client's signalling session as real processes on 127.0.0.1: a direct call between two
+// registered clients rings, connects and hangs up; a call survives its relay being killed and
+// restarted on the same port (both clients re-register and media flows again); and a client
+// told to use another relay moves there with no connection left behind.
+#include <gtest/gtest.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+
+#include "client/wav.h"
+#include "codec/audio_analysis.h"
+#include "codec/vad.h"
+#include "fixtures.h"
+
+namespace wzp {
+namespace {
+
+using testing::client;
+using testing::fresh_dir;
+using testing::metric;
+using Clock = std::chrono::steady_clock;
+
+std::string fingerprint_of(const std::filesystem::path& id) {
+  testing::Process p({testing::kBin + "/wzp-client", "--show-identity", "--identity", id.string()});
+  while (auto line = p.read_line(std::chrono::seconds(5))) {
+    if (line->rfind("fingerprint: ", 0) == 0) return line->substr(13);
+  }
+  return {};
+}
+
+// Reads lines until one contains `what` (kept in `seen`), or the deadline.
+bool wait_for(testing::Process& p, const std::string& what, std::vector<std::string>& seen,
+              std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    auto line = p.read_line(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
+    if (!line) return false;
+    seen.push_back(*line);
+    if (line->find(what) != std::string::npos) return true;
+  }
+  return false;
+}
+
+uint16_t free_udp_port() {
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+TEST(ClientProcess, DirectCallRingsConnectsAndHangsUp) {
+  const auto dir = fresh_dir("direct");
+  testing::Relay relay(dir / "relay");
+  ASSERT_FALSE(relay.address.empty());
+  const std::string bob_fp = fingerprint_of(dir / "bob.id");
+  const std::string alice_fp = fingerprint_of(dir / "alice.id");
+  ASSERT_FALSE(bob_fp.empty());
+  std::vector<std::string> bob_says, alice_says;
+  auto bob = client(dir, "bob", relay.address,
+                    {"--auto-answer", "--record", (dir / "bob.wav").string(), "--duration", "10"});
+  ASSERT_TRUE(wait_for(*bob, "registered with", bob_says));
+  auto alice = client(dir, "alice", relay.address, {"--call", bob_fp, "--send-tone", "4", "--duration", "6"});
+  EXPECT_TRUE(wait_for(*alice, "ringing", alice_says));
+  EXPECT_TRUE(wait_for(*alice, "call connected in room direct-", alice_says));
+  EXPECT_TRUE(wait_for(*bob, "incoming call from " + alice_fp, bob_says));
+  EXPECT_TRUE(wait_for(*bob, "call connected in room direct-", bob_says));
+  // Alice hangs up when her six seconds are over; Bob hears it.
+  EXPECT_TRUE(wait_for(*bob, "call ended: hung up by the other side", bob_says, std::chrono::seconds(12)));
+  EXPECT_EQ(alice->wait(std::chrono::seconds(10)), 0);
+  EXPECT_EQ(bob->wait(std::chrono::seconds(10)), 0);
+  const auto rec = client::read_wav((dir / "bob.wav").string());
+  ASSERT_GE(rec.mono.size(), 48000u * 5);
+  size_t best = 0;
+  double best_rms = 0;
+  for (size_t s = 0; s + 48000 <= rec.mono.size(); s += 4800) {
+    const double r = codec::rms(std::span(rec.mono).subspan(s, 48000));
+    if (r > best_rms) best_rms = r, best = s;
+  }
+  const double f = codec::dominant_frequency(std::span(rec.mono).subspan(best, 48000));
+  std::printf("direct call: Bob heard %.1f Hz at RMS %.0f\n", f, best_rms);
+  EXPECT_NEAR(f, 440, 2);
+  const auto text = relay.scrape(dir / "m.txt");
+  EXPECT_EQ(metric(text, "wzp_relay_direct_calls_connected_total"), 1);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ClientProcess, ACallSurvivesItsRelayBeingKilledAndRestarted) {
+  const auto dir = fresh_dir("kill");
+  const std::string listen = "127.0.0.1:" + std::to_string(free_udp_port());
+  auto relay = std::make_unique<testing::Relay>(dir / "relay", std::vector<std::string>{}, listen);
+  ASSERT_EQ(relay->address, listen);
+  const std::string bob_fp = fingerprint_of(dir / "bob.id");
+  std::vector<std::string> bob_says, alice_says;
+  auto bob = client(dir, "bob", listen,
+                    {"--auto-answer", "--record", (dir / "bob.wav").string(), "--duration", "16"});
+  ASSERT_TRUE(wait_for(*bob, "registered with", bob_says));
+  auto alice = client(dir, "alice", listen, {"--call", bob_fp, "--send-tone", "30", "--duration", "14"});
+  ASSERT_TRUE(wait_for(*bob, "call connected", bob_says));
+  ASSERT_TRUE(wait_for(*bob, "decoded 1", bob_says)) << ::testing::PrintToString(bob_says);  // media is flowing
+  // Kill the relay outright (no goodbyes) and start it again on the same port and state.
+  const auto killed = Clock::now();
+  relay->proc->signal(SIGKILL);
+  relay->proc->wait(std::chrono::seconds(5));
+  relay = std::make_unique<testing::Relay>(dir / "relay", std::vector<std::string>{}, listen);
+  ASSERT_EQ(relay->address, listen) << "the relay did not come back";
+  const auto back = Clock::now();
+  const double down_s = std::chrono::duration<double>(back - killed).count();
+  // Both clients register again on their own, and the call reconnects.
+  EXPECT_TRUE(wait_for(*bob, "registered with", bob_says, std::chrono::seconds(8)));
+  EXPECT_TRUE(wait_for(*alice, "registered with", alice_says, std::chrono::seconds(1)) ||
+              wait_for(*alice, "registered with", alice_says, std::chrono::seconds(8)));
+  EXPECT_TRUE(wait_for(*bob, "reconnects 1", bob_says, std::chrono::seconds(8)));
+  EXPECT_EQ(alice->wait(std::chrono::seconds(20)), 0);
+  EXPECT_EQ(bob->wait(std::chrono::seconds(20)), 0);
+  // In Bob's recording: the longest stretch without the tone, between its first and last
+  // appearance, is the outage as heard. It may not exceed the relay's downtime by more than 3 s.
+  const auto rec = client::read_wav((dir / "bob.wav").string());
+  std::vector<bool> tone;
+  for (size_t s = 0; s + 960 <= rec.mono.size(); s += 960) {
+    tone.push_back(codec::rms(std::span(rec.mono).subspan(s, 960)) > 1000);
+  }
+  const auto first = std::find(tone.begin(), tone.end(), true);
+  const auto last = std::find(tone.rbegin(), tone.rend(), true).base();
+  ASSERT_LT(first, last) << "no tone recorded";
+  size_t run = 0, longest = 0;
+  for (auto it = first; it != last; ++it) {
+    run = *it ? 0 : run + 1;
+    longest = std::max(longest, run);
+  }
+  const double gap_s = longest * 0.02;
+  const double resumed_after_s = gap_s - down_s;
+  const double tail_s = (tone.end() - last) * 0.02;
+  std::printf("relay down %.2f s; Bob heard a %.2f s gap: media back %.2f s after the relay; "
+              "tone until %.2f s before the end\n", down_s, gap_s, resumed_after_s, tail_s);
+  EXPECT_GT(gap_s, 0.5);  // there was an outage to recover from
+  EXPECT_LT(resumed_after_s, 3.0);
+  EXPECT_LT(static_cast<double>(last - first) * 0.02, 15.0);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ClientProcess, SwitchingRelaysMovesTheRegistrationWithNoDuplicate) {
+  const auto dir = fresh_dir("switch");
+  testing::Relay a(dir / "a"), b(dir / "b");
+  ASSERT_FALSE(a.address.empty());
+  ASSERT_FALSE(b.address.empty());
+  std::vector<std::string> says;
+  std::vector<std::string> argv = {testing::kBin + "/wzp-client", a.address, "--register",
+                                   "--identity", (dir / "c.id").string(), "--known-relays",
+                                   (dir / "c.pins").string(), "--duration", "15"};
+  testing::Process carol(argv, {}, true);
+  ASSERT_TRUE(wait_for(carol, "registered with " + a.address, says));
+  EXPECT_EQ(metric(a.scrape(dir / "a.txt"), "wzp_relay_sessions"), 1);
+  EXPECT_EQ(metric(b.scrape(dir / "b.txt"), "wzp_relay_sessions"), 0);
+  carol.write_line("relay " + b.address);
+  ASSERT_TRUE(wait_for(carol, "registered with " + b.address, says));
+  // The old connection is closed, not leaked; the new relay has exactly one.
+  const auto deadline = Clock::now() + std::chrono::seconds(3);
+  double a_sessions = -1;
+  while (Clock::now() < deadline && (a_sessions = metric(a.scrape(dir / "a.txt"), "wzp_relay_sessions")) != 0) {
+    carol.read_line(std::chrono::milliseconds(100));
+  }
+  const auto a_text = a.scrape(dir / "a.txt"), b_text = b.scrape(dir / "b.txt");
+  EXPECT_EQ(a_sessions, 0);
+  EXPECT_EQ(metric(b_text, "wzp_relay_sessions"), 1);
+  EXPECT_EQ(metric(a_text, "wzp_relay_presence_registrations_total"), 1);
+  EXPECT_EQ(metric(b_text, "wzp_relay_presence_registrations_total"), 1);
+  carol.write_line("quit");
+  EXPECT_EQ(carol.wait(std::chrono::seconds(5)), 0);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace wzp
