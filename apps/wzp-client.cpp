@@ -16,6 +16,9 @@
 #include <sodium.h>
 #include <sstream>
 
+#include "client/echo_probe.h"
+#include "client/jitter_sweep.h"
+#include "client/live_audio.h"
 #include "client/quic_signal.h"
 #include "client/room_call.h"
 #include "client/signal_session.h"
@@ -75,8 +78,10 @@ int main(int argc, char** argv) {
   CLI::App app{"wzp-client: WarzonePhone call client"};
   std::string relay, room = "lobby", name, identity_path = home_path("identity");
   std::string pins = home_path("known_relays"), send_file, record, profile = "auto";
-  std::string token, call_fp;
-  bool do_register = false, auto_answer = false;
+  std::string token, call_fp, metrics_file, sweep_out = "sweep.svg";
+  bool do_register = false, auto_answer = false, live = false, sweep = false;
+  double echo_secs = 0, drift_secs = 0, skew_ppm = 0;
+  wzp::client::SweepOptions sweep_opt;
   double tone_secs = 0, tone_hz = 440, duration = 0;
   bool show_identity = false, show_mnemonic = false, restore = false;
   app.add_option("relay", relay, "relay address HOST:PORT");
@@ -105,7 +110,42 @@ int main(int argc, char** argv) {
   app.add_option("--profile", profile, "quality: auto or a pinned tier")
       ->check(CLI::IsMember({"auto", "good", "degraded", "catastrophic"}))
       ->capture_default_str();
+  app.add_flag("--live", live, "talk and listen: microphone and speaker through PortAudio");
+  app.add_option("--echo-test", echo_secs,
+                 "SECS through the relay's echo room: loss, delay, SNR and pitch per second, "
+                 "then a verdict");
+  app.add_option("--drift-test", drift_secs,
+                 "SECS in the room: the sender's clock drift against ours and how the jitter "
+                 "buffer absorbed it");
+  app.add_option("--clock-skew-ppm", skew_ppm, "run our 20 ms clock this many ppm fast (drift tests)");
+  app.add_flag("--sweep", sweep,
+               "delay against concealment over a range of jitter-buffer settings on a simulated "
+               "link (no relay needed); writes a chart");
+  app.add_option("--sweep-out", sweep_out, "--sweep: the chart (SVG)")->capture_default_str();
+  app.add_option("--sweep-jitter", sweep_opt.jitter_ms, "--sweep: link jitter, ms")->capture_default_str();
+  app.add_option("--sweep-loss", sweep_opt.loss, "--sweep: link loss, 0..1")
+      ->check(CLI::Range(0.0, 0.9))
+      ->capture_default_str();
+  app.add_option("--metrics-file", metrics_file,
+                 "append one JSON line per second: loss, RTT, jitter, tier, buffer delay, "
+                 "concealment, bitrate");
   CLI11_PARSE(app, argc, argv);
+
+  if (sweep) {
+    std::printf("%-16s %10s %12s %6s\n", "jitter buffer", "delay ms", "concealed %", "late");
+    const auto points = wzp::client::run_jitter_sweep(sweep_opt, [](const wzp::client::SweepPoint& p) {
+      std::printf("%-16s %10.1f %12.2f %6lu\n", p.label.c_str(), p.delay_ms, p.concealed, p.late);
+      std::fflush(stdout);
+    });
+    std::ofstream svg(sweep_out);
+    svg << wzp::client::sweep_svg(points, sweep_opt);
+    if (!svg) {
+      std::cerr << "wzp-client: cannot write " << sweep_out << "\n";
+      return 1;
+    }
+    std::printf("chart: %s\n", sweep_out.c_str());
+    return 0;
+  }
 
   if (int rc = identity_commands(identity_path, show_identity, show_mnemonic, restore); rc >= 0) {
     return rc;
@@ -143,7 +183,29 @@ int main(int argc, char** argv) {
     return 2;
   }
   do_register = do_register || !call_fp.empty() || auto_answer;
-  if (duration <= 0) duration = do_register ? 1e9 : audio.size() / 48000.0 + 2;
+  if (echo_secs > 0) {
+    room = "echo";
+    duration = echo_secs + 2;  // the last window's answer needs a second more
+  }
+  if (drift_secs > 0) duration = drift_secs;
+  if (duration <= 0) duration = do_register || live ? 1e9 : audio.size() / 48000.0 + 2;
+  std::unique_ptr<wzp::client::LiveAudio> device;
+  if (live) {
+    std::string why;
+    device = wzp::client::LiveAudio::open(&why);
+    if (!device) {
+      std::cerr << "wzp-client: --live: " << why << "\n";
+      return 1;
+    }
+  }
+  std::ofstream metrics_out;
+  if (!metrics_file.empty()) {
+    metrics_out.open(metrics_file, std::ios::app);
+    if (!metrics_out) {
+      std::cerr << "wzp-client: cannot write " << metrics_file << "\n";
+      return 2;
+    }
+  }
 
   std::unique_ptr<wzp::crypto::Identity> identity;
   std::unique_ptr<wzp::client::WavWriter> wav;
@@ -172,6 +234,7 @@ int main(int argc, char** argv) {
   opt.room = room;
   opt.display_name = name;
   opt.token = token;
+  opt.clock_skew_ppm = skew_ppm;
   opt.encoder.adaptive = profile == "auto";
   opt.encoder.tier = profile == "auto" ? wzp::proto::Tier::kGood : *wzp::proto::tier_from_name(profile);
   opt.encoder.silence_suppression = false;  // a test tone is steady; speech gains from it
@@ -191,7 +254,14 @@ int main(int argc, char** argv) {
   boost::asio::io_context io;
   size_t at = 0;
   double level = 0;
+  wzp::client::EchoProbe probe;
+  std::vector<wzp::client::EchoWindow> echo_windows;
   auto source = [&](std::span<int16_t> pcm) {
+    if (echo_secs > 0) {
+      probe.fill(pcm);
+      return true;
+    }
+    if (device) return device->capture(pcm);
     if (at >= audio.size()) return false;
     const size_t n = std::min(pcm.size(), audio.size() - at);
     std::copy_n(audio.begin() + at, n, pcm.begin());
@@ -203,6 +273,8 @@ int main(int argc, char** argv) {
   double loudest_rms = 0;
   double recorded_s = 0;
   auto sink = [&](std::span<const int16_t> pcm) {
+    if (echo_secs > 0) probe.heard(pcm);
+    if (device) device->play(pcm);
     level = wzp::codec::rms(pcm);
     recorded_s += pcm.size() / 48000.0;
     second.insert(second.end(), pcm.begin(), pcm.end());
@@ -355,6 +427,10 @@ int main(int argc, char** argv) {
   });
   int exit_code = 0;
   bool ever_connected = false;
+  uint64_t last_bytes = 0, last_decoded = 0, last_concealed = 0;
+  uint32_t delay_min = UINT32_MAX, delay_max = 0;
+  double delay_sum = 0;
+  uint64_t delay_n = 0;
   for (int tick = 0;; ++tick) {
     io.run_for(std::chrono::milliseconds(100));
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -370,6 +446,44 @@ int main(int argc, char** argv) {
                 << static_cast<int>(elapsed) << " s)\n";
       exit_code = 1;
       break;
+    }
+    if (tick % 10 == 9 && st.connected && st.members > 0) {
+      delay_min = std::min(delay_min, st.buffer_delay_ms);
+      delay_max = std::max(delay_max, st.buffer_delay_ms);
+      delay_sum += st.buffer_delay_ms;
+      ++delay_n;
+    }
+    if (tick % 10 == 9 && echo_secs > 0) {
+      for (auto w : probe.take_finished()) {
+        w.loss_percent = st.loss_percent;
+        echo_windows.push_back(w);
+        if (w.heard) {
+          std::printf("echo window %2d: %3.0f Hz -> %6.1f Hz, delay %4.0f ms, SNR %5.1f dB, "
+                      "loss %4.1f %%\n",
+                      w.index, w.freq_sent, w.freq_heard, w.delay_ms, w.snr_db, w.loss_percent);
+        } else {
+          std::printf("echo window %2d: %3.0f Hz -> nothing came back\n", w.index, w.freq_sent);
+        }
+        std::fflush(stdout);
+      }
+    }
+    if (tick % 10 == 9 && metrics_out) {
+      // One JSON object per second: what the status line shows, for machines.
+      const auto& r = st.received;
+      const uint64_t d_dec = r.slots_decoded - last_decoded, d_con = r.slots_concealed - last_concealed;
+      const double kbps = (st.sent.bytes - last_bytes) * 8 / 1000.0;
+      last_bytes = st.sent.bytes, last_decoded = r.slots_decoded, last_concealed = r.slots_concealed;
+      char j[512];
+      std::snprintf(j, sizeof j,
+                    "{\"t\":%.1f,\"state\":\"%s\",\"members\":%zu,\"tier\":\"%s\",\"loss_percent\":%.2f,"
+                    "\"rtt_ms\":%.1f,\"jitter_ms\":%.1f,\"buffer_delay_ms\":%u,"
+                    "\"concealment_percent\":%.2f,\"bitrate_kbps\":%.1f,\"reconnects\":%u%s}",
+                    elapsed, st.connected ? "connected" : st.reconnecting ? "reconnecting" : "connecting",
+                    st.members, std::string(wzp::proto::tier_name(st.tier)).c_str(), st.loss_percent,
+                    st.rtt_ms, st.jitter_ms, st.buffer_delay_ms,
+                    d_dec + d_con ? 100.0 * d_con / (d_dec + d_con) : 0.0, kbps, st.reconnects,
+                    st.drift_ppm ? (",\"drift_ppm\":" + std::to_string(*st.drift_ppm)).c_str() : "");
+      metrics_out << j << std::endl;
     }
     if (tick % 10 == 9) {
       char line[256];
@@ -401,6 +515,30 @@ int main(int argc, char** argv) {
   if (call) call->hang_up();
   if (session) session->deregister();
   io.run_for(std::chrono::milliseconds(200));
+  if (exit_code == 0 && echo_secs > 0) {
+    for (auto w : probe.take_finished()) echo_windows.push_back(w);
+    const std::string verdict = wzp::client::EchoProbe::verdict(echo_windows);
+    std::printf("echo test verdict: %s\n", verdict.c_str());
+    if (verdict.rfind("FAIL", 0) == 0) exit_code = 1;
+  }
+  if (exit_code == 0 && drift_secs > 0) {
+    const auto& j = final_status;
+    if (!j.drift_ppm || delay_n == 0) {
+      std::printf("drift test: not enough media received to measure (was anyone sending?)\n");
+      exit_code = 1;
+    } else {
+      const auto& r = j.received;
+      const double filled = 100.0 * r.slots_decoded / std::max<uint64_t>(1, r.slots_decoded + r.slots_concealed);
+      std::printf("drift test: the sender's clock runs %+.0f ppm against ours (%.1f ms per minute)\n"
+                  "drift test: jitter buffer delay %u..%u ms (mean %.0f), %lu frames dropped and %lu "
+                  "stretched to follow it; playout filled %.1f %%\n",
+                  *j.drift_ppm, *j.drift_ppm * 60e-3, delay_min, delay_max, delay_sum / delay_n,
+                  j.accelerated, j.decelerated, filled);
+      std::printf("drift test verdict: %s\n", filled > 98 && delay_max < 1000
+                                                 ? "ABSORBED: the buffer followed the drift"
+                                                 : "NOT ABSORBED: gaps or growing delay");
+    }
+  }
   if (exit_code == 0 && !record.empty()) {
     const auto& r = final_status.received;
     const double filled = r.slots_decoded + r.slots_concealed

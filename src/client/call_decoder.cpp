@@ -77,6 +77,7 @@ void CallDecoder::on_frame(uint32_t ts, std::span<const uint8_t> frame, bool rec
                            uint8_t codec) {
   if (frame.size() + 1 > stored_.size()) return;
   stats_.frames_recovered += recovered;
+  if (!recovered) drift_.add(arrival_ms_, ts);  // a recovered frame's arrival says nothing
   // The jitter buffer holds [codec][frame].
   stored_[0] = codec;
   std::memcpy(&stored_[1], frame.data(), frame.size());

@@ -12,6 +12,7 @@
 #include "client/media_crypto.h"
 #include "codec/adaptive_codec.h"
 #include "fec/fec_decoder.h"
+#include "proto/drift_estimator.h"
 #include "proto/jitter_buffer.h"
 #include "proto/media_frame.h"
 #include "proto/quality_controller.h"
@@ -57,6 +58,8 @@ class CallDecoder : private fec::FrameSink {
   const CallDecoderStats& stats() const { return stats_; }
   const proto::JitterStats& jitter_stats() const { return jb_.stats(); }
   const fec::FecDecoderStats& fec_stats() const { return fec_.stats(); }
+  // The sender's media clock against ours, once there is enough to say (ppm, + = fast).
+  std::optional<double> drift_ppm() const { return drift_.ppm(); }
 
  private:
   void on_frame(uint32_t ts, std::span<const uint8_t> frame, bool recovered,
@@ -83,6 +86,7 @@ class CallDecoder : private fec::FrameSink {
   uint64_t window_received_ = 0, window_expected_start_ = 0;
   uint64_t window_missing_ = 0, window_runs_ = 0;
   std::optional<proto::QualityReport> peer_report_;
+  proto::DriftEstimator drift_;
   uint32_t min_delay_for_fec_ = 0;
   CallDecoderStats stats_;
 };

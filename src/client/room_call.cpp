@@ -115,6 +115,15 @@ RoomCallStatus RoomCall::status() const {
     if (p.decoder) add_stats(s.received, p.decoder->stats());
   }
   s.rtt_ms = quic_->connection().stats().srtt_ms;
+  s.loss_percent = received_loss_;
+  for (const auto& [id, p] : peers_) {
+    const auto& j = p.decoder->jitter_stats();
+    s.jitter_ms = std::max(s.jitter_ms, j.jitter_ms);
+    s.buffer_delay_ms = std::max(s.buffer_delay_ms, j.current_delay_ms);
+    s.accelerated += j.accelerated;
+    s.decelerated += j.decelerated;
+    if (!s.drift_ppm) s.drift_ppm = p.decoder->drift_ppm();
+  }
   return s;
 }
 
@@ -178,6 +187,8 @@ void RoomCall::give_key(const proto::Participant& p) {
 void RoomCall::on_room(const proto::RoomUpdate& u) {
   const std::string me = identity_.fingerprint();
   std::map<uint32_t, proto::Participant> now;
+  // In the echo room our own media comes back: we are the one member we hear.
+  const bool echo = options_.room == "echo";
   for (const auto& p : u.participants) {
     if (p.fingerprint == me) {
       if (!own_key_) {
@@ -185,10 +196,12 @@ void RoomCall::on_room(const proto::RoomUpdate& u) {
         own_key_.emplace(p.session_id);
         sealer_ = std::make_unique<SenderKeySealer>(*own_key_);
         encoder_ = std::make_unique<CallEncoder>(options_.encoder, *sealer_, wire_);
+        if (echo) keys_.install({me, own_key_->session_id(), own_key_->key_id(), own_key_->key()}, now_ms());
       }
+      if (echo) now[p.session_id] = p;
       continue;
     }
-    now[p.session_id] = p;
+    if (!echo) now[p.session_id] = p;
   }
   bool someone_left = false;
   for (auto it = peers_.begin(); it != peers_.end();) {
@@ -201,7 +214,7 @@ void RoomCall::on_room(const proto::RoomUpdate& u) {
       ++it;
     }
   }
-  if (someone_left && own_key_) {
+  if (someone_left && own_key_ && !echo) {
     // A departed member must not read what we send from now on.
     own_key_->rotate();
     for (const auto& [id, p] : now) give_key(p);
@@ -212,7 +225,7 @@ void RoomCall::on_room(const proto::RoomUpdate& u) {
     peer.info = p;
     peer.opener = std::make_unique<SenderKeyOpener>(keys_, id);
     peer.decoder = std::make_unique<CallDecoder>(CallDecoderConfig{}, *peer.opener);
-    give_key(p);
+    if (!echo) give_key(p);
   }
 }
 
@@ -279,8 +292,10 @@ void RoomCall::tick() {
     if (d_sent > 0) uplink_loss_ = 100.0 * static_cast<double>(d_lost) / static_cast<double>(d_sent);
     // And what we receive, for the relay to pass on as the room's weakest link.
     proto::QualityUpdate report;
+    received_loss_ = 0;
     for (auto& [id, p] : peers_) {
       const auto m = p.decoder->take_measurement();
+      received_loss_ = std::max(received_loss_, m.loss_percent);
       if (m.loss_percent >= report.loss_percent) {
         report.loss_percent = m.loss_percent;
         report.mean_burst = m.mean_burst;
@@ -292,7 +307,9 @@ void RoomCall::tick() {
     wire_.conn->send_stream(proto::frame_signal(report));
   }
   // The next tick on a fixed grid, so that timing errors do not accumulate.
-  timer_.expires_at(start_ + std::chrono::milliseconds(20 * (ticks_ + 1)));
+  const double period_us = 20000.0 / (1 + options_.clock_skew_ppm / 1e6);
+  timer_.expires_at(start_ + std::chrono::microseconds(
+                                 static_cast<int64_t>(period_us * static_cast<double>(ticks_ + 1))));
   timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) tick();
   });

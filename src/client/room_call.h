@@ -37,6 +37,9 @@ struct RoomCallOptions {
   CallEncoderConfig encoder;
   // The relay certificate's fingerprint decides the handshake (pinning); true accepts.
   std::function<bool(const std::string& fingerprint)> verify_relay;
+  // Runs our 20 ms clock this many ppm fast (negative: slow), as a sound card's crystal might:
+  // for drift tests.
+  double clock_skew_ppm = 0;
 };
 
 struct RoomCallStatus {
@@ -50,6 +53,12 @@ struct RoomCallStatus {
   CallDecoderStats received;  // summed over members
   double rtt_ms = 0;
   proto::Tier tier = proto::Tier::kGood;
+  // Receive side, the worst over the members we hear.
+  double loss_percent = 0;          // before FEC, over the last second
+  double jitter_ms = 0;
+  uint32_t buffer_delay_ms = 0;     // the jitter buffer's playout delay
+  uint64_t accelerated = 0, decelerated = 0;  // time-stretch steps taken by the jitter buffers
+  std::optional<double> drift_ppm;  // the first member's clock against ours
 };
 
 class RoomCall : public transport::QuicEvents {
@@ -115,6 +124,7 @@ class RoomCall : public transport::QuicEvents {
   CallDecoderStats departed_;       // what members who left had received
   uint64_t last_sent_ = 0, last_lost_ = 0;  // QUIC datagram counters at the last report
   double uplink_loss_ = 0;                  // percent, over the last second
+  double received_loss_ = 0;                // percent, worst member, over the last second
   boost::asio::steady_timer timer_;
   std::chrono::steady_clock::time_point start_;
   uint64_t ticks_ = 0;

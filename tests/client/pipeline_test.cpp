@@ -3,12 +3,12 @@
 #include <gtest/gtest.h>
 
 #include "codec/vad.h"
-#include "sim_call.h"
+#include "client/sim_call.h"
 
 namespace wzp::client {
 namespace {
 
-using testing::SimCall;
+
 
 CallEncoderConfig pinned(proto::Tier tier) {
   CallEncoderConfig c;

@@ -7,7 +7,7 @@
 #include <random>
 
 #include "codec/vad.h"
-#include "sim_call.h"
+#include "client/sim_call.h"
 
 namespace wzp::client {
 namespace {
@@ -46,7 +46,7 @@ CallResult call_with(const std::vector<int16_t>& audio, bool suppress) {
   CallEncoderConfig c;
   c.adaptive = false;
   c.silence_suppression = suppress;
-  testing::SimCall call(c);
+  SimCall call(c);
   const auto frames = static_cast<uint32_t>(audio.size() / kPcmFrame);
   call.run(frames / 50, {}, [&](uint32_t t) {
     return std::span(audio).subspan(t * kPcmFrame, kPcmFrame);

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <fstream>
 
 #include "client/wav.h"
 #include "codec/audio_analysis.h"
@@ -173,6 +174,93 @@ TEST(ClientProcess, SwitchingRelaysMovesTheRegistrationWithNoDuplicate) {
   EXPECT_EQ(metric(b_text, "wzp_relay_presence_registrations_total"), 1);
   carol.write_line("quit");
   EXPECT_EQ(carol.wait(std::chrono::seconds(5)), 0);
+  std::filesystem::remove_all(dir);
+}
+
+// Every line the process prints until it exits (bounded), and its exit status.
+std::pair<std::vector<std::string>, std::optional<int>> run_all(testing::Process& p,
+                                                               std::chrono::seconds limit) {
+  std::vector<std::string> lines;
+  const auto deadline = Clock::now() + limit;
+  while (Clock::now() < deadline) {
+    auto line = p.read_line(std::chrono::milliseconds(500));
+    if (line) {
+      lines.push_back(*line);
+      continue;
+    }
+    if (auto rc = p.wait(std::chrono::milliseconds(10))) return {lines, rc};
+  }
+  return {lines, p.wait(std::chrono::seconds(1))};
+}
+
+bool any_line(const std::vector<std::string>& lines, const std::string& what) {
+  return std::any_of(lines.begin(), lines.end(),
+                     [&](const std::string& l) { return l.find(what) != std::string::npos; });
+}
+
+TEST(ClientProcess, EchoTestMeasuresThePathAndWritesMetricsLines) {
+  const auto dir = fresh_dir("echo");
+  testing::Relay relay(dir / "relay");
+  ASSERT_FALSE(relay.address.empty());
+  const auto metrics = dir / "m.jsonl";
+  auto p = client(dir, "e", relay.address, {"--echo-test", "4", "--metrics-file", metrics.string()});
+  const auto [lines, rc] = run_all(*p, std::chrono::seconds(20));
+  EXPECT_EQ(rc, 0);
+  EXPECT_TRUE(any_line(lines, "echo window  1: 660 Hz ->  660.")) << ::testing::PrintToString(lines);
+  EXPECT_TRUE(any_line(lines, "echo test verdict: GOOD"));
+  std::ifstream in(metrics);
+  int n = 0;
+  for (std::string line; std::getline(in, line); ++n) {
+    for (const char* key : {"\"loss_percent\":", "\"rtt_ms\":", "\"jitter_ms\":", "\"tier\":",
+                            "\"buffer_delay_ms\":", "\"concealment_percent\":", "\"bitrate_kbps\":"}) {
+      EXPECT_NE(line.find(key), std::string::npos) << key << " missing in " << line;
+    }
+  }
+  EXPECT_GE(n, 4);  // one a second
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ClientProcess, DriftTestMeasuresAFastSenderAndTheBufferAbsorbsIt) {
+  const auto dir = fresh_dir("drift");
+  testing::Relay relay(dir / "relay");
+  ASSERT_FALSE(relay.address.empty());
+  auto rx = client(dir, "rx", relay.address, {"--room", "drift", "--drift-test", "15"});
+  std::vector<std::string> seen;
+  ASSERT_TRUE(wait_for(*rx, "connected", seen));
+  auto tx = client(dir, "tx", relay.address,
+                   {"--room", "drift", "--send-tone", "16", "--clock-skew-ppm", "5000"});
+  const auto [lines, rc] = run_all(*rx, std::chrono::seconds(30));
+  EXPECT_EQ(rc, 0);
+  double ppm = 0;
+  for (const auto& l : lines) {
+    if (auto at = l.find("clock runs "); at != std::string::npos) ppm = std::stod(l.substr(at + 11));
+  }
+  std::printf("sender 5000 ppm fast: measured %+.0f ppm\n", ppm);
+  EXPECT_NEAR(ppm, 5000, 1000);
+  EXPECT_TRUE(any_line(lines, "drift test verdict: ABSORBED")) << ::testing::PrintToString(lines);
+  tx->wait(std::chrono::seconds(10));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ClientProcess, SweepWritesATableAndAChart) {
+  const auto dir = fresh_dir("sweep");
+  testing::Process p({testing::kBin + "/wzp-client", "--sweep", "--sweep-out", (dir / "s.svg").string()});
+  const auto [lines, rc] = run_all(p, std::chrono::seconds(60));
+  EXPECT_EQ(rc, 0);
+  EXPECT_TRUE(any_line(lines, "fixed 20 ms"));
+  EXPECT_TRUE(any_line(lines, "adaptive"));
+  EXPECT_GT(std::filesystem::file_size(dir / "s.svg"), 500u);
+  std::filesystem::remove_all(dir);
+}
+
+// No sound card here: a one-line reason and a non-zero exit. (With one, it runs a second.)
+TEST(ClientProcess, LiveAudioWithoutADeviceIsAClearError) {
+  const auto dir = fresh_dir("live");
+  testing::Relay relay(dir / "relay");
+  auto p = client(dir, "l", relay.address, {"--live", "--duration", "1"});
+  const auto [lines, rc] = run_all(*p, std::chrono::seconds(15));
+  ASSERT_TRUE(rc.has_value());
+  if (*rc != 0) EXPECT_TRUE(any_line(lines, "wzp-client: --live: ")) << ::testing::PrintToString(lines);
   std::filesystem::remove_all(dir);
 }
 

@@ -1,6 +1,7 @@
 // A deterministic call over a simulated link: a CallEncoder feeding a CallDecoder through a
 // lossy, delaying, jittering in-memory link, driven by a simulated 20 ms clock. Quality
-// measured at the receiver reaches the sender's controller once a second.
+// measured at the receiver reaches the sender's controller once a second. Used by the tests,
+// the jitter-buffer sweep (wzp-client --sweep) and the benchmarks.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +17,7 @@
 #include "crypto/session_crypto.h"
 #include "proto/loss_model.h"
 
-namespace wzp::client::testing {
+namespace wzp::client {
 
 struct SimLink : DatagramSink {
   struct InFlight {
@@ -53,6 +54,7 @@ struct SimCall {
   std::unique_ptr<CallDecoder> decoder;
   std::vector<int16_t> output;         // everything played
   std::vector<proto::Tier> tier_by_second;
+  std::function<void(uint32_t tick)> on_tick;  // after each playout step
 
   SimCall(const CallEncoderConfig& ec, const CallDecoderConfig& dc = {}) {
     for (size_t i = 0; i < 32; ++i) keys.key.data()[i] = static_cast<uint8_t>(i * 13 + 5);
@@ -97,6 +99,7 @@ struct SimCall {
       // After the sender stops, play out what is buffered and no further.
       if (t > seconds * 50 && link.queue.empty() && decoder->buffered_ms() == 0) break;
       decoder->pull(out, now);
+      if (on_tick) on_tick(t);
       output.insert(output.end(), out.begin(), out.end());
       if (t % 50 == 49) {
         encoder->on_peer_quality(decoder->take_measurement(), now);
@@ -112,4 +115,4 @@ struct SimCall {
   }
 };
 
-}  // namespace wzp::client::testing
+}  // namespace wzp::client
