@@ -1,14 +1,96 @@
-// wzp-web: the browser bridge (issue 9).
-#include <CLI/CLI.hpp>
+// wzp-web: the browser bridge. Serves the page at /ROOM and a WebSocket at /ws/ROOM; every
+// browser becomes a participant toward the relay through the client engine.
+#include <utility>
 
-#include "placeholder.h"
+#include <CLI/CLI.hpp>
+#include <boost/asio.hpp>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "transport/endpoint.h"
+#include "transport/tls_identity.h"
+#include "web/web_bridge.h"
+
+#ifndef WZP_WEB_ROOT
+#define WZP_WEB_ROOT "web"
+#endif
+
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"wzp-web: WarzonePhone browser bridge"};
+  CLI::App app{"wzp-web: WarzonePhone browser bridge (HTTPS + WebSocket)"};
   int port = 8080;
-  std::string relay = "127.0.0.1:4433";
-  app.add_option("--port", port, "HTTPS/WebSocket port")->capture_default_str();
-  app.add_option("--relay", relay, "relay address")->capture_default_str();
+  std::string host = "127.0.0.1", relay = "127.0.0.1:4433", cert, key;
+  std::string web_root = WZP_WEB_ROOT, state_dir = "wzp-web-state";
+  bool tls = false;
+  app.add_option("--port", port, "HTTP(S)/WebSocket port (0: any free port)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  app.add_option("--host", host, "address to listen on")->capture_default_str();
+  app.add_option("--relay", relay, "relay address HOST:PORT")->capture_default_str();
+  app.add_flag("--tls", tls, "HTTPS (a self-signed certificate in --state-dir unless --cert/--key)");
+  app.add_option("--cert", cert, "PEM certificate (with --tls)");
+  app.add_option("--key", key, "PEM private key (with --tls)");
+  app.add_option("--web-root", web_root, "the page's files")->capture_default_str();
+  app.add_option("--state-dir", state_dir, "pins of relays, the generated certificate")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
-  return wzp::apps::not_built_yet("wzp-web", "the web bridge (issue 9)");
+
+  if (!wzp::transport::parse_endpoint(relay).endpoint) {
+    std::cerr << "wzp-web: relay " << wzp::transport::parse_endpoint(relay).error << "\n";
+    return 2;
+  }
+  if (cert.empty() != key.empty()) {
+    std::cerr << "wzp-web: --cert and --key go together\n";
+    return 2;
+  }
+  if (!std::filesystem::exists(std::filesystem::path(web_root) / "index.html")) {
+    std::cerr << "wzp-web: no index.html in --web-root " << web_root << "\n";
+    return 2;
+  }
+  try {
+    std::filesystem::create_directories(state_dir);
+    wzp::web::BridgeConfig c;
+    c.listen = {boost::asio::ip::make_address(host), static_cast<uint16_t>(port)};
+    c.relay = relay;
+    c.web_root = web_root;
+    c.state_dir = state_dir;
+    if (tls) {
+      if (cert.empty()) {
+        const auto generated = wzp::transport::load_or_create_certificate(state_dir);
+        c.tls = {generated.cert_pem, generated.key_pem};
+      } else {
+        c.tls = {slurp(cert), slurp(key)};
+      }
+    }
+    boost::asio::io_context io;
+    wzp::web::WebBridge bridge(io, c);
+    const auto at = bridge.local_endpoint();
+    std::cout << "wzp-web: serving " << (tls ? "https" : "http") << "://" << at << "/ROOM (relay "
+              << relay << ")\n"
+              << "wzp-web: metrics on " << (tls ? "https" : "http") << "://" << at << "/metrics"
+              << std::endl;
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      bridge.stop();
+      io.run_for(std::chrono::milliseconds(200));
+      io.stop();
+    });
+    io.run();
+  } catch (const std::exception& e) {
+    std::cerr << "wzp-web: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
 }

@@ -16,10 +16,11 @@ packages=(
   libopus-dev libcodec2-dev libsoxr-dev libspeexdsp-dev               # codec
   libwebrtc-audio-processing-dev portaudio19-dev                      # codec, client
   libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev           # transport
-  libboost1.74-dev                                                    # transport, relay, web
+  libboost1.74-dev libssl-dev                                         # transport, relay, web
   # independent implementations and tools the tests use
   nodejs npm sox espeak-ng opus-tools
   prometheus curl                                                     # promtool checks our /metrics
+  chromium                                                            # the page's end-to-end tests
 )
 
 missing=()

@@ -127,6 +127,12 @@ RoomCallStatus RoomCall::status() const {
   return s;
 }
 
+std::vector<proto::Participant> RoomCall::members() const {
+  std::vector<proto::Participant> out;
+  for (const auto& [id, p] : peers_) out.push_back(p.info);
+  return out;
+}
+
 void RoomCall::on_established(transport::QuicConnection& c) {
   connected_ = true;
   if (!options_.token.empty()) c.send_stream(proto::frame_signal(proto::AuthToken{options_.token}));
@@ -269,7 +275,7 @@ void RoomCall::tick() {
   }
   if (encoder_ && wire_.conn) {
     std::fill(pcm_.begin(), pcm_.end(), 0);
-    if (source_) source_(pcm_);
+    if (source_ && !muted_) source_(pcm_);
     encoder_->push(pcm_, now);
   }
   std::fill(mix_.begin(), mix_.end(), 0);

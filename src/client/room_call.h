@@ -76,6 +76,10 @@ class RoomCall : public transport::QuicEvents {
   // Continue the call through another relay (same room).
   void move_to(const boost::asio::ip::udp::endpoint& relay);
   RoomCallStatus status() const;
+  // The others in the room, as the relay announced them.
+  std::vector<proto::Participant> members() const;
+  // Mute: silence is sent instead of the source (the source is not consulted).
+  void set_muted(bool muted) { muted_ = muted; }
 
  private:
   struct Peer {
@@ -129,7 +133,7 @@ class RoomCall : public transport::QuicEvents {
   std::chrono::steady_clock::time_point start_;
   uint64_t ticks_ = 0;
   bool connected_ = false, joined_ = false, failed_ = false, hung_up_ = false;
-  bool ever_joined_ = false;
+  bool ever_joined_ = false, muted_ = false;
   uint32_t attempt_ = 0, reconnects_ = 0;
   boost::asio::steady_timer redial_;
   bool redial_pending_ = false;

@@ -5,9 +5,14 @@
 #include "proto/bytes.h"
 #include "proto/media_frame.h"
 #include "proto/signal_framing.h"
-#include "relay/prometheus.h"
+#include "proto/prometheus.h"
 
 namespace wzp::relay {
+
+using proto::family;
+using proto::family_header;
+using proto::label_value;
+using proto::Sample;
 namespace {
 
 using Clock = std::chrono::steady_clock;

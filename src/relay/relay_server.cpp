@@ -11,9 +11,14 @@
 #include "proto/hex.h"
 #include "proto/media_frame.h"
 #include "proto/trunk_frame.h"
-#include "relay/prometheus.h"
+#include "proto/prometheus.h"
 
 namespace wzp::relay {
+
+using proto::family;
+using proto::family_header;
+using proto::label_value;
+using proto::Sample;
 namespace {
 
 std::string json_string(const std::string& text) {
@@ -256,21 +261,12 @@ std::string RelayServer::metrics_text() const {
          {{"", n(st.calls_offered)}});
   family(out, "wzp_relay_direct_calls_connected_total", "counter", "Direct calls accepted.",
          {{"", n(st.calls_connected)}});
-  // The histogram: cumulative buckets, then sum and count.
-  const char* h = "wzp_relay_forward_latency_seconds";
-  family_header(out, h, "histogram", "Arrival to last copy handed to the transport.");
-  for (size_t b = 0; b < std::size(RelayStats::kLatencyBucketsUs); ++b) {
-    char line[96];
-    std::snprintf(line, sizeof line, "%s_bucket{le=\"%g\"} %llu\n", h,
-                  RelayStats::kLatencyBucketsUs[b] / 1e6,
-                  static_cast<unsigned long long>(st.latency_buckets[b]));
-    out += line;
-  }
-  char tail[200];
-  std::snprintf(tail, sizeof tail, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.9g\n%s_count %llu\n", h,
-                static_cast<unsigned long long>(st.latency_count), h, st.latency_sum_us / 1e6, h,
-                static_cast<unsigned long long>(st.latency_count));
-  out += tail;
+  // The histogram: cumulative buckets (each datagram counted in every bucket it fits).
+  std::array<double, std::size(RelayStats::kLatencyBucketsUs)> bounds{};
+  for (size_t i = 0; i < bounds.size(); ++i) bounds[i] = RelayStats::kLatencyBucketsUs[i] / 1e6;
+  proto::histogram(out, "wzp_relay_forward_latency_seconds",
+                   "Arrival to last copy handed to the transport.", bounds, st.latency_buckets,
+                   st.latency_count, st.latency_sum_us / 1e6);
   return out;
 }
 

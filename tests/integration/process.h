@@ -95,6 +95,13 @@ class Process {
     }
     return std::nullopt;
   }
+  // Exit status if the process has ended, without touching its output.
+  std::optional<int> poll_exit() {
+    int status = 0;
+    if (exited_ || waitpid(pid_, &status, WNOHANG) != pid_) return std::nullopt;
+    exited_ = true;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
   void signal(int sig) { kill(pid_, sig); }
   pid_t pid() const { return pid_; }
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace wzp::relay {
+namespace wzp::proto {
 
 struct Sample {
   std::string labels;  // e.g. {reason="rate_limited"}, or empty
@@ -46,6 +46,26 @@ inline void family(std::string& out, const char* name, const char* type, const c
   family(out, name, type, help, std::span<const Sample>(samples.begin(), samples.size()));
 }
 
+// A histogram from cumulative bucket counts: `le` bounds (in the metric's unit), then +Inf,
+// sum and count.
+inline void histogram(std::string& out, const char* name, const char* help,
+                      std::span<const double> bounds, std::span<const uint64_t> cumulative,
+                      uint64_t count, double sum) {
+  family_header(out, name, "histogram", help);
+  char line[160];
+  for (size_t i = 0; i < bounds.size() && i < cumulative.size(); ++i) {
+    std::snprintf(line, sizeof line, "%s_bucket{le=\"%g\"} %llu\n", name, bounds[i],
+                  static_cast<unsigned long long>(cumulative[i]));
+    out += line;
+  }
+  std::snprintf(line, sizeof line, "%s_bucket{le=\"+Inf\"} %llu\n", name,
+                static_cast<unsigned long long>(count));
+  out += line;
+  std::snprintf(line, sizeof line, "%s_sum %.9g\n%s_count %llu\n", name, sum, name,
+                static_cast<unsigned long long>(count));
+  out += line;
+}
+
 // A label value with \, " and newline escaped, as the format asks.
 inline std::string label_value(const std::string& v) {
   std::string out;
@@ -60,4 +80,4 @@ inline std::string label_value(const std::string& v) {
   return out;
 }
 
-}  // namespace wzp::relay
+}  // namespace wzp::proto

@@ -1,0 +1,60 @@
+// wzp-web: the browser bridge. One HTTP(S) port serves the page (/ROOM and its static files),
+// Prometheus /metrics, and a WebSocket per browser at /ws/ROOM. Each WebSocket becomes a full
+// participant toward the relay through the client engine: its own identity, a RoomCall
+// (handshake, end-to-end sender keys, FEC, adaptive tiers, redial on relay loss) and a
+// SignalSession that keeps it registered. Audio between page and bridge: binary messages of
+// 960 samples (20 ms at 48 kHz) of 16-bit little-endian mono PCM each way; control: JSON text.
+// A browser that sends garbage, wrong sizes or floods is closed with a reason; others carry on.
+#pragma once
+
+#include <utility>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+namespace wzp::web {
+
+struct BridgeConfig {
+  boost::asio::ip::tcp::endpoint listen;
+  std::string relay;               // HOST:PORT
+  std::filesystem::path web_root;  // index.html, app.js, the worklets
+  std::filesystem::path state_dir; // relay pins (known_relays)
+  std::optional<std::pair<std::string, std::string>> tls;  // PEM certificate, key
+  size_t max_sessions = 200;
+  double max_messages_per_s = 150;  // 50 audio frames/s plus control, with room for bursts
+};
+
+struct BridgeStats {
+  uint64_t connections_total = 0, frames_in = 0, frames_out = 0, control_in = 0;
+  uint64_t errors_bad_frame = 0, errors_bad_control = 0, errors_flood = 0, errors_full = 0;
+  uint64_t http_requests = 0, not_found = 0;
+  // Browser frame arrival to the encoder taking it (queue wait), microseconds.
+  static constexpr double kLatencyBucketsMs[] = {5, 10, 20, 40, 80, 160};
+  uint64_t latency_buckets[std::size(kLatencyBucketsMs)] = {};
+  uint64_t latency_count = 0;
+  double latency_sum_ms = 0;
+};
+
+class WebBridge {
+ public:
+  WebBridge(boost::asio::io_context& io, BridgeConfig config);
+  ~WebBridge();
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+  std::string metrics_text() const;
+  size_t sessions() const;
+  void stop();
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace wzp::web

@@ -1,0 +1,145 @@
+// The page in a real browser (Debian chromium driven by playwright-core), against a real relay
+// and a real wzp-web: two pages join one room, each with a fake microphone playing a tone
+// (440 and 660 Hz); each must hear the other's. Then the relay is killed and restarted on the
+// same port: the pages must show the amber "reconnecting" banner, then the green "registered"
+// one, and hear each other again, without a reload.
+//
+//   node tests/web/browser_call.mjs BIN_DIR [SCREENSHOT.png]
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+const bin = process.argv[2];
+const screenshot = process.argv[3];
+const dir = mkdtempSync(join(tmpdir(), 'wzp-web-'));
+const procs = [];
+const deadline = (ms) => new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms));
+const log = (...a) => console.log('[browser]', ...a);
+
+// Starts a process and resolves with the first match of `pattern` in its output.
+function start(cmd, args, pattern, ms = 10000) {
+  const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  procs.push(p);
+  return Promise.race([
+    new Promise((resolve, reject) => {
+      for (const s of [p.stdout, p.stderr]) {
+        createInterface({ input: s }).on('line', (line) => {
+          const m = line.match(pattern);
+          if (m) resolve({ proc: p, match: m });
+        });
+      }
+      p.on('exit', (code) => reject(new Error(`${cmd} exited with ${code}`)));
+    }),
+    deadline(ms),
+  ]);
+}
+
+// The strongest frequency between 100 and 2000 Hz, by a Goertzel scan then refinement.
+function dominant(samples, rate = 48000) {
+  const power = (f) => {
+    const w = (2 * Math.PI * f) / rate, c = 2 * Math.cos(w);
+    let s1 = 0, s2 = 0;
+    for (const x of samples) { const s0 = x + c * s1 - s2; s2 = s1; s1 = s0; }
+    return s1 * s1 + s2 * s2 - c * s1 * s2;
+  };
+  let best = 100, bestP = -1;
+  for (let f = 100; f <= 2000; f += 5) { const p = power(f); if (p > bestP) { bestP = p; best = f; } }
+  for (let f = best - 5; f <= best + 5; f += 0.1) { const p = power(f); if (p > bestP) { bestP = p; best = f; } }
+  return best;
+}
+
+async function waitFor(page, fn, arg, ms, what) {
+  try {
+    await page.waitForFunction(fn, arg, { timeout: ms, polling: 100 });
+  } catch (e) {
+    throw new Error(`${what}: not within ${ms} ms (${e.message.split('\n')[0]})`);
+  }
+}
+
+// What a page heard over the last second, once it has heard `after` more frames.
+async function heardFrequency(page, after) {
+  await waitFor(page, (n) => window.wzp.framesHeard >= n, after, 15000, 'audio from the other page');
+  const samples = await page.evaluate(() => window.wzp.heard.slice(-48000));
+  const rms = Math.sqrt(samples.reduce((a, x) => a + x * x, 0) / samples.length);
+  return { f: dominant(samples), rms };
+}
+
+let failed = false;
+const check = (ok, what) => { log((ok ? 'ok   ' : 'FAIL ') + what); if (!ok) failed = true; };
+
+try {
+  for (const [name, hz] of [['a', 440], ['b', 660]]) {
+    // Bursts (400 ms of tone, 100 ms of silence), as speech has pauses: the bridge's voice
+    // activity detector would take an endless steady tone for background noise.
+    execFileSync('sox', ['-n', '-r', '48000', '-c', '1', '-b', '16', join(dir, `${name}.wav`),
+                         'synth', '0.4', 'sine', String(hz), 'vol', '0.3', 'pad', '0', '0.1', 'repeat', '120']);
+  }
+  const relayArgs = (listen) => ['--listen', listen, '--state-dir', join(dir, 'relay'), '--metrics-listen', 'off'];
+  let relay = await start(`${bin}/wzp-relay`, relayArgs('127.0.0.1:0'), /listening on (127\.0\.0\.1:\d+)/);
+  const relayAddr = relay.match[1];
+  const web = await start(`${bin}/wzp-web`, ['--port', '0', '--relay', relayAddr, '--state-dir', join(dir, 'web')],
+                          /serving (http:\/\/127\.0\.0\.1:\d+)\//);
+  const base = web.match[1];
+  log('relay', relayAddr, 'bridge', base);
+
+  const browsers = [];
+  const pages = [];
+  for (const name of ['a', 'b']) {
+    const b = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+             `--use-file-for-fake-audio-capture=${join(dir, name + '.wav')}`,
+             '--autoplay-policy=no-user-gesture-required', '--no-sandbox'],
+    });
+    browsers.push(b);
+    const page = await b.newPage({ viewport: { width: 390, height: 760 } });
+    page.on('pageerror', (e) => log(`page ${name} error:`, e.message));
+    await page.goto(`${base}/e2e-room?processing=off`);
+    await page.click('#join');
+    pages.push(page);
+  }
+  const [a, b] = pages;
+  for (const p of pages) await waitFor(p, () => window.wzp.members >= 1, null, 15000, 'the other participant listed');
+  const sentA = await a.evaluate(() => window.wzp.sent.slice(-48000));
+  log(`page A's microphone: ${dominant(sentA).toFixed(1)} Hz`);
+  const bHears = await heardFrequency(b, 150);
+  const aHears = await heardFrequency(a, 150);
+  log(`page B hears ${bHears.f.toFixed(1)} Hz (RMS ${bHears.rms.toFixed(0)}); page A hears ${aHears.f.toFixed(1)} Hz (RMS ${aHears.rms.toFixed(0)})`);
+  check(Math.abs(bHears.f - 440) <= 2 && bHears.rms > 500, 'page B plays page A\'s 440 Hz tone');
+  check(Math.abs(aHears.f - 660) <= 2 && aHears.rms > 500, 'page A plays page B\'s 660 Hz tone');
+  await waitFor(a, () => window.wzp.banner && window.wzp.banner.kind === 'green', null, 10000, 'green banner');
+  if (screenshot) {
+    await a.screenshot({ path: screenshot });
+    log('screenshot', screenshot);
+  }
+
+  // The relay dies and comes back on the same port.
+  relay.proc.kill('SIGKILL');
+  await new Promise((r) => relay.proc.once('exit', r));
+  const amber = await Promise.all(pages.map((p) => waitFor(p, () => window.wzp.banner && window.wzp.banner.kind === 'amber', null, 10000, 'amber banner').then(() => true, (e) => { log(e.message); return false; })));
+  check(amber.every(Boolean), 'both pages show the amber "reconnecting" banner');
+  const bannerText = await a.evaluate(() => window.wzp.banner.text);
+  check(bannerText.startsWith(`reconnecting to ${relayAddr}`), `banner reads "${bannerText}"`);
+  relay = await start(`${bin}/wzp-relay`, relayArgs(relayAddr), /listening on (127\.0\.0\.1:\d+)/);
+  const back = Date.now();
+  const green = await Promise.all(pages.map((p) => waitFor(p, () => window.wzp.banner && window.wzp.banner.kind === 'green', null, 15000, 'green banner again').then(() => true, (e) => { log(e.message); return false; })));
+  check(green.every(Boolean), 'both pages show the green "registered" banner again');
+  const heardBefore = await b.evaluate(() => window.wzp.framesHeard);
+  const again = await heardFrequency(b, heardBefore + 100);
+  log(`after the restart page B hears ${again.f.toFixed(1)} Hz again, ${((Date.now() - back) / 1000).toFixed(1)} s after the relay came back`);
+  check(Math.abs(again.f - 440) <= 2, 'audio flows again without a reload');
+  const reloads = await a.evaluate(() => performance.getEntriesByType('navigation').length);
+  check(reloads === 1, 'no reload happened');
+  for (const br of browsers) await br.close();
+} catch (e) {
+  log('FAIL', e.message);
+  failed = true;
+} finally {
+  for (const p of procs) p.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);

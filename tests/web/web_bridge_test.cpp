@@ -1,0 +1,168 @@
+// The bridge in one process with a real relay over QUIC and real WebSockets on 127.0.0.1:
+// browsers that send garbage, wrong sizes, bad control or floods are closed with a reason,
+// and a well-behaved one beside them keeps its call; pages, files and metrics are served.
+#include "web/web_bridge.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <fstream>
+#include <thread>
+
+#include "relay/relay_server.h"
+#include "transport/quic.h"
+#include "transport/tls_identity.h"
+#include "web/control_message.h"
+
+namespace wzp::web {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+
+// The relay and the bridge run on their own thread; the test talks to them with blocking
+// sockets, as a browser would.
+struct Stack {
+  asio::io_context io;
+  crypto::Identity relay_id = crypto::Identity::generate();
+  relay::RelayServer relay{io, relay_id, [] {
+                             relay::RelayConfig c;
+                             c.log = [](const std::string&) {};
+                             return c;
+                           }()};
+  transport::QuicServer quic{io, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0),
+                             transport::generate_certificate("relay"), relay};
+  std::filesystem::path state = std::filesystem::temp_directory_path() /
+                                ("wzp-web-test-" + std::to_string(getpid()));
+  std::unique_ptr<WebBridge> bridge;
+  std::thread thread;
+  Stack() {
+    BridgeConfig c;
+    c.listen = {asio::ip::make_address("127.0.0.1"), 0};
+    c.relay = "127.0.0.1:" + std::to_string(quic.local_endpoint().port());
+    c.web_root = WZP_WEB_ROOT;
+    c.state_dir = state;
+    std::filesystem::create_directories(state);
+    bridge = std::make_unique<WebBridge>(io, c);
+    thread = std::thread([this] {
+      auto guard = asio::make_work_guard(io);
+      io.run();
+    });
+  }
+  ~Stack() {
+    io.stop();
+    thread.join();
+    std::filesystem::remove_all(state);
+  }
+  uint16_t port() const { return bridge->local_endpoint().port(); }
+};
+
+struct Browser {
+  asio::io_context io;
+  websocket::stream<tcp::socket> ws{io};
+  explicit Browser(uint16_t port, const std::string& room = "t") {
+    tcp::resolver r(io);
+    asio::connect(ws.next_layer(), r.resolve("127.0.0.1", std::to_string(port)));
+    ws.handshake("127.0.0.1", "/ws/" + room);
+  }
+  // Reads until the bridge closes; returns its reason ("" if it did not close within time).
+  std::string closed_reason() {
+    beast::flat_buffer b;
+    beast::error_code ec;
+    ws.next_layer().non_blocking(false);
+    timeval tv{5, 0};
+    setsockopt(ws.next_layer().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    for (int i = 0; i < 500 && !ec; ++i) {
+      ws.read(b, ec);
+      b.consume(b.size());
+    }
+    return ec == websocket::error::closed ? std::string(ws.reason().reason.c_str()) : std::string();
+  }
+};
+
+std::string get(uint16_t port, const std::string& target, unsigned* status = nullptr) {
+  asio::io_context io;
+  beast::tcp_stream s(io);
+  tcp::resolver r(io);
+  s.connect(r.resolve("127.0.0.1", std::to_string(port)));
+  http::request<http::empty_body> req{http::verb::get, target, 11};
+  req.set(http::field::host, "127.0.0.1");
+  http::write(s, req);
+  beast::flat_buffer b;
+  http::response<http::string_body> res;
+  http::read(s, b, res);
+  if (status) *status = res.result_int();
+  return res.body();
+}
+
+TEST(WebBridge, MisbehavingBrowsersAreClosedWithAReasonOthersKeepTheirCall) {
+  Stack s;
+  Browser good(s.port()), partner(s.port());
+  // A good browser sends proper 20 ms frames; the partner in the room makes it a call.
+  std::vector<uint8_t> frame(1920, 0);
+  good.ws.binary(true);
+  for (int i = 0; i < 5; ++i) good.ws.write(asio::buffer(frame));
+
+  Browser wrong_size(s.port());
+  wrong_size.ws.binary(true);
+  wrong_size.ws.write(asio::buffer(std::vector<uint8_t>(100, 1)));
+  EXPECT_EQ(wrong_size.closed_reason(), "bad audio frame: 100 bytes, expected 1920");
+
+  Browser bad_json(s.port());
+  bad_json.ws.text(true);
+  bad_json.ws.write(asio::buffer(std::string("{{{ not json")));
+  EXPECT_EQ(bad_json.closed_reason(), "bad control message: expected a JSON object with a type");
+
+  Browser flood(s.port());
+  flood.ws.binary(true);
+  beast::error_code ec;
+  for (int i = 0; i < 400 && !ec; ++i) flood.ws.write(asio::buffer(frame), ec);
+  EXPECT_NE(flood.closed_reason().find("too many messages"), std::string::npos);
+
+  // The good one is still there and still being served.
+  for (int i = 0; i < 5; ++i) good.ws.write(asio::buffer(frame), ec);
+  EXPECT_FALSE(ec) << ec.message();
+  const std::string metrics = get(s.port(), "/metrics");
+  EXPECT_NE(metrics.find("wzp_web_errors_total{reason=\"bad_frame\"} 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("wzp_web_errors_total{reason=\"bad_control\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.find("wzp_web_errors_total{reason=\"flood\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.find("wzp_web_connections 2"), std::string::npos) << metrics;
+  const auto file = s.state / "metrics.txt";
+  std::ofstream(file) << metrics;
+  EXPECT_EQ(std::system(("promtool check metrics < " + file.string()).c_str()), 0);
+}
+
+TEST(WebBridge, ServesThePageItsFilesAndNothingElse) {
+  Stack s;
+  unsigned status = 0;
+  EXPECT_NE(get(s.port(), "/some-room", &status).find("<title>WarzonePhone</title>"), std::string::npos);
+  EXPECT_EQ(status, 200u);
+  EXPECT_NE(get(s.port(), "/static/app.js", &status).find("AudioWorklet"), std::string::npos);
+  EXPECT_EQ(status, 200u);
+  get(s.port(), "/static/..%2f..%2fetc%2fpasswd", &status);
+  EXPECT_EQ(status, 404u);
+  get(s.port(), "/static/../CMakeLists.txt", &status);
+  EXPECT_EQ(status, 404u);
+  get(s.port(), "/not/a/room", &status);
+  EXPECT_EQ(status, 404u);
+}
+
+TEST(WebControl, ParsesWhatThePageSendsAndRefusesTheRest) {
+  EXPECT_EQ(std::get<SwitchRelay>(parse_control(R"({"type":"relay","relay":"h:1"})")).relay, "h:1");
+  EXPECT_TRUE(std::get<SetMute>(parse_control(R"({"type":"mute","on":true})")).on);
+  EXPECT_TRUE(std::holds_alternative<BadControl>(parse_control(R"({"type":"mute","on":1})")));
+  EXPECT_TRUE(std::holds_alternative<BadControl>(parse_control(R"({"type":"dance"})")));
+  EXPECT_TRUE(std::holds_alternative<BadControl>(parse_control("[]")));
+  EXPECT_TRUE(valid_room("ops-2.b_c"));
+  EXPECT_FALSE(valid_room(""));
+  EXPECT_FALSE(valid_room("a/b"));
+  EXPECT_FALSE(valid_room(std::string(65, 'a')));
+}
+
+}  // namespace
+}  // namespace wzp::web
