@@ -16,6 +16,9 @@
 #ifndef WZP_WEB_ROOT
 #define WZP_WEB_ROOT "web"
 #endif
+#ifndef WZP_RNNOISE_JS
+#define WZP_RNNOISE_JS "node_modules/@shiguredo/rnnoise-wasm/dist/rnnoise.js"
+#endif
 
 namespace {
 
@@ -31,7 +34,7 @@ int main(int argc, char** argv) {
   CLI::App app{"wzp-web: WarzonePhone browser bridge (HTTPS + WebSocket)"};
   int port = 8080;
   std::string host = "127.0.0.1", relay = "127.0.0.1:4433", cert, key;
-  std::string web_root = WZP_WEB_ROOT, state_dir = "wzp-web-state";
+  std::string web_root = WZP_WEB_ROOT, state_dir = "wzp-web-state", rnnoise = WZP_RNNOISE_JS;
   bool tls = false;
   app.add_option("--port", port, "HTTP(S)/WebSocket port (0: any free port)")
       ->check(CLI::Range(0, 65535))
@@ -42,6 +45,8 @@ int main(int argc, char** argv) {
   app.add_option("--cert", cert, "PEM certificate (with --tls)");
   app.add_option("--key", key, "PEM private key (with --tls)");
   app.add_option("--web-root", web_root, "the page's files")->capture_default_str();
+  app.add_option("--rnnoise", rnnoise, "RNNoise WebAssembly build (npm @shiguredo/rnnoise-wasm)")
+      ->capture_default_str();
   app.add_option("--state-dir", state_dir, "pins of relays, the generated certificate")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -65,6 +70,12 @@ int main(int argc, char** argv) {
     c.relay = relay;
     c.web_root = web_root;
     c.state_dir = state_dir;
+    if (std::filesystem::exists(rnnoise)) {
+      c.vendor["rnnoise.js"] = rnnoise;
+    } else {
+      std::cerr << "wzp-web: no RNNoise build at " << rnnoise << " (run scripts/install-deps.sh); "
+                << "the page will offer it disabled\n";
+    }
     if (tls) {
       if (cert.empty()) {
         const auto generated = wzp::transport::load_or_create_certificate(state_dir);

@@ -32,8 +32,30 @@ $('relay-form').addEventListener('submit', (e) => {
   const relay = $('relay').value.trim();
   if (relay && ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'relay', relay }));
 });
-$('rnnoise').disabled = true;
-$('rnnoise').parentElement.title = 'RNNoise is not bundled in this build';
+// RNNoise (WebAssembly, served by the bridge from npm's @shiguredo/rnnoise-wasm): an optional
+// stage in the capture path, 480-sample frames at 48 kHz on the 16-bit scale.
+let denoise = null;
+$('rnnoise').addEventListener('change', async (e) => {
+  if (!e.target.checked) { denoise = null; wzp.rnnoise = false; return; }
+  try {
+    const { Rnnoise } = await import('/vendor/rnnoise.js');
+    const rn = await Rnnoise.load();
+    denoise = rn.createDenoiseState();
+    wzp.rnnoise = true;
+  } catch (err) {
+    e.target.checked = false;
+    banner('red', 'RNNoise unavailable: ' + err.message);
+  }
+});
+function denoiseFrame(frame) {
+  if (!denoise) return;
+  for (let off = 0; off < frame.length; off += 480) {
+    const part = frame.subarray(off, off + 480);
+    for (let i = 0; i < part.length; i++) part[i] *= 32767;
+    denoise.processFrame(part);
+    for (let i = 0; i < part.length; i++) part[i] /= 32767;
+  }
+}
 
 function transmitting() { return !muted && (!pttMode || talking); }
 function updateTx() {
@@ -103,8 +125,9 @@ function onCaptured(block) {
   joined.set(block, pending.length);
   pending = joined;
   while (pending.length >= FRAME) {
-    const frame = pending.subarray(0, FRAME);
+    const frame = pending.slice(0, FRAME);
     pending = pending.slice(FRAME);
+    denoiseFrame(frame);
     if (!ws || ws.readyState !== WebSocket.OPEN || !transmitting()) continue;
     const out = new DataView(new ArrayBuffer(FRAME * 2));
     for (let i = 0; i < FRAME; i++) {

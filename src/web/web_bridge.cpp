@@ -415,7 +415,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       return send(std::move(res));
     }
     std::filesystem::path file;
-    if (path.rfind("/static/", 0) == 0) {
+    if (path.rfind("/vendor/", 0) == 0) {
+      auto it = bridge_->config.vendor.find(path.substr(8));
+      if (it == bridge_->config.vendor.end()) return not_found();
+      file = it->second;
+    } else if (path.rfind("/static/", 0) == 0) {
       const std::string name = path.substr(8);
       if (name.empty() || name.find("..") != std::string::npos || name.find('/') != std::string::npos) {
         return not_found();

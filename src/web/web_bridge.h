@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -25,6 +26,8 @@ struct BridgeConfig {
   boost::asio::ip::tcp::endpoint listen;
   std::string relay;               // HOST:PORT
   std::filesystem::path web_root;  // index.html, app.js, the worklets
+  // Third-party files served at /vendor/NAME (the RNNoise WebAssembly build from npm).
+  std::map<std::string, std::filesystem::path> vendor;
   std::filesystem::path state_dir; // relay pins (known_relays)
   std::optional<std::pair<std::string, std::string>> tls;  // PEM certificate, key
   size_t max_sessions = 200;

@@ -132,6 +132,12 @@ try {
   const again = await heardFrequency(b, heardBefore + 100);
   log(`after the restart page B hears ${again.f.toFixed(1)} Hz again, ${((Date.now() - back) / 1000).toFixed(1)} s after the relay came back`);
   check(Math.abs(again.f - 440) <= 2, 'audio flows again without a reload');
+  // RNNoise in the capture path, from the bridge (no CDN): it loads and the page keeps sending.
+  await a.click('#rnnoise');
+  const rn = await waitFor(a, () => window.wzp.rnnoise === true, null, 10000, 'RNNoise loaded').then(() => true, (e) => { log(e.message); return false; });
+  const sentBefore = await a.evaluate(() => window.wzp.framesSent);
+  const flowing = rn && await waitFor(a, (n) => window.wzp.framesSent > n + 50, sentBefore, 5000, 'frames through RNNoise').then(() => true, () => false);
+  check(rn && flowing, 'RNNoise runs in the capture path (WebAssembly served by wzp-web)');
   const reloads = await a.evaluate(() => performance.getEntriesByType('navigation').length);
   check(reloads === 1, 'no reload happened');
   for (const br of browsers) await br.close();
