@@ -14,6 +14,10 @@ int main(int argc, char** argv) {
   for (const auto& s : all_suites()) names.emplace_back(s.name);
   app.add_option("suite", suite, "suite to run")->required()->check(CLI::IsMember(names));
   app.add_flag("--json", json, "one JSON object per result instead of a table");
+  std::string html;
+  int seconds = 20;
+  app.add_option("--html", html, "network: also write a self-contained HTML report with charts");
+  app.add_option("--seconds", seconds, "network: length of each call")->check(CLI::Range(5, 600))->capture_default_str();
   app.footer([] {
     std::string text = "Suites:\n  all        every suite that is built\n";
     for (const auto& s : all_suites()) {
@@ -23,6 +27,7 @@ int main(int argc, char** argv) {
     return text;
   }());
   CLI11_PARSE(app, argc, argv);
+  wzp::bench::set_network_options(html, seconds);
 
   std::vector<wzp::bench::Measurement> results;
   int missing = 0;

@@ -13,7 +13,7 @@ std::span<const Suite> all_suites() {
       {"pipeline", "whole call pipeline both ways against the codec alone", run_pipeline_suite},
       {"transport", "QUIC datagram rate on one core against plain UDP", run_transport_suite},
       {"relay", "relay forwarding per core and latency, rooms of 2/10/50, against a UDP reflector", run_relay_suite},
-      {"network", "full calls through wzp-netem profiles (issue 10)", {}},
+      {"network", "full calls (relay, netem, two clients as processes) through six hostile profiles", run_network_suite},
   }};
   return kSuites;
 }

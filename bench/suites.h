@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -25,5 +26,8 @@ std::vector<Measurement> run_codec_suite();
 std::vector<Measurement> run_pipeline_suite();
 std::vector<Measurement> run_transport_suite();
 std::vector<Measurement> run_relay_suite();
+std::vector<Measurement> run_network_suite();
+// wzp-bench network --html FILE --seconds N
+void set_network_options(const std::string& html, int seconds);
 
 }  // namespace wzp::bench

@@ -249,6 +249,32 @@ std::string RelayServer::metrics_text() const {
          {{"", n(st.trunk_entries)}});
   family(out, "wzp_relay_probes_reflected_total", "counter", "Probe datagrams from peer relays answered.",
          {{"", n(st.probes_reflected)}});
+  // Quality per room: the weakest member's latest report (rooms are their hashed SNI).
+  std::vector<Sample> loss, rtt, jitter, tier;
+  for (const auto& [room, members] : rooms_) {
+    proto::QualityUpdate worst;
+    bool any = false;
+    for (const Session* m : members) {
+      if (!m->quality) continue;
+      any = true;
+      worst.loss_percent = std::max(worst.loss_percent, m->quality->loss_percent);
+      worst.rtt_ms = std::max(worst.rtt_ms, m->quality->rtt_ms);
+      worst.jitter_ms = std::max(worst.jitter_ms, m->quality->jitter_ms);
+    }
+    if (!any) continue;
+    const std::string label = "{room=\"" + room + "\"}";
+    loss.push_back({label, worst.loss_percent / 100});
+    rtt.push_back({label, worst.rtt_ms / 1000.0});
+    jitter.push_back({label, worst.jitter_ms / 1000.0});
+    auto rq = room_quality_.find(room);
+    tier.push_back({label, static_cast<double>(rq == room_quality_.end() ? 0 : static_cast<int>(rq->second.controller.tier()))});
+  }
+  family(out, "wzp_relay_room_loss_ratio", "gauge",
+         "Loss before FEC reported by the room's weakest member.", loss);
+  family(out, "wzp_relay_room_rtt_seconds", "gauge", "Largest round trip reported in the room.", rtt);
+  family(out, "wzp_relay_room_jitter_seconds", "gauge", "Largest jitter reported in the room.", jitter);
+  family(out, "wzp_relay_room_tier", "gauge",
+         "The room's tier from its weakest link: 0 good, 1 degraded, 2 catastrophic.", tier);
   family(out, "wzp_relay_handshakes_total", "counter", "Per-hop handshakes, by result.",
          {{R"({result="ok"})", n(st.handshakes_ok)}, {R"({result="failed"})", n(st.handshakes_failed)}});
   family(out, "wzp_relay_signal_errors_total", "counter", "Malformed or out-of-order signalling.",
