@@ -60,17 +60,6 @@ std::string bin_dir() {
   return fs::canonical("/proc/self/exe").parent_path().string();
 }
 
-uint16_t free_udp_port() {
-  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
 
 std::vector<Second> read_metrics(const fs::path& file) {
   std::vector<Second> out;
@@ -108,7 +97,7 @@ Run run_profile(const Profile& p, int seconds, const fs::path& dir) {
     }
   }
   if (relay_addr.empty()) return r;
-  const std::string netem_addr = "127.0.0.1:" + std::to_string(free_udp_port());
+  const std::string netem_addr = "127.0.0.1:" + std::to_string(testing::free_udp_port());
   std::vector<std::string> nargs = {bin + "/wzp-netem", "--listen", netem_addr, "--upstream", relay_addr,
                                     "--seed", "7"};
   nargs.insert(nargs.end(), p.netem.begin(), p.netem.end());

@@ -44,17 +44,6 @@ bool wait_for(testing::Process& p, const std::string& what, std::vector<std::str
   return false;
 }
 
-uint16_t free_udp_port() {
-  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
 
 TEST(ClientProcess, DirectCallRingsConnectsAndHangsUp) {
   const auto dir = fresh_dir("direct");
@@ -94,7 +83,7 @@ TEST(ClientProcess, DirectCallRingsConnectsAndHangsUp) {
 
 TEST(ClientProcess, ACallSurvivesItsRelayBeingKilledAndRestarted) {
   const auto dir = fresh_dir("kill");
-  const std::string listen = "127.0.0.1:" + std::to_string(free_udp_port());
+  const std::string listen = "127.0.0.1:" + std::to_string(testing::free_udp_port());
   auto relay = std::make_unique<testing::Relay>(dir / "relay", std::vector<std::string>{}, listen);
   ASSERT_EQ(relay->address, listen);
   const std::string bob_fp = fingerprint_of(dir / "bob.id");
