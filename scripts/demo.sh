@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # The local call demo behind `make run`: a relay on 127.0.0.1:4433, a wzp-netem path with 10 %
-# loss in front of it, and two clients in room "demo" — one sends a 440 Hz tone, the other
-# records and measures it. The relay keeps running afterwards for your own clients; Ctrl-C
-# stops everything.
+# loss in front of it (127.0.0.1:4500), the web bridge on http://127.0.0.1:8080, and two
+# clients in room "demo" through the lossy path — one sends a 440 Hz tone for a minute, the
+# other records and measures it. Open the printed URL to join them from a browser. After the
+# minute the recorder prints what it measured and the network report (every hostile profile,
+# as HTML) is written. Everything stays up until Ctrl-C, which stops it all.
 set -euo pipefail
 bin=${1:-build/bin}
 state=${2:-build/demo}
+secs=${DEMO_SECONDS:-60}
 mkdir -p "$state"
+rm -f "$state"/*.jsonl
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -15,28 +19,47 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo; echo "demo: stopping"; exit 0' INT TERM
 
+wait_for() {  # FILE PATTERN: up to 5 s
+  for _ in $(seq 50); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  cat "$1"; return 1
+}
+
 "$bin/wzp-relay" --listen 127.0.0.1:4433 --state-dir "$state/relay" >"$state/relay.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 50); do grep -q "listening on" "$state/relay.log" 2>/dev/null && break; sleep 0.1; done
-grep -q "listening on" "$state/relay.log" || { cat "$state/relay.log"; exit 1; }
-cat "$state/relay.log"
+wait_for "$state/relay.log" "listening on"
+grep "wzp-relay:" "$state/relay.log"
 
 "$bin/wzp-netem" --listen 127.0.0.1:4500 --upstream 127.0.0.1:4433 --loss 10 --seed 1 \
   >"$state/netem.log" 2>&1 &
 pids+=($!)
 
-echo "demo: a 10-second call through 10 % packet loss (wzp-netem on 127.0.0.1:4500)"
+"$bin/wzp-web" --port 8080 --relay 127.0.0.1:4433 --state-dir "$state/web" >"$state/web.log" 2>&1 &
+pids+=($!)
+wait_for "$state/web.log" "serving"
+
 client=("$bin/wzp-client" 127.0.0.1:4500 --room demo --known-relays "$state/known_relays")
 "${client[@]}" --name listener --identity "$state/listener.id" --record "$state/demo.wav" \
-  --duration 14 &
+  --metrics-file "$state/listener.jsonl" --duration $((secs + 4)) >"$state/listener.log" 2>&1 &
 listener=$!
+pids+=($listener)
 sleep 1
-"${client[@]}" --name tone --identity "$state/tone.id" --send-tone 10 >"$state/sender.log" 2>&1
-wait "$listener"
-tail -1 "$state/netem.log"
+"${client[@]}" --name tone --identity "$state/tone.id" --send-tone "$secs" \
+  --metrics-file "$state/tone.jsonl" >"$state/sender.log" 2>&1 &
+pids+=($!)
+
 echo
+echo "demo: two clients are in room \"demo\" through 10 % packet loss (wzp-netem on 127.0.0.1:4500)."
+echo "demo: join them from a browser:  http://127.0.0.1:8080/demo"
+echo "demo: relay metrics: http://127.0.0.1:9464/metrics   bridge metrics: http://127.0.0.1:8080/metrics"
+echo "demo: in ${secs} s the recorder reports what it heard, then the network report is written."
+wait "$listener" || true
+grep "wzp-client: recorded" "$state/listener.log" || tail -3 "$state/listener.log"
+tail -1 "$state/netem.log"
 echo "demo: the recording is $state/demo.wav (play it: play $state/demo.wav)"
-echo "demo: the relay is still up on 127.0.0.1:4433 (metrics: http://127.0.0.1:9464/metrics)."
-echo "demo: join it, e.g.  $bin/wzp-client 127.0.0.1:4433 --room demo --send-tone 5"
-echo "demo: Ctrl-C stops."
+
+echo "demo: measuring every hostile profile for the network report (about two minutes)..."
+"$bin/wzp-bench" network --seconds 12 --html "$state/network-report.html" >"$state/network.txt" 2>"$state/network.log" &&
+  echo "demo: network report: $state/network-report.html" ||
+  echo "demo: the network report failed, see $state/network.log"
+echo "demo: the relay and the bridge stay up for your own clients and browsers; Ctrl-C stops."
 wait "${pids[0]}"
