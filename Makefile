@@ -39,7 +39,7 @@ sanitize: deps
 # Every fuzz target for FUZZ_SECONDS, starting from its committed seed corpus.
 fuzz: deps
 	CC=clang-14 CXX=clang++-14 cmake -S . -B $(BUILD_FUZZ) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWZP_FUZZ=ON
-	cmake --build $(BUILD_FUZZ)
+	cmake --build $(BUILD_FUZZ) --target fuzzers
 	scripts/run-fuzzers.sh $(BUILD_FUZZ)/bin $(FUZZ_SECONDS)
 
 ci: test sanitize fuzz
