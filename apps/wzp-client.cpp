@@ -491,16 +491,21 @@ int main(int argc, char** argv) {
       const double filled = r.slots_decoded + r.slots_concealed
                                 ? 100.0 * r.slots_decoded / (r.slots_decoded + r.slots_concealed)
                                 : 100.0;
+      // A level meter: ten cells, roughly 6 dB each below full scale.
+      char meter[11] = "          ";
+      const int cells = level > 1 ? std::clamp(static_cast<int>(10 + 20 * std::log10(level / 32768) / 6), 0, 10) : 0;
+      for (int i = 0; i < cells; ++i) meter[i] = '#';
       std::snprintf(line, sizeof line,
-                    "%5.1fs  %s  members %zu  tier %s  rtt %.0f ms  sent %lu pkts  filled %.1f%%  "
-                    "decoded %lu  reconnects %u  level %5.0f",
+                    "%5.1fs  %s  members %zu  tier %s  loss %.1f%%  rtt %.0f ms  delay %u ms  "
+                    "sent %lu pkts  filled %.1f%%  decoded %lu  reconnects %u  [%s]",
                     elapsed,
                     !call ? (session->registered() ? "registered" : "registering")
                     : st.connected    ? "connected"
                     : st.reconnecting ? "reconnecting"
                                       : "connecting",
-                    st.members, std::string(wzp::proto::tier_name(st.tier)).c_str(), st.rtt_ms,
-                    st.sent.packets, filled, st.received.slots_decoded, st.reconnects, level);
+                    st.members, std::string(wzp::proto::tier_name(st.tier)).c_str(), st.loss_percent,
+                    st.rtt_ms, st.buffer_delay_ms, st.sent.packets, filled, st.received.slots_decoded,
+                    st.reconnects, meter);
       if (tty) {
         std::cout << "\r" << line << std::flush;
       } else {
