@@ -141,7 +141,10 @@ Result relay_case(size_t members, bool trunk) {
   transport::QuicServer server(relay_io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0),
                                transport::generate_certificate("bench-relay"), relay);
   auto guard = asio::make_work_guard(relay_io);
-  std::thread core([&] { relay_io.run(); });
+  std::thread core([&] {
+    pthread_setname_np(pthread_self(), "relay-core");
+    relay_io.run();
+  });
 
   asio::io_context io;
   std::vector<std::unique_ptr<Member>> m;

@@ -106,7 +106,7 @@ class QuicServer {
   QuicServer(boost::asio::io_context& io, const boost::asio::ip::udp::endpoint& listen,
              const TlsCertificate& cert, QuicEvents& events, QuicConfig config = {});
   ~QuicServer();
-  boost::asio::ip::udp::endpoint local_endpoint() const { return socket_.local_endpoint(); }
+  boost::asio::ip::udp::endpoint local_endpoint() const { return local_; }
   void stop();
   size_t connections() const { return conns_.size(); }
   uint64_t dropped_packets() const { return dropped_; }  // unparsable or unroutable
@@ -126,7 +126,9 @@ class QuicServer {
   std::unique_ptr<Tls> tls_;
   std::vector<uint8_t> buf_;
   boost::asio::ip::udp::endpoint from_;
-  std::map<std::string, QuicConnection*> by_cid_;
+  // Transparent comparison: a packet's connection ID is looked up without building a string.
+  std::map<std::string, QuicConnection*, std::less<>> by_cid_;
+  boost::asio::ip::udp::endpoint local_;  // the socket's address, read once (not per packet)
   std::vector<std::unique_ptr<QuicConnection>> conns_;
   uint64_t dropped_ = 0;
   bool stopped_ = false;
@@ -143,7 +145,7 @@ class QuicClient {
   QuicConnection& connection() { return *conn_; }
   // Moves the connection to a fresh local socket (a new port): connection migration.
   void migrate();
-  boost::asio::ip::udp::endpoint local_endpoint() const { return socket_->local_endpoint(); }
+  boost::asio::ip::udp::endpoint local_endpoint() const { return local_; }
   const std::string& server_fingerprint() const;
   struct Tls;
 
@@ -156,6 +158,7 @@ class QuicClient {
   std::unique_ptr<QuicConnection> conn_;
   std::vector<uint8_t> buf_;
   boost::asio::ip::udp::endpoint from_;
+  boost::asio::ip::udp::endpoint local_;  // the current socket's address, read once per socket
 };
 
 }  // namespace wzp::transport
