@@ -253,7 +253,9 @@ TEST(ClientProcess, LiveAudioWithoutADeviceIsAClearError) {
   auto p = client(dir, "l", relay.address, {"--live", "--duration", "1"});
   const auto [lines, rc] = run_all(*p, std::chrono::seconds(15));
   ASSERT_TRUE(rc.has_value());
-  if (*rc != 0) EXPECT_TRUE(any_line(lines, "wzp-client: --live: ")) << ::testing::PrintToString(lines);
+  if (*rc != 0) {
+    EXPECT_TRUE(any_line(lines, "wzp-client: --live: ")) << ::testing::PrintToString(lines);
+  }
   std::filesystem::remove_all(dir);
 }
 
