@@ -48,13 +48,10 @@ uint64_t now_ns() {
 // A media-looking datagram: tag 0x00, then the send time.
 void stamp(std::vector<uint8_t>& d) {
   std::fill(d.begin(), d.end(), 0);
-  const uint64_t t = now_ns();
-  proto::store_be32(&d[1], static_cast<uint32_t>(t >> 32));
-  proto::store_be32(&d[5], static_cast<uint32_t>(t));
+  proto::store_be64(&d[1], now_ns());
 }
 double age_us(std::span<const uint8_t> d) {
-  const uint64_t t = static_cast<uint64_t>(proto::load_be32(&d[1])) << 32 | proto::load_be32(&d[5]);
-  return (now_ns() - t) / 1e3;
+  return (now_ns() - proto::load_be64(&d[1])) / 1e3;
 }
 
 struct Result {

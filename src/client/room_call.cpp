@@ -53,7 +53,7 @@ void RoomCall::dial() {
   encoder_.reset();
   sealer_.reset();
   reader_ = proto::SignalFrameReader{};
-  connected_ = joined_ = false;
+  joined_ = false;
   last_sent_ = last_lost_ = 0;
   dialled_ = heard_ = std::chrono::steady_clock::now();
   quic_ = std::make_unique<transport::QuicClient>(io_, relay_, transport::room_sni(options_.room),
@@ -62,7 +62,7 @@ void RoomCall::dial() {
 }
 
 void RoomCall::lost(const std::string& reason) {
-  connected_ = joined_ = false;
+  joined_ = false;
   wire_.conn = nullptr;
   if (hung_up_ || failed_ || redial_pending_) return;
   if (!ever_joined_ && attempt_ == 0 && !reason.empty()) closed_reason_ = reason;
@@ -105,7 +105,7 @@ RoomCallStatus RoomCall::status() const {
   s.reconnecting = ever_joined_ && !joined_ && !failed_ && !hung_up_;
   s.reconnects = reconnects_;
   s.closed_reason = closed_reason_;
-  s.members = peers_.size();
+  s.members = member_count();
   if (encoder_) {
     s.sent = encoder_->stats();
     s.tier = encoder_->tier();
@@ -134,7 +134,6 @@ std::vector<proto::Participant> RoomCall::members() const {
 }
 
 void RoomCall::on_established(transport::QuicConnection& c) {
-  connected_ = true;
   if (!options_.token.empty()) c.send_stream(proto::frame_signal(proto::AuthToken{options_.token}));
   auto offer = crypto::make_offer(identity_, {"good", "degraded", "catastrophic"}, pending_);
   if (!options_.display_name.empty()) offer.display_name = options_.display_name;

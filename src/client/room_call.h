@@ -78,6 +78,7 @@ class RoomCall : public transport::QuicEvents {
   RoomCallStatus status() const;
   // The others in the room, as the relay announced them.
   std::vector<proto::Participant> members() const;
+  size_t member_count() const { return peers_.size(); }
   // Mute: silence is sent instead of the source (the source is not consulted).
   void set_muted(bool muted) { muted_ = muted; }
 
@@ -132,7 +133,7 @@ class RoomCall : public transport::QuicEvents {
   boost::asio::steady_timer timer_;
   std::chrono::steady_clock::time_point start_;
   uint64_t ticks_ = 0;
-  bool connected_ = false, joined_ = false, failed_ = false, hung_up_ = false;
+  bool joined_ = false, failed_ = false, hung_up_ = false;
   bool ever_joined_ = false, muted_ = false;
   uint32_t attempt_ = 0, reconnects_ = 0;
   boost::asio::steady_timer redial_;

@@ -20,6 +20,9 @@ inline void store_be32(uint8_t* p, uint32_t v) {
   p[2] = static_cast<uint8_t>(v >> 8);
   p[3] = static_cast<uint8_t>(v);
 }
+inline uint64_t load_be64(const uint8_t* p) {
+  return static_cast<uint64_t>(load_be32(p)) << 32 | load_be32(p + 4);
+}
 inline void store_be64(uint8_t* p, uint64_t v) {
   store_be32(p, static_cast<uint32_t>(v >> 32));
   store_be32(p + 4, static_cast<uint32_t>(v));

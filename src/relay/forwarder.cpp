@@ -9,9 +9,6 @@
 namespace wzp::relay {
 
 using proto::family;
-using proto::family_header;
-using proto::label_value;
-using proto::Sample;
 
 // One client's pipe: the downstream connection (owned by the QuicServer) and the upstream
 // client connection to the remote relay (owned here).

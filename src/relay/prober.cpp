@@ -10,7 +10,6 @@
 namespace wzp::relay {
 
 using proto::family;
-using proto::family_header;
 using proto::label_value;
 using proto::Sample;
 namespace {

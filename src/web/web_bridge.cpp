@@ -196,7 +196,7 @@ class Participant {
       return true;
     };
     auto sink = [this](std::span<const int16_t> pcm) {
-      if (!call_ || call_->status().members == 0) return;
+      if (!call_ || call_->member_count() == 0) return;
       std::vector<uint8_t> bytes(pcm.size() * 2);
       for (size_t i = 0; i < pcm.size(); ++i) {
         bytes[2 * i] = static_cast<uint8_t>(pcm[i]);

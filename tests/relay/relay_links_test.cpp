@@ -145,6 +145,15 @@ struct AuthService {
   }
 };
 
+// A relay config whose token checks go to `authorizer`, created once the fixture's io exists.
+RelayConfig checking_tokens_with(std::unique_ptr<HttpAuthorizer>& authorizer) {
+  RelayConfig rc;
+  rc.authorize = [&authorizer](const std::string& t, std::function<void(AuthVerdict)> done) {
+    authorizer->check(t, std::move(done));
+  };
+  return rc;
+}
+
 std::string hangup_reason(const Member& m) {
   const auto* h = m.last<proto::Hangup>();
   return h ? h->reason : std::string();
@@ -152,10 +161,7 @@ std::string hangup_reason(const Member& m) {
 
 TEST(RelayLinks, TokensAreCheckedWithTheAuthServiceBeforeJoining) {
   std::unique_ptr<HttpAuthorizer> authorizer;
-  RelayConfig rc;
-  rc.authorize = [&](const std::string& t, std::function<void(AuthVerdict)> done) {
-    authorizer->check(t, std::move(done));
-  };
+  RelayConfig rc = checking_tokens_with(authorizer);
   RelayFixture f(rc);
   AuthService service(f.io);
   std::string error;
@@ -186,10 +192,7 @@ TEST(RelayLinks, TokensAreCheckedWithTheAuthServiceBeforeJoining) {
 
 TEST(RelayLinks, AServiceThatIsDownRefusesWithAReason) {
   std::unique_ptr<HttpAuthorizer> authorizer;
-  RelayConfig rc;
-  rc.authorize = [&](const std::string& t, std::function<void(AuthVerdict)> done) {
-    authorizer->check(t, std::move(done));
-  };
+  RelayConfig rc = checking_tokens_with(authorizer);
   RelayFixture f(rc);
   // A port nothing listens on.
   asio::ip::tcp::acceptor probe(f.io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
