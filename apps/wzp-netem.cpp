@@ -48,6 +48,12 @@ int main(int argc, char** argv) {
   app.add_option("--rate", rate, "bandwidth cap, kbit/s (0: none)");
   app.add_option("--queue", queue, "packets queued for the capped link before drops");
   app.add_option("--outage", outages, "blackout START:SECONDS (repeatable), e.g. 10:3");
+  std::vector<double> loss_steps;
+  double step_s = 10;
+  app.add_option("--loss-steps", loss_steps, "random loss that changes every --step seconds, percent, e.g. 0,20,5")
+      ->delimiter(',')
+      ->check(CLI::Range(0.0, 100.0));
+  app.add_option("--step", step_s, "seconds per --loss-steps value")->check(CLI::Range(0.1, 3600.0));
   app.add_option("--rebind", rebinds, "change the upstream-facing source port at SECONDS (repeatable)");
   app.add_option("--direction", direction, "which way to impair")
       ->check(CLI::IsMember({"both", "up", "down"}));
@@ -73,6 +79,8 @@ int main(int argc, char** argv) {
   imp.rate_kbps = rate;
   imp.queue_packets = queue;
   imp.seed = seed;
+  for (double l : loss_steps) imp.loss_steps.push_back(l / 100);
+  imp.step_ms = static_cast<uint64_t>(step_s * 1000);
   for (const auto& o : outages) {
     const auto colon = o.find(':');
     try {

@@ -259,7 +259,6 @@ std::vector<Measurement> run_pipeline_suite() {
     crypto::SessionCrypto r(k.keys, crypto::Direction::kAnswerer);
     client::SessionMediaCrypto opener(r);
     client::CallDecoderConfig dc;
-    dc.fec_aware_delay = false;
     auto rx = std::make_unique<client::CallDecoder>(dc, opener);
     size_t next = 0;
     uint64_t tick = 0;

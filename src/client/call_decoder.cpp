@@ -45,8 +45,10 @@ void CallDecoder::on_datagram(std::span<const uint8_t> d, uint64_t arrival_ms) {
     }
     reader_.accept(*frame);
     note_sequence(frame->header.seq);
+    interval_bytes_ += d.size();
+    interval_min_transit_ = std::min(interval_min_transit_, static_cast<int64_t>(arrival_ms) -
+                                                               static_cast<int64_t>(frame->header.timestamp_ms));
     if (frame->report) peer_report_ = frame->report;
-    adapt_min_delay(frame->header.codec);
     fec::FecPacket p;
     p.is_repair = frame->header.is_repair;
     p.block_id = frame->header.fec_block_id;
@@ -55,22 +57,10 @@ void CallDecoder::on_datagram(std::span<const uint8_t> d, uint64_t arrival_ms) {
     p.codec = static_cast<uint8_t>(frame->header.codec);
     p.timestamp_ms = frame->header.timestamp_ms;
     p.payload = std::span<const uint8_t>(plain_).first(plain_len);
-    fec_.on_packet(p, proto::codec_info(frame->header.codec).frame_ms, *this);
-    fec_.expire(frame->header.timestamp_ms);
+    fec_.on_packet(p, *this);
     return;
   }
   ++stats_.dropped_auth;
-}
-
-void CallDecoder::adapt_min_delay(proto::CodecId codec) {
-  if (!config_.fec_aware_delay) return;
-  const proto::QualityProfile* p = proto::profile_for_codec(codec);
-  if (!p) return;  // comfort noise: no block to wait for
-  const uint32_t need = p->fec_recovery_ms();
-  if (need == min_delay_for_fec_) return;
-  min_delay_for_fec_ = need;
-  jb_.set_min_delay(std::clamp(std::max(need, config_.jitter.min_delay_ms),
-                               config_.jitter.min_delay_ms, config_.jitter.max_delay_ms));
 }
 
 void CallDecoder::on_frame(uint32_t ts, std::span<const uint8_t> frame, bool recovered,
@@ -83,17 +73,17 @@ void CallDecoder::on_frame(uint32_t ts, std::span<const uint8_t> frame, bool rec
   std::memcpy(&stored_[1], frame.data(), frame.size());
   const auto id = static_cast<proto::CodecId>(codec);
   jb_.put(ts, std::span(stored_).first(frame.size() + 1), proto::codec_info(id).frame_ms,
-          arrival_ms_, id == proto::CodecId::kComfortNoise);
+          arrival_ms_, id == proto::CodecId::kComfortNoise, recovered);
 }
 
-void CallDecoder::pull(std::span<int16_t> pcm, uint64_t) {
+void CallDecoder::pull(std::span<int16_t> pcm, uint64_t now_ms) {
   const size_t n = std::min(pcm.size(), kPcmFrame);
   if (decoded_used_ < decoded_have_) {  // the second half of a 40 ms frame
     std::copy_n(&decoded_[decoded_used_], n, pcm.begin());
     decoded_used_ += n;
     return;
   }
-  const auto step = jb_.pop();
+  const auto step = jb_.pop(now_ms);
   decoded_used_ = decoded_have_ = 0;
   auto out = std::span(decoded_).first(std::max<size_t>(n, step.duration_ms * codec::kSamplesPerMs));
   switch (step.kind) {
@@ -131,35 +121,32 @@ void CallDecoder::pull(std::span<int16_t> pcm, uint64_t) {
 void CallDecoder::note_sequence(uint16_t seq) {
   const uint64_t ext = seq_ext_.extend(seq);
   seq_ext_.update(ext);
-  if (!have_seq_) {
-    have_seq_ = true;
-    highest_seq_ = ext;
-    window_expected_start_ = ext;
-    window_received_ = 1;
-    return;
-  }
-  ++window_received_;
-  if (ext > highest_seq_) {
-    const uint64_t gap = ext - highest_seq_ - 1;
-    if (gap > 0) {
-      window_missing_ += gap;
-      ++window_runs_;
-    }
-    highest_seq_ = ext;
-  }
+  loss_.on_packet(ext);
 }
 
-proto::QualitySample CallDecoder::take_measurement() {
+proto::QualitySample CallDecoder::take_measurement(uint64_t now_ms) {
   proto::QualitySample s;
-  const uint64_t expected = have_seq_ ? highest_seq_ - window_expected_start_ + 1 : 0;
-  if (expected > 0) {
-    const double received = std::min<double>(window_received_, expected);
-    s.loss_percent = 100.0 * (1.0 - received / expected);
+  const uint64_t elapsed = last_measured_ms_ && now_ms > last_measured_ms_ ? now_ms - last_measured_ms_ : 1000;
+  last_measured_ms_ = now_ms;
+  if (interval_min_transit_ != INT64_MAX) {
+    // The floor of this interval against two intervals ago and against the last ten.
+    const int64_t now_floor = interval_min_transit_;
+    int64_t floor = now_floor;
+    for (size_t i = 0; i < std::min(intervals_, kTransitHistory); ++i) floor = std::min(floor, min_transit_[i]);
+    const bool rising = intervals_ >= 2 &&
+                        now_floor - min_transit_[(intervals_ - 2) % kTransitHistory] > kQueueRiseMs;
+    const bool standing = intervals_ >= 2 && now_floor - floor > kStandingQueueMs;
+    if (rising || standing) s.capacity_kbps = static_cast<double>(interval_bytes_) * 8 / static_cast<double>(elapsed);
+    min_transit_[intervals_++ % kTransitHistory] = now_floor;
   }
-  s.mean_burst = window_runs_ ? static_cast<double>(window_missing_) / window_runs_ : 1.0;
+  interval_bytes_ = 0;
+  interval_min_transit_ = INT64_MAX;
+  const proto::LossReport loss = loss_.take();
+  s.loss_percent = loss.loss_percent;
+  s.mean_burst = loss.mean_burst;
+  s.packets = loss.packets;
+  s.reorder = loss.reorder_depth;
   s.jitter_ms = jb_.stats().jitter_ms;
-  window_expected_start_ = highest_seq_ + 1;
-  window_received_ = window_missing_ = window_runs_ = 0;
   return s;
 }
 

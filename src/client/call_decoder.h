@@ -11,9 +11,10 @@
 
 #include "client/media_crypto.h"
 #include "codec/adaptive_codec.h"
-#include "fec/fec_decoder.h"
+#include "fec/window_decoder.h"
 #include "proto/drift_estimator.h"
 #include "proto/jitter_buffer.h"
+#include "proto/loss_meter.h"
 #include "proto/media_frame.h"
 #include "proto/quality_controller.h"
 #include "proto/quality_report.h"
@@ -22,10 +23,9 @@
 namespace wzp::client {
 
 struct CallDecoderConfig {
-  proto::JitterConfig jitter;  // frame_ms stays 20: the playout step
-  // Extra playout delay the FEC may need to recover a frame, set by the tier in use; the
-  // jitter buffer's minimum delay never goes below it.
-  bool fec_aware_delay = true;
+  // frame_ms stays 20: the playout step. The buffer's target covers FEC recovery by itself:
+  // rebuilt frames count with the time they were rebuilt.
+  proto::JitterConfig jitter;
 };
 
 struct CallDecoderStats {
@@ -48,8 +48,9 @@ class CallDecoder : private fec::FrameSink {
   // Fills kPcmFrame samples (20 ms) of playout.
   void pull(std::span<int16_t> pcm, uint64_t now_ms);
 
-  // Loss (before FEC) and burstiness measured since the last call, for the peer's controller.
-  proto::QualitySample take_measurement();
+  // Loss (before FEC: datagrams that never came), burstiness and, when the path's queue is
+  // growing, its capacity, since the last call (once a second), for the peer's controller.
+  proto::QualitySample take_measurement(uint64_t now_ms);
   // The latest quality report the peer attached to its media.
   std::optional<proto::QualityReport> take_peer_report();
 
@@ -57,7 +58,7 @@ class CallDecoder : private fec::FrameSink {
   uint32_t buffered_ms() const { return jb_.buffered_ms(); }
   const CallDecoderStats& stats() const { return stats_; }
   const proto::JitterStats& jitter_stats() const { return jb_.stats(); }
-  const fec::FecDecoderStats& fec_stats() const { return fec_.stats(); }
+  const fec::WindowDecoderStats& fec_stats() const { return fec_.stats(); }
   // The sender's media clock against ours, once there is enough to say (ppm, + = fast).
   std::optional<double> drift_ppm() const { return drift_.ppm(); }
 
@@ -65,12 +66,11 @@ class CallDecoder : private fec::FrameSink {
   void on_frame(uint32_t ts, std::span<const uint8_t> frame, bool recovered,
                 uint8_t codec) override;
   void note_sequence(uint16_t seq);
-  void adapt_min_delay(proto::CodecId codec);
 
   CallDecoderConfig config_;
   MediaOpener& opener_;
   proto::MediaFrameReader reader_;
-  fec::FecDecoder fec_;
+  fec::WindowDecoder fec_;
   proto::JitterBuffer jb_;
   codec::AdaptiveDecoder decoder_;
   uint64_t arrival_ms_ = 0;
@@ -79,15 +79,20 @@ class CallDecoder : private fec::FrameSink {
   size_t decoded_have_ = 0, decoded_used_ = 0;
   std::array<uint8_t, 2048> plain_{};
   std::array<uint8_t, 2048> stored_{};
-  // Loss measurement over the extended sequence.
   proto::SeqExtender seq_ext_;
-  bool have_seq_ = false;
-  uint64_t highest_seq_ = 0;
-  uint64_t window_received_ = 0, window_expected_start_ = 0;
-  uint64_t window_missing_ = 0, window_runs_ = 0;
+  proto::LossMeter loss_;
+  // Capacity: bytes received and the smallest transit (arrival - timestamp) per interval; a
+  // transit floor that climbs means a queue is building on the path.
+  static constexpr size_t kTransitHistory = 10;
+  static constexpr int64_t kQueueRiseMs = 40;      // over two seconds
+  static constexpr int64_t kStandingQueueMs = 100;  // above the floor of the last ten
+  uint64_t interval_bytes_ = 0;
+  int64_t interval_min_transit_ = INT64_MAX;
+  std::array<int64_t, kTransitHistory> min_transit_{};
+  size_t intervals_ = 0;
+  uint64_t last_measured_ms_ = 0;
   std::optional<proto::QualityReport> peer_report_;
   proto::DriftEstimator drift_;
-  uint32_t min_delay_for_fec_ = 0;
   CallDecoderStats stats_;
 };
 

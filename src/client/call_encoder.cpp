@@ -14,40 +14,25 @@ CallEncoder::CallEncoder(const CallEncoderConfig& config, MediaSealer& sealer,
       sealer_(sealer),
       sink_(sink),
       controller_(config.tier, config.cellular),
-      encoder_(proto::profile_for(config.tier).codec, config.codec_options),
-      comfort_noise_(codec::make_encoder(proto::CodecId::kComfortNoise)),
-      fec_(fec_config_for(0)) {
+      encoder_(controller_.codec(), config.codec_options),
+      comfort_noise_(codec::make_encoder(proto::CodecId::kComfortNoise)) {
+  if (!config.adaptive) controller_.force(config.tier);
+  encoder_.set_codec(controller_.codec());
+  const proto::FecSettings f = controller_.fec(0);
+  fec_.configure({.ratio = f.ratio, .window = f.window});
   if (config.voice_processing) vp_ = std::make_unique<codec::VoiceProcessor>(*config.voice_processing);
   pending_pcm_.reserve(codec::kMaxFrameSamples);
   header_writer_.set_mini_enabled(false);  // until the path has shown itself clean
 }
 
-fec::FecConfig CallEncoder::fec_config_for(uint64_t now_ms) const {
-  const auto& p = proto::profile_for(controller_.tier());
-  const proto::FecSettings s = controller_.fec(now_ms);
-  fec::FecConfig c;
-  c.frames_per_block = s.frames_per_block;
-  c.ratio = s.ratio;
-  c.depth = s.interleave_depth;
-  c.slot_ms = p.frame_ms;
-  // A block closes at the latest when its last frame slot has passed.
-  c.deadline_ms = p.frame_ms * s.frames_per_block * s.interleave_depth;
-  c.nominal_frame_bytes = proto::codec_info(p.codec).bitrate_bps * p.frame_ms / 8000;
-  return c;
-}
-
 void CallEncoder::on_peer_quality(const proto::QualitySample& sample, uint64_t now_ms) {
-  if (config_.adaptive) {
-    if (controller_.on_report(sample, now_ms)) ++stats_.tier_changes;
-  } else {
-    (void)controller_.on_report(sample, now_ms);  // keeps the loss estimate for the FEC ratio
-    controller_.force(config_.tier);
-  }
+  // A pinned tier keeps the loss estimate (for the protection) and the codec inside the tier.
+  if (controller_.on_report(sample, now_ms)) ++stats_.tier_changes;
   encoder_.set_expected_loss(static_cast<int>(std::lround(sample.loss_percent)));
   // Mini headers only on a proven clean path: under loss (or reordering, which the peer sees as
   // minis failing) a lost full header costs the minis after it. They come on after enough
   // clean reports, and each time they must be turned off again that bar doubles.
-  const bool clean = sample.loss_percent < 0.5;
+  const bool clean = sample.loss_percent < 0.5 && sample.reorder == 0;
   if (!clean && header_minis_on_) mini_bar_ = std::min(mini_bar_ * 2, kMaxCleanReportsForMini);
   clean_reports_ = clean ? clean_reports_ + 1 : 0;
   header_minis_on_ = clean_reports_ >= mini_bar_;
@@ -63,18 +48,18 @@ void CallEncoder::force_tier(proto::Tier tier, uint64_t now_ms) {
 
 void CallEncoder::apply_tier(uint64_t now_ms) {
   if (!pending_pcm_.empty()) return;  // switch on a frame boundary; retried next frame
-  const auto codec = proto::profile_for(controller_.tier()).codec;
-  const fec::FecConfig next = fec_config_for(now_ms);
-  const fec::FecConfig& cur = fec_.config();
-  const bool changed = codec != encoder_.codec() || next.frames_per_block != cur.frames_per_block ||
-                       next.depth != cur.depth || std::abs(next.ratio - cur.ratio) > 0.05;
-  if (!changed) return;
-  encoder_.set_codec(codec);
-  fec_.reconfigure(next, *this);
+  const auto codec = controller_.codec();
+  const proto::FecSettings f = controller_.fec(now_ms);
+  const fec::WindowFecConfig& cur = fec_.config();
+  if (codec != encoder_.codec()) encoder_.set_codec(codec);
+  if (f.window != cur.window || std::abs(f.ratio - cur.ratio) > 0.05) {
+    fec_.configure({.ratio = f.ratio, .window = f.window});
+  }
 }
 
 void CallEncoder::push(std::span<const int16_t> pcm, uint64_t now_ms) {
   ++stats_.frames_in;
+  frame_now_ms_ = now_ms;
   std::copy_n(pcm.begin(), std::min(pcm.size(), work_.size()), work_.begin());
   if (vp_) vp_->capture(work_);
   // The VAD always runs (its level feeds the status line); it gates only with suppression on.
@@ -101,7 +86,6 @@ void CallEncoder::push(std::span<const int16_t> pcm, uint64_t now_ms) {
     ++stats_.silent_frames;
   }
   media_ts_ += 20;
-  fec_.tick(media_ts_, *this);
   if (now_ms >= last_fec_update_ms_ + 1000) {
     last_fec_update_ms_ = now_ms;
     apply_tier(now_ms);
@@ -116,7 +100,14 @@ void CallEncoder::encode_frame(std::span<const int16_t> pcm, proto::CodecId code
     len = encoder_.encode(pcm, encoded_);
   }
   if (len == 0) return;
-  fec_.push(pending_ts_, std::span(encoded_).first(len), *this, static_cast<uint8_t>(codec));
+  send_held(held_count_);  // the last frame's repairs, if nobody paced them out
+  repairs_this_frame_ = 0;
+  fec_.push(pending_ts_, std::span(encoded_).first(len), static_cast<uint8_t>(codec), *this);
+  // This frame's repairs leave evenly spread over its interval.
+  const uint32_t frame_ms = proto::codec_info(encoder_.codec()).frame_ms;
+  for (size_t k = 0; k < held_count_; ++k) {
+    held_[k].due_ms = frame_now_ms_ + frame_ms * (k + 1) / (held_count_ + 1);
+  }
 }
 
 void CallEncoder::on_packet(const fec::FecPacket& p) {
@@ -128,26 +119,48 @@ void CallEncoder::on_packet(const fec::FecPacket& p) {
   h.timestamp_ms = p.timestamp_ms;
   h.fec_block_id = p.block_id;
   h.fec_symbol_idx = p.esi;
-  const proto::QualityReport* report = pending_report_ ? &*pending_report_ : nullptr;
+  const proto::QualityReport* report = pending_report_ && !p.is_repair ? &*pending_report_ : nullptr;
   const size_t ct_len = p.payload.size() + crypto::kAeadTagBytes;
-  const size_t n = header_writer_.write(h, report, ct_len, datagram_);
-  pending_report_.reset();
+  std::span<uint8_t> out = datagram_;
+  if (p.is_repair) {
+    if (held_count_ == kMaxHeld) send_held(1);
+    out = held_[held_count_].bytes;
+  }
+  const size_t n = header_writer_.write(h, report, ct_len, out);
+  if (report) pending_report_.reset();
 
   proto::MediaFrame f;
   f.header = h;
   f.header.has_quality_report = report != nullptr;
-  f.mini = datagram_[0] == static_cast<uint8_t>(proto::FrameTag::kMini);
-  f.header_bytes = std::span<const uint8_t>(datagram_).first(n);
+  f.mini = out[0] == static_cast<uint8_t>(proto::FrameTag::kMini);
+  f.header_bytes = out.first(n);
   std::array<uint8_t, crypto::kMaxAssociatedData> ad{};
   const size_t ad_len = crypto::media_associated_data(f, ad);
-  const size_t sealed = sealer_.seal(counter_, std::span(ad).first(ad_len), p.payload,
-                                     std::span(datagram_).subspan(n));
+  const size_t sealed = sealer_.seal(counter_, std::span(ad).first(ad_len), p.payload, out.subspan(n));
   ++counter_;
   ++stats_.packets;
   stats_.bytes += n + sealed;
-  sink_.send(std::span(datagram_).first(n + sealed));
+  if (p.is_repair) {
+    held_[held_count_++].len = n + sealed;
+  } else {
+    sink_.send(out.first(n + sealed));
+  }
 }
 
-void CallEncoder::flush() { fec_.flush(*this); }
+void CallEncoder::send_held(size_t upto) {
+  upto = std::min(upto, held_count_);
+  for (size_t i = 0; i < upto; ++i) sink_.send(std::span(held_[i].bytes).first(held_[i].len));
+  // The rest move to the front, in order.
+  for (size_t i = upto; i < held_count_; ++i) std::swap(held_[i - upto], held_[i]);
+  held_count_ -= upto;
+}
+
+void CallEncoder::pace(uint64_t now_ms) {
+  size_t due = 0;
+  while (due < held_count_ && held_[due].due_ms <= now_ms) ++due;
+  if (due) send_held(due);
+}
+
+void CallEncoder::flush() { send_held(held_count_); }
 
 }  // namespace wzp::client

@@ -14,7 +14,7 @@
 #include "codec/adaptive_codec.h"
 #include "codec/vad.h"
 #include "codec/voice_processing.h"
-#include "fec/fec_encoder.h"
+#include "fec/window_encoder.h"
 #include "proto/media_frame.h"
 #include "proto/quality_controller.h"
 
@@ -48,12 +48,17 @@ struct CallEncoderStats {
   uint64_t tier_changes = 0;
 };
 
+// Repairs do not leave with their frame: they are held and sent spread over the frame's interval
+// (pace()), so that they travel in other packets than the frame they protect and a lost packet
+// costs one symbol, not the frame and its protection together.
 class CallEncoder : private fec::FecSink {
  public:
   CallEncoder(const CallEncoderConfig& config, MediaSealer& sealer, DatagramSink& sink);
 
   // 20 ms of 48 kHz mono PCM (kPcmFrame samples), captured at now_ms.
   void push(std::span<const int16_t> pcm, uint64_t now_ms);
+  // Sends the held repairs that are due by now_ms; call it every few ms between pushes.
+  void pace(uint64_t now_ms);
   // What the peer measured on our stream (from its quality reports).
   void on_peer_quality(const proto::QualitySample& sample, uint64_t now_ms);
   // The path changed (new address): temporary FEC boost.
@@ -62,11 +67,14 @@ class CallEncoder : private fec::FecSink {
   void force_tier(proto::Tier tier, uint64_t now_ms);
   // Our own receive statistics, carried to the peer in the next full header.
   void set_outgoing_report(const proto::QualityReport& report) { pending_report_ = report; }
-  // Sends what is held (repairs of open blocks): end of a call.
+  // Sends every held repair: end of a call.
   void flush();
 
   proto::Tier tier() const { return controller_.tier(); }
-  const fec::FecConfig& fec_config() const { return fec_.config(); }
+  const fec::WindowFecConfig& fec_config() const { return fec_.config(); }
+  proto::CodecId codec() const { return encoder_.codec(); }
+  // The controller's current loss estimate (percent), for status lines.
+  double loss_estimate() const { return controller_.loss_estimate(); }
   const CallEncoderStats& stats() const { return stats_; }
   // RMS of the last captured frame (after voice processing), for level meters.
   double input_level() const { return vad_.last_rms(); }
@@ -74,8 +82,15 @@ class CallEncoder : private fec::FecSink {
  private:
   void on_packet(const fec::FecPacket& p) override;
   void apply_tier(uint64_t now_ms);
-  fec::FecConfig fec_config_for(uint64_t now_ms) const;
   void encode_frame(std::span<const int16_t> pcm, proto::CodecId codec);
+  void send_held(size_t upto);
+
+  struct Held {
+    uint64_t due_ms = 0;
+    size_t len = 0;
+    std::array<uint8_t, 2048> bytes{};
+  };
+  static constexpr size_t kMaxHeld = 8;
 
   CallEncoderConfig config_;
   MediaSealer& sealer_;
@@ -85,7 +100,7 @@ class CallEncoder : private fec::FecSink {
   codec::Vad vad_;
   codec::AdaptiveEncoder encoder_;
   std::unique_ptr<codec::Encoder> comfort_noise_;
-  fec::FecEncoder fec_;
+  fec::WindowEncoder fec_;
   proto::MediaHeaderWriter header_writer_;
   std::vector<int16_t> pending_pcm_;  // 20 ms pieces of a 40 ms codec frame
   uint32_t media_ts_ = 0;             // ms of media produced so far
@@ -93,6 +108,10 @@ class CallEncoder : private fec::FecSink {
   uint32_t silence_ms_ = 0;
   uint32_t counter_ = 0;              // packet counter: sequence and AEAD nonce
   uint64_t last_fec_update_ms_ = 0;
+  uint64_t frame_now_ms_ = 0;         // when the frame being encoded was pushed
+  std::array<Held, kMaxHeld> held_{};
+  size_t held_count_ = 0;
+  size_t repairs_this_frame_ = 0;
   static constexpr uint32_t kMaxCleanReportsForMini = 320;
   uint32_t mini_bar_ = 5;  // clean reports needed before mini headers
   uint32_t clean_reports_ = 0;

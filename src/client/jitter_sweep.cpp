@@ -40,7 +40,6 @@ std::vector<SweepPoint> run_jitter_sweep(const SweepOptions& o,
   std::vector<SweepPoint> out;
   for (uint32_t d : o.fixed_delays_ms) {
     CallDecoderConfig dc;
-    dc.fec_aware_delay = false;
     dc.jitter.min_delay_ms = d;
     dc.jitter.max_delay_ms = d;
     out.push_back(run_one(o, dc, "fixed " + std::to_string(d) + " ms"));

@@ -27,9 +27,27 @@ RoomCall::RoomCall(boost::asio::io_context& io, const boost::asio::ip::udp::endp
       start_(std::chrono::steady_clock::now()), redial_(io), pcm_(kPcmFrame), mix_(kPcmFrame),
       part_(kPcmFrame) {
   dial();
-  timer_.expires_at(start_ + std::chrono::milliseconds(20));
+  timer_.expires_at(start_ + std::chrono::milliseconds(5));
   timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) tick();
+    if (!ec) step();
+  });
+}
+
+// Every 5 ms: held repairs go out (paced between frames, in packets of their own); every fourth
+// step is a frame.
+void RoomCall::step() {
+  ++steps_;
+  if (steps_ % kStepsPerFrame == 0) {
+    tick();
+  } else if (encoder_ && wire_.conn) {
+    encoder_->pace(now_ms());
+  }
+  // The next step on a fixed grid, so that timing errors do not accumulate.
+  const double period_us = 20000.0 / kStepsPerFrame / (1 + options_.clock_skew_ppm / 1e6);
+  timer_.expires_at(start_ + std::chrono::microseconds(
+                                 static_cast<int64_t>(period_us * static_cast<double>(steps_ + 1))));
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) step();
   });
 }
 
@@ -178,6 +196,9 @@ void RoomCall::handle(const proto::SignalMessage& msg) {
     proto::QualitySample sample;
     sample.loss_percent = std::max(d->loss_percent.value_or(0), uplink_loss_);
     sample.mean_burst = d->mean_burst.value_or(1.0);
+    sample.packets = static_cast<uint32_t>(std::clamp(d->packets.value_or(0), 0.0, 1e6));
+    sample.capacity_kbps = std::max(0.0, d->capacity_kbps.value_or(0));
+    sample.reorder = static_cast<uint32_t>(std::clamp(d->reorder.value_or(0), 0.0, 1e6));
     sample.rtt_ms = quic_->connection().stats().srtt_ms;
     encoder_->on_peer_quality(sample, now_ms());
   }
@@ -276,6 +297,7 @@ void RoomCall::tick() {
     std::fill(pcm_.begin(), pcm_.end(), 0);
     if (source_ && !muted_) source_(pcm_);
     encoder_->push(pcm_, now);
+    encoder_->pace(now);
   }
   std::fill(mix_.begin(), mix_.end(), 0);
   for (auto& [id, p] : peers_) {
@@ -299,11 +321,16 @@ void RoomCall::tick() {
     proto::QualityUpdate report;
     received_loss_ = 0;
     for (auto& [id, p] : peers_) {
-      const auto m = p.decoder->take_measurement();
+      const auto m = p.decoder->take_measurement(now);
       received_loss_ = std::max(received_loss_, m.loss_percent);
       if (m.loss_percent >= report.loss_percent) {
         report.loss_percent = m.loss_percent;
         report.mean_burst = m.mean_burst;
+        report.packets = m.packets;
+      }
+      if (m.reorder > 0) report.reorder = std::max<double>(report.reorder.value_or(0), m.reorder);
+      if (m.capacity_kbps > 0) {
+        report.capacity_kbps = std::min(report.capacity_kbps.value_or(m.capacity_kbps), m.capacity_kbps);
       }
       report.jitter_ms = std::max(report.jitter_ms, static_cast<uint32_t>(m.jitter_ms));
     }
@@ -311,13 +338,6 @@ void RoomCall::tick() {
     report.profile = std::string(proto::tier_name(encoder_->tier()));
     wire_.conn->send_stream(proto::frame_signal(report));
   }
-  // The next tick on a fixed grid, so that timing errors do not accumulate.
-  const double period_us = 20000.0 / (1 + options_.clock_skew_ppm / 1e6);
-  timer_.expires_at(start_ + std::chrono::microseconds(
-                                 static_cast<int64_t>(period_us * static_cast<double>(ticks_ + 1))));
-  timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) tick();
-  });
 }
 
 }  // namespace wzp::client

@@ -99,6 +99,7 @@ class RoomCall : public transport::QuicEvents {
   void handle(const proto::SignalMessage& msg);
   void on_room(const proto::RoomUpdate& u);
   void give_key(const proto::Participant& p);
+  void step();
   void tick();
   uint64_t now_ms() const;
   void dial();
@@ -132,6 +133,8 @@ class RoomCall : public transport::QuicEvents {
   double received_loss_ = 0;                // percent, worst member, over the last second
   boost::asio::steady_timer timer_;
   std::chrono::steady_clock::time_point start_;
+  static constexpr uint64_t kStepsPerFrame = 4;  // 5 ms steps
+  uint64_t steps_ = 0;
   uint64_t ticks_ = 0;
   bool joined_ = false, failed_ = false, hung_up_ = false;
   bool ever_joined_ = false, muted_ = false;

@@ -16,32 +16,66 @@
 #include "codec/audio_analysis.h"
 #include "crypto/session_crypto.h"
 #include "proto/loss_model.h"
+#include "transport/impairment.h"
 
 namespace wzp::client {
 
+// Datagrams sent at one instant travel in one packet (as QUIC packs what is queued in one turn
+// of the event loop), so they share one fate. The path is the impairment model wzp-netem
+// applies to real packets (`path`), or, for older tests, a loss model with a fixed delay and
+// uniform jitter.
 struct SimLink : DatagramSink {
   struct InFlight {
     uint64_t at;
     std::vector<uint8_t> bytes;
   };
+  std::unique_ptr<transport::Impairment> path;
   proto::LossModel* loss = nullptr;
   uint64_t now = 0, delay_ms = 40;
   uint32_t jitter_ms = 0;
   std::mt19937 rng{99};
   std::deque<InFlight> queue;
-  uint64_t sent = 0, dropped = 0;
+  std::vector<std::vector<uint8_t>> pending;  // sent at `now`, not yet on the path
+  uint64_t sent = 0, dropped = 0;             // datagrams
+  uint64_t packets = 0, packets_lost = 0;     // packets (what the path decides on)
+  uint64_t bytes_sent = 0;
+
   void send(std::span<const uint8_t> d) override {
     ++sent;
-    if (loss && loss->lose()) {
-      ++dropped;
-      return;
+    bytes_sent += d.size();
+    pending.emplace_back(d.begin(), d.end());
+  }
+  // Puts what was sent at `now` on the path as one packet.
+  void flush() {
+    if (pending.empty()) return;
+    ++packets;
+    size_t size = 0;
+    for (const auto& d : pending) size += d.size();
+    uint64_t at[2] = {now + delay_ms, 0};
+    int deliveries = 1;
+    if (path) {
+      const auto decision = path->on_packet(now, size);
+      deliveries = decision.deliveries;
+      at[0] = decision.deliver_at_ms[0];
+      at[1] = decision.deliver_at_ms[1];
+    } else if (loss && loss->lose()) {
+      deliveries = 0;
+    } else if (jitter_ms) {
+      at[0] += std::uniform_int_distribution<uint32_t>(0, jitter_ms)(rng);
     }
-    const uint64_t extra = jitter_ms ? std::uniform_int_distribution<uint32_t>(0, jitter_ms)(rng) : 0;
-    InFlight f{now + delay_ms + extra, {d.begin(), d.end()}};
-    // Keep the queue ordered by delivery time (jitter reorders).
-    auto it = queue.end();
-    while (it != queue.begin() && std::prev(it)->at > f.at) --it;
-    queue.insert(it, std::move(f));
+    if (deliveries == 0) {
+      ++packets_lost;
+      dropped += pending.size();
+    }
+    for (int k = 0; k < deliveries; ++k) {
+      for (const auto& d : pending) {
+        // Keep the queue ordered by delivery time (jitter reorders).
+        auto it = queue.end();
+        while (it != queue.begin() && std::prev(it)->at > at[k]) --it;
+        queue.insert(it, InFlight{at[k], d});
+      }
+    }
+    pending.clear();
   }
 };
 
@@ -72,37 +106,46 @@ struct SimCall {
   using Source = std::function<std::span<const int16_t>(uint32_t t)>;
 
   // Runs `seconds` of audio (a 440 Hz tone unless `source` says otherwise); `on_second` may
-  // change the link each second.
+  // change the link each second. The clock moves in 5 ms steps: frames every 20 ms, their
+  // repairs paced in between, each step's datagrams one packet on the link.
   void run(uint32_t seconds, const std::function<void(uint32_t)>& on_second = {},
            const Source& source = {}) {
     const size_t frame = kPcmFrame;
     std::vector<int16_t> pcm(frame), out(frame);
     const uint32_t ticks = seconds * 50 + 200;  // then 4 s to drain
     for (uint32_t t = 0; t < ticks; ++t) {
-      const uint64_t now = t * 20ull;
-      link.now = now;
-      if (t % 50 == 0 && on_second) on_second(t / 50);
-      if (t < seconds * 50) {
-        if (source) {
-          encoder->push(source(t), now);
-        } else {
-          pcm = codec::tone(440, frame, 8000, codec::kSampleRate, t * frame);
-          encoder->push(pcm, now);
+      for (uint32_t sub = 0; sub < 4; ++sub) {
+        const uint64_t now = t * 20ull + sub * 5;
+        link.now = now;
+        if (sub == 0) {
+          if (t % 50 == 0 && on_second) on_second(t / 50);
+          if (t < seconds * 50) {
+            if (source) {
+              encoder->push(source(t), now);
+            } else {
+              pcm = codec::tone(440, frame, 8000, codec::kSampleRate, t * frame);
+              encoder->push(pcm, now);
+            }
+          } else if (t == seconds * 50) {
+            encoder->flush();
+          }
         }
-      } else if (t == seconds * 50) {
-        encoder->flush();
-      }
-      while (!link.queue.empty() && link.queue.front().at <= now) {
-        decoder->on_datagram(link.queue.front().bytes, link.queue.front().at);
-        link.queue.pop_front();
+        encoder->pace(now);
+        link.flush();
+        while (!link.queue.empty() && link.queue.front().at <= now) {
+          decoder->on_datagram(link.queue.front().bytes, link.queue.front().at);
+          link.queue.pop_front();
+        }
+        if (sub != 0) continue;
+        // Playout at the frame boundary, as RoomCall's tick does after sending.
+        decoder->pull(out, now);
+        if (on_tick) on_tick(t);
+        output.insert(output.end(), out.begin(), out.end());
       }
       // After the sender stops, play out what is buffered and no further.
       if (t > seconds * 50 && link.queue.empty() && decoder->buffered_ms() == 0) break;
-      decoder->pull(out, now);
-      if (on_tick) on_tick(t);
-      output.insert(output.end(), out.begin(), out.end());
       if (t % 50 == 49) {
-        encoder->on_peer_quality(decoder->take_measurement(), now);
+        encoder->on_peer_quality(decoder->take_measurement(t * 20ull), t * 20ull);
         tier_by_second.push_back(encoder->tier());
       }
     }

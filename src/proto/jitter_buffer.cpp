@@ -10,6 +10,20 @@ namespace {
 // a is before b in 32-bit serial arithmetic.
 bool before(uint32_t a, uint32_t b) { return static_cast<int32_t>(b - a) > 0; }
 
+// How fast the transit base may rise per ms of media: 1 %, more than any sound card's drift, so
+// that a slower sender clock or a longer path is followed, while the fastest arrivals keep
+// pulling it back down.
+constexpr double kBaseRise = 0.01;
+// Direct arrivals needed before the histogram is believed over start_delay_ms.
+constexpr uint64_t kMinSamples = 25;
+// A gap this long between the playout position and what is buffered is a new stream (the
+// sender restarted its clock), not loss: playout jumps to it.
+constexpr uint32_t kRestartGapMs = 3000;
+// Steps between two dropped speech frames (0.5 s).
+constexpr uint32_t kSpeechDropInterval = 25;
+// How far back rebuilt frames count while loss goes on.
+constexpr uint64_t kRecoveryMemoryMs = 10000;
+
 }  // namespace
 
 JitterBuffer::JitterBuffer(const JitterConfig& config)
@@ -22,20 +36,56 @@ void JitterBuffer::reset() {
   for (auto& s : slots_) s.used = false;
   count_ = 0;
   started_ = false;
-  have_transit_ = false;
+  have_base_ = false;
   jitter_ = 0;
+  arrivals_ = {};
+  direct_ = 0;
+  recoveries_ = {};
   since_adapt_ = 0;
 }
 
 uint32_t JitterBuffer::target_delay_ms() const {
-  const double frames = std::ceil(jitter_ / config_.frame_ms) + config_.safety_frames;
-  const auto ms = static_cast<uint32_t>(frames * config_.frame_ms);
-  return std::clamp(ms, config_.min_delay_ms, config_.max_delay_ms);
+  double target = 0;
+  size_t n = 0;
+  for (const auto& a : arrivals_) {
+    if (a.at && a.at + config_.jitter_window_ms >= last_arrival_) scratch_[n++] = a.delay;
+  }
+  if (n > 0) {
+    const auto k = std::min(n - 1, static_cast<size_t>(config_.quantile * static_cast<double>(n)));
+    std::nth_element(scratch_.begin(), scratch_.begin() + static_cast<std::ptrdiff_t>(k),
+                     scratch_.begin() + static_cast<std::ptrdiff_t>(n));
+    target = scratch_[k] + config_.margin_ms;
+  }
+  // Frames rebuilt by FEC, while loss goes on (the latest rebuilt within recovery_window_ms):
+  // the largest delay but one of the last kRecoveryMemoryMs (a single outlier is no trend).
+  uint64_t latest = 0;
+  for (const auto& r : recoveries_) latest = std::max(latest, r.at);
+  if (latest && latest + config_.recovery_window_ms >= last_arrival_) {
+    uint32_t top = 0, second = 0;
+    for (const auto& r : recoveries_) {
+      if (r.at == 0 || r.at + kRecoveryMemoryMs < last_arrival_) continue;
+      if (r.delay > top) second = top, top = r.delay;
+      else if (r.delay > second) second = r.delay;
+    }
+    target = std::max(target, static_cast<double>(second));
+  }
+  if (direct_ < kMinSamples) target = std::max(target, static_cast<double>(config_.start_delay_ms));
+  return std::clamp(static_cast<uint32_t>(std::lround(target)), config_.min_delay_ms,
+                    config_.max_delay_ms);
 }
 
 uint32_t JitterBuffer::buffered_ms() const {
   if (count_ == 0 || !started_) return 0;
   return before(play_ts_, newest_end_) ? newest_end_ - play_ts_ : 0;
+}
+
+// How long after its fastest possible arrival the frame at the playout position plays now: the
+// media time due now (our clock less the transit base) against the playout position, in serial
+// arithmetic so that the 32-bit timestamp wrap is harmless.
+int64_t JitterBuffer::playout_delay(uint64_t now_ms) const {
+  const auto due = static_cast<uint32_t>(
+      static_cast<int64_t>(std::floor(static_cast<double>(now_ms) - base_)));
+  return static_cast<int32_t>(due - play_ts_);
 }
 
 JitterBuffer::Slot* JitterBuffer::find(uint32_t ts) {
@@ -63,9 +113,45 @@ std::span<const uint8_t> JitterBuffer::bytes(const Slot& s) const {
   return {&storage_[i * config_.max_frame_bytes], s.len};
 }
 
+void JitterBuffer::note_arrival(uint32_t ts, uint64_t arrival_ms, bool recovered) {
+  // Transit on an unwrapped timeline: the timestamp is placed nearest the previous transit.
+  int64_t transit = static_cast<int64_t>(arrival_ms) - static_cast<int64_t>(ts);
+  if (have_base_) {
+    const int64_t wrap = int64_t{1} << 32;
+    while (transit - last_transit_ > wrap / 2) transit -= wrap;
+    while (last_transit_ - transit > wrap / 2) transit += wrap;
+  }
+  last_arrival_ = std::max(last_arrival_, arrival_ms);
+  if (!recovered) {
+    // Interarrival jitter (RFC 3550 §6.4.1), for reports.
+    if (have_base_) {
+      const double d = std::abs(static_cast<double>(transit - last_transit_));
+      jitter_ += (std::min(d, 5000.0) - jitter_) / 16;
+    }
+    const double t = static_cast<double>(transit);
+    base_ = !have_base_ ? t : std::min(t, base_ + kBaseRise * config_.frame_ms);
+    have_base_ = true;
+    last_transit_ = transit;
+  }
+  if (!have_base_) return;  // a recovered frame before any direct one: nothing to measure by
+  const double delay = std::max(0.0, static_cast<double>(transit) - base_);
+  if (recovered) {
+    recoveries_[recovery_next_++ % kRecoveries] = {std::max<uint64_t>(arrival_ms, 1),
+                                                   static_cast<uint32_t>(std::lround(delay))};
+    return;
+  }
+  arrivals_[arrival_next_++ % kArrivals] = {std::max<uint64_t>(arrival_ms, 1),
+                                            static_cast<uint32_t>(std::lround(std::ceil(delay)))};
+  ++direct_;
+}
+
 JitterBuffer::Put JitterBuffer::put(uint32_t ts, std::span<const uint8_t> frame,
-                                    uint32_t duration_ms, uint64_t arrival_ms, bool silence) {
+                                    uint32_t duration_ms, uint64_t arrival_ms, bool silence,
+                                    bool recovered) {
   if (frame.size() > config_.max_frame_bytes) return Put::kTooLarge;
+  // A late frame still says how late frames come: it counts towards the target.
+  note_arrival(ts, arrival_ms, recovered);
+  stats_.jitter_ms = jitter_;
   if (started_ && before(ts, play_ts_)) {
     ++stats_.late;
     return Put::kLate;
@@ -74,15 +160,6 @@ JitterBuffer::Put JitterBuffer::put(uint32_t ts, std::span<const uint8_t> frame,
     ++stats_.duplicates;
     return Put::kDuplicate;
   }
-  // Interarrival jitter (RFC 3550): how much the transit time moved since the last frame.
-  const int64_t transit = static_cast<int64_t>(arrival_ms) - static_cast<int64_t>(ts);
-  if (have_transit_) {
-    const double d = std::abs(static_cast<double>(transit - last_transit_));
-    jitter_ += config_.jitter_gain * (std::min(d, 5000.0) - jitter_);
-  }
-  have_transit_ = true;
-  last_transit_ = transit;
-
   if (count_ == config_.capacity) {
     // Overrun: the oldest frame makes room and playout jumps past it.
     Slot* old = earliest();
@@ -108,67 +185,68 @@ JitterBuffer::Put JitterBuffer::put(uint32_t ts, std::span<const uint8_t> frame,
   ++stats_.received;
   const uint32_t end = ts + duration_ms;
   if (stats_.received == 1 || before(newest_end_, end)) newest_end_ = end;
-  stats_.jitter_ms = jitter_;
-  stats_.target_delay_ms = target_delay_ms();
   return Put::kAccepted;
 }
 
-JitterBuffer::Step JitterBuffer::pop() {
-  Step step;
-  const uint32_t target = target_delay_ms();
-  stats_.target_delay_ms = target;
+JitterBuffer::Step JitterBuffer::pop(uint64_t now_ms) {
+  const auto target = static_cast<int64_t>(target_delay_ms());
+  stats_.target_delay_ms = static_cast<uint32_t>(target);
   if (!started_) {
     Slot* first = earliest();
-    if (!first || static_cast<int32_t>(newest_end_ - first->ts) < static_cast<int32_t>(target)) {
-      return step;  // still filling up to the target delay
-    }
-    started_ = true;
+    if (!first || !have_base_) return {};
     play_ts_ = first->ts;
+    if (playout_delay(now_ms) < target) return {};  // not due yet
+    started_ = true;
   }
   ++since_adapt_;
-  const uint32_t level = buffered_ms();
-  stats_.current_delay_ms = level;
-
+  int64_t delay = playout_delay(now_ms);
   Slot* next = find(play_ts_);
-  // The unit of the thresholds is the content's frame length: with 40 ms frames the level
-  // moves in 40 ms steps, and 20 ms thresholds would make it hunt.
-  const uint32_t unit = std::max(config_.frame_ms, last_duration_);
-  // Too much buffered: drop the next frame, preferring silence; forced when far over target.
-  if (next && since_adapt_ >= config_.adapt_interval && level > target + 2 * unit &&
-      (next->silence || level > target + 3 * unit)) {
+  if (!next && count_ > 0) {
+    Slot* e = earliest();
+    if (e->ts - play_ts_ > kRestartGapMs) {
+      play_ts_ = e->ts;
+      next = e;
+      delay = playout_delay(now_ms);
+    }
+  }
+  const int64_t unit = std::max(config_.frame_ms, last_duration_);
+  const bool may_adapt = since_adapt_ >= config_.adapt_interval;
+  // Too late: drop the next frame, preferring silence. A dropped speech frame is lost audio:
+  // speech needs half a frame of margin and waits longer between drops, unless the delay is
+  // far over the target (a queue that drained, say), where getting back matters more.
+  const bool far_over = delay > target + 4 * unit;
+  const bool may_drop =
+      next && (next->silence || far_over ? may_adapt : since_adapt_ >= kSpeechDropInterval);
+  if (may_drop && delay - next->duration >= target + (next->silence ? 0 : unit / 2)) {
     play_ts_ += next->duration;
+    delay -= next->duration;
     remove(*next);
     ++stats_.accelerated;
     since_adapt_ = 0;
     next = find(play_ts_);
   }
-  // Too little buffered (but something is coming): hold the position for a step, in
-  // silence when possible, in speech too when two or more frames short (a raised target).
-  if (next && since_adapt_ >= config_.adapt_interval && level + unit <= target &&
-      (next->silence || level + 2 * unit <= target)) {
-    ++stats_.decelerated;
-    since_adapt_ = 0;
-    return conceal(play_ts_, config_.frame_ms, next->silence);
+  stats_.current_delay_ms = static_cast<uint32_t>(std::max<int64_t>(0, delay));
+  if (next) {
+    // Too early: hold the position for a step (in speech only when clearly short).
+    if (may_adapt && delay < target && (next->silence || delay + unit / 2 <= target)) {
+      ++stats_.decelerated;
+      since_adapt_ = 0;
+      return conceal(play_ts_, config_.frame_ms, next->silence);
+    }
+    return play(*next);
   }
-  if (next) return play(*next);
-  if (count_ == 0) {
-    // Underrun: conceal, but hold the position, so that a frame that is merely late still
-    // plays (the sender's clock may run slower than ours; the delay grows by one step).
-    ++stats_.underruns;
-    return conceal(play_ts_, last_duration_, false);
+  // Nothing to play here. Before the target a frame may still come: hold. After it, the frame
+  // is lost (or later than we wait for): conceal it and move on.
+  if (delay < target) {
+    ++(count_ == 0 ? stats_.underruns : stats_.decelerated);
+    return conceal(play_ts_, config_.frame_ms, false);
   }
-  Slot* e = earliest();
-  const uint32_t gap = e->ts - play_ts_;
-  if (gap > std::max(target, 2 * last_duration_)) {
-    // Resuming after an outage: the missing stretch was concealed while it was happening;
-    // jump to what is here rather than conceal it all over again.
-    stats_.lost += gap / last_duration_;
-    play_ts_ = e->ts;
-    return play(*e);
+  ++(count_ == 0 ? stats_.underruns : stats_.lost);
+  uint32_t d = last_duration_;
+  if (count_ > 0) {
+    Slot* e = earliest();
+    if (before(e->ts, play_ts_ + d)) d = e->ts - play_ts_;  // up to a straddling frame
   }
-  // A frame that never came: conceal it and move on (only up to a straddling frame).
-  ++stats_.lost;
-  const uint32_t d = before(e->ts, play_ts_ + last_duration_) ? gap : last_duration_;
   const uint32_t at = play_ts_;
   play_ts_ += d;
   return conceal(at, d, false);

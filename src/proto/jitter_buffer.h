@@ -1,19 +1,27 @@
 // Adaptive jitter buffer for one incoming stream of encoded frames.
 //
 // Frames are ordered by media timestamp (ms since the sender's start; serial arithmetic, so
-// the 32-bit wrap is harmless). The caller pops one frame per playout step; a missing frame
-// yields a concealment step, never a silent gap. The playout delay targets
-//   ceil(jitter / frame) + safety frames
-// with jitter the exponential moving average of interarrival jitter (RFC 3550 §6.4.1 with a
-// configurable gain), clamped between a minimum and a maximum. The buffer level is steered to
-// the target by dropping a frame (accelerate) or inserting a concealment step (decelerate), at
-// most once per `adapt_interval` steps, in silence when the error is one frame and in speech
-// too when it is more (a target raised for FEC, say); this also absorbs clock
-// drift between sender and receiver, so the delay stays bounded however long the call.
+// the 32-bit wrap is harmless). The caller pops one playout step per 20 ms with its clock; a
+// missing frame yields a concealment step, never a silent gap.
+//
+// Delay is measured against the fastest path: `base` is the smallest transit (arrival minus
+// timestamp) seen lately, and a frame's arrival delay is how much later than that it came.
+// The playout delay — how long after the fastest possible arrival a frame is played — is
+// steered to a target that covers what actually arrives, in the manner of NetEq:
+//   - the `quantile` of the arrival delays of frames received directly in the last
+//     `jitter_window_ms`, so that jitter costs about 1 - quantile of the frames, and a path
+//     that calms down (a queue that drained) is followed within that window;
+//   - the arrival delay of frames rebuilt by FEC (the largest but one of the last 10 s), so
+//     that the buffer waits as long as recovery needs, and only while there is loss: once no
+//     frame has been rebuilt for `recovery_window_ms` the target returns to the jitter's.
+// The buffer moves towards the target by holding the playout position for a step (decelerate,
+// concealing) or dropping a frame (accelerate), at most once per `adapt_interval` steps,
+// preferring silence. The same steering absorbs clock drift between sender and receiver.
 //
 // Frames are held in a fixed ring of slots: nothing is allocated after construction.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -21,14 +29,17 @@
 namespace wzp::proto {
 
 struct JitterConfig {
-  uint32_t frame_ms = 20;         // nominal frame duration (concealment step)
-  uint32_t min_delay_ms = 40;
-  uint32_t max_delay_ms = 1000;
-  double jitter_gain = 0.05;      // EMA gain for the interarrival jitter
-  uint32_t safety_frames = 2;
-  uint32_t capacity = 128;        // frames held at most
+  uint32_t frame_ms = 20;          // nominal frame duration (concealment step)
+  uint32_t min_delay_ms = 0;       // floor of the target
+  uint32_t max_delay_ms = 1000;    // ceiling of the target
+  uint32_t start_delay_ms = 0;     // target while there is too little to measure
+  double quantile = 0.995;         // of direct arrivals the target covers
+  uint32_t jitter_window_ms = 5000;
+  uint32_t margin_ms = 5;          // on top: the transit base floats a few ms over the floor
+  uint32_t recovery_window_ms = 1500;
+  uint32_t capacity = 128;         // frames held at most
   uint32_t max_frame_bytes = 1280;
-  uint32_t adapt_interval = 10;   // steps between two accelerate/decelerate actions
+  uint32_t adapt_interval = 5;     // steps between two accelerate/decelerate actions
 };
 
 struct JitterStats {
@@ -42,9 +53,9 @@ struct JitterStats {
   uint64_t accelerated = 0;  // frames dropped to shrink the delay
   uint64_t decelerated = 0;  // concealment steps inserted to grow it
   uint64_t concealed_ms = 0;
-  uint32_t current_delay_ms = 0;
+  uint32_t current_delay_ms = 0;  // playout delay beyond the fastest arrival, last step
   uint32_t target_delay_ms = 0;
-  double jitter_ms = 0;
+  double jitter_ms = 0;           // RFC 3550 interarrival jitter (reports, status lines)
 };
 
 class JitterBuffer {
@@ -52,10 +63,10 @@ class JitterBuffer {
   explicit JitterBuffer(const JitterConfig& config = {});
 
   enum class Put { kAccepted, kDuplicate, kLate, kTooLarge };
-  // arrival_ms: the receiver's clock when the frame arrived. `silence` marks comfort-noise or
-  // silent frames, which the buffer prefers to drop when it must shrink.
+  // arrival_ms: the receiver's clock when the frame arrived (or was rebuilt, for `recovered`).
+  // `silence` marks comfort-noise or silent frames, which the buffer prefers to drop.
   Put put(uint32_t timestamp_ms, std::span<const uint8_t> frame, uint32_t duration_ms,
-          uint64_t arrival_ms, bool silence = false);
+          uint64_t arrival_ms, bool silence = false, bool recovered = false);
 
   struct Step {
     enum Kind { kWaiting, kFrame, kConceal } kind = kWaiting;
@@ -64,18 +75,18 @@ class JitterBuffer {
     bool silence = false;
     std::span<const uint8_t> data;  // for kFrame; valid until the next put() or pop()
   };
-  // One playout step: kWaiting until enough is buffered to start, then a frame or a
-  // concealment step covering duration_ms.
-  Step pop();
+  // One playout step at now_ms (the same clock as arrivals): kWaiting until the first frame
+  // is due, then a frame or a concealment step covering duration_ms.
+  Step pop(uint64_t now_ms);
 
-  // Raises or lowers the floor of the adaptive target (the FEC in use may need more delay).
-  void set_min_delay(uint32_t ms) { config_.min_delay_ms = ms; }
   const JitterStats& stats() const { return stats_; }
   uint32_t target_delay_ms() const;
   uint32_t buffered_ms() const;  // media buffered ahead of the playout position
   void reset();
 
  private:
+  static constexpr size_t kArrivals = 320;  // direct arrivals remembered (6 s at 20 ms)
+  static constexpr size_t kRecoveries = 64;
   struct Slot {
     bool used = false;
     bool silence = false;
@@ -83,12 +94,18 @@ class JitterBuffer {
     uint32_t duration = 0;
     uint32_t len = 0;
   };
+  struct Arrival {
+    uint64_t at = 0;  // 0: unused
+    uint32_t delay = 0;
+  };
   Step conceal(uint32_t at, uint32_t duration, bool silence);
   Step play(Slot& slot);
   Slot* find(uint32_t ts);
   Slot* earliest();
   void remove(Slot& s);
   std::span<const uint8_t> bytes(const Slot& s) const;
+  void note_arrival(uint32_t ts, uint64_t arrival_ms, bool recovered);
+  int64_t playout_delay(uint64_t now_ms) const;
 
   JitterConfig config_;
   std::vector<Slot> slots_;
@@ -97,9 +114,17 @@ class JitterBuffer {
   bool started_ = false;
   uint32_t play_ts_ = 0;       // next playout position
   uint32_t newest_end_ = 0;    // end of the newest frame received
-  bool have_transit_ = false;
+  bool have_base_ = false;
+  double base_ = 0;            // smallest recent transit, ms
   int64_t last_transit_ = 0;
   double jitter_ = 0;
+  std::array<Arrival, kArrivals> arrivals_{};
+  size_t arrival_next_ = 0;
+  mutable std::array<uint32_t, kArrivals> scratch_{};
+  uint64_t direct_ = 0;
+  std::array<Arrival, kRecoveries> recoveries_{};
+  size_t recovery_next_ = 0;
+  uint64_t last_arrival_ = 0;
   uint32_t since_adapt_ = 0;
   uint32_t last_duration_;
   JitterStats stats_;

@@ -1,86 +1,150 @@
 #include "proto/quality_controller.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 namespace wzp::proto {
 namespace {
 
-constexpr double kGoodLoss = 10, kGoodRtt = 400;
-constexpr double kBadLoss = 40, kBadRtt = 600;
+// Repairs per frame against random loss, from the sliding-window code's residual loss on
+// seeded random and Gilbert-Elliott patterns (tests/fec/window_fec_test.cpp prints the table):
+// enough for < 0.5 % of frames missing within about four frames of delay.
+struct Point {
+  double loss, ratio;
+};
+constexpr std::array<Point, 11> kProtection = {{{0.5, 0.0},
+                                                {0.5, 0.5},
+                                                {2, 0.75},
+                                                {5, 1.0},
+                                                {20, 1.0},
+                                                {25, 1.2},
+                                                {30, 1.5},
+                                                {40, 2.5},
+                                                {60, 4.0},
+                                                {70, 5.0},
+                                                {80, 6.0}}};
+constexpr double kMaxRatio = 6.0;
+// A datagram's fixed cost: tag, full header, AEAD tag. A repair adds its window fields and the
+// symbol's own header.
+constexpr double kDatagramBytes = 1 + 12 + 16;
+constexpr double kRepairExtra = 2 + 7;
+// Moving to a better codec needs this much headroom in the budget, and the current one stays
+// while it is this close: no flapping at the edge.
+constexpr double kUpHeadroom = 0.85;
+constexpr double kStaySlack = 1.05;
+constexpr double kEnough = 0.8;
+constexpr double kDrain = 0.8;   // of a reported capacity
+constexpr double kProbe = 1.03;  // growth per report without a sign of a queue...
+constexpr uint32_t kHoldReports = 10;  // ...once this many have passed since the last
 
-// P(X > k) for X ~ Binomial(n, p).
-double binomial_tail(uint32_t n, double p, uint32_t k) {
-  if (k >= n) return 0;
-  double term = std::pow(1 - p, n);  // P(X = 0)
-  double cdf = term;
-  for (uint32_t i = 1; i <= k; ++i) {
-    term *= (static_cast<double>(n - i + 1) / i) * (p / (1 - p));
-    cdf += term;
+constexpr std::array<CodecId, 4> kLadder = {CodecId::kOpus24k, CodecId::kOpus16k,
+                                            CodecId::kOpus6k, CodecId::kCodec2_1200};
+
+Tier tier_of(CodecId c) {
+  switch (c) {
+    case CodecId::kOpus6k: return Tier::kDegraded;
+    case CodecId::kCodec2_1200:
+    case CodecId::kCodec2_3200: return Tier::kCatastrophic;
+    default: return Tier::kGood;
   }
-  return std::max(0.0, 1 - cdf);
 }
 
 }  // namespace
 
-double required_fec_ratio(uint32_t n, double p, double b, double miss) {
-  if (p <= 0) return 0;
-  p = std::min(p, 0.95);
-  b = std::max(b, 1.0);
-  for (int tenth = 0; tenth <= 20; ++tenth) {
-    const double r = tenth / 10.0;
-    const uint32_t total = n + static_cast<uint32_t>(std::ceil(n * r - 1e-9));
-    const uint32_t budget = total - n;
-    // Losses come in bursts of b packets: count bursts, not packets.
-    const auto units = std::max<uint32_t>(1, static_cast<uint32_t>(std::lround(total / b)));
-    const auto unit_budget = static_cast<uint32_t>(std::floor(budget / b));
-    if (binomial_tail(units, p, unit_budget) < miss) return r;
+double protection_ratio(double loss, double burst) {
+  if (loss < kProtection[0].loss) return 0;
+  double r = kProtection.back().ratio;
+  for (size_t i = 1; i < kProtection.size(); ++i) {
+    if (loss <= kProtection[i].loss) {
+      const auto& a = kProtection[i - 1];
+      const auto& b = kProtection[i];
+      r = b.loss == a.loss ? b.ratio : a.ratio + (b.ratio - a.ratio) * (loss - a.loss) / (b.loss - a.loss);
+      break;
+    }
   }
-  return 2.0;
+  // Runs longer than random loss makes by itself (1 / (1 - p)) take several frames' packets at
+  // once: up to half as much again.
+  const double random_run = 1 / std::max(0.05, 1 - loss / 100);
+  r *= 1 + std::clamp(0.25 * (burst - random_run), 0.0, 0.5);
+  return std::min(r, kMaxRatio);
+}
+
+uint32_t protection_window(double loss, double) { return loss < 70 ? 6 : 4; }
+
+double wire_kbps(CodecId codec, double ratio) {
+  const auto& c = codec_info(codec);
+  const double frame = c.bitrate_bps * c.frame_ms / 8000.0;
+  const double per_frame = kDatagramBytes + frame + ratio * (kDatagramBytes + kRepairExtra + frame);
+  return per_frame * 8 / c.frame_ms;
 }
 
 std::optional<Tier> QualityController::on_report(const QualitySample& s, uint64_t) {
-  loss_ += 0.3 * (s.loss_percent - loss_);
-  burst_ += 0.3 * (s.mean_burst - burst_);
-  const uint32_t down_needed = cellular_ ? kDownReportsCellular : kDownReports;
-  bool bad = false;
-  switch (tier_) {
-    case Tier::kGood: bad = s.loss_percent > kGoodLoss || s.rtt_ms > kGoodRtt; break;
-    case Tier::kDegraded: bad = s.loss_percent > kBadLoss || s.rtt_ms > kBadRtt; break;
-    case Tier::kCatastrophic: bad = false; break;
+  const double p = std::clamp(s.loss_percent, 0.0, 100.0);
+  // One report's loss is a sample: at 20 % over 100 packets it wanders +-4 points, and bursty
+  // loss wanders far more from second to second. The estimate is the worst of the last
+  // kHistory reports, each less its sampling noise.
+  const double q = p / 100;
+  const double noise = s.packets ? 100 * std::sqrt(q * (1 - q) / s.packets) : 0;
+  history_[next_++ % history_.size()] = std::max(0.0, p - noise);
+  loss_ = *std::max_element(history_.begin(), history_.end());
+  if (loss_ < 0.2) loss_ = 0;
+  if (p > 0) burst_ += 0.3 * (std::max(1.0, s.mean_burst) - burst_);
+  if (s.capacity_kbps > 0) {
+    budget_kbps_ = std::min(budget_kbps_, kDrain * s.capacity_kbps);
+    hold_ = kHoldReports;
+  } else if (hold_ > 0) {
+    --hold_;
+  } else {
+    budget_kbps_ = std::min(ceiling_kbps_, budget_kbps_ * kProbe);
   }
-  const bool good = s.loss_percent < kGoodLoss && s.rtt_ms < kGoodRtt;
-  bad_run_ = bad ? bad_run_ + 1 : 0;
-  good_run_ = good ? good_run_ + 1 : 0;
-  if (bad_run_ >= down_needed) {
-    tier_ = static_cast<Tier>(static_cast<uint8_t>(tier_) + 1);
-    bad_run_ = good_run_ = 0;
-    return tier_;
-  }
-  if (good_run_ >= kUpReports && tier_ != Tier::kGood) {
-    tier_ = static_cast<Tier>(static_cast<uint8_t>(tier_) - 1);
-    bad_run_ = good_run_ = 0;
-    return tier_;
-  }
+  const Tier before = tier_;
+  choose();
+  if (tier_ != before) return tier_;
   return std::nullopt;
 }
 
 void QualityController::force(Tier tier) {
   tier_ = tier;
-  bad_run_ = good_run_ = 0;
+  pinned_ = true;
+  choose();
+}
+
+// The protection a codec can carry inside `budget` kbit/s.
+double affordable_ratio(CodecId codec, double budget) {
+  const double zero = wire_kbps(codec, 0), one = wire_kbps(codec, 1);
+  return std::max(0.0, (budget - zero) / (one - zero));
+}
+
+void QualityController::choose() {
+  const double r = protection_ratio(loss_, burst_);
+  const auto rank = [](CodecId c) {
+    return std::find(kLadder.begin(), kLadder.end(), c) - kLadder.begin();
+  };
+  // A codec serves when it carries the protection, or most of it: a worse codec for the last
+  // fifth of the repairs is a poorer trade than those repairs.
+  const auto serves = [&](CodecId c) {
+    const double slack =
+        rank(c) < rank(codec_) ? kUpHeadroom : rank(c) == rank(codec_) ? kStaySlack : 1.0;
+    return wire_kbps(c, 0) <= budget_kbps_ * slack &&
+           affordable_ratio(c, budget_kbps_ * slack) >= kEnough * r;
+  };
+  CodecId pick = kLadder.back();
+  for (CodecId c : kLadder) {
+    if (pinned_ && tier_of(c) != tier_) continue;
+    pick = c;  // the best that serves; with a pinned tier, its last codec if none does
+    if (serves(c)) break;
+  }
+  codec_ = pick;
+  tier_ = tier_of(pick);
 }
 
 FecSettings QualityController::fec(uint64_t now_ms) const {
-  const QualityProfile& p = profile_for(tier_);
   FecSettings f;
-  f.frames_per_block = p.frames_per_block;
-  f.interleave_depth = p.interleave_depth;
-  const double p_loss = std::clamp(loss_ / 100.0, 0.0, 0.95);
-  // Interleaving spreads bursts over `depth` blocks: each block sees shorter runs.
-  const double burst = std::max(1.0, burst_ / f.interleave_depth);
-  f.ratio = std::max(p.fec_ratio, required_fec_ratio(p.frames_per_block, p_loss, burst, 0.005));
+  f.ratio = protection_ratio(loss_, burst_);
   if (now_ms < boost_until_ms_) f.ratio += kBoost;
-  f.ratio = std::min(f.ratio, 2.0);
+  f.ratio = std::min({f.ratio, kMaxRatio, affordable_ratio(codec_, budget_kbps_ * kStaySlack)});
+  f.window = protection_window(loss_, burst_);
   return f;
 }
 

@@ -1,17 +1,27 @@
-// Chooses the quality tier and the FEC settings from measured loss, RTT and burstiness.
+// Chooses the codec and the loss protection from what the receivers measure.
 //
-// Tier (hysteresis, one step at a time):
-//   GOOD -> DEGRADED        loss > 10 % or RTT > 400 ms for 3 consecutive reports (2 on cellular)
-//   DEGRADED -> CATASTROPHIC loss > 40 % or RTT > 600 ms, same count
-//   up one tier              after 10 consecutive good reports (loss < 10 % and RTT < 400 ms)
-// FEC ratio: the smallest ratio (in steps of 0.1, at least the tier's own) for which a block
-// of the tier's size, losing packets in bursts of the measured mean length, is expected to be
-// recoverable with probability 99.5 %; plus 0.2 for 10 s after a network change; at most 2.0.
+// Loss and bandwidth are separate questions (docs/ARCHITECTURE.md, "Loss defence"):
+// - Protection follows the loss: the sliding-window FEC sends `ratio` repairs per frame, from
+//   a table measured on the same loss patterns the benchmarks use (bench: `wzp-bench fec`),
+//   one step more for bursty loss, none at all on a clean path.
+// - The codec follows the bytes: the best codec whose frames plus that protection fit the
+//   budget on the wire (64 kbit/s, less when the path's capacity is known to be less). Loss
+//   alone moves the call down only when the protection it needs no longer fits.
+// The loss estimate is the worst of the last 8 reports, each less its sampling noise (so
+// that a noisy second at 20 % does not look like 30 %): new loss is met within one report,
+// bursty loss that wanders from second to second is met at its worst, and the call climbs back
+// 8 s after the loss ends, once, without flapping. When the budget cannot carry all the
+// protection a codec needs, the codec stays as long as it carries 80 % of it.
+// The budget follows the path's capacity as the receiver reports it (a queue growing on the way):
+// 80 % of it at once, so the queue drains, held for 10 reports, then 3 % more per report
+// without such a sign, back up to the ceiling (AIMD, as TCP-friendly rate control does).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 
+#include "proto/codec_id.h"
 #include "proto/quality_profile.h"
 
 namespace wzp::proto {
@@ -21,47 +31,67 @@ struct QualitySample {
   double rtt_ms = 0;
   double jitter_ms = 0;
   double mean_burst = 1.0;  // mean length of loss runs, in packets
+  uint32_t packets = 0;     // packets the loss was measured over (0: unknown)
+  double capacity_kbps = 0; // what the path carried while its queue grew (0: not limited)
+  uint32_t reorder = 0;     // deepest reordering seen, packets
 };
 
 struct FecSettings {
-  double ratio = 0;
-  uint32_t frames_per_block = 5;
-  uint32_t interleave_depth = 1;
+  double ratio = 0;     // repair symbols per frame
+  uint32_t window = 6;  // frames each repair covers
 };
 
 class QualityController {
  public:
-  static constexpr uint32_t kDownReports = 3;
-  static constexpr uint32_t kDownReportsCellular = 2;
-  static constexpr uint32_t kUpReports = 10;
+  static constexpr double kDefaultBudgetKbps = 64;
   static constexpr uint64_t kBoostMs = 10000;
-  static constexpr double kBoost = 0.2;
+  static constexpr double kBoost = 0.25;
 
   explicit QualityController(Tier start = Tier::kGood, bool cellular = false)
-      : tier_(start), cellular_(cellular) {}
+      : tier_(start), pinned_(false), cellular_(cellular) {
+    choose();
+  }
 
   // Feeds one report; returns the new tier when it changed.
   std::optional<Tier> on_report(const QualitySample& sample, uint64_t now_ms);
-  // The path changed (new address, new network): temporary FEC boost.
+  // The path changed (new address, new network): more protection for a while.
   void on_network_change(uint64_t now_ms) { boost_until_ms_ = now_ms + kBoostMs; }
-  // Pins the tier (a user's fixed profile, or a relay's directive).
+  // Pins the tier (a user's fixed profile, or a relay's directive); the codec stays inside it.
   void force(Tier tier);
+  // A ceiling on our bitrate on the wire (a user's, kbit/s); the path's capacity, when reports
+  // show one, lowers the budget below it.
+  void set_budget_kbps(double kbps) { ceiling_kbps_ = budget_kbps_ = kbps; }
+  double budget_kbps() const { return budget_kbps_; }
 
   Tier tier() const { return tier_; }
+  CodecId codec() const { return codec_; }
+  double loss_estimate() const { return loss_; }
   FecSettings fec(uint64_t now_ms) const;
 
  private:
+  void choose();
+
   Tier tier_;
+  bool pinned_;
   bool cellular_;
-  uint32_t bad_run_ = 0;
-  uint32_t good_run_ = 0;
-  double loss_ = 0;   // smoothed
-  double burst_ = 1;  // smoothed
+  CodecId codec_ = CodecId::kOpus24k;
+  double loss_ = 0;   // percent, the estimate protection is sized for
+  std::array<double, 8> history_{};  // the last reports, less their sampling noise
+  size_t next_ = 0;
+  double burst_ = 1;  // smoothed mean loss run
+  double budget_kbps_ = kDefaultBudgetKbps;
+  double ceiling_kbps_ = kDefaultBudgetKbps;
+  uint32_t hold_ = 0;  // reports until the budget may grow again
   uint64_t boost_until_ms_ = 0;
 };
 
-// The FEC ratio needed so that a block of n frames is lost with probability under `miss`,
-// given packet loss p and mean burst length b (bursts treated as independent units).
-double required_fec_ratio(uint32_t n, double p, double b, double miss);
+// Repair symbols per frame for a loss of `loss_percent` in runs of `mean_burst` packets.
+double protection_ratio(double loss_percent, double mean_burst);
+// Bytes per second on the wire (our datagrams: header, AEAD tag, payload) for a codec with
+// `ratio` repairs per frame, in kbit/s.
+double wire_kbps(CodecId codec, double ratio);
+// The sliding window suited to a loss: short windows at heavy loss (a long one mixes in more
+// missing frames than the repairs can resolve).
+uint32_t protection_window(double loss_percent, double mean_burst);
 
 }  // namespace wzp::proto

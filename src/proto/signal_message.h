@@ -91,12 +91,19 @@ struct QualityUpdate {
   uint32_t jitter_ms = 0;
   std::string profile;
   std::optional<double> mean_burst;  // mean length of loss runs, packets
+  std::optional<double> packets;     // packets the loss was measured over
+  // What the path delivered while its queue grew (kbit/s of our datagrams): its capacity.
+  std::optional<double> capacity_kbps;
+  std::optional<double> reorder;  // deepest reordering seen, packets
   static constexpr auto fields() {
     return std::make_tuple(field("loss_percent", &QualityUpdate::loss_percent),
                            field("rtt_ms", &QualityUpdate::rtt_ms),
                            field("jitter_ms", &QualityUpdate::jitter_ms),
                            field("profile", &QualityUpdate::profile),
-                           field("mean_burst", &QualityUpdate::mean_burst));
+                           field("mean_burst", &QualityUpdate::mean_burst),
+                           field("packets", &QualityUpdate::packets),
+                           field("capacity_kbps", &QualityUpdate::capacity_kbps),
+                           field("reorder", &QualityUpdate::reorder));
   }
 };
 
@@ -108,11 +115,17 @@ struct QualityDirective {
   // The weakest link's view, so that every sender sizes its FEC for the worst receiver.
   std::optional<double> loss_percent;
   std::optional<double> mean_burst;
+  std::optional<double> packets;
+  std::optional<double> capacity_kbps;  // the smallest capacity a member's path showed
+  std::optional<double> reorder;        // the deepest reordering a member saw
   static constexpr auto fields() {
     return std::make_tuple(field("profile", &QualityDirective::profile),
                            field("reason", &QualityDirective::reason),
                            field("loss_percent", &QualityDirective::loss_percent),
-                           field("mean_burst", &QualityDirective::mean_burst));
+                           field("mean_burst", &QualityDirective::mean_burst),
+                           field("packets", &QualityDirective::packets),
+                           field("capacity_kbps", &QualityDirective::capacity_kbps),
+                           field("reorder", &QualityDirective::reorder));
   }
 };
 

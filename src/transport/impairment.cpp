@@ -23,8 +23,18 @@ uint64_t Impairment::jittered(uint64_t at) {
   return t;
 }
 
+void Impairment::follow_steps(uint64_t now) {
+  const uint64_t step = now / std::max<uint64_t>(1, config_.step_ms);
+  if (step == step_) return;
+  step_ = step;
+  // Each step draws from its own seed, so a step's fates do not depend on the ones before.
+  loss_ = std::make_unique<proto::RandomLoss>(config_.loss_steps[step % config_.loss_steps.size()],
+                                              config_.seed + 1 + step);
+}
+
 Impairment::Decision Impairment::on_packet(uint64_t now, size_t bytes) {
   ++counters_.received;
+  if (!config_.loss_steps.empty()) follow_steps(now);
   Decision d;
   for (const auto& o : config_.outages) {
     if (now >= o.start_ms && now < o.start_ms + o.duration_ms) {

@@ -28,6 +28,9 @@ struct ImpairmentConfig {
   uint32_t rate_kbps = 0;      // bandwidth cap (0: none)
   uint32_t queue_packets = 64; // packets waiting for the capped link before drops
   std::vector<Outage> outages; // blackouts: everything in them is lost
+  // Random loss that changes every step_ms (0..1 per step, cycling), replacing `loss`.
+  std::vector<double> loss_steps;
+  uint64_t step_ms = 10000;
   uint64_t seed = 1;
 };
 
@@ -53,9 +56,11 @@ class Impairment {
 
  private:
   uint64_t jittered(uint64_t at);
+  void follow_steps(uint64_t now_ms);
 
   ImpairmentConfig config_;
   std::unique_ptr<proto::LossModel> loss_;
+  uint64_t step_ = UINT64_MAX;  // the loss step in force
   std::mt19937_64 rng_;
   uint64_t last_delivery_ = 0;
   uint64_t link_free_at_us_ = 0;    // the capped link's serialisation clock

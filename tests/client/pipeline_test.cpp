@@ -27,10 +27,10 @@ void report(const char* name, const SimCall& call) {
               100.0 * call.link.dropped / call.link.sent, j.target_delay_ms,
               call.encoder->fec_config().ratio);
   std::printf("  datagrams %lu, auth drops %lu, replay drops %lu, malformed %lu; jb late %lu "
-              "lost %lu underruns %lu acc %lu dec %lu dup %lu; fec expired %lu malformed %lu\n",
+              "lost %lu underruns %lu acc %lu dec %lu dup %lu; fec repairs expired %lu malformed %lu\n",
               s.datagrams, s.dropped_auth, s.dropped_replay, s.dropped_malformed, j.late, j.lost,
               j.underruns, j.accelerated, j.decelerated, j.duplicates,
-              call.decoder->fec_stats().blocks_expired, call.decoder->fec_stats().malformed);
+              call.decoder->fec_stats().repairs_expired, call.decoder->fec_stats().malformed);
 }
 
 // A minute of a 440 Hz tone on a pinned tier through `loss`; returns the call for checks.
@@ -72,9 +72,10 @@ TEST(Pipeline, CleanLinkWithJitterPlaysEverything) {
   EXPECT_GE(call.filled(), 0.995);
 }
 
-// Loss rises then falls: the controller steps down fast, climbs back slowly, never flaps,
-// and the tone keeps playing through every switch.
-TEST(Pipeline, TierSwitchesFollowLossWithoutFlappingOrGaps) {
+// Loss rises then falls. Moderate loss is met with repairs, not a worse codec; only loss whose
+// protection no longer fits the budget moves the call down, within two reports; it climbs back
+// once, about 8 s after the loss ends, and the tone keeps playing through every switch.
+TEST(Pipeline, TierFollowsWhatTheProtectionNeedsWithoutFlappingOrGaps) {
   CallEncoderConfig c;
   c.silence_suppression = false;
   SimCall call(c);
@@ -93,23 +94,18 @@ TEST(Pipeline, TierSwitchesFollowLossWithoutFlappingOrGaps) {
     }
     return tiers.size();
   };
-  const size_t degraded = first(proto::Tier::kDegraded, 0);
-  const size_t catastrophic = first(proto::Tier::kCatastrophic, 0);
-  const size_t back_degraded = first(proto::Tier::kDegraded, catastrophic);
-  const size_t back_good = first(proto::Tier::kGood, back_degraded);
-  std::printf("tier switches at s=%zu (degraded), %zu (catastrophic), %zu (degraded), %zu (good)\n",
-              degraded, catastrophic, back_degraded, back_good);
-  EXPECT_GE(degraded, 10u);
-  EXPECT_LE(degraded, 14u);  // down within 4 s (3 reports)
-  EXPECT_GE(catastrophic, 30u);
-  EXPECT_LE(catastrophic, 35u);
-  EXPECT_GE(back_degraded, 45u + 9);  // up only after 10 good reports (seconds 45..54)
-  EXPECT_GE(back_good, back_degraded + 10);
+  const size_t down = first(proto::Tier::kDegraded, 0);
+  const size_t back = first(proto::Tier::kGood, down);
+  std::printf("tier: degraded from s=%zu, good again from s=%zu\n", down, back);
+  for (size_t i = 0; i < 30; ++i) EXPECT_EQ(tiers[i], proto::Tier::kGood) << "15 % needs no lower tier, s=" << i;
+  EXPECT_GE(down, 30u);
+  EXPECT_LE(down, 32u);   // within two reports of 50 % loss
+  EXPECT_GE(back, 45u);
+  EXPECT_LE(back, 56u);   // back within ~10 s of the loss ending
   int changes = 0;
   for (size_t i = 1; i < tiers.size(); ++i) changes += tiers[i] != tiers[i - 1];
-  EXPECT_EQ(changes, 4);  // no flapping
-  // Audio never stops: no 100 ms of output after start-up is silent (Codec2 renders a pure
-  // tone quietly, about 260 RMS against Opus's 5600, so the bar is low).
+  EXPECT_LE(changes, 3);  // down (perhaps through two steps) and up: no flapping
+  // Audio never stops: no 100 ms of output after start-up is silent.
   const size_t window = codec::kSampleRate / 10;
   for (size_t w = 30; w + 20 < call.output.size() / window; ++w) {
     EXPECT_GT(codec::rms(std::span(call.output).subspan(w * window, window)), 60)
