@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "client/hostile_profiles.h"
 #include "report.h"
 #include "suites.h"
 
@@ -16,8 +17,16 @@ int main(int argc, char** argv) {
   app.add_flag("--json", json, "one JSON object per result instead of a table");
   std::string html;
   int seconds = 20;
-  app.add_option("--html", html, "network: also write a self-contained HTML report with charts");
-  app.add_option("--seconds", seconds, "network: length of each call")->check(CLI::Range(5, 600))->capture_default_str();
+  std::string legs = "one";
+  std::vector<std::string> profiles;
+  app.add_option("--html", html, "network, hostile: also write a self-contained HTML report with charts");
+  app.add_option("--seconds", seconds, "network, hostile: length of each call")->check(CLI::Range(5, 600))->capture_default_str();
+  app.add_option("--legs", legs, "network: impair the receiver's leg (one), both legs (both) or each in turn (all)")
+      ->check(CLI::IsMember({"one", "both", "all"}))
+      ->capture_default_str();
+  std::vector<std::string> known;
+  for (const auto& p : wzp::client::hostile_profiles()) known.push_back(p.name);
+  app.add_option("--profile", profiles, "network, hostile: only this profile (repeatable)")->check(CLI::IsMember(known));
   app.footer([] {
     std::string text = "Suites:\n  all        every suite that is built\n";
     for (const auto& s : all_suites()) {
@@ -27,7 +36,7 @@ int main(int argc, char** argv) {
     return text;
   }());
   CLI11_PARSE(app, argc, argv);
-  wzp::bench::set_network_options(html, seconds);
+  wzp::bench::set_network_options(html, seconds, legs, profiles);
 
   std::vector<wzp::bench::Measurement> results;
   int missing = 0;

@@ -256,12 +256,25 @@ int main(int argc, char** argv) {
   double level = 0;
   wzp::client::EchoProbe probe;
   std::vector<wzp::client::EchoWindow> echo_windows;
+  // With --metrics-file, when the first sample was captured and when the recording's first
+  // sample played, on the machine's monotonic clock: a listener on the same machine measures
+  // mouth-to-ear delay from the two files alone (wzp-bench network does).
+  const auto mark = [&](const char* event, double ms_before_now) {
+    if (!metrics_out) return;
+    const double now = std::chrono::duration<double, std::milli>(
+                           std::chrono::steady_clock::now().time_since_epoch())
+                           .count();
+    char j[128];
+    std::snprintf(j, sizeof j, "{\"event\":\"%s\",\"monotonic_ms\":%.3f}", event, now - ms_before_now);
+    metrics_out << j << std::endl;
+  };
   auto source = [&](std::span<int16_t> pcm) {
     if (echo_secs > 0) {
       probe.fill(pcm);
       return true;
     }
     if (device) return device->capture(pcm);
+    if (at == 0 && !audio.empty()) mark("send_start", 20);  // the frame was captured over 20 ms
     if (at >= audio.size()) return false;
     const size_t n = std::min(pcm.size(), audio.size() - at);
     std::copy_n(audio.begin() + at, n, pcm.begin());
@@ -272,7 +285,10 @@ int main(int argc, char** argv) {
   std::vector<int16_t> second, loudest;
   double loudest_rms = 0;
   double recorded_s = 0;
+  bool sink_started = false;
   auto sink = [&](std::span<const int16_t> pcm) {
+    if (!sink_started && (wav || raw)) mark("record_start", 0);
+    sink_started = true;
     if (echo_secs > 0) probe.heard(pcm);
     if (device) device->play(pcm);
     level = wzp::codec::rms(pcm);

@@ -1,90 +1,118 @@
-// Whole calls through hostile paths: a real wzp-relay, a wzp-netem in front of the receiving
-// client, and two wzp-client processes (one sends a tone, one records), once per profile.
-// Per profile: the share of playout slots filled with real audio, concealment, the delay the
-// receiver adds (jitter buffer) on top of the path's, the bitrate on the wire and the tier
-// over time. With --html, the same as a self-contained page with charts.
-#include <sys/socket.h>
-#include <netinet/in.h>
-
+// Whole calls through hostile paths with real processes: a wzp-relay, a wzp-netem in front of
+// the receiving client (and, for "both legs", another in front of the sender), and two
+// wzp-client processes: one sends the probe signal (codec/listening.h), the other records.
+// What a listener hears is measured from the recording alone: the share of the probe's 40 ms
+// segments that arrived as themselves (fidelity) and the mouth-to-ear delay, by aligning the
+// recording with what was sent on the machine's monotonic clock (both clients mark it in their
+// metrics files). Beside each call, the WebRTC-style references (bench/reference_call.h) on the
+// same seeded impairment, measured by the same listener. `wzp-bench hostile` is the same table
+// in simulation (deterministic, seconds to run).
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <map>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <sstream>
 
+#include "client/hostile_profiles.h"
+#include "client/wav.h"
+#include "proto/quality_profile.h"
 #include "process.h"
+#include "reference_call.h"
 #include "suites.h"
 
 namespace wzp::bench {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct Profile {
-  std::string name;
-  double loss_percent;                // nominal, for the chart
-  double path_delay_ms;               // one way, mean, added by the emulator
-  std::vector<std::string> netem;     // wzp-netem flags
-};
-
-const std::vector<Profile>& profiles() {
-  static const std::vector<Profile> p = {
-      {"clean", 0, 0, {}},
-      {"5 % random loss", 5, 0, {"--loss", "5"}},
-      {"20 % random loss", 20, 0, {"--loss", "20"}},
-      {"40 % Gilbert-Elliott", 40, 0, {"--burst-loss", "40", "--burst", "3"}},
-      {"3 s outage", 0, 0, {"--outage", "8:3"}},
-      {"200 ± 80 ms jitter", 0, 200, {"--delay", "120", "--jitter", "160"}},
-  };
-  return p;
-}
-
-struct Second {
-  double delay_ms = 0, concealed = 0, kbps = 0, loss = 0;
-  std::string tier;
-};
+using client::HostileProfile;
 
 struct Run {
-  const Profile* profile = nullptr;
-  double filled = 0;  // percent of playout slots with decoded audio
-  double mean_buffer_ms = 0, mean_kbps = 0;
-  uint32_t reconnects = 0;
-  std::vector<Second> rx, tx;  // per second, receiver and sender
-  std::string tiers;            // "good 0 s, degraded 6 s, ..."
+  const HostileProfile* profile = nullptr;
+  bool both = false;
+  std::string label;  // the case name: the profile, ", both legs" where both are impaired
+  codec::ListeningResult heard;
+  std::vector<codec::ListeningSecond> seconds;
+  double kbps = 0;               // sender's datagrams on the wire
+  double measured_loss = -1;     // what the receiver reported before FEC, mean
+  double path_loss = -1;         // what the emulator did on the receiver's path
+  std::vector<std::string> tiers;  // sender's, per second
+  ReferenceResult lbrr, red;
   bool ok = false;
 };
 
-std::string bin_dir() {
-  return fs::canonical("/proc/self/exe").parent_path().string();
+std::string bin_dir() { return fs::canonical("/proc/self/exe").parent_path().string(); }
+
+std::vector<std::string> netem_flags(const transport::ImpairmentConfig& c) {
+  std::vector<std::string> f;
+  const auto num = [](double v) {
+    std::ostringstream o;
+    o << v;
+    return o.str();
+  };
+  if (c.loss > 0) f.insert(f.end(), {"--loss", num(100 * c.loss)});
+  if (c.burst_loss > 0) f.insert(f.end(), {"--burst-loss", num(100 * c.burst_loss), "--burst", num(c.mean_burst)});
+  if (c.delay_ms > 1) f.insert(f.end(), {"--delay", num(c.delay_ms)});
+  if (c.jitter_ms) f.insert(f.end(), {"--jitter", num(c.jitter_ms)});
+  if (c.rate_kbps) f.insert(f.end(), {"--rate", num(c.rate_kbps)});
+  for (const auto& o : c.outages) f.insert(f.end(), {"--outage", num(o.start_ms / 1000.0) + ":" + num(o.duration_ms / 1000.0)});
+  if (!c.loss_steps.empty()) {
+    std::string steps;
+    for (double l : c.loss_steps) steps += (steps.empty() ? "" : ",") + num(100 * l);
+    f.insert(f.end(), {"--loss-steps", steps, "--step", num(c.step_ms / 1000.0)});
+  }
+  return f;
 }
 
+struct Metrics {
+  std::vector<nlohmann::json> seconds;
+  std::optional<double> send_start, record_start;
+};
 
-std::vector<Second> read_metrics(const fs::path& file) {
-  std::vector<Second> out;
+Metrics read_metrics(const fs::path& file) {
+  Metrics m;
   std::ifstream in(file);
   for (std::string line; std::getline(in, line);) {
     const auto j = nlohmann::json::parse(line, nullptr, false);
     if (!j.is_object()) continue;
-    Second s;
-    s.delay_ms = j.value("buffer_delay_ms", 0.0);
-    s.concealed = j.value("concealment_percent", 0.0);
-    s.kbps = j.value("bitrate_kbps", 0.0);
-    s.loss = j.value("loss_percent", 0.0);
-    s.tier = j.value("tier", "");
-    out.push_back(s);
+    if (j.contains("event")) {
+      const double t = j.value("monotonic_ms", 0.0);
+      if (j["event"] == "send_start") m.send_start = t;
+      if (j["event"] == "record_start") m.record_start = t;
+      continue;
+    }
+    m.seconds.push_back(j);
   }
-  return out;
+  return m;
 }
 
-Run run_profile(const Profile& p, int seconds, const fs::path& dir) {
+// The emulator's counters for packets towards the client behind it ("down").
+struct PathCounters {
+  double in = 0, lost = 0;
+};
+std::optional<PathCounters> parse_netem(const std::string& line) {
+  static const std::regex down(R"(down: in (\d+) out \d+ lost (\d+) outage (\d+) queue (\d+))");
+  std::smatch m;
+  if (!std::regex_search(line, m, down)) return std::nullopt;
+  return PathCounters{std::stod(m[1]), std::stod(m[2]) + std::stod(m[3]) + std::stod(m[4])};
+}
+
+Run run_profile(const HostileProfile& p, bool both, int seconds, const fs::path& dir) {
   using testing::Process;
   Run r;
   r.profile = &p;
+  r.both = both;
+  r.label = p.name + (both ? ", both legs" : "");
   const std::string bin = bin_dir();
   fs::remove_all(dir);
   fs::create_directories(dir);
+  const auto probe = codec::make_probe_signal(seconds, 11);
+  {
+    client::WavWriter w((dir / "probe.wav").string());
+    w.write(probe.pcm.data(), probe.pcm.size());
+  }
   Process relay({bin + "/wzp-relay", "--listen", "127.0.0.1:0", "--state-dir", (dir / "relay").string(),
                  "--metrics-listen", "off"});
   std::string relay_addr;
@@ -97,12 +125,20 @@ Run run_profile(const Profile& p, int seconds, const fs::path& dir) {
     }
   }
   if (relay_addr.empty()) return r;
-  const std::string netem_addr = "127.0.0.1:" + std::to_string(testing::free_udp_port());
-  std::vector<std::string> nargs = {bin + "/wzp-netem", "--listen", netem_addr, "--upstream", relay_addr,
-                                    "--seed", "7"};
-  nargs.insert(nargs.end(), p.netem.begin(), p.netem.end());
-  Process netem(nargs);
-  netem.read_line(std::chrono::seconds(5));
+  const auto netem = [&](uint64_t seed) {
+    const std::string at = "127.0.0.1:" + std::to_string(testing::free_udp_port());
+    std::vector<std::string> a = {bin + "/wzp-netem", "--listen", at, "--upstream", relay_addr, "--seed",
+                                  std::to_string(seed)};
+    const auto f = netem_flags(p.path);
+    a.insert(a.end(), f.begin(), f.end());
+    auto proc = std::make_unique<Process>(a);
+    proc->read_line(std::chrono::seconds(5));
+    return std::make_pair(std::move(proc), at);
+  };
+  auto [rx_path, rx_at] = netem(p.path.seed);
+  std::unique_ptr<Process> tx_path;
+  std::string tx_at = relay_addr;
+  if (both) std::tie(tx_path, tx_at) = netem(p.path.seed + 1000);
   const auto client = [&](const std::string& name, const std::string& at, std::vector<std::string> extra) {
     std::vector<std::string> a = {bin + "/wzp-client", at, "--room", "network", "--identity",
                                   (dir / (name + ".id")).string(), "--known-relays",
@@ -111,93 +147,170 @@ Run run_profile(const Profile& p, int seconds, const fs::path& dir) {
     a.insert(a.end(), extra.begin(), extra.end());
     return std::make_unique<Process>(a);
   };
-  // The receiver sits behind the impaired path; the sender joins once it is in.
-  auto rx = client("rx", netem_addr, {"--record", (dir / "rx.wav").string(), "--duration",
-                                      std::to_string(seconds + 4)});
+  auto rx = client("rx", rx_at, {"--record", (dir / "rx.wav").string(), "--duration", std::to_string(seconds + 5)});
   for (int i = 0; i < 20; ++i) {
     auto line = rx->read_line(std::chrono::milliseconds(500));
     if (line && line->find("connected") != std::string::npos) break;
   }
-  auto tx = client("tx", relay_addr, {"--send-tone", std::to_string(seconds)});
-  const std::regex filled(R"(playout filled with decoded audio ([0-9.]+) %)");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds + 30);
+  auto tx = client("tx", tx_at, {"--send-file", (dir / "probe.wav").string(), "--duration", std::to_string(seconds + 3)});
+  std::optional<PathCounters> counters;
+  const auto drain = [&](Process& n) {
+    while (auto line = n.read_line(std::chrono::milliseconds(0))) {
+      if (auto c = parse_netem(*line)) counters = c;
+    }
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds + 40);
   while (std::chrono::steady_clock::now() < deadline) {
+    drain(*rx_path);
     auto line = rx->read_line(std::chrono::milliseconds(500));
-    if (!line) {
-      if (rx->poll_exit()) break;
-      continue;
-    }
-    std::smatch m;
-    if (std::regex_search(*line, m, filled)) r.filled = std::stod(m[1]);
+    if (!line && rx->poll_exit()) break;
   }
+  drain(*rx_path);
   tx->wait(std::chrono::seconds(10));
-  r.rx = read_metrics(dir / "rx.jsonl");
-  r.tx = read_metrics(dir / "tx.jsonl");
-  // Steady state: the seconds while the tone played, after the first.
-  double delay = 0, kbps = 0;
-  size_t n = 0, m = 0;
-  for (size_t i = 1; i < r.rx.size() && i < static_cast<size_t>(seconds); ++i) delay += r.rx[i].delay_ms, ++n;
-  for (size_t i = 1; i < r.tx.size() && i < static_cast<size_t>(seconds); ++i) kbps += r.tx[i].kbps, ++m;
-  r.mean_buffer_ms = n ? delay / n : 0;
-  r.mean_kbps = m ? kbps / m : 0;
-  std::string last;
-  for (size_t i = 0; i < r.tx.size(); ++i) {
-    if (r.tx[i].tier != last && !r.tx[i].tier.empty()) {
-      if (!r.tiers.empty()) r.tiers += ", ";
-      r.tiers += r.tx[i].tier + " from " + std::to_string(i) + " s";
-      last = r.tx[i].tier;
-    }
+  const auto rxm = read_metrics(dir / "rx.jsonl");
+  const auto txm = read_metrics(dir / "tx.jsonl");
+  if (!rxm.record_start || !txm.send_start || !fs::exists(dir / "rx.wav")) return r;
+  const auto wav = client::read_wav((dir / "rx.wav").string());
+  // Recording sample k played at record_start + k/48 ms; probe sample j was captured at
+  // send_start + j/48 ms: the alignment's lag plus the difference of the two starts.
+  r.heard = codec::listen(probe, wav.mono, *rxm.record_start - *txm.send_start, 1000);
+  r.seconds = codec::per_second(r.heard);
+  double kbps = 0, loss = 0;
+  size_t n = 0;
+  for (size_t i = 1; i < txm.seconds.size() && i < static_cast<size_t>(seconds); ++i) {
+    kbps += txm.seconds[i].value("bitrate_kbps", 0.0);
+    ++n;
   }
-  r.ok = r.filled > 0;
+  for (const auto& s : txm.seconds) r.tiers.push_back(s.value("tier", ""));
+  size_t m = 0;
+  for (size_t i = 2; i < rxm.seconds.size() && i < static_cast<size_t>(seconds); ++i) {
+    loss += rxm.seconds[i].value("loss_percent", 0.0);
+    ++m;
+  }
+  r.kbps = n ? kbps / static_cast<double>(n) : 0;
+  r.measured_loss = m ? loss / static_cast<double>(m) : -1;
+  if (counters && counters->in > 0) r.path_loss = 100 * counters->lost / counters->in;
+  r.lbrr = run_reference(Reference::kLbrr, p, probe);
+  r.red = run_reference(Reference::kRed2, p, probe);
+  r.ok = true;
   return r;
 }
 
-std::string html_report(const std::vector<Run>& runs, int seconds);
+std::string html_report(const std::vector<Run>& runs, int seconds, bool simulated);
 
 std::string g_html;
 int g_seconds = 20;
+std::string g_legs = "one";
+std::vector<std::string> g_profiles;
+
+std::vector<const HostileProfile*> chosen_profiles() {
+  std::vector<const HostileProfile*> out;
+  for (const auto& p : client::hostile_profiles()) {
+    if (g_profiles.empty() || std::find(g_profiles.begin(), g_profiles.end(), p.name) != g_profiles.end()) {
+      out.push_back(&p);
+    }
+  }
+  return out;
+}
+
+void add_rows(std::vector<Measurement>& out, const std::string& suite, const Run& r) {
+  out.push_back({suite, r.label, "fidelity", r.heard.fidelity_percent, "%", r.lbrr.heard.fidelity_percent, true});
+  out.push_back({suite, r.label, "fidelity vs RED x2", r.heard.fidelity_percent, "%", r.red.heard.fidelity_percent, true});
+  out.push_back({suite, r.label, "mouth-to-ear", r.heard.mouth_to_ear_ms, "ms", r.lbrr.heard.mouth_to_ear_ms, false});
+  out.push_back({suite, r.label, "mouth-to-ear vs RED x2", r.heard.mouth_to_ear_ms, "ms", r.red.heard.mouth_to_ear_ms, false});
+  out.push_back({suite, r.label, "mouth-to-ear p95", r.heard.mouth_to_ear_p95_ms, "ms", {}, false});
+  out.push_back({suite, r.label, "bitrate on the wire", r.kbps, "kbit/s", r.lbrr.wire_kbps, false});
+  if (r.path_loss >= 0) out.push_back({suite, r.label, "loss on the path", r.path_loss, "%", {}, false});
+  if (r.measured_loss >= 0) out.push_back({suite, r.label, "loss measured before FEC", r.measured_loss, "%", {}, false});
+}
+
+void progress(const Run& r, size_t i, size_t n) {
+  std::fprintf(stderr, "  [%zu/%zu] %-40s fidelity %6.2f %% (LBRR %6.2f, RED x2 %6.2f)  mouth-to-ear %4.0f ms "
+               "(LBRR %4.0f, RED x2 %4.0f)  %5.1f kbit/s\n",
+               i, n, r.label.c_str(), r.heard.fidelity_percent, r.lbrr.heard.fidelity_percent,
+               r.red.heard.fidelity_percent, r.heard.mouth_to_ear_ms, r.lbrr.heard.mouth_to_ear_ms,
+               r.red.heard.mouth_to_ear_ms, r.kbps);
+}
+
+void write_html(const std::vector<Run>& runs, bool simulated) {
+  if (g_html.empty()) return;
+  std::ofstream(g_html) << html_report(runs, g_seconds, simulated);
+  std::fprintf(stderr, "wzp-bench: report written to %s\n", g_html.c_str());
+}
 
 }  // namespace
 
-void set_network_options(const std::string& html, int seconds) {
+void set_network_options(const std::string& html, int seconds, const std::string& legs,
+                         const std::vector<std::string>& profiles) {
   g_html = html;
   g_seconds = seconds;
+  g_legs = legs;
+  g_profiles = profiles;
 }
 
 std::vector<Measurement> run_network_suite() {
   std::vector<Measurement> out;
   std::vector<Run> runs;
   const fs::path base = fs::temp_directory_path() / ("wzp-bench-network-" + std::to_string(getpid()));
-  for (const auto& p : profiles()) {
-    std::fprintf(stderr, "  %s: %d s call...\n", p.name.c_str(), g_seconds);
-    Run r = run_profile(p, g_seconds, base / std::to_string(runs.size()));
-    std::fprintf(stderr, "  %s: filled %.1f %%, buffer %.0f ms, %.1f kbit/s, tiers: %s\n",
-                 p.name.c_str(), r.filled, r.mean_buffer_ms, r.mean_kbps, r.tiers.c_str());
-    out.push_back({"network", p.name, "playout filled with real audio", r.filled, "%", {}, true});
-    out.push_back({"network", p.name, "concealment", 100 - r.filled, "%", {}, false});
-    out.push_back({"network", p.name, "added delay (path + jitter buffer)", p.path_delay_ms + r.mean_buffer_ms,
-                   "ms", {}, false});
-    out.push_back({"network", p.name, "bitrate on the wire (sender)", r.mean_kbps, "kbit/s", {}, false});
-    runs.push_back(std::move(r));
+  const auto profiles = chosen_profiles();
+  std::vector<bool> legs;
+  if (g_legs != "both") legs.push_back(false);
+  if (g_legs != "one") legs.push_back(true);
+  const size_t total = profiles.size() * legs.size();
+  for (bool both : legs) {
+    for (const auto* p : profiles) {
+      std::fprintf(stderr, "  [%zu/%zu] %s%s: %d s call, logs in %s...\n", runs.size() + 1, total,
+                   p->name.c_str(), both ? ", both legs" : "", g_seconds, base.c_str());
+      Run r = run_profile(*p, both, g_seconds, base / std::to_string(runs.size()));
+      if (!r.ok) std::fprintf(stderr, "  %s: the call did not complete\n", r.label.c_str());
+      progress(r, runs.size() + 1, total);
+      add_rows(out, "network", r);
+      runs.push_back(std::move(r));
+    }
   }
   fs::remove_all(base);
-  if (!g_html.empty()) {
-    std::ofstream(g_html) << html_report(runs, g_seconds);
-    std::fprintf(stderr, "wzp-bench: network report written to %s\n", g_html.c_str());
+  write_html(runs, false);
+  return out;
+}
+
+std::vector<Measurement> run_hostile_suite() {
+  std::vector<Measurement> out;
+  std::vector<Run> runs;
+  const auto profiles = chosen_profiles();
+  for (const auto* p : profiles) {
+    Run r;
+    r.profile = p;
+    r.label = p->name;
+    const auto sim = client::simulate_listening(*p, static_cast<uint32_t>(g_seconds));
+    r.heard = sim.heard;
+    r.seconds = codec::per_second(r.heard);
+    r.kbps = sim.wire_kbps;
+    r.measured_loss = sim.measured_loss_percent;
+    r.path_loss = sim.path_loss_percent;
+    for (int t : sim.tier_by_second) r.tiers.emplace_back(proto::tier_name(static_cast<proto::Tier>(t)));
+    const auto probe = codec::make_probe_signal(g_seconds, 11);
+    r.lbrr = run_reference(Reference::kLbrr, *p, probe);
+    r.red = run_reference(Reference::kRed2, *p, probe);
+    r.ok = true;
+    progress(r, runs.size() + 1, profiles.size());
+    add_rows(out, "hostile", r);
+    runs.push_back(std::move(r));
   }
+  write_html(runs, true);
   return out;
 }
 
 namespace {
 
-const char* kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"};
+const char* kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+constexpr size_t kNumColors = 10;
 
 // A line chart of per-second series (one per run), as inline SVG.
 std::string line_chart(const std::vector<Run>& runs, const std::string& title, const std::string& unit,
                        const std::function<double(const Run&, size_t)>& value,
                        const std::function<size_t(const Run&)>& length, double y_max, bool steps,
                        const std::vector<std::string>& y_labels = {}) {
-  const double w = 760, h = 300, l = 70, r = 180, t = 30, b = 40;
+  const double w = 860, h = 320, l = 90, r = 250, t = 30, b = 40;
   size_t max_len = 1;
   for (const auto& run : runs) max_len = std::max(max_len, length(run));
   const auto X = [&](double s) { return l + s / static_cast<double>(max_len) * (w - l - r); };
@@ -240,78 +353,89 @@ std::string line_chart(const std::vector<Run>& runs, const std::string& title, c
       pts += buf;
     }
     std::snprintf(buf, sizeof buf, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"",
-                  kColors[i % 6]);
+                  kColors[i % kNumColors]);
     s += buf + pts + "\"/>";
     std::snprintf(buf, sizeof buf, "<rect x=\"%g\" y=\"%g\" width=\"10\" height=\"10\" fill=\"%s\"/>"
                   "<text x=\"%g\" y=\"%g\">%s</text>",
-                  w - r + 10, t + 18.0 * i, kColors[i % 6], w - r + 25, t + 18.0 * i + 9,
-                  runs[i].profile->name.c_str());
+                  w - r + 10, t + 18.0 * i, kColors[i % kNumColors], w - r + 25, t + 18.0 * i + 9,
+                  runs[i].label.c_str());
     s += buf;
   }
   return s + "</svg>";
 }
 
-std::string html_report(const std::vector<Run>& runs, int seconds) {
-  std::string h = R"(<!doctype html><html><head><meta charset="utf-8"><title>WarzonePhone network report</title>
-<style>body{font:14px/1.45 system-ui,sans-serif;max-width:900px;margin:2rem auto;padding:0 1rem;color:#222}
-table{border-collapse:collapse;width:100%}td,th{padding:.35rem .6rem;border-bottom:1px solid #ddd;text-align:right}
-td:first-child,th:first-child,td:last-child,th:last-child{text-align:left}h2{margin-top:2rem}</style></head><body>
+std::string html_report(const std::vector<Run>& runs, int seconds, bool simulated) {
+  std::string h = R"(<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>WarzonePhone network report</title>
+<style>body{font:14px/1.45 system-ui,sans-serif;max-width:960px;margin:2rem auto;padding:0 1rem;color:#222}
+table{border-collapse:collapse;width:100%}td,th{padding:.3rem .5rem;border-bottom:1px solid #ddd;text-align:right}
+td:first-child,th:first-child{text-align:left}h2{margin-top:2rem}.ok{color:#080}.short{color:#b00}</style></head><body>
 <h1>WarzonePhone network report</h1>)";
-  char buf[600];
+  char buf[1200];
   std::snprintf(buf, sizeof buf,
-                "<p>Each profile: a real <code>wzp-relay</code>, <code>wzp-netem</code> in front of the "
-                "receiving <code>wzp-client</code> (both directions of its path), a %d s 440 Hz tone "
-                "from a second client, tier chosen by the controller (<code>--profile auto</code>). "
-                "Reproduce with <code>build/bin/wzp-bench network --html report.html</code>.</p>",
-                seconds);
+                "<p>%s, %d s calls of the probe signal (40 ms tone segments, seed 11) through each "
+                "profile (seed 7); what a listener hears, from the recording alone: <b>fidelity</b> is the "
+                "share of 40 ms segments that arrived as themselves, <b>mouth-to-ear</b> the delay from "
+                "capture to playout by alignment (median). References on the same seeded impairment: "
+                "%s and %s, each with an ideal playout buffer. Reproduce with "
+                "<code>build/bin/wzp-bench %s --html report.html</code>.</p>",
+                simulated ? "Simulated calls (the impairment model of wzp-netem on a simulated clock)"
+                          : "Real processes: wzp-relay, wzp-netem, two wzp-client",
+                seconds, reference_name(Reference::kLbrr).c_str(), reference_name(Reference::kRed2).c_str(),
+                simulated ? "hostile" : "network");
   h += buf;
-  h += "<table><tr><th>profile</th><th>filled with audio</th><th>concealed</th><th>added delay</th>"
-       "<th>bitrate</th><th>tiers (sender)</th></tr>";
+  h += "<table><tr><th>profile</th><th>fidelity</th><th>LBRR</th><th>RED x2</th><th>mouth-to-ear</th>"
+       "<th>LBRR</th><th>RED x2</th><th>kbit/s</th><th>loss path / measured</th></tr>";
   for (const auto& r : runs) {
     std::snprintf(buf, sizeof buf,
-                  "<tr><td>%s</td><td>%.1f %%</td><td>%.1f %%</td><td>%.0f ms</td><td>%.1f kbit/s</td><td>%s</td></tr>",
-                  r.profile->name.c_str(), r.filled, 100 - r.filled,
-                  r.profile->path_delay_ms + r.mean_buffer_ms, r.mean_kbps, r.tiers.c_str());
+                  "<tr><td>%s</td><td>%.2f %%</td><td>%.2f %%</td><td>%.2f %%</td><td>%.0f ms</td><td>%.0f ms</td>"
+                  "<td>%.0f ms</td><td>%.1f</td><td>%.1f / %.1f %%</td></tr>",
+                  r.label.c_str(), r.heard.fidelity_percent, r.lbrr.heard.fidelity_percent,
+                  r.red.heard.fidelity_percent, r.heard.mouth_to_ear_ms, r.lbrr.heard.mouth_to_ear_ms,
+                  r.red.heard.mouth_to_ear_ms, r.kbps, r.path_loss, r.measured_loss);
     h += buf;
   }
-  h += "</table><h2>Loss against delivered audio</h2>";
-  // Bars: nominal loss (grey) and audio delivered (colour), per profile.
+  h += "</table><h2>Fidelity and delay per profile</h2>";
   {
-    const double w = 760, bh = 26, l = 180;
-    std::snprintf(buf, sizeof buf, "<svg viewBox=\"0 0 %g %g\" width=\"100%%\" xmlns=\"http://www.w3.org/2000/svg\" font-family=\"sans-serif\" font-size=\"12\">",
-                  w, bh * 2 * runs.size() + 30);
+    const double w = 900, bh = 16, l = 250, scale_f = 2.6, scale_d = 0.35;
+    std::snprintf(buf, sizeof buf,
+                  "<svg viewBox=\"0 0 %g %g\" width=\"100%%\" xmlns=\"http://www.w3.org/2000/svg\" "
+                  "font-family=\"sans-serif\" font-size=\"11\">",
+                  w, bh * 4 * runs.size() + 20);
     h += buf;
     for (size_t i = 0; i < runs.size(); ++i) {
-      const double y = 10 + i * bh * 2;
-      const double scale = (w - l - 60) / 100;
+      const auto& r = runs[i];
+      const double y = 10 + i * bh * 4;
       std::snprintf(buf, sizeof buf,
                     "<text x=\"%g\" y=\"%g\" text-anchor=\"end\">%s</text>"
-                    "<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"#bbb\"/>"
-                    "<text x=\"%g\" y=\"%g\">%.0f %% lost on the path</text>"
-                    "<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"%s\"/>"
-                    "<text x=\"%g\" y=\"%g\">%.1f %% of playout real audio</text>",
-                    l - 8, y + bh, runs[i].profile->name.c_str(), l, y, runs[i].profile->loss_percent * scale,
-                    bh * 0.8, l + runs[i].profile->loss_percent * scale + 4, y + bh * 0.6,
-                    runs[i].profile->loss_percent, l, y + bh, runs[i].filled * scale, bh * 0.8, kColors[i % 6],
-                    l + 4, y + bh * 1.6, runs[i].filled);
+                    "<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"#1f77b4\"/><text x=\"%g\" y=\"%g\">ours %.1f %%</text>"
+                    "<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"#aaa\"/><text x=\"%g\" y=\"%g\">LBRR %.1f %% / RED x2 %.1f %%</text>"
+                    "<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"#ff7f0e\"/><text x=\"%g\" y=\"%g\">mouth-to-ear %.0f ms (LBRR %.0f, RED x2 %.0f)</text>",
+                    l - 8, y + bh, r.label.c_str(), l, y, r.heard.fidelity_percent * scale_f, bh * 0.8,
+                    l + r.heard.fidelity_percent * scale_f + 4, y + bh * 0.7, r.heard.fidelity_percent, l, y + bh,
+                    r.lbrr.heard.fidelity_percent * scale_f, bh * 0.8, l + r.lbrr.heard.fidelity_percent * scale_f + 4,
+                    y + bh * 1.7, r.lbrr.heard.fidelity_percent, r.red.heard.fidelity_percent, l, y + 2 * bh,
+                    std::min(600.0, r.heard.mouth_to_ear_ms) * scale_d, bh * 0.8,
+                    l + std::min(600.0, r.heard.mouth_to_ear_ms) * scale_d + 4, y + bh * 2.7, r.heard.mouth_to_ear_ms,
+                    r.lbrr.heard.mouth_to_ear_ms, r.red.heard.mouth_to_ear_ms);
       h += buf;
     }
     h += "</svg>";
   }
-  h += "<h2>Jitter-buffer delay over time (receiver)</h2>";
-  h += line_chart(runs, "playout delay", "ms", [](const Run& r, size_t s) { return r.rx[s].delay_ms; },
-                  [](const Run& r) { return r.rx.size(); }, 1500, false);
+  const auto len = [](const Run& r) { return r.seconds.size(); };
+  h += "<h2>Fidelity over time</h2>";
+  h += line_chart(runs, "segments arrived, per second of the probe", "%",
+                  [](const Run& r, size_t s) { return r.seconds[s].fidelity_percent; }, len, 100, false);
+  h += "<h2>Mouth-to-ear delay over time</h2>";
+  h += line_chart(runs, "median delay of the segments that arrived, per second (gaps: nothing arrived)", "ms",
+                  [](const Run& r, size_t s) { return std::max(0.0, r.seconds[s].mouth_to_ear_ms); }, len, 600, false);
   h += "<h2>Tier over time (sender)</h2>";
   h += line_chart(
-      runs, "tier", "", [](const Run& r, size_t s) {
-        const auto& t = r.tx[s].tier;
+      runs, "tier", "",
+      [](const Run& r, size_t s) {
+        const auto& t = r.tiers[s];
         return t == "good" ? 0.0 : t == "degraded" ? 1.0 : 2.0;
       },
-      [](const Run& r) { return r.tx.size(); }, 2, true, {"good", "degraded", "catastrophic"});
-  h += "<h2>Concealment over time (receiver)</h2>";
-  h += line_chart(runs, "concealed share of each second", "%",
-                  [](const Run& r, size_t s) { return r.rx[s].concealed; },
-                  [](const Run& r) { return r.rx.size(); }, 100, false);
+      [](const Run& r) { return r.tiers.size(); }, 2, true, {"good", "degraded", "catastrophic"});
   return h + "</body></html>\n";
 }
 

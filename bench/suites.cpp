@@ -5,7 +5,7 @@
 namespace wzp::bench {
 
 std::span<const Suite> all_suites() {
-  static const std::array<Suite, 8> kSuites = {{
+  static const std::array<Suite, 9> kSuites = {{
       {"proto", "wire-format parse and serialise costs", run_proto_suite},
       {"codec", "encode/decode cost per tier and Opus complexity", run_codec_suite},
       {"fec", "RaptorQ against npm raptorq; tier bitrates; burst loss", run_fec_suite},
@@ -13,7 +13,8 @@ std::span<const Suite> all_suites() {
       {"pipeline", "whole call pipeline both ways against the codec alone", run_pipeline_suite},
       {"transport", "QUIC datagram rate on one core against plain UDP", run_transport_suite},
       {"relay", "relay forwarding per core and latency, rooms of 2/10/50, against a UDP reflector", run_relay_suite},
-      {"network", "full calls (relay, netem, two clients as processes) through six hostile profiles", run_network_suite},
+      {"hostile", "what a listener hears over every hostile profile, simulated, against WebRTC-style references", run_hostile_suite},
+      {"network", "the same with real processes (relay, netem, two clients) and the references beside", run_network_suite},
   }};
   return kSuites;
 }

@@ -34,9 +34,13 @@ constexpr double kRepairExtra = 2 + 7;
 constexpr double kUpHeadroom = 0.85;
 constexpr double kStaySlack = 1.05;
 constexpr double kEnough = 0.8;
+constexpr double kEnoughBeforeCodec2 = 0.5;
+constexpr double kCapacityMargin = 1.6;
 constexpr double kDrain = 0.8;   // of a reported capacity
 constexpr double kProbe = 1.03;  // growth per report without a sign of a queue...
-constexpr uint32_t kHoldReports = 10;  // ...once this many have passed since the last
+constexpr uint32_t kHoldReports = 10;  // ...once this many have passed since the last,
+constexpr uint32_t kMaxHold = 120;      // doubling up to this when the capacity recurs
+constexpr uint32_t kRecurWithin = 60;   // within this many reports
 
 constexpr std::array<CodecId, 4> kLadder = {CodecId::kOpus24k, CodecId::kOpus16k,
                                             CodecId::kOpus6k, CodecId::kCodec2_1200};
@@ -86,16 +90,24 @@ std::optional<Tier> QualityController::on_report(const QualitySample& s, uint64_
   // kHistory reports, each less its sampling noise.
   const double q = p / 100;
   const double noise = s.packets ? 100 * std::sqrt(q * (1 - q) / s.packets) : 0;
-  history_[next_++ % history_.size()] = std::max(0.0, p - noise);
+  // While a queue overflows, its drops are our own excess, not the path's loss: more repairs
+  // would only overflow it more. Such a report adds nothing to the loss estimate.
+  if (s.capacity_kbps <= 0) history_[next_++ % history_.size()] = std::max(0.0, p - noise);
   loss_ = *std::max_element(history_.begin(), history_.end());
   if (loss_ < 0.2) loss_ = 0;
   if (p > 0) burst_ += 0.3 * (std::max(1.0, s.mean_burst) - burst_);
   if (s.capacity_kbps > 0) {
     budget_kbps_ = std::min(budget_kbps_, kDrain * s.capacity_kbps);
-    hold_ = kHoldReports;
+    // A capacity met again soon after the last time is a real ceiling: wait longer each time
+    // before probing past it.
+    hold_length_ = since_capacity_ < kRecurWithin ? std::min(hold_length_ * 2, kMaxHold) : kHoldReports;
+    hold_ = hold_length_;
+    since_capacity_ = 0;
   } else if (hold_ > 0) {
     --hold_;
+    ++since_capacity_;
   } else {
+    ++since_capacity_;
     budget_kbps_ = std::min(ceiling_kbps_, budget_kbps_ * kProbe);
   }
   const Tier before = tier_;
@@ -112,6 +124,7 @@ void QualityController::force(Tier tier) {
 
 // The protection a codec can carry inside `budget` kbit/s.
 double affordable_ratio(CodecId codec, double budget) {
+  if (budget <= wire_kbps(codec, 0)) return 0;
   const double zero = wire_kbps(codec, 0), one = wire_kbps(codec, 1);
   return std::max(0.0, (budget - zero) / (one - zero));
 }
@@ -122,12 +135,18 @@ void QualityController::choose() {
     return std::find(kLadder.begin(), kLadder.end(), c) - kLadder.begin();
   };
   // A codec serves when it carries the protection, or most of it: a worse codec for the last
-  // fifth of the repairs is a poorer trade than those repairs.
+  // fifth of the repairs is a poorer trade than those repairs, and for the step from Opus to
+  // Codec2 (a far worse voice) even half of them is. Below the loss's capacity limit
+  // (p / (1 - p) repairs per frame, with a margin) no protection works: then it must move on.
+  const double q = std::min(loss_, 95.0) / 100;
+  const double limit = kCapacityMargin * q / (1 - q);
   const auto serves = [&](CodecId c) {
     const double slack =
         rank(c) < rank(codec_) ? kUpHeadroom : rank(c) == rank(codec_) ? kStaySlack : 1.0;
-    return wire_kbps(c, 0) <= budget_kbps_ * slack &&
-           affordable_ratio(c, budget_kbps_ * slack) >= kEnough * r;
+    const double affordable = affordable_ratio(c, budget_kbps_ * slack);
+    const double enough = c == CodecId::kOpus6k ? kEnoughBeforeCodec2 : kEnough;
+    return wire_kbps(c, 0) <= budget_kbps_ * slack && affordable >= enough * r &&
+           (r == 0 || affordable >= limit);
   };
   CodecId pick = kLadder.back();
   for (CodecId c : kLadder) {

@@ -13,8 +13,10 @@
 // 8 s after the loss ends, once, without flapping. When the budget cannot carry all the
 // protection a codec needs, the codec stays as long as it carries 80 % of it.
 // The budget follows the path's capacity as the receiver reports it (a queue growing on the way):
-// 80 % of it at once, so the queue drains, held for 10 reports, then 3 % more per report
-// without such a sign, back up to the ceiling (AIMD, as TCP-friendly rate control does).
+// 80 % of it at once, so the queue drains, held for 10 reports (twice as long each time the
+// ceiling is met again within a minute, up to two minutes), then 3 % more per report without
+// such a sign, back up to the ceiling (AIMD, as TCP-friendly rate control does). Loss while the
+// queue overflows is our own excess, and is not protected against.
 #pragma once
 
 #include <array>
@@ -82,6 +84,8 @@ class QualityController {
   double budget_kbps_ = kDefaultBudgetKbps;
   double ceiling_kbps_ = kDefaultBudgetKbps;
   uint32_t hold_ = 0;  // reports until the budget may grow again
+  uint32_t hold_length_ = 10;
+  uint32_t since_capacity_ = UINT32_MAX / 2;  // reports since the last capacity report
   uint64_t boost_until_ms_ = 0;
 };
 
