@@ -228,7 +228,7 @@ JitterBuffer::Step JitterBuffer::pop(uint64_t now_ms) {
   stats_.current_delay_ms = static_cast<uint32_t>(std::max<int64_t>(0, delay));
   if (next) {
     // Too early: hold the position for a step (in speech only when clearly short).
-    if (may_adapt && delay < target && (next->silence || delay + unit / 2 <= target)) {
+    if (may_adapt && delay < target && (next->silence || delay + unit <= target)) {
       ++stats_.decelerated;
       since_adapt_ = 0;
       return conceal(play_ts_, config_.frame_ms, next->silence);
