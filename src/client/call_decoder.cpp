@@ -45,9 +45,7 @@ void CallDecoder::on_datagram(std::span<const uint8_t> d, uint64_t arrival_ms) {
     }
     reader_.accept(*frame);
     note_sequence(frame->header.seq);
-    interval_bytes_ += d.size();
-    interval_min_transit_ = std::min(interval_min_transit_, static_cast<int64_t>(arrival_ms) -
-                                                               static_cast<int64_t>(frame->header.timestamp_ms));
+    capacity_.on_datagram(d.size(), arrival_ms, frame->header.timestamp_ms);
     if (frame->report) peer_report_ = frame->report;
     fec::FecPacket p;
     p.is_repair = frame->header.is_repair;
@@ -126,21 +124,7 @@ void CallDecoder::note_sequence(uint16_t seq) {
 
 proto::QualitySample CallDecoder::take_measurement(uint64_t now_ms) {
   proto::QualitySample s;
-  const uint64_t elapsed = last_measured_ms_ && now_ms > last_measured_ms_ ? now_ms - last_measured_ms_ : 1000;
-  last_measured_ms_ = now_ms;
-  if (interval_min_transit_ != INT64_MAX) {
-    // The floor of this interval against two intervals ago and against the last ten.
-    const int64_t now_floor = interval_min_transit_;
-    int64_t floor = now_floor;
-    for (size_t i = 0; i < std::min(intervals_, kTransitHistory); ++i) floor = std::min(floor, min_transit_[i]);
-    const bool rising = intervals_ >= 2 &&
-                        now_floor - min_transit_[(intervals_ - 2) % kTransitHistory] > kQueueRiseMs;
-    const bool standing = intervals_ >= 2 && now_floor - floor > kStandingQueueMs;
-    if (rising || standing) s.capacity_kbps = static_cast<double>(interval_bytes_) * 8 / static_cast<double>(elapsed);
-    min_transit_[intervals_++ % kTransitHistory] = now_floor;
-  }
-  interval_bytes_ = 0;
-  interval_min_transit_ = INT64_MAX;
+  s.capacity_kbps = capacity_.take(now_ms);
   const proto::LossReport loss = loss_.take();
   s.loss_percent = loss.loss_percent;
   s.mean_burst = loss.mean_burst;

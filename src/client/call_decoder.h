@@ -12,6 +12,7 @@
 #include "client/media_crypto.h"
 #include "codec/adaptive_codec.h"
 #include "fec/window_decoder.h"
+#include "proto/capacity_meter.h"
 #include "proto/drift_estimator.h"
 #include "proto/jitter_buffer.h"
 #include "proto/loss_meter.h"
@@ -81,16 +82,7 @@ class CallDecoder : private fec::FrameSink {
   std::array<uint8_t, 2048> stored_{};
   proto::SeqExtender seq_ext_;
   proto::LossMeter loss_;
-  // Capacity: bytes received and the smallest transit (arrival - timestamp) per interval; a
-  // transit floor that climbs means a queue is building on the path.
-  static constexpr size_t kTransitHistory = 10;
-  static constexpr int64_t kQueueRiseMs = 40;      // over two seconds
-  static constexpr int64_t kStandingQueueMs = 100;  // above the floor of the last ten
-  uint64_t interval_bytes_ = 0;
-  int64_t interval_min_transit_ = INT64_MAX;
-  std::array<int64_t, kTransitHistory> min_transit_{};
-  size_t intervals_ = 0;
-  uint64_t last_measured_ms_ = 0;
+  proto::CapacityMeter capacity_;
   std::optional<proto::QualityReport> peer_report_;
   proto::DriftEstimator drift_;
   CallDecoderStats stats_;

@@ -13,7 +13,7 @@ CallEncoder::CallEncoder(const CallEncoderConfig& config, MediaSealer& sealer,
     : config_(config),
       sealer_(sealer),
       sink_(sink),
-      controller_(config.tier, config.cellular),
+      controller_(config.tier),
       encoder_(controller_.codec(), config.codec_options),
       comfort_noise_(codec::make_encoder(proto::CodecId::kComfortNoise)) {
   if (!config.adaptive) controller_.force(config.tier);
@@ -101,12 +101,11 @@ void CallEncoder::encode_frame(std::span<const int16_t> pcm, proto::CodecId code
   }
   if (len == 0) return;
   send_held(held_count_);  // the last frame's repairs, if nobody paced them out
-  repairs_this_frame_ = 0;
   fec_.push(pending_ts_, std::span(encoded_).first(len), static_cast<uint8_t>(codec), *this);
   // This frame's repairs leave evenly spread over its interval.
   const uint32_t frame_ms = proto::codec_info(encoder_.codec()).frame_ms;
   for (size_t k = 0; k < held_count_; ++k) {
-    held_[k].due_ms = frame_now_ms_ + frame_ms * (k + 1) / (held_count_ + 1);
+    held(k).due_ms = frame_now_ms_ + frame_ms * (k + 1) / (held_count_ + 1);
   }
 }
 
@@ -124,7 +123,7 @@ void CallEncoder::on_packet(const fec::FecPacket& p) {
   std::span<uint8_t> out = datagram_;
   if (p.is_repair) {
     if (held_count_ == kMaxHeld) send_held(1);
-    out = held_[held_count_].bytes;
+    out = held(held_count_).bytes;
   }
   const size_t n = header_writer_.write(h, report, ct_len, out);
   if (report) pending_report_.reset();
@@ -141,7 +140,7 @@ void CallEncoder::on_packet(const fec::FecPacket& p) {
   ++stats_.packets;
   stats_.bytes += n + sealed;
   if (p.is_repair) {
-    held_[held_count_++].len = n + sealed;
+    held(held_count_++).len = n + sealed;
   } else {
     sink_.send(out.first(n + sealed));
   }
@@ -149,15 +148,14 @@ void CallEncoder::on_packet(const fec::FecPacket& p) {
 
 void CallEncoder::send_held(size_t upto) {
   upto = std::min(upto, held_count_);
-  for (size_t i = 0; i < upto; ++i) sink_.send(std::span(held_[i].bytes).first(held_[i].len));
-  // The rest move to the front, in order.
-  for (size_t i = upto; i < held_count_; ++i) std::swap(held_[i - upto], held_[i]);
+  for (size_t i = 0; i < upto; ++i) sink_.send(std::span(held(i).bytes).first(held(i).len));
+  held_head_ = (held_head_ + upto) % kMaxHeld;
   held_count_ -= upto;
 }
 
 void CallEncoder::pace(uint64_t now_ms) {
   size_t due = 0;
-  while (due < held_count_ && held_[due].due_ms <= now_ms) ++due;
+  while (due < held_count_ && held(due).due_ms <= now_ms) ++due;
   if (due) send_held(due);
 }
 

@@ -31,7 +31,6 @@ class DatagramSink {
 struct CallEncoderConfig {
   proto::Tier tier = proto::Tier::kGood;
   bool adaptive = true;  // false: the tier is pinned (--profile good|degraded|catastrophic)
-  bool cellular = false;
   bool silence_suppression = true;
   std::optional<codec::VoiceProcessingConfig> voice_processing;  // none: off
   codec::EncoderOptions codec_options;
@@ -109,9 +108,9 @@ class CallEncoder : private fec::FecSink {
   uint32_t counter_ = 0;              // packet counter: sequence and AEAD nonce
   uint64_t last_fec_update_ms_ = 0;
   uint64_t frame_now_ms_ = 0;         // when the frame being encoded was pushed
-  std::array<Held, kMaxHeld> held_{};
-  size_t held_count_ = 0;
-  size_t repairs_this_frame_ = 0;
+  Held& held(size_t i) { return held_[(held_head_ + i) % kMaxHeld]; }
+  std::array<Held, kMaxHeld> held_{};  // a ring: held_count_ from held_head_
+  size_t held_head_ = 0, held_count_ = 0;
   static constexpr uint32_t kMaxCleanReportsForMini = 320;
   uint32_t mini_bar_ = 5;  // clean reports needed before mini headers
   uint32_t clean_reports_ = 0;

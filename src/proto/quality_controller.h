@@ -19,6 +19,7 @@
 // queue overflows is our own excess, and is not protected against.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -38,6 +39,12 @@ struct QualitySample {
   uint32_t reorder = 0;     // deepest reordering seen, packets
 };
 
+// A count carried as an optional JSON number in quality messages, read defensively: absent,
+// negative or absurd values become 0 or a bound.
+inline uint32_t reported_count(const std::optional<double>& v) {
+  return static_cast<uint32_t>(std::clamp(v.value_or(0), 0.0, 1e6));
+}
+
 struct FecSettings {
   double ratio = 0;     // repair symbols per frame
   uint32_t window = 6;  // frames each repair covers
@@ -49,8 +56,7 @@ class QualityController {
   static constexpr uint64_t kBoostMs = 10000;
   static constexpr double kBoost = 0.25;
 
-  explicit QualityController(Tier start = Tier::kGood, bool cellular = false)
-      : tier_(start), pinned_(false), cellular_(cellular) {
+  explicit QualityController(Tier start = Tier::kGood) : tier_(start), pinned_(false) {
     choose();
   }
 
@@ -75,7 +81,6 @@ class QualityController {
 
   Tier tier_;
   bool pinned_;
-  bool cellular_;
   CodecId codec_ = CodecId::kOpus24k;
   double loss_ = 0;   // percent, the estimate protection is sized for
   std::array<double, 8> history_{};  // the last reports, less their sampling noise

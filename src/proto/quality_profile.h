@@ -16,15 +16,11 @@ struct QualityProfile {
   std::string_view name;
   CodecId codec;
   uint32_t frame_ms;
+  // The RaptorQ block layout of the tier (wzp-bench fec compares it with the sliding window);
+  // the call's own protection comes from QualityController, not from these.
   double fec_ratio;           // repair symbols per source symbol
   uint32_t frames_per_block;  // FEC source block size in frames
   uint32_t interleave_depth;  // FEC blocks interleaved on the wire
-
-  // Playout delay the FEC may need to recover a lost frame: a block's span on the wire
-  // (frames x depth) plus the frames its repairs are spread over, plus two frames' margin.
-  uint32_t fec_recovery_ms() const {
-    return (frames_per_block * interleave_depth + frames_per_block + 2) * frame_ms;
-  }
 
   // Codec bitrate plus FEC repair, before packet headers: 24k x 1.2 = 28.8 kbps for GOOD.
   double media_kbps() const;

@@ -558,9 +558,9 @@ void RelayServer::on_quality(Session& s, const proto::QualityUpdate& q) {
     if (m->quality->loss_percent >= worst.loss_percent) {
       worst.loss_percent = m->quality->loss_percent;
       worst.mean_burst = m->quality->mean_burst.value_or(1.0);
-      worst.packets = static_cast<uint32_t>(std::clamp(m->quality->packets.value_or(0), 0.0, 1e6));
+      worst.packets = proto::reported_count(m->quality->packets);
     }
-    worst.reorder = std::max(worst.reorder, static_cast<uint32_t>(std::clamp(m->quality->reorder.value_or(0), 0.0, 1e6)));
+    worst.reorder = std::max(worst.reorder, proto::reported_count(m->quality->reorder));
     const double cap = m->quality->capacity_kbps.value_or(0);
     if (cap > 0 && (worst.capacity_kbps == 0 || cap < worst.capacity_kbps)) worst.capacity_kbps = cap;
     worst.rtt_ms = std::max<double>(worst.rtt_ms, m->quality->rtt_ms);
