@@ -28,8 +28,8 @@ RoomCall::RoomCall(boost::asio::io_context& io, const boost::asio::ip::udp::endp
       part_(kPcmFrame) {
   dial();
   timer_.expires_at(start_ + std::chrono::milliseconds(5));
-  timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) step();
+  timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+    if (!ec && *alive) step();
   });
 }
 
@@ -46,12 +46,15 @@ void RoomCall::step() {
   const double period_us = 20000.0 / kStepsPerFrame / (1 + options_.clock_skew_ppm / 1e6);
   timer_.expires_at(start_ + std::chrono::microseconds(
                                  static_cast<int64_t>(period_us * static_cast<double>(steps_ + 1))));
-  timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) step();
+  timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+    if (!ec && *alive) step();
   });
 }
 
 RoomCall::~RoomCall() {
+  // A handler already due when the call goes away runs anyway (cancel cannot recall it): it
+  // finds the flag down and leaves `this` alone.
+  *alive_ = false;
   timer_.cancel();
   redial_.cancel();
 }
@@ -89,8 +92,8 @@ void RoomCall::lost(const std::string& reason) {
   ++attempt_;
   redial_pending_ = true;
   redial_.expires_after(std::chrono::milliseconds(delay));
-  redial_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) dial();
+  redial_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+    if (!ec && *alive) dial();
   });
 }
 
@@ -196,9 +199,9 @@ void RoomCall::handle(const proto::SignalMessage& msg) {
     proto::QualitySample sample;
     sample.loss_percent = std::max(d->loss_percent.value_or(0), uplink_loss_);
     sample.mean_burst = d->mean_burst.value_or(1.0);
-    sample.packets = static_cast<uint32_t>(std::clamp(d->packets.value_or(0), 0.0, 1e6));
+    sample.packets = proto::reported_count(d->packets);
     sample.capacity_kbps = std::max(0.0, d->capacity_kbps.value_or(0));
-    sample.reorder = static_cast<uint32_t>(std::clamp(d->reorder.value_or(0), 0.0, 1e6));
+    sample.reorder = proto::reported_count(d->reorder);
     sample.rtt_ms = quic_->connection().stats().srtt_ms;
     encoder_->on_peer_quality(sample, now_ms());
   }

@@ -131,6 +131,7 @@ class RoomCall : public transport::QuicEvents {
   uint64_t last_sent_ = 0, last_lost_ = 0;  // QUIC datagram counters at the last report
   double uplink_loss_ = 0;                  // percent, over the last second
   double received_loss_ = 0;                // percent, worst member, over the last second
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for handlers that outlive us
   boost::asio::steady_timer timer_;
   std::chrono::steady_clock::time_point start_;
   static constexpr uint64_t kStepsPerFrame = 4;  // 5 ms steps

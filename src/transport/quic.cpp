@@ -401,8 +401,11 @@ void QuicConnection::arm_timer() {
   if (closed_) return;
   const uint64_t expiry = ngtcp2_conn_get_expiry(impl_->conn);
   const uint64_t now = now_ns();
-  const uint64_t wake = expiry;
-  timer_.expires_after(std::chrono::nanoseconds(wake > now ? wake - now : 0));
+  // An expiry already past that handle_expiry and flush cannot move (nothing the congestion
+  // window lets out, say) would re-arm at zero forever and starve the event loop: wait at least
+  // a millisecond then.
+  constexpr uint64_t kMinWaitNs = 1'000'000;
+  timer_.expires_after(std::chrono::nanoseconds(expiry > now ? expiry - now : kMinWaitNs));
   timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
     if (ec || !*alive || closed_) return;
     const int rv = ngtcp2_conn_handle_expiry(impl_->conn, now_ns());

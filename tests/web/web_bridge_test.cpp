@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
@@ -72,15 +74,25 @@ struct Browser {
   }
   // Reads until the bridge closes; returns its reason ("" if it did not close within time).
   std::string closed_reason() {
+    // Async reads on our own io_context, bounded by a deadline: a sync read would wait forever.
     beast::flat_buffer b;
     beast::error_code ec;
-    ws.next_layer().non_blocking(false);
-    timeval tv{5, 0};
-    setsockopt(ws.next_layer().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    for (int i = 0; i < 500 && !ec; ++i) {
-      ws.read(b, ec);
-      b.consume(b.size());
-    }
+    bool done = false;
+    std::function<void()> next = [&] {
+      ws.async_read(b, [&](beast::error_code e, size_t) {
+        b.consume(b.size());
+        if (e) {
+          ec = e;
+          done = true;
+          return;
+        }
+        next();
+      });
+    };
+    next();
+    io.restart();
+    io.run_for(std::chrono::seconds(10));
+    if (!done) return {};
     return ec == websocket::error::closed ? std::string(ws.reason().reason.c_str()) : std::string();
   }
 };
