@@ -155,7 +155,7 @@ Run run_profile(const HostileProfile& p, bool both, int seconds, const fs::path&
   auto tx = client("tx", tx_at, {"--send-file", (dir / "probe.wav").string(), "--duration", std::to_string(seconds + 3)});
   std::optional<PathCounters> counters;
   const auto drain = [&](Process& n) {
-    while (auto line = n.read_line(std::chrono::milliseconds(0))) {
+    while (auto line = n.read_line(std::chrono::milliseconds(10))) {  // (read_line rounds down)
       if (auto c = parse_netem(*line)) counters = c;
     }
   };
