@@ -17,12 +17,18 @@ void CallDecoder::on_datagram(std::span<const uint8_t> d, uint64_t arrival_ms) {
   arrival_ms_ = arrival_ms;
   // A mini header's inference may be off by frames lost just before it, or by reordering:
   // try the plain inference, then nearby ones. Authentication decides.
-  static constexpr std::pair<int, bool> kTries[] = {{0, false},  {1, false},  {2, false},
-                                                    {-1, false}, {-2, false}, {-3, false},
-                                                    {3, false},  {0, true},   {1, true},
-                                                    {-1, true},  {-2, true},  {2, true}};
-  for (auto [shift, previous] : kTries) {
-    auto frame = reader_.parse(d, shift, previous);
+  // Last, the timestamp by the codec's cadence, for a run whose full header was lost.
+  struct Try {
+    int shift;
+    bool previous, by_cadence;
+  };
+  static constexpr Try kTries[] = {{0, false, false},  {1, false, false},  {2, false, false},
+                                   {-1, false, false}, {-2, false, false}, {-3, false, false},
+                                   {3, false, false},  {0, true, false},   {1, true, false},
+                                   {-1, true, false},  {-2, true, false},  {2, true, false},
+                                   {1, false, true},   {2, false, true},   {3, false, true}};
+  for (auto [shift, previous, by_cadence] : kTries) {
+    auto frame = reader_.parse(d, shift, previous, by_cadence);
     if (!frame) {
       ++(frame.error().code == proto::Errc::kNoContext ? stats_.dropped_auth
                                                        : stats_.dropped_malformed);
@@ -124,7 +130,9 @@ void CallDecoder::note_sequence(uint16_t seq) {
 
 proto::QualitySample CallDecoder::take_measurement(uint64_t now_ms) {
   proto::QualitySample s;
-  s.capacity_kbps = capacity_.take(now_ms);
+  const proto::CapacityReport cap = capacity_.take(now_ms);
+  s.capacity_kbps = cap.capacity_kbps;
+  s.queue_ms = cap.queue_ms;
   const proto::LossReport loss = loss_.take();
   s.loss_percent = loss.loss_percent;
   s.mean_burst = loss.mean_burst;

@@ -201,6 +201,7 @@ void RoomCall::handle(const proto::SignalMessage& msg) {
     sample.mean_burst = d->mean_burst.value_or(1.0);
     sample.packets = proto::reported_count(d->packets);
     sample.capacity_kbps = std::max(0.0, d->capacity_kbps.value_or(0));
+    sample.queue_ms = std::clamp(d->queue_ms.value_or(0), 0.0, 60000.0);
     sample.reorder = proto::reported_count(d->reorder);
     sample.rtt_ms = quic_->connection().stats().srtt_ms;
     encoder_->on_peer_quality(sample, now_ms());
@@ -332,8 +333,9 @@ void RoomCall::tick() {
         report.packets = m.packets;
       }
       if (m.reorder > 0) report.reorder = std::max<double>(report.reorder.value_or(0), m.reorder);
-      if (m.capacity_kbps > 0) {
-        report.capacity_kbps = std::min(report.capacity_kbps.value_or(m.capacity_kbps), m.capacity_kbps);
+      if (m.capacity_kbps > 0 && m.capacity_kbps <= report.capacity_kbps.value_or(m.capacity_kbps)) {
+        report.capacity_kbps = m.capacity_kbps;
+        report.queue_ms = m.queue_ms;
       }
       report.jitter_ms = std::max(report.jitter_ms, static_cast<uint32_t>(m.jitter_ms));
     }

@@ -15,6 +15,7 @@ constexpr std::array<CodecInfo, kMaxCodecId + 1> kCodecs = {{
     {CodecId::kOpus32k, "opus32k", 32000, 20, true},
     {CodecId::kOpus48k, "opus48k", 48000, 20, true},
     {CodecId::kOpus64k, "opus64k", 64000, 20, true},
+    {CodecId::kOpus9k, "opus9k", 9000, 40, true},
 }};
 
 }  // namespace

@@ -17,9 +17,10 @@ enum class CodecId : uint8_t {
   kOpus32k = 6,
   kOpus48k = 7,
   kOpus64k = 8,
+  kOpus9k = 9,  // 40 ms: the heavy-loss rung, under Opus 16k and above Opus 6k
 };
 
-inline constexpr uint8_t kMaxCodecId = 8;
+inline constexpr uint8_t kMaxCodecId = 9;
 
 struct CodecInfo {
   CodecId id;
@@ -29,7 +30,7 @@ struct CodecInfo {
   bool is_opus;
 };
 
-// nullopt for a value outside the table (9..15 on the wire).
+// nullopt for a value outside the table (10..15 on the wire).
 std::optional<CodecId> codec_from_wire(uint8_t value);
 const CodecInfo& codec_info(CodecId id);
 std::optional<CodecId> codec_from_name(std::string_view name);

@@ -19,10 +19,10 @@ constexpr uint64_t kMinSamples = 25;
 // A gap this long between the playout position and what is buffered is a new stream (the
 // sender restarted its clock), not loss: playout jumps to it.
 constexpr uint32_t kRestartGapMs = 3000;
+// How long a lower target must last before the buffer follows it down.
+constexpr uint64_t kTargetHoldMs = 500;
 // Steps between two dropped speech frames (0.5 s).
 constexpr uint32_t kSpeechDropInterval = 25;
-// How far back rebuilt frames count while loss goes on.
-constexpr uint64_t kRecoveryMemoryMs = 10000;
 
 }  // namespace
 
@@ -42,6 +42,8 @@ void JitterBuffer::reset() {
   direct_ = 0;
   recoveries_ = {};
   since_adapt_ = 0;
+  held_target_ = 0;
+  held_since_ms_ = 0;
 }
 
 uint32_t JitterBuffer::target_delay_ms() const {
@@ -56,18 +58,24 @@ uint32_t JitterBuffer::target_delay_ms() const {
                      scratch_.begin() + static_cast<std::ptrdiff_t>(n));
     target = scratch_[k] + config_.margin_ms;
   }
-  // Frames rebuilt by FEC, while loss goes on (the latest rebuilt within recovery_window_ms):
-  // the largest delay but one of the last kRecoveryMemoryMs (a single outlier is no trend).
+  // While loss goes on (a frame rebuilt within recovery_window_ms), the target covers the
+  // `recovery_quantile` of every frame's availability, direct and rebuilt, over the jitter
+  // window: the rare frame rebuilt after a long burst is conceded rather than
+  // holding the whole call that much later for seconds.
   uint64_t latest = 0;
   for (const auto& r : recoveries_) latest = std::max(latest, r.at);
   if (latest && latest + config_.recovery_window_ms >= last_arrival_) {
-    uint32_t top = 0, second = 0;
-    for (const auto& r : recoveries_) {
-      if (r.at == 0 || r.at + kRecoveryMemoryMs < last_arrival_) continue;
-      if (r.delay > top) second = top, top = r.delay;
-      else if (r.delay > second) second = r.delay;
+    size_t m = 0;
+    for (const auto& a : arrivals_) {
+      if (a.at && a.at + config_.jitter_window_ms >= last_arrival_) scratch_[m++] = a.delay;
     }
-    target = std::max(target, static_cast<double>(second));
+    for (const auto& r : recoveries_) {
+      if (r.at && r.at + config_.jitter_window_ms >= last_arrival_) scratch_[m++] = r.delay;
+    }
+    const auto k = std::min(m - 1, static_cast<size_t>(config_.recovery_quantile * static_cast<double>(m)));
+    std::nth_element(scratch_.begin(), scratch_.begin() + static_cast<std::ptrdiff_t>(k),
+                     scratch_.begin() + static_cast<std::ptrdiff_t>(m));
+    target = std::max(target, static_cast<double>(scratch_[k]));
   }
   if (direct_ < kMinSamples) target = std::max(target, static_cast<double>(config_.start_delay_ms));
   return std::clamp(static_cast<uint32_t>(std::lround(target)), config_.min_delay_ms,
@@ -189,7 +197,15 @@ JitterBuffer::Put JitterBuffer::put(uint32_t ts, std::span<const uint8_t> frame,
 }
 
 JitterBuffer::Step JitterBuffer::pop(uint64_t now_ms) {
-  const auto target = static_cast<int64_t>(target_delay_ms());
+  // A target that falls is followed only once it has stayed lower for kTargetHoldMs: the
+  // quantiles wander as single frames enter and leave the window, and every step down and
+  // back up costs a dropped and a stretched frame.
+  const uint32_t fresh = target_delay_ms();
+  if (fresh >= held_target_ || now_ms >= held_since_ms_ + kTargetHoldMs) {
+    held_target_ = fresh;
+    held_since_ms_ = now_ms;
+  }
+  const auto target = static_cast<int64_t>(held_target_);
   stats_.target_delay_ms = static_cast<uint32_t>(target);
   if (!started_) {
     Slot* first = earliest();
@@ -214,7 +230,7 @@ JitterBuffer::Step JitterBuffer::pop(uint64_t now_ms) {
   // Too late: drop the next frame, preferring silence. A dropped speech frame is lost audio:
   // speech needs half a frame of margin and waits longer between drops, unless the delay is
   // far over the target (a queue that drained, say), where getting back matters more.
-  const bool far_over = delay > target + 4 * unit;
+  const bool far_over = delay > target + 2 * unit;
   const bool may_drop =
       next && (next->silence || far_over ? may_adapt : since_adapt_ >= kSpeechDropInterval);
   if (may_drop && delay - next->duration >= target + (next->silence ? 0 : unit / 2)) {

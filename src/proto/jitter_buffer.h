@@ -11,9 +11,11 @@
 //   - the `quantile` of the arrival delays of frames received directly in the last
 //     `jitter_window_ms`, so that jitter costs about 1 - quantile of the frames, and a path
 //     that calms down (a queue that drained) is followed within that window;
-//   - the arrival delay of frames rebuilt by FEC (the largest but one of the last 10 s), so
-//     that the buffer waits as long as recovery needs, and only while there is loss: once no
-//     frame has been rebuilt for `recovery_window_ms` the target returns to the jitter's.
+//   - while there is loss, the `recovery_quantile` of every frame's availability (direct
+//     arrivals and frames rebuilt by FEC, with the time they were rebuilt) over the same window,
+//     so that the buffer waits as long as recovery usually needs and concedes the rare frame
+//     rebuilt after a long burst; once no frame has been rebuilt for `recovery_window_ms` the
+//     target returns to the jitter's.
 // The buffer moves towards the target by holding the playout position for a step (decelerate,
 // concealing) or dropping a frame (accelerate), at most once per `adapt_interval` steps,
 // preferring silence. The same steering absorbs clock drift between sender and receiver.
@@ -36,7 +38,8 @@ struct JitterConfig {
   double quantile = 0.995;         // of direct arrivals the target covers
   uint32_t jitter_window_ms = 5000;
   uint32_t margin_ms = 5;          // on top: the transit base floats a few ms over the floor
-  uint32_t recovery_window_ms = 1500;
+  uint32_t recovery_window_ms = 1000;
+  double recovery_quantile = 0.995;  // of all frames, direct and rebuilt, while loss lasts
   uint32_t capacity = 128;         // frames held at most
   uint32_t max_frame_bytes = 1280;
   uint32_t adapt_interval = 5;     // steps between two accelerate/decelerate actions
@@ -120,12 +123,14 @@ class JitterBuffer {
   double jitter_ = 0;
   std::array<Arrival, kArrivals> arrivals_{};
   size_t arrival_next_ = 0;
-  mutable std::array<uint32_t, kArrivals> scratch_{};
+  mutable std::array<uint32_t, kArrivals + kRecoveries> scratch_{};
   uint64_t direct_ = 0;
   std::array<Arrival, kRecoveries> recoveries_{};
   size_t recovery_next_ = 0;
   uint64_t last_arrival_ = 0;
   uint32_t since_adapt_ = 0;
+  uint32_t held_target_ = 0;      // the target in force (falls only after kTargetHoldMs)
+  uint64_t held_since_ms_ = 0;
   uint32_t last_duration_;
   JitterStats stats_;
 };

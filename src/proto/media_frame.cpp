@@ -64,7 +64,7 @@ size_t MediaHeaderWriter::write(const MediaHeader& header, const QualityReport* 
 }
 
 Result<MediaFrame> MediaFrameReader::parse(std::span<const uint8_t> datagram, int shift,
-                                           bool previous) const {
+                                           bool previous, bool by_cadence) const {
   if (datagram.empty()) return Error{Errc::kTruncated, "empty datagram"};
   const auto body = datagram.subspan(1);
   MediaFrame f;
@@ -101,7 +101,10 @@ Result<MediaFrame> MediaFrameReader::parse(std::span<const uint8_t> datagram, in
       f.header.has_quality_report = false;
       f.header.seq = static_cast<uint16_t>(ctx.last.seq + step);
       f.header.fec_symbol_idx = static_cast<uint8_t>(ctx.last.fec_symbol_idx + step);
-      f.header.timestamp_ms = ctx.full_ts + m->ts_delta_ms;
+      f.header.timestamp_ms =
+          by_cadence ? ctx.last.timestamp_ms + step * codec_info(ctx.last.codec).frame_ms
+                     : ctx.full_ts + m->ts_delta_ms;
+      f.mini_delta_ms = m->ts_delta_ms;
       f.header_bytes = datagram.first(n);
       f.payload = datagram.subspan(n);
       return f;
@@ -128,7 +131,8 @@ void MediaFrameReader::accept(const MediaFrame& frame) {
     have_previous_ = true;
   }
   current_.last = frame.header;
-  if (!frame.mini) current_.full_ts = frame.header.timestamp_ms;
+  // A mini's delta places its run's full header, even one that never arrived.
+  current_.full_ts = frame.header.timestamp_ms - (frame.mini ? frame.mini_delta_ms : 0);
   have_context_ = true;
 }
 

@@ -1,7 +1,8 @@
 // Media datagrams: a 1-byte tag, then a full (12-byte) or mini (4-byte) header, an optional
 // quality report, and the payload (docs/PROTOCOL.md, "Media datagrams").
 //
-// The sender sends a full header every 50th frame and whenever a field that a mini header
+// The sender sends a full header every 5th frame (a lost one costs at most the four minis
+// after it: after an outage, audio is back within 80 ms) and whenever a field that a mini header
 // cannot express changes; in between, a 4-byte mini header carries only the timestamp delta
 // from the last full header and the payload length. The receiver expands a mini header from
 // the context of the last frame it *accepted*: parsing is pure, and the caller commits a
@@ -29,7 +30,7 @@ enum class FrameTag : uint8_t {
   kProbeReply = 0x04,
 };
 
-inline constexpr uint32_t kFullHeaderInterval = 50;
+inline constexpr uint32_t kFullHeaderInterval = 5;
 inline constexpr size_t kMaxMediaHeaderBytes = 1 + MediaHeader::kSize + QualityReport::kSize;
 
 struct MiniHeader {
@@ -46,6 +47,7 @@ struct MediaFrame {
   MediaHeader header;  // for a mini frame, the header as expanded from context
   std::optional<QualityReport> report;
   bool mini = false;
+  uint16_t mini_delta_ms = 0;  // a mini header's timestamp delta, as sent
   std::span<const uint8_t> header_bytes;  // tag through report: the AEAD associated data
   std::span<const uint8_t> payload;
 };
@@ -81,8 +83,11 @@ class MediaFrameReader {
   // plain inference: forward when frames were lost in between, backward when reordered.
   // `previous` expands from the context before the latest full header instead: a mini frame
   // reordered behind the next run's full header still finds its run.
+  // `by_cadence` takes the timestamp from the last frame's plus one codec frame per step
+  // instead of from the delta: a mini whose run's full header was lost still expands (and,
+  // once authenticated, tells where that full header was).
   Result<MediaFrame> parse(std::span<const uint8_t> datagram, int shift = 0,
-                           bool previous = false) const;
+                           bool previous = false, bool by_cadence = false) const;
   // Commits an authenticated frame as the context for later mini headers. Only newer frames
   // move the context: a reordered older one leaves it alone.
   void accept(const MediaFrame& frame);

@@ -32,21 +32,25 @@ constexpr double kRepairExtra = 2 + 7;
 // Moving to a better codec needs this much headroom in the budget, and the current one stays
 // while it is this close: no flapping at the edge.
 constexpr double kUpHeadroom = 0.85;
-constexpr double kStaySlack = 1.05;
 constexpr double kEnough = 0.8;
 constexpr double kEnoughBeforeCodec2 = 0.5;
+constexpr double kEnoughBeforeNarrowband = 0.65;
 constexpr double kCapacityMargin = 1.6;
-constexpr double kDrain = 0.8;   // of a reported capacity
+constexpr double kDrain = 0.8;   // of a reported capacity, with no queue standing...
+constexpr double kDrainFloor = 0.5;  // ...down to this, so that a standing queue drains
+constexpr double kDrainMs = 1000;    // at about this many ms of queue per second
 constexpr double kProbe = 1.03;  // growth per report without a sign of a queue...
 constexpr uint32_t kHoldReports = 10;  // ...once this many have passed since the last,
 constexpr uint32_t kMaxHold = 120;      // doubling up to this when the capacity recurs
 constexpr uint32_t kRecurWithin = 60;   // within this many reports
 
-constexpr std::array<CodecId, 4> kLadder = {CodecId::kOpus24k, CodecId::kOpus16k,
-                                            CodecId::kOpus6k, CodecId::kCodec2_1200};
+constexpr std::array<CodecId, 5> kLadder = {CodecId::kOpus24k, CodecId::kOpus16k,
+                                            CodecId::kOpus9k, CodecId::kOpus6k,
+                                            CodecId::kCodec2_1200};
 
 Tier tier_of(CodecId c) {
   switch (c) {
+    case CodecId::kOpus9k:
     case CodecId::kOpus6k: return Tier::kDegraded;
     case CodecId::kCodec2_1200:
     case CodecId::kCodec2_3200: return Tier::kCatastrophic;
@@ -92,12 +96,23 @@ std::optional<Tier> QualityController::on_report(const QualitySample& s, uint64_
   const double noise = s.packets ? 100 * std::sqrt(q * (1 - q) / s.packets) : 0;
   // While a queue overflows, its drops are our own excess, not the path's loss: more repairs
   // would only overflow it more. Such a report adds nothing to the loss estimate.
-  if (s.capacity_kbps <= 0) history_[next_++ % history_.size()] = std::max(0.0, p - noise);
-  loss_ = *std::max_element(history_.begin(), history_.end());
+  if (s.capacity_kbps <= 0) {
+    history_[next_++ % history_.size()] = p;
+    // New loss is met at once (this report, less its noise); loss that lasts is met at its
+    // average over the reports kept, which for bursty loss wandering from second to second is
+    // its true level rather than its worst sample.
+    const size_t kept = std::min(next_, history_.size());
+    double sum = 0;
+    for (size_t i = 0; i < kept; ++i) sum += history_[i];
+    loss_ = std::max(p - noise, sum / static_cast<double>(kept));
+  }
   if (loss_ < 0.2) loss_ = 0;
   if (p > 0) burst_ += 0.3 * (std::max(1.0, s.mean_burst) - burst_);
   if (s.capacity_kbps > 0) {
-    budget_kbps_ = std::min(budget_kbps_, kDrain * s.capacity_kbps);
+    // Below the capacity by what empties the standing queue in about a second (sending at a
+    // share f of the capacity drains (1 - f) s of queue per second), within [floor, kDrain].
+    const double drain = std::clamp(1 - std::max(0.0, s.queue_ms) / kDrainMs, kDrainFloor, kDrain);
+    budget_kbps_ = std::min(budget_kbps_, drain * s.capacity_kbps);
     // A capacity met again soon after the last time is a real ceiling: wait longer each time
     // before probing past it.
     hold_length_ = since_capacity_ < kRecurWithin ? std::min(hold_length_ * 2, kMaxHold) : kHoldReports;
@@ -141,10 +156,11 @@ void QualityController::choose() {
   const double q = std::min(loss_, 95.0) / 100;
   const double limit = kCapacityMargin * q / (1 - q);
   const auto serves = [&](CodecId c) {
-    const double slack =
-        rank(c) < rank(codec_) ? kUpHeadroom : rank(c) == rank(codec_) ? kStaySlack : 1.0;
+    const double slack = rank(c) < rank(codec_) ? kUpHeadroom : 1.0;
     const double affordable = affordable_ratio(c, budget_kbps_ * slack);
-    const double enough = c == CodecId::kOpus6k ? kEnoughBeforeCodec2 : kEnough;
+    const double enough = c == CodecId::kOpus6k   ? kEnoughBeforeCodec2
+                          : c == CodecId::kOpus9k ? kEnoughBeforeNarrowband
+                                                  : kEnough;
     return wire_kbps(c, 0) <= budget_kbps_ * slack && affordable >= enough * r &&
            (r == 0 || affordable >= limit);
   };
@@ -162,7 +178,7 @@ FecSettings QualityController::fec(uint64_t now_ms) const {
   FecSettings f;
   f.ratio = protection_ratio(loss_, burst_);
   if (now_ms < boost_until_ms_) f.ratio += kBoost;
-  f.ratio = std::min({f.ratio, kMaxRatio, affordable_ratio(codec_, budget_kbps_ * kStaySlack)});
+  f.ratio = std::min({f.ratio, kMaxRatio, affordable_ratio(codec_, budget_kbps_)});
   f.window = protection_window(loss_, burst_);
   return f;
 }

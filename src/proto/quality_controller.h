@@ -7,15 +7,15 @@
 // - The codec follows the bytes: the best codec whose frames plus that protection fit the
 //   budget on the wire (64 kbit/s, less when the path's capacity is known to be less). Loss
 //   alone moves the call down only when the protection it needs no longer fits.
-// The loss estimate is the worst of the last 8 reports, each less its sampling noise (so
-// that a noisy second at 20 % does not look like 30 %): new loss is met within one report,
-// bursty loss that wanders from second to second is met at its worst, and the call climbs back
-// 8 s after the loss ends, once, without flapping. When the budget cannot carry all the
-// protection a codec needs, the codec stays as long as it carries 80 % of it.
+// The loss estimate is the larger of the latest report less its sampling noise (new loss is
+// met within one report) and the mean of the last 8 (bursty loss that wanders from second to
+// second is met at its level, not at its worst second); protection falls back over 8 s once
+// the loss ends. When the budget cannot carry all the protection a codec needs, the codec
+// stays as long as it carries 80 % of it (less on the steps to narrowband Opus and Codec2).
 // The budget follows the path's capacity as the receiver reports it (a queue growing on the way):
-// 80 % of it at once, so the queue drains, held for 10 reports (twice as long each time the
-// ceiling is met again within a minute, up to two minutes), then 3 % more per report without
-// such a sign, back up to the ceiling (AIMD, as TCP-friendly rate control does). Loss while the
+// at once a share of it that drains the standing queue in about a second (50-80 %), held for
+// 10 reports (twice as long each time the ceiling is met again within a minute, up to two
+// minutes), then 3 % more per report without such a sign, back up to the ceiling (AIMD, as TCP-friendly rate control does). Loss while the
 // queue overflows is our own excess, and is not protected against.
 #pragma once
 
@@ -36,6 +36,7 @@ struct QualitySample {
   double mean_burst = 1.0;  // mean length of loss runs, in packets
   uint32_t packets = 0;     // packets the loss was measured over (0: unknown)
   double capacity_kbps = 0; // what the path carried while its queue grew (0: not limited)
+  double queue_ms = 0;      // the standing queue on the path with that capacity
   uint32_t reorder = 0;     // deepest reordering seen, packets
 };
 

@@ -94,6 +94,7 @@ struct QualityUpdate {
   std::optional<double> packets;     // packets the loss was measured over
   // What the path delivered while its queue grew (kbit/s of our datagrams): its capacity.
   std::optional<double> capacity_kbps;
+  std::optional<double> queue_ms;  // the standing queue on the path with that capacity
   std::optional<double> reorder;  // deepest reordering seen, packets
   static constexpr auto fields() {
     return std::make_tuple(field("loss_percent", &QualityUpdate::loss_percent),
@@ -103,6 +104,7 @@ struct QualityUpdate {
                            field("mean_burst", &QualityUpdate::mean_burst),
                            field("packets", &QualityUpdate::packets),
                            field("capacity_kbps", &QualityUpdate::capacity_kbps),
+                           field("queue_ms", &QualityUpdate::queue_ms),
                            field("reorder", &QualityUpdate::reorder));
   }
 };
@@ -117,6 +119,7 @@ struct QualityDirective {
   std::optional<double> mean_burst;
   std::optional<double> packets;
   std::optional<double> capacity_kbps;  // the smallest capacity a member's path showed
+  std::optional<double> queue_ms;       // the standing queue on that path
   std::optional<double> reorder;        // the deepest reordering a member saw
   static constexpr auto fields() {
     return std::make_tuple(field("profile", &QualityDirective::profile),
@@ -125,6 +128,7 @@ struct QualityDirective {
                            field("mean_burst", &QualityDirective::mean_burst),
                            field("packets", &QualityDirective::packets),
                            field("capacity_kbps", &QualityDirective::capacity_kbps),
+                           field("queue_ms", &QualityDirective::queue_ms),
                            field("reorder", &QualityDirective::reorder));
   }
 };

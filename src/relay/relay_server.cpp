@@ -562,7 +562,10 @@ void RelayServer::on_quality(Session& s, const proto::QualityUpdate& q) {
     }
     worst.reorder = std::max(worst.reorder, proto::reported_count(m->quality->reorder));
     const double cap = m->quality->capacity_kbps.value_or(0);
-    if (cap > 0 && (worst.capacity_kbps == 0 || cap < worst.capacity_kbps)) worst.capacity_kbps = cap;
+    if (cap > 0 && (worst.capacity_kbps == 0 || cap < worst.capacity_kbps)) {
+      worst.capacity_kbps = cap;
+      worst.queue_ms = std::clamp(m->quality->queue_ms.value_or(0), 0.0, 60000.0);
+    }
     worst.rtt_ms = std::max<double>(worst.rtt_ms, m->quality->rtt_ms);
     worst.jitter_ms = std::max<double>(worst.jitter_ms, m->quality->jitter_ms);
   }
@@ -572,7 +575,7 @@ void RelayServer::on_quality(Session& s, const proto::QualityUpdate& q) {
   d.loss_percent = worst.loss_percent;
   d.mean_burst = worst.mean_burst;
   d.packets = worst.packets;
-  if (worst.capacity_kbps > 0) d.capacity_kbps = worst.capacity_kbps;
+  if (worst.capacity_kbps > 0) d.capacity_kbps = worst.capacity_kbps, d.queue_ms = worst.queue_ms;
   if (worst.reorder > 0) d.reorder = worst.reorder;
   d.reason = "weakest link";
   for (Session* m : rooms_[s.room]) send(*m, d);

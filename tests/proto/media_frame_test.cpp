@@ -52,13 +52,13 @@ TEST(MediaFrame, MiniHeaderKnownBytes) {
   EXPECT_EQ(d, expected);
 }
 
-TEST(MediaFrame, WriterSendsFullEvery50thFrameAndOnChanges) {
+TEST(MediaFrame, WriterSendsFullEveryFifthFrameAndOnChanges) {
   Sender s;
   std::vector<bool> full;
   for (uint16_t i = 0; i < 120; ++i) {
     full.push_back(s.send(frame(i, i * 20u, 0, static_cast<uint8_t>(i)), {1})[0] == 0x00);
   }
-  for (size_t i = 0; i < full.size(); ++i) EXPECT_EQ(full[i], i % 50 == 0) << i;
+  for (size_t i = 0; i < full.size(); ++i) EXPECT_EQ(full[i], i % kFullHeaderInterval == 0) << i;
 
   // Each field a mini header cannot carry forces a full one.
   auto next_is_full = [&](auto mutate) {
@@ -99,7 +99,7 @@ TEST(MediaFrame, ReaderExpandsMiniHeadersFromAcceptedContext) {
     EXPECT_EQ(f->header, sent) << i;  // across the seq and symbol-index wrap
     EXPECT_EQ(f->payload.size(), 3u);
     EXPECT_EQ(f->payload[0], i);
-    EXPECT_EQ(f->mini, i % 50 != 0);
+    EXPECT_EQ(f->mini, i % kFullHeaderInterval != 0);
     r.accept(*f);
   }
 }
@@ -137,8 +137,38 @@ TEST(MediaFrame, MiniWithoutContextIsDroppedUntilTheNextFullHeader) {
     r.accept(*f);
     ++delivered;
   }
-  EXPECT_EQ(no_context, 49);  // frames 1..49, until the full header at frame 50
-  EXPECT_EQ(delivered, 10);
+  EXPECT_EQ(no_context, 4);  // frames 1..4, until the full header at frame 5
+  EXPECT_EQ(delivered, 55);
+}
+
+// A run whose full header was lost expands by the codec's cadence, and once one of its minis
+// is accepted the reader knows where that full header was: the rest of the run expands as
+// usual.
+TEST(MediaFrame, ALostFullHeaderIsPlacedByTheCadenceOfItsRun) {
+  Sender s;
+  std::vector<std::vector<uint8_t>> stream;
+  std::vector<MediaHeader> sent;
+  for (uint16_t i = 0; i < 10; ++i) {
+    sent.push_back(frame(i, i * 20u, 0, static_cast<uint8_t>(i)));
+    stream.push_back(s.send(sent.back(), {1}));
+  }
+  MediaFrameReader r;
+  for (size_t i = 0; i < 5; ++i) r.accept(*r.parse(stream[i]));
+  // Frame 5 (a full header) is lost. Frame 6's plain expansion is wrong...
+  auto plain = r.parse(stream[6], 1);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_NE(plain->header.timestamp_ms, sent[6].timestamp_ms);
+  // ...by the cadence it is right, and accepting it places the lost full header.
+  auto by_cadence = r.parse(stream[6], 1, false, true);
+  ASSERT_TRUE(by_cadence.ok());
+  EXPECT_EQ(by_cadence->header, sent[6]);
+  r.accept(*by_cadence);
+  for (size_t i = 7; i < 10; ++i) {
+    auto f = r.parse(stream[i]);
+    ASSERT_TRUE(f.ok());
+    EXPECT_EQ(f->header, sent[i]) << i;
+    r.accept(*f);
+  }
 }
 
 TEST(MediaFrame, LostFullHeaderAtBlockChangeResynchronises) {
