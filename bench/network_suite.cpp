@@ -9,6 +9,7 @@
 // in simulation (deterministic, seconds to run).
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -268,7 +269,12 @@ std::vector<Measurement> run_network_suite() {
       runs.push_back(std::move(r));
     }
   }
-  fs::remove_all(base);
+  // WZP_BENCH_KEEP=1 keeps every call's logs, recordings and metrics files for a closer look.
+  if (std::getenv("WZP_BENCH_KEEP") == nullptr) {
+    fs::remove_all(base);
+  } else {
+    std::fprintf(stderr, "  logs kept in %s\n", base.c_str());
+  }
   write_html(runs, false);
   return out;
 }

@@ -125,6 +125,7 @@ RoomCallStatus RoomCall::status() const {
   s.failed = failed_;
   s.reconnecting = ever_joined_ && !joined_ && !failed_ && !hung_up_;
   s.reconnects = reconnects_;
+  s.keys_refused = keys_refused_;
   s.closed_reason = closed_reason_;
   s.members = member_count();
   if (encoder_) {
@@ -173,7 +174,15 @@ void RoomCall::on_stream(transport::QuicConnection& c, std::span<const uint8_t> 
 }
 
 void RoomCall::handle(const proto::SignalMessage& msg) {
-  if (std::holds_alternative<proto::CallAnswer>(msg)) {
+  if (const auto* answer = std::get_if<proto::CallAnswer>(&msg)) {
+    // The answer must be signed for our offer: an unsigned, forged or replayed one is not
+    // from a relay that took part in this handshake.
+    if (auto fin = crypto::finish_offer(pending_, *answer, std::nullopt); !fin) {
+      failed_ = true;
+      closed_reason_ = "relay's CallAnswer refused: " + std::string(fin.error().what);
+      quic_->connection().close(closed_reason_);
+      return;
+    }
     if (ever_joined_) ++reconnects_;
     joined_ = ever_joined_ = true;
     attempt_ = 0;
@@ -182,8 +191,13 @@ void RoomCall::handle(const proto::SignalMessage& msg) {
   }
   if (const auto* u = std::get_if<proto::RoomUpdate>(&msg)) return on_room(*u);
   if (const auto* sk = std::get_if<proto::SenderKey>(&msg)) {
+    // Opens only if signed by its `from`; installs only if `from` is the member the room
+    // lists for that session (a key for someone else's session is an impersonation attempt).
     auto opened = crypto::open_sender_key(identity_, *sk);
-    if (opened) keys_.install(std::move(*opened), now_ms());
+    if (!opened || keys_.install(std::move(*opened), now_ms()) ==
+                       crypto::SenderKeyStore::Verdict::kWrongSender) {
+      ++keys_refused_;
+    }
     return;
   }
   if (const auto* h = std::get_if<proto::Hangup>(&msg)) {
@@ -226,7 +240,10 @@ void RoomCall::on_room(const proto::RoomUpdate& u) {
         own_key_.emplace(p.session_id);
         sealer_ = std::make_unique<SenderKeySealer>(*own_key_);
         encoder_ = std::make_unique<CallEncoder>(options_.encoder, *sealer_, wire_);
-        if (echo) keys_.install({me, own_key_->session_id(), own_key_->key_id(), own_key_->key()}, now_ms());
+        if (echo) {
+          keys_.bind(own_key_->session_id(), me);
+          keys_.install({me, own_key_->session_id(), own_key_->key_id(), own_key_->key()}, now_ms());
+        }
       }
       if (echo) now[p.session_id] = p;
       continue;
@@ -235,7 +252,9 @@ void RoomCall::on_room(const proto::RoomUpdate& u) {
   }
   bool someone_left = false;
   for (auto it = peers_.begin(); it != peers_.end();) {
-    if (!now.count(it->first)) {
+    // Gone, or its session now names another identity: either way that member left.
+    const auto listed = now.find(it->first);
+    if (listed == now.end() || listed->second.fingerprint != it->second.info.fingerprint) {
       add_stats(departed_, it->second.decoder->stats());
       keys_.forget(it->first);
       it = peers_.erase(it);
@@ -253,6 +272,7 @@ void RoomCall::on_room(const proto::RoomUpdate& u) {
     if (peers_.count(id)) continue;
     Peer& peer = peers_[id];
     peer.info = p;
+    keys_.bind(id, p.fingerprint);
     peer.opener = std::make_unique<SenderKeyOpener>(keys_, id);
     peer.decoder = std::make_unique<CallDecoder>(CallDecoderConfig{}, *peer.opener);
     if (!echo) give_key(p);

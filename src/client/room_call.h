@@ -47,6 +47,7 @@ struct RoomCallStatus {
   bool failed = false;     // refused for good: closed_reason says why
   bool reconnecting = false;
   uint32_t reconnects = 0;  // successful rejoins after a loss
+  uint64_t keys_refused = 0;  // SenderKeys refused: not opening, or for another member's session
   std::string closed_reason;
   size_t members = 0;  // others in the room
   CallEncoderStats sent;
@@ -140,6 +141,7 @@ class RoomCall : public transport::QuicEvents {
   bool joined_ = false, failed_ = false, hung_up_ = false;
   bool ever_joined_ = false, muted_ = false;
   uint32_t attempt_ = 0, reconnects_ = 0;
+  uint64_t keys_refused_ = 0;  // SenderKeys that did not open or named another member's session
   boost::asio::steady_timer redial_;
   bool redial_pending_ = false;
   std::chrono::steady_clock::time_point dialled_{}, heard_{};

@@ -104,19 +104,34 @@ proto::Result<ReceivedSenderKey> open_sender_key(const Identity& me, const proto
   return out;
 }
 
-void SenderKeyStore::install(ReceivedSenderKey k, uint64_t now_ms) {
+void SenderKeyStore::bind(uint32_t session_id, const std::string& fingerprint) {
+  auto [it, fresh] = members_.try_emplace(session_id, fingerprint);
+  if (!fresh && it->second != fingerprint) {
+    it->second = fingerprint;
+    senders_.erase(session_id);  // the previous member's keys say nothing about this one
+  }
+}
+
+SenderKeyStore::Verdict SenderKeyStore::install(ReceivedSenderKey k, uint64_t now_ms) {
+  const auto member = members_.find(k.session_id);
+  if (member == members_.end()) return Verdict::kNotAMember;
+  if (member->second != k.from) return Verdict::kWrongSender;
   auto [it, fresh] = senders_.try_emplace(k.session_id);
   Sender& s = it->second;
   if (!fresh) {
-    if (k.key_id <= s.key_id) return;  // stale or repeated: keep the newer key
+    if (k.key_id <= s.key_id) return Verdict::kStale;  // stale or repeated: keep the newer key
     s.previous = s.key;
     s.previous_until_ms = now_ms + kSenderKeyGraceMs;
   }
   s.key_id = k.key_id;
   s.key = k.key;
+  return Verdict::kInstalled;
 }
 
-void SenderKeyStore::forget(uint32_t session_id) { senders_.erase(session_id); }
+void SenderKeyStore::forget(uint32_t session_id) {
+  senders_.erase(session_id);
+  members_.erase(session_id);
+}
 
 void SenderKeyStore::expire(uint64_t now_ms) {
   for (auto& [id, s] : senders_) {

@@ -55,10 +55,18 @@ struct ReceivedSenderKey {
 // Verifies and opens a SenderKey addressed to us.
 proto::Result<ReceivedSenderKey> open_sender_key(const Identity& me, const proto::SenderKey& msg);
 
-// Receiver side: one key (and a previous one in grace) per sender session.
+// Receiver side: one key (and a previous one in grace) per sender session, accepted only
+// from the identity the room's membership binds to that session: a member (or a relay with an
+// identity of its own) cannot hand out a key for somebody else's session, and so can neither
+// speak as that member nor lock its real keys out with a huge key id.
 class SenderKeyStore {
  public:
-  void install(ReceivedSenderKey key, uint64_t now_ms);
+  enum class Verdict { kInstalled, kStale, kNotAMember, kWrongSender };
+  // The member behind a session, as the room lists it. A different identity for a bound
+  // session replaces the binding and drops that session's keys.
+  void bind(uint32_t session_id, const std::string& fingerprint);
+  Verdict install(ReceivedSenderKey key, uint64_t now_ms);
+  // Drops the session's binding and keys.
   void forget(uint32_t session_id);
   // Drops previous keys whose grace has run out.
   void expire(uint64_t now_ms);
@@ -76,6 +84,7 @@ class SenderKeyStore {
     ReceiveCounter received;
   };
   std::map<uint32_t, Sender> senders_;
+  std::map<uint32_t, std::string> members_;  // session id -> fingerprint
 };
 
 // Trust on first use for the people behind fingerprints: remembers which fingerprint a

@@ -277,6 +277,9 @@ std::string RelayServer::metrics_text() const {
          {{R"({result="ok"})", n(st.handshakes_ok)}, {R"({result="failed"})", n(st.handshakes_failed)}});
   family(out, "wzp_relay_signal_errors_total", "counter", "Malformed or out-of-order signalling.",
          {{"", n(st.signal_errors)}});
+  family(out, "wzp_relay_forged_sender_keys_total", "counter",
+         "SenderKey messages for another member's session or identity (the sender is hung up).",
+         {{"", n(st.forged_sender_keys)}});
   family(out, "wzp_relay_cut_off_total", "counter", "Sessions cut off for flooding.",
          {{"", n(st.cut_off)}});
   family(out, "wzp_relay_presence_registrations_total", "counter",
@@ -413,6 +416,14 @@ void RelayServer::handle(Session& s, const proto::SignalMessage& msg) {
   }
   if (const auto* q = std::get_if<proto::QualityUpdate>(&msg)) return on_quality(s, *q);
   if (const auto* key = std::get_if<proto::SenderKey>(&msg)) {
+    // A member hands out its own key only: for its own session, signed by the identity it
+    // joined with. Anything else is an attempt to speak as another member (docs/SECURITY.md).
+    if (key->from != s.info.fingerprint || key->session_id != s.info.session_id ||
+        key->identity_pub != s.info.identity_pub) {
+      ++stats_.forged_sender_keys;
+      log("forged_sender_key", s, ",\"claimed_session\":" + std::to_string(key->session_id));
+      return hangup(s, "SenderKey for another member's session or identity");
+    }
     // Forwarded unopened to the member it is addressed to, in the same room.
     for (Session* other : rooms_[s.room]) {
       if (other != &s && other->info.fingerprint == key->to) send(*other, *key);

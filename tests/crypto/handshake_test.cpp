@@ -71,6 +71,20 @@ TEST(Handshake, BadSignatureIsRefused) {
   EXPECT_EQ(fin.error().what, "bad signature on CallAnswer");
 }
 
+// An answer signed for one offer does not finish another: a relay cannot replay an old answer
+// (and the keys behind it) to a new connection.
+TEST(Handshake, AnAnswerIsBoundToItsOffer) {
+  Pair p;
+  PendingOffer first, second;
+  auto answered = answer_offer(p.bob, make_offer(p.alice, {"good"}, first), std::nullopt, p.replay, "good");
+  ASSERT_TRUE(answered.ok());
+  (void)make_offer(p.alice, {"good"}, second);
+  EXPECT_TRUE(finish_offer(first, answered->answer, std::nullopt).ok());
+  auto replayed = finish_offer(second, answered->answer, std::nullopt);
+  ASSERT_FALSE(replayed.ok());
+  EXPECT_EQ(replayed.error().what, "bad signature on CallAnswer");
+}
+
 TEST(Handshake, UnexpectedIdentityIsRefused) {
   Pair p;
   const Identity mallory = Identity::generate();
@@ -106,7 +120,7 @@ TEST(Handshake, LowOrderEphemeralIsRefused) {
   // Bob's answer re-signed over the all-zero point by Bob himself: valid signature, bad key.
   PublicKey zero{};
   answered->answer.ephemeral_pub.assign(32, 0);
-  answered->answer.signature = sign_ephemeral(p.bob, zero, "call-answer");
+  answered->answer.signature = sign_ephemeral(p.bob, zero, "call-answer", pending.ephemeral_public);
   auto fin = finish_offer(pending, answered->answer, std::nullopt);
   ASSERT_FALSE(fin.ok());
   EXPECT_EQ(fin.error().what, "peer ephemeral key is of low order");

@@ -70,7 +70,9 @@ void distribute(Member& from, std::vector<Member*> to, RelayView& relay, uint64_
     relay.sender_keys.push_back(*sk);
     auto opened = open_sender_key(r->id, *sk);
     ASSERT_TRUE(opened.ok()) << opened.error().message();
-    r->store.install(std::move(*opened), now);
+    // The room lists `from` behind its session (RoomCall binds every member it is told of).
+    r->store.bind(from.own.session_id(), from.id.fingerprint());
+    ASSERT_EQ(r->store.install(std::move(*opened), now), SenderKeyStore::Verdict::kInstalled);
   }
 }
 
@@ -166,6 +168,54 @@ TEST(RoomE2e, TamperedOrMisaddressedSenderKeyIsRefused) {
   auto impostor = sk;
   impostor.identity_pub.assign(carol.id.signing_public().begin(), carol.id.signing_public().end());
   EXPECT_FALSE(open_sender_key(bob.id, impostor).ok());
+}
+
+// A member (or a relay with a throwaway identity of its own) signs a key for another member's
+// session: before keys were bound to the room's membership, it was installed, the victim's
+// real keys were refused as stale behind a huge key id, and the attacker's audio played as the
+// victim's.
+TEST(SenderKeys, RefusesAKeyForAnotherMembersSession) {
+  Member alice(1, "alice"), mallory(2, "mallory"), bob(3, "bob");
+  RelayView relay;
+  bob.store.bind(1, alice.id.fingerprint());
+  bob.store.bind(2, mallory.id.fingerprint());
+  // Mallory's key, labelled with Alice's session and a key id far ahead of Alice's.
+  OwnSenderKey claims_alice(1);
+  for (int i = 0; i < 1000; ++i) claims_alice.rotate();
+  auto forged = seal_sender_key(mallory.id, claims_alice, bob.as_participant());
+  ASSERT_TRUE(forged.ok());
+  auto opened = open_sender_key(bob.id, *forged);
+  ASSERT_TRUE(opened.ok());  // a valid signature: Mallory's own
+  EXPECT_EQ(bob.store.install(std::move(*opened), 0), SenderKeyStore::Verdict::kWrongSender);
+  // Mallory's audio under Alice's session does not play.
+  Datagram as_alice;
+  as_alice.session = 1;
+  as_alice.seq = 0;
+  as_alice.ad = {0x00, 0x01};
+  as_alice.plain = {'h', 'i'};
+  as_alice.ct.resize(as_alice.plain.size() + kAeadTagBytes);
+  claims_alice.media_key().seal(0, as_alice.ad, as_alice.plain, as_alice.ct);
+  EXPECT_FALSE(member_reads(bob, as_alice));
+  // Alice's real key still installs, and her audio plays.
+  distribute(alice, {&bob}, relay, 0);
+  EXPECT_TRUE(member_reads(bob, send(alice, "it is alice")));
+  // A key for a session the room does not list is refused too.
+  OwnSenderKey nobody(9);
+  auto ghost = open_sender_key(bob.id, *seal_sender_key(mallory.id, nobody, bob.as_participant()));
+  ASSERT_TRUE(ghost.ok());
+  EXPECT_EQ(bob.store.install(std::move(*ghost), 0), SenderKeyStore::Verdict::kNotAMember);
+}
+
+// The room moving a session to another identity (a relay swapping members) drops the keys
+// that session had: the newcomer does not inherit the previous member's voice.
+TEST(SenderKeys, ASessionThatChangesIdentityLosesItsKeys) {
+  Member alice(1, "alice"), bob(3, "bob");
+  RelayView relay;
+  distribute(alice, {&bob}, relay, 0);
+  const auto d = send(alice, "before");
+  bob.store.bind(1, Identity::generate().fingerprint());
+  EXPECT_FALSE(member_reads(bob, d));
+  EXPECT_FALSE(bob.store.has_sender(1));
 }
 
 TEST(RoomE2e, ChangedIdentityForAKnownNameIsFlagged) {

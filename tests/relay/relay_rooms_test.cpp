@@ -83,12 +83,14 @@ TEST(RelayRooms, SenderKeysReachOnlyTheirAddresseeUnopened) {
     return u && u->participants.size() == 3;
   }));
   const auto u = *a.last_update();
-  const proto::Participant* bob = nullptr;
+  const proto::Participant *bob = nullptr, *alice = nullptr;
   for (const auto& p : u.participants) {
     if (p.display_name == "bob") bob = &p;
+    if (p.display_name == "alice") alice = &p;
   }
   ASSERT_NE(bob, nullptr);
-  crypto::OwnSenderKey key(1);
+  ASSERT_NE(alice, nullptr);
+  crypto::OwnSenderKey key(alice->session_id);
   auto sk = crypto::seal_sender_key(a.id, key, *bob);
   ASSERT_TRUE(sk.ok()) << sk.error().message();
   a.client->connection().send_stream(proto::frame_signal(*sk));
@@ -106,6 +108,42 @@ TEST(RelayRooms, SenderKeysReachOnlyTheirAddresseeUnopened) {
       [](const auto& m) { return std::holds_alternative<proto::SenderKey>(m); }));
   EXPECT_TRUE(crypto::open_sender_key(b.id, received).ok());
   EXPECT_FALSE(crypto::open_sender_key(f.relay_id, received).ok());
+}
+
+// A hostile member hands Bob a key for Alice's session, or one that claims Alice's identity:
+// the relay drops it, counts it and hangs the forger up; Bob never sees it, Alice stays.
+TEST(RelayRooms, ForgedSenderKeyIsDroppedAndItsSenderCutOff) {
+  RelayFixture f;
+  const auto ep = f.server.local_endpoint();
+  Member a(f.io, ep, "ops", "alice"), b(f.io, ep, "ops", "bob"), m(f.io, ep, "ops", "mallory"),
+      m2(f.io, ep, "ops", "mallory2");
+  ASSERT_TRUE(f.run_until([&] {
+    auto u = a.last_update();
+    return u && u->participants.size() == 4;
+  }));
+  const auto u = *a.last_update();
+  std::map<std::string, proto::Participant> by;
+  for (const auto& p : u.participants) by[p.display_name] = p;
+  // 1. Mallory's own signature, Alice's session.
+  crypto::OwnSenderKey alices_session(by["alice"].session_id);
+  m.client->connection().send_stream(
+      proto::frame_signal(*crypto::seal_sender_key(m.id, alices_session, by["bob"])));
+  // 2. Mallory2's own session, but Alice's fingerprint as the sender.
+  crypto::OwnSenderKey own(by["mallory2"].session_id);
+  auto claims = *crypto::seal_sender_key(m2.id, own, by["bob"]);
+  claims.from = by["alice"].fingerprint;
+  m2.client->connection().send_stream(proto::frame_signal(claims));
+  ASSERT_TRUE(f.run_until([&] { return f.relay.stats().forged_sender_keys == 2; }));
+  ASSERT_TRUE(f.run_until([&] { return !m.closed.empty() && !m2.closed.empty(); }));
+  EXPECT_NE(m.last<proto::Hangup>(), nullptr);
+  f.io.run_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(std::count_if(b.messages.begin(), b.messages.end(),
+                          [](const auto& msg) { return std::holds_alternative<proto::SenderKey>(msg); }),
+            0);
+  EXPECT_TRUE(a.closed.empty());
+  EXPECT_TRUE(b.closed.empty());
+  EXPECT_EQ(f.relay.members(transport::room_sni("ops")), 2u);
+  EXPECT_NE(f.relay.metrics_text().find("wzp_relay_forged_sender_keys_total 2"), std::string::npos);
 }
 
 TEST(RelayRooms, BadSignallingGetsAHangupWithAReasonOthersUnaffected) {

@@ -1,0 +1,190 @@
+// A RoomCall against a relay that lies: a relay written in the test, over real QUIC on
+// 127.0.0.1, that answers with someone else's handshake, or lists a member and then hands out
+// a key of its own making for that member's session. The call must refuse each.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+
+#include "client/room_call.h"
+#include "crypto/handshake.h"
+#include "crypto/sender_keys.h"
+#include "proto/media_frame.h"
+#include "proto/signal_framing.h"
+#include "proto/trunk_frame.h"
+#include "transport/quic.h"
+#include "transport/tls_identity.h"
+
+namespace wzp::client {
+namespace {
+
+namespace asio = boost::asio;
+using udp = asio::ip::udp;
+
+// The relay's side of one connection, scripted by the test.
+struct HostileRelay : transport::QuicEvents {
+  crypto::Identity id = crypto::Identity::generate();
+  crypto::OfferReplayCache replay;
+  proto::SignalFrameReader reader;
+  transport::QuicConnection* conn = nullptr;
+  std::function<void(transport::QuicConnection&, const proto::CallOffer&)> on_offer;
+  std::vector<proto::SignalMessage> received;
+
+  void on_established(transport::QuicConnection& c) override { conn = &c; }
+  void on_stream(transport::QuicConnection& c, std::span<const uint8_t> d) override {
+    ASSERT_TRUE(reader.feed(d).ok());
+    while (auto m = reader.next()) {
+      ASSERT_TRUE(m->ok());
+      received.push_back(m->value());
+      if (const auto* o = std::get_if<proto::CallOffer>(&m->value())) on_offer(c, *o);
+    }
+  }
+  void on_datagram(transport::QuicConnection&, std::span<const uint8_t>) override {}
+  void on_closed(transport::QuicConnection& c, const std::string&) override {
+    if (conn == &c) conn = nullptr;
+  }
+  void send(const proto::SignalMessage& m) { conn->send_stream(proto::frame_signal(m)); }
+  template <class T>
+  size_t count() const {
+    return static_cast<size_t>(std::count_if(received.begin(), received.end(), [](const auto& m) {
+      return std::holds_alternative<T>(m);
+    }));
+  }
+};
+
+struct Fixture {
+  asio::io_context io;
+  HostileRelay relay;
+  transport::QuicServer server{io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0),
+                               transport::generate_certificate("wzp-relay"), relay};
+  crypto::Identity me = crypto::Identity::generate();
+  uint64_t frames_heard = 0;
+  std::unique_ptr<RoomCall> call;
+
+  void start() {
+    RoomCallOptions o;
+    o.room = "ops";
+    o.verify_relay = [](const std::string&) { return true; };
+    call = std::make_unique<RoomCall>(
+        io, server.local_endpoint(), me, o, [](std::span<int16_t>) { return false; },
+        [this](std::span<const int16_t> pcm) {
+          for (int16_t s : pcm) {
+            if (s != 0) return void(++frames_heard);
+          }
+        });
+  }
+  bool run_until(const std::function<bool()>& done, int ms = 5000) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      io.run_for(std::chrono::milliseconds(5));
+    }
+    return done();
+  }
+};
+
+proto::Participant participant(const crypto::Identity& id, uint32_t session, const std::string& name) {
+  proto::Participant p;
+  p.session_id = session;
+  p.fingerprint = id.fingerprint();
+  p.display_name = name;
+  p.identity_pub.assign(id.signing_public().begin(), id.signing_public().end());
+  p.agreement_pub.assign(id.agreement_public().begin(), id.agreement_public().end());
+  p.agreement_sig = crypto::agreement_binding(id);
+  return p;
+}
+
+// The relay answers with an answer it once gave to another offer (a replay), properly signed
+// by itself: before answers were verified, the call joined on it.
+TEST(HostileRelay, AnAnswerNotSignedForOurOfferEndsTheCall) {
+  Fixture f;
+  f.relay.on_offer = [&](transport::QuicConnection&, const proto::CallOffer&) {
+    crypto::PendingOffer other;
+    auto old = crypto::answer_offer(f.relay.id, crypto::make_offer(crypto::Identity::generate(), {"good"}, other),
+                                    std::nullopt, f.relay.replay, "good");
+    ASSERT_TRUE(old.ok());
+    f.relay.send(old->answer);
+  };
+  f.start();
+  ASSERT_TRUE(f.run_until([&] { return f.call->status().failed; }));
+  const auto st = f.call->status();
+  EXPECT_FALSE(st.connected);
+  EXPECT_NE(st.closed_reason.find("CallAnswer refused: bad signature on CallAnswer"), std::string::npos)
+      << st.closed_reason;
+}
+
+// The relay lists Alice in the room, then hands us a key for Alice's session sealed and
+// signed by an identity of its own, and sends audio under it as Alice. The key is refused and
+// nothing of that audio plays; a key Alice really signed is taken.
+TEST(HostileRelay, AKeyForAnotherMembersSessionIsRefusedAndItsAudioNeverPlays) {
+  Fixture f;
+  const crypto::Identity alice = crypto::Identity::generate();
+  const crypto::Identity throwaway = crypto::Identity::generate();
+  constexpr uint32_t kAlice = 7, kMe = 8;
+  f.relay.on_offer = [&](transport::QuicConnection&, const proto::CallOffer& o) {
+    auto a = crypto::answer_offer(f.relay.id, o, std::nullopt, f.relay.replay, "good");
+    ASSERT_TRUE(a.ok());
+    f.relay.send(a->answer);
+    proto::RoomUpdate u;
+    u.room = "ops";
+    u.participants = {participant(alice, kAlice, "alice"), participant(f.me, kMe, "me")};
+    f.relay.send(u);
+  };
+  f.start();
+  ASSERT_TRUE(f.run_until([&] { return f.call->status().connected && f.call->member_count() == 1; }));
+  // Our key went to Alice (sealed to her): we never hand ours to anyone the room did not list.
+  ASSERT_TRUE(f.run_until([&] { return f.relay.count<proto::SenderKey>() == 1; }));
+
+  // The forged key: a valid signature, but by the relay's throwaway identity.
+  crypto::OwnSenderKey forged(kAlice);
+  auto sk = crypto::seal_sender_key(throwaway, forged, participant(f.me, kMe, "me"));
+  ASSERT_TRUE(sk.ok());
+  f.relay.send(*sk);
+  ASSERT_TRUE(f.run_until([&] { return f.call->status().keys_refused == 1; }));
+
+  // Audio sealed under it, as Alice's session: 50 frames of a loud tone.
+  CallEncoderConfig ec;
+  ec.silence_suppression = false;
+  ec.adaptive = false;
+  SenderKeySealer sealer(forged);
+  struct ToRelay : DatagramSink {
+    HostileRelay* relay;
+    uint16_t session;
+    void send(std::span<const uint8_t> d) override {
+      proto::TrunkBuilder b({.max_entries = 1, .max_bytes = 1500});
+      ASSERT_TRUE(b.try_add(session, d));
+      std::vector<uint8_t> out = {static_cast<uint8_t>(proto::FrameTag::kTrunk)};
+      out.insert(out.end(), b.bytes().begin(), b.bytes().end());
+      relay->conn->send_datagram(out);
+    }
+  } wire;
+  wire.relay = &f.relay;
+  wire.session = kAlice;
+  CallEncoder enc(ec, sealer, wire);
+  std::vector<int16_t> loud(kPcmFrame);
+  for (size_t i = 0; i < loud.size(); ++i) loud[i] = static_cast<int16_t>(i % 48 < 24 ? 8000 : -8000);
+  const auto speak = [&](CallEncoder& e) {
+    for (uint32_t t = 0; t < 50; ++t) {
+      e.push(loud, t * 20);
+      e.flush();
+      f.io.run_for(std::chrono::milliseconds(2));
+    }
+    f.run_until([] { return false; }, 600);
+  };
+  speak(enc);
+  EXPECT_EQ(f.frames_heard, 0u);
+  EXPECT_EQ(f.call->status().received.slots_decoded, 0u);
+
+  // Alice's own key, signed by her, for her session: taken, and her audio plays (the same
+  // path the forged audio took, so its silence above was the refusal, not the path).
+  crypto::OwnSenderKey real(kAlice);
+  real.rotate();  // a later key id than the forged one, as after a rotation
+  f.relay.send(*crypto::seal_sender_key(alice, real, participant(f.me, kMe, "me")));
+  SenderKeySealer real_sealer(real);
+  CallEncoder alice_enc(ec, real_sealer, wire);
+  speak(alice_enc);
+  EXPECT_GT(f.call->status().received.slots_decoded, 20u);
+  EXPECT_EQ(f.call->status().keys_refused, 1u);
+}
+
+}  // namespace
+}  // namespace wzp::client
