@@ -233,11 +233,14 @@ void RoomCall::on_room(const proto::RoomUpdate& u) {
   std::map<uint32_t, proto::Participant> now;
   // In the echo room our own media comes back: we are the one member we hear.
   const bool echo = options_.room == "echo";
+  // Our key already existed before this update: a change in who is here means a new key.
+  const bool had_key = own_key_.has_value();
   for (const auto& p : u.participants) {
     if (p.fingerprint == me) {
       if (!own_key_) {
         // Our session id is the relay's: receivers find our key by it.
         own_key_.emplace(p.session_id);
+        rotated_at_ = now_ms();
         sealer_ = std::make_unique<SenderKeySealer>(*own_key_);
         encoder_ = std::make_unique<CallEncoder>(options_.encoder, *sealer_, wire_);
         if (echo) {
@@ -263,11 +266,7 @@ void RoomCall::on_room(const proto::RoomUpdate& u) {
       ++it;
     }
   }
-  if (someone_left && own_key_ && !echo) {
-    // A departed member must not read what we send from now on.
-    own_key_->rotate();
-    for (const auto& [id, p] : now) give_key(p);
-  }
+  bool someone_joined = false;
   for (const auto& [id, p] : now) {
     if (peers_.count(id)) continue;
     Peer& peer = peers_[id];
@@ -275,8 +274,22 @@ void RoomCall::on_room(const proto::RoomUpdate& u) {
     keys_.bind(id, p.fingerprint);
     peer.opener = std::make_unique<SenderKeyOpener>(keys_, id);
     peer.decoder = std::make_unique<CallDecoder>(CallDecoderConfig{}, *peer.opener);
-    if (!echo) give_key(p);
+    someone_joined = true;
   }
+  if (echo || !own_key_) return;
+  if ((someone_left || someone_joined) && had_key) {
+    // A departed member must not read what we send from now on, nor a newcomer what we sent
+    // before it came: a fresh key for everyone here now.
+    rotate_key();
+  } else if (someone_joined) {
+    for (const auto& [id, p] : now) give_key(p);  // our first key, to everyone here
+  }
+}
+
+void RoomCall::rotate_key() {
+  own_key_->rotate();
+  rotated_at_ = now_ms();
+  for (const auto& [id, peer] : peers_) give_key(peer.info);
 }
 
 void RoomCall::on_datagram(transport::QuicConnection&, std::span<const uint8_t> d) {
@@ -303,6 +316,11 @@ void RoomCall::on_closed(transport::QuicConnection& c, const std::string& reason
 void RoomCall::tick() {
   ++ticks_;
   const uint64_t now = now_ms();
+  // And on a schedule, so that a key that leaked protects a bounded stretch of the call.
+  if (own_key_ && options_.room != "echo" && !peers_.empty() && options_.key_rotation.count() > 0 &&
+      now >= rotated_at_ + static_cast<uint64_t>(options_.key_rotation.count())) {
+    rotate_key();
+  }
   // Liveness: a relay that was killed sends no close. Ping it twice a second; two seconds of
   // silence, or three without an answer to the handshake, and we dial again.
   if (!hung_up_ && !failed_ && !redial_pending_ && quic_) {

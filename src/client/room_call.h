@@ -1,8 +1,8 @@
 // A call in a relay room, end to end: QUIC to the relay, the per-hop handshake, sender keys
-// handed to every member (and rotated when one leaves), our media through a CallEncoder under
-// our sender key, and one CallDecoder per other member, mixed for playout. Audio comes from a
-// source callback and goes to a sink callback, 20 ms at a time, driven by the io_context's
-// clock.
+// handed to every member (and rotated when one joins or leaves, and every few minutes), our
+// media through a CallEncoder under our sender key, and one CallDecoder per other member,
+// mixed for playout. Audio comes from a source callback and goes to a sink callback, 20 ms at
+// a time, driven by the io_context's clock.
 //
 // The call survives its relay: when the connection drops, or the relay goes silent (a Ping
 // every 500 ms, lost after 2 s without a word), it dials again on SignalSession's schedule (at
@@ -40,6 +40,8 @@ struct RoomCallOptions {
   // Runs our 20 ms clock this many ppm fast (negative: slow), as a sound card's crystal might:
   // for drift tests.
   double clock_skew_ppm = 0;
+  // Our sender key is replaced whenever someone joins or leaves, and at least this often.
+  std::chrono::milliseconds key_rotation{std::chrono::minutes(5)};
 };
 
 struct RoomCallStatus {
@@ -100,6 +102,7 @@ class RoomCall : public transport::QuicEvents {
   void handle(const proto::SignalMessage& msg);
   void on_room(const proto::RoomUpdate& u);
   void give_key(const proto::Participant& p);
+  void rotate_key();  // a fresh sender key, handed to everyone in the room
   void step();
   void tick();
   uint64_t now_ms() const;
@@ -141,7 +144,8 @@ class RoomCall : public transport::QuicEvents {
   bool joined_ = false, failed_ = false, hung_up_ = false;
   bool ever_joined_ = false, muted_ = false;
   uint32_t attempt_ = 0, reconnects_ = 0;
-  uint64_t keys_refused_ = 0;  // SenderKeys that did not open or named another member's session
+  uint64_t keys_refused_ = 0;
+  uint64_t rotated_at_ = 0;  // now_ms() of our key's last rotation  // SenderKeys that did not open or named another member's session
   boost::asio::steady_timer redial_;
   bool redial_pending_ = false;
   std::chrono::steady_clock::time_point dialled_{}, heard_{};

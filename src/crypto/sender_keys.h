@@ -3,7 +3,8 @@
 // own Ed25519 key. The relay forwards SenderKey messages it cannot open and never holds a key
 // that decrypts media.
 //
-// Keys rotate when a member leaves (the leaver never receives the new key) and on a schedule;
+// Keys rotate when a member leaves (the leaver never receives the new key), when one joins
+// (it never receives the key that protected what came before) and on a schedule;
 // receivers keep a sender's previous key for a short grace period, for packets in flight.
 #pragma once
 

@@ -546,7 +546,11 @@ void RelayServer::direct_call(Session& s, const proto::SignalMessage& msg) {
   }
   if (const auto* h = std::get_if<proto::Hangup>(&msg)) {
     auto it = calls_.find(*h->call_id);
-    if (it == calls_.end()) return;
+    // Only the two parties end a call: anyone else who learnt its id is told there is none.
+    if (it == calls_.end() ||
+        (it->second.caller != s.presence && it->second.callee != s.presence)) {
+      return send(s, proto::Hangup{*h->call_id, "no such call"});
+    }
     const std::string other = it->second.caller == s.presence ? it->second.callee : it->second.caller;
     if (Session* peer = present(other)) send(*peer, *h);
     if (!it->second.room.empty()) room_acl_.erase(transport::room_sni(it->second.room));

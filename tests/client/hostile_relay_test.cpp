@@ -39,7 +39,10 @@ struct HostileRelay : transport::QuicEvents {
       if (const auto* o = std::get_if<proto::CallOffer>(&m->value())) on_offer(c, *o);
     }
   }
-  void on_datagram(transport::QuicConnection&, std::span<const uint8_t>) override {}
+  void on_datagram(transport::QuicConnection&, std::span<const uint8_t> d) override {
+    media.emplace_back(d.begin(), d.end());
+  }
+  std::vector<std::vector<uint8_t>> media;  // every media datagram the client sent us
   void on_closed(transport::QuicConnection& c, const std::string&) override {
     if (conn == &c) conn = nullptr;
   }
@@ -61,8 +64,9 @@ struct Fixture {
   uint64_t frames_heard = 0;
   std::unique_ptr<RoomCall> call;
 
-  void start() {
+  void start(std::chrono::milliseconds rotation = std::chrono::minutes(5)) {
     RoomCallOptions o;
+    o.key_rotation = rotation;
     o.room = "ops";
     o.verify_relay = [](const std::string&) { return true; };
     call = std::make_unique<RoomCall>(
@@ -184,6 +188,74 @@ TEST(HostileRelay, AKeyForAnotherMembersSessionIsRefusedAndItsAudioNeverPlays) {
   speak(alice_enc);
   EXPECT_GT(f.call->status().received.slots_decoded, 20u);
   EXPECT_EQ(f.call->status().keys_refused, 1u);
+}
+
+// Whether a media datagram (full header, as sent before any quality report) opens under `key`.
+bool opens(const crypto::ReceivedSenderKey& key, std::span<const uint8_t> d) {
+  proto::MediaFrameReader reader;
+  auto f = reader.parse(d);
+  if (!f) return false;
+  std::array<uint8_t, crypto::kMaxAssociatedData> ad{};
+  const size_t ad_len = crypto::media_associated_data(*f, ad);
+  std::vector<uint8_t> out(f->payload.size());
+  size_t n = 0;
+  return crypto::MediaKey(key.key, key.session_id, crypto::kRoomDirection)
+      .open(f->header.seq, std::span(ad).first(ad_len), f->payload, out, &n);
+}
+
+// The relay records the call, then brings in a member of its own (Bob, whose identity it
+// holds). Bob is handed a new key, under which nothing sent before he joined opens; Alice gets
+// the same new key. On the schedule the key changes again.
+TEST(HostileRelay, ALateJoinerCannotReadWhatWasSentBeforeItJoined) {
+  Fixture f;
+  const crypto::Identity alice = crypto::Identity::generate(), bob = crypto::Identity::generate();
+  constexpr uint32_t kAlice = 7, kMe = 8, kBob = 9;
+  proto::RoomUpdate u;
+  u.room = "ops";
+  u.participants = {participant(alice, kAlice, "alice"), participant(f.me, kMe, "me")};
+  f.relay.on_offer = [&](transport::QuicConnection&, const proto::CallOffer& o) {
+    auto a = crypto::answer_offer(f.relay.id, o, std::nullopt, f.relay.replay, "good");
+    ASSERT_TRUE(a.ok());
+    f.relay.send(a->answer);
+    f.relay.send(u);
+  };
+  f.start(std::chrono::milliseconds(1500));
+  // The keys we hand out, opened by whoever they are for (the test holds both identities).
+  std::vector<crypto::ReceivedSenderKey> to_alice, to_bob;
+  const auto collect = [&] {
+    to_alice.clear();
+    to_bob.clear();
+    for (const auto& m : f.relay.received) {
+      const auto* sk = std::get_if<proto::SenderKey>(&m);
+      if (!sk) continue;
+      if (auto k = crypto::open_sender_key(alice, *sk)) to_alice.push_back(*k);
+      if (auto k = crypto::open_sender_key(bob, *sk)) to_bob.push_back(*k);
+    }
+  };
+  ASSERT_TRUE(f.run_until([&] { return f.relay.count<proto::SenderKey>() == 1; }));
+  ASSERT_TRUE(f.run_until([&] { return f.relay.media.size() >= 3; }, 3000));  // comfort noise
+  const size_t before = f.relay.media.size();
+  collect();
+  ASSERT_EQ(to_alice.size(), 1u);
+  for (size_t i = 0; i < before; ++i) EXPECT_TRUE(opens(to_alice[0], f.relay.media[i])) << i;
+
+  u.participants.push_back(participant(bob, kBob, "bob"));
+  f.relay.send(u);
+  ASSERT_TRUE(f.run_until([&] { return f.relay.count<proto::SenderKey>() == 3; }));
+  collect();
+  ASSERT_EQ(to_bob.size(), 1u);
+  ASSERT_EQ(to_alice.size(), 2u);
+  EXPECT_EQ(to_bob[0].key_id, to_alice[1].key_id);
+  EXPECT_GT(to_bob[0].key_id, to_alice[0].key_id);
+  for (size_t i = 0; i < before; ++i) EXPECT_FALSE(opens(to_bob[0], f.relay.media[i])) << i;
+  // What we send from now on opens for Bob.
+  ASSERT_TRUE(f.run_until([&] { return f.relay.media.size() >= before + 6; }, 3000));
+  EXPECT_TRUE(opens(to_bob[0], f.relay.media.back()));
+
+  // 1.5 s later the schedule replaces the key for both.
+  ASSERT_TRUE(f.run_until([&] { return f.relay.count<proto::SenderKey>() == 5; }, 3000));
+  collect();
+  EXPECT_GT(to_bob.back().key_id, to_bob[0].key_id);
 }
 
 }  // namespace

@@ -245,6 +245,36 @@ TEST(RelayDirectCalls, RingConnectInAPrivateRoomAndHangUp) {
   EXPECT_EQ(f.relay.stats().calls_connected, 1u);
 }
 
+// Mallory learnt the call's id: her Hangup is refused, the call and its private room stand,
+// and the parties still end it themselves. (The relay used to accept it and reopen the room.)
+TEST(RelayDirectCalls, OnlyThePartiesCanHangUp) {
+  RelayFixture f;
+  const auto ep = f.server.local_endpoint();
+  Presence alice(f.io, ep), bob(f.io, ep), mallory(f.io, ep);
+  ASSERT_TRUE(f.run_until([&] { return alice.registered && bob.registered && mallory.registered; }));
+  alice.send(proto::DirectCallOffer{"call-1", bob.id.fingerprint(), std::nullopt, "alice"});
+  ASSERT_TRUE(f.run_until([&] { return bob.last<proto::DirectCallOffer>() != nullptr; }));
+  bob.send(proto::DirectCallAnswer{"call-1", true, std::nullopt, std::nullopt});
+  ASSERT_TRUE(f.run_until([&] { return alice.last<proto::DirectCallAnswer>() != nullptr; }));
+  const std::string room = *alice.last<proto::DirectCallAnswer>()->room;
+
+  mallory.send(proto::Hangup{"call-1", "gotcha"});
+  ASSERT_TRUE(f.run_until([&] { return mallory.last<proto::Hangup>() != nullptr; }));
+  EXPECT_EQ(mallory.last<proto::Hangup>()->reason, "no such call");
+  f.io.run_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(bob.last<proto::Hangup>(), nullptr);
+  EXPECT_EQ(alice.last<proto::Hangup>(), nullptr);
+  // The private room still admits only the two: Mallory is turned away, Bob gets in.
+  Member b_media(f.io, ep, room, "bob"), m_media(f.io, ep, room, "mallory");
+  b_media.id = bob.id;
+  m_media.id = mallory.id;
+  ASSERT_TRUE(f.run_until([&] { return b_media.answered && !m_media.closed.empty(); }));
+  EXPECT_NE(m_media.closed.find("not a participant"), std::string::npos) << m_media.closed;
+
+  bob.send(proto::Hangup{"call-1", "bye"});
+  ASSERT_TRUE(f.run_until([&] { return alice.last<proto::Hangup>() != nullptr; }));
+}
+
 TEST(RelayRooms, AccessListsAdmitOnlyTheListedFingerprints) {
   RelayFixture f;
   const auto ep = f.server.local_endpoint();
