@@ -241,7 +241,12 @@ int main(int argc, char** argv) {
   std::string current_relay = relay;  // --register: `relay HOST:PORT` on stdin moves it
   const auto pin = [&](const std::string& which, const std::string& fp) {
     std::string pinned;
-    if (known.check(which, fp, &pinned) == wzp::transport::KnownRelays::Verdict::kChanged) {
+    const auto verdict = known.check(which, fp, &pinned);
+    if (verdict == wzp::transport::KnownRelays::Verdict::kInvalid) {
+      pin_error = "cannot pin relay '" + which + "': not a single printable token";
+      return false;
+    }
+    if (!wzp::transport::KnownRelays::trusted(verdict)) {
       pin_error = "the certificate of " + which + " changed (pinned " + pinned.substr(0, 16) +
                   "..., now " + fp.substr(0, 16) + "...); if that is expected, remove its line from " +
                   pins;

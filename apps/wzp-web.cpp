@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   std::string host = "127.0.0.1", relay = "127.0.0.1:4433", cert, key;
   std::string web_root = WZP_WEB_ROOT, state_dir = "wzp-web-state", rnnoise = WZP_RNNOISE_JS;
   bool tls = false;
+  std::vector<std::string> allow_origins;
   app.add_option("--port", port, "HTTP(S)/WebSocket port (0: any free port)")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
@@ -49,6 +50,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--state-dir", state_dir, "pins of relays, the generated certificate")
       ->capture_default_str();
+  app.add_option("--allow-origin", allow_origins,
+                 "another page origin (scheme://host[:port]) allowed to open calls through /ws/ "
+                 "(repeatable; the bridge's own origin always is)");
   CLI11_PARSE(app, argc, argv);
 
   if (!wzp::transport::parse_endpoint(relay).endpoint) {
@@ -70,6 +74,7 @@ int main(int argc, char** argv) {
     c.relay = relay;
     c.web_root = web_root;
     c.state_dir = state_dir;
+    c.allowed_origins = allow_origins;
     if (std::filesystem::exists(rnnoise)) {
       c.vendor["rnnoise.js"] = rnnoise;
     } else {

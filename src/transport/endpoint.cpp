@@ -1,5 +1,7 @@
 #include "transport/endpoint.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 
 namespace wzp::transport {
@@ -37,6 +39,14 @@ EndpointResult parse_endpoint(std::string_view text) {
   const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
   if (ec != std::errc() || end != port.data() + port.size() || p > 65535) {
     return {std::nullopt, quoted(port, "is not a port number (0-65535)")};
+  }
+  // Digits, hex letters, dots and colons only: no IPv6 zone id ("%eth0"), whose free text
+  // would travel into pin files and logs.
+  if (host.empty() || host.size() > 64 ||
+      !std::all_of(host.begin(), host.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == ':';
+      })) {
+    return {std::nullopt, quoted(host.substr(0, 64), "is not an IP address (no zone ids or other characters)")};
   }
   std::string h(host);
   if (h == "localhost") h = "127.0.0.1";

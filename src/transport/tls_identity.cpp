@@ -5,6 +5,10 @@
 #include <gnutls/x509.h>
 #include <sys/stat.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <map>
@@ -118,19 +122,51 @@ TlsCertificate load_or_create_certificate(const std::filesystem::path& dir) {
   return c;
 }
 
+namespace {
+
+// One field of a pin record: printable ASCII, no space, bounded.
+bool pin_token(std::string_view s) {
+  return !s.empty() && s.size() <= 256 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return c > ' ' && c < 127; });
+}
+
+}  // namespace
+
 KnownRelays::Verdict KnownRelays::check(const std::string& relay, const std::string& fp,
                                         std::string* pinned) {
+  if (!pin_token(relay) || !pin_token(fp)) return Verdict::kInvalid;
   std::map<std::string, std::string> known;
+  std::string text;
   if (std::ifstream in(file_); in) {
-    std::string r, f;
-    while (in >> r >> f) known[r] = f;
+    std::stringstream s;
+    s << in.rdbuf();
+    text = s.str();
+    std::istringstream lines(text);
+    std::string line;
+    while (std::getline(lines, line)) {
+      const auto space = line.find(' ');
+      if (space == std::string::npos) continue;
+      const std::string r = line.substr(0, space), f = line.substr(space + 1);
+      if (pin_token(r) && pin_token(f)) known.emplace(r, f);  // the first record of a label wins
+    }
   }
   if (auto it = known.find(relay); it != known.end()) {
     if (pinned) *pinned = it->second;
     return it->second == fp ? Verdict::kMatch : Verdict::kChanged;
   }
+  if (!text.empty() && text.back() != '\n') text += '\n';
+  text += relay + ' ' + fp + '\n';
   if (file_.has_parent_path()) std::filesystem::create_directories(file_.parent_path());
-  std::ofstream(file_, std::ios::app) << relay << ' ' << fp << '\n';
+  std::string tmp = file_.string() + ".XXXXXX";
+  const int fd = ::mkstemp(tmp.data());  // O_EXCL, mode 0600, a name nobody could plant
+  if (fd < 0) throw std::runtime_error("known relays: cannot create a file beside " + file_.string());
+  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                       ::fsync(fd) == 0;
+  ::close(fd);
+  if (!written || ::rename(tmp.c_str(), file_.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    throw std::runtime_error("known relays: cannot write " + file_.string());
+  }
   return Verdict::kNew;
 }
 

@@ -27,8 +27,13 @@ std::string der_fingerprint(const unsigned char* der, size_t len);
 class KnownRelays {
  public:
   explicit KnownRelays(std::filesystem::path file) : file_(std::move(file)) {}
-  enum class Verdict { kNew, kMatch, kChanged };
-  // Checks (and on first use records) the fingerprint seen for relay.
+  // kInvalid: the label or fingerprint is not one token of printable ASCII (nothing is
+  // recorded: a label with a newline in it could otherwise write a pin of its own choosing).
+  enum class Verdict { kNew, kMatch, kChanged, kInvalid };
+  static bool trusted(Verdict v) { return v == Verdict::kNew || v == Verdict::kMatch; }
+  // Checks (and on first use records) the fingerprint seen for relay. The file has one
+  // "LABEL FINGERPRINT" record per line; a new record is written by replacing the file whole
+  // (a private temporary file renamed over it), so readers never see half a file.
   Verdict check(const std::string& relay, const std::string& fingerprint,
                 std::string* pinned = nullptr);
 

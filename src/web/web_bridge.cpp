@@ -6,6 +6,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <algorithm>
 #include <deque>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -70,7 +71,7 @@ struct WebBridge::Impl : std::enable_shared_from_this<Impl> {
   }
   void accept();
   bool pin(const std::string& relay, const std::string& fp) {
-    return known.check(relay, fp) != transport::KnownRelays::Verdict::kChanged;
+    return transport::KnownRelays::trusted(known.check(relay, fp));
   }
   static std::string metrics(const Impl& b);
   void record_latency(double ms) {
@@ -390,11 +391,29 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       self->route();
     });
   }
+  // A browser's handshake names the page it came from: our own (the Host it asked for, on the
+  // scheme we serve) or one the operator allowed. No Origin at all is not a browser page, and
+  // so no visitor's browser being used by another site.
+  bool origin_allowed() const {
+    const auto origin = req_.find(http::field::origin);
+    if (origin == req_.end()) return true;
+    const std::string o(origin->value());
+    const std::string own = std::string(bridge_->config.tls ? "https://" : "http://") +
+                            std::string(req_[http::field::host]);
+    if (o == own) return true;
+    const auto& allowed = bridge_->config.allowed_origins;
+    return std::find(allowed.begin(), allowed.end(), o) != allowed.end();
+  }
   void route() {
     ++bridge_->stats.http_requests;
     const std::string target(req_.target());
     const std::string path = target.substr(0, target.find('?'));
     if (websocket::is_upgrade(req_) && path.rfind("/ws/", 0) == 0) {
+      if (!origin_allowed()) {
+        ++bridge_->stats.errors_origin;
+        return reply(http::status::forbidden, "text/plain",
+                     "origin not allowed (wzp-web --allow-origin adds one)\n");
+      }
       const std::string room = path.substr(4);
       if (!valid_room(room)) return reply(http::status::bad_request, "text/plain", "bad room name\n");
       beast::get_lowest_layer(stream_).expires_never();
@@ -499,7 +518,8 @@ std::string WebBridge::Impl::metrics(const Impl& b) {
          {{R"({reason="bad_frame"})", n(st.errors_bad_frame)},
           {R"({reason="bad_control"})", n(st.errors_bad_control)},
           {R"({reason="flood"})", n(st.errors_flood)},
-          {R"({reason="full"})", n(st.errors_full)}});
+          {R"({reason="full"})", n(st.errors_full)},
+          {R"({reason="origin"})", n(st.errors_origin)}});
   family(out, "wzp_web_http_requests_total", "counter", "HTTP requests (pages, files, metrics).",
          {{"", n(st.http_requests)}});
   std::array<double, std::size(BridgeStats::kLatencyBucketsMs)> bounds{};

@@ -30,6 +30,10 @@ struct BridgeConfig {
   std::map<std::string, std::filesystem::path> vendor;
   std::filesystem::path state_dir; // relay pins (known_relays)
   std::optional<std::pair<std::string, std::string>> tls;  // PEM certificate, key
+  // Origins (scheme://host[:port]) besides the bridge's own that may open a participant
+  // through /ws/. A browser sends its page's origin with every WebSocket handshake; without
+  // this check any website a visitor opens could join calls through the visitor's bridge.
+  std::vector<std::string> allowed_origins;
   size_t max_sessions = 200;
   double max_messages_per_s = 150;  // 50 audio frames/s plus control, with room for bursts
 };
@@ -37,6 +41,7 @@ struct BridgeConfig {
 struct BridgeStats {
   uint64_t connections_total = 0, frames_in = 0, frames_out = 0, control_in = 0;
   uint64_t errors_bad_frame = 0, errors_bad_control = 0, errors_flood = 0, errors_full = 0;
+  uint64_t errors_origin = 0;  // WebSocket handshakes from another site's page, refused
   uint64_t http_requests = 0, not_found = 0;
   // Browser frame arrival to the encoder taking it (queue wait), microseconds.
   static constexpr double kLatencyBucketsMs[] = {5, 10, 20, 40, 80, 160};

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "transport/endpoint.h"
 
@@ -39,6 +41,30 @@ TEST(TlsIdentity, KnownRelaysPinOnFirstUseAndRefuseAChange) {
   EXPECT_EQ(pins.check("127.0.0.1:4433", "bb", &pinned), KnownRelays::Verdict::kChanged);
   EXPECT_EQ(pinned, "aa");
   EXPECT_EQ(pins.check("127.0.0.1:4434", "bb"), KnownRelays::Verdict::kNew);
+  std::filesystem::remove_all(dir);
+}
+
+// The page's relay string used to become a pin-file label as it was: an IPv6 zone id carrying a
+// newline wrote a second record, pinning a relay of the attacker's choosing to the attacker's
+// certificate. Such strings are refused as addresses and as labels, and nothing is written.
+TEST(TlsIdentity, APinFileCannotBeInjectedThroughARelayLabel) {
+  const auto dir = temp_dir("inject");
+  const auto file = dir / "known_relays";
+  KnownRelays pins(file);
+  const std::string evil = "[fe80::1%x\n127.0.0.1:4433 EVILFINGERPRINT]:1";
+  EXPECT_FALSE(parse_endpoint(evil).endpoint.has_value());
+  EXPECT_FALSE(parse_endpoint("[fe80::1%eth0]:4433").endpoint.has_value());
+  EXPECT_EQ(pins.check(evil, "aa"), KnownRelays::Verdict::kInvalid);
+  EXPECT_EQ(pins.check("127.0.0.1:4433", "aa bb"), KnownRelays::Verdict::kInvalid);
+  EXPECT_FALSE(std::filesystem::exists(file));
+  // The real relay pins its real certificate; the file holds exactly that record.
+  EXPECT_EQ(pins.check("127.0.0.1:4433", "realfp"), KnownRelays::Verdict::kNew);
+  EXPECT_EQ(pins.check("127.0.0.1:4433", "EVILFINGERPRINT"), KnownRelays::Verdict::kChanged);
+  std::ifstream in(file);
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(all, "127.0.0.1:4433 realfp\n");
+  // No temporary files left beside it.
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), {}), 1);
   std::filesystem::remove_all(dir);
 }
 

@@ -67,10 +67,15 @@ struct Stack {
 struct Browser {
   asio::io_context io;
   websocket::stream<tcp::socket> ws{io};
-  explicit Browser(uint16_t port, const std::string& room = "t") {
+  // `origin`: the page the handshake says it comes from, as a browser sends it ("" sends none).
+  explicit Browser(uint16_t port, const std::string& room = "t", const std::string& origin = "") {
     tcp::resolver r(io);
     asio::connect(ws.next_layer(), r.resolve("127.0.0.1", std::to_string(port)));
-    ws.handshake("127.0.0.1", "/ws/" + room);
+    if (!origin.empty()) {
+      ws.set_option(websocket::stream_base::decorator(
+          [origin](websocket::request_type& req) { req.set(http::field::origin, origin); }));
+    }
+    ws.handshake("127.0.0.1:" + std::to_string(port), "/ws/" + room);
   }
   // Reads until the bridge closes; returns its reason ("" if it did not close within time).
   std::string closed_reason() {
@@ -147,6 +152,19 @@ TEST(WebBridge, MisbehavingBrowsersAreClosedWithAReasonOthersKeepTheirCall) {
   const auto file = s.state / "metrics.txt";
   std::ofstream(file) << metrics;
   EXPECT_EQ(std::system(("promtool check metrics < " + file.string()).c_str()), 0);
+}
+
+// Another website the visitor has open tries to join a call through the visitor's bridge
+// (cross-site WebSocket hijacking): its page's origin is refused before any participant
+// exists; the bridge's own page, and an origin the operator allowed, get in.
+TEST(WebBridge, AnotherSitesPageCannotOpenACall) {
+  Stack s;
+  const std::string own = "http://127.0.0.1:" + std::to_string(s.port());
+  EXPECT_THROW(Browser(s.port(), "t", "http://evil.example"), boost::system::system_error);
+  EXPECT_THROW(Browser(s.port(), "t", "http://127.0.0.1:1"), boost::system::system_error);
+  EXPECT_NO_THROW(Browser(s.port(), "t", own));
+  const std::string metrics = get(s.port(), "/metrics");
+  EXPECT_NE(metrics.find(R"(wzp_web_errors_total{reason="origin"} 2)"), std::string::npos);
 }
 
 TEST(WebBridge, ServesThePageItsFilesAndNothingElse) {
