@@ -20,6 +20,7 @@
 #include "client/jitter_sweep.h"
 #include "client/live_audio.h"
 #include "client/quic_signal.h"
+#include "client/printable.h"
 #include "client/room_call.h"
 #include "client/signal_session.h"
 #include "client/wav.h"
@@ -87,6 +88,10 @@ int main(int argc, char** argv) {
   app.add_option("relay", relay, "relay address HOST:PORT");
   app.add_option("--room", room, "room to join")->capture_default_str();
   app.add_option("--name", name, "display name shown to the room");
+  std::vector<std::string> expect;
+  app.add_option("--expect", expect,
+                 "hand our key only to this fingerprint (repeatable): anyone else the relay lists "
+                 "in the room hears nothing of us");
   app.add_option("--identity", identity_path, "identity file (created on first use)")
       ->capture_default_str();
   app.add_option("--known-relays", pins, "relay certificate pins (trust on first use)")
@@ -255,6 +260,30 @@ int main(int argc, char** argv) {
     return true;
   };
   opt.verify_relay = [&](const std::string& fp) { return pin(current_relay, fp); };
+  opt.expect = expect;
+  // The relay alone says who is here: every join and leave is shown, with the fingerprint and
+  // the safety number to compare out of band.
+  opt.on_member = [](const wzp::client::MemberEvent& e) {
+    using K = wzp::client::MemberEvent::Kind;
+    const std::string who =
+        (e.who.display_name.empty() ? std::string("(no name)") : wzp::client::printable(e.who.display_name)) +
+        " " + e.who.fingerprint;
+    std::string line;
+    switch (e.kind) {
+      case K::kJoined:
+        line = "joined: " + who + (e.expected ? "" : " (not expected: our key withheld)") +
+               "\nwzp-client:   safety number " + e.safety_number;
+        break;
+      case K::kLeft:
+        line = "left: " + who;
+        break;
+      case K::kIdentityChanged:
+        line = "WARNING: " + wzp::client::printable(e.who.display_name) +
+               " came back with another identity (" + e.who.fingerprint + "): check the safety number";
+        break;
+    }
+    std::cout << (isatty(STDOUT_FILENO) ? "\r" : "") << "wzp-client: " << line << std::endl;
+  };
 
   boost::asio::io_context io;
   size_t at = 0;
@@ -318,12 +347,14 @@ int main(int argc, char** argv) {
   wzp::client::QuicSignalConnector connector(io, {token, pin});
   std::unique_ptr<wzp::client::SignalSession> session;
   std::string call_id, incoming_id, incoming_from;
+  std::string call_peer;  // the other party's fingerprint: the private room must hold only it
   bool registered_once = false;
   const auto say = [&](const std::string& line) { std::cout << (isatty(STDOUT_FILENO) ? "\r" : "") << "wzp-client: " << line << std::endl; };
   const auto start_call = [&](const std::string& private_room) {
     const auto at_ep = wzp::transport::parse_endpoint(current_relay);
     auto o = opt;
     o.room = private_room;
+    o.expect = {call_peer};  // a direct call's room holds exactly the peer we called or answered
     call = std::make_unique<wzp::client::RoomCall>(io, *at_ep.endpoint, *identity, o, source, sink);
     say("call connected in room " + private_room);
   };
@@ -336,6 +367,7 @@ int main(int argc, char** argv) {
     ended.push_back(std::move(call));
   };
   const auto place_call = [&](const std::string& to) {
+    call_peer = to;
     uint8_t r[8];
     randombytes_buf(r, sizeof r);
     call_id = wzp::proto::to_hex(r);
@@ -369,6 +401,7 @@ int main(int argc, char** argv) {
           if (const auto* offer = std::get_if<wzp::proto::DirectCallOffer>(&m)) {
             incoming_id = offer->call_id;
             incoming_from = offer->from.value_or("?");
+            call_peer = incoming_from;
             say("incoming call from " + incoming_from +
                 (offer->display_name ? " (" + *offer->display_name + ")" : std::string()) +
                 (auto_answer ? "; answering" : "; type 'answer' or 'decline'"));

@@ -126,6 +126,7 @@ RoomCallStatus RoomCall::status() const {
   s.reconnecting = ever_joined_ && !joined_ && !failed_ && !hung_up_;
   s.reconnects = reconnects_;
   s.keys_refused = keys_refused_;
+  for (const auto& [id, p] : peers_) s.unexpected += !expected(p.info);
   s.closed_reason = closed_reason_;
   s.members = member_count();
   if (encoder_) {
@@ -222,8 +223,26 @@ void RoomCall::handle(const proto::SignalMessage& msg) {
   }
 }
 
+bool RoomCall::expected(const proto::Participant& p) const {
+  const auto& e = options_.expect;
+  return e.empty() || std::find(e.begin(), e.end(), p.fingerprint) != e.end();
+}
+
+void RoomCall::announce(MemberEvent::Kind kind, const proto::Participant& p) {
+  if (!options_.on_member) return;
+  MemberEvent e;
+  e.kind = kind;
+  e.who = p;
+  e.expected = expected(p);
+  if (p.identity_pub.size() == 32) {
+    e.safety_number = crypto::safety_number(identity_.signing_public(),
+                                            std::span<const uint8_t, 32>(p.identity_pub.data(), 32));
+  }
+  options_.on_member(e);
+}
+
 void RoomCall::give_key(const proto::Participant& p) {
-  if (!own_key_) return;
+  if (!own_key_ || !expected(p)) return;
   auto sk = crypto::seal_sender_key(identity_, *own_key_, p);
   if (sk) quic_->connection().send_stream(proto::frame_signal(*sk));
 }
@@ -259,6 +278,7 @@ void RoomCall::on_room(const proto::RoomUpdate& u) {
     const auto listed = now.find(it->first);
     if (listed == now.end() || listed->second.fingerprint != it->second.info.fingerprint) {
       add_stats(departed_, it->second.decoder->stats());
+      if (!echo) announce(MemberEvent::Kind::kLeft, it->second.info);
       keys_.forget(it->first);
       it = peers_.erase(it);
       someone_left = true;
@@ -275,6 +295,12 @@ void RoomCall::on_room(const proto::RoomUpdate& u) {
     peer.opener = std::make_unique<SenderKeyOpener>(keys_, id);
     peer.decoder = std::make_unique<CallDecoder>(CallDecoderConfig{}, *peer.opener);
     someone_joined = true;
+    if (echo) continue;
+    announce(MemberEvent::Kind::kJoined, p);
+    if (!p.display_name.empty() && directory_.observe(p.display_name, p.fingerprint) ==
+                                       crypto::PeerDirectory::Seen::kIdentityChanged) {
+      announce(MemberEvent::Kind::kIdentityChanged, p);
+    }
   }
   if (echo || !own_key_) return;
   if ((someone_left || someone_joined) && had_key) {

@@ -30,6 +30,14 @@
 
 namespace wzp::client {
 
+// Someone came, went, or reappeared under a name we knew with another identity.
+struct MemberEvent {
+  enum class Kind { kJoined, kLeft, kIdentityChanged } kind = Kind::kJoined;
+  proto::Participant who;
+  std::string safety_number;  // ours with theirs (crypto::safety_number)
+  bool expected = true;       // in RoomCallOptions::expect, or no list was given
+};
+
 struct RoomCallOptions {
   std::string room = "lobby";
   std::string display_name;
@@ -40,6 +48,12 @@ struct RoomCallOptions {
   // Runs our 20 ms clock this many ppm fast (negative: slow), as a sound card's crystal might:
   // for drift tests.
   double clock_skew_ppm = 0;
+  // When not empty: the only fingerprints we hand our key to (`--expect`, a direct call's
+  // peer). Anyone else the relay lists hears nothing of us, and is reported as unexpected.
+  std::vector<std::string> expect;
+  // Every join and leave, as the relay announced it (the relay alone says who is here: show
+  // it to the user).
+  std::function<void(const MemberEvent&)> on_member;
   // Our sender key is replaced whenever someone joins or leaves, and at least this often.
   std::chrono::milliseconds key_rotation{std::chrono::minutes(5)};
 };
@@ -50,6 +64,7 @@ struct RoomCallStatus {
   bool reconnecting = false;
   uint32_t reconnects = 0;  // successful rejoins after a loss
   uint64_t keys_refused = 0;  // SenderKeys refused: not opening, or for another member's session
+  size_t unexpected = 0;      // members not in RoomCallOptions::expect (our key withheld)
   std::string closed_reason;
   size_t members = 0;  // others in the room
   CallEncoderStats sent;
@@ -102,7 +117,9 @@ class RoomCall : public transport::QuicEvents {
   void handle(const proto::SignalMessage& msg);
   void on_room(const proto::RoomUpdate& u);
   void give_key(const proto::Participant& p);
-  void rotate_key();  // a fresh sender key, handed to everyone in the room
+  void rotate_key();  // a fresh sender key, handed to everyone in the room we hand keys to
+  bool expected(const proto::Participant& p) const;
+  void announce(MemberEvent::Kind kind, const proto::Participant& p);
   void step();
   void tick();
   uint64_t now_ms() const;
@@ -145,7 +162,8 @@ class RoomCall : public transport::QuicEvents {
   bool ever_joined_ = false, muted_ = false;
   uint32_t attempt_ = 0, reconnects_ = 0;
   uint64_t keys_refused_ = 0;
-  uint64_t rotated_at_ = 0;  // now_ms() of our key's last rotation  // SenderKeys that did not open or named another member's session
+  uint64_t rotated_at_ = 0;  // now_ms() of our key's last rotation
+  crypto::PeerDirectory directory_;  // names seen with their fingerprints, for changes  // SenderKeys that did not open or named another member's session
   boost::asio::steady_timer redial_;
   bool redial_pending_ = false;
   std::chrono::steady_clock::time_point dialled_{}, heard_{};

@@ -3,7 +3,10 @@
 #include <sodium.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <fstream>
+#include <vector>
 #include <sstream>
 #include <stdexcept>
 
@@ -17,6 +20,41 @@ namespace {
 constexpr std::string_view kFileHeader = "wzp-identity-v1";
 
 }  // namespace
+
+namespace {
+
+// 30 digits for one identity key: 6 groups of 5, each a 40-bit chunk of an iterated hash mod
+// 100000. Iterated so that grinding a key whose digits collide with someone's costs work.
+std::string safety_half(std::span<const uint8_t, 32> key) {
+  ensure_sodium();
+  uint8_t h[crypto_hash_sha512_BYTES];
+  std::vector<uint8_t> in = {0x00, 0x00};  // version
+  in.insert(in.end(), key.begin(), key.end());
+  in.insert(in.end(), key.begin(), key.end());
+  crypto_hash_sha512(h, in.data(), in.size());
+  for (int i = 1; i < 5200; ++i) {
+    std::vector<uint8_t> next(h, h + sizeof h);
+    next.insert(next.end(), key.begin(), key.end());
+    crypto_hash_sha512(h, next.data(), next.size());
+  }
+  std::string out;
+  for (int g = 0; g < 6; ++g) {
+    uint64_t v = 0;
+    for (int k = 0; k < 5; ++k) v = (v << 8) | h[g * 5 + k];
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%05u", static_cast<unsigned>(v % 100000));
+    if (!out.empty()) out += ' ';
+    out += buf;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string safety_number(std::span<const uint8_t, 32> a, std::span<const uint8_t, 32> b) {
+  const bool a_first = std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
+  return a_first ? safety_half(a) + ' ' + safety_half(b) : safety_half(b) + ' ' + safety_half(a);
+}
 
 std::string fingerprint_of(std::span<const uint8_t, 32> ed25519_pub) {
   ensure_sodium();

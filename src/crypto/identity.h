@@ -18,6 +18,11 @@ inline constexpr std::string_view kX25519Info = "warzone-x25519";
 // The first 16 bytes of SHA-256 of an Ed25519 public key, as 8 groups of 4 hex digits
 // joined by ':' (39 characters).
 std::string fingerprint_of(std::span<const uint8_t, 32> ed25519_pub);
+// The safety number of two identities (Signal's idea): 60 digits in 12 groups of 5, the same
+// whichever side computes it, that two people compare out of band (read aloud, in person) to
+// know that no relay stands between them with keys of its own. Each half is 30 digits from
+// 5200 rounds of SHA-512 over that side's key; the halves are ordered by key.
+std::string safety_number(std::span<const uint8_t, 32> a, std::span<const uint8_t, 32> b);
 
 bool verify_signature(std::span<const uint8_t, 32> ed25519_pub, std::span<const uint8_t> message,
                       std::span<const uint8_t> signature);

@@ -64,9 +64,13 @@ struct Fixture {
   uint64_t frames_heard = 0;
   std::unique_ptr<RoomCall> call;
 
-  void start(std::chrono::milliseconds rotation = std::chrono::minutes(5)) {
+  std::vector<MemberEvent> events;
+  void start(std::chrono::milliseconds rotation = std::chrono::minutes(5),
+             std::vector<std::string> expect = {}) {
     RoomCallOptions o;
     o.key_rotation = rotation;
+    o.expect = std::move(expect);
+    o.on_member = [this](const MemberEvent& e) { events.push_back(e); };
     o.room = "ops";
     o.verify_relay = [](const std::string&) { return true; };
     call = std::make_unique<RoomCall>(
@@ -188,6 +192,39 @@ TEST(HostileRelay, AKeyForAnotherMembersSessionIsRefusedAndItsAudioNeverPlays) {
   speak(alice_enc);
   EXPECT_GT(f.call->status().received.slots_decoded, 20u);
   EXPECT_EQ(f.call->status().keys_refused, 1u);
+}
+
+// The relay slips a ghost into the room. Every join is announced with the fingerprint and a
+// safety number (the ghost shows); with --expect naming Alice, the ghost gets nothing of ours:
+// our key goes to Alice alone, also when it rotates.
+TEST(HostileRelay, AGhostMemberIsShownAndUnderExpectGetsNoKey) {
+  Fixture f;
+  const crypto::Identity alice = crypto::Identity::generate(), ghost = crypto::Identity::generate();
+  f.relay.on_offer = [&](transport::QuicConnection&, const proto::CallOffer& o) {
+    auto a = crypto::answer_offer(f.relay.id, o, std::nullopt, f.relay.replay, "good");
+    ASSERT_TRUE(a.ok());
+    f.relay.send(a->answer);
+    proto::RoomUpdate u;
+    u.room = "ops";
+    u.participants = {participant(alice, 7, "alice"), participant(ghost, 9, "alice's friend"),
+                      participant(f.me, 8, "me")};
+    f.relay.send(u);
+  };
+  f.start(std::chrono::milliseconds(700), {alice.fingerprint()});
+  ASSERT_TRUE(f.run_until([&] { return f.call->member_count() == 2; }));
+  ASSERT_TRUE(f.run_until([&] { return f.relay.count<proto::SenderKey>() >= 2; }, 3000));  // first + a rotation
+  for (const auto& m : f.relay.received) {
+    if (const auto* sk = std::get_if<proto::SenderKey>(&m)) EXPECT_EQ(sk->to, alice.fingerprint());
+  }
+  EXPECT_EQ(f.call->status().unexpected, 1u);
+  ASSERT_EQ(f.events.size(), 2u);
+  for (const auto& e : f.events) {
+    EXPECT_EQ(e.kind, MemberEvent::Kind::kJoined);
+    EXPECT_EQ(e.expected, e.who.fingerprint == alice.fingerprint());
+    EXPECT_EQ(e.safety_number.size(), 12u * 5 + 11);
+  }
+  EXPECT_EQ(f.events[0].safety_number,
+            crypto::safety_number(alice.signing_public(), f.me.signing_public()));
 }
 
 // Whether a media datagram (full header, as sent before any quality report) opens under `key`.

@@ -90,6 +90,17 @@ TEST(Identity, DerivesKeysFromTheSeedAsSpecified) {
   EXPECT_FALSE(verify_signature(id.signing_public(), other, sig));
 }
 
+// Both sides compute the same 60 digits; another pair, or a relay's key in between, does not.
+TEST(Identity, SafetyNumbersAreTheSameOnBothSidesAndDifferPerPair) {
+  const auto a = Identity::generate(), b = Identity::generate(), m = Identity::generate();
+  const std::string ab = safety_number(a.signing_public(), b.signing_public());
+  EXPECT_EQ(ab, safety_number(b.signing_public(), a.signing_public()));
+  EXPECT_EQ(ab.size(), 12u * 5 + 11);
+  EXPECT_EQ(std::count(ab.begin(), ab.end(), ' '), 11);
+  EXPECT_NE(ab, safety_number(a.signing_public(), m.signing_public()));
+  EXPECT_NE(ab, safety_number(m.signing_public(), b.signing_public()));
+}
+
 TEST(Identity, MnemonicErrorsAreClear) {
   try {
     (void)Identity::from_mnemonic(
