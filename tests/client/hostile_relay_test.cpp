@@ -81,6 +81,16 @@ struct Fixture {
           }
         });
   }
+  // The relay answers honestly, then announces `room` (read when the offer comes, so a test may
+  // change it later and send it again).
+  void answer_then_list(const proto::RoomUpdate& room) {
+    relay.on_offer = [this, &room](transport::QuicConnection&, const proto::CallOffer& o) {
+      auto a = crypto::answer_offer(relay.id, o, std::nullopt, relay.replay, "good");
+      ASSERT_TRUE(a.ok());
+      relay.send(a->answer);
+      relay.send(room);
+    };
+  }
   bool run_until(const std::function<bool()>& done, int ms = 5000) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
     while (!done() && std::chrono::steady_clock::now() < deadline) {
@@ -128,15 +138,10 @@ TEST(HostileRelay, AKeyForAnotherMembersSessionIsRefusedAndItsAudioNeverPlays) {
   const crypto::Identity alice = crypto::Identity::generate();
   const crypto::Identity throwaway = crypto::Identity::generate();
   constexpr uint32_t kAlice = 7, kMe = 8;
-  f.relay.on_offer = [&](transport::QuicConnection&, const proto::CallOffer& o) {
-    auto a = crypto::answer_offer(f.relay.id, o, std::nullopt, f.relay.replay, "good");
-    ASSERT_TRUE(a.ok());
-    f.relay.send(a->answer);
-    proto::RoomUpdate u;
-    u.room = "ops";
-    u.participants = {participant(alice, kAlice, "alice"), participant(f.me, kMe, "me")};
-    f.relay.send(u);
-  };
+  proto::RoomUpdate u;
+  u.room = "ops";
+  u.participants = {participant(alice, kAlice, "alice"), participant(f.me, kMe, "me")};
+  f.answer_then_list(u);
   f.start();
   ASSERT_TRUE(f.run_until([&] { return f.call->status().connected && f.call->member_count() == 1; }));
   // Our key went to Alice (sealed to her): we never hand ours to anyone the room did not list.
@@ -200,16 +205,11 @@ TEST(HostileRelay, AKeyForAnotherMembersSessionIsRefusedAndItsAudioNeverPlays) {
 TEST(HostileRelay, AGhostMemberIsShownAndUnderExpectGetsNoKey) {
   Fixture f;
   const crypto::Identity alice = crypto::Identity::generate(), ghost = crypto::Identity::generate();
-  f.relay.on_offer = [&](transport::QuicConnection&, const proto::CallOffer& o) {
-    auto a = crypto::answer_offer(f.relay.id, o, std::nullopt, f.relay.replay, "good");
-    ASSERT_TRUE(a.ok());
-    f.relay.send(a->answer);
-    proto::RoomUpdate u;
-    u.room = "ops";
-    u.participants = {participant(alice, 7, "alice"), participant(ghost, 9, "alice's friend"),
-                      participant(f.me, 8, "me")};
-    f.relay.send(u);
-  };
+  proto::RoomUpdate u;
+  u.room = "ops";
+  u.participants = {participant(alice, 7, "alice"), participant(ghost, 9, "alice's friend"),
+                    participant(f.me, 8, "me")};
+  f.answer_then_list(u);
   f.start(std::chrono::milliseconds(700), {alice.fingerprint()});
   ASSERT_TRUE(f.run_until([&] { return f.call->member_count() == 2; }));
   ASSERT_TRUE(f.run_until([&] { return f.relay.count<proto::SenderKey>() >= 2; }, 3000));  // first + a rotation
@@ -250,12 +250,7 @@ TEST(HostileRelay, ALateJoinerCannotReadWhatWasSentBeforeItJoined) {
   proto::RoomUpdate u;
   u.room = "ops";
   u.participants = {participant(alice, kAlice, "alice"), participant(f.me, kMe, "me")};
-  f.relay.on_offer = [&](transport::QuicConnection&, const proto::CallOffer& o) {
-    auto a = crypto::answer_offer(f.relay.id, o, std::nullopt, f.relay.replay, "good");
-    ASSERT_TRUE(a.ok());
-    f.relay.send(a->answer);
-    f.relay.send(u);
-  };
+  f.answer_then_list(u);
   f.start(std::chrono::milliseconds(1500));
   // The keys we hand out, opened by whoever they are for (the test holds both identities).
   std::vector<crypto::ReceivedSenderKey> to_alice, to_bob;
