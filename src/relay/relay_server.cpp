@@ -288,6 +288,9 @@ std::string RelayServer::metrics_text() const {
          {{"", n(st.calls_offered)}});
   family(out, "wzp_relay_direct_calls_connected_total", "counter", "Direct calls accepted.",
          {{"", n(st.calls_connected)}});
+  family(out, "wzp_relay_direct_calls", "gauge",
+         "Direct calls the relay tracks: ringing, or connected and not yet hung up.",
+         {{"", n(calls_.size())}});
   // The histogram: cumulative buckets (each datagram counted in every bucket it fits).
   std::array<double, std::size(RelayStats::kLatencyBucketsUs)> bounds{};
   for (size_t i = 0; i < bounds.size(); ++i) bounds[i] = RelayStats::kLatencyBucketsUs[i] / 1e6;
@@ -445,6 +448,17 @@ void RelayServer::join(Session& s, const proto::CallOffer& offer) {
     log("handshake_failed", s, ",\"reason\":" + json_string(std::string(answered.error().what)));
     return hangup(s, std::string("handshake failed: ") + std::string(answered.error().what));
   }
+  // What the member puts in everyone's RoomUpdate is bounded: a 60 KB name would make every
+  // update overflow the signalling frame limit, and every member would redial forever.
+  if (offer.display_name && offer.display_name->size() > kMaxDisplayName) {
+    ++stats_.signal_errors;
+    return hangup(s, "display name longer than " + std::to_string(kMaxDisplayName) + " bytes");
+  }
+  if ((offer.agreement_pub && offer.agreement_pub->size() != 32) ||
+      (offer.agreement_sig && offer.agreement_sig->size() != 64)) {
+    ++stats_.signal_errors;
+    return hangup(s, "agreement key must be 32 bytes and its signature 64");
+  }
   const std::string fingerprint =
       crypto::fingerprint_of(std::span<const uint8_t, 32>(offer.identity_pub.data(), 32));
   if (auto acl = room_acl_.find(s.room); acl != room_acl_.end() && !acl->second.count(fingerprint)) {
@@ -483,7 +497,9 @@ void RelayServer::register_presence(Session& s, const proto::RegisterPresence& r
                                              std::chrono::system_clock::now().time_since_epoch())
                                              .count());
   const uint64_t skew = now > reg.timestamp_ms ? now - reg.timestamp_ms : reg.timestamp_ms - now;
-  if (!crypto::verify_presence(reg.identity_pub, reg.timestamp_ms, reg.signature)) {
+  if (reg.display_name && reg.display_name->size() > kMaxDisplayName) {
+    ack.reason = "display name longer than " + std::to_string(kMaxDisplayName) + " bytes";
+  } else if (!crypto::verify_presence(reg.identity_pub, reg.timestamp_ms, reg.signature)) {
     ack.reason = "bad signature";
   } else if (skew > 5 * 60 * 1000) {
     ack.reason = "stale registration (clock off by more than 5 minutes?)";
@@ -508,6 +524,18 @@ RelayServer::Session* RelayServer::present(const std::string& fingerprint) {
 void RelayServer::direct_call(Session& s, const proto::SignalMessage& msg) {
   if (const auto* offer = std::get_if<proto::DirectCallOffer>(&msg)) {
     ++stats_.calls_offered;
+    // Direct-call state is bounded per caller and in all, and its ids are short.
+    size_t ringing = 0;
+    for (const auto& [id, c] : calls_) ringing += c.caller == s.presence && c.room.empty();
+    if (offer->call_id.empty() || offer->call_id.size() > kMaxCallId) {
+      return send(s, proto::Hangup{offer->call_id.substr(0, kMaxCallId), "call id must be 1 to 64 bytes"});
+    }
+    if (offer->display_name && offer->display_name->size() > kMaxDisplayName) {
+      return send(s, proto::Hangup{offer->call_id, "display name longer than 64 bytes"});
+    }
+    if (ringing >= kMaxRingingPerCaller || calls_.size() >= kMaxCalls) {
+      return send(s, proto::Hangup{offer->call_id, "too many calls ringing"});
+    }
     Session* callee = present(offer->to);
     if (!callee || calls_.count(offer->call_id)) {
       return send(s, proto::Hangup{offer->call_id,
@@ -650,9 +678,21 @@ void RelayServer::on_closed(transport::QuicConnection& c, const std::string&) {
   it->second->closed = true;
   std::erase(pending_, it->second.get());
   leave(*it->second);
+  drop_unanswered_calls(*it->second);
   log("disconnect", *it->second);
   graveyard_.push_back(std::move(it->second));
   sessions_.erase(it);
+}
+
+// Calls still ringing end with either party's registration: nobody is left to answer or be
+// told. (A connected call's private room lives on until a party hangs up: the two may be
+// redialling.)
+void RelayServer::drop_unanswered_calls(const Session& s) {
+  if (s.presence.empty() || present(s.presence)) return;  // re-registered elsewhere meanwhile
+  std::erase_if(calls_, [&](const auto& kv) {
+    const Call& c = kv.second;
+    return c.room.empty() && (c.caller == s.presence || c.callee == s.presence);
+  });
 }
 
 void RelayServer::set_room_acls(const std::map<std::string, std::set<std::string>>& acls) {

@@ -32,6 +32,10 @@
 namespace wzp::relay {
 
 inline constexpr const char* kEchoRoom = "echo";
+inline constexpr size_t kMaxDisplayName = 64;       // bytes, in CallOffer and RegisterPresence
+inline constexpr size_t kMaxCallId = 64;            // bytes
+inline constexpr size_t kMaxRingingPerCaller = 4;   // unanswered direct calls per registration
+inline constexpr size_t kMaxCalls = 10000;          // direct calls the relay tracks at once
 
 // What an auth service said of a token (--auth-url; see docs/OPERATIONS.md).
 struct AuthVerdict {
@@ -131,6 +135,7 @@ class RelayServer : public transport::QuicEvents {
   void direct_call(Session& s, const proto::SignalMessage& msg);
   Session* present(const std::string& fingerprint);
   void leave(Session& s);
+  void drop_unanswered_calls(const Session& s);
   void room_update(const std::string& room);
   void on_quality(Session& s, const proto::QualityUpdate& q);
   void send(Session& s, const proto::SignalMessage& msg);

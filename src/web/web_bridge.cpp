@@ -332,7 +332,9 @@ class SocketSession : public std::enable_shared_from_this<SocketSession<Stream>>
   }
   void queue(std::vector<uint8_t> msg, bool binary) {
     if (closing_) return;
-    if (out_.size() > 50) out_.pop_front();  // a browser that stopped reading: drop the oldest
+    // A browser that stopped reading: drop the oldest message still waiting. Never the front:
+    // async_write is sending from its buffer (dropping it was a use after free).
+    if (out_.size() > 50) out_.erase(out_.begin() + 1);
     out_.push_back({std::move(msg), binary});
     if (out_.size() == 1) write();
   }

@@ -30,6 +30,7 @@ struct Member : transport::QuicEvents {
   bool answered = false;
   std::string closed;
   std::vector<proto::SignalMessage> preamble;  // sent before the CallOffer (hello, token)
+  std::function<void(proto::CallOffer&)> tamper;  // a hostile member's changes to its offer
   int datagrams = 0, entries = 0;
 
   Member(asio::io_context& io, udp::endpoint relay, const std::string& room, std::string n)
@@ -42,6 +43,7 @@ struct Member : transport::QuicEvents {
     crypto::PendingOffer pending;
     auto offer = crypto::make_offer(id, {"good"}, pending);
     offer.display_name = name;
+    if (tamper) tamper(offer);
     c.send_stream(proto::frame_signal(offer));
   }
   void on_stream(transport::QuicConnection&, std::span<const uint8_t> d) override {

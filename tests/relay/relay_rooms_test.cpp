@@ -275,6 +275,58 @@ TEST(RelayDirectCalls, OnlyThePartiesCanHangUp) {
   ASSERT_TRUE(f.run_until([&] { return alice.last<proto::Hangup>() != nullptr; }));
 }
 
+// A member whose name (or agreement key) would bloat everyone's RoomUpdate is turned away with
+// the reason; before, a 60 KB name pushed every update past the signalling frame limit and
+// every honest member disconnected and redialled forever.
+TEST(RelayRooms, OversizedMemberFieldsAreRefusedAndOthersStay) {
+  RelayFixture f;
+  const auto ep = f.server.local_endpoint();
+  Member a(f.io, ep, "ops", "alice"), b(f.io, ep, "ops", "bob");
+  ASSERT_TRUE(f.run_until([&] { return a.answered && b.answered; }));
+  Member big(f.io, ep, "ops", std::string(60000, 'x'));
+  ASSERT_TRUE(f.run_until([&] { return !big.closed.empty(); }));
+  ASSERT_NE(big.last<proto::Hangup>(), nullptr);
+  EXPECT_EQ(big.last<proto::Hangup>()->reason, "display name longer than 64 bytes");
+  // An agreement signature of 30 000 bytes instead of 64.
+  Member fat(f.io, ep, "ops", "fat");
+  fat.tamper = [](proto::CallOffer& o) { o.agreement_sig = proto::Bytes(30000, 1); };
+  ASSERT_TRUE(f.run_until([&] { return !fat.closed.empty(); }));
+  ASSERT_NE(fat.last<proto::Hangup>(), nullptr);
+  EXPECT_EQ(fat.last<proto::Hangup>()->reason, "agreement key must be 32 bytes and its signature 64");
+  // Alice and Bob never left.
+  f.io.run_for(std::chrono::milliseconds(50));
+  EXPECT_TRUE(a.closed.empty());
+  EXPECT_TRUE(b.closed.empty());
+  EXPECT_EQ(f.relay.members(transport::room_sni("ops")), 2u);
+}
+
+// Direct-call state an attacker controls is bounded: call ids are short, a registration has at
+// most 4 calls ringing, and unanswered calls go with the caller's registration.
+TEST(RelayDirectCalls, CallStateIsBoundedAndFreedWithItsCaller) {
+  RelayFixture f;
+  const auto ep = f.server.local_endpoint();
+  auto spammer = std::make_unique<Presence>(f.io, ep);
+  Presence bob(f.io, ep);
+  ASSERT_TRUE(f.run_until([&] { return spammer->registered && bob.registered; }));
+  spammer->send(proto::DirectCallOffer{std::string(5000, 'c'), bob.id.fingerprint(), std::nullopt, "s"});
+  ASSERT_TRUE(f.run_until([&] { return spammer->last<proto::Hangup>() != nullptr; }));
+  EXPECT_EQ(spammer->last<proto::Hangup>()->reason, "call id must be 1 to 64 bytes");
+  for (int i = 0; i < 10; ++i) {
+    spammer->send(proto::DirectCallOffer{"c" + std::to_string(i), bob.id.fingerprint(), std::nullopt, "s"});
+  }
+  ASSERT_TRUE(f.run_until([&] {
+    return std::count_if(spammer->messages.begin(), spammer->messages.end(), [](const auto& m) {
+             const auto* h = std::get_if<proto::Hangup>(&m);
+             return h && h->reason == "too many calls ringing";
+           }) == 6;
+  }));
+  EXPECT_NE(f.relay.metrics_text().find("wzp_relay_direct_calls 4"), std::string::npos);
+  spammer->client->connection().close("bye");  // the caller goes away: its unanswered calls too
+  ASSERT_TRUE(f.run_until([&] {
+    return f.relay.metrics_text().find("wzp_relay_direct_calls 0") != std::string::npos;
+  }));
+}
+
 TEST(RelayRooms, AccessListsAdmitOnlyTheListedFingerprints) {
   RelayFixture f;
   const auto ep = f.server.local_endpoint();
