@@ -75,6 +75,7 @@ void RoomCall::dial() {
   sealer_.reset();
   reader_ = proto::SignalFrameReader{};
   joined_ = false;
+  my_session_.reset();
   last_sent_ = last_lost_ = 0;
   dialled_ = heard_ = std::chrono::steady_clock::now();
   quic_ = std::make_unique<transport::QuicClient>(io_, relay_, transport::room_sni(options_.room),
@@ -184,9 +185,10 @@ void RoomCall::handle(const proto::SignalMessage& msg) {
       quic_->connection().close(closed_reason_);
       return;
     }
+    my_session_ = answer->session_id;
     if (ever_joined_) ++reconnects_;
     joined_ = ever_joined_ = true;
-    attempt_ = 0;
+    joined_at_ = std::chrono::steady_clock::now();
     closed_reason_.clear();
     return;
   }
@@ -255,6 +257,9 @@ void RoomCall::on_room(const proto::RoomUpdate& u) {
   // Our key already existed before this update: a change in who is here means a new key.
   const bool had_key = own_key_.has_value();
   for (const auto& p : u.participants) {
+    // Another session of our own identity (an older one the relay has not timed out yet, or a
+    // second terminal with the same identity) is neither us nor someone to hand keys to.
+    if (p.fingerprint == me && my_session_ && p.session_id != *my_session_) continue;
     if (p.fingerprint == me) {
       if (!own_key_) {
         // Our session id is the relay's: receivers find our key by it.
@@ -351,6 +356,9 @@ void RoomCall::tick() {
   // silence, or three without an answer to the handshake, and we dial again.
   if (!hung_up_ && !failed_ && !redial_pending_ && quic_) {
     const auto t = std::chrono::steady_clock::now();
+    // The backoff starts over only once a connection has held for a while: a relay that takes
+    // us in and drops us at once is not dialled again in a tight loop.
+    if (joined_ && attempt_ > 0 && t - joined_at_ > std::chrono::seconds(5)) attempt_ = 0;
     if (joined_ && t - heard_ > std::chrono::seconds(2)) {
       quic_->connection().close("relay silent");
       lost("relay silent");

@@ -163,10 +163,11 @@ class RoomCall : public transport::QuicEvents {
   uint32_t attempt_ = 0, reconnects_ = 0;
   uint64_t keys_refused_ = 0;
   uint64_t rotated_at_ = 0;  // now_ms() of our key's last rotation
+  std::optional<uint32_t> my_session_;  // the relay's id for this connection's session
   crypto::PeerDirectory directory_;  // names seen with their fingerprints, for changes  // SenderKeys that did not open or named another member's session
   boost::asio::steady_timer redial_;
   bool redial_pending_ = false;
-  std::chrono::steady_clock::time_point dialled_{}, heard_{};
+  std::chrono::steady_clock::time_point dialled_{}, heard_{}, joined_at_{};
   std::string closed_reason_;
   std::vector<int16_t> pcm_, mix_, part_;
 };

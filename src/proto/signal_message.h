@@ -61,13 +61,17 @@ struct CallAnswer {
   WZP_SIGNAL(CallAnswer)
   Bytes identity_pub;
   Bytes ephemeral_pub;
-  Bytes signature;  // Ed25519 over ephemeral_pub || "call-answer"
+  Bytes signature;  // Ed25519 over ephemeral_pub || "call-answer" || the offer's ephemeral_pub
   std::string chosen_profile;
+  // From a relay: the session it gave the offerer, the one its media and SenderKeys go under
+  // (a RoomUpdate may still list an older session of the same identity that has not timed out).
+  std::optional<uint32_t> session_id;
   static constexpr auto fields() {
     return std::make_tuple(field("identity_pub", &CallAnswer::identity_pub),
                            field("ephemeral_pub", &CallAnswer::ephemeral_pub),
                            field("signature", &CallAnswer::signature),
-                           field("chosen_profile", &CallAnswer::chosen_profile));
+                           field("chosen_profile", &CallAnswer::chosen_profile),
+                           field("session_id", &CallAnswer::session_id));
   }
 };
 

@@ -477,6 +477,7 @@ void RelayServer::join(Session& s, const proto::CallOffer& offer) {
   s.info.identity_pub = offer.identity_pub;
   s.info.agreement_pub = offer.agreement_pub.value_or(proto::Bytes{});
   s.info.agreement_sig = offer.agreement_sig.value_or(proto::Bytes{});
+  answered->answer.session_id = s.id;
   send(s, answered->answer);
   s.joined = true;
   room.insert(&s);

@@ -279,6 +279,19 @@ bool QuicConnection::send_datagram(std::span<const uint8_t> data) {
 
 void QuicConnection::send_stream(std::span<const uint8_t> data) {
   if (closed_ || data.empty()) return;
+  // A peer that stops reading (never extends our stream's flow control, never acknowledges)
+  // would have us queue every message to it without end: past the bound it is cut off. The
+  // close happens from a posted handler, never inside an ngtcp2 callback that called us.
+  if (impl_->stream_total - impl_->stream_base + data.size() > kMaxUnackedSignalBytes) {
+    if (!overflowed_) {
+      overflowed_ = true;
+      ++stats_.signal_overflows;
+      asio::post(io_, [this, alive = alive_] {
+        if (*alive) close("signalling not read: over " + std::to_string(kMaxUnackedSignalBytes) + " bytes queued");
+      });
+    }
+    return;
+  }
   impl_->stream_chunks.emplace_back(data.begin(), data.end());
   impl_->stream_total += data.size();
   post_flush();

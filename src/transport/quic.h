@@ -33,6 +33,7 @@ struct QuicStats {
   double srtt_ms = 0, rttvar_ms = 0, min_rtt_ms = 0;
   uint64_t datagrams_sent = 0, datagrams_acked = 0, datagrams_lost = 0, datagrams_received = 0;
   uint64_t datagrams_dropped = 0;  // could not be sent (too large, or connection not ready)
+  uint64_t signal_overflows = 0;   // 1 once the peer left too much signalling unacknowledged
   size_t max_udp_payload = 0;      // current path MTU for QUIC packets
 };
 
@@ -54,6 +55,10 @@ struct QuicConfig {
   size_t max_udp_payload = 1452;
 };
 
+// Signalling queued toward a peer and not yet acknowledged, at most (four stream windows): a
+// peer that leaves more than this unread is closed.
+inline constexpr uint64_t kMaxUnackedSignalBytes = 1 << 20;
+
 class QuicConnection {
  public:
   ~QuicConnection();
@@ -62,7 +67,8 @@ class QuicConnection {
 
   // Queues a datagram (sent at the next flush). False when it can never fit.
   bool send_datagram(std::span<const uint8_t> data);
-  // Appends bytes to the signalling stream.
+  // Appends bytes to the signalling stream (past kMaxUnackedSignalBytes unacknowledged, the
+  // connection is closed instead).
   void send_stream(std::span<const uint8_t> data);
   void close(const std::string& reason);
 
@@ -96,6 +102,7 @@ class QuicConnection {
   boost::asio::ip::udp::endpoint remote_;
   std::string sni_;
   bool established_ = false, closed_ = false, close_reported_ = false, flush_posted_ = false;
+  bool overflowed_ = false;  // the peer left too much signalling unacknowledged: closing
   QuicStats stats_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -83,10 +83,11 @@ struct Fixture {
   }
   // The relay answers honestly, then announces `room` (read when the offer comes, so a test may
   // change it later and send it again).
-  void answer_then_list(const proto::RoomUpdate& room) {
-    relay.on_offer = [this, &room](transport::QuicConnection&, const proto::CallOffer& o) {
+  void answer_then_list(const proto::RoomUpdate& room, std::optional<uint32_t> session = {}) {
+    relay.on_offer = [this, &room, session](transport::QuicConnection&, const proto::CallOffer& o) {
       auto a = crypto::answer_offer(relay.id, o, std::nullopt, relay.replay, "good");
       ASSERT_TRUE(a.ok());
+      a->answer.session_id = session;
       relay.send(a->answer);
       relay.send(room);
     };
@@ -225,6 +226,28 @@ TEST(HostileRelay, AGhostMemberIsShownAndUnderExpectGetsNoKey) {
   }
   EXPECT_EQ(f.events[0].safety_number,
             crypto::safety_number(alice.signing_public(), f.me.signing_public()));
+}
+
+// After an outage the relay still lists our old session beside the new one (it has not timed
+// out). We must take the session the relay's answer names as ours: keying our media to the old
+// one made every key we sent a forgery in the relay's eyes, and every redial was hung up again.
+TEST(HostileRelay, OurSessionIsTheOneTheAnswerNamesNotAnOlderOneOfOurs) {
+  Fixture f;
+  const crypto::Identity alice = crypto::Identity::generate();
+  proto::RoomUpdate u;
+  u.room = "ops";
+  u.participants = {participant(f.me, 5, "me (old)"), participant(alice, 7, "alice"),
+                    participant(f.me, 8, "me")};
+  f.answer_then_list(u, 8);
+  f.start();
+  ASSERT_TRUE(f.run_until([&] { return f.relay.count<proto::SenderKey>() == 1; }));
+  for (const auto& m : f.relay.received) {
+    if (const auto* sk = std::get_if<proto::SenderKey>(&m)) {
+      EXPECT_EQ(sk->session_id, 8u);
+      EXPECT_EQ(sk->to, alice.fingerprint());  // not to our own old session
+    }
+  }
+  EXPECT_EQ(f.call->member_count(), 1u);
 }
 
 // Whether a media datagram (full header, as sent before any quality report) opens under `key`.

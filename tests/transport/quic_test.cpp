@@ -93,6 +93,33 @@ TEST(Quic, HandshakeStreamAndDatagramsBothWays) {
   EXPECT_GE(st.max_udp_payload, 1200u);
 }
 
+// A peer that stops reading (here: its event loop frozen, so it neither reads nor acknowledges)
+// while we keep queueing signalling to it. Before the bound, every message queued without
+// end (a relay's Pongs, RoomUpdates and directives to a hostile client); now it is cut off
+// once 1 MiB waits unacknowledged, and nothing more is queued.
+TEST(Quic, APeerThatStopsReadingSignallingIsCutOff) {
+  asio::io_context server_io, client_io;
+  Recorder server_side, client_side;
+  QuicConnection* to_client = nullptr;
+  server_side.on_up = [&](QuicConnection& c) { to_client = &c; };
+  QuicServer server(server_io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), cert(), server_side);
+  QuicClient client(client_io, server.local_endpoint(), room_sni("ops"), nullptr, client_side);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!(client_side.established && to_client) && std::chrono::steady_clock::now() < deadline) {
+    server_io.run_for(std::chrono::milliseconds(2));
+    client_io.run_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_TRUE(client_side.established && to_client);
+  // From here the client's loop never runs again.
+  const std::vector<uint8_t> update(16 * 1024, 'u');
+  for (int i = 0; i < 200 && server_side.closed.empty(); ++i) {
+    to_client->send_stream(update);
+    server_io.run_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_TRUE(run_until(server_io, [&] { return !server_side.closed.empty(); }));
+  EXPECT_NE(server_side.closed.find("signalling not read"), std::string::npos) << server_side.closed;
+}
+
 TEST(Quic, PinnedFingerprintMismatchFailsTheHandshake) {
   asio::io_context io;
   Recorder server_side, client_side;
