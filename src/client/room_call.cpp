@@ -57,6 +57,12 @@ RoomCall::~RoomCall() {
   *alive_ = false;
   timer_.cancel();
   redial_.cancel();
+  // Closing the connection reports back to us (on_closed): let it happen now, while every
+  // member is alive, and find no current connection. Left to the members' destructors, it ran
+  // after wire_ and the others were gone.
+  hung_up_ = true;
+  auto quic = std::move(quic_);
+  quic.reset();
 }
 
 // A fresh connection, handshake and sender key; everything tied to the old session goes.
@@ -182,7 +188,10 @@ void RoomCall::handle(const proto::SignalMessage& msg) {
     if (auto fin = crypto::finish_offer(pending_, *answer, std::nullopt); !fin) {
       failed_ = true;
       closed_reason_ = "relay's CallAnswer refused: " + std::string(fin.error().what);
-      quic_->connection().close(closed_reason_);
+      // Not from inside the transport's callback that brought the answer: a posted close.
+      boost::asio::post(io_, [this, alive = alive_] {
+        if (*alive && quic_) quic_->connection().close(closed_reason_);
+      });
       return;
     }
     my_session_ = answer->session_id;
@@ -337,7 +346,7 @@ void RoomCall::on_datagram(transport::QuicConnection&, std::span<const uint8_t> 
 }
 
 void RoomCall::on_closed(transport::QuicConnection& c, const std::string& reason) {
-  if (&c != &quic_->connection()) return;  // an old connection's goodbye
+  if (!quic_ || &c != &quic_->connection()) return;  // an old connection's goodbye (or ours, going)
   if (closed_reason_.empty()) closed_reason_ = reason;
   // A relay whose certificate fails its pin is not worth dialling again.
   if (!ever_joined_ && reason.find("TLS") != std::string::npos) failed_ = true;

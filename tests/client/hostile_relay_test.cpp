@@ -215,7 +215,9 @@ TEST(HostileRelay, AGhostMemberIsShownAndUnderExpectGetsNoKey) {
   ASSERT_TRUE(f.run_until([&] { return f.call->member_count() == 2; }));
   ASSERT_TRUE(f.run_until([&] { return f.relay.count<proto::SenderKey>() >= 2; }, 3000));  // first + a rotation
   for (const auto& m : f.relay.received) {
-    if (const auto* sk = std::get_if<proto::SenderKey>(&m)) EXPECT_EQ(sk->to, alice.fingerprint());
+    if (const auto* sk = std::get_if<proto::SenderKey>(&m)) {
+      EXPECT_EQ(sk->to, alice.fingerprint());
+    }
   }
   EXPECT_EQ(f.call->status().unexpected, 1u);
   ASSERT_EQ(f.events.size(), 2u);
