@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -122,21 +123,19 @@ bool Identity::agree(std::span<const uint8_t, 32> peer_pub, Key32& shared) const
 
 void save_identity(const Identity& id, const std::filesystem::path& path) {
   const std::string body = std::string(kFileHeader) + "\n" + proto::to_hex(id.seed()) + "\n";
-  const std::string tmp = path.string() + ".tmp";
-  // Create with 0600 from the start so the seed is never readable by others, then rename.
-  const mode_t old_mask = ::umask(077);
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << body;
-    if (!out) {
-      ::umask(old_mask);
-      throw std::runtime_error("identity: cannot write " + tmp);
-    }
+  // A fresh file of our own beside the target (mkstemp: O_EXCL, mode 0600 from the start, a
+  // random name), then renamed over it. A fixed name such as "identity.tmp" could be a link
+  // planted to make us write the seed elsewhere, or a file others can read.
+  std::string tmp = path.string() + ".XXXXXX";
+  const int fd = ::mkstemp(tmp.data());
+  if (fd < 0) throw std::runtime_error("identity: cannot create a file beside " + path.string());
+  bool ok = ::write(fd, body.data(), body.size()) == static_cast<ssize_t>(body.size());
+  ok = ::fsync(fd) == 0 && ok;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    throw std::runtime_error("identity: cannot write " + path.string());
   }
-  ::umask(old_mask);
-  std::filesystem::permissions(
-      tmp, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-  std::filesystem::rename(tmp, path);
 }
 
 Identity load_identity(const std::filesystem::path& path) {

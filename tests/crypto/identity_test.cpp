@@ -143,6 +143,30 @@ TEST_F(IdentityFile, CreatedOnFirstUseThenLoaded) {
   EXPECT_EQ(content.find(a.mnemonic().substr(0, 10)), std::string::npos);
 }
 
+// Someone who can write to the identity's folder plants "id.tmp" as a link to a file of theirs
+// (or to one of ours they want clobbered): saving used to write the seed through that fixed
+// name. Now the seed goes only to a fresh private file, and the link and its target are
+// untouched.
+TEST_F(IdentityFile, SavingDoesNotFollowAPlantedTemporaryName) {
+  const auto path = dir_ / "id";
+  const auto victim = dir_ / "victim";
+  { std::ofstream(victim) << "untouched\n"; }
+  std::filesystem::create_symlink(victim, dir_ / "id.tmp");
+  const auto id = Identity::generate();
+  save_identity(id, path);
+  std::ifstream in(victim);
+  std::string content((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(content, "untouched\n");
+  EXPECT_TRUE(std::filesystem::is_symlink(dir_ / "id.tmp"));
+  EXPECT_EQ(load_identity(path).fingerprint(), id.fingerprint());
+  struct stat st {};
+  ASSERT_EQ(::lstat(path.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  // Only the identity, the victim and the planted link: no temporary file left behind.
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_), {}), 3);
+}
+
 TEST_F(IdentityFile, RefusesAFileOthersCanRead) {
   const auto path = dir_ / "id";
   save_identity(Identity::generate(), path);
