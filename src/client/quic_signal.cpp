@@ -64,8 +64,17 @@ class QuicSignalConnector::Connection : public SignalConnection, public transpor
   // Gives the connection to the session (or reports the failure), exactly once.
   void hand_over(const char* error) {
     QuicSignalConnector* owner = owner_;
-    owner_ = nullptr;
+    if (!owner) return;
     auto it = owner->pending_.find(this);
+    if (it == owner->pending_.end()) {
+      // Failed inside our own constructor, before connect() took us in: report it from a
+      // posted handler, once we are in pending_ (erasing end() corrupted the map's heap).
+      boost::asio::post(io_, [this, alive = alive_, e = std::string(error ? error : "")] {
+        if (*alive && owner_) hand_over(e.empty() ? nullptr : e.c_str());
+      });
+      return;
+    }
+    owner_ = nullptr;
     std::unique_ptr<Connection> self = std::move(it->second);
     owner->pending_.erase(it);
     auto done = std::move(done_);

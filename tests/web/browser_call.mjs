@@ -31,7 +31,10 @@ function start(cmd, args, pattern, ms = 10000) {
           if (m) resolve({ proc: p, match: m });
         });
       }
-      p.on('exit', (code) => reject(new Error(`${cmd} exited with ${code}`)));
+      p.on('exit', (code, signal) => {
+        if (signal && signal !== 'SIGTERM' && signal !== 'SIGKILL') log(`${cmd} died of ${signal}`);
+        reject(new Error(`${cmd} exited with ${code ?? signal}`));
+      });
     }),
     deadline(ms),
   ]);
