@@ -58,11 +58,10 @@ RoomCall::~RoomCall() {
   timer_.cancel();
   redial_.cancel();
   // Closing the connection reports back to us (on_closed): let it happen now, while every
-  // member is alive, and find no current connection. Left to the members' destructors, it ran
-  // after wire_ and the others were gone.
+  // member is alive, and find no current connection (reset() clears quic_ before deleting).
+  // Left to the members' destructors, it ran after wire_ and the others were gone.
   hung_up_ = true;
-  auto quic = std::move(quic_);
-  quic.reset();
+  quic_.reset();
 }
 
 // A fresh connection, handshake and sender key; everything tied to the old session goes.

@@ -161,10 +161,10 @@ class RoomCall : public transport::QuicEvents {
   bool joined_ = false, failed_ = false, hung_up_ = false;
   bool ever_joined_ = false, muted_ = false;
   uint32_t attempt_ = 0, reconnects_ = 0;
-  uint64_t keys_refused_ = 0;
+  uint64_t keys_refused_ = 0;  // SenderKeys that did not open or named another member's session
   uint64_t rotated_at_ = 0;  // now_ms() of our key's last rotation
   std::optional<uint32_t> my_session_;  // the relay's id for this connection's session
-  crypto::PeerDirectory directory_;  // names seen with their fingerprints, for changes  // SenderKeys that did not open or named another member's session
+  crypto::PeerDirectory directory_;  // names seen with their fingerprints, for changes
   boost::asio::steady_timer redial_;
   bool redial_pending_ = false;
   std::chrono::steady_clock::time_point dialled_{}, heard_{}, joined_at_{};

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
-#include <vector>
 #include <sstream>
 #include <stdexcept>
 
@@ -29,14 +28,18 @@ namespace {
 std::string safety_half(std::span<const uint8_t, 32> key) {
   ensure_sodium();
   uint8_t h[crypto_hash_sha512_BYTES];
-  std::vector<uint8_t> in = {0x00, 0x00};  // version
-  in.insert(in.end(), key.begin(), key.end());
-  in.insert(in.end(), key.begin(), key.end());
-  crypto_hash_sha512(h, in.data(), in.size());
-  for (int i = 1; i < 5200; ++i) {
-    std::vector<uint8_t> next(h, h + sizeof h);
-    next.insert(next.end(), key.begin(), key.end());
-    crypto_hash_sha512(h, next.data(), next.size());
+  static constexpr uint8_t kVersion[2] = {0x00, 0x00};
+  crypto_hash_sha512_state st;
+  crypto_hash_sha512_init(&st);
+  crypto_hash_sha512_update(&st, kVersion, sizeof kVersion);
+  crypto_hash_sha512_update(&st, key.data(), key.size());
+  crypto_hash_sha512_update(&st, key.data(), key.size());
+  crypto_hash_sha512_final(&st, h);
+  for (int i = 1; i < 5200; ++i) {  // each round: the last hash, then the key again
+    crypto_hash_sha512_init(&st);
+    crypto_hash_sha512_update(&st, h, sizeof h);
+    crypto_hash_sha512_update(&st, key.data(), key.size());
+    crypto_hash_sha512_final(&st, h);
   }
   std::string out;
   for (int g = 0; g < 6; ++g) {

@@ -532,7 +532,8 @@ void RelayServer::direct_call(Session& s, const proto::SignalMessage& msg) {
       return send(s, proto::Hangup{offer->call_id.substr(0, kMaxCallId), "call id must be 1 to 64 bytes"});
     }
     if (offer->display_name && offer->display_name->size() > kMaxDisplayName) {
-      return send(s, proto::Hangup{offer->call_id, "display name longer than 64 bytes"});
+      return send(s, proto::Hangup{offer->call_id, "display name longer than " +
+                                                       std::to_string(kMaxDisplayName) + " bytes"});
     }
     if (ringing >= kMaxRingingPerCaller || calls_.size() >= kMaxCalls) {
       return send(s, proto::Hangup{offer->call_id, "too many calls ringing"});

@@ -283,9 +283,7 @@ void QuicConnection::send_stream(std::span<const uint8_t> data) {
   // would have us queue every message to it without end: past the bound it is cut off. The
   // close happens from a posted handler, never inside an ngtcp2 callback that called us.
   if (impl_->stream_total - impl_->stream_base + data.size() > kMaxUnackedSignalBytes) {
-    if (!overflowed_) {
-      overflowed_ = true;
-      ++stats_.signal_overflows;
+    if (stats_.signal_overflows++ == 0) {
       asio::post(io_, [this, alive = alive_] {
         if (*alive) close("signalling not read: over " + std::to_string(kMaxUnackedSignalBytes) + " bytes queued");
       });

@@ -33,7 +33,7 @@ struct QuicStats {
   double srtt_ms = 0, rttvar_ms = 0, min_rtt_ms = 0;
   uint64_t datagrams_sent = 0, datagrams_acked = 0, datagrams_lost = 0, datagrams_received = 0;
   uint64_t datagrams_dropped = 0;  // could not be sent (too large, or connection not ready)
-  uint64_t signal_overflows = 0;   // 1 once the peer left too much signalling unacknowledged
+  uint64_t signal_overflows = 0;   // messages refused: the peer left too much unacknowledged
   size_t max_udp_payload = 0;      // current path MTU for QUIC packets
 };
 
@@ -102,7 +102,6 @@ class QuicConnection {
   boost::asio::ip::udp::endpoint remote_;
   std::string sni_;
   bool established_ = false, closed_ = false, close_reported_ = false, flush_posted_ = false;
-  bool overflowed_ = false;  // the peer left too much signalling unacknowledged: closing
   QuicStats stats_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
