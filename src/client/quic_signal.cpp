@@ -69,8 +69,9 @@ class QuicSignalConnector::Connection : public SignalConnection, public transpor
     if (it == owner->pending_.end()) {
       // Failed inside our own constructor, before connect() took us in: report it from a
       // posted handler, once we are in pending_ (erasing end() corrupted the map's heap).
-      boost::asio::post(io_, [this, alive = alive_, e = std::string(error ? error : "")] {
-        if (*alive && owner_) hand_over(e.empty() ? nullptr : e.c_str());
+      boost::asio::post(io_, [this, alive = alive_, failed = error != nullptr,
+                              e = std::string(error ? error : "")] {
+        if (*alive && owner_) hand_over(failed ? e.c_str() : nullptr);
       });
       return;
     }
@@ -98,13 +99,18 @@ class QuicSignalConnector::Connection : public SignalConnection, public transpor
       if (ec || !*alive) return;
       const auto now = std::chrono::steady_clock::now();
       auto& c = client_->connection();
+      // close() reports the close to us at once, and whoever we were handed to may destroy us
+      // right there: after it, touch nothing of ours unless the flag says we are still here
+      // (calling lost() on the freed connection was the bridge's SIGBUS on a relay kill).
       if (owner_ && now - started_ > options_.connect_timeout) {
         c.close("no answer");
-        return lost("no answer within " + std::to_string(options_.connect_timeout.count()) + " ms");
+        if (*alive) lost("no answer within " + std::to_string(options_.connect_timeout.count()) + " ms");
+        return;
       }
       if (!owner_ && now - heard_ > options_.silent_after) {
         c.close("relay silent");
-        return lost("relay silent for " + std::to_string(options_.silent_after.count()) + " ms");
+        if (*alive) lost("relay silent for " + std::to_string(options_.silent_after.count()) + " ms");
+        return;
       }
       if (c.established()) c.send_stream(proto::frame_signal(proto::Ping{++pings_, 0}));
       arm();
