@@ -62,11 +62,13 @@ RoomCall::~RoomCall() {
   // Left to the members' destructors, it ran after wire_ and the others were gone.
   hung_up_ = true;
   quic_.reset();
+  probe_.reset();
 }
 
 // A fresh connection, handshake and sender key; everything tied to the old session goes.
 void RoomCall::dial() {
   redial_pending_ = false;
+  drop_probe();
   if (quic_) {
     std::shared_ptr<transport::QuicClient> old(std::move(quic_));
     old->connection().close("redial");
@@ -352,6 +354,47 @@ void RoomCall::on_closed(transport::QuicConnection& c, const std::string& reason
   lost(reason);
 }
 
+void RoomCall::drop_probe() {
+  if (!probe_) return;
+  std::shared_ptr<Probe> old(std::move(probe_));
+  old->quic->connection().close("probe done");
+  boost::asio::post(io_, [old] {});  // its socket's handlers may be queued
+}
+
+// A relay that was killed sends no close, and a path that went down says nothing either: see
+// the class comment for how the two are told apart.
+void RoomCall::check_liveness() {
+  if (hung_up_ || failed_ || redial_pending_ || !quic_) return;
+  const auto t = std::chrono::steady_clock::now();
+  // The backoff starts over only once a connection has held for a while: a relay that takes
+  // us in and drops us at once is not dialled again in a tight loop.
+  if (joined_ && attempt_ > 0 && t - joined_at_ > std::chrono::seconds(5)) attempt_ = 0;
+  if (!joined_) {
+    drop_probe();
+    if (t - dialled_ > std::chrono::seconds(3)) {
+      quic_->connection().close("no answer");
+      lost("no answer from the relay");
+    }
+    return;
+  }
+  if (ticks_ % 25 == 0) quic_->connection().send_stream(proto::frame_signal(proto::Ping{ticks_, now_ms()}));
+  if (t - heard_ <= std::chrono::seconds(2)) {
+    drop_probe();
+    return;
+  }
+  if (probe_ && probe_->answered) {
+    drop_probe();
+    quic_->connection().close("relay lost our session");
+    lost("the relay no longer knows our connection");
+  } else if (!probe_ || t - probed_at_ > std::chrono::seconds(1)) {
+    drop_probe();
+    probed_at_ = t;
+    probe_ = std::make_unique<Probe>();
+    probe_->quic = std::make_unique<transport::QuicClient>(io_, relay_, transport::room_sni(options_.room),
+                                                           options_.verify_relay, *probe_);
+  }
+}
+
 void RoomCall::tick() {
   ++ticks_;
   const uint64_t now = now_ms();
@@ -360,23 +403,7 @@ void RoomCall::tick() {
       now >= rotated_at_ + static_cast<uint64_t>(options_.key_rotation.count())) {
     rotate_key();
   }
-  // Liveness: a relay that was killed sends no close. Ping it twice a second; two seconds of
-  // silence, or three without an answer to the handshake, and we dial again.
-  if (!hung_up_ && !failed_ && !redial_pending_ && quic_) {
-    const auto t = std::chrono::steady_clock::now();
-    // The backoff starts over only once a connection has held for a while: a relay that takes
-    // us in and drops us at once is not dialled again in a tight loop.
-    if (joined_ && attempt_ > 0 && t - joined_at_ > std::chrono::seconds(5)) attempt_ = 0;
-    if (joined_ && t - heard_ > std::chrono::seconds(2)) {
-      quic_->connection().close("relay silent");
-      lost("relay silent");
-    } else if (!joined_ && t - dialled_ > std::chrono::seconds(3)) {
-      quic_->connection().close("no answer");
-      lost("no answer from the relay");
-    } else if (joined_ && ticks_ % 25 == 0) {
-      quic_->connection().send_stream(proto::frame_signal(proto::Ping{ticks_, now}));
-    }
-  }
+  check_liveness();
   if (encoder_ && wire_.conn) {
     std::fill(pcm_.begin(), pcm_.end(), 0);
     if (source_ && !muted_) source_(pcm_);

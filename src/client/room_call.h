@@ -4,10 +4,14 @@
 // mixed for playout. Audio comes from a source callback and goes to a sink callback, 20 ms at
 // a time, driven by the io_context's clock.
 //
-// The call survives its relay: when the connection drops, or the relay goes silent (a Ping
-// every 500 ms, lost after 2 s without a word), it dials again on SignalSession's schedule (at
-// once, then 1, 2, 4, 8, 15, 30 s...) with a new handshake, the same room and a new sender key,
-// and media resumes without the user doing anything. move_to() switches relays the same way.
+// The call survives its relay: when the connection drops, it dials again on SignalSession's
+// schedule (at once, then 1, 2, 4, 8, 15, 30 s...) with a new handshake, the same room and a
+// new sender key, and media resumes without the user doing anything. move_to() switches relays
+// the same way. A relay that goes silent (a Ping every 500 ms, none answered for 2 s) is asked
+// with a bare handshake on the side, once a second, whether it is there at all: a path that is
+// down answers nothing, so the connection is kept and media resumes the moment the path is
+// back; a relay that answers the side handshake but not our connection has lost us (restarted,
+// say), and we dial again.
 // Only a refusal before joining (access list, auth, room full) ends it.
 #pragma once
 
@@ -125,6 +129,15 @@ class RoomCall : public transport::QuicEvents {
   uint64_t now_ms() const;
   void dial();
   void lost(const std::string& reason);  // schedule the next dial on the backoff
+  void check_liveness();                  // on every tick: see the class comment
+  void drop_probe();
+
+  // The side handshake of a silent relay (see the class comment): answered once established.
+  struct Probe final : transport::QuicEvents {
+    bool answered = false;
+    std::unique_ptr<transport::QuicClient> quic;
+    void on_established(transport::QuicConnection&) override { answered = true; }
+  };
 
   struct Wire : DatagramSink {
     transport::QuicConnection* conn = nullptr;
@@ -167,7 +180,8 @@ class RoomCall : public transport::QuicEvents {
   crypto::PeerDirectory directory_;  // names seen with their fingerprints, for changes
   boost::asio::steady_timer redial_;
   bool redial_pending_ = false;
-  std::chrono::steady_clock::time_point dialled_{}, heard_{}, joined_at_{};
+  std::chrono::steady_clock::time_point dialled_{}, heard_{}, joined_at_{}, probed_at_{};
+  std::unique_ptr<Probe> probe_;
   std::string closed_reason_;
   std::vector<int16_t> pcm_, mix_, part_;
 };

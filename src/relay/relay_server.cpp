@@ -247,6 +247,11 @@ std::string RelayServer::metrics_text() const {
          {{"", n(st.trunk_entries)}});
   family(out, "wzp_relay_probes_reflected_total", "counter", "Probe datagrams from peer relays answered.",
          {{"", n(st.probes_reflected)}});
+  uint64_t stale = st.stale_dropped;
+  for (const auto& [conn, s] : sessions_) stale += conn->stats().datagrams_expired;
+  family(out, "wzp_relay_stale_datagrams_total", "counter",
+         "Media that waited too long for a slow member's path (congestion window) and was dropped.",
+         {{"", n(stale)}});
   // Quality per room: the weakest member's latest report (rooms are their hashed SNI).
   std::vector<Sample> loss, rtt, jitter, tier;
   for (const auto& [room, members] : rooms_) {
@@ -678,6 +683,7 @@ void RelayServer::on_closed(transport::QuicConnection& c, const std::string&) {
   auto it = sessions_.find(&c);
   if (it == sessions_.end()) return;
   it->second->closed = true;
+  stats_.stale_dropped += c.stats().datagrams_expired;
   std::erase(pending_, it->second.get());
   leave(*it->second);
   drop_unanswered_calls(*it->second);

@@ -67,6 +67,7 @@ struct RelayStats {
   uint64_t presence = 0, calls_offered = 0, calls_connected = 0;
   uint64_t auth_valid = 0, auth_refused = 0, auth_unavailable = 0, idle_expired = 0;
   uint64_t trunk_frames = 0, trunk_entries = 0, probes_reflected = 0;
+  uint64_t stale_dropped = 0;  // on connections now closed (live ones are summed when scraped)
   // Time from a datagram's arrival to its last copy handed to the transport, microseconds.
   static constexpr double kLatencyBucketsUs[] = {5, 10, 25, 50, 100, 250, 1000};
   uint64_t latency_buckets[std::size(kLatencyBucketsUs)] = {};

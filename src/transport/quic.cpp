@@ -75,8 +75,14 @@ struct QuicConnection::Impl {
   uint64_t stream_written = 0;  // offset handed to ngtcp2
   uint64_t stream_base = 0;     // offset of stream_chunks.front()
   uint64_t stream_total = 0;    // offset after the last queued byte
-  std::deque<std::vector<uint8_t>> datagrams;
+  struct Queued {
+    uint64_t at_ns;
+    std::vector<uint8_t> bytes;
+  };
+  std::deque<Queued> datagrams;
   uint64_t next_dgram_id = 0;
+  uint64_t last_eliciting_ns = 0;  // the last STREAM frame written (see flush)
+  int64_t beat_stream = -1;        // ours, unidirectional, for heartbeats (see flush)
   std::function<bool(const std::string&)> verify;  // client: certificate pinning
   std::string peer_fingerprint;
   uint64_t last_activity_ns = 0;
@@ -128,7 +134,9 @@ struct QuicCallbacks {
   static int recv_stream_data(ngtcp2_conn* conn, uint32_t, int64_t stream_id, uint64_t,
                               const uint8_t* data, size_t len, void* user, void*) {
     auto& c = self(user);
-    if (c.impl_->stream_id < 0) c.impl_->stream_id = stream_id;  // server: the client's stream
+    // Server: the client's first bidirectional stream carries signalling (ids 0 mod 4); a
+    // unidirectional one carries heartbeats, read and discarded.
+    if (c.impl_->stream_id < 0 && stream_id % 4 == 0) c.impl_->stream_id = stream_id;
     ngtcp2_conn_extend_max_stream_offset(conn, stream_id, len);
     ngtcp2_conn_extend_max_offset(conn, len);
     if (stream_id == c.impl_->stream_id && len) c.events_.on_stream(c, {data, len});
@@ -225,7 +233,8 @@ struct QuicCallbacks {
     s.ack_thresh = 8;
     ngtcp2_transport_params_default(&p);
     p.initial_max_streams_bidi = 4;
-    p.initial_max_streams_uni = 0;
+    p.initial_max_streams_uni = 1;  // the peer's heartbeats (see flush)
+    p.initial_max_stream_data_uni = 64 * 1024;
     p.initial_max_stream_data_bidi_local = 256 * 1024;
     p.initial_max_stream_data_bidi_remote = 256 * 1024;
     p.initial_max_data = 1024 * 1024;
@@ -259,6 +268,11 @@ QuicStats QuicConnection::stats() const {
     s.rttvar_ms = st.rttvar / 1e6;
     s.min_rtt_ms = st.min_rtt == UINT64_MAX ? 0 : st.min_rtt / 1e6;
     s.max_udp_payload = st.max_tx_udp_payload_size;
+    s.cwnd = st.cwnd;
+    s.bytes_in_flight = st.bytes_in_flight;
+    s.pto_count = st.pto_count;
+    const uint64_t expiry = ngtcp2_conn_get_expiry(impl_->conn), now = now_ns();
+    s.next_timer_ms = expiry == UINT64_MAX ? -1 : (static_cast<double>(expiry) - static_cast<double>(now)) / 1e6;
   }
   return s;
 }
@@ -272,7 +286,7 @@ bool QuicConnection::send_datagram(std::span<const uint8_t> data) {
     impl_->datagrams.pop_front();
     ++stats_.datagrams_dropped;
   }
-  impl_->datagrams.emplace_back(data.begin(), data.end());
+  impl_->datagrams.push_back({now_ns(), {data.begin(), data.end()}});
   post_flush();
   return true;
 }
@@ -342,6 +356,11 @@ void QuicConnection::flush() {
   if (closed_ || !impl_->conn) return;
   std::array<uint8_t, 1500> buf;
   const uint64_t ts = now_ns();
+  auto& queue = impl_->datagrams;
+  while (!queue.empty() && ts - queue.front().at_ns > config_.max_datagram_wait_ms * 1'000'000) {
+    queue.pop_front();
+    ++stats_.datagrams_expired;
+  }
   // Several queued datagrams share one packet when they fit (FLAG_MORE): fewer packets, AEAD
   // operations and system calls per datagram. While a packet is open (WRITE_MORE), the same
   // path, packet info, buffer and timestamp must be passed back.
@@ -355,8 +374,41 @@ void QuicConnection::flush() {
     }
     ngtcp2_ssize n = 0;
     auto& im = *impl_;
+    // Packets of DATAGRAM frames alone arm no probe timeout (ngtcp2 retransmits nothing of
+    // them), so an outage that fills the congestion window with them leaves nothing that will
+    // ever be acknowledged: no loss is declared, the window never reopens, and the connection
+    // stays mute after the path is back until its idle timeout. One byte on a unidirectional
+    // stream of its own, at most every kHeartbeatNs while media flows, is something to probe
+    // with (the receiver discards it; an empty STREAM frame did not arm the probe timer).
+    constexpr uint64_t kHeartbeatNs = 100'000'000;
+    if (established_ && !im.datagrams.empty() && ts - im.last_eliciting_ns > kHeartbeatNs && !open_packet) {
+      if (im.beat_stream < 0 && ngtcp2_conn_get_streams_uni_left(im.conn) > 0) {
+        ngtcp2_conn_open_uni_stream(im.conn, &im.beat_stream, nullptr);
+      }
+      im.last_eliciting_ns = ts;  // sent or not (an older peer, the window full): the next in 100 ms
+      if (im.beat_stream >= 0) {
+        static const uint8_t kBeat = 0;  // ngtcp2 keeps a pointer to it until acknowledged
+        ngtcp2_vec v{const_cast<uint8_t*>(&kBeat), 1};
+        ngtcp2_ssize taken = -1;
+        n = ngtcp2_conn_writev_stream(im.conn, &ps.path, &pi, buf.data(), buf.size(), &taken,
+                                      NGTCP2_WRITE_STREAM_FLAG_MORE, im.beat_stream, &v, 1, ts);
+        if (taken > 0) ++stats_.heartbeats;
+        if (n == NGTCP2_ERR_WRITE_MORE) {
+          open_packet = true;
+          continue;
+        }
+        if (n < 0 && n != NGTCP2_ERR_STREAM_DATA_BLOCKED) {
+          fail(std::string("write: ") + ngtcp2_strerror(static_cast<int>(n)));
+          return;
+        }
+        if (n > 0) {
+          send_({buf.data(), static_cast<size_t>(n)}, to_endpoint(ps.path.remote));
+          continue;
+        }
+      }
+    }
     if (established_ && !im.datagrams.empty()) {
-      const auto& d = im.datagrams.front();
+      const auto& d = im.datagrams.front().bytes;
       ngtcp2_vec v{const_cast<uint8_t*>(d.data()), d.size()};
       int accepted = 0;
       const uint32_t flags = im.datagrams.size() > 1 ? NGTCP2_WRITE_DATAGRAM_FLAG_MORE : 0;
@@ -389,7 +441,10 @@ void QuicConnection::flush() {
       ngtcp2_ssize taken = -1;
       n = ngtcp2_conn_writev_stream(im.conn, &ps.path, &pi, buf.data(), buf.size(), &taken, 0,
                                     im.stream_id, &v, 1, ts);
-      if (taken > 0) im.stream_written += static_cast<uint64_t>(taken);
+      if (taken > 0) {
+        im.stream_written += static_cast<uint64_t>(taken);
+        im.last_eliciting_ns = ts;
+      }
       if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR) {
         n = ngtcp2_conn_write_pkt(im.conn, &ps.path, &pi, buf.data(), buf.size(), ts);
       }

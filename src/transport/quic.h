@@ -33,8 +33,13 @@ struct QuicStats {
   double srtt_ms = 0, rttvar_ms = 0, min_rtt_ms = 0;
   uint64_t datagrams_sent = 0, datagrams_acked = 0, datagrams_lost = 0, datagrams_received = 0;
   uint64_t datagrams_dropped = 0;  // could not be sent (too large, or connection not ready)
+  uint64_t datagrams_expired = 0;  // waited longer than QuicConfig::max_datagram_wait_ms
+  uint64_t heartbeats = 0;         // empty STREAM frames sent beside media (see flush)
   uint64_t signal_overflows = 0;   // messages refused: the peer left too much unacknowledged
   size_t max_udp_payload = 0;      // current path MTU for QUIC packets
+  uint64_t cwnd = 0, bytes_in_flight = 0;  // the congestion controller's, in bytes
+  size_t pto_count = 0;                    // probe timeouts in a row without an acknowledgement
+  double next_timer_ms = -1;               // until the connection's next timer (-1: none)
 };
 
 class QuicConnection;
@@ -53,6 +58,9 @@ struct QuicConfig {
   uint64_t idle_timeout_ms = 30000;
   uint64_t keepalive_ms = 5000;
   size_t max_udp_payload = 1452;
+  // Media is perishable: a datagram the congestion window held back this long (through an
+  // outage, say) is dropped rather than sent ahead of fresh ones once the path is back.
+  uint64_t max_datagram_wait_ms = 300;
 };
 
 // Signalling queued toward a peer and not yet acknowledged, at most (four stream windows): a

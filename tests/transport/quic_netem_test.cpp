@@ -16,10 +16,14 @@ struct ServerSide : QuicEvents {
   uint64_t datagrams = 0;
   std::string stream;
   std::vector<Clock::time_point> arrivals;
+  std::vector<uint32_t> ids;  // each datagram's first four bytes, where the test numbers them
   bool echo = false;
   void on_datagram(QuicConnection& c, std::span<const uint8_t> d) override {
     ++datagrams;
     arrivals.push_back(Clock::now());
+    uint32_t id = 0;
+    std::memcpy(&id, d.data(), std::min<size_t>(4, d.size()));
+    ids.push_back(id);
     if (echo) c.send_datagram(d);
   }
   void on_stream(QuicConnection&, std::span<const uint8_t> d) override {
@@ -154,6 +158,46 @@ TEST(QuicNetem, MediaResumesWithinASecondOfAClientMigration) {
   EXPECT_NE(before.port(), s.client->local_endpoint().port());
   EXPECT_LT(g, 1.0);
   EXPECT_TRUE(s.client_side.closed.empty()) << s.client_side.closed;
+}
+
+// A 2 s outage at 400 kbit/s fills the congestion window with media. Packets of DATAGRAM
+// frames alone arm no probe timeout in ngtcp2, so before the heartbeats (QuicConnection::flush)
+// nothing was ever declared lost, the window never reopened, and the connection stayed mute
+// after the path was back (until the idle timeout). Now media is back within a second of the
+// path, and what waited behind the window longer than max_datagram_wait_ms is dropped, not sent
+// ahead of fresh media.
+TEST(QuicNetem, AnOutageFullOfMediaNeitherStallsTheConnectionNorSendsStaleMedia) {
+  NetemConfig cfg;
+  cfg.to_upstream.outages = {{1000, 2000}};
+  cfg.to_client.outages = {{1000, 2000}};
+  const auto path_back = Clock::now() + std::chrono::milliseconds(3000);  // the proxy starts next
+  Path s(cfg);
+  ASSERT_TRUE(run_until(s.io, [&] { return s.client_side.up; }, 10000));
+  std::vector<Clock::time_point> sent_at;
+  while (Clock::now() < path_back + std::chrono::seconds(3)) {
+    std::vector<uint8_t> d(1000, 1);
+    const auto i = static_cast<uint32_t>(sent_at.size());
+    std::memcpy(d.data(), &i, 4);
+    sent_at.push_back(Clock::now());
+    s.client->connection().send_datagram(d);
+    s.io.run_for(std::chrono::milliseconds(20));
+  }
+  s.io.run_for(std::chrono::milliseconds(200));
+  ASSERT_EQ(s.server_side.arrivals.size(), s.server_side.ids.size());
+  double oldest_ms = 0, back_s = -1;
+  for (size_t k = 0; k < s.server_side.ids.size(); ++k) {
+    const auto at = s.server_side.arrivals[k];
+    oldest_ms = std::max(oldest_ms, std::chrono::duration<double, std::milli>(at - sent_at.at(s.server_side.ids[k])).count());
+    if (back_s < 0 && at > path_back) back_s = std::chrono::duration<double>(at - path_back).count();
+  }
+  const auto st = s.client->connection().stats();
+  std::printf("2 s outage: %zu of %zu datagrams arrived; media back %.2f s after the path; oldest "
+              "arrival %.0f ms after it was sent; %lu expired in the queue; %lu heartbeats\n",
+              s.server_side.ids.size(), sent_at.size(), back_s, oldest_ms, st.datagrams_expired, st.heartbeats);
+  EXPECT_GE(back_s, 0) << "the connection stayed mute after the outage";
+  EXPECT_LT(back_s, 1.0);
+  EXPECT_GT(st.datagrams_expired, 0u);  // the window did hold media back
+  EXPECT_LT(oldest_ms, 400);            // and none of it went out late
 }
 
 }  // namespace
