@@ -271,8 +271,6 @@ QuicStats QuicConnection::stats() const {
     s.cwnd = st.cwnd;
     s.bytes_in_flight = st.bytes_in_flight;
     s.pto_count = st.pto_count;
-    const uint64_t expiry = ngtcp2_conn_get_expiry(impl_->conn), now = now_ns();
-    s.next_timer_ms = expiry == UINT64_MAX ? -1 : (static_cast<double>(expiry) - static_cast<double>(now)) / 1e6;
   }
   return s;
 }

@@ -34,12 +34,11 @@ struct QuicStats {
   uint64_t datagrams_sent = 0, datagrams_acked = 0, datagrams_lost = 0, datagrams_received = 0;
   uint64_t datagrams_dropped = 0;  // could not be sent (too large, or connection not ready)
   uint64_t datagrams_expired = 0;  // waited longer than QuicConfig::max_datagram_wait_ms
-  uint64_t heartbeats = 0;         // empty STREAM frames sent beside media (see flush)
+  uint64_t heartbeats = 0;         // one-byte heartbeats sent beside media (see flush)
   uint64_t signal_overflows = 0;   // messages refused: the peer left too much unacknowledged
   size_t max_udp_payload = 0;      // current path MTU for QUIC packets
   uint64_t cwnd = 0, bytes_in_flight = 0;  // the congestion controller's, in bytes
   size_t pto_count = 0;                    // probe timeouts in a row without an acknowledgement
-  double next_timer_ms = -1;               // until the connection's next timer (-1: none)
 };
 
 class QuicConnection;
