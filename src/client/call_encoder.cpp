@@ -20,6 +20,7 @@ CallEncoder::CallEncoder(const CallEncoderConfig& config, MediaSealer& sealer,
   encoder_.set_codec(controller_.codec());
   const proto::FecSettings f = controller_.fec(0);
   fec_.configure({.ratio = f.ratio, .window = f.window});
+  packed_ = f.packed;
   if (config.voice_processing) vp_ = std::make_unique<codec::VoiceProcessor>(*config.voice_processing);
   pending_pcm_.reserve(codec::kMaxFrameSamples);
   header_writer_.set_mini_enabled(false);  // until the path has shown itself clean
@@ -52,6 +53,7 @@ void CallEncoder::apply_tier(uint64_t now_ms) {
   const proto::FecSettings f = controller_.fec(now_ms);
   const fec::WindowFecConfig& cur = fec_.config();
   if (codec != encoder_.codec()) encoder_.set_codec(codec);
+  packed_ = f.packed;
   if (f.window != cur.window || std::abs(f.ratio - cur.ratio) > 0.05) {
     fec_.configure({.ratio = f.ratio, .window = f.window});
   }
@@ -102,10 +104,11 @@ void CallEncoder::encode_frame(std::span<const int16_t> pcm, proto::CodecId code
   if (len == 0) return;
   send_held(held_count_);  // the last frame's repairs, if nobody paced them out
   fec_.push(pending_ts_, std::span(encoded_).first(len), static_cast<uint8_t>(codec), *this);
-  // This frame's repairs leave evenly spread over its interval.
+  // This frame's repairs leave evenly spread over its interval; on a path that limits us, where
+  // every packet's own headers count, together with the next frame in one packet.
   const uint32_t frame_ms = proto::codec_info(encoder_.codec()).frame_ms;
   for (size_t k = 0; k < held_count_; ++k) {
-    held(k).due_ms = frame_now_ms_ + frame_ms * (k + 1) / (held_count_ + 1);
+    held(k).due_ms = frame_now_ms_ + (packed_ ? frame_ms : frame_ms * (k + 1) / (held_count_ + 1));
   }
 }
 

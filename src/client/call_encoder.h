@@ -49,7 +49,8 @@ struct CallEncoderStats {
 
 // Repairs do not leave with their frame: they are held and sent spread over the frame's interval
 // (pace()), so that they travel in other packets than the frame they protect and a lost packet
-// costs one symbol, not the frame and its protection together.
+// costs one symbol, not the frame and its protection together. On a path whose capacity limits
+// us they leave with the next frame instead (still not with their own), one packet per frame.
 class CallEncoder : private fec::FecSink {
  public:
   CallEncoder(const CallEncoderConfig& config, MediaSealer& sealer, DatagramSink& sink);
@@ -108,6 +109,7 @@ class CallEncoder : private fec::FecSink {
   uint32_t counter_ = 0;              // packet counter: sequence and AEAD nonce
   uint64_t last_fec_update_ms_ = 0;
   uint64_t frame_now_ms_ = 0;         // when the frame being encoded was pushed
+  bool packed_ = false;               // repairs leave with the next frame (FecSettings::packed)
   Held& held(size_t i) { return held_[(held_head_ + i) % kMaxHeld]; }
   std::array<Held, kMaxHeld> held_{};  // a ring: held_count_ from held_head_
   size_t held_head_ = 0, held_count_ = 0;

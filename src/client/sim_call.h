@@ -25,6 +25,7 @@ namespace wzp::client {
 // applies to real packets (`path`), or, for older tests, a loss model with a fixed delay and
 // uniform jitter.
 struct SimLink : DatagramSink {
+  static constexpr size_t kQuicPacketBytes = 30;
   struct InFlight {
     uint64_t at;
     std::vector<uint8_t> bytes;
@@ -49,7 +50,9 @@ struct SimLink : DatagramSink {
   void flush() {
     if (pending.empty()) return;
     ++packets;
-    size_t size = 0;
+    // What a rate cap counts, as wzp-netem counts a UDP payload: the datagrams and QUIC's own
+    // bytes around them (short header, packet number, frame headers, AEAD tag).
+    size_t size = kQuicPacketBytes;
     for (const auto& d : pending) size += d.size();
     uint64_t at[2] = {now + delay_ms, 0};
     int deliveries = 1;

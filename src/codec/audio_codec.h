@@ -12,7 +12,7 @@ namespace wzp::codec {
 
 inline constexpr uint32_t kSampleRate = 48000;
 inline constexpr size_t kSamplesPerMs = kSampleRate / 1000;
-inline constexpr size_t kMaxFrameSamples = 40 * kSamplesPerMs;
+inline constexpr size_t kMaxFrameSamples = 60 * kSamplesPerMs;
 inline constexpr size_t kMaxEncodedBytes = 1276;  // an Opus packet's ceiling
 
 inline size_t frame_samples(proto::CodecId id) {

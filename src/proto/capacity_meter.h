@@ -1,6 +1,7 @@
 // What the path can carry, seen from the receiving end: when the floor of the transit time
 // (arrival minus media timestamp) climbs, a queue is building on the way, and what still
-// arrives per second is the path's capacity. Pure arithmetic on the receiver's clock.
+// arrives per second (with each packet's own headers) is the path's capacity. Pure arithmetic
+// on the receiver's clock.
 //
 // A queue is seen within the interval it starts in (the floor of the interval's second half
 // above its first half's), across intervals (the floor rising from one to the next), or when
@@ -15,6 +16,11 @@
 
 namespace wzp::proto {
 
+// A packet's bytes on the path beside the datagrams it carries: IPv4 and UDP (28), and QUIC's
+// short header with an 8-byte connection ID, packet number, DATAGRAM frame header and AEAD
+// tag (about 30). Capacities and the sender's path budget count them.
+inline constexpr double kPacketOverheadBytes = 58;
+
 struct CapacityReport {
   double capacity_kbps = 0;  // 0: no queue seen, the path is not what limits us
   double queue_ms = 0;       // the standing queue above the lowest floor seen lately
@@ -28,9 +34,12 @@ class CapacityMeter {
   static constexpr int64_t kStandingQueueMs = 100;  // above the floor of the last kHistory
 
   // An authenticated datagram of `bytes` that arrived at arrival_ms with media timestamp ts_ms.
+  // Its packet's own headers count too, once for datagrams that arrive in the same millisecond
+  // (the relay packs what it forwards to us in one turn into one packet).
   void on_datagram(size_t bytes, uint64_t arrival_ms, uint32_t ts_ms) {
-    if (!started_) started_ = true, start_ms_ = arrival_ms;
-    bytes_ += bytes;
+    if (!started_) started_ = true, start_ms_ = arrival_ms, last_arrival_ms_ = arrival_ms + 1;
+    bytes_ += bytes + (arrival_ms != last_arrival_ms_ ? static_cast<uint64_t>(kPacketOverheadBytes) : 0);
+    last_arrival_ms_ = arrival_ms;
     const int64_t transit = static_cast<int64_t>(arrival_ms) - static_cast<int64_t>(ts_ms);
     floor_ = std::min(floor_, transit);
     // Halves by arrival time within the interval (the first interval starts at its first datagram).
@@ -72,6 +81,7 @@ class CapacityMeter {
   std::array<int64_t, kHistory> floors_{};
   size_t intervals_ = 0;
   uint64_t last_ms_ = 0;
+  uint64_t last_arrival_ms_ = 0;
   bool started_ = false;
   uint64_t start_ms_ = 0;
 };

@@ -16,6 +16,7 @@ constexpr std::array<CodecInfo, kMaxCodecId + 1> kCodecs = {{
     {CodecId::kOpus48k, "opus48k", 48000, 20, true},
     {CodecId::kOpus64k, "opus64k", 64000, 20, true},
     {CodecId::kOpus9k, "opus9k", 9000, 40, true},
+    {CodecId::kOpus7k60, "opus7k-60ms", 7000, 60, true},
 }};
 
 }  // namespace

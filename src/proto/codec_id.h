@@ -18,9 +18,10 @@ enum class CodecId : uint8_t {
   kOpus48k = 7,
   kOpus64k = 8,
   kOpus9k = 9,  // 40 ms: the heavy-loss rung, under Opus 16k and above Opus 6k
+  kOpus7k60 = 10,  // 60 ms frames: a narrow path, where every packet's own headers count
 };
 
-inline constexpr uint8_t kMaxCodecId = 9;
+inline constexpr uint8_t kMaxCodecId = 10;
 
 struct CodecInfo {
   CodecId id;

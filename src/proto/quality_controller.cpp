@@ -33,25 +33,28 @@ constexpr double kRepairExtra = 2 + 7;
 // while it is this close: no flapping at the edge.
 constexpr double kUpHeadroom = 0.85;
 constexpr double kEnough = 0.8;
-constexpr double kEnoughBeforeCodec2 = 0.5;
+constexpr double kEnoughBeforeCodec2 = 0.3;
+constexpr double kEnoughBeforeLongFrames = 0.5;
 constexpr double kEnoughBeforeNarrowband = 0.65;
 constexpr double kCapacityMargin = 1.6;
 constexpr double kDrain = 0.8;   // of a reported capacity, with no queue standing...
 constexpr double kDrainFloor = 0.5;  // ...down to this, so that a standing queue drains
 constexpr double kDrainMs = 1000;    // at about this many ms of queue per second
+constexpr double kSteady = 0.85;     // of a reported capacity once its queue has drained
 constexpr double kProbe = 1.03;  // growth per report without a sign of a queue...
 constexpr uint32_t kHoldReports = 10;  // ...once this many have passed since the last,
 constexpr uint32_t kMaxHold = 120;      // doubling up to this when the capacity recurs
 constexpr uint32_t kRecurWithin = 60;   // within this many reports
 
-constexpr std::array<CodecId, 5> kLadder = {CodecId::kOpus24k, CodecId::kOpus16k,
-                                            CodecId::kOpus9k, CodecId::kOpus6k,
-                                            CodecId::kCodec2_1200};
+constexpr std::array<CodecId, 6> kLadder = {CodecId::kOpus24k, CodecId::kOpus16k,
+                                            CodecId::kOpus9k,  CodecId::kOpus6k,
+                                            CodecId::kOpus7k60, CodecId::kCodec2_1200};
 
 Tier tier_of(CodecId c) {
   switch (c) {
     case CodecId::kOpus9k:
-    case CodecId::kOpus6k: return Tier::kDegraded;
+    case CodecId::kOpus6k:
+    case CodecId::kOpus7k60: return Tier::kDegraded;
     case CodecId::kCodec2_1200:
     case CodecId::kCodec2_3200: return Tier::kCatastrophic;
     default: return Tier::kGood;
@@ -87,6 +90,13 @@ double wire_kbps(CodecId codec, double ratio) {
   return per_frame * 8 / c.frame_ms;
 }
 
+double affordable_ratio(CodecId codec, double budget, double path_budget);
+
+double path_kbps(CodecId codec, double ratio, bool packed) {
+  const double packets = packed ? 1 : 1 + ratio;
+  return wire_kbps(codec, ratio) + packets * kPacketOverheadBytes * 8 / codec_info(codec).frame_ms;
+}
+
 std::optional<Tier> QualityController::on_report(const QualitySample& s, uint64_t) {
   const double p = std::clamp(s.loss_percent, 0.0, 100.0);
   // One report's loss is a sample: at 20 % over 100 packets it wanders +-4 points, and bursty
@@ -112,18 +122,33 @@ std::optional<Tier> QualityController::on_report(const QualitySample& s, uint64_
     // Below the capacity by what empties the standing queue in about a second (sending at a
     // share f of the capacity drains (1 - f) s of queue per second), within [floor, kDrain].
     const double drain = std::clamp(1 - std::max(0.0, s.queue_ms) / kDrainMs, kDrainFloor, kDrain);
-    budget_kbps_ = std::min(budget_kbps_, drain * s.capacity_kbps);
+    const double share = drain * s.capacity_kbps;
+    capacity_kbps_ = s.capacity_kbps;
+    // A cut shows two reports later: the next one still covers time sent at the old rate, so it
+    // cuts no further (it would halve the budget for the queue the first cut is draining).
+    if (path_budget_kbps_ == 0) {
+      path_budget_kbps_ = share;
+    } else if (since_capacity_ > 0) {
+      path_budget_kbps_ = std::min(path_budget_kbps_, share);
+    }
     // A capacity met again soon after the last time is a real ceiling: wait longer each time
     // before probing past it.
     hold_length_ = since_capacity_ < kRecurWithin ? std::min(hold_length_ * 2, kMaxHold) : kHoldReports;
     hold_ = hold_length_;
     since_capacity_ = 0;
   } else if (hold_ > 0) {
+    // The queue is gone: what the path carried is known, and a share of it just below is safe
+    // (the rest is for acknowledgements, signalling and the measurement's error).
+    if (since_capacity_ == 0) path_budget_kbps_ = std::max(path_budget_kbps_, kSteady * capacity_kbps_);
     --hold_;
     ++since_capacity_;
   } else {
     ++since_capacity_;
-    budget_kbps_ = std::min(ceiling_kbps_, budget_kbps_ * kProbe);
+    // Past what the most we would send needs (the best codec with all the protection our own
+    // budget allows, each repair in its own packet), the path no longer limits us.
+    path_budget_kbps_ *= kProbe;
+    const CodecId best = kLadder.front();
+    if (path_budget_kbps_ > path_kbps(best, affordable_ratio(best, budget_kbps_, 0), false)) path_budget_kbps_ = 0;
   }
   const Tier before = tier_;
   choose();
@@ -137,11 +162,16 @@ void QualityController::force(Tier tier) {
   choose();
 }
 
-// The protection a codec can carry inside `budget` kbit/s.
-double affordable_ratio(CodecId codec, double budget) {
-  if (budget <= wire_kbps(codec, 0)) return 0;
-  const double zero = wire_kbps(codec, 0), one = wire_kbps(codec, 1);
-  return std::max(0.0, (budget - zero) / (one - zero));
+// The protection a codec can carry inside `budget` kbit/s of datagrams and `path_budget` of the
+// path (0: unlimited).
+double affordable_ratio(CodecId codec, double budget, double path_budget) {
+  const auto within = [&](double limit, auto kbps) {
+    const double zero = kbps(0.0), one = kbps(1.0);
+    return limit <= zero ? 0.0 : (limit - zero) / (one - zero);
+  };
+  double r = within(budget, [&](double x) { return wire_kbps(codec, x); });
+  if (path_budget > 0) r = std::min(r, within(path_budget, [&](double x) { return path_kbps(codec, x, true); }));
+  return std::max(0.0, r);
 }
 
 void QualityController::choose() {
@@ -155,13 +185,19 @@ void QualityController::choose() {
   // (p / (1 - p) repairs per frame, with a margin) no protection works: then it must move on.
   const double q = std::min(loss_, 95.0) / 100;
   const double limit = kCapacityMargin * q / (1 - q);
+  // A codec must fit the path as it is now (no feeding a queue that drains), but its repairs are
+  // judged by what the path carries for good (the steady share of its capacity): while a queue
+  // drains, the repairs give way for the moment, not the codec.
+  const double path = path_budget_kbps_ > 0 ? std::max(path_budget_kbps_, kSteady * capacity_kbps_) : 0;
   const auto serves = [&](CodecId c) {
     const double slack = rank(c) < rank(codec_) ? kUpHeadroom : 1.0;
-    const double affordable = affordable_ratio(c, budget_kbps_ * slack);
-    const double enough = c == CodecId::kOpus6k   ? kEnoughBeforeCodec2
+    const double affordable = affordable_ratio(c, budget_kbps_ * slack, path * slack);
+    const double enough = c == CodecId::kOpus7k60 ? kEnoughBeforeCodec2
+                          : c == CodecId::kOpus6k ? kEnoughBeforeLongFrames
                           : c == CodecId::kOpus9k ? kEnoughBeforeNarrowband
                                                   : kEnough;
-    return wire_kbps(c, 0) <= budget_kbps_ * slack && affordable >= enough * r &&
+    const bool path_fits = path_budget_kbps_ == 0 || path_kbps(c, 0, true) <= path_budget_kbps_ * slack;
+    return wire_kbps(c, 0) <= budget_kbps_ * slack && path_fits && affordable >= enough * r &&
            (r == 0 || affordable >= limit);
   };
   CodecId pick = kLadder.back();
@@ -178,8 +214,9 @@ FecSettings QualityController::fec(uint64_t now_ms) const {
   FecSettings f;
   f.ratio = protection_ratio(loss_, burst_);
   if (now_ms < boost_until_ms_) f.ratio += kBoost;
-  f.ratio = std::min({f.ratio, kMaxRatio, affordable_ratio(codec_, budget_kbps_)});
+  f.ratio = std::min({f.ratio, kMaxRatio, affordable_ratio(codec_, budget_kbps_, path_budget_kbps_)});
   f.window = protection_window(loss_, burst_);
+  f.packed = path_budget_kbps_ > 0;
   return f;
 }
 

@@ -12,11 +12,16 @@
 // second is met at its level, not at its worst second); protection falls back over 8 s once
 // the loss ends. When the budget cannot carry all the protection a codec needs, the codec
 // stays as long as it carries 80 % of it (less on the steps to narrowband Opus and Codec2).
-// The budget follows the path's capacity as the receiver reports it (a queue growing on the way):
-// at once a share of it that drains the standing queue in about a second (50-80 %), held for
-// 10 reports (twice as long each time the ceiling is met again within a minute, up to two
-// minutes), then 3 % more per report without such a sign, back up to the ceiling (AIMD, as TCP-friendly rate control does). Loss while the
-// queue overflows is our own excess, and is not protected against.
+// The path's capacity, as the receiver reports it (a queue growing on the way), is a second budget,
+// counted as the path counts: every packet's own headers (IP, UDP, QUIC) beside our datagrams,
+// which at a voice frame's size are as many bytes again. It is at once a share of the capacity
+// that drains the standing queue in about a second (50-80 %), 85 % of it once the queue has
+// drained, held for 10 reports (twice as long
+// each time the ceiling is met again within a minute, up to two minutes), then 3 % more per
+// report without such a sign, until the path no longer limits us (AIMD, as TCP-friendly rate
+// control does). While the path limits us, repairs ride in the next frame's packet instead of
+// their own (one packet's headers per frame). Loss while the queue overflows is our own excess,
+// and is not protected against.
 #pragma once
 
 #include <algorithm>
@@ -24,6 +29,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "proto/capacity_meter.h"
 #include "proto/codec_id.h"
 #include "proto/quality_profile.h"
 
@@ -49,7 +55,9 @@ inline uint32_t reported_count(const std::optional<double>& v) {
 struct FecSettings {
   double ratio = 0;     // repair symbols per frame
   uint32_t window = 6;  // frames each repair covers
+  bool packed = false;  // repairs leave with the next frame (one packet) rather than between frames
 };
+
 
 class QualityController {
  public:
@@ -67,10 +75,12 @@ class QualityController {
   void on_network_change(uint64_t now_ms) { boost_until_ms_ = now_ms + kBoostMs; }
   // Pins the tier (a user's fixed profile, or a relay's directive); the codec stays inside it.
   void force(Tier tier);
-  // A ceiling on our bitrate on the wire (a user's, kbit/s); the path's capacity, when reports
-  // show one, lowers the budget below it.
-  void set_budget_kbps(double kbps) { ceiling_kbps_ = budget_kbps_ = kbps; }
+  // A ceiling on our datagrams' bitrate (a user's, kbit/s).
+  void set_budget_kbps(double kbps) { budget_kbps_ = kbps; }
   double budget_kbps() const { return budget_kbps_; }
+  // What the path may carry of ours, packet headers included (path_kbps); 0 while it has
+  // shown no limit.
+  double path_budget_kbps() const { return path_budget_kbps_; }
 
   Tier tier() const { return tier_; }
   CodecId codec() const { return codec_; }
@@ -88,7 +98,8 @@ class QualityController {
   size_t next_ = 0;
   double burst_ = 1;  // smoothed mean loss run
   double budget_kbps_ = kDefaultBudgetKbps;
-  double ceiling_kbps_ = kDefaultBudgetKbps;
+  double path_budget_kbps_ = 0;  // 0: the path has shown no limit
+  double capacity_kbps_ = 0;     // the last capacity reported
   uint32_t hold_ = 0;  // reports until the budget may grow again
   uint32_t hold_length_ = 10;
   uint32_t since_capacity_ = UINT32_MAX / 2;  // reports since the last capacity report
@@ -100,6 +111,9 @@ double protection_ratio(double loss_percent, double mean_burst);
 // Bytes per second on the wire (our datagrams: header, AEAD tag, payload) for a codec with
 // `ratio` repairs per frame, in kbit/s.
 double wire_kbps(CodecId codec, double ratio);
+// The same with each packet's own headers (kPacketOverheadBytes): one packet per datagram, or
+// one per frame when the repairs are `packed` with their next frame.
+double path_kbps(CodecId codec, double ratio, bool packed);
 // The sliding window suited to a loss: short windows at heavy loss (a long one mixes in more
 // missing frames than the repairs can resolve).
 uint32_t protection_window(double loss_percent, double mean_burst);

@@ -118,7 +118,8 @@ struct QualityDirective {
   WZP_SIGNAL(QualityDirective)
   std::string profile;
   std::optional<std::string> reason;
-  // The weakest link's view, so that every sender sizes its FEC for the worst receiver.
+  // The worst view among the members that receive this member's stream, so that each sender
+  // sizes its FEC for its worst receiver (a member's own report is not in its directive).
   std::optional<double> loss_percent;
   std::optional<double> mean_burst;
   std::optional<double> packets;

@@ -594,41 +594,53 @@ void RelayServer::direct_call(Session& s, const proto::SignalMessage& msg) {
 }
 
 // The room follows its weakest link: once a second the worst member report feeds the room's
-// controller (the same hysteresis as a client's), and every member hears the result, with the
-// worst loss so that senders size their FEC for the worst receiver.
+// controller (the same hysteresis as a client's), so that the tier is one for the whole room.
+// The loss each member sizes its protection for is the worst among the members that receive its
+// stream, which excludes its own report: a listener behind a lossy path does not protect its own
+// sending for the loss on its way in (on a capped path that only fills its own uplink).
 void RelayServer::on_quality(Session& s, const proto::QualityUpdate& q) {
   s.quality = q;
   auto& rq = room_quality_[s.room];
   const auto now = std::chrono::steady_clock::now();
   if (now - rq.last_fed < std::chrono::milliseconds(900)) return;
   rq.last_fed = now;
-  proto::QualitySample worst;
-  for (Session* m : rooms_[s.room]) {
-    if (!m->quality) continue;
-    if (m->quality->loss_percent >= worst.loss_percent) {
-      worst.loss_percent = m->quality->loss_percent;
-      worst.mean_burst = m->quality->mean_burst.value_or(1.0);
-      worst.packets = proto::reported_count(m->quality->packets);
+  const auto& members = rooms_[s.room];
+  // The worst of every report but `except`'s (nullptr: of all of them).
+  const auto worst_of = [&](const Session* except) {
+    proto::QualitySample worst;
+    for (Session* m : members) {
+      if (!m->quality || m == except) continue;
+      if (m->quality->loss_percent >= worst.loss_percent) {
+        worst.loss_percent = m->quality->loss_percent;
+        worst.mean_burst = m->quality->mean_burst.value_or(1.0);
+        worst.packets = proto::reported_count(m->quality->packets);
+      }
+      worst.reorder = std::max(worst.reorder, proto::reported_count(m->quality->reorder));
+      const double cap = m->quality->capacity_kbps.value_or(0);
+      if (cap > 0 && (worst.capacity_kbps == 0 || cap < worst.capacity_kbps)) {
+        worst.capacity_kbps = cap;
+        worst.queue_ms = std::clamp(m->quality->queue_ms.value_or(0), 0.0, 60000.0);
+      }
+      worst.rtt_ms = std::max<double>(worst.rtt_ms, m->quality->rtt_ms);
+      worst.jitter_ms = std::max<double>(worst.jitter_ms, m->quality->jitter_ms);
     }
-    worst.reorder = std::max(worst.reorder, proto::reported_count(m->quality->reorder));
-    const double cap = m->quality->capacity_kbps.value_or(0);
-    if (cap > 0 && (worst.capacity_kbps == 0 || cap < worst.capacity_kbps)) {
-      worst.capacity_kbps = cap;
-      worst.queue_ms = std::clamp(m->quality->queue_ms.value_or(0), 0.0, 60000.0);
-    }
-    worst.rtt_ms = std::max<double>(worst.rtt_ms, m->quality->rtt_ms);
-    worst.jitter_ms = std::max<double>(worst.jitter_ms, m->quality->jitter_ms);
+    return worst;
+  };
+  const proto::QualitySample room = worst_of(nullptr);
+  rq.controller.on_report(room, 0);
+  for (Session* m : members) {
+    const proto::QualitySample others = worst_of(m);
+    proto::QualityDirective d;
+    d.profile = std::string(proto::tier_name(rq.controller.tier()));
+    d.loss_percent = others.loss_percent;
+    d.mean_burst = others.mean_burst;
+    d.packets = others.packets;
+    // The capacity stays the room's, as the tier does: a path capped one way is often capped both.
+    if (room.capacity_kbps > 0) d.capacity_kbps = room.capacity_kbps, d.queue_ms = room.queue_ms;
+    if (others.reorder > 0) d.reorder = others.reorder;
+    d.reason = "weakest link";
+    send(*m, d);
   }
-  rq.controller.on_report(worst, 0);
-  proto::QualityDirective d;
-  d.profile = std::string(proto::tier_name(rq.controller.tier()));
-  d.loss_percent = worst.loss_percent;
-  d.mean_burst = worst.mean_burst;
-  d.packets = worst.packets;
-  if (worst.capacity_kbps > 0) d.capacity_kbps = worst.capacity_kbps, d.queue_ms = worst.queue_ms;
-  if (worst.reorder > 0) d.reorder = worst.reorder;
-  d.reason = "weakest link";
-  for (Session* m : rooms_[s.room]) send(*m, d);
 }
 
 void RelayServer::room_update(const std::string& room) {

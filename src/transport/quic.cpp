@@ -17,7 +17,10 @@ using udp = asio::ip::udp;
 
 namespace {
 
-constexpr size_t kCidLen = 18;
+// Every short-header packet carries the receiver's connection ID: 8 random bytes identify a
+// connection among billions and, on a 20-byte voice frame, cost 10 bytes a packet less than
+// ngtcp2's usual 18.
+constexpr size_t kCidLen = 8;
 constexpr const char* kPriority =
     "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:"
     "-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:%DISABLE_TLS13_COMPAT_MODE";

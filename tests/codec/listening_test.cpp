@@ -89,6 +89,9 @@ TEST(Listening, SurvivesEveryOpusRate) {
   EXPECT_NEAR(r24.mouth_to_ear_ms, 6.5, 5);  // Opus's look-ahead
   EXPECT_GE(through(proto::CodecId::kOpus16k, p).fidelity_percent, 99.5);
   EXPECT_GE(through(proto::CodecId::kOpus6k, p).fidelity_percent, 93);
+  // The narrow-path rung: 60 ms frames at 7 kbit/s render as much as Opus 6k in 40 ms frames
+  // (Opus 6k in 60 ms frames rendered 90 %).
+  EXPECT_GE(through(proto::CodecId::kOpus7k60, p).fidelity_percent, 94);
 }
 
 }  // namespace

@@ -57,7 +57,7 @@ TEST(MediaHeader, RejectsTruncatedVersionAndUnknownCodec) {
   bad_version[0] |= 0x80;
   EXPECT_EQ(MediaHeader::parse(bad_version).error().code, Errc::kBadVersion);
   auto bad_codec = buf;
-  bad_codec[0] = static_cast<uint8_t>((bad_codec[0] & ~0x3C) | (10 << 2));
+  bad_codec[0] = static_cast<uint8_t>((bad_codec[0] & ~0x3C) | (11 << 2));
   EXPECT_EQ(MediaHeader::parse(bad_codec).error().code, Errc::kUnknownCodec);
 }
 

@@ -49,6 +49,55 @@ TEST(QualityController, ASmallBudgetMovesDownWithoutAnyLoss) {
   EXPECT_LE(wire_kbps(q.codec(), q.fec(0).ratio), 24);
 }
 
+// A capped path is judged as the path counts: each packet's own headers (as many bytes again as
+// a narrow voice frame) count against the capacity the receiver reports, and while the path
+// limits us the repairs ride in the next frame's packet. The first cut stands while its queue
+// drains (the next report still covers the old rate); once drained, 85 % of the capacity.
+TEST(QualityController, ACappedPathCountsPacketHeadersAndPacksTheRepairs) {
+  QualityController q;
+  q.on_report(loss(0), 0);
+  EXPECT_FALSE(q.fec(0).packed);
+  EXPECT_EQ(q.path_budget_kbps(), 0);
+  QualitySample capped = loss(0);
+  capped.capacity_kbps = 30;
+  capped.queue_ms = 300;
+  q.on_report(capped, 1);
+  EXPECT_NEAR(q.path_budget_kbps(), 0.7 * 30, 1e-9);
+  EXPECT_LE(path_kbps(q.codec(), 0, true), q.path_budget_kbps());
+  EXPECT_TRUE(q.fec(0).packed);
+  capped.queue_ms = 900;  // the queue the cut is draining, seen once more
+  q.on_report(capped, 2);
+  EXPECT_NEAR(q.path_budget_kbps(), 0.7 * 30, 1e-9);
+  // Drained: 85 % of the capacity, and a narrow-path Opus with repairs at 10 % loss.
+  q.on_report(loss(10), 3);
+  EXPECT_NEAR(q.path_budget_kbps(), 0.85 * 30, 1e-9);
+  for (int i = 0; i < 5; ++i) q.on_report(loss(10), 4 + i);
+  EXPECT_TRUE(codec_info(q.codec()).is_opus);
+  EXPECT_GT(q.fec(0).ratio, 0.3);
+  EXPECT_LE(path_kbps(q.codec(), q.fec(0).ratio, true), q.path_budget_kbps() * 1.001);
+  // The headers are real bytes: Opus 6k in 40 ms frames needs 23 kbit/s of path with them.
+  EXPECT_NEAR(path_kbps(CodecId::kOpus6k, 0, true), (1 + 12 + 16 + 30 + kPacketOverheadBytes) * 8 / 40.0, 1e-9);
+  // Without a sign of a queue the budget grows again until the path no longer limits us.
+  for (int i = 0; i < 200; ++i) q.on_report(loss(0), 10 + i);
+  EXPECT_EQ(q.path_budget_kbps(), 0);
+  EXPECT_FALSE(q.fec(0).packed);
+  EXPECT_EQ(q.codec(), CodecId::kOpus24k);
+}
+
+// Datagrams that arrive in one millisecond came in one packet: its headers count once.
+TEST(CapacityMeter, CountsEachPacketsHeadersOnce) {
+  CapacityMeter m;
+  // A queue building over one second: 25 packets of a frame and a repair (60 + 70 bytes).
+  for (uint32_t i = 0; i < 25; ++i) {
+    const uint64_t arrival = 1000 + i * 40 + i * 4;  // 4 ms more queue per packet
+    m.on_datagram(60, arrival, i * 40);
+    m.on_datagram(70, arrival, i * 40);
+  }
+  const auto r = m.take(2000);
+  ASSERT_GT(r.capacity_kbps, 0);
+  EXPECT_NEAR(r.capacity_kbps, 25 * (130 + kPacketOverheadBytes) * 8 / 1000.0, 0.5);
+}
+
 TEST(QualityController, ClimbsBackWithoutFlapping) {
   QualityController q;
   for (int i = 0; i < 5; ++i) q.on_report(loss(40, 100, 3), i);

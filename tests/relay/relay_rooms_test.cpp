@@ -59,6 +59,43 @@ TEST(RelayRooms, MembersHearEachOtherNeverThemselvesAndRoomsDoNotLeak) {
   }, 35000));
 }
 
+// Each member sizes its protection for the members that receive its stream: the loss a listener
+// reports on its own way in is in everyone else's directive, not in its own (it would only fill
+// that listener's uplink with repairs nobody needs). Tier and capacity stay the room's.
+TEST(RelayRooms, EachMemberIsDirectedByTheLossOfThoseWhoReceiveIt) {
+  RelayFixture f;
+  const auto ep = f.server.local_endpoint();
+  Member a(f.io, ep, "ops", "alice"), b(f.io, ep, "ops", "bob"), c(f.io, ep, "ops", "carol");
+  ASSERT_TRUE(f.run_until([&] { return a.answered && b.answered && c.answered; }));
+  const auto report = [](Member& m, double loss, std::optional<double> capacity) {
+    proto::QualityUpdate q;
+    q.loss_percent = loss;
+    q.capacity_kbps = capacity;
+    m.client->connection().send_stream(proto::frame_signal(q));
+  };
+  report(a, 0, std::nullopt);
+  report(c, 5, std::nullopt);
+  report(b, 30, 20.0);  // bob's path in is lossy and capped
+  f.io.run_for(std::chrono::milliseconds(100));
+  // The room takes a report a second; the next one sees all three.
+  const auto directed = [](const Member& m) {
+    const auto* d = m.last<proto::QualityDirective>();
+    return d && d->capacity_kbps ? d : nullptr;
+  };
+  ASSERT_TRUE(f.run_until([&] {
+    report(a, 0, std::nullopt);
+    f.io.run_for(std::chrono::milliseconds(200));
+    return directed(a) && directed(b) && directed(c);
+  }));
+  EXPECT_DOUBLE_EQ(*directed(a)->loss_percent, 30);  // bob receives alice
+  EXPECT_DOUBLE_EQ(*directed(c)->loss_percent, 30);
+  EXPECT_DOUBLE_EQ(*directed(b)->loss_percent, 5);   // carol's is the worst path bob's stream takes
+  for (const Member* m : {&a, &b, &c}) {
+    EXPECT_DOUBLE_EQ(*directed(*m)->capacity_kbps, 20);
+    EXPECT_EQ(directed(*m)->profile, directed(a)->profile);
+  }
+}
+
 TEST(RelayRooms, EchoRoomSendsMediaBackToItsSenderOnly) {
   RelayFixture f;
   Member e(f.io, f.server.local_endpoint(), kEchoRoom, "echo-tester");
