@@ -242,9 +242,10 @@ int main(int argc, char** argv) {
   opt.clock_skew_ppm = skew_ppm;
   opt.encoder.adaptive = profile == "auto";
   opt.encoder.tier = profile == "auto" ? wzp::proto::Tier::kGood : *wzp::proto::tier_from_name(profile);
-  // A steady tone, the probe file or the echo test would look like background noise to the VAD, so they are
-  // sent as they are; a microphone, and a client with nothing to send (a recorder), send
-  // speech only and comfort noise in the pauses, which keeps a listener's uplink near empty.
+  // A steady tone, the probe file or the echo test would look like background noise to the
+  // VAD, so they are sent as they are; a microphone, and a client with nothing to send (a
+  // recorder), send speech only and comfort noise in the pauses: a listener's uplink stays
+  // near empty.
   opt.encoder.silence_suppression = audio.empty() && echo_secs <= 0;
   std::string current_relay = relay;  // --register: `relay HOST:PORT` on stdin moves it
   const auto pin = [&](const std::string& which, const std::string& fp) {

@@ -15,6 +15,7 @@
 #include "client/call_encoder.h"
 #include "codec/audio_analysis.h"
 #include "crypto/session_crypto.h"
+#include "proto/capacity_meter.h"
 #include "proto/loss_model.h"
 #include "transport/impairment.h"
 
@@ -25,7 +26,6 @@ namespace wzp::client {
 // applies to real packets (`path`), or, for older tests, a loss model with a fixed delay and
 // uniform jitter.
 struct SimLink : DatagramSink {
-  static constexpr size_t kQuicPacketBytes = 30;
   struct InFlight {
     uint64_t at;
     std::vector<uint8_t> bytes;
@@ -52,7 +52,7 @@ struct SimLink : DatagramSink {
     ++packets;
     // What a rate cap counts, as wzp-netem counts a UDP payload: the datagrams and QUIC's own
     // bytes around them (short header, packet number, frame headers, AEAD tag).
-    size_t size = kQuicPacketBytes;
+    size_t size = proto::kQuicPacketBytes;
     for (const auto& d : pending) size += d.size();
     uint64_t at[2] = {now + delay_ms, 0};
     int deliveries = 1;

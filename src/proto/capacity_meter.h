@@ -16,10 +16,11 @@
 
 namespace wzp::proto {
 
-// A packet's bytes on the path beside the datagrams it carries: IPv4 and UDP (28), and QUIC's
-// short header with an 8-byte connection ID, packet number, DATAGRAM frame header and AEAD
-// tag (about 30). Capacities and the sender's path budget count them.
-inline constexpr double kPacketOverheadBytes = 58;
+// A packet's bytes on the path beside the datagrams it carries: QUIC's short header with an
+// 8-byte connection ID, packet number, DATAGRAM frame headers and AEAD tag (about 30), and IPv4
+// and UDP (28). Capacities and the sender's path budget count them.
+inline constexpr size_t kQuicPacketBytes = 30;
+inline constexpr size_t kPacketOverheadBytes = kQuicPacketBytes + 28;
 
 struct CapacityReport {
   double capacity_kbps = 0;  // 0: no queue seen, the path is not what limits us
@@ -38,7 +39,7 @@ class CapacityMeter {
   // (the relay packs what it forwards to us in one turn into one packet).
   void on_datagram(size_t bytes, uint64_t arrival_ms, uint32_t ts_ms) {
     if (!started_) started_ = true, start_ms_ = arrival_ms, last_arrival_ms_ = arrival_ms + 1;
-    bytes_ += bytes + (arrival_ms != last_arrival_ms_ ? static_cast<uint64_t>(kPacketOverheadBytes) : 0);
+    bytes_ += bytes + (arrival_ms != last_arrival_ms_ ? kPacketOverheadBytes : 0);
     last_arrival_ms_ = arrival_ms;
     const int64_t transit = static_cast<int64_t>(arrival_ms) - static_cast<int64_t>(ts_ms);
     floor_ = std::min(floor_, transit);

@@ -90,11 +90,21 @@ double wire_kbps(CodecId codec, double ratio) {
   return per_frame * 8 / c.frame_ms;
 }
 
-double affordable_ratio(CodecId codec, double budget, double path_budget);
-
 double path_kbps(CodecId codec, double ratio, bool packed) {
   const double packets = packed ? 1 : 1 + ratio;
   return wire_kbps(codec, ratio) + packets * kPacketOverheadBytes * 8 / codec_info(codec).frame_ms;
+}
+
+// The protection a codec can carry inside `budget` kbit/s of datagrams and `path_budget` of the
+// path (0: unlimited).
+double affordable_ratio(CodecId codec, double budget, double path_budget) {
+  const auto within = [&](double limit, auto kbps) {
+    const double zero = kbps(0.0), one = kbps(1.0);
+    return limit <= zero ? 0.0 : (limit - zero) / (one - zero);
+  };
+  double r = within(budget, [&](double x) { return wire_kbps(codec, x); });
+  if (path_budget > 0) r = std::min(r, within(path_budget, [&](double x) { return path_kbps(codec, x, true); }));
+  return std::max(0.0, r);
 }
 
 std::optional<Tier> QualityController::on_report(const QualitySample& s, uint64_t) {
@@ -160,18 +170,6 @@ void QualityController::force(Tier tier) {
   tier_ = tier;
   pinned_ = true;
   choose();
-}
-
-// The protection a codec can carry inside `budget` kbit/s of datagrams and `path_budget` of the
-// path (0: unlimited).
-double affordable_ratio(CodecId codec, double budget, double path_budget) {
-  const auto within = [&](double limit, auto kbps) {
-    const double zero = kbps(0.0), one = kbps(1.0);
-    return limit <= zero ? 0.0 : (limit - zero) / (one - zero);
-  };
-  double r = within(budget, [&](double x) { return wire_kbps(codec, x); });
-  if (path_budget > 0) r = std::min(r, within(path_budget, [&](double x) { return path_kbps(codec, x, true); }));
-  return std::max(0.0, r);
 }
 
 void QualityController::choose() {

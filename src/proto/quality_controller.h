@@ -12,14 +12,13 @@
 // second is met at its level, not at its worst second); protection falls back over 8 s once
 // the loss ends. When the budget cannot carry all the protection a codec needs, the codec
 // stays as long as it carries 80 % of it (less on the steps to narrowband Opus and Codec2).
-// The path's capacity, as the receiver reports it (a queue growing on the way), is a second budget,
-// counted as the path counts: every packet's own headers (IP, UDP, QUIC) beside our datagrams,
-// which at a voice frame's size are as many bytes again. It is at once a share of the capacity
-// that drains the standing queue in about a second (50-80 %), 85 % of it once the queue has
-// drained, held for 10 reports (twice as long
-// each time the ceiling is met again within a minute, up to two minutes), then 3 % more per
-// report without such a sign, until the path no longer limits us (AIMD, as TCP-friendly rate
-// control does). While the path limits us, repairs ride in the next frame's packet instead of
+// The path's capacity, as the receiver reports it (a queue growing on the way), is a second
+// budget, counted as the path counts: every packet's own headers (IP, UDP, QUIC) beside our
+// datagrams, which at a voice frame's size are as many bytes again. It is at once a share of the
+// capacity that drains the standing queue in about a second (50-80 %), 85 % of it once the
+// queue has drained, held for 10 reports (twice as long each time the ceiling is met again
+// within a minute, up to two minutes), then 3 % more per report without such a sign, until the
+// path no longer limits us (AIMD, as TCP-friendly rate control does). While the path limits us, repairs ride in the next frame's packet instead of
 // their own (one packet's headers per frame). Loss while the queue overflows is our own excess,
 // and is not protected against.
 #pragma once
@@ -57,7 +56,6 @@ struct FecSettings {
   uint32_t window = 6;  // frames each repair covers
   bool packed = false;  // repairs leave with the next frame (one packet) rather than between frames
 };
-
 
 class QualityController {
  public:

@@ -628,10 +628,11 @@ void RelayServer::on_quality(Session& s, const proto::QualityUpdate& q) {
   };
   const proto::QualitySample room = worst_of(nullptr);
   rq.controller.on_report(room, 0);
+  const std::string tier(proto::tier_name(rq.controller.tier()));
   for (Session* m : members) {
     const proto::QualitySample others = worst_of(m);
     proto::QualityDirective d;
-    d.profile = std::string(proto::tier_name(rq.controller.tier()));
+    d.profile = tier;
     d.loss_percent = others.loss_percent;
     d.mean_burst = others.mean_burst;
     d.packets = others.packets;
