@@ -106,7 +106,10 @@ void RelayServer::on_datagram(transport::QuicConnection& c, std::span<const uint
   }
   // [tag 0x02][count 1][session id][length][the sender's datagram, untouched]
   std::array<uint8_t, 2048> out{};
-  if (d.size() + 7 > out.size()) return;
+  if (d.size() + 7 > out.size()) {
+    ++stats_.dropped_oversized;  // no voice frame is this long; a peer on a large-MTU path can send it
+    return;
+  }
   out[0] = static_cast<uint8_t>(proto::FrameTag::kTrunk);
   proto::store_be16(&out[1], 1);
   proto::store_be16(&out[3], s->id);
@@ -233,7 +236,8 @@ std::string RelayServer::metrics_text() const {
          {{R"({reason="not_joined"})", n(st.dropped_not_joined)},
           {R"({reason="send_failed"})", n(st.dropped_send)},
           {R"({reason="not_media"})", n(st.dropped_not_media)},
-          {R"({reason="rate_limited"})", n(st.dropped_rate)}});
+          {R"({reason="rate_limited"})", n(st.dropped_rate)},
+          {R"({reason="oversized"})", n(st.dropped_oversized)}});
   family(out, "wzp_relay_auth_total", "counter", "Token checks (--auth-url), by result.",
          {{R"({result="valid"})", n(st.auth_valid)},
           {R"({result="refused"})", n(st.auth_refused)},

@@ -21,6 +21,9 @@ namespace {
 // connection among billions and, on a 20-byte voice frame, cost 10 bytes a packet less than
 // ngtcp2's usual 18.
 constexpr size_t kCidLen = 8;
+// The most a short-header packet adds around one DATAGRAM frame: flags, the longest connection
+// ID, packet number, frame type and length, AEAD tag.
+constexpr size_t kMaxDatagramPacketOverhead = 1 + NGTCP2_MAX_CIDLEN + 4 + 1 + 8 + 16;
 constexpr const char* kPriority =
     "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:"
     "-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:%DISABLE_TLS13_COMPAT_MODE";
@@ -89,6 +92,7 @@ struct QuicConnection::Impl {
   std::function<bool(const std::string&)> verify;  // client: certificate pinning
   std::string peer_fingerprint;
   uint64_t last_activity_ns = 0;
+  std::vector<uint8_t> packet;  // where packets are written: max_udp_payload bytes
 
   ~Impl() {
     if (conn) ngtcp2_conn_del(conn);
@@ -225,6 +229,7 @@ struct QuicCallbacks {
     ngtcp2_settings_default(&s);
     s.initial_ts = now_ns();
     s.max_tx_udp_payload_size = cfg.max_udp_payload;
+    s.no_tx_udp_payload_size_shaping = cfg.probe_path_mtu ? 0 : 1;
     s.handshake_timeout = 10 * NGTCP2_SECONDS;
     // BBRv2 paces by measured bandwidth and RTT instead of halving on every loss: random loss
     // on a hostile path is not congestion, and with several datagrams per packet a loss-driven
@@ -255,6 +260,7 @@ QuicConnection::QuicConnection(asio::io_context& io, QuicEvents& events, const Q
     : io_(io), events_(events), config_(config), impl_(std::make_unique<Impl>()), timer_(io) {
   impl_->ref.get_conn = QuicCallbacks::get_conn;
   impl_->ref.user_data = this;
+  impl_->packet.resize(config_.max_udp_payload);
 }
 
 QuicConnection::~QuicConnection() {
@@ -355,7 +361,7 @@ void QuicConnection::post_flush() {
 void QuicConnection::flush() {
   flush_posted_ = false;
   if (closed_ || !impl_->conn) return;
-  std::array<uint8_t, 1500> buf;
+  std::span<uint8_t> buf = impl_->packet;
   const uint64_t ts = now_ns();
   auto& queue = impl_->datagrams;
   while (!queue.empty() && ts - queue.front().at_ns > config_.max_datagram_wait_ms * 1'000'000) {
@@ -410,6 +416,14 @@ void QuicConnection::flush() {
     }
     if (established_ && !im.datagrams.empty()) {
       const auto& d = im.datagrams.front().bytes;
+      // A datagram no packet on this path can hold yet (a new path starts at 1200 bytes and
+      // probes upward) would wait at the head, blocking every datagram behind it, since nothing
+      // written looks the same as a full congestion window: it is dropped and counted instead.
+      if (d.size() + kMaxDatagramPacketOverhead > std::min(buf.size(), ngtcp2_conn_get_path_max_tx_udp_payload_size(im.conn))) {
+        ++stats_.datagrams_dropped;
+        im.datagrams.pop_front();
+        continue;
+      }
       ngtcp2_vec v{const_cast<uint8_t*>(d.data()), d.size()};
       int accepted = 0;
       const uint32_t flags = im.datagrams.size() > 1 ? NGTCP2_WRITE_DATAGRAM_FLAG_MORE : 0;
@@ -488,7 +502,7 @@ void QuicConnection::close(const std::string& reason) {
   if (closed_ || !impl_->conn) return;
   flush();  // what is queued (a Hangup saying why, say) goes out ahead of the close
   if (closed_) return;
-  std::array<uint8_t, 1500> buf;
+  std::span<uint8_t> buf = impl_->packet;
   ngtcp2_path_storage ps;
   ngtcp2_path_storage_zero(&ps);
   ngtcp2_pkt_info pi{};

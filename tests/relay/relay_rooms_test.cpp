@@ -385,6 +385,31 @@ TEST(RelayDirectCalls, UnknownCalleeGetsAClearReason) {
 
 // One member floods the room with garbage: it is rate-limited, then cut off; the call between
 // the two others carries on.
+// A member on a path that carries large packets can send datagrams longer than a trunk entry
+// holds: they are dropped and counted by reason (they vanished uncounted before), and the
+// rest of its media still flows.
+TEST(RelayRooms, OversizedDatagramsAreDroppedAndCounted) {
+  RelayFixture f;
+  const auto ep = f.server.local_endpoint();
+  Member a(f.io, ep, "ops", "alice"), b(f.io, ep, "ops", "bob");
+  transport::QuicConfig big;
+  big.max_udp_payload = 4000;  // loopback carries it
+  big.probe_path_mtu = false;
+  a.client = std::make_unique<transport::QuicClient>(f.io, ep, transport::room_sni("ops"), nullptr, a, big);
+  a.closed.clear();  // the replaced client's own close
+  ASSERT_TRUE(f.run_until([&] { return a.answered && b.answered; }));
+  ASSERT_TRUE(f.run_until([&] { return a.last_update() && a.last_update()->participants.size() == 2; }));
+  std::vector<uint8_t> huge(3000, 'H');
+  huge[0] = 0x00;  // a media tag
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(a.client->connection().send_datagram(huge));
+  a.send_media('A');
+  ASSERT_TRUE(f.run_until([&] { return b.markers.count('A') > 0; }));
+  ASSERT_TRUE(f.run_until([&] { return f.relay.stats().dropped_oversized == 5; }));
+  EXPECT_FALSE(b.markers.count('H'));
+  EXPECT_NE(f.relay.metrics_text().find(R"(wzp_relay_dropped_total{reason="oversized"} 5)"), std::string::npos);
+  EXPECT_TRUE(a.closed.empty()) << a.closed;
+}
+
 TEST(RelayRooms, MalformedDatagramStormDoesNotDisturbOthers) {
   RelayFixture f;
   const auto ep = f.server.local_endpoint();
