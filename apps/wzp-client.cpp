@@ -535,11 +535,14 @@ int main(int argc, char** argv) {
       std::snprintf(j, sizeof j,
                     "{\"t\":%.1f,\"state\":\"%s\",\"members\":%zu,\"tier\":\"%s\",\"loss_percent\":%.2f,"
                     "\"rtt_ms\":%.1f,\"jitter_ms\":%.1f,\"buffer_delay_ms\":%u,"
-                    "\"concealment_percent\":%.2f,\"bitrate_kbps\":%.1f,\"reconnects\":%u%s}",
+                    "\"concealment_percent\":%.2f,\"bitrate_kbps\":%.1f,\"reconnects\":%u,"
+                    "\"codec\":\"%s\",\"repairs_per_frame\":%.2f,\"path_budget_kbps\":%.1f%s}",
                     elapsed, st.connected ? "connected" : st.reconnecting ? "reconnecting" : "connecting",
                     st.members, std::string(wzp::proto::tier_name(st.tier)).c_str(), st.loss_percent,
                     st.rtt_ms, st.jitter_ms, st.buffer_delay_ms,
                     d_dec + d_con ? 100.0 * d_con / (d_dec + d_con) : 0.0, kbps, st.reconnects,
+                    std::string(wzp::proto::codec_info(st.codec).name).c_str(), st.repairs_per_frame,
+                    st.path_budget_kbps,
                     st.drift_ppm ? (",\"drift_ppm\":" + std::to_string(*st.drift_ppm)).c_str() : "");
       metrics_out << j << std::endl;
     }

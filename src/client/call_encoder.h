@@ -75,6 +75,7 @@ class CallEncoder : private fec::FecSink {
   proto::CodecId codec() const { return encoder_.codec(); }
   // The controller's current loss estimate (percent), for status lines.
   double loss_estimate() const { return controller_.loss_estimate(); }
+  double path_budget_kbps() const { return controller_.path_budget_kbps(); }
   const CallEncoderStats& stats() const { return stats_; }
   // RMS of the last captured frame (after voice processing), for level meters.
   double input_level() const { return vad_.last_rms(); }

@@ -140,6 +140,9 @@ RoomCallStatus RoomCall::status() const {
   if (encoder_) {
     s.sent = encoder_->stats();
     s.tier = encoder_->tier();
+    s.codec = encoder_->codec();
+    s.repairs_per_frame = encoder_->fec_config().ratio;
+    s.path_budget_kbps = encoder_->path_budget_kbps();
   }
   s.received = departed_;
   for (const auto& [id, p] : peers_) {

@@ -75,6 +75,9 @@ struct RoomCallStatus {
   CallDecoderStats received;  // summed over members
   double rtt_ms = 0;
   proto::Tier tier = proto::Tier::kGood;
+  proto::CodecId codec = proto::CodecId::kOpus24k;  // what we send
+  double repairs_per_frame = 0;
+  double path_budget_kbps = 0;  // what the path may carry of ours; 0: it has shown no limit
   // Receive side, the worst over the members we hear.
   double loss_percent = 0;          // before FEC, over the last second
   double jitter_ms = 0;

@@ -251,7 +251,8 @@ TEST(ClientProcess, EchoTestMeasuresThePathAndWritesMetricsLines) {
     if (line.find("\"event\":") != std::string::npos) continue;  // capture/playout marks
     ++n;
     for (const char* key : {"\"loss_percent\":", "\"rtt_ms\":", "\"jitter_ms\":", "\"tier\":",
-                            "\"buffer_delay_ms\":", "\"concealment_percent\":", "\"bitrate_kbps\":"}) {
+                            "\"buffer_delay_ms\":", "\"concealment_percent\":", "\"bitrate_kbps\":",
+                            "\"codec\":\"opus24k\"", "\"repairs_per_frame\":", "\"path_budget_kbps\":"}) {
       EXPECT_NE(line.find(key), std::string::npos) << key << " missing in " << line;
     }
   }
