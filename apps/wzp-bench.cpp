@@ -5,6 +5,7 @@
 #include "client/hostile_profiles.h"
 #include "report.h"
 #include "suites.h"
+#include "cli.h"
 
 int main(int argc, char** argv) {
   using wzp::bench::all_suites;
@@ -35,7 +36,7 @@ int main(int argc, char** argv) {
     }
     return text;
   }());
-  CLI11_PARSE(app, argc, argv);
+  if (const auto rc = wzp::apps::parse_command_line(app, "wzp-bench", argc, argv)) return *rc;
   wzp::bench::set_network_options(html, seconds, legs, profiles);
 
   std::vector<wzp::bench::Measurement> results;

@@ -32,6 +32,7 @@
 #include "transport/asio_scheduler.h"
 #include "transport/endpoint.h"
 #include "transport/tls_identity.h"
+#include "cli.h"
 
 namespace {
 
@@ -134,7 +135,7 @@ int main(int argc, char** argv) {
   app.add_option("--metrics-file", metrics_file,
                  "append one JSON line per second: loss, RTT, jitter, tier, buffer delay, "
                  "concealment, bitrate");
-  CLI11_PARSE(app, argc, argv);
+  if (const auto rc = wzp::apps::parse_command_line(app, "wzp-client", argc, argv)) return *rc;
 
   if (sweep) {
     std::printf("%-16s %10s %12s %6s\n", "jitter buffer", "delay ms", "concealed %", "late");

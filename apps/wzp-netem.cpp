@@ -9,6 +9,7 @@
 
 #include "transport/endpoint.h"
 #include "transport/netem_proxy.h"
+#include "cli.h"
 
 namespace {
 
@@ -59,7 +60,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"both", "up", "down"}));
   app.add_option("--seed", seed, "random seed (same seed, same fates)");
   app.add_option("--log", log, "per-packet CSV log");
-  CLI11_PARSE(app, argc, argv);
+  if (const auto rc = wzp::apps::parse_command_line(app, "wzp-netem", argc, argv)) return *rc;
 
   auto l = wzp::transport::parse_endpoint(listen);
   auto u = wzp::transport::parse_endpoint(upstream);

@@ -19,6 +19,7 @@
 #include "transport/endpoint.h"
 #include "transport/quic.h"
 #include "transport/tls_identity.h"
+#include "cli.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"wzp-relay: WarzonePhone relay (SFU rooms over QUIC)"};
@@ -52,7 +53,7 @@ int main(int argc, char** argv) {
                                    "probe this peer relay once a second (repeatable), HOST:PORT");
   auto* auth_opt = app.add_option("--auth-url", o.auth_url,
                                   "check clients' tokens with POST {\"token\"} to this http:// URL");
-  CLI11_PARSE(app, argc, argv);
+  if (const auto rc = wzp::apps::parse_command_line(app, "wzp-relay", argc, argv)) return *rc;
 
   // The file first, then the flags given on the command line on top.
   if (!config.empty()) {

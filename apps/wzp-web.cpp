@@ -12,6 +12,7 @@
 #include "transport/endpoint.h"
 #include "transport/tls_identity.h"
 #include "web/web_bridge.h"
+#include "cli.h"
 
 #ifndef WZP_WEB_ROOT
 #define WZP_WEB_ROOT "web"
@@ -53,7 +54,7 @@ int main(int argc, char** argv) {
   app.add_option("--allow-origin", allow_origins,
                  "another page origin (scheme://host[:port]) allowed to open calls through /ws/ "
                  "(repeatable; the bridge's own origin always is)");
-  CLI11_PARSE(app, argc, argv);
+  if (const auto rc = wzp::apps::parse_command_line(app, "wzp-web", argc, argv)) return *rc;
 
   if (!wzp::transport::parse_endpoint(relay).endpoint) {
     std::cerr << "wzp-web: relay " << wzp::transport::parse_endpoint(relay).error << "\n";

@@ -74,5 +74,21 @@ TEST(Call, UnreachableRelayIsAOneLineErrorAndNonZeroExit) {
   std::filesystem::remove_all(dir);
 }
 
+// Every binary says its version, and a usage error names the program, says what is wrong and
+// exits with status 2 (CLI11's own codes, 104-109, before).
+TEST(Cli, EveryBinarySaysItsVersionAndRefusesABadFlagWithStatus2) {
+  for (const std::string name : {"wzp-relay", "wzp-client", "wzp-web", "wzp-netem", "wzp-bench"}) {
+    testing::Process v({kBin + "/" + name, "--version"});
+    EXPECT_EQ(v.read_line(std::chrono::seconds(5)), name + " " + WZP_VERSION);
+    EXPECT_EQ(v.wait(std::chrono::seconds(5)), 0) << name;
+    testing::Process bad({kBin + "/" + name, "--no-such-flag"});
+    const auto line = bad.read_line(std::chrono::seconds(5));
+    ASSERT_TRUE(line) << name;
+    EXPECT_EQ(line->rfind(name + ": ", 0), 0u) << *line;
+    EXPECT_GT(line->size(), name.size() + 10) << *line;  // and what is wrong (a flag it lacks, or this one)
+    EXPECT_EQ(bad.wait(std::chrono::seconds(5)), 2) << name;
+  }
+}
+
 }  // namespace
 }  // namespace wzp
