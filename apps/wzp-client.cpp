@@ -6,6 +6,7 @@
 #include <utility>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <cmath>
 #include <csignal>
@@ -324,6 +325,7 @@ int main(int argc, char** argv) {
   std::vector<int16_t> second, loudest;
   double loudest_rms = 0;
   double recorded_s = 0;
+  bool heard = false;  // a sample that was not zero was played
   bool sink_started = false;
   auto sink = [&](std::span<const int16_t> pcm) {
     if (!sink_started && (wav || raw)) mark("record_start", 0);
@@ -338,6 +340,7 @@ int main(int argc, char** argv) {
       if (r > loudest_rms) loudest_rms = r, loudest = second;
       second.clear();
     }
+    heard = heard || std::any_of(pcm.begin(), pcm.end(), [](int16_t x) { return x != 0; });
     if (wav) wav->write(pcm.data(), pcm.size());
     if (raw) raw.write(reinterpret_cast<const char*>(pcm.data()), static_cast<std::streamsize>(pcm.size() * 2));
   };
@@ -618,6 +621,13 @@ int main(int argc, char** argv) {
     }
     std::printf("; playout filled with decoded audio %.1f %%, %lu frames recovered by FEC\n",
                 filled, r.frames_recovered);
+    if (!heard) {
+      // A silent file is not a result: say so, and let scripts see it.
+      std::cout << "wzp-client: heard nothing: the recording is silence (" << final_status.members
+                << (final_status.members == 1 ? " other" : " others") << " in the room at the end)"
+                << std::endl;
+      exit_code = 1;
+    }
   }
   return exit_code;
 }

@@ -386,6 +386,10 @@ void RoomCall::check_liveness() {
     return;
   }
   if (probe_ && probe_->answered) {
+    // The path is up. A relay that still knows our connection is heard on it within moments as
+    // well (after an outage the probe's handshake can beat our own connection's first packet
+    // back by tens of ms); one that is not heard within half a second has lost our session.
+    if (t - probe_->answered_at < std::chrono::milliseconds(500)) return;
     drop_probe();
     quic_->connection().close("relay lost our session");
     lost("the relay no longer knows our connection");

@@ -138,8 +138,12 @@ class RoomCall : public transport::QuicEvents {
   // The side handshake of a silent relay (see the class comment): answered once established.
   struct Probe final : transport::QuicEvents {
     bool answered = false;
+    std::chrono::steady_clock::time_point answered_at{};
     std::unique_ptr<transport::QuicClient> quic;
-    void on_established(transport::QuicConnection&) override { answered = true; }
+    void on_established(transport::QuicConnection&) override {
+      answered = true;
+      answered_at = std::chrono::steady_clock::now();
+    }
   };
 
   struct Wire : DatagramSink {

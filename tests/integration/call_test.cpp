@@ -74,6 +74,24 @@ TEST(Call, UnreachableRelayIsAOneLineErrorAndNonZeroExit) {
   std::filesystem::remove_all(dir);
 }
 
+// A recorder that heard nothing says so and exits non-zero: a silent file is not a result (the
+// README's two-terminal call once "succeeded" with a recording of zeros).
+TEST(Call, ARecorderThatHeardNothingSaysSoAndFails) {
+  const auto dir = fresh_dir("nothing");
+  Relay relay(dir);
+  ASSERT_FALSE(relay.address.empty()) << "the relay did not start";
+  testing::Process recorder({kBin + "/wzp-client", relay.address, "--room", "empty", "--record",
+                             (dir / "out.wav").string(), "--duration", "2", "--identity",
+                             (dir / "rec.id").string(), "--known-relays", (dir / "rec.pins").string()});
+  std::vector<std::string> lines;
+  while (auto line = recorder.read_line(std::chrono::seconds(10))) lines.push_back(*line);
+  EXPECT_EQ(recorder.wait(std::chrono::seconds(5)), 1);
+  EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
+    return l.find("wzp-client: heard nothing: the recording is silence (0 others") != std::string::npos;
+  })) << ::testing::PrintToString(lines);
+  std::filesystem::remove_all(dir);
+}
+
 // Every binary says its version, and a usage error names the program, says what is wrong and
 // exits with status 2 (CLI11's own codes, 104-109, before).
 TEST(Cli, EveryBinarySaysItsVersionAndRefusesABadFlagWithStatus2) {
