@@ -4,6 +4,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <boost/system/system_error.hpp>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -29,6 +30,31 @@ inline std::optional<int> parse_command_line(CLI::App& app, const std::string& n
     return kUsageError;
   }
   return std::nullopt;
+}
+
+// A number of seconds that must be above zero ("--send-tone -5" is a mistake, not a no-op).
+inline CLI::Validator positive_seconds() {
+  return CLI::Validator(
+      [](const std::string& s) {
+        try {
+          size_t used = 0;
+          if (std::stod(s, &used) > 0 && used == s.size()) return std::string();
+        } catch (const std::exception&) {
+        }
+        return "must be a number of seconds above 0, not '" + s + "'";
+      },
+      "SECS");
+}
+
+// Runs `open` (a constructor that binds a socket); a failure to bind names the socket:
+// "cannot listen on UDP 127.0.0.1:4433 (--listen): Address already in use".
+template <class F>
+void listening_on(const std::string& what, F&& open) {
+  try {
+    open();
+  } catch (const boost::system::system_error& e) {
+    throw std::runtime_error("cannot listen on " + what + ": " + e.code().message());
+  }
 }
 
 }  // namespace wzp::apps

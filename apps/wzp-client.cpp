@@ -1,5 +1,6 @@
 // wzp-client: calls through a relay from the command line — send a tone or a file, record
 // what the room says — and identity management.
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,7 +9,9 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <boost/asio.hpp>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <csignal>
 #include <fstream>
 #include <iostream>
@@ -24,6 +27,7 @@
 #include "client/printable.h"
 #include "client/room_call.h"
 #include "client/signal_session.h"
+#include "client/status_line.h"
 #include "client/wav.h"
 #include "codec/audio_analysis.h"
 #include "codec/resample.h"
@@ -36,6 +40,12 @@
 #include "cli.h"
 
 namespace {
+
+// The terminal's width in columns (80 when it cannot be asked).
+size_t terminal_width() {
+  winsize w{};
+  return ioctl(STDOUT_FILENO, TIOCGWINSZ, &w) == 0 && w.ws_col > 0 ? w.ws_col : 80;
+}
 
 std::string home_path(const char* leaf) {
   const char* home = std::getenv("HOME");
@@ -101,7 +111,8 @@ int main(int argc, char** argv) {
   app.add_flag("--show-identity", show_identity, "print the fingerprint and exit");
   app.add_flag("--show-mnemonic", show_mnemonic, "with --show-identity: also the recovery words");
   app.add_flag("--restore-identity", restore, "read 24 recovery words on stdin into --identity");
-  app.add_option("--send-tone", tone_secs, "send a tone (440 Hz unless --tone-freq) for SECS seconds");
+  app.add_option("--send-tone", tone_secs, "send a tone (440 Hz unless --tone-freq) for SECS seconds")
+      ->check(wzp::apps::positive_seconds());
   app.add_option("--tone-freq", tone_hz, "the tone's frequency, Hz")
       ->check(CLI::Range(20.0, 20000.0))
       ->capture_default_str();
@@ -112,18 +123,30 @@ int main(int argc, char** argv) {
   app.add_flag("--auto-answer", auto_answer, "accept incoming direct calls (implies --register)");
   app.add_option("--token", token, "auth token for relays started with --auth-url");
   app.add_option("--send-file", send_file, "send a WAV file (any rate and channels) or raw 48 kHz s16le");
-  app.add_option("--record", record, "record what the room says (WAV; raw when the name ends in .raw)");
-  app.add_option("--duration", duration, "stay in the call this many seconds (default: the send length + 2)");
+  app.add_option("--record", record, "record what the room says (FILE.wav, or FILE.raw for 48 kHz s16le)")
+      ->check(CLI::Validator(
+          [](const std::string& f) {
+            return f.ends_with(".wav") || f.ends_with(".raw")
+                       ? std::string()
+                       : "must end in .wav or .raw (48 kHz s16le), not '" + f + "'";
+          },
+          "FILE.wav|FILE.raw"));
+  app.add_option("--duration", duration,
+                 "stay in the call this many seconds (default: the send length + 2; a recorder or "
+                 "--live runs until Ctrl-C)")
+      ->check(wzp::apps::positive_seconds());
   app.add_option("--profile", profile, "quality: auto or a pinned tier")
       ->check(CLI::IsMember({"auto", "good", "degraded", "catastrophic"}))
       ->capture_default_str();
   app.add_flag("--live", live, "talk and listen: microphone and speaker through PortAudio");
   app.add_option("--echo-test", echo_secs,
                  "SECS through the relay's echo room: loss, delay, SNR and pitch per second, "
-                 "then a verdict");
+                 "then a verdict")
+      ->check(wzp::apps::positive_seconds());
   app.add_option("--drift-test", drift_secs,
                  "SECS in the room: the sender's clock drift against ours and how the jitter "
-                 "buffer absorbed it");
+                 "buffer absorbed it")
+      ->check(wzp::apps::positive_seconds());
   app.add_option("--clock-skew-ppm", skew_ppm, "run our 20 ms clock this many ppm fast (drift tests)");
   app.add_flag("--sweep", sweep,
                "delay against concealment over a range of jitter-buffer settings on a simulated "
@@ -147,7 +170,7 @@ int main(int argc, char** argv) {
     std::ofstream svg(sweep_out);
     svg << wzp::client::sweep_svg(points, sweep_opt);
     if (!svg) {
-      std::cerr << "wzp-client: cannot write " << sweep_out << "\n";
+      std::cerr << "wzp-client: cannot write " << sweep_out << ": " << std::strerror(errno) << "\n";
       return 1;
     }
     std::printf("chart: %s\n", sweep_out.c_str());
@@ -159,6 +182,20 @@ int main(int argc, char** argv) {
   }
   if (relay.empty()) {
     std::cerr << "wzp-client: a relay address is required (see --help)\n";
+    return 2;
+  }
+  const bool acts = tone_secs > 0 || !send_file.empty() || !record.empty() || live || echo_secs > 0 ||
+                    drift_secs > 0 || !call_fp.empty() || auto_answer || do_register || duration > 0;
+  if (!acts) {
+    // A bare `wzp-client HOST:PORT` would sit in the lobby, silent and deaf: say what it can do.
+    std::cerr << "wzp-client: what should the call do? Pick one or more:\n"
+                 "  --send-tone SECS | --send-file FILE   send a tone or a recording\n"
+                 "  --record FILE.wav                     record what the room says (until Ctrl-C)\n"
+                 "  --live                                talk and listen (microphone and speaker)\n"
+                 "  --echo-test SECS                      measure the path through the relay\n"
+                 "  --register | --call FP | --auto-answer   direct calls\n"
+                 "  --duration SECS                       just be in the room (--room NAME)\n"
+                 "(--help lists every option)\n";
     return 2;
   }
   const auto ep = wzp::transport::parse_endpoint(relay);
@@ -173,7 +210,7 @@ int main(int argc, char** argv) {
     if (!send_file.empty()) {
       if (send_file.ends_with(".raw")) {
         std::ifstream in(send_file, std::ios::binary);
-        if (!in) throw std::runtime_error("cannot read " + send_file);
+        if (!in) throw std::runtime_error("cannot read " + send_file + ": " + std::strerror(errno));
         for (int16_t s; in.read(reinterpret_cast<char*>(&s), 2);) audio.push_back(s);
       } else {
         auto wav = wzp::client::read_wav(send_file);
@@ -195,7 +232,9 @@ int main(int argc, char** argv) {
     duration = echo_secs + 2;  // the last window's answer needs a second more
   }
   if (drift_secs > 0) duration = drift_secs;
-  if (duration <= 0) duration = do_register || live ? 1e9 : audio.size() / 48000.0 + 2;
+  // A recorder, a live call or a registration runs until Ctrl-C; a sender until its audio is
+  // sent (and 2 s for the tail to arrive).
+  if (duration <= 0) duration = do_register || live || audio.empty() ? 1e9 : audio.size() / 48000.0 + 2;
   std::unique_ptr<wzp::client::LiveAudio> device;
   if (live) {
     std::string why;
@@ -209,7 +248,7 @@ int main(int argc, char** argv) {
   if (!metrics_file.empty()) {
     metrics_out.open(metrics_file, std::ios::app);
     if (!metrics_out) {
-      std::cerr << "wzp-client: cannot write " << metrics_file << "\n";
+      std::cerr << "wzp-client: cannot write " << metrics_file << ": " << std::strerror(errno) << "\n";
       return 2;
     }
   }
@@ -220,12 +259,18 @@ int main(int argc, char** argv) {
   try {
     const auto parent = std::filesystem::path(identity_path).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent);
+    bool created = false;
     identity = std::make_unique<wzp::crypto::Identity>(
-        wzp::crypto::load_or_create_identity(identity_path));
+        wzp::crypto::load_or_create_identity(identity_path, &created));
+    if (created) {
+      std::cout << "wzp-client: new identity " << identity->fingerprint() << " saved in "
+                << identity_path << " (--show-identity --show-mnemonic prints its recovery words)"
+                << std::endl;
+    }
     if (!record.empty()) {
       if (record.ends_with(".raw")) {
         raw.open(record, std::ios::binary);
-        if (!raw) throw std::runtime_error("cannot create " + record);
+        if (!raw) throw std::runtime_error("cannot create " + record + ": " + std::strerror(errno));
       } else {
         wav = std::make_unique<wzp::client::WavWriter>(record);
       }
@@ -269,7 +314,11 @@ int main(int argc, char** argv) {
   opt.expect = expect;
   // The relay alone says who is here: every join and leave is shown, with the fingerprint and
   // the safety number to compare out of band.
-  opt.on_member = [](const wzp::client::MemberEvent& e) {
+  // An event line replaces the in-place status line (cleared first) instead of being glued on.
+  const auto say = [&](const std::string& line) {
+    std::cout << (isatty(STDOUT_FILENO) ? "\r\033[K" : "") << "wzp-client: " << line << std::endl;
+  };
+  opt.on_member = [say](const wzp::client::MemberEvent& e) {
     using K = wzp::client::MemberEvent::Kind;
     const std::string who =
         (e.who.display_name.empty() ? std::string("(no name)") : wzp::client::printable(e.who.display_name)) +
@@ -277,7 +326,8 @@ int main(int argc, char** argv) {
     std::string line;
     switch (e.kind) {
       case K::kJoined:
-        line = "joined: " + who + (e.expected ? "" : " (not expected: our key withheld)") +
+        line = "joined: " + who + (e.own_identity ? " (another session of our own identity)" : "") +
+               (e.expected ? "" : " (not expected: our key withheld)") +
                "\nwzp-client:   safety number " + e.safety_number;
         break;
       case K::kLeft:
@@ -288,7 +338,7 @@ int main(int argc, char** argv) {
                " came back with another identity (" + e.who.fingerprint + "): check the safety number";
         break;
     }
-    std::cout << (isatty(STDOUT_FILENO) ? "\r" : "") << "wzp-client: " << line << std::endl;
+    say(line);
   };
 
   boost::asio::io_context io;
@@ -345,6 +395,7 @@ int main(int argc, char** argv) {
     if (raw) raw.write(reinterpret_cast<const char*>(pcm.data()), static_cast<std::streamsize>(pcm.size() * 2));
   };
   std::unique_ptr<wzp::client::RoomCall> call;
+  std::string call_room = opt.room;  // for the "joined room" line
   if (!do_register) {
     call = std::make_unique<wzp::client::RoomCall>(io, *ep.endpoint, *identity, opt, source, sink);
   }
@@ -357,11 +408,10 @@ int main(int argc, char** argv) {
   std::string call_id, incoming_id, incoming_from;
   std::string call_peer;  // the other party's fingerprint: the private room must hold only it
   bool registered_once = false;
-  const auto say = [&](const std::string& line) { std::cout << (isatty(STDOUT_FILENO) ? "\r" : "") << "wzp-client: " << line << std::endl; };
   const auto start_call = [&](const std::string& private_room) {
     const auto at_ep = wzp::transport::parse_endpoint(current_relay);
     auto o = opt;
-    o.room = private_room;
+    o.room = call_room = private_room;
     o.expect = {call_peer};  // a direct call's room holds exactly the peer we called or answered
     call = std::make_unique<wzp::client::RoomCall>(io, *at_ep.endpoint, *identity, o, source, sink);
     say("call connected in room " + private_room);
@@ -488,7 +538,7 @@ int main(int argc, char** argv) {
     if (!ec) stopping = true;
   });
   int exit_code = 0;
-  bool ever_connected = false;
+  bool ever_connected = false, was_connected = false;
   uint64_t last_bytes = 0, last_decoded = 0, last_concealed = 0;
   uint32_t delay_min = UINT32_MAX, delay_max = 0;
   double delay_sum = 0;
@@ -509,6 +559,14 @@ int main(int argc, char** argv) {
       exit_code = 1;
       break;
     }
+    if (call && st.connected && !was_connected) {
+      // Said once per join, so a reader (or a script) knows the call is up and as whom.
+      say(st.reconnects > 0 ? "back in the call (reconnect " + std::to_string(st.reconnects) + ")"
+                            : "joined room " + wzp::client::printable(call_room) + " as " +
+                                  identity->fingerprint() + ", " + std::to_string(st.members) +
+                                  (st.members == 1 ? " other" : " others") + " here");
+    }
+    was_connected = call && st.connected;
     if (tick % 10 == 9 && st.connected && st.members > 0) {
       delay_min = std::min(delay_min, st.buffer_delay_ms);
       delay_max = std::max(delay_max, st.buffer_delay_ms);
@@ -551,30 +609,28 @@ int main(int argc, char** argv) {
       metrics_out << j << std::endl;
     }
     if (tick % 10 == 9) {
-      char line[256];
-      const auto& r = st.received;
-      const double filled = r.slots_decoded + r.slots_concealed
-                                ? 100.0 * r.slots_decoded / (r.slots_decoded + r.slots_concealed)
-                                : 100.0;
-      // A level meter: ten cells, roughly 6 dB each below full scale.
-      char meter[11] = "          ";
-      const int cells = level > 1 ? std::clamp(static_cast<int>(10 + 20 * std::log10(level / 32768) / 6), 0, 10) : 0;
-      for (int i = 0; i < cells; ++i) meter[i] = '#';
-      std::snprintf(line, sizeof line,
-                    "%5.1fs  %s  members %zu  tier %s  loss %.1f%%  rtt %.0f ms  delay %u ms  "
-                    "sent %lu pkts  filled %.1f%%  decoded %lu  reconnects %u  [%s]",
-                    elapsed,
-                    !call ? (session->registered() ? "registered" : "registering")
-                    : st.connected    ? "connected"
-                    : st.reconnecting ? "reconnecting"
-                                      : "connecting",
-                    st.members, std::string(wzp::proto::tier_name(st.tier)).c_str(), st.loss_percent,
-                    st.rtt_ms, st.buffer_delay_ms, st.sent.packets, filled, st.received.slots_decoded,
-                    st.reconnects, meter);
+      wzp::client::StatusView v;
+      v.elapsed_s = elapsed;
+      v.state = !call            ? (session->registered() ? "registered" : "registering")
+                : st.connected    ? "connected"
+                : st.reconnecting ? "reconnecting"
+                                  : "connecting";
+      v.others = st.members;
+      if (call && st.connected) v.codec = wzp::proto::codec_info(st.codec).name;
+      v.loss_percent = st.loss_percent;
+      v.rtt_ms = st.rtt_ms;
+      v.delay_ms = st.buffer_delay_ms;
+      v.decoded = st.received.slots_decoded;
+      v.concealed = st.received.slots_concealed;
+      v.reconnects = st.reconnects;
+      v.sending = live || !audio.empty();
+      v.level = level;
       if (tty) {
-        std::cout << "\r" << line << std::flush;
+        // In place, cut to the terminal's width: a wrapped line would break the update.
+        std::cout << "\r\033[K" << wzp::client::status_line(v, terminal_width()) << std::flush;
       } else {
-        std::cout << line << std::endl;  // a pipe is block-buffered: whoever reads wants it now
+        // A pipe is block-buffered: whoever reads wants it now.
+        std::cout << wzp::client::status_line(v) << std::endl;
       }
     }
     if (stopping || elapsed >= duration) break;

@@ -8,6 +8,7 @@
 #include <boost/asio.hpp>
 #include <csignal>
 #include <iostream>
+#include <optional>
 
 #include "crypto/identity.h"
 #include "relay/forwarder.h"
@@ -165,7 +166,9 @@ int main(int argc, char** argv) {
     }
     wzp::transport::QuicEvents& events =
         forwarder ? static_cast<wzp::transport::QuicEvents&>(*forwarder) : relay;
-    wzp::transport::QuicServer server(io, *ep.endpoint, cert, events);
+    std::optional<wzp::transport::QuicServer> server;
+    wzp::apps::listening_on("UDP " + o.listen + " (--listen)",
+                            [&] { server.emplace(io, *ep.endpoint, cert, events); });
     std::unique_ptr<wzp::relay::Prober> prober;
     if (!probes.empty()) {
       for (auto& p : probes) p.verify = pin(p.label);
@@ -175,16 +178,18 @@ int main(int argc, char** argv) {
     if (o.metrics_listen != "off") {
       const auto m = wzp::transport::parse_endpoint(o.metrics_listen);
       if (!m.endpoint) throw std::runtime_error("metrics_listen " + m.error);
-      metrics = std::make_unique<wzp::relay::MetricsHttp>(
-          io, boost::asio::ip::tcp::endpoint(m.endpoint->address(), m.endpoint->port()),
-          [&relay, &forwarder, &prober] {
-            std::string text = forwarder ? forwarder->metrics_text() : relay.metrics_text();
-            if (prober) text += prober->metrics_text();
-            return text;
-          });
+      wzp::apps::listening_on("TCP " + o.metrics_listen + " (--metrics-listen)", [&] {
+        metrics = std::make_unique<wzp::relay::MetricsHttp>(
+            io, boost::asio::ip::tcp::endpoint(m.endpoint->address(), m.endpoint->port()),
+            [&relay, &forwarder, &prober] {
+              std::string text = forwarder ? forwarder->metrics_text() : relay.metrics_text();
+              if (prober) text += prober->metrics_text();
+              return text;
+            });
+      });
       std::cout << "wzp-relay: metrics on http://" << metrics->local_endpoint() << "/metrics\n";
     }
-    std::cout << "wzp-relay: listening on " << server.local_endpoint() << " (QUIC, ALPN "
+    std::cout << "wzp-relay: listening on " << server->local_endpoint() << " (QUIC, ALPN "
               << wzp::transport::kAlpn << ")\n"
               << "wzp-relay: certificate fingerprint " << cert.fingerprint << "\n"
               << "wzp-relay: relay identity " << identity.fingerprint() << "\n";
@@ -199,7 +204,7 @@ int main(int argc, char** argv) {
       relay.shutdown("relay shutting down");
       if (forwarder) forwarder->shutdown("relay shutting down");
       if (prober) prober->stop();
-      server.stop();
+      server->stop();
       if (metrics) metrics->stop();
       io.run_for(std::chrono::milliseconds(200));
       io.stop();

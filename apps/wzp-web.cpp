@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "transport/endpoint.h"
 #include "transport/tls_identity.h"
@@ -91,8 +92,10 @@ int main(int argc, char** argv) {
       }
     }
     boost::asio::io_context io;
-    wzp::web::WebBridge bridge(io, c);
-    const auto at = bridge.local_endpoint();
+    std::optional<wzp::web::WebBridge> bridge;
+    wzp::apps::listening_on("TCP " + host + ":" + std::to_string(port) + " (--host, --port)",
+                            [&] { bridge.emplace(io, c); });
+    const auto at = bridge->local_endpoint();
     std::cout << "wzp-web: serving " << (tls ? "https" : "http") << "://" << at << "/ROOM (relay "
               << relay << ")\n"
               << "wzp-web: metrics on " << (tls ? "https" : "http") << "://" << at << "/metrics"
@@ -100,7 +103,7 @@ int main(int argc, char** argv) {
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
-      bridge.stop();
+      bridge->stop();
       io.run_for(std::chrono::milliseconds(200));
       io.stop();
     });

@@ -82,6 +82,12 @@ void RoomCall::dial() {
   sealer_.reset();
   reader_ = proto::SignalFrameReader{};
   joined_ = false;
+  if (my_session_) {
+    // The relay may list our old session beside the new one until it times out: not worth
+    // announcing as a second terminal of ours (see on_room).
+    past_sessions_.push_back(*my_session_);
+    if (past_sessions_.size() > kPastSessions) past_sessions_.pop_front();
+  }
   my_session_.reset();
   last_sent_ = last_lost_ = 0;
   dialled_ = heard_ = std::chrono::steady_clock::now();
@@ -148,7 +154,8 @@ RoomCallStatus RoomCall::status() const {
   for (const auto& [id, p] : peers_) {
     if (p.decoder) add_stats(s.received, p.decoder->stats());
   }
-  s.rtt_ms = quic_->connection().stats().srtt_ms;
+  // QUIC's smoothed RTT starts at a guess (333 ms): 0 until a sample was taken.
+  if (const auto q = quic_->connection().stats(); q.min_rtt_ms > 0) s.rtt_ms = q.srtt_ms;
   s.loss_percent = received_loss_;
   for (const auto& [id, p] : peers_) {
     const auto& j = p.decoder->jitter_stats();
@@ -249,11 +256,17 @@ void RoomCall::announce(MemberEvent::Kind kind, const proto::Participant& p) {
   e.kind = kind;
   e.who = p;
   e.expected = expected(p);
+  e.own_identity = p.fingerprint == identity_.fingerprint();
   if (p.identity_pub.size() == 32) {
     e.safety_number = crypto::safety_number(identity_.signing_public(),
                                             std::span<const uint8_t, 32>(p.identity_pub.data(), 32));
   }
   options_.on_member(e);
+}
+
+bool RoomCall::our_old_session(const proto::Participant& p) const {
+  return p.fingerprint == identity_.fingerprint() &&
+         std::find(past_sessions_.begin(), past_sessions_.end(), p.session_id) != past_sessions_.end();
 }
 
 void RoomCall::give_key(const proto::Participant& p) {
@@ -270,10 +283,15 @@ void RoomCall::on_room(const proto::RoomUpdate& u) {
   // Our key already existed before this update: a change in who is here means a new key.
   const bool had_key = own_key_.has_value();
   for (const auto& p : u.participants) {
-    // Another session of our own identity (an older one the relay has not timed out yet, or a
-    // second terminal with the same identity) is neither us nor someone to hand keys to.
-    if (p.fingerprint == me && my_session_ && p.session_id != *my_session_) continue;
-    if (p.fingerprint == me) {
+    // We are the session the relay's CallAnswer named (or, from a relay that names none, the
+    // first of our identity). Any other session of our identity (a second terminal with the
+    // same identity file, or our own older session the relay has not timed out yet) is a
+    // member like any other: it holds our identity's keys, so it opens what we hand it, and we
+    // hear it. (Skipping our old session ids is not safe: a restarted relay numbers sessions
+    // afresh, and a second terminal may get one of them.)
+    const bool ours = my_session_ ? p.session_id == *my_session_
+                                  : !own_key_ || own_key_->session_id() == p.session_id;
+    if (p.fingerprint == me && ours) {
       if (!own_key_) {
         // Our session id is the relay's: receivers find our key by it.
         own_key_.emplace(p.session_id);
@@ -296,7 +314,7 @@ void RoomCall::on_room(const proto::RoomUpdate& u) {
     const auto listed = now.find(it->first);
     if (listed == now.end() || listed->second.fingerprint != it->second.info.fingerprint) {
       add_stats(departed_, it->second.decoder->stats());
-      if (!echo) announce(MemberEvent::Kind::kLeft, it->second.info);
+      if (!echo && !our_old_session(it->second.info)) announce(MemberEvent::Kind::kLeft, it->second.info);
       keys_.forget(it->first);
       it = peers_.erase(it);
       someone_left = true;
@@ -314,7 +332,7 @@ void RoomCall::on_room(const proto::RoomUpdate& u) {
     peer.decoder = std::make_unique<CallDecoder>(CallDecoderConfig{}, *peer.opener);
     someone_joined = true;
     if (echo) continue;
-    announce(MemberEvent::Kind::kJoined, p);
+    if (!our_old_session(p)) announce(MemberEvent::Kind::kJoined, p);
     if (!p.display_name.empty() && directory_.observe(p.display_name, p.fingerprint) ==
                                        crypto::PeerDirectory::Seen::kIdentityChanged) {
       announce(MemberEvent::Kind::kIdentityChanged, p);

@@ -18,6 +18,7 @@
 #include <utility>
 
 #include <boost/asio.hpp>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -40,6 +41,7 @@ struct MemberEvent {
   proto::Participant who;
   std::string safety_number;  // ours with theirs (crypto::safety_number)
   bool expected = true;       // in RoomCallOptions::expect, or no list was given
+  bool own_identity = false;  // another session of our own identity (a second terminal)
 };
 
 struct RoomCallOptions {
@@ -184,6 +186,11 @@ class RoomCall : public transport::QuicEvents {
   uint64_t keys_refused_ = 0;  // SenderKeys that did not open or named another member's session
   uint64_t rotated_at_ = 0;  // now_ms() of our key's last rotation
   std::optional<uint32_t> my_session_;  // the relay's id for this connection's session
+  static constexpr size_t kPastSessions = 8;
+  std::deque<uint32_t> past_sessions_;  // ours on earlier connections, newest last
+  // Listed with our identity under a session id we held before: most likely our own session
+  // from before a redial, not yet timed out by the relay (not announced as a join or leave).
+  bool our_old_session(const proto::Participant& p) const;
   crypto::PeerDirectory directory_;  // names seen with their fingerprints, for changes
   boost::asio::steady_timer redial_;
   bool redial_pending_ = false;

@@ -1,5 +1,6 @@
 #include "client/wav.h"
 
+#include <cerrno>
 #include <cstring>
 #include <stdexcept>
 
@@ -12,7 +13,7 @@ void put16(std::ofstream& o, uint16_t v) { o.write(reinterpret_cast<const char*>
 }  // namespace
 
 WavWriter::WavWriter(const std::string& path, uint32_t rate) : out_(path, std::ios::binary), rate_(rate) {
-  if (!out_) throw std::runtime_error("cannot create " + path);
+  if (!out_) throw std::runtime_error("cannot create " + path + ": " + std::strerror(errno));
   header();
 }
 
@@ -45,7 +46,7 @@ WavWriter::~WavWriter() {
 
 WavData read_wav(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
+  if (!in) throw std::runtime_error("cannot read " + path + ": " + std::strerror(errno));
   std::vector<char> all((std::istreambuf_iterator<char>(in)), {});
   auto u32 = [&](size_t at) {
     uint32_t v;

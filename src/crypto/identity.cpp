@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -131,20 +133,22 @@ void save_identity(const Identity& id, const std::filesystem::path& path) {
   // planted to make us write the seed elsewhere, or a file others can read.
   std::string tmp = path.string() + ".XXXXXX";
   const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) throw std::runtime_error("identity: cannot create a file beside " + path.string());
+  if (fd < 0) throw std::runtime_error("identity: cannot create a file beside " + path.string() + ": " +
+                             std::strerror(errno));
   bool ok = ::write(fd, body.data(), body.size()) == static_cast<ssize_t>(body.size());
   ok = ::fsync(fd) == 0 && ok;
   ::close(fd);
   if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
     ::unlink(tmp.c_str());
-    throw std::runtime_error("identity: cannot write " + path.string());
+    throw std::runtime_error("identity: cannot write " + path.string() + ": " + std::strerror(err));
   }
 }
 
 Identity load_identity(const std::filesystem::path& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
-    throw std::runtime_error("identity: cannot read " + path.string());
+    throw std::runtime_error("identity: cannot read " + path.string() + ": " + std::strerror(errno));
   }
   if ((st.st_mode & 077) != 0) {
     std::ostringstream msg;

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <set>
 
 #include "client/room_call.h"
 #include "crypto/handshake.h"
@@ -230,26 +231,66 @@ TEST(HostileRelay, AGhostMemberIsShownAndUnderExpectGetsNoKey) {
             crypto::safety_number(alice.signing_public(), f.me.signing_public()));
 }
 
-// After an outage the relay still lists our old session beside the new one (it has not timed
+// After a redial the relay still lists our old session beside the new one (it has not timed
 // out). We must take the session the relay's answer names as ours: keying our media to the old
 // one made every key we sent a forgery in the relay's eyes, and every redial was hung up again.
+// The old session is not announced as a newcomer (it is most likely us, before the redial).
 TEST(HostileRelay, OurSessionIsTheOneTheAnswerNamesNotAnOlderOneOfOurs) {
+  Fixture f;
+  const crypto::Identity alice = crypto::Identity::generate();
+  proto::RoomUpdate first, second;
+  first.room = second.room = "ops";
+  first.participants = {participant(f.me, 5, "me"), participant(alice, 7, "alice")};
+  second.participants = {participant(f.me, 5, "me (old)"), participant(alice, 7, "alice"),
+                         participant(f.me, 8, "me")};
+  int offers = 0;
+  f.relay.on_offer = [&](transport::QuicConnection&, const proto::CallOffer& o) {
+    auto a = crypto::answer_offer(f.relay.id, o, std::nullopt, f.relay.replay, "good");
+    ASSERT_TRUE(a.ok());
+    a->answer.session_id = ++offers == 1 ? 5 : 8;
+    f.relay.send(a->answer);
+    f.relay.send(offers == 1 ? first : second);
+  };
+  f.start();
+  ASSERT_TRUE(f.run_until([&] { return f.relay.count<proto::SenderKey>() == 1; }));
+  // The relay goes away (a restart): the call dials again and is answered as session 8.
+  f.relay.send(proto::Hangup{std::nullopt, "relay restarting"});
+  ASSERT_TRUE(f.run_until([&] { return offers == 2 && f.relay.count<proto::SenderKey>() == 3; }, 8000));
+  std::vector<uint32_t> sessions;
+  for (const auto& m : f.relay.received) {
+    if (const auto* sk = std::get_if<proto::SenderKey>(&m)) sessions.push_back(sk->session_id);
+  }
+  EXPECT_EQ(sessions, (std::vector<uint32_t>{5, 8, 8}));
+  for (const auto& e : f.events) {
+    EXPECT_EQ(e.who.fingerprint, alice.fingerprint()) << "our old session announced as a member";
+  }
+}
+
+// A second terminal with our identity file is another member: it gets our key (it can open it:
+// it holds our identity) and we hear it. The README's two-terminal call, where both clients
+// use ~/.wzp/identity, recorded silence while such sessions were skipped.
+TEST(HostileRelay, ASecondSessionOfOurIdentityIsAMemberWeHearAndKey) {
   Fixture f;
   const crypto::Identity alice = crypto::Identity::generate();
   proto::RoomUpdate u;
   u.room = "ops";
-  u.participants = {participant(f.me, 5, "me (old)"), participant(alice, 7, "alice"),
+  u.participants = {participant(f.me, 5, "other terminal"), participant(alice, 7, "alice"),
                     participant(f.me, 8, "me")};
   f.answer_then_list(u, 8);
   f.start();
-  ASSERT_TRUE(f.run_until([&] { return f.relay.count<proto::SenderKey>() == 1; }));
+  ASSERT_TRUE(f.run_until([&] { return f.relay.count<proto::SenderKey>() == 2; }));
+  std::set<std::string> to;
   for (const auto& m : f.relay.received) {
     if (const auto* sk = std::get_if<proto::SenderKey>(&m)) {
       EXPECT_EQ(sk->session_id, 8u);
-      EXPECT_EQ(sk->to, alice.fingerprint());  // not to our own old session
+      to.insert(sk->to);
     }
   }
-  EXPECT_EQ(f.call->member_count(), 1u);
+  EXPECT_EQ(to, (std::set<std::string>{alice.fingerprint(), f.me.fingerprint()}));
+  EXPECT_EQ(f.call->member_count(), 2u);
+  ASSERT_FALSE(f.events.empty());
+  EXPECT_TRUE(f.events[0].own_identity);
+  EXPECT_EQ(f.events[0].who.session_id, 5u);
 }
 
 // Whether a media datagram (full header, as sent before any quality report) opens under `key`.

@@ -115,7 +115,7 @@ TEST(ClientProcess, ACallSurvivesItsRelayBeingKilledAndRestarted) {
   ASSERT_TRUE(wait_for(*bob, "registered with", bob_says));
   auto alice = client(dir, "alice", listen, {"--call", bob_fp, "--send-tone", "30", "--duration", "14"});
   ASSERT_TRUE(wait_for(*bob, "call connected", bob_says));
-  ASSERT_TRUE(wait_for(*bob, "decoded 1", bob_says)) << ::testing::PrintToString(bob_says);  // media is flowing
+  ASSERT_TRUE(wait_for(*bob, "heard ", bob_says)) << ::testing::PrintToString(bob_says);  // media is flowing
   // Kill the relay outright (no goodbyes) and start it again on the same port and state.
   const auto killed = Clock::now();
   relay->proc->signal(SIGKILL);
@@ -266,7 +266,7 @@ TEST(ClientProcess, DriftTestMeasuresAFastSenderAndTheBufferAbsorbsIt) {
   ASSERT_FALSE(relay.address.empty());
   auto rx = client(dir, "rx", relay.address, {"--room", "drift", "--drift-test", "15"});
   std::vector<std::string> seen;
-  ASSERT_TRUE(wait_for(*rx, "connected", seen));
+  ASSERT_TRUE(wait_for(*rx, "joined room", seen));
   auto tx = client(dir, "tx", relay.address,
                    {"--room", "drift", "--send-tone", "16", "--clock-skew-ppm", "5000"});
   const auto [lines, rc] = run_all(*rx, std::chrono::seconds(30));
