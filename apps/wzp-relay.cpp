@@ -185,6 +185,14 @@ int main(int argc, char** argv) {
               std::string text = forwarder ? forwarder->metrics_text() : relay.metrics_text();
               if (prober) text += prober->metrics_text();
               return text;
+            },
+            [&relay, &forwarder, started = std::chrono::steady_clock::now()] {
+              const auto up = std::chrono::duration_cast<std::chrono::seconds>(
+                  std::chrono::steady_clock::now() - started);
+              return std::string(R"({"status":"ok","version":")") + WZP_VERSION +
+                     R"(","mode":")" + (forwarder ? "forward" : "rooms") + R"(","sessions":)" +
+                     std::to_string(forwarder ? forwarder->sessions() : relay.sessions()) +
+                     R"(,"uptime_s":)" + std::to_string(up.count()) + "}\n";
             });
       });
       std::cout << "wzp-relay: metrics on http://" << metrics->local_endpoint() << "/metrics\n";

@@ -17,7 +17,9 @@ struct Exchange : std::enable_shared_from_this<Exchange> {
   http::request<http::string_body> req;
   http::response<http::string_body> res;
   std::function<std::string()>& render;
-  Exchange(tcp::socket s, std::function<std::string()>& r) : socket(std::move(s)), render(r) {}
+  std::function<std::string()>& health;
+  Exchange(tcp::socket s, std::function<std::string()>& r, std::function<std::string()>& h)
+      : socket(std::move(s)), render(r), health(h) {}
   void start() {
     auto self = shared_from_this();
     http::async_read(socket, buffer, req, [self](boost::beast::error_code ec, std::size_t) {
@@ -32,10 +34,14 @@ struct Exchange : std::enable_shared_from_this<Exchange> {
       res.result(http::status::ok);
       res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
       res.body() = render();
+    } else if (req.method() == http::verb::get && req.target() == "/healthz") {
+      res.result(http::status::ok);
+      res.set(http::field::content_type, "application/json");
+      res.body() = health();
     } else {
       res.result(http::status::not_found);
       res.set(http::field::content_type, "text/plain");
-      res.body() = "only /metrics here\n";
+      res.body() = "only /metrics and /healthz here\n";
     }
     res.prepare_payload();
     auto self = shared_from_this();
@@ -49,8 +55,8 @@ struct Exchange : std::enable_shared_from_this<Exchange> {
 }  // namespace
 
 MetricsHttp::MetricsHttp(asio::io_context& io, const tcp::endpoint& listen,
-                         std::function<std::string()> render)
-    : acceptor_(io, listen), render_(std::move(render)) {
+                         std::function<std::string()> render, std::function<std::string()> health)
+    : acceptor_(io, listen), render_(std::move(render)), health_(std::move(health)) {
   accept();
 }
 
@@ -62,7 +68,7 @@ void MetricsHttp::stop() {
 void MetricsHttp::accept() {
   acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted) return;
-    if (!ec) std::make_shared<Exchange>(std::move(socket), render_)->start();
+    if (!ec) std::make_shared<Exchange>(std::move(socket), render_, health_)->start();
     accept();
   });
 }

@@ -24,6 +24,7 @@ Control parse_control(std::string_view text) {
 
 bool valid_room(std::string_view r) {
   if (r.empty() || r.size() > 64) return false;
+  if (r == "healthz" || r == "metrics") return false;  // the bridge's own paths
   for (char c : r) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
   }

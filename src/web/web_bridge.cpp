@@ -429,6 +429,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       return reply(http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
                    WebBridge::Impl::metrics(*bridge_));
     }
+    if (path == "/healthz") {  // a room cannot be called this (valid_room)
+      return reply(http::status::ok, "application/json",
+                   R"({"status":"ok","browsers":)" + std::to_string(bridge_->live) + "}\n");
+    }
     if (path == "/") {
       http::response<http::string_body> res{http::status::found, req_.version()};
       res.set(http::field::location, "/lobby");

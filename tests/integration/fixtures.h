@@ -47,8 +47,10 @@ struct Relay {
     }
   }
   // The /metrics text ("" when it cannot be fetched); also saved to `file` for promtool.
-  std::string scrape(const std::filesystem::path& file) const {
-    if (std::system(("curl -sf http://" + metrics + "/metrics > " + file.string()).c_str()) != 0) {
+  std::string scrape(const std::filesystem::path& file) const { return get("/metrics", file); }
+  // Any path of the metrics server, through `file`.
+  std::string get(const std::string& path, const std::filesystem::path& file) const {
+    if (std::system(("curl -sf http://" + metrics + path + " > " + file.string()).c_str()) != 0) {
       return {};
     }
     std::ifstream in(file);

@@ -62,6 +62,10 @@ TEST(RelayProcess, ThreeMembersHearTheOtherTwoNeverThemselvesAndRoomsDoNotLeak) 
   EXPECT_LT(codec::rms(d.mono), 50);
   const auto text = relay.scrape(dir / "metrics.txt");
   EXPECT_EQ(metric(text, "wzp_relay_handshakes_total{result=\"ok\"}"), 4);
+  // The health check beside the metrics: a load balancer's or a watchdog's question.
+  const auto health = relay.get("/healthz", dir / "healthz.json");
+  EXPECT_EQ(health.rfind(std::string(R"({"status":"ok","version":")") + WZP_VERSION + R"(","mode":"rooms","sessions":)", 0), 0u)
+      << health;
   relay.proc->signal(SIGTERM);
   EXPECT_EQ(relay.proc->wait(std::chrono::seconds(3)), 0);
   std::filesystem::remove_all(dir);

@@ -180,6 +180,9 @@ TEST(WebBridge, ServesThePageItsFilesAndNothingElse) {
   EXPECT_EQ(status, 404u);
   get(s.port(), "/not/a/room", &status);
   EXPECT_EQ(status, 404u);
+  // A health check for load balancers and systemd watchers (it used to be a room page).
+  EXPECT_EQ(get(s.port(), "/healthz", &status), "{\"status\":\"ok\",\"browsers\":0}\n");
+  EXPECT_EQ(status, 200u);
 }
 
 TEST(WebControl, ParsesWhatThePageSendsAndRefusesTheRest) {
@@ -192,6 +195,8 @@ TEST(WebControl, ParsesWhatThePageSendsAndRefusesTheRest) {
   EXPECT_FALSE(valid_room(""));
   EXPECT_FALSE(valid_room("a/b"));
   EXPECT_FALSE(valid_room(std::string(65, 'a')));
+  EXPECT_FALSE(valid_room("healthz"));  // the bridge's own paths
+  EXPECT_FALSE(valid_room("metrics"));
 }
 
 }  // namespace
