@@ -104,10 +104,9 @@ int main(int argc, char** argv) {
   app.add_option("--expect", expect,
                  "hand our key only to this fingerprint (repeatable): anyone else the relay lists "
                  "in the room hears nothing of us");
-  app.add_option("--identity", identity_path, "identity file (created on first use)")
-      ->capture_default_str();
-  app.add_option("--known-relays", pins, "relay certificate pins (trust on first use)")
-      ->capture_default_str();
+  app.add_option("--identity", identity_path, "identity file, created on first use (default: ~/.wzp/identity)");
+  app.add_option("--known-relays", pins,
+                 "relay certificate pins, trust on first use (default: ~/.wzp/known_relays)");
   app.add_flag("--show-identity", show_identity, "print the fingerprint and exit");
   app.add_flag("--show-mnemonic", show_mnemonic, "with --show-identity: also the recovery words");
   app.add_flag("--restore-identity", restore, "read 24 recovery words on stdin into --identity");

@@ -25,13 +25,14 @@
 int main(int argc, char** argv) {
   CLI::App app{"wzp-relay: WarzonePhone relay (SFU rooms over QUIC)"};
   wzp::relay::RelayOptions o;
+  o.state_dir = wzp::apps::default_state_dir("relay");
   std::string config;
   app.add_option("--config", config, "TOML file with any of the settings below, and [acl]");
   auto* listen_opt = app.add_option("--listen", o.listen, "address to accept clients on, HOST:PORT")
                          ->capture_default_str();
   auto* state_opt = app.add_option("--state-dir", o.state_dir,
-                                   "where the relay keeps its identity and TLS certificate")
-                        ->capture_default_str();
+                                   "where the relay keeps its identity and TLS certificate "
+                                   "(default: $STATE_DIRECTORY under systemd, else ~/.wzp/relay)");
   auto* metrics_opt = app.add_option("--metrics-listen", o.metrics_listen,
                                      "Prometheus /metrics over HTTP, HOST:PORT ('off' to disable)")
                           ->capture_default_str();
@@ -58,7 +59,7 @@ int main(int argc, char** argv) {
 
   // The file first, then the flags given on the command line on top.
   if (!config.empty()) {
-    wzp::relay::RelayOptions from_file;
+    wzp::relay::RelayOptions from_file = o;  // what the file leaves out keeps our defaults
     try {
       wzp::relay::load_relay_config(config, from_file);
     } catch (const std::exception& e) {

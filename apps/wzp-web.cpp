@@ -36,7 +36,12 @@ int main(int argc, char** argv) {
   CLI::App app{"wzp-web: WarzonePhone browser bridge (HTTPS + WebSocket)"};
   int port = 8080;
   std::string host = "127.0.0.1", relay = "127.0.0.1:4433", cert, key;
-  std::string web_root = WZP_WEB_ROOT, state_dir = "wzp-web-state", rnnoise = WZP_RNNOISE_JS;
+  // Installed (PREFIX/share/wzp beside PREFIX/bin), the page and RNNoise come from there;
+  // from the build tree, from the source tree.
+  const auto data = wzp::apps::installed_data_dir();
+  std::string web_root = data.empty() ? WZP_WEB_ROOT : (data / "web").string();
+  std::string rnnoise = data.empty() ? WZP_RNNOISE_JS : (data / "vendor" / "rnnoise.js").string();
+  std::string state_dir = wzp::apps::default_state_dir("web");
   bool tls = false;
   std::vector<std::string> allow_origins;
   app.add_option("--port", port, "HTTP(S)/WebSocket port (0: any free port)")
@@ -47,11 +52,15 @@ int main(int argc, char** argv) {
   app.add_flag("--tls", tls, "HTTPS (a self-signed certificate in --state-dir unless --cert/--key)");
   app.add_option("--cert", cert, "PEM certificate (with --tls)");
   app.add_option("--key", key, "PEM private key (with --tls)");
-  app.add_option("--web-root", web_root, "the page's files")->capture_default_str();
-  app.add_option("--rnnoise", rnnoise, "RNNoise WebAssembly build (npm @shiguredo/rnnoise-wasm)")
-      ->capture_default_str();
-  app.add_option("--state-dir", state_dir, "pins of relays, the generated certificate")
-      ->capture_default_str();
+  app.add_option("--web-root", web_root,
+                 "the page's files (default: PREFIX/share/wzp/web when installed, else the "
+                 "source tree's web/)");
+  app.add_option("--rnnoise", rnnoise,
+                 "RNNoise WebAssembly build, npm @shiguredo/rnnoise-wasm (default: "
+                 "PREFIX/share/wzp/vendor/rnnoise.js when installed, else node_modules/)");
+  app.add_option("--state-dir", state_dir,
+                 "pins of relays, the generated certificate (default: $STATE_DIRECTORY under "
+                 "systemd, else ~/.wzp/web)");
   app.add_option("--allow-origin", allow_origins,
                  "another page origin (scheme://host[:port]) allowed to open calls through /ws/ "
                  "(repeatable; the bridge's own origin always is)");

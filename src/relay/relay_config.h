@@ -12,7 +12,7 @@ namespace wzp::relay {
 
 struct RelayOptions {
   std::string listen = "0.0.0.0:4433";
-  std::string state_dir = "wzp-relay-state";
+  std::string state_dir = "wzp-relay-state";  // wzp-relay: $STATE_DIRECTORY or ~/.wzp/relay
   std::string metrics_listen = "127.0.0.1:9464";
   uint64_t max_sessions = 1000;
   uint64_t max_participants = 100;
