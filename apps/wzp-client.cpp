@@ -197,8 +197,9 @@ int main(int argc, char** argv) {
                  "(--help lists every option)\n";
     return 2;
   }
-  const auto ep = wzp::transport::parse_endpoint(relay);
-  if (!ep.endpoint) {
+  // A host name is looked up when the call dials (and again at every redial).
+  const auto ep = wzp::transport::parse_address(relay);
+  if (!ep.address) {
     std::cerr << "wzp-client: relay " << ep.error << "\n";
     return 2;
   }
@@ -396,7 +397,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<wzp::client::RoomCall> call;
   std::string call_room = opt.room;  // for the "joined room" line
   if (!do_register) {
-    call = std::make_unique<wzp::client::RoomCall>(io, *ep.endpoint, *identity, opt, source, sink);
+    call = std::make_unique<wzp::client::RoomCall>(io, *ep.address, *identity, opt, source, sink);
   }
 
   // --register: a SignalSession keeps us registered; direct calls become a RoomCall in the
@@ -408,11 +409,11 @@ int main(int argc, char** argv) {
   std::string call_peer;  // the other party's fingerprint: the private room must hold only it
   bool registered_once = false;
   const auto start_call = [&](const std::string& private_room) {
-    const auto at_ep = wzp::transport::parse_endpoint(current_relay);
+    const auto at_ep = wzp::transport::parse_address(current_relay);
     auto o = opt;
     o.room = call_room = private_room;
     o.expect = {call_peer};  // a direct call's room holds exactly the peer we called or answered
-    call = std::make_unique<wzp::client::RoomCall>(io, *at_ep.endpoint, *identity, o, source, sink);
+    call = std::make_unique<wzp::client::RoomCall>(io, *at_ep.address, *identity, o, source, sink);
     say("call connected in room " + private_room);
   };
   std::vector<std::unique_ptr<wzp::client::RoomCall>> ended;  // kept until exit: goodbyes in flight
@@ -504,13 +505,13 @@ int main(int argc, char** argv) {
       std::istringstream words(line);
       words >> verb >> arg;
       if (verb == "relay" && !arg.empty()) {
-        const auto to = wzp::transport::parse_endpoint(arg);
-        if (!to.endpoint) {
+        const auto to = wzp::transport::parse_address(arg);
+        if (!to.address) {
           say("relay " + to.error);
         } else {
           current_relay = arg;
           session->register_relay(arg);
-          if (call) call->move_to(*to.endpoint);
+          if (call) call->move_to(*to.address);
           say("moving to " + arg);
         }
       } else if (verb == "call" && !arg.empty()) {
@@ -538,6 +539,7 @@ int main(int argc, char** argv) {
   });
   int exit_code = 0;
   bool ever_connected = false, was_connected = false;
+  uint32_t reconnects_said = 0;
   uint64_t last_bytes = 0, last_decoded = 0, last_concealed = 0;
   uint32_t delay_min = UINT32_MAX, delay_max = 0;
   double delay_sum = 0;
@@ -553,12 +555,16 @@ int main(int argc, char** argv) {
       break;
     }
     if (!ever_connected && !session && (elapsed > 10 || elapsed >= duration)) {
-      std::cerr << "wzp-client: cannot reach relay " << relay << " (no answer after "
+      // The first attempt's reason when there was one (a host name that does not resolve).
+      std::cerr << "wzp-client: cannot reach relay " << relay << " ("
+                << (st.closed_reason.empty() ? "no answer" : st.closed_reason) << " after "
                 << static_cast<int>(elapsed) << " s)\n";
       exit_code = 1;
       break;
     }
-    if (call && st.connected && !was_connected) {
+    // (A rejoin can happen between two looks at the status: the count says so.)
+    if (call && st.connected && (!was_connected || st.reconnects != reconnects_said)) {
+      reconnects_said = st.reconnects;
       // Said once per join, so a reader (or a script) knows the call is up and as whom.
       say(st.reconnects > 0 ? "back in the call (reconnect " + std::to_string(st.reconnects) + ")"
                             : "joined room " + wzp::client::printable(call_room) + " as " +

@@ -62,8 +62,8 @@ int main(int argc, char** argv) {
   app.add_option("--log", log, "per-packet CSV log");
   if (const auto rc = wzp::apps::parse_command_line(app, "wzp-netem", argc, argv)) return *rc;
 
-  auto l = wzp::transport::parse_endpoint(listen);
-  auto u = wzp::transport::parse_endpoint(upstream);
+  auto l = wzp::transport::resolve_now(listen);
+  auto u = wzp::transport::resolve_now(upstream);
   if (!l.endpoint || !u.endpoint) {
     std::cerr << "wzp-netem: " << (l.endpoint ? "--upstream " : "--listen ")
               << (l.endpoint ? u.error : l.error) << "\n";

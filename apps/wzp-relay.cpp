@@ -84,28 +84,34 @@ int main(int argc, char** argv) {
     o.acl = from_file.acl;
   }
 
-  const auto ep = wzp::transport::parse_endpoint(o.listen);
+  // Where to listen is looked up once, now; peers named by host (remote, probe) are looked up
+  // again as they are dialled, so one that moves is found.
+  const auto ep = wzp::transport::resolve_now(o.listen);
   if (!ep.endpoint) {
     std::cerr << "wzp-relay: listen " << ep.error << "\n";
     return 2;
   }
-  std::optional<boost::asio::ip::udp::endpoint> remote;
+  std::optional<wzp::transport::Address> remote;
   if (!o.remote.empty()) {
-    const auto r = wzp::transport::parse_endpoint(o.remote);
-    if (!r.endpoint) {
+    const auto r = wzp::transport::parse_address(o.remote);
+    if (!r.address) {
       std::cerr << "wzp-relay: remote " << r.error << "\n";
       return 2;
     }
-    remote = *r.endpoint;
+    remote = *r.address;
   }
   std::vector<wzp::relay::ProbeTarget> probes;
   for (const auto& p : o.probes) {
-    const auto r = wzp::transport::parse_endpoint(p);
-    if (!r.endpoint) {
+    const auto r = wzp::transport::parse_address(p);
+    if (!r.address) {
       std::cerr << "wzp-relay: probe " << r.error << "\n";
       return 2;
     }
-    probes.push_back({p, *r.endpoint});
+    wzp::relay::ProbeTarget t;
+    t.label = p;
+    t.name = *r.address;
+    if (auto n = wzp::transport::numeric_endpoint(*r.address); n.endpoint) t.endpoint = *n.endpoint, t.name.reset();
+    probes.push_back(std::move(t));
   }
   std::optional<wzp::relay::HttpUrl> auth_url;
   if (!o.auth_url.empty()) {
@@ -158,7 +164,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<wzp::relay::Forwarder> forwarder;
     if (remote) {
       wzp::relay::ForwarderConfig fc;
-      fc.remote = *remote;
+      fc.remote_name = *remote;
       fc.relay_id = identity.fingerprint();
       fc.verify_remote = pin(o.remote);
       fc.max_sessions = o.max_sessions;
@@ -177,7 +183,7 @@ int main(int argc, char** argv) {
     }
     std::unique_ptr<wzp::relay::MetricsHttp> metrics;
     if (o.metrics_listen != "off") {
-      const auto m = wzp::transport::parse_endpoint(o.metrics_listen);
+      const auto m = wzp::transport::resolve_now(o.metrics_listen);
       if (!m.endpoint) throw std::runtime_error("metrics_listen " + m.error);
       wzp::apps::listening_on("TCP " + o.metrics_listen + " (--metrics-listen)", [&] {
         metrics = std::make_unique<wzp::relay::MetricsHttp>(

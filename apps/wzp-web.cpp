@@ -66,8 +66,9 @@ int main(int argc, char** argv) {
                  "(repeatable; the bridge's own origin always is)");
   if (const auto rc = wzp::apps::parse_command_line(app, "wzp-web", argc, argv)) return *rc;
 
-  if (!wzp::transport::parse_endpoint(relay).endpoint) {
-    std::cerr << "wzp-web: relay " << wzp::transport::parse_endpoint(relay).error << "\n";
+  // A host name is looked up at each dial, so a relay that moves is found.
+  if (const auto a = wzp::transport::parse_address(relay); !a.address) {
+    std::cerr << "wzp-web: relay " << a.error << "\n";
     return 2;
   }
   if (cert.empty() != key.empty()) {
@@ -81,7 +82,9 @@ int main(int argc, char** argv) {
   try {
     std::filesystem::create_directories(state_dir);
     wzp::web::BridgeConfig c;
-    c.listen = {boost::asio::ip::make_address(host), static_cast<uint16_t>(port)};
+    const auto where = wzp::transport::resolve_now(wzp::transport::Address{host, static_cast<uint16_t>(port)});
+    if (!where.endpoint) throw std::runtime_error("--host " + where.error);
+    c.listen = {where.endpoint->address(), where.endpoint->port()};
     c.relay = relay;
     c.web_root = web_root;
     c.state_dir = state_dir;

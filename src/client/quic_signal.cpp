@@ -135,18 +135,25 @@ QuicSignalConnector::QuicSignalConnector(boost::asio::io_context& io, QuicSignal
     : io_(io), options_(std::move(options)) {}
 
 QuicSignalConnector::~QuicSignalConnector() {
+  *alive_ = false;
   for (auto& [p, c] : pending_) c->owner_ = nullptr;
 }
 
 void QuicSignalConnector::connect(const std::string& relay, Done done) {
-  const auto ep = transport::parse_endpoint(relay);
-  if (!ep.endpoint) {
-    boost::asio::post(io_, [done = std::move(done), e = ep.error] { done(nullptr, e); });
+  const auto a = transport::parse_address(relay);
+  if (!a.address) {
+    boost::asio::post(io_, [done = std::move(done), e = a.error] { done(nullptr, e); });
     return;
   }
-  auto c = std::make_unique<Connection>(*this, *ep.endpoint, relay, std::move(done));
-  Connection* raw = c.get();
-  pending_[raw] = std::move(c);
+  // Looked up at every connect: a relay that moved to a new address is found on the next one.
+  transport::resolve(io_, *a.address,
+                     [this, alive = alive_, relay, done = std::move(done)](const transport::EndpointResult& ep) mutable {
+                       if (!*alive) return;
+                       if (!ep.endpoint) return done(nullptr, ep.error);
+                       auto c = std::make_unique<Connection>(*this, *ep.endpoint, relay, std::move(done));
+                       Connection* raw = c.get();
+                       pending_[raw] = std::move(c);
+                     });
 }
 
 }  // namespace wzp::client

@@ -39,6 +39,7 @@ class QuicSignalConnector : public SignalConnector {
   boost::asio::io_context& io_;
   QuicSignalOptions options_;
   std::map<Connection*, std::unique_ptr<Connection>> pending_;  // until established or failed
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for lookups still running
 };
 
 }  // namespace wzp::client

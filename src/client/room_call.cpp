@@ -22,10 +22,24 @@ void add_stats(CallDecoderStats& to, const CallDecoderStats& r) {
 RoomCall::RoomCall(boost::asio::io_context& io, const boost::asio::ip::udp::endpoint& relay,
                    const crypto::Identity& identity, RoomCallOptions options, Source source,
                    Sink sink)
-    : io_(io), relay_(relay), identity_(identity), options_(std::move(options)),
+    : RoomCall(io, std::nullopt, relay, identity, std::move(options), std::move(source), std::move(sink)) {}
+
+RoomCall::RoomCall(boost::asio::io_context& io, const transport::Address& relay,
+                   const crypto::Identity& identity, RoomCallOptions options, Source source,
+                   Sink sink)
+    : RoomCall(io, relay, {}, identity, std::move(options), std::move(source), std::move(sink)) {}
+
+RoomCall::RoomCall(boost::asio::io_context& io, std::optional<transport::Address> name,
+                   const boost::asio::ip::udp::endpoint& relay, const crypto::Identity& identity,
+                   RoomCallOptions options, Source source, Sink sink)
+    : io_(io), relay_(relay), relay_name_(std::move(name)), identity_(identity), options_(std::move(options)),
       source_(std::move(source)), sink_(std::move(sink)), timer_(io),
       start_(std::chrono::steady_clock::now()), redial_(io), pcm_(kPcmFrame), mix_(kPcmFrame),
       part_(kPcmFrame) {
+  // A numeric address needs no lookup.
+  if (relay_name_) {
+    if (auto n = transport::numeric_endpoint(*relay_name_); n.endpoint) relay_ = *n.endpoint, relay_name_.reset();
+  }
   dial();
   timer_.expires_at(start_ + std::chrono::milliseconds(5));
   timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
@@ -91,6 +105,21 @@ void RoomCall::dial() {
   my_session_.reset();
   last_sent_ = last_lost_ = 0;
   dialled_ = heard_ = std::chrono::steady_clock::now();
+  wire_.conn = nullptr;
+  if (!relay_name_) return connect();
+  // A relay named by host is looked up again before every dial: one that moved is found.
+  resolving_ = true;
+  transport::resolve(io_, *relay_name_,
+                     [this, alive = alive_, dial = ++dials_](const transport::EndpointResult& r) {
+                       if (!*alive || dial != dials_ || !resolving_) return;  // a newer dial, or gave up
+                       resolving_ = false;
+                       if (!r.endpoint) return lost(r.error);
+                       relay_ = *r.endpoint;
+                       connect();
+                     });
+}
+
+void RoomCall::connect() {
   quic_ = std::make_unique<transport::QuicClient>(io_, relay_, transport::room_sni(options_.room),
                                                   options_.verify_relay, *this);
   wire_.conn = &quic_->connection();
@@ -113,6 +142,14 @@ void RoomCall::lost(const std::string& reason) {
 
 void RoomCall::move_to(const boost::asio::ip::udp::endpoint& relay) {
   relay_ = relay;
+  relay_name_.reset();
+  attempt_ = 0;
+  redial_.cancel();
+  dial();
+}
+
+void RoomCall::move_to(const transport::Address& relay) {
+  relay_name_ = relay;
   attempt_ = 0;
   redial_.cancel();
   dial();
@@ -128,6 +165,7 @@ void RoomCall::hang_up() {
   hung_up_ = true;
   redial_.cancel();
   if (encoder_) encoder_->flush();
+  if (!quic_) return;  // still looking the relay up
   auto& c = quic_->connection();
   c.send_stream(proto::frame_signal(proto::Hangup{std::nullopt, "bye"}));
   c.close("hangup");
@@ -155,7 +193,9 @@ RoomCallStatus RoomCall::status() const {
     if (p.decoder) add_stats(s.received, p.decoder->stats());
   }
   // QUIC's smoothed RTT starts at a guess (333 ms): 0 until a sample was taken.
-  if (const auto q = quic_->connection().stats(); q.min_rtt_ms > 0) s.rtt_ms = q.srtt_ms;
+  if (quic_) {
+    if (const auto q = quic_->connection().stats(); q.min_rtt_ms > 0) s.rtt_ms = q.srtt_ms;
+  }
   s.loss_percent = received_loss_;
   for (const auto& [id, p] : peers_) {
     const auto& j = p.decoder->jitter_stats();
@@ -385,8 +425,13 @@ void RoomCall::drop_probe() {
 // A relay that was killed sends no close, and a path that went down says nothing either: see
 // the class comment for how the two are told apart.
 void RoomCall::check_liveness() {
-  if (hung_up_ || failed_ || redial_pending_ || !quic_) return;
   const auto t = std::chrono::steady_clock::now();
+  if (resolving_ && !hung_up_ && !failed_ && t - dialled_ > std::chrono::seconds(5)) {
+    resolving_ = false;  // its answer, if it ever comes, is ignored
+    lost("no answer looking up " + relay_name_->host);
+    return;
+  }
+  if (hung_up_ || failed_ || redial_pending_ || !quic_) return;
   // The backoff starts over only once a connection has held for a while: a relay that takes
   // us in and drops us at once is not dialled again in a tight loop.
   if (joined_ && attempt_ > 0 && t - joined_at_ > std::chrono::seconds(5)) attempt_ = 0;
@@ -411,13 +456,31 @@ void RoomCall::check_liveness() {
     drop_probe();
     quic_->connection().close("relay lost our session");
     lost("the relay no longer knows our connection");
-  } else if (!probe_ || t - probed_at_ > std::chrono::seconds(1)) {
+  } else if (!probe_lookup_ && (!probe_ || t - probed_at_ > std::chrono::seconds(1))) {
     drop_probe();
     probed_at_ = t;
-    probe_ = std::make_unique<Probe>();
-    probe_->quic = std::make_unique<transport::QuicClient>(io_, relay_, transport::room_sni(options_.room),
-                                                           options_.verify_relay, *probe_);
+    if (!relay_name_) return start_probe();
+    probe_lookup_ = true;
+    // A relay named by host may have moved: its name is looked up again, and an answer that
+    // names another address means dialling there (a probe of the old one would wait forever).
+    transport::resolve(io_, *relay_name_, [this, alive = alive_, dial = dials_](const transport::EndpointResult& r) {
+      if (!*alive) return;
+      probe_lookup_ = false;
+      if (dial != dials_ || !quic_ || !joined_ || redial_pending_) return;
+      if (r.endpoint && *r.endpoint != relay_) {
+        quic_->connection().close("relay moved");
+        lost("the relay's name now points to another address");
+        return;
+      }
+      start_probe();
+    });
   }
+}
+
+void RoomCall::start_probe() {
+  probe_ = std::make_unique<Probe>();
+  probe_->quic = std::make_unique<transport::QuicClient>(io_, relay_, transport::room_sni(options_.room),
+                                                         options_.verify_relay, *probe_);
 }
 
 void RoomCall::tick() {

@@ -31,6 +31,7 @@
 #include "crypto/identity.h"
 #include "crypto/sender_keys.h"
 #include "proto/signal_framing.h"
+#include "transport/endpoint.h"
 #include "transport/quic.h"
 
 namespace wzp::client {
@@ -97,11 +98,15 @@ class RoomCall : public transport::QuicEvents {
 
   RoomCall(boost::asio::io_context& io, const boost::asio::ip::udp::endpoint& relay,
            const crypto::Identity& identity, RoomCallOptions options, Source source, Sink sink);
+  // A relay named by host (or a numeric address): looked up before every dial.
+  RoomCall(boost::asio::io_context& io, const transport::Address& relay,
+           const crypto::Identity& identity, RoomCallOptions options, Source source, Sink sink);
   ~RoomCall() override;
 
   void hang_up();
   // Continue the call through another relay (same room).
   void move_to(const boost::asio::ip::udp::endpoint& relay);
+  void move_to(const transport::Address& relay);
   RoomCallStatus status() const;
   // The others in the room, as the relay announced them.
   std::vector<proto::Participant> members() const;
@@ -156,7 +161,16 @@ class RoomCall : public transport::QuicEvents {
   };
 
   boost::asio::io_context& io_;
-  boost::asio::ip::udp::endpoint relay_;
+  RoomCall(boost::asio::io_context& io, std::optional<transport::Address> name,
+           const boost::asio::ip::udp::endpoint& relay, const crypto::Identity& identity,
+           RoomCallOptions options, Source source, Sink sink);
+  void connect();  // dial's second half, once the relay's address is known
+  void start_probe();  // a bare handshake to relay_ on the side (check_liveness)
+  boost::asio::ip::udp::endpoint relay_;  // where we dial (the last lookup of relay_name_)
+  std::optional<transport::Address> relay_name_;  // set: a host name, looked up at each dial
+  bool resolving_ = false;
+  bool probe_lookup_ = false;  // check_liveness is looking the relay's name up before a probe
+  uint64_t dials_ = 0;  // a lookup's answer counts only for the dial that asked
   const crypto::Identity& identity_;
   RoomCallOptions options_;
   Source source_;

@@ -43,7 +43,38 @@ struct Forwarder::Pipe : transport::QuicEvents {
 };
 
 Forwarder::Forwarder(boost::asio::io_context& io, ForwarderConfig config)
-    : io_(io), config_(std::move(config)) {}
+    : io_(io), config_(std::move(config)) {
+  if (config_.remote_name) {
+    if (auto n = transport::numeric_endpoint(*config_.remote_name); n.endpoint) {
+      config_.remote = *n.endpoint;
+      config_.remote_name.reset();
+    } else {
+      look_up_remote();
+    }
+  }
+}
+
+void Forwarder::look_up_remote() {
+  if (looking_up_) return;
+  looking_up_ = true;
+  looked_up_at_ = std::chrono::steady_clock::now();
+  transport::resolve(io_, *config_.remote_name, [this, alive = alive_](const transport::EndpointResult& r) {
+    if (!*alive) return;
+    looking_up_ = false;
+    if (r.endpoint) {
+      config_.remote = *r.endpoint;
+      remote_known_ = true;
+    } else {
+      const std::string line = R"({"event":"remote_lookup_failed","reason":)" +
+                               nlohmann::json(r.error).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "}";
+      if (config_.log) {
+        config_.log(line);
+      } else {
+        std::fprintf(stderr, "%s\n", line.c_str());
+      }
+    }
+  });
+}
 
 Forwarder::~Forwarder() { *alive_ = false; }
 
@@ -51,6 +82,13 @@ void Forwarder::on_established(transport::QuicConnection& c) {
   if (pipes_.size() >= config_.max_sessions) {
     c.close("relay full");
     return;
+  }
+  if (config_.remote_name) {
+    if (std::chrono::steady_clock::now() - looked_up_at_ > std::chrono::seconds(10)) look_up_remote();
+    if (!remote_known_) {
+      c.close("the remote relay's address is not known yet");
+      return;
+    }
   }
   auto p = std::make_unique<Pipe>(*this, &c, ++last_serial_);
   p->up = std::make_unique<transport::QuicClient>(io_, config_.remote, c.sni(),

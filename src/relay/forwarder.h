@@ -18,12 +18,16 @@
 #include <string>
 
 #include "relay/rate_limit.h"
+#include "transport/endpoint.h"
 #include "transport/quic.h"
 
 namespace wzp::relay {
 
 struct ForwarderConfig {
   boost::asio::ip::udp::endpoint remote;
+  // Set: the remote relay's host name, looked up at start and again (in the background) when a
+  // pipe opens more than 10 s after the last lookup; pipes use the newest answer.
+  std::optional<transport::Address> remote_name;
   std::string relay_id;  // our identity's fingerprint, for the FederationHello
   // Decides on the remote relay's certificate fingerprint (pinning); null accepts any.
   std::function<bool(const std::string&)> verify_remote;
@@ -58,12 +62,15 @@ class Forwarder : public transport::QuicEvents {
   struct Pipe;
   void log(const char* event, const Pipe& p, const std::string& reason);
   void drop(transport::QuicConnection* down);
+  void look_up_remote();  // in the background; pipes opened meanwhile use the last answer
 
   boost::asio::io_context& io_;
   ForwarderConfig config_;
   std::map<transport::QuicConnection*, std::unique_ptr<Pipe>> pipes_;
   ForwarderStats stats_;
   uint64_t last_serial_ = 0;
+  bool looking_up_ = false, remote_known_ = false;
+  std::chrono::steady_clock::time_point looked_up_at_{};
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

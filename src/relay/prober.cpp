@@ -25,6 +25,7 @@ struct Prober::Peer : transport::QuicEvents {
   ProbeTarget target;
   ProbeStats stats;
   std::unique_ptr<transport::QuicClient> client;
+  bool resolving = false, resolved = false;
   Clock::time_point dialled{};
   uint32_t next_seq = 0;
   std::deque<std::pair<uint32_t, Clock::time_point>> outstanding;
@@ -72,7 +73,10 @@ Prober::Prober(boost::asio::io_context& io, std::vector<ProbeTarget> peers, std:
   tick();
 }
 
-Prober::~Prober() { stop(); }
+Prober::~Prober() {
+  *alive_ = false;
+  stop();
+}
 
 void Prober::stop() {
   stopped_ = true;
@@ -89,6 +93,21 @@ void Prober::dial(Peer& p) {
     boost::asio::post(io_, [old] {});
   }
   p.dialled = Clock::now();
+  if (p.target.name) {
+    // A peer named by host is looked up before each dial: one that moved is found.
+    p.resolving = true;
+    transport::resolve(io_, *p.target.name, [this, &p, alive = alive_](const transport::EndpointResult& r) {
+      if (!*alive || stopped_) return;
+      p.resolving = false;
+      if (r.endpoint) p.target.endpoint = *r.endpoint, p.resolved = true;
+      if (p.resolved) connect(p);  // on failure, the last address it had; or none: tick retries
+    });
+    return;
+  }
+  connect(p);
+}
+
+void Prober::connect(Peer& p) {
   p.client = std::make_unique<transport::QuicClient>(io_, p.target.endpoint,
                                                      transport::room_sni("wzp-probe"), p.target.verify, p);
   p.client->connection().send_stream(proto::frame_signal(proto::FederationHello{relay_id_, 1, {}}));
@@ -102,6 +121,10 @@ void Prober::tick() {
     while (!p.outstanding.empty() && now - p.outstanding.front().second > kLostAfter) {
       p.outstanding.pop_front();
       p.decide(false);
+    }
+    if (!p.client) {  // being looked up, or the name has not resolved yet
+      if (!p.resolving && now - p.dialled >= kRedialAfter) dial(p);
+      continue;
     }
     auto& conn = p.client->connection();
     if (conn.closed()) {

@@ -14,14 +14,16 @@
 #include <string>
 #include <vector>
 
+#include "transport/endpoint.h"
 #include "transport/quic.h"
 
 namespace wzp::relay {
 
 struct ProbeTarget {
   std::string label;  // as given on the command line, the metrics' peer label
-  boost::asio::ip::udp::endpoint endpoint;
+  boost::asio::ip::udp::endpoint endpoint;  // the last address the name resolved to
   std::function<bool(const std::string&)> verify;  // the peer's certificate (pinning); null: any
+  std::optional<transport::Address> name;   // set: looked up again before every dial
 };
 
 struct ProbeStats {
@@ -43,7 +45,8 @@ class Prober {
  private:
   struct Peer;
   void tick();
-  void dial(Peer& p);
+  void dial(Peer& p);     // looks the name up first, when the peer has one
+  void connect(Peer& p);  // a fresh probe connection to p.target.endpoint
 
   boost::asio::io_context& io_;
   std::string relay_id_;
@@ -51,6 +54,7 @@ class Prober {
   std::vector<std::unique_ptr<Peer>> peers_;
   boost::asio::steady_timer timer_;
   bool stopped_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for lookups still running
 };
 
 }  // namespace wzp::relay

@@ -147,11 +147,11 @@ class Participant {
       return out_.close("bad control message: " + bad->reason);
     }
     if (const auto* sw = std::get_if<SwitchRelay>(&c)) {
-      const auto ep = transport::parse_endpoint(sw->relay);
-      if (!ep.endpoint) return send({{"type", "error"}, {"reason", "relay " + ep.error}});
+      const auto ep = transport::parse_address(sw->relay);
+      if (!ep.address) return send({{"type", "error"}, {"reason", "relay " + ep.error}});
       relay_ = sw->relay;
       session_->register_relay(relay_);  // the session moves, no deregister dance
-      if (call_) call_->move_to(*ep.endpoint);
+      if (call_) call_->move_to(*ep.address);
       return;
     }
     if (const auto* m = std::get_if<SetMute>(&c); m && call_) call_->set_muted(m->on);
@@ -180,8 +180,8 @@ class Participant {
   }
 
   void start_call() {
-    const auto ep = transport::parse_endpoint(relay_);
-    if (!ep.endpoint) return send({{"type", "error"}, {"reason", "relay " + ep.error}});
+    const auto ep = transport::parse_address(relay_);
+    if (!ep.address) return send({{"type", "error"}, {"reason", "relay " + ep.error}});
     client::RoomCallOptions o;
     o.room = room_;
     o.display_name = "web-" + identity_.fingerprint().substr(0, 4);
@@ -206,7 +206,7 @@ class Participant {
       ++bridge_->stats.frames_out;
       out_.binary(std::move(bytes));
     };
-    call_ = std::make_unique<client::RoomCall>(bridge_->io, *ep.endpoint, identity_, o, source, sink);
+    call_ = std::make_unique<client::RoomCall>(bridge_->io, *ep.address, identity_, o, source, sink);
   }
 
   void on_event(const client::SignalEvent& e) {

@@ -1,9 +1,13 @@
-// The page's control messages and room names: any bytes parse to a control or a reason.
+// The page's control messages, room names and relay addresses (a page picks the relay): any
+// bytes parse to a control or a reason; an address that parses is confined to safe
+// characters and prints back as itself.
+#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <variant>
 
+#include "transport/endpoint.h"
 #include "web/control_message.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -13,5 +17,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     __builtin_trap();  // a refusal always says why
   }
   if (wzp::web::valid_room(text) && (size == 0 || size > 64)) __builtin_trap();
+  const auto a = wzp::transport::parse_address(text);
+  if (!a.address && a.error.empty()) __builtin_trap();
+  if (a.address) {
+    for (char ch : a.address->host) {
+      if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' || ch == ':')) __builtin_trap();
+    }
+    const auto again = wzp::transport::parse_address(a.address->text());
+    if (!again.address || again.address->host != a.address->host || again.address->port != a.address->port) {
+      __builtin_trap();
+    }
+    (void)wzp::transport::numeric_endpoint(*a.address);
+  }
   return 0;
 }

@@ -145,6 +145,51 @@ TEST(ClientProcess, ACallSurvivesItsRelayBeingKilledAndRestarted) {
   std::filesystem::remove_all(dir);
 }
 
+// A relay named by host: the clients look the name up (here in an /etc/hosts of their own,
+// bind-mounted in a mount namespace) and again at every redial, so when the relay dies and
+// comes back at another address under the same name, the call finds it and goes on. Before,
+// host names were refused ("'relay.test' is not an IP address").
+TEST(ClientProcess, ARelayNamedByHostIsFoundAgainAtItsNewAddress) {
+  if (!testing::can_use_private_hosts()) GTEST_SKIP() << "needs unshare --mount for a private /etc/hosts";
+  const auto dir = fresh_dir("hostname");
+  const auto hosts = dir / "hosts";
+  const auto point_at = [&](const std::string& ip) {
+    std::ofstream(hosts, std::ios::trunc) << ip << " relay.test\n";  // in place: the mounts see it
+  };
+  point_at("127.0.0.1");
+  auto relay = std::make_unique<testing::Relay>(dir / "relay");
+  ASSERT_FALSE(relay->address.empty());
+  const std::string port = relay->address.substr(relay->address.rfind(':') + 1);
+  const auto named = [&](const std::string& name, std::vector<std::string> args) {
+    std::vector<std::string> argv = {testing::kBin + "/wzp-client", "relay.test:" + port, "--room", "moved",
+                                     "--identity", (dir / (name + ".id")).string(), "--known-relays",
+                                     (dir / (name + ".pins")).string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return std::make_unique<testing::Process>(testing::with_hosts(hosts, argv));
+  };
+  std::vector<std::string> rx_says;
+  auto rx = named("rx", {"--record", (dir / "rx.wav").string(), "--duration", "16"});
+  ASSERT_TRUE(wait_for(*rx, "joined room moved", rx_says)) << ::testing::PrintToString(rx_says);
+  auto tx = named("tx", {"--send-tone", "15"});
+  ASSERT_TRUE(wait_for(*rx, "heard ", rx_says)) << ::testing::PrintToString(rx_says);
+  // The relay dies; the name now points at 127.0.0.2, where it comes back with the same state.
+  relay->proc->signal(SIGKILL);
+  relay->proc->wait(std::chrono::seconds(5));
+  point_at("127.0.0.2");
+  relay = std::make_unique<testing::Relay>(dir / "relay", std::vector<std::string>{}, "127.0.0.2:" + port);
+  ASSERT_EQ(relay->address, "127.0.0.2:" + port) << "the relay did not start at its new address";
+  EXPECT_TRUE(wait_for(*rx, "back in the call", rx_says, std::chrono::seconds(10)))
+      << ::testing::PrintToString(rx_says);
+  EXPECT_EQ(tx->wait(std::chrono::seconds(25)), 0);
+  EXPECT_EQ(rx->wait(std::chrono::seconds(25)), 0);
+  // The tone is heard after the move: in the recording's last seconds of the sender's tone.
+  const auto heard = tone_gaps(client::read_wav((dir / "rx.wav").string()).mono);
+  std::printf("tone heard over %.2f s with a %.2f s gap (the relay's move)\n", heard.span_s, heard.gap_s);
+  EXPECT_GT(heard.gap_s, 0.2);  // the move was heard as a gap
+  EXPECT_GT(heard.span_s, 10.0);  // and the tone went on after it
+  std::filesystem::remove_all(dir);
+}
+
 // A path that goes down for 3 s (a tunnel, a jammed cell) is not a relay that died: the call
 // keeps its connection, and the tone is back within 200 ms of the path (the side handshake
 // tells the two apart; before it, the client dropped the connection after 2 s of silence and

@@ -27,18 +27,35 @@ inline std::filesystem::path fresh_dir(const std::string& name) {
   return d;
 }
 
+// `argv` run with `hosts` as its /etc/hosts (a bind mount in a mount namespace of its own):
+// host names that resolve to loopback addresses chosen by the test. Rewrite `hosts` in place
+// (truncate, not rename) and the process sees the change at its next lookup.
+inline std::vector<std::string> with_hosts(const std::filesystem::path& hosts, std::vector<std::string> argv) {
+  std::vector<std::string> out = {"/usr/bin/unshare", "--mount", "/bin/sh", "-c",
+                                  "mount --bind " + hosts.string() + " /etc/hosts && exec \"$0\" \"$@\""};
+  out.insert(out.end(), argv.begin(), argv.end());
+  return out;
+}
+
+// Whether with_hosts can work here (it needs root or user namespaces).
+inline bool can_use_private_hosts() { return std::system("unshare --mount true 2>/dev/null") == 0; }
+
 struct Relay {
   std::unique_ptr<Process> proc;
   std::string address, metrics;
   // `state` keeps its identity and certificate; `listen` may name a fixed port (restarts).
+  // `hosts`: run with_hosts, and metrics on `listen`'s host.
   Relay(const std::filesystem::path& state, std::vector<std::string> extra = {},
-        const std::string& listen = "127.0.0.1:0") {
+        const std::string& listen = "127.0.0.1:0", const std::filesystem::path& hosts = {}) {
+    const std::string metrics_listen =
+        hosts.empty() ? "127.0.0.1:0" : listen.substr(0, listen.rfind(':')) + ":0";
     std::vector<std::string> argv = {kBin + "/wzp-relay", "--listen", listen, "--state-dir",
-                                     state.string(), "--metrics-listen", "127.0.0.1:0"};
+                                     state.string(), "--metrics-listen", metrics_listen};
     argv.insert(argv.end(), extra.begin(), extra.end());
+    if (!hosts.empty()) argv = with_hosts(hosts, argv);
     proc = std::make_unique<Process>(argv);
-    const std::regex listening(R"(listening on (127\.0\.0\.1:\d+))");
-    const std::regex metrics_at(R"(metrics on http://(127\.0\.0\.1:\d+)/metrics)");
+    const std::regex listening(R"(listening on (127\.\d+\.\d+\.\d+:\d+))");
+    const std::regex metrics_at(R"(metrics on http://(127\.\d+\.\d+\.\d+:\d+)/metrics)");
     while (auto line = proc->read_line(std::chrono::seconds(10))) {
       std::smatch m;
       if (std::regex_search(*line, m, listening)) address = m[1];

@@ -78,5 +78,35 @@ TEST(Endpoint, ParsesAndNamesTheProblem) {
   EXPECT_NE(parse_endpoint("[::1:5").error.find("[IPV6]:PORT"), std::string::npos);
 }
 
+// Host names are addresses too (looked up later); the text is still confined to characters
+// that are safe in pin files and logs.
+TEST(Endpoint, AHostNameIsAnAddressAndJunkIsNot) {
+  const auto a = parse_address("relay-1.example.org:4433");
+  ASSERT_TRUE(a.address) << a.error;
+  EXPECT_EQ(a.address->host, "relay-1.example.org");
+  EXPECT_EQ(a.address->port, 4433);
+  EXPECT_EQ(a.address->text(), "relay-1.example.org:4433");
+  EXPECT_EQ(parse_address("[::1]:5").address->text(), "[::1]:5");
+  EXPECT_FALSE(numeric_endpoint(*a.address).endpoint);
+  for (const char* bad : {"a_b:1", "a b:1", "relay\n:1", "[fe80::1%eth0]:1", ":1", "host:-1"}) {
+    EXPECT_FALSE(parse_address(bad).address) << bad;
+  }
+  EXPECT_NE(parse_address(std::string(300, 'a') + ":1").error.find("not a host name"), std::string::npos);
+}
+
+// A numeric address answers without a lookup, and never from inside the call (the caller may
+// not be ready for its own callback yet).
+TEST(Endpoint, ResolvingANumericAddressAnswersLaterWithoutALookup) {
+  boost::asio::io_context io;
+  std::optional<EndpointResult> got;
+  resolve(io, *parse_address("127.0.0.1:9").address, [&](const EndpointResult& r) { got = r; });
+  EXPECT_FALSE(got);
+  io.run();
+  ASSERT_TRUE(got && got->endpoint);
+  EXPECT_EQ(got->endpoint->port(), 9);
+  EXPECT_EQ(resolve_now("localhost:7").endpoint->address().to_string(), "127.0.0.1");
+  EXPECT_FALSE(resolve_now("bad_name:7").endpoint);
+}
+
 }  // namespace
 }  // namespace wzp::transport
