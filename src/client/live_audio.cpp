@@ -1,8 +1,13 @@
 #include "client/live_audio.h"
 
+#include <fcntl.h>
 #include <portaudio.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
 
 namespace wzp::client {
 
@@ -51,8 +56,39 @@ LiveAudio::~LiveAudio() {
   if (impl_->initialised) Pa_Terminate();
 }
 
+namespace {
+
+// ALSA and JACK print dozens of lines to stderr while PortAudio looks for devices (about 60 on
+// a machine without a sound card) before we can say the one that matters. While it lives,
+// stderr goes to /dev/null, unless WZP_AUDIO_DEBUG is set.
+class QuietStderr {
+ public:
+  QuietStderr() {
+    if (std::getenv("WZP_AUDIO_DEBUG")) return;
+    std::fflush(stderr);
+    saved_ = ::dup(STDERR_FILENO);
+    const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (saved_ >= 0 && null >= 0) ::dup2(null, STDERR_FILENO);
+    if (null >= 0) ::close(null);
+  }
+  ~QuietStderr() {
+    if (saved_ < 0) return;
+    std::fflush(stderr);
+    ::dup2(saved_, STDERR_FILENO);
+    ::close(saved_);
+  }
+  QuietStderr(const QuietStderr&) = delete;
+  QuietStderr& operator=(const QuietStderr&) = delete;
+
+ private:
+  int saved_ = -1;
+};
+
+}  // namespace
+
 std::unique_ptr<LiveAudio> LiveAudio::open(std::string* error) {
   std::unique_ptr<LiveAudio> a(new LiveAudio());
+  std::optional<QuietStderr> quiet(std::in_place);
   PaError e = Pa_Initialize();
   if (e != paNoError) {
     *error = std::string("PortAudio: ") + Pa_GetErrorText(e);
@@ -60,8 +96,9 @@ std::unique_ptr<LiveAudio> LiveAudio::open(std::string* error) {
   }
   a->impl_->initialised = true;
   if (Pa_GetDefaultInputDevice() == paNoDevice || Pa_GetDefaultOutputDevice() == paNoDevice) {
-    *error = Pa_GetDefaultInputDevice() == paNoDevice ? "no microphone (no default input device)"
-                                                      : "no speaker (no default output device)";
+    *error = std::string(Pa_GetDefaultInputDevice() == paNoDevice ? "no microphone (no default input device)"
+                                                                  : "no speaker (no default output device)") +
+             "; WZP_AUDIO_DEBUG=1 shows what the audio drivers said";
     return nullptr;
   }
   e = Pa_OpenDefaultStream(&a->impl_->stream, 1, 1, paInt16, 48000, 960, &Impl::callback,
@@ -71,6 +108,7 @@ std::unique_ptr<LiveAudio> LiveAudio::open(std::string* error) {
     *error = std::string("cannot open the audio device: ") + Pa_GetErrorText(e);
     return nullptr;
   }
+  quiet.reset();
   return a;
 }
 
