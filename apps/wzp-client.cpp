@@ -437,6 +437,9 @@ int main(int argc, char** argv) {
         *identity, connector, scheduler,
         [&](const wzp::client::SignalEvent& e) {
           using K = wzp::client::SignalEvent::Kind;
+          // A relay whose certificate changed is not a connection to retry: the pin's message
+          // is said at once (the main loop), not a TLS error and a round of reconnects first.
+          if (!pin_error.empty() && (e.kind == K::kError || e.kind == K::kReconnecting)) return;
           switch (e.kind) {
             case K::kRegistered:
               say("registered with " + e.relay + " as " + e.fingerprint);

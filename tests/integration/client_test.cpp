@@ -339,6 +339,29 @@ TEST(ClientProcess, SweepWritesATableAndAChart) {
 }
 
 // No sound card here: a one-line reason and a non-zero exit. (With one, it runs a second.)
+// A registered client whose relay comes back with another certificate (a reinstall, or
+// someone in the middle) stops with the pin's message at once: before, it first showed a TLS
+// error and a round of reconnects, as if the relay were merely away.
+TEST(ClientProcess, AChangedRelayCertificateWhileRegisteredIsSaidAtOnce) {
+  const auto dir = fresh_dir("repin");
+  const std::string listen = "127.0.0.1:" + std::to_string(testing::free_udp_port());
+  auto relay = std::make_unique<testing::Relay>(dir / "relay1", std::vector<std::string>{}, listen);
+  ASSERT_EQ(relay->address, listen);
+  std::vector<std::string> says;
+  auto c = client(dir, "c", listen, {"--register", "--duration", "20"});
+  ASSERT_TRUE(wait_for(*c, "registered with", says));
+  relay->proc->signal(SIGKILL);
+  relay->proc->wait(std::chrono::seconds(5));
+  relay = std::make_unique<testing::Relay>(dir / "relay2", std::vector<std::string>{}, listen);  // a new certificate
+  ASSERT_EQ(relay->address, listen);
+  const auto [lines, rc] = run_all(*c, std::chrono::seconds(15));
+  EXPECT_EQ(rc, 1);
+  EXPECT_TRUE(any_line(lines, "wzp-client: the certificate of " + listen + " changed")) << ::testing::PrintToString(lines);
+  EXPECT_FALSE(any_line(lines, "Certificate is bad")) << ::testing::PrintToString(lines);
+  EXPECT_FALSE(any_line(lines, "attempt 2")) << ::testing::PrintToString(lines);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(ClientProcess, LiveAudioWithoutADeviceIsAClearError) {
   const auto dir = fresh_dir("live");
   testing::Relay relay(dir / "relay");
