@@ -9,6 +9,7 @@
 #include <csignal>
 #include <iostream>
 #include <optional>
+#include <sstream>
 
 #include "crypto/identity.h"
 #include "relay/forwarder.h"
@@ -55,33 +56,36 @@ int main(int argc, char** argv) {
                                    "probe this peer relay once a second (repeatable), HOST:PORT");
   auto* auth_opt = app.add_option("--auth-url", o.auth_url,
                                   "check clients' tokens with POST {\"token\"} to this http:// URL");
+  const wzp::relay::RelayOptions defaults = o;
   if (const auto rc = wzp::apps::parse_command_line(app, "wzp-relay", argc, argv)) return *rc;
 
-  // The file first, then the flags given on the command line on top.
-  if (!config.empty()) {
-    wzp::relay::RelayOptions from_file = o;  // what the file leaves out keeps our defaults
-    try {
-      wzp::relay::load_relay_config(config, from_file);
-    } catch (const std::exception& e) {
-      std::cerr << "wzp-relay: " << e.what() << "\n";
-      return 2;
-    }
-    auto keep = [](CLI::Option* opt, auto& flag_value, const auto& file_value) {
-      if (opt->count() == 0) flag_value = file_value;
+  // The file over the defaults, then the flags given on the command line over the file; the
+  // same again at every reload (SIGHUP).
+  const wzp::relay::RelayOptions flags = o;
+  const auto settings = [&](const std::string& file) {
+    wzp::relay::RelayOptions r = defaults;
+    if (!file.empty()) wzp::relay::load_relay_config(file, r);
+    const auto flag = [](CLI::Option* opt, auto& value, const auto& flag_value) {
+      if (opt->count() > 0) value = flag_value;
     };
-    keep(listen_opt, o.listen, from_file.listen);
-    keep(state_opt, o.state_dir, from_file.state_dir);
-    keep(metrics_opt, o.metrics_listen, from_file.metrics_listen);
-    keep(sessions_opt, o.max_sessions, from_file.max_sessions);
-    keep(members_opt, o.max_participants, from_file.max_participants);
-    keep(rate_opt, o.max_packet_rate, from_file.max_packet_rate);
-    keep(idle_opt, o.idle_timeout, from_file.idle_timeout);
-    keep(trunk_opt, o.trunk_clients, from_file.trunk_clients);
-    keep(remote_opt, o.remote, from_file.remote);
-    keep(probe_opt, o.probes, from_file.probes);
-    keep(auth_opt, o.auth_url, from_file.auth_url);
-    o.packet_burst = from_file.packet_burst;
-    o.acl = from_file.acl;
+    flag(listen_opt, r.listen, flags.listen);
+    flag(state_opt, r.state_dir, flags.state_dir);
+    flag(metrics_opt, r.metrics_listen, flags.metrics_listen);
+    flag(sessions_opt, r.max_sessions, flags.max_sessions);
+    flag(members_opt, r.max_participants, flags.max_participants);
+    flag(rate_opt, r.max_packet_rate, flags.max_packet_rate);
+    flag(idle_opt, r.idle_timeout, flags.idle_timeout);
+    flag(trunk_opt, r.trunk_clients, flags.trunk_clients);
+    flag(remote_opt, r.remote, flags.remote);
+    flag(probe_opt, r.probes, flags.probes);
+    flag(auth_opt, r.auth_url, flags.auth_url);
+    return r;
+  };
+  try {
+    o = settings(config);
+  } catch (const std::exception& e) {
+    std::cerr << "wzp-relay: " << e.what() << "\n";
+    return 2;
   }
 
   // Where to listen is looked up once, now; peers named by host (remote, probe) are looked up
@@ -226,19 +230,89 @@ int main(int argc, char** argv) {
     });
     // SIGHUP: reload the room access lists from the config file.
     boost::asio::signal_set hup(io, SIGHUP);
+    // SIGHUP: the file again. What can change while running does (access lists, load bounds,
+    // the token check); what cannot is named, with the restart it needs. A bad file keeps
+    // everything as it was.
+    std::vector<std::unique_ptr<wzp::relay::HttpAuthorizer>> retired;  // may have checks in flight
+    const auto reload = [&] {
+      if (config.empty()) {
+        std::cout << "wzp-relay: SIGHUP: no --config file to reload\n";
+        return;
+      }
+      wzp::relay::RelayOptions fresh;
+      std::optional<wzp::relay::HttpUrl> fresh_auth;
+      try {
+        fresh = settings(config);
+        if (!fresh.auth_url.empty()) {
+          std::string error;
+          fresh_auth = wzp::relay::parse_http_url(fresh.auth_url, &error);
+          if (!fresh_auth) throw std::runtime_error("auth_url: " + error);
+        }
+      } catch (const std::exception& e) {
+        std::cerr << "wzp-relay: reload failed, nothing changed: " << e.what() << "\n";
+        return;
+      }
+      std::string changed, needs_restart;
+      const auto note = [](std::string& list, const std::string& what) {
+        list += (list.empty() ? "" : ", ") + what;
+      };
+      const auto num = [](auto v) {
+        std::ostringstream s;
+        s << v;
+        return s.str();
+      };
+      const auto compare = [&](const char* key, const auto& was, const auto& now) {
+        if (was != now) note(changed, std::string(key) + " " + num(was) + " -> " + num(now));
+      };
+      compare("max_sessions", o.max_sessions, fresh.max_sessions);
+      compare("max_participants", o.max_participants, fresh.max_participants);
+      compare("max_packet_rate", o.max_packet_rate, fresh.max_packet_rate);
+      compare("packet_burst", o.packet_burst, fresh.packet_burst);
+      compare("idle_timeout", o.idle_timeout, fresh.idle_timeout);
+      if (o.auth_url != fresh.auth_url && forwarder) {
+        note(needs_restart, "auth_url (not used in forward mode: the remote relay checks tokens)");
+      } else if (o.auth_url != fresh.auth_url) {
+        note(changed, fresh.auth_url.empty() ? "auth_url removed (tokens no longer checked)"
+                                             : "auth_url " + fresh.auth_url);
+      }
+      if (o.listen != fresh.listen) note(needs_restart, "listen");
+      if (o.state_dir != fresh.state_dir) note(needs_restart, "state_dir");
+      if (o.metrics_listen != fresh.metrics_listen) note(needs_restart, "metrics_listen");
+      if (o.trunk_clients != fresh.trunk_clients) note(needs_restart, "trunk_clients");
+      if (o.remote != fresh.remote) note(needs_restart, "remote");
+      if (o.probes != fresh.probes) note(needs_restart, "probe");
+      wzp::relay::RateLimit rate = rc.rate;
+      rate.rate = fresh.max_packet_rate;
+      rate.burst = fresh.packet_burst;
+      relay.set_limits(fresh.max_sessions, fresh.max_participants, rate,
+                       std::chrono::seconds(fresh.idle_timeout));
+      if (forwarder) forwarder->set_limits(fresh.max_sessions, rate);
+      rc.rate = rate;
+      if (o.auth_url != fresh.auth_url && !forwarder) {
+        if (authorizer) retired.push_back(std::move(authorizer));
+        if (fresh_auth) authorizer = std::make_unique<wzp::relay::HttpAuthorizer>(io, *fresh_auth);
+        relay.set_authorizer(authorizer ? authorizer->as_authorizer() : wzp::relay::Authorizer{});
+      }
+      relay.set_room_acls(fresh.acl);
+      // The running values from now on (those that need a restart stay as they run).
+      o.max_sessions = fresh.max_sessions;
+      o.max_participants = fresh.max_participants;
+      o.max_packet_rate = fresh.max_packet_rate;
+      o.packet_burst = fresh.packet_burst;
+      o.idle_timeout = fresh.idle_timeout;
+      if (!forwarder) o.auth_url = fresh.auth_url;
+      o.acl = fresh.acl;
+      std::cout << "wzp-relay: reloaded " << config << ": " << fresh.acl.size() << " room access lists"
+                << (changed.empty() ? "" : "; " + changed) << "\n";
+      if (!needs_restart.empty()) {
+        std::cout << "wzp-relay: changed in " << config << " but in force only after a restart: "
+                  << needs_restart << "\n";
+      }
+    };
     std::function<void()> on_hup = [&] {
       hup.async_wait([&](const boost::system::error_code& ec, int) {
         if (ec) return;
-        if (!config.empty()) {
-          try {
-            wzp::relay::RelayOptions fresh;
-            wzp::relay::load_relay_config(config, fresh);
-            relay.set_room_acls(fresh.acl);
-            std::cout << "wzp-relay: reloaded " << fresh.acl.size() << " room access lists\n";
-          } catch (const std::exception& e) {
-            std::cerr << "wzp-relay: reload failed, keeping the old lists: " << e.what() << "\n";
-          }
-        }
+        reload();
         on_hup();
       });
     };

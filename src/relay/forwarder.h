@@ -55,6 +55,11 @@ class Forwarder : public transport::QuicEvents {
 
   void shutdown(const std::string& reason);
   size_t sessions() const { return pipes_.size(); }
+  // At a reload (SIGHUP): the bounds for pipes opened and datagrams piped from now on.
+  void set_limits(size_t max_sessions, RateLimit rate) {
+    config_.max_sessions = max_sessions;
+    config_.rate = rate;
+  }
   const ForwarderStats& stats() const { return stats_; }
   std::string metrics_text() const;
 

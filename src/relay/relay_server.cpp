@@ -196,8 +196,19 @@ void RelayServer::flush_all() {
   pending_.clear();
 }
 
-// Sessions that sent nothing for idle_timeout are hung up; checked once a second.
+void RelayServer::set_limits(size_t max_sessions, size_t max_participants_per_room, RateLimit rate,
+                             std::chrono::milliseconds idle_timeout) {
+  config_.max_sessions = max_sessions;
+  config_.max_participants_per_room = max_participants_per_room;
+  config_.rate = rate;
+  config_.idle_timeout = idle_timeout;
+  if (!sweep_armed_) sweep_idle();
+}
+
+// Sessions that sent nothing for idle_timeout are hung up; checked once a second (not at all
+// with no timeout).
 void RelayServer::sweep_idle() {
+  if (config_.idle_timeout.count() <= 0) return;
   graveyard_.clear();
   const auto now = std::chrono::steady_clock::now();
   std::vector<Session*> idle;
@@ -210,8 +221,11 @@ void RelayServer::sweep_idle() {
   }
   idle_timer_.expires_after(std::min<std::chrono::milliseconds>(config_.idle_timeout,
                                                                 std::chrono::seconds(1)));
+  sweep_armed_ = true;
   idle_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
-    if (!ec && *alive) sweep_idle();
+    if (!*alive) return;
+    sweep_armed_ = false;
+    if (!ec) sweep_idle();
   });
 }
 

@@ -91,6 +91,11 @@ class RelayServer : public transport::QuicEvents {
   // Room ACLs from the config (room name -> fingerprints allowed); replaces the previous set
   // (SIGHUP reloads it). Members already in a room stay; the list applies to joins.
   void set_room_acls(const std::map<std::string, std::set<std::string>>& acls);
+  // At a reload (SIGHUP): the load bounds and the token check in force from now on. Sessions
+  // and rooms already over a lowered bound stay; new ones are refused.
+  void set_limits(size_t max_sessions, size_t max_participants_per_room, RateLimit rate,
+                  std::chrono::milliseconds idle_timeout);
+  void set_authorizer(Authorizer authorize) { config_.authorize = std::move(authorize); }
   // Hangs up every session with a reason (SIGTERM).
   void shutdown(const std::string& reason);
   const RelayStats& stats() const { return stats_; }
@@ -150,6 +155,7 @@ class RelayServer : public transport::QuicEvents {
   const crypto::Identity& identity_;
   RelayConfig config_;
   boost::asio::steady_timer flush_timer_, idle_timer_;
+  bool sweep_armed_ = false;  // the idle sweep's timer is running
   bool flush_armed_ = false;
   std::vector<Session*> pending_;  // sessions with a trunk batch waiting
   std::vector<uint8_t> out_;       // the trunk frame being sent

@@ -71,6 +71,53 @@ TEST(RelayProcess, ThreeMembersHearTheOtherTwoNeverThemselvesAndRoomsDoNotLeak) 
   std::filesystem::remove_all(dir);
 }
 
+// SIGHUP rereads the file: what can change while running does (here the room size), what
+// cannot is named with the restart it needs, and a broken file changes nothing. Before, only
+// the access lists were reloaded and every other change was silently ignored.
+TEST(RelayProcess, ASighupReloadsWhatItCanAndNamesWhatNeedsARestart) {
+  const auto dir = fresh_dir("hup");
+  const auto toml = dir / "relay.toml";
+  std::ofstream(toml) << "max_participants = 5\n";
+  testing::Relay relay(dir / "relay", {"--config", toml.string()});
+  ASSERT_FALSE(relay.address.empty());
+  const auto read_until = [&](const std::string& what) {
+    std::string seen;
+    while (auto line = relay.proc->read_line(std::chrono::seconds(5))) {
+      seen += *line + "\n";
+      if (line->find(what) != std::string::npos) return seen;
+    }
+    ADD_FAILURE() << "the relay did not say '" << what << "':\n" << seen;
+    return seen;
+  };
+  auto a = client(dir, "a", relay.address, {"--room", "r", "--duration", "15"});
+  while (auto line = a->read_line(std::chrono::seconds(10))) {
+    if (line->find("joined room") != std::string::npos) break;
+  }
+  std::ofstream(toml, std::ios::trunc) << "max_participants = 1\ntrunk_clients = true\n[acl]\nops = []\n";
+  relay.proc->signal(SIGHUP);
+  const auto said = read_until("in force only after a restart");
+  EXPECT_NE(said.find("reloaded " + toml.string() + ": 1 room access lists; max_participants 5 -> 1"),
+            std::string::npos) << said;
+  EXPECT_NE(said.find("after a restart: trunk_clients"), std::string::npos) << said;
+  // The smaller room is in force: a second member is turned away.
+  auto b = client(dir, "b", relay.address, {"--room", "r", "--duration", "5"});
+  std::string b_said;
+  while (auto line = b->read_line(std::chrono::seconds(10))) b_said += *line + "\n";
+  EXPECT_EQ(b->wait(std::chrono::seconds(5)), 1);
+  EXPECT_NE(b_said.find("room full"), std::string::npos) << b_said;
+  // A broken file: said, and nothing changes.
+  std::ofstream(toml, std::ios::trunc) << "max_participants = \"many\"\n";
+  relay.proc->signal(SIGHUP);
+  const auto refused = read_until("reload failed");
+  EXPECT_NE(refused.find("reload failed, nothing changed: config " + toml.string() + ": max_participants"),
+            std::string::npos) << refused;
+  a->signal(SIGTERM);
+  a->wait(std::chrono::seconds(5));
+  relay.proc->signal(SIGTERM);
+  EXPECT_EQ(relay.proc->wait(std::chrono::seconds(3)), 0);
+  std::filesystem::remove_all(dir);
+}
+
 // The near relay knows every address by host name (listen, metrics, remote, probe), looked up
 // in an /etc/hosts of its own; before, each was refused as "not an IP address".
 TEST(RelayProcess, ACallCrossesAChainOfTwoRelaysAndTheFirstProbesTheSecond) {
