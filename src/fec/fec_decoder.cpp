@@ -14,14 +14,32 @@ FecDecoder::Block& FecDecoder::block_for(const FecPacket& p) {
   const bool stale = b.active && std::min(d, 0u - d) >= kBlockLifetimeMs;
   if (!b.active || stale) {
     if (stale && !b.done) ++stats_.blocks_expired;
+    release(b);
     b.active = true;
     b.info = b.done = false;
     b.base_ts = p.timestamp_ms;
     b.delivered.reset();
     b.have.reset();
-    b.stash.clear();
   }
   return b;
+}
+
+bool FecDecoder::reserve(Block& b, size_t bytes) {
+  if (held_ + bytes > kMaxHeldBytes) {
+    ++stats_.over_budget;
+    return false;
+  }
+  held_ += bytes;
+  b.held += bytes;
+  return true;
+}
+
+void FecDecoder::release(Block& b) {
+  held_ -= b.held;
+  b.held = 0;
+  // Freed, not only cleared: a block that once held a lot must not keep its capacity.
+  std::vector<uint8_t>().swap(b.stash);
+  b.decoder = RaptorQDecoder{};
 }
 
 void FecDecoder::add_source(Block& b, uint8_t esi, std::span<const uint8_t> payload) {
@@ -30,6 +48,7 @@ void FecDecoder::add_source(Block& b, uint8_t esi, std::span<const uint8_t> payl
   if (!frame) return;
   const size_t used = kFramePrefix + frame->data.size();
   const size_t n = symbols_for(frame->data.size(), b.T);
+  if (!reserve(b, n * b.T)) return;
   padded_.assign(n * b.T, 0);
   std::memcpy(padded_.data(), payload.data(), used);
   for (size_t i = 0; i < n && esi + i < b.K; ++i) {
@@ -61,6 +80,7 @@ void FecDecoder::on_packet(const FecPacket& p, uint32_t slot_ms, FrameSink& sink
       try_decode(b, slot_ms, sink);
     } else {
       // Keep it until a repair tells K and T.
+      if (!reserve(b, 3 + p.payload.size())) return;
       const auto len = static_cast<uint16_t>(p.payload.size());
       b.stash.push_back(p.esi);
       b.stash.push_back(static_cast<uint8_t>(len));
@@ -76,7 +96,8 @@ void FecDecoder::on_packet(const FecPacket& p, uint32_t slot_ms, FrameSink& sink
   }
   const uint32_t K = p.payload[0];
   const size_t T = static_cast<size_t>(p.payload[1]) * 8;
-  if (K == 0 || T == 0 || p.payload.size() != kRepairInfoBytes + T || p.esi < K) {
+  if (K == 0 || T == 0 || p.payload.size() != kRepairInfoBytes + T || p.esi < K ||
+      K * T > kMaxBlockBytes) {
     ++stats_.malformed;
     return;
   }
@@ -85,6 +106,7 @@ void FecDecoder::on_packet(const FecPacket& p, uint32_t slot_ms, FrameSink& sink
   b.codec = p.codec;
   if (b.done) return;
   if (!b.info) {
+    if (!reserve(b, K * T)) return;  // the decoder's source buffer
     b.info = true;
     b.K = K;
     b.T = T;
@@ -95,12 +117,22 @@ void FecDecoder::on_packet(const FecPacket& p, uint32_t slot_ms, FrameSink& sink
       if (esi < K) add_source(b, esi, {&b.stash[at + 3], len});
       at += 3 + len;
     }
-    b.stash.clear();
+    std::vector<uint8_t>().swap(b.stash);  // its bytes stay counted: they are in the decoder now
   } else if (K != b.K || T != b.T) {
     ++stats_.malformed;  // repairs of one block disagree: keep the first description
     return;
   }
-  if (!b.decoder.add(p.esi, p.payload.subspan(kRepairInfoBytes))) ++stats_.duplicates;
+  // Repairs beyond what any decode could use (2K + 16) are not kept.
+  if (b.decoder.received() >= 2 * b.K + 16) {
+    ++stats_.over_budget;
+    return;
+  }
+  if (!reserve(b, T)) return;
+  if (!b.decoder.add(p.esi, p.payload.subspan(kRepairInfoBytes))) {
+    ++stats_.duplicates;
+    held_ -= T;  // not kept
+    b.held -= T;
+  }
   try_decode(b, slot_ms, sink);
 }
 
@@ -128,6 +160,7 @@ void FecDecoder::try_decode(Block& b, uint32_t slot_ms, FrameSink& sink) {
     }
     esi += static_cast<uint32_t>(frame->symbols);
   }
+  release(b);  // every frame is out: nothing of it is needed any more
 }
 
 void FecDecoder::expire(uint32_t now_ms) {
@@ -137,6 +170,7 @@ void FecDecoder::expire(uint32_t now_ms) {
     if (age < 0x80000000u && age >= kBlockLifetimeMs) {
       if (!b.done && b.info && b.decoder.received() < b.K) ++stats_.blocks_expired;
       b.active = false;
+      release(b);
     }
   }
 }

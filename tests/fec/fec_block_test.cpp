@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <malloc.h>
 
 #include <cmath>
 #include <map>
@@ -219,6 +220,79 @@ TEST(FecBlocks, GarbageAndDuplicatesAreCountedNotDelivered) {
   dec.on_packet(s, 20, got);
   EXPECT_EQ(got.got.size(), 1u);
   EXPECT_EQ(dec.stats().duplicates, 1u);
+}
+
+// A hostile sender picks K, T and how many symbols come: before the budget, each of 256
+// blocks could stash 256 payloads of 2 KB and keep 240 repairs of 2 KB (about 250 MB for one
+// sender). Now what it makes us hold stays within kMaxHeldBytes, its frames still arrive, and
+// once its blocks expire everything is given back and honest recovery works as before.
+TEST(FecBlocks, AHostileSenderCannotMakeUsHoldMoreThanTheBudget) {
+  FecDecoder dec;
+  struct Count : FrameSink {
+    size_t frames = 0;
+    void on_frame(uint32_t, std::span<const uint8_t>, bool, uint8_t) override { ++frames; }
+  } count;
+  const auto heap = [] { return mallinfo2().uordblks; };
+  const size_t before = heap();
+  std::vector<uint8_t> frame(2000, 0x5A), source(kMaxFrameBytes + 8), repair(kRepairInfoBytes + 128, 0x33);
+  const size_t used = write_frame(frame, 0, source);
+  repair[0] = 255;      // K: more than it will ever send, so no block decodes (and lets go)
+  repair[1] = 128 / 8;  // T: K x T within kMaxBlockBytes
+  for (int id = 0; id < 256; ++id) {
+    FecPacket p;
+    p.block_id = static_cast<uint8_t>(id);
+    p.timestamp_ms = 1000 + static_cast<uint32_t>(id);
+    p.payload = {source.data(), used};
+    for (int esi = 0; esi < 256; ++esi) {  // sources with no repair yet: stashed
+      p.esi = static_cast<uint8_t>(esi);
+      dec.on_packet(p, 20, count);
+    }
+  }
+  for (int id = 0; id < 256; ++id) {  // other blocks: repairs, never K of them
+    FecPacket p;
+    p.is_repair = true;
+    p.block_id = static_cast<uint8_t>(id);
+    p.timestamp_ms = 5000 + static_cast<uint32_t>(id);
+    p.payload = repair;
+    for (int esi = 255; esi > 55; --esi) {
+      p.esi = static_cast<uint8_t>(esi);
+      dec.on_packet(p, 20, count);
+    }
+  }
+  const size_t grown = heap() - std::min(heap(), before);
+  std::printf("held %zu bytes (budget %zu), heap grew %zu bytes, %lu refused\n", dec.held_bytes(),
+              kMaxHeldBytes, grown, dec.stats().over_budget);
+  EXPECT_LE(dec.held_bytes(), kMaxHeldBytes);
+  EXPECT_GT(dec.stats().over_budget, 0u);
+  EXPECT_LT(grown, 8u << 20);
+  EXPECT_EQ(count.frames, 256u * 256u);  // every frame was still delivered: only recovery is refused
+  // Its blocks expire: everything is given back, and an honest block recovers again.
+  dec.expire(5000 + 256 + kBlockLifetimeMs);
+  EXPECT_EQ(dec.held_bytes(), 0u);
+  EXPECT_LT(heap() - std::min(heap(), before), 1u << 20);
+  FecConfig honest_config;
+  honest_config.ratio = 0.5;
+  FecEncoder enc(honest_config);
+  Capture cap;
+  const uint32_t t0 = 10000;
+  for (uint32_t i = 0; i < 10; ++i) {
+    const std::vector<uint8_t> f(60, static_cast<uint8_t>(i));
+    enc.push(t0 + i * 20, f, cap);
+  }
+  enc.flush(cap);
+  Frames honest;
+  bool dropped_one = false;
+  for (const auto& sp : cap.packets) {
+    if (!sp.header.is_repair && sp.header.esi == 2 && !dropped_one) {
+      dropped_one = true;  // one source frame lost on the way
+      continue;
+    }
+    FecPacket p = sp.header;
+    p.payload = sp.payload;
+    dec.on_packet(p, 20, honest);
+  }
+  EXPECT_EQ(honest.got.size(), 10u);
+  EXPECT_GE(honest.recovered, 1);
 }
 
 }  // namespace
