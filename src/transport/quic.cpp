@@ -323,7 +323,14 @@ int QuicConnection::read(const udp::endpoint& local, const udp::endpoint& from,
   PathStore p;
   p.set(local, from);
   ngtcp2_pkt_info pi{};
+  reading_ = true;
   const int rv = ngtcp2_conn_read_pkt(impl_->conn, &p.path, &pi, packet.data(), packet.size(), now_ns());
+  reading_ = false;
+  if (auto why = std::exchange(pending_close_, std::nullopt); why && rv == 0) {
+    remote_ = from;
+    close(*why);
+    return 0;
+  }
   if (rv != 0) {
     if (rv == NGTCP2_ERR_DRAINING) {
       // The peer closed: pass on its reason phrase when it gave one.
@@ -500,6 +507,16 @@ void QuicConnection::arm_timer() {
 
 void QuicConnection::close(const std::string& reason) {
   if (closed_ || !impl_->conn) return;
+  // Called from our events while ngtcp2 is reading a packet (an owner closing in on_stream,
+  // say): ngtcp2 forbids calling it back from its callbacks, so the close waits until
+  // ngtcp2_conn_read_pkt has returned (read() does it then).
+  if (reading_) {
+    if (!pending_close_) {
+      pending_close_ = reason;
+      ++stats_.deferred_closes;
+    }
+    return;
+  }
   flush();  // what is queued (a Hangup saying why, say) goes out ahead of the close
   if (closed_) return;
   std::span<uint8_t> buf = impl_->packet;

@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -39,6 +40,7 @@ struct QuicStats {
   size_t max_udp_payload = 0;      // current path MTU for QUIC packets
   uint64_t cwnd = 0, bytes_in_flight = 0;  // the congestion controller's, in bytes
   size_t pto_count = 0;                    // probe timeouts in a row without an acknowledgement
+  uint64_t deferred_closes = 0;  // close() from inside ngtcp2's callbacks, done once it returned
 };
 
 class QuicConnection;
@@ -112,6 +114,8 @@ class QuicConnection {
   boost::asio::ip::udp::endpoint remote_;
   std::string sni_;
   bool established_ = false, closed_ = false, close_reported_ = false, flush_posted_ = false;
+  bool reading_ = false;                      // inside ngtcp2_conn_read_pkt (and its callbacks)
+  std::optional<std::string> pending_close_;  // close() asked for meanwhile
   QuicStats stats_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

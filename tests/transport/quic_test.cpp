@@ -142,6 +142,29 @@ TEST(Quic, APeerThatStopsReadingSignallingIsCutOff) {
   EXPECT_NE(server_side.closed.find("signalling not read"), std::string::npos) << server_side.closed;
 }
 
+// An owner that closes a connection from inside one of its events (a relay refusing a bad
+// datagram in on_datagram) is inside ngtcp2's packet callbacks, where ngtcp2 forbids calling
+// it again. The close is done once ngtcp2 has returned, and the peer gets it with the reason.
+TEST(Quic, ACloseFromInsideAnEventWaitsForNgtcp2AndReachesThePeer) {
+  asio::io_context io;
+  Recorder server_side, client_side;
+  int closes = 0;
+  server_side.on_dgram = [&](QuicConnection& c, std::span<const uint8_t>) {
+    ++closes;
+    c.close("refused inside on_datagram");
+    EXPECT_FALSE(c.closed());  // not yet: ngtcp2 is still reading the packet
+    EXPECT_EQ(c.stats().deferred_closes, 1u);
+  };
+  QuicServer server(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), cert(), server_side);
+  QuicClient client(io, server.local_endpoint(), room_sni("ops"), nullptr, client_side);
+  ASSERT_TRUE(run_until(io, [&] { return client_side.established > 0; }));
+  client.connection().send_datagram(std::vector<uint8_t>(40, 'x'));
+  ASSERT_TRUE(run_until(io, [&] { return !client_side.closed.empty(); }));
+  EXPECT_EQ(client_side.closed, "closed by peer: refused inside on_datagram");
+  EXPECT_EQ(server_side.closed, "refused inside on_datagram");
+  EXPECT_EQ(closes, 1);
+}
+
 TEST(Quic, PinnedFingerprintMismatchFailsTheHandshake) {
   asio::io_context io;
   Recorder server_side, client_side;
