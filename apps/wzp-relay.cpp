@@ -192,9 +192,10 @@ int main(int argc, char** argv) {
       wzp::apps::listening_on("TCP " + o.metrics_listen + " (--metrics-listen)", [&] {
         metrics = std::make_unique<wzp::relay::MetricsHttp>(
             io, boost::asio::ip::tcp::endpoint(m.endpoint->address(), m.endpoint->port()),
-            [&relay, &forwarder, &prober] {
+            [&relay, &forwarder, &prober, &server] {
               std::string text = forwarder ? forwarder->metrics_text() : relay.metrics_text();
               if (prober) text += prober->metrics_text();
+              text += server->metrics_text("wzp_relay");
               return text;
             },
             [&relay, &forwarder, started = std::chrono::steady_clock::now()] {

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "proto/prometheus.h"
+
 namespace wzp::transport {
 
 namespace asio = boost::asio;
@@ -589,6 +591,7 @@ QuicServer::QuicServer(asio::io_context& io, const udp::endpoint& listen, const 
   if (gnutls_certificate_set_x509_key_mem(tls_->cred, &c, &k, GNUTLS_X509_FMT_PEM) < 0) {
     throw std::runtime_error("tls: the relay certificate or key does not load");
   }
+  random_bytes(retry_secret_.data(), retry_secret_.size());
   receive();
 }
 
@@ -643,7 +646,38 @@ void QuicServer::handle(std::span<const uint8_t> pkt, const udp::endpoint& from)
     ++dropped_;  // not an Initial for a new connection: garbage, or for one long gone
     return;
   }
+  // Address validation. An Initial costs us a connection and a TLS session until its
+  // handshake ends or times out; one with a spoofed source would cost them for nothing. Past a
+  // few handshakes in progress (from this address, or in all), a new one is first sent a Retry:
+  // only a client that receives at the address it claims can come back with the token.
+  std::optional<ngtcp2_cid> odcid;  // the client's first DCID, when its Retry token checks out
+  if (hd.token.len > 0 && hd.token.base[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY) {
+    ngtcp2_cid o;
+    if (ngtcp2_crypto_verify_retry_token(&o, hd.token.base, hd.token.len, retry_secret_.data(), retry_secret_.size(),
+                                         hd.version, from.data(), static_cast<ngtcp2_socklen>(from.size()),
+                                         &hd.dcid, kRetryTokenLifetimeMs * NGTCP2_MILLISECONDS, now_ns()) != 0) {
+      ++limits_.bad_tokens;
+      ++dropped_;
+      return;
+    }
+    odcid = o;
+  }
+  size_t from_source = 0, half_open = 0;
+  for (const auto& c : conns_) {
+    if (c->established_ || c->closed_) continue;
+    ++half_open;
+    from_source += c->remote_.address() == from.address();
+  }
+  if (!odcid && (from_source >= limits_.retry_above_per_source || half_open >= limits_.retry_above)) {
+    return send_retry(hd, from);
+  }
+  if (from_source >= limits_.max_half_open_per_source || half_open >= limits_.max_half_open) {
+    ++limits_.refused;  // even validated: this address (or everyone) has enough in progress
+    ++dropped_;
+    return;
+  }
   auto conn = std::unique_ptr<QuicConnection>(new QuicConnection(io_, events_, config_));
+  conn->remote_ = from;
   QuicConnection* c = conn.get();
   c->send_ = [this](std::span<const uint8_t> d, const udp::endpoint& to) { out_.queue(d, to); };
   c->on_new_cid_ = [this, c](std::span<const uint8_t> cid) {
@@ -656,6 +690,14 @@ void QuicServer::handle(std::span<const uint8_t> pkt, const udp::endpoint& from)
   ngtcp2_transport_params params;
   QuicCallbacks::settings_and_params(config_, settings, params);
   params.original_dcid = hd.dcid;
+  if (odcid) {
+    // After a Retry: the client's first DCID came back inside the token, and the DCID it uses
+    // now is the one our Retry gave it.
+    params.original_dcid = *odcid;
+    params.retry_scid = hd.dcid;
+    params.retry_scid_present = 1;
+    settings.token = hd.token;
+  }
   params.stateless_reset_token_present = 1;
   random_bytes(params.stateless_reset_token, NGTCP2_STATELESS_RESET_TOKENLEN);
   ngtcp2_cid scid;
@@ -676,6 +718,43 @@ void QuicServer::handle(std::span<const uint8_t> pkt, const udp::endpoint& from)
   by_cid_[std::string(dcid)] = c;  // the client's first DCID, until it switches to ours
   conns_.push_back(std::move(conn));
   c->read(local_, from, pkt);
+}
+
+std::string QuicServer::metrics_text(const std::string& name) const {
+  size_t half_open = 0;
+  for (const auto& c : conns_) half_open += !c->established_ && !c->closed_;
+  std::string out;
+  const auto n = [](uint64_t v) { return static_cast<double>(v); };
+  proto::family(out, (name + "_quic_handshakes_in_progress").c_str(), "gauge",
+                "QUIC connections whose handshake has not finished.", {{"", n(half_open)}});
+  proto::family(out, (name + "_quic_retries_total").c_str(), "counter",
+                "Retry packets sent: a client asked to prove its address first.", {{"", n(limits_.retries)}});
+  proto::family(out, (name + "_quic_initials_refused_total").c_str(), "counter",
+                "New-connection Initials dropped, by reason.",
+                {{R"({reason="bad_token"})", n(limits_.bad_tokens)},
+                 {R"({reason="too_many_in_progress"})", n(limits_.refused)}});
+  return out;
+}
+
+void QuicServer::send_retry(const ngtcp2_pkt_hd& hd, const udp::endpoint& from) {
+  std::array<uint8_t, NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN> token{};
+  ngtcp2_cid scid;
+  scid.datalen = kCidLen;
+  random_bytes(scid.data, kCidLen);
+  const auto tokenlen = ngtcp2_crypto_generate_retry_token(
+      token.data(), retry_secret_.data(), retry_secret_.size(), hd.version, from.data(),
+      static_cast<ngtcp2_socklen>(from.size()), &scid, &hd.dcid, now_ns());
+  std::array<uint8_t, 256> packet{};  // smaller than the Initial it answers: no amplification
+  const auto n = tokenlen < 0 ? -1
+                              : ngtcp2_crypto_write_retry(packet.data(), packet.size(), hd.version, &hd.scid,
+                                                          &scid, &hd.dcid, token.data(),
+                                                          static_cast<size_t>(tokenlen));
+  if (n <= 0) {
+    ++dropped_;
+    return;
+  }
+  ++limits_.retries;
+  out_.queue({packet.data(), static_cast<size_t>(n)}, from);
 }
 
 void QuicServer::reap() {

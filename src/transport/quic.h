@@ -9,6 +9,7 @@
 #include <utility>  // before Asio (Boost 1.74 with g++ 12)
 
 #include <boost/asio.hpp>
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -17,6 +18,8 @@
 #include <optional>
 #include <span>
 #include <string>
+
+struct ngtcp2_pkt_hd;  // ngtcp2.h, kept out of this header
 #include <vector>
 
 #include "transport/tls_identity.h"
@@ -120,6 +123,18 @@ class QuicConnection {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
+// How many handshakes may be in progress before a new client must prove its address with a
+// Retry round trip, and how many even a proven one may have; with what happened.
+struct QuicServerLimits {
+  size_t retry_above_per_source = 4;   // handshakes in progress from one IP address
+  size_t retry_above = 64;             // ... from everyone
+  size_t max_half_open_per_source = 64;  // not even after a Retry
+  size_t max_half_open = 1024;
+  uint64_t retries = 0;     // Retry packets sent
+  uint64_t bad_tokens = 0;  // Initials with a Retry token that does not check out (dropped)
+  uint64_t refused = 0;     // Initials over the hard bounds (dropped)
+};
+
 // Accepts connections on one UDP socket.
 class QuicServer {
  public:
@@ -130,12 +145,18 @@ class QuicServer {
   void stop();
   size_t connections() const { return conns_.size(); }
   uint64_t dropped_packets() const { return dropped_; }  // unparsable or unroutable
+  QuicServerLimits& limits() { return limits_; }
+  // Prometheus families NAME_quic_*: handshakes in progress, Retries sent, Initials refused.
+  std::string metrics_text(const std::string& name) const;
+  const QuicServerLimits& limits() const { return limits_; }
   // The receive path for one UDP datagram (what the socket loop calls; the fuzz target too).
   void handle(std::span<const uint8_t> packet, const boost::asio::ip::udp::endpoint& from);
 
  private:
   void receive();
   void reap();
+  void send_retry(const ::ngtcp2_pkt_hd& hd, const boost::asio::ip::udp::endpoint& from);
+  static constexpr uint64_t kRetryTokenLifetimeMs = 10000;
 
   boost::asio::io_context& io_;
   boost::asio::ip::udp::socket socket_;
@@ -152,6 +173,8 @@ class QuicServer {
   std::vector<std::unique_ptr<QuicConnection>> conns_;
   uint64_t dropped_ = 0;
   bool stopped_ = false;
+  QuicServerLimits limits_;
+  std::array<uint8_t, 32> retry_secret_{};  // keys the Retry tokens of this process
 };
 
 // One connection to a server. `verify` decides on the server certificate's fingerprint

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <set>
 #include <thread>
 
 namespace wzp::transport {
@@ -229,6 +230,70 @@ TEST(Quic, HostileInputIsDroppedAndOthersUnaffected) {
   EXPECT_LE(received_bytes, 3 * sent_bytes);
   EXPECT_GE(client_side.datagrams.size(), 295u);  // the honest call is unaffected
   EXPECT_TRUE(client_side.closed.empty()) << client_side.closed;
+}
+
+// 10 000 Initials from one address, valid ones (made by real clients, each with its own
+// connection ID) that never go on to finish a handshake. Before, each new one got a
+// connection and a TLS session until the handshake timed out; now, after a few in progress,
+// that address is sent a Retry per Initial, which costs us nothing to keep, and a client
+// elsewhere connects at once.
+TEST(Quic, AFloodOfInitialsFromOneAddressGetsRetriesNotConnections) {
+  asio::io_context io;
+  Recorder server_side, client_side, nobody;
+  QuicServer server(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), cert(), server_side);
+  // 200 distinct Initials: each from a client that sends it to a socket of ours, then goes.
+  udp::socket capture(io, udp::endpoint(asio::ip::make_address("127.0.0.3"), 0));
+  std::vector<std::vector<uint8_t>> initials;
+  std::vector<uint8_t> buf(2048);
+  capture.non_blocking(true);
+  for (int i = 0; i < 200; ++i) {
+    {
+      QuicClient c(io, capture.local_endpoint(), room_sni("ops"), nullptr, nobody);
+      io.poll();
+    }  // its goodbye follows the Initial: only the first packet of each is kept
+    boost::system::error_code ec;
+    udp::endpoint from;
+    for (bool first = true;; first = false) {
+      const size_t n = capture.receive_from(asio::buffer(buf), from, 0, ec);
+      if (ec) break;
+      if (first) initials.emplace_back(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
+    }
+  }
+  udp::socket attacker(io, udp::endpoint(asio::ip::make_address("127.0.0.2"), 0));
+  for (int i = 0; i < 10000; ++i) {
+    attacker.send_to(asio::buffer(initials[static_cast<size_t>(i) % initials.size()]), server.local_endpoint());
+    if (i % 20 == 0) io.poll();
+  }
+  const auto handled = [&] { return server.limits().retries + server.dropped_packets(); };
+  run_until(io, [&] { return handled() >= 9000; }, 5000);
+  io.run_for(std::chrono::milliseconds(100));
+  std::printf("flood: %zu connections, %lu retries, %lu dropped\n", server.connections(),
+              server.limits().retries, server.dropped_packets());
+  EXPECT_LE(server.connections(), server.limits().retry_above_per_source);
+  EXPECT_GE(server.limits().retries, 9000u);
+  // An honest client (another address) is not asked to retry and connects at once.
+  QuicClient client(io, server.local_endpoint(), room_sni("ops"), nullptr, client_side);
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(run_until(io, [&] { return client_side.established > 0; }, 2000));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
+}
+
+// A client from an address with handshakes already in progress is asked to prove it (a Retry)
+// and, coming back with the token, connects: ngtcp2's client follows the Retry on its own.
+TEST(Quic, AClientAskedToRetryComesBackWithTheTokenAndConnects) {
+  asio::io_context io;
+  Recorder server_side, client_side;
+  QuicServer server(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), cert(), server_side);
+  server.limits().retry_above_per_source = 0;  // everyone proves their address
+  server_side.on_dgram = [](QuicConnection& c, std::span<const uint8_t> d) { c.send_datagram(d); };
+  QuicClient client(io, server.local_endpoint(), room_sni("ops"), nullptr, client_side);
+  ASSERT_TRUE(run_until(io, [&] { return client_side.established > 0; }));
+  EXPECT_EQ(server.limits().retries, 1u);
+  EXPECT_EQ(server.limits().bad_tokens, 0u);
+  client.connection().send_datagram(std::vector<uint8_t>(50, 'r'));
+  ASSERT_TRUE(run_until(io, [&] { return client_side.datagrams.size() == 1; }));
+  // A token replayed from another address does not check out.
+  EXPECT_EQ(server.connections(), 1u);
 }
 
 }  // namespace
