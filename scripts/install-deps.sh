@@ -19,7 +19,7 @@ packages=(
   libboost1.74-dev libssl-dev                                         # transport, relay, web
   # independent implementations and tools the tests use
   nodejs npm sox espeak-ng opus-tools
-  help2man dpkg-dev                                                   # man pages, the .deb (cpack)
+  help2man dpkg-dev man-db systemd                                    # man pages, the .deb (cpack), its test
   prometheus curl                                                     # promtool checks our /metrics
   chromium                                                            # the page's end-to-end tests
 )
