@@ -111,11 +111,8 @@ int main(int argc, char** argv) {
       std::cerr << "wzp-relay: probe " << r.error << "\n";
       return 2;
     }
-    wzp::relay::ProbeTarget t;
-    t.label = p;
-    t.name = *r.address;
-    if (auto n = wzp::transport::numeric_endpoint(*r.address); n.endpoint) t.endpoint = *n.endpoint, t.name.reset();
-    probes.push_back(std::move(t));
+    auto peer = wzp::transport::peer_of(*r.address);
+    probes.push_back({p, peer.endpoint, nullptr, std::move(peer.name)});
   }
   std::optional<wzp::relay::HttpUrl> auth_url;
   if (!o.auth_url.empty()) {
@@ -168,7 +165,9 @@ int main(int argc, char** argv) {
     std::unique_ptr<wzp::relay::Forwarder> forwarder;
     if (remote) {
       wzp::relay::ForwarderConfig fc;
-      fc.remote_name = *remote;
+      auto peer = wzp::transport::peer_of(*remote);
+      fc.remote = peer.endpoint;
+      fc.remote_name = std::move(peer.name);
       fc.relay_id = identity.fingerprint();
       fc.verify_remote = pin(o.remote);
       fc.max_sessions = o.max_sessions;

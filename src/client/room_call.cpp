@@ -22,24 +22,21 @@ void add_stats(CallDecoderStats& to, const CallDecoderStats& r) {
 RoomCall::RoomCall(boost::asio::io_context& io, const boost::asio::ip::udp::endpoint& relay,
                    const crypto::Identity& identity, RoomCallOptions options, Source source,
                    Sink sink)
-    : RoomCall(io, std::nullopt, relay, identity, std::move(options), std::move(source), std::move(sink)) {}
+    : RoomCall(io, transport::Peer{relay, std::nullopt}, identity, std::move(options), std::move(source),
+               std::move(sink)) {}
 
 RoomCall::RoomCall(boost::asio::io_context& io, const transport::Address& relay,
                    const crypto::Identity& identity, RoomCallOptions options, Source source,
                    Sink sink)
-    : RoomCall(io, relay, {}, identity, std::move(options), std::move(source), std::move(sink)) {}
+    : RoomCall(io, transport::peer_of(relay), identity, std::move(options), std::move(source),
+               std::move(sink)) {}
 
-RoomCall::RoomCall(boost::asio::io_context& io, std::optional<transport::Address> name,
-                   const boost::asio::ip::udp::endpoint& relay, const crypto::Identity& identity,
+RoomCall::RoomCall(boost::asio::io_context& io, transport::Peer relay, const crypto::Identity& identity,
                    RoomCallOptions options, Source source, Sink sink)
-    : io_(io), relay_(relay), relay_name_(std::move(name)), identity_(identity), options_(std::move(options)),
+    : io_(io), relay_(relay.endpoint), relay_name_(std::move(relay.name)), identity_(identity), options_(std::move(options)),
       source_(std::move(source)), sink_(std::move(sink)), timer_(io),
       start_(std::chrono::steady_clock::now()), redial_(io), pcm_(kPcmFrame), mix_(kPcmFrame),
       part_(kPcmFrame) {
-  // A numeric address needs no lookup.
-  if (relay_name_) {
-    if (auto n = transport::numeric_endpoint(*relay_name_); n.endpoint) relay_ = *n.endpoint, relay_name_.reset();
-  }
   dial();
   timer_.expires_at(start_ + std::chrono::milliseconds(5));
   timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
@@ -149,7 +146,9 @@ void RoomCall::move_to(const boost::asio::ip::udp::endpoint& relay) {
 }
 
 void RoomCall::move_to(const transport::Address& relay) {
-  relay_name_ = relay;
+  auto peer = transport::peer_of(relay);
+  if (!peer.name) relay_ = peer.endpoint;
+  relay_name_ = std::move(peer.name);
   attempt_ = 0;
   redial_.cancel();
   dial();

@@ -161,8 +161,7 @@ class RoomCall : public transport::QuicEvents {
   };
 
   boost::asio::io_context& io_;
-  RoomCall(boost::asio::io_context& io, std::optional<transport::Address> name,
-           const boost::asio::ip::udp::endpoint& relay, const crypto::Identity& identity,
+  RoomCall(boost::asio::io_context& io, transport::Peer relay, const crypto::Identity& identity,
            RoomCallOptions options, Source source, Sink sink);
   void connect();  // dial's second half, once the relay's address is known
   void start_probe();  // a bare handshake to relay_ on the side (check_liveness)

@@ -44,14 +44,7 @@ struct Forwarder::Pipe : transport::QuicEvents {
 
 Forwarder::Forwarder(boost::asio::io_context& io, ForwarderConfig config)
     : io_(io), config_(std::move(config)) {
-  if (config_.remote_name) {
-    if (auto n = transport::numeric_endpoint(*config_.remote_name); n.endpoint) {
-      config_.remote = *n.endpoint;
-      config_.remote_name.reset();
-    } else {
-      look_up_remote();
-    }
-  }
+  if (config_.remote_name) look_up_remote();
 }
 
 void Forwarder::look_up_remote() {

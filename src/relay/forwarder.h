@@ -25,8 +25,8 @@ namespace wzp::relay {
 
 struct ForwarderConfig {
   boost::asio::ip::udp::endpoint remote;
-  // Set: the remote relay's host name, looked up at start and again (in the background) when a
-  // pipe opens more than 10 s after the last lookup; pipes use the newest answer.
+  // Set (a host name, transport::peer_of): looked up at start and again (in the background)
+  // when a pipe opens more than 10 s after the last lookup; pipes use the newest answer.
   std::optional<transport::Address> remote_name;
   std::string relay_id;  // our identity's fingerprint, for the FederationHello
   // Decides on the remote relay's certificate fingerprint (pinning); null accepts any.

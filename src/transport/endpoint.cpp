@@ -68,6 +68,11 @@ EndpointResult numeric_endpoint(const Address& a) {
   return {boost::asio::ip::udp::endpoint(addr, a.port), {}};
 }
 
+Peer peer_of(const Address& a) {
+  if (auto n = numeric_endpoint(a); n.endpoint) return {*n.endpoint, std::nullopt};
+  return {{}, a};
+}
+
 EndpointResult parse_endpoint(std::string_view text) {
   const auto a = parse_address(text);
   if (!a.address) return {std::nullopt, a.error};

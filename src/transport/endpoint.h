@@ -34,6 +34,13 @@ AddressResult parse_address(std::string_view text);
 // The address without a lookup: numeric hosts and "localhost" (127.0.0.1).
 EndpointResult numeric_endpoint(const Address& a);
 
+// A peer to dial: where, and (for a host name) the name to look up again before each dial.
+struct Peer {
+  boost::asio::ip::udp::endpoint endpoint;  // numeric, or the name's last answer
+  std::optional<Address> name;              // empty for a numeric address: no lookup at all
+};
+Peer peer_of(const Address& a);
+
 // Numeric addresses and "localhost" only (parse_address, then numeric_endpoint).
 EndpointResult parse_endpoint(std::string_view text);
 
