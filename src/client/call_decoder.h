@@ -57,6 +57,8 @@ class CallDecoder : private fec::FrameSink {
 
   // Media waiting in the jitter buffer (0 once everything received has been played).
   uint32_t buffered_ms() const { return jb_.buffered_ms(); }
+  // A queue is filling fast on the way to us: take_measurement() now rather than at the second.
+  bool queue_growing() const { return capacity_.growing(); }
   const CallDecoderStats& stats() const { return stats_; }
   const proto::JitterStats& jitter_stats() const { return jb_.stats(); }
   const fec::WindowDecoderStats& fec_stats() const { return fec_.stats(); }

@@ -193,6 +193,7 @@ class RoomCall : public transport::QuicEvents {
   static constexpr uint64_t kStepsPerFrame = 4;  // 5 ms steps
   uint64_t steps_ = 0;
   uint64_t ticks_ = 0;
+  uint64_t last_report_tick_ = 0;  // our last QualityUpdate
   bool joined_ = false, failed_ = false, hung_up_ = false;
   bool ever_joined_ = false, muted_ = false;
   uint32_t attempt_ = 0, reconnects_ = 0;

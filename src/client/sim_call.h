@@ -116,6 +116,7 @@ struct SimCall {
     const size_t frame = kPcmFrame;
     std::vector<int16_t> pcm(frame), out(frame);
     const uint32_t ticks = seconds * 50 + 200;  // then 4 s to drain
+    uint32_t last_report = 0;  // the tick after the last report (the first comes at 1 s)
     for (uint32_t t = 0; t < ticks; ++t) {
       for (uint32_t sub = 0; sub < 4; ++sub) {
         const uint64_t now = t * 20ull + sub * 5;
@@ -147,10 +148,14 @@ struct SimCall {
       }
       // After the sender stops, play out what is buffered and no further.
       if (t > seconds * 50 && link.queue.empty() && decoder->buffered_ms() == 0) break;
-      if (t % 50 == 49) {
+      // Reports once a second, and at once (at most every 200 ms) for a queue filling fast, as
+      // RoomCall sends them.
+      const uint32_t since = t + 1 - last_report;
+      if (since >= 50 || (since >= 10 && decoder->queue_growing())) {
+        last_report = t + 1;
         encoder->on_peer_quality(decoder->take_measurement(t * 20ull), t * 20ull);
-        tier_by_second.push_back(encoder->tier());
       }
+      if (t % 50 == 49) tier_by_second.push_back(encoder->tier());
     }
   }
 

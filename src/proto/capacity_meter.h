@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdint>
 
 namespace wzp::proto {
@@ -29,10 +30,17 @@ struct CapacityReport {
 
 class CapacityMeter {
  public:
-  static constexpr size_t kHistory = 10;            // intervals the floor is compared against
+  static constexpr size_t kHistory = 40;            // intervals the floor is compared against
   static constexpr int64_t kQueueRiseMs = 40;       // over two intervals
   static constexpr int64_t kHalfRiseMs = 30;        // from one half of an interval to the next
   static constexpr int64_t kStandingQueueMs = 100;  // above the floor of the last kHistory
+  static constexpr int64_t kDrainingMs = 20;        // a floor this much lower: draining
+  // Fewer datagrams than this in an interval (a stream of comfort noise) say nothing of the path.
+  static constexpr uint32_t kMinPackets = 8;
+  static constexpr uint32_t kTrendPackets = 8;      // a trend needs this many arrivals
+  static constexpr double kTrendSpanMs = 250;       // over this long,
+  static constexpr double kTrendSlope = 0.25;       // this much transit per ms of arrivals,
+  static constexpr double kTrendRiseMs = 60;        // and this much added over its span
 
   // An authenticated datagram of `bytes` that arrived at arrival_ms with media timestamp ts_ms.
   // Its packet's own headers count too, once for datagrams that arrive in the same millisecond
@@ -40,6 +48,7 @@ class CapacityMeter {
   void on_datagram(size_t bytes, uint64_t arrival_ms, uint32_t ts_ms) {
     if (!started_) started_ = true, start_ms_ = arrival_ms, last_arrival_ms_ = arrival_ms + 1;
     bytes_ += bytes + (arrival_ms != last_arrival_ms_ ? kPacketOverheadBytes : 0);
+    ++packets_;
     last_arrival_ms_ = arrival_ms;
     const int64_t transit = static_cast<int64_t>(arrival_ms) - static_cast<int64_t>(ts_ms);
     floor_ = std::min(floor_, transit);
@@ -47,7 +56,18 @@ class CapacityMeter {
     const uint64_t from = last_ms_ ? last_ms_ : start_ms_;
     auto& half = arrival_ms - from < kHalfMs ? first_half_ : second_half_;
     half = std::min(half, transit);
+    // Interarrival jitter (RFC 3550's estimator), kept across intervals: a trend must stand
+    // out of it.
+    if (have_transit_) jitter_ += (std::abs(static_cast<double>(transit - last_transit_)) - jitter_) / 16;
+    have_transit_ = true;
+    last_transit_ = transit;
+    if (trend_.n == 0) trend_x0_ = arrival_ms, trend_y0_ = transit;
+    trend_.add(static_cast<double>(arrival_ms - trend_x0_), static_cast<double>(transit - trend_y0_));
   }
+
+  // True while this interval's transit times climb steeply enough that a queue is filling
+  // faster than it can wait for the interval's end.
+  bool growing() const { return trend_rise_ms() > 0; }
 
   // Once an interval: the capacity while a queue is growing or standing, and that queue.
   CapacityReport take(uint64_t now_ms) {
@@ -61,23 +81,64 @@ class CapacityMeter {
       const bool rising = intervals_ >= 2 && floor_ - floors_[(intervals_ - 2) % kHistory] > kQueueRiseMs;
       const bool rising_within = first_half_ != kNone && second_half_ != kNone &&
                                  second_half_ - first_half_ > kHalfRiseMs;
-      const int64_t latest = second_half_ != kNone ? second_half_ : floor_;
+      const double trend = trend_rise_ms();
+      const int64_t latest = std::max(second_half_ != kNone ? second_half_ : floor_,
+                                      floor_ + static_cast<int64_t>(trend));
+      // A standing queue that is draining (this interval's later floor below its earlier one, or
+      // below the last interval's) is not a full link: what arrives then is what is sent, not
+      // what the path could carry, and counting it would cut the sender again and again.
+      const int64_t previous = intervals_ >= 1 ? floors_[(intervals_ - 1) % kHistory] : kNone;
+      const bool draining = (first_half_ != kNone && second_half_ != kNone &&
+                             second_half_ < first_half_ - kDrainingMs) ||
+                            (previous != kNone && floor_ < previous - kDrainingMs);
       const bool standing = intervals_ >= 2 && floor_ - lowest > kStandingQueueMs;
-      if (rising || rising_within || standing) {
+      if (packets_ >= kMinPackets && (trend > 0 || (!draining && (rising || rising_within || standing)))) {
         r.capacity_kbps = static_cast<double>(bytes_) * 8 / static_cast<double>(std::max<uint64_t>(elapsed, 1));
         r.queue_ms = static_cast<double>(std::max<int64_t>(0, latest - lowest));
       }
       floors_[intervals_++ % kHistory] = floor_;
     }
     bytes_ = 0;
+    packets_ = 0;
     floor_ = first_half_ = second_half_ = kNone;
+    trend_ = {};
     return r;
   }
 
  private:
+  // The delay the interval's steep trend has added over its span, or 0 without one.
+  double trend_rise_ms() const {
+    const double sxx = trend_.sxx(), span = trend_.span();
+    if (trend_.n < kTrendPackets || span < kTrendSpanMs || sxx <= 0) return 0;
+    const double slope = trend_.sxy() / sxx;
+    const double sse = std::max(0.0, trend_.syy() - slope * trend_.sxy());
+    const double residual = std::sqrt(sse / static_cast<double>(trend_.n - 2));
+    const double se = residual / std::sqrt(sxx);
+    // Clear of the noise twice over: the slope by five standard errors, and the delay it added
+    // by three times the arrivals' scatter (around the line, or from one to the next over the
+    // call so far: jitter of +-80 ms scatters them by about 50 ms, a queue filling behind a rate
+    // cap by the few ms each packet adds).
+    const bool steep = slope >= kTrendSlope && slope >= 5 * se &&
+                       slope * span >= kTrendRiseMs + 3 * std::max(residual, jitter_);
+    return steep ? slope * span : 0;
+  }
+
+  // Sums for a least-squares line through (arrival, transit), both relative to the first.
+  struct Trend {
+    uint32_t n = 0;
+    double x = 0, y = 0, xx = 0, xy = 0, yy = 0, last_x = 0;
+    void add(double px, double py) {
+      ++n, x += px, y += py, xx += px * px, xy += px * py, yy += py * py, last_x = px;
+    }
+    double sxx() const { return xx - x * x / n; }
+    double sxy() const { return xy - x * y / n; }
+    double syy() const { return yy - y * y / n; }
+    double span() const { return last_x; }
+  };
   static constexpr int64_t kNone = INT64_MAX;
   static constexpr uint64_t kHalfMs = 500;
   uint64_t bytes_ = 0;
+  uint32_t packets_ = 0;
   int64_t floor_ = kNone, first_half_ = kNone, second_half_ = kNone;
   std::array<int64_t, kHistory> floors_{};
   size_t intervals_ = 0;
@@ -85,6 +146,12 @@ class CapacityMeter {
   uint64_t last_arrival_ms_ = 0;
   bool started_ = false;
   uint64_t start_ms_ = 0;
+  Trend trend_;
+  double jitter_ = 0;
+  bool have_transit_ = false;
+  int64_t last_transit_ = 0;
+  uint64_t trend_x0_ = 0;
+  int64_t trend_y0_ = 0;
 };
 
 }  // namespace wzp::proto

@@ -10,10 +10,12 @@ namespace {
 // a is before b in 32-bit serial arithmetic.
 bool before(uint32_t a, uint32_t b) { return static_cast<int32_t>(b - a) > 0; }
 
-// How fast the transit base may rise per ms of media: 1 %, more than any sound card's drift, so
-// that a slower sender clock or a longer path is followed, while the fastest arrivals keep
-// pulling it back down.
-constexpr double kBaseRise = 0.01;
+// The transit base is the smallest transit of the last kBaseWindowMs (as NetEq measures
+// relative delay against the fastest packet of the last 2 s): a queue that stands on the path
+// becomes part of the base within that time instead of counting as jitter for as long as the
+// arrival history remembers it, a queue that drains lowers it at once, and drift between the
+// two clocks is followed as it goes. Kept as minima of kBaseBuckets slices.
+constexpr uint64_t kBaseWindowMs = 2000;
 // Direct arrivals needed before the histogram is believed over start_delay_ms.
 constexpr uint64_t kMinSamples = 25;
 // A gap this long between the playout position and what is buffered is a new stream (the
@@ -37,6 +39,7 @@ void JitterBuffer::reset() {
   count_ = 0;
   started_ = false;
   have_base_ = false;
+  base_buckets_ = {};
   jitter_ = 0;
   arrivals_ = {};
   direct_ = 0;
@@ -137,7 +140,27 @@ void JitterBuffer::note_arrival(uint32_t ts, uint64_t arrival_ms, bool recovered
       jitter_ += (std::min(d, 5000.0) - jitter_) / 16;
     }
     const double t = static_cast<double>(transit);
-    base_ = !have_base_ ? t : std::min(t, base_ + kBaseRise * config_.frame_ms);
+    const uint64_t slice = arrival_ms / (kBaseWindowMs / kBaseBuckets);
+    auto& b = base_buckets_[slice % kBaseBuckets];
+    if (!b.used || b.slice != slice) b = {true, slice, transit};
+    b.min = std::min(b.min, transit);
+    base_ = t;
+    for (const auto& o : base_buckets_) {
+      if (o.used && o.slice + kBaseBuckets > slice && o.slice <= slice) base_ = std::min(base_, static_cast<double>(o.min));
+    }
+    // A base that rose (a queue that has come to stand is the path's delay now, not jitter the
+    // buffer must wait out again) lowers the delays remembered against a lower one; one that
+    // falls (a queue draining) leaves them, so that they never grow back.
+    if (have_base_ && base_ > risen_to_) {
+      for (std::span<Arrival> list : {std::span<Arrival>(arrivals_), std::span<Arrival>(recoveries_)}) {
+        for (auto& a : list) {
+          if (!a.at || a.base >= base_) continue;
+          a.delay -= static_cast<uint32_t>(std::min<double>(a.delay, std::floor(base_ - a.base)));
+          a.base = base_;
+        }
+      }
+    }
+    risen_to_ = base_;
     have_base_ = true;
     last_transit_ = transit;
   }
@@ -145,11 +168,13 @@ void JitterBuffer::note_arrival(uint32_t ts, uint64_t arrival_ms, bool recovered
   const double delay = std::max(0.0, static_cast<double>(transit) - base_);
   if (recovered) {
     recoveries_[recovery_next_++ % kRecoveries] = {std::max<uint64_t>(arrival_ms, 1),
-                                                   static_cast<uint32_t>(std::lround(delay))};
+                                                   static_cast<uint32_t>(std::lround(delay)),
+                                                   base_};
     return;
   }
   arrivals_[arrival_next_++ % kArrivals] = {std::max<uint64_t>(arrival_ms, 1),
-                                            static_cast<uint32_t>(std::lround(std::ceil(delay)))};
+                                            static_cast<uint32_t>(std::lround(std::ceil(delay))),
+                                            base_};
   ++direct_;
 }
 

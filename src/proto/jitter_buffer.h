@@ -5,7 +5,7 @@
 // missing frame yields a concealment step, never a silent gap.
 //
 // Delay is measured against the fastest path: `base` is the smallest transit (arrival minus
-// timestamp) seen lately, and a frame's arrival delay is how much later than that it came.
+// timestamp) of the last 2 s, and a frame's arrival delay is how much later than that it came.
 // The playout delay — how long after the fastest possible arrival a frame is played — is
 // steered to a target that covers what actually arrives, in the manner of NetEq:
 //   - the `quantile` of the arrival delays of frames received directly in the last
@@ -100,6 +100,7 @@ class JitterBuffer {
   struct Arrival {
     uint64_t at = 0;  // 0: unused
     uint32_t delay = 0;
+    double base = 0;  // the transit base its delay is measured against (it only rises)
   };
   Step conceal(uint32_t at, uint32_t duration, bool silence);
   Step play(Slot& slot);
@@ -119,6 +120,14 @@ class JitterBuffer {
   uint32_t newest_end_ = 0;    // end of the newest frame received
   bool have_base_ = false;
   double base_ = 0;            // smallest recent transit, ms
+  double risen_to_ = 0;        // base_ after the last arrival
+  static constexpr size_t kBaseBuckets = 8;
+  struct BaseBucket {
+    bool used = false;
+    uint64_t slice = 0;  // arrival_ms / (window / kBaseBuckets)
+    int64_t min = 0;
+  };
+  std::array<BaseBucket, kBaseBuckets> base_buckets_{};
   int64_t last_transit_ = 0;
   double jitter_ = 0;
   std::array<Arrival, kArrivals> arrivals_{};

@@ -134,13 +134,10 @@ std::optional<Tier> QualityController::on_report(const QualitySample& s, uint64_
     const double drain = std::clamp(1 - std::max(0.0, s.queue_ms) / kDrainMs, kDrainFloor, kDrain);
     const double share = drain * s.capacity_kbps;
     capacity_kbps_ = s.capacity_kbps;
-    // A cut shows two reports later: the next one still covers time sent at the old rate, so it
-    // cuts no further (it would halve the budget for the queue the first cut is draining).
-    if (path_budget_kbps_ == 0) {
-      path_budget_kbps_ = share;
-    } else if (since_capacity_ > 0) {
-      path_budget_kbps_ = std::min(path_budget_kbps_, share);
-    }
+    // Each report's queue sets the share anew (a share of the capacity, never of the budget, so
+    // reports of one queue do not compound): a queue still growing when its first report was
+    // sent is met at its full length.
+    path_budget_kbps_ = path_budget_kbps_ == 0 ? share : std::min(path_budget_kbps_, share);
     // A capacity met again soon after the last time is a real ceiling: wait longer each time
     // before probing past it.
     hold_length_ = since_capacity_ < kRecurWithin ? std::min(hold_length_ * 2, kMaxHold) : kHoldReports;
@@ -199,9 +196,15 @@ void QualityController::choose() {
            (r == 0 || affordable >= limit);
   };
   CodecId pick = kLadder.back();
+  double pick_cost = 0;
   for (CodecId c : kLadder) {
     if (pinned_ && tier_of(c) != tier_) continue;
+    // While the path limits us, a step down that saves the path no bytes is no step: Codec2's
+    // 40 ms frames carry as many packet headers as Opus 7k's 60 ms ones, for a far worse voice.
+    const double cost = path_kbps(c, 0, true);
+    if (path_budget_kbps_ > 0 && pick_cost > 0 && cost > 0.98 * pick_cost) continue;
     pick = c;  // the best that serves; with a pinned tier, its last codec if none does
+    pick_cost = cost;
     if (serves(c)) break;
   }
   codec_ = pick;

@@ -611,8 +611,9 @@ void RelayServer::direct_call(Session& s, const proto::SignalMessage& msg) {
   }
 }
 
-// The room follows its weakest link: once a second the worst member report feeds the room's
-// controller (the same hysteresis as a client's), so that the tier is one for the whole room.
+// The room follows its weakest link: once a second (at once for a queue on a path) the worst
+// member report feeds the room's controller (the same hysteresis as a client's), so that the
+// tier is one for the whole room.
 // The loss each member sizes its protection for is the worst among the members that receive its
 // stream, which excludes its own report: a listener behind a lossy path does not protect its own
 // sending for the loss on its way in (on a capped path that only fills its own uplink).
@@ -620,8 +621,16 @@ void RelayServer::on_quality(Session& s, const proto::QualityUpdate& q) {
   s.quality = q;
   auto& rq = room_quality_[s.room];
   const auto now = std::chrono::steady_clock::now();
-  if (now - rq.last_fed < std::chrono::milliseconds(900)) return;
-  rq.last_fed = now;
+  // A report of a queue on the path is passed on at once (its sender should cut before the
+  // queue grows further), at most every 200 ms; anything else waits for the second.
+  // Such an early directive goes only to the members whose stream met the queue: the others,
+  // and the room's tier, wait for the second (on a narrow path every directive to its listener
+  // takes a share of the bytes the queue needs to drain).
+  const bool queue = q.capacity_kbps.value_or(0) > 0;
+  const bool early = now - rq.last_fed < std::chrono::milliseconds(900);
+  if (early && (!queue || now - rq.last_queue_fed < std::chrono::milliseconds(200))) return;
+  if (!early) rq.last_fed = now;
+  if (queue) rq.last_queue_fed = now;
   const auto& members = rooms_[s.room];
   // The worst of every report but `except`'s (nullptr: of all of them).
   const auto worst_of = [&](const Session* except) {
@@ -644,18 +653,20 @@ void RelayServer::on_quality(Session& s, const proto::QualityUpdate& q) {
     }
     return worst;
   };
-  const proto::QualitySample room = worst_of(nullptr);
-  rq.controller.on_report(room, 0);
+  if (!early) rq.controller.on_report(worst_of(nullptr), 0);
   const std::string tier(proto::tier_name(rq.controller.tier()));
   for (Session* m : members) {
     const proto::QualitySample others = worst_of(m);
+    if (early && others.capacity_kbps <= 0) continue;
     proto::QualityDirective d;
     d.profile = tier;
     d.loss_percent = others.loss_percent;
     d.mean_burst = others.mean_burst;
     d.packets = others.packets;
-    // The capacity stays the room's, as the tier does: a path capped one way is often capped both.
-    if (room.capacity_kbps > 0) d.capacity_kbps = room.capacity_kbps, d.queue_ms = room.queue_ms;
+    // The capacity too is the narrowest among the paths its stream takes to the others: its own
+    // report measures what reaches it, which a sparse stream (a listener's comfort noise,
+    // behind its own congested connection) can make look like a path of 2 kbit/s.
+    if (others.capacity_kbps > 0) d.capacity_kbps = others.capacity_kbps, d.queue_ms = others.queue_ms;
     if (others.reorder > 0) d.reorder = others.reorder;
     d.reason = "weakest link";
     send(*m, d);

@@ -171,6 +171,7 @@ class RelayServer : public transport::QuicEvents {
   struct RoomQuality {
     proto::QualityController controller;
     std::chrono::steady_clock::time_point last_fed{};
+    std::chrono::steady_clock::time_point last_queue_fed{};  // with a queue reported
   };
   std::map<std::string, RoomQuality> room_quality_;
   uint16_t last_id_ = 0;

@@ -383,6 +383,7 @@ void QuicConnection::flush() {
   ngtcp2_path_storage ps;
   ngtcp2_pkt_info pi{};
   bool open_packet = false;
+  bool signal_stalled = false;
   for (int guard = 0; guard < 512; ++guard) {
     if (!open_packet) {
       ngtcp2_path_storage_zero(&ps);
@@ -423,7 +424,32 @@ void QuicConnection::flush() {
         }
       }
     }
-    if (established_ && !im.datagrams.empty()) {
+    // Signalling goes ahead of media: it is small (keys, reports, directives) and a sender key
+    // queued behind a congested path's media would leave that media unreadable. Media waited
+    // behind it only while the stream can write.
+    if (im.stream_id >= 0 && im.stream_written < im.stream_total && !signal_stalled) {
+      // The unsent part of the stream, from the chunk that holds stream_written.
+      uint64_t base = im.stream_base;
+      size_t i = 0;
+      while (base + im.stream_chunks[i].size() <= im.stream_written) base += im.stream_chunks[i++].size();
+      const auto& chunk = im.stream_chunks[i];
+      const size_t skip = static_cast<size_t>(im.stream_written - base);
+      ngtcp2_vec v{const_cast<uint8_t*>(chunk.data() + skip), chunk.size() - skip};
+      ngtcp2_ssize taken = -1;
+      n = ngtcp2_conn_writev_stream(im.conn, &ps.path, &pi, buf.data(), buf.size(), &taken, 0,
+                                    im.stream_id, &v, 1, ts);
+      if (taken > 0) {
+        im.stream_written += static_cast<uint64_t>(taken);
+        im.last_eliciting_ns = ts;
+      } else {
+        signal_stalled = true;  // flow control or the congestion window: media may still go
+      }
+      open_packet = false;
+      if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR) {
+        n = ngtcp2_conn_write_pkt(im.conn, &ps.path, &pi, buf.data(), buf.size(), ts);
+        if (n == 0) continue;  // nothing else to say: the media's turn
+      }
+    } else if (established_ && !im.datagrams.empty()) {
       const auto& d = im.datagrams.front().bytes;
       // A datagram no packet on this path can hold yet (a new path starts at 1200 bytes and
       // probes upward) would wait at the head, blocking every datagram behind it, since nothing
@@ -454,25 +480,6 @@ void QuicConnection::flush() {
         im.datagrams.pop_front();
         continue;
       }
-    } else if (im.stream_id >= 0 && im.stream_written < im.stream_total) {
-      // The unsent part of the stream, from the chunk that holds stream_written.
-      uint64_t base = im.stream_base;
-      size_t i = 0;
-      while (base + im.stream_chunks[i].size() <= im.stream_written) base += im.stream_chunks[i++].size();
-      const auto& chunk = im.stream_chunks[i];
-      const size_t skip = static_cast<size_t>(im.stream_written - base);
-      ngtcp2_vec v{const_cast<uint8_t*>(chunk.data() + skip), chunk.size() - skip};
-      ngtcp2_ssize taken = -1;
-      n = ngtcp2_conn_writev_stream(im.conn, &ps.path, &pi, buf.data(), buf.size(), &taken, 0,
-                                    im.stream_id, &v, 1, ts);
-      if (taken > 0) {
-        im.stream_written += static_cast<uint64_t>(taken);
-        im.last_eliciting_ns = ts;
-      }
-      if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR) {
-        n = ngtcp2_conn_write_pkt(im.conn, &ps.path, &pi, buf.data(), buf.size(), ts);
-      }
-      open_packet = false;
     } else {
       n = ngtcp2_conn_write_pkt(im.conn, &ps.path, &pi, buf.data(), buf.size(), ts);
       open_packet = false;

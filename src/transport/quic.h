@@ -61,10 +61,12 @@ class QuicEvents {
 struct QuicConfig {
   uint64_t idle_timeout_ms = 30000;
   uint64_t keepalive_ms = 5000;
-  size_t max_udp_payload = 1452;  // 1200 (QUIC's minimum) to 65527
-  // false: packets up to max_udp_payload from the start, for a path known to carry them
-  // (loopback); true: from 1200 bytes, probing upward.
-  bool probe_path_mtu = true;
+  size_t max_udp_payload = 1200;  // 1200 (QUIC's minimum) to 65527
+  // false: packets up to max_udp_payload from the start; true: from 1200 bytes, probing upward.
+  // Off by default: a call's packets are small, and each probe of a 1452-byte path takes
+  // 480 ms of a 24 kbit/s link, with the call's audio queued behind it (several per call,
+  // since the path's own loss takes probes too).
+  bool probe_path_mtu = false;
   // Media is perishable: a datagram the congestion window held back this long (through an
   // outage, say) is dropped rather than sent ahead of fresh ones once the path is back.
   uint64_t max_datagram_wait_ms = 300;

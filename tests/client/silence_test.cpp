@@ -73,5 +73,23 @@ TEST(SilenceSuppression, SavesBandwidthOnSpeechWithPausesAndFillsPausesWithComfo
   EXPECT_LT(level, 150);
 }
 
+// Comfort noise is sent unprotected, whatever the protection speech gets: a lost noise update
+// only keeps the last level a little longer. A listener in silence on a lossy path used to send
+// a repair with each update (10 packets a second instead of 5, each acknowledged down its own,
+// perhaps narrow, path).
+TEST(SilenceSuppression, ComfortNoiseCarriesNoRepairs) {
+  CallEncoderConfig c;
+  SimCall call(c);
+  const std::vector<int16_t> hush(kPcmFrame, 0);
+  call.run(10, [&](uint32_t s) {
+    call.encoder->on_peer_quality({.loss_percent = 20, .packets = 200}, s * 1000ull);
+  }, [&](uint32_t) { return std::span<const int16_t>(hush); });
+  const auto& st = call.encoder->stats();
+  EXPECT_GT(call.encoder->fec_config().ratio, 0.5);  // speech would be protected
+  EXPECT_EQ(st.speech_frames, 0u);
+  EXPECT_GE(st.comfort_noise, 45u);  // one update per 200 ms
+  EXPECT_EQ(call.link.sent, st.comfort_noise);
+}
+
 }  // namespace
 }  // namespace wzp::client

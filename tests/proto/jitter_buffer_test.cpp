@@ -146,6 +146,30 @@ TEST(JitterBuffer, TargetFollowsJitterWithinItsBounds) {
   EXPECT_EQ(capped.jb.stats().target_delay_ms, 60u);
 }
 
+// A queue builds on the path (800 ms over 2 s), stands for 5 s, and drains over 2 s. A standing
+// queue is part of the path, not jitter: within 3 s of the drain the buffer is back to the clean
+// path's delay. Before, the transit base remembered the fastest arrival for good, the standing
+// queue counted as 800 ms of jitter, and the buffer held that delay until the arrival history
+// had forgotten all of it (5 s after the drain).
+TEST(JitterBuffer, AQueueThatStoodAndDrainedIsLetGoWithinThreeSeconds) {
+  std::vector<Sim::Arrival> a;
+  const auto queue_at = [](double ms) {  // the queue a frame sent at ms meets
+    if (ms < 5000) return 0.0;
+    if (ms < 7000) return 800 * (ms - 5000) / 2000;
+    if (ms < 12000) return 800.0;
+    if (ms < 14000) return 800 * (14000 - ms) / 2000;
+    return 0.0;
+  };
+  for (uint32_t i = 0; i < 1250; ++i) a.push_back({static_cast<uint64_t>(i * 20 + 30 + queue_at(i * 20)), i * 20});
+  Sim clean;
+  clean.run(steady(250, 30), 5000);
+  Sim sim({.max_delay_ms = 1000});
+  sim.run(a, 14000 + 3000);
+  const auto& st = sim.jb.stats();
+  EXPECT_LE(st.current_delay_ms, clean.jb.stats().current_delay_ms + 60);
+  EXPECT_LE(st.target_delay_ms, clean.jb.stats().target_delay_ms + 60);
+}
+
 TEST(JitterBuffer, OverrunDropsTheOldest) {
   JitterBuffer jb({.capacity = 8});
   for (uint32_t i = 0; i < 12; ++i) jb.put(i * 20, payload(i * 20), 20, 0);

@@ -61,7 +61,10 @@ TEST(RelayRooms, MembersHearEachOtherNeverThemselvesAndRoomsDoNotLeak) {
 
 // Each member sizes its protection for the members that receive its stream: the loss a listener
 // reports on its own way in is in everyone else's directive, not in its own (it would only fill
-// that listener's uplink with repairs nobody needs). Tier and capacity stay the room's.
+// that listener's uplink with repairs nobody needs). So is the capacity: bob's own report is about
+// what reaches him, not about his stream (a listener's sparse comfort noise, held back by its own
+// congested connection, once looked like a 2 kbit/s path and cut the talker). The tier stays the
+// room's.
 TEST(RelayRooms, EachMemberIsDirectedByTheLossOfThoseWhoReceiveIt) {
   RelayFixture f;
   const auto ep = f.server.local_endpoint();
@@ -80,13 +83,14 @@ TEST(RelayRooms, EachMemberIsDirectedByTheLossOfThoseWhoReceiveIt) {
   // The room takes a report a second; the next one sees all three.
   const auto directed = [](const Member& m) {
     const auto* d = m.last<proto::QualityDirective>();
-    return d && d->capacity_kbps ? d : nullptr;
+    return d && d->loss_percent ? d : nullptr;
   };
   // Reports keep coming (under load one may reach the relay after a directive was worked
   // out without it); the directives settle on what the three reports say.
   const auto settled = [&] {
     return directed(a) && directed(b) && directed(c) && *directed(b)->loss_percent == 5 &&
-           *directed(a)->loss_percent == 30 && *directed(c)->loss_percent == 30;
+           *directed(a)->loss_percent == 30 && *directed(c)->loss_percent == 30 &&
+           directed(a)->capacity_kbps && directed(c)->capacity_kbps;
   };
   ASSERT_TRUE(f.run_until([&] {
     report(a, 0, std::nullopt);
@@ -98,10 +102,40 @@ TEST(RelayRooms, EachMemberIsDirectedByTheLossOfThoseWhoReceiveIt) {
   EXPECT_DOUBLE_EQ(*directed(a)->loss_percent, 30);  // bob receives alice
   EXPECT_DOUBLE_EQ(*directed(c)->loss_percent, 30);
   EXPECT_DOUBLE_EQ(*directed(b)->loss_percent, 5);   // carol's is the worst path bob's stream takes
-  for (const Member* m : {&a, &b, &c}) {
-    EXPECT_DOUBLE_EQ(*directed(*m)->capacity_kbps, 20);
-    EXPECT_EQ(directed(*m)->profile, directed(a)->profile);
-  }
+  EXPECT_DOUBLE_EQ(*directed(a)->capacity_kbps, 20);  // alice's and carol's streams reach bob
+  EXPECT_DOUBLE_EQ(*directed(c)->capacity_kbps, 20);
+  EXPECT_FALSE(directed(b)->capacity_kbps.has_value());  // bob's reaches two unlimited paths
+  for (const Member* m : {&a, &b, &c}) EXPECT_EQ(directed(*m)->profile, directed(a)->profile);
+}
+
+// A report of a queue on a path is passed on at once, not at the room's next second, and only
+// to the members whose stream met it: on a narrow path every directive to its listener takes
+// bytes the queue needs to drain.
+TEST(RelayRooms, AQueueReportReachesTheSenderAtOnceAndOnlyIt) {
+  RelayFixture f;
+  const auto ep = f.server.local_endpoint();
+  Member a(f.io, ep, "ops", "alice"), b(f.io, ep, "ops", "bob");
+  ASSERT_TRUE(f.run_until([&] { return a.answered && b.answered; }));
+  const auto directives = [](const Member& m) {
+    return std::count_if(m.messages.begin(), m.messages.end(), [](const proto::SignalMessage& x) {
+      return std::holds_alternative<proto::QualityDirective>(x);
+    });
+  };
+  const auto report = [](Member& m, std::optional<double> capacity) {
+    proto::QualityUpdate q;
+    q.capacity_kbps = capacity;
+    q.queue_ms = capacity ? std::optional<double>(400) : std::nullopt;
+    m.client->connection().send_stream(proto::frame_signal(q));
+  };
+  report(a, std::nullopt);  // feeds the room: both get their second's directive
+  ASSERT_TRUE(f.run_until([&] { return directives(a) == 1 && directives(b) == 1; }));
+  report(b, 18.0);  // bob's way in fills up, within the same second
+  ASSERT_TRUE(f.run_until([&] { return directives(a) == 2; }));
+  const auto* d = a.last<proto::QualityDirective>();
+  ASSERT_TRUE(d->capacity_kbps);
+  EXPECT_DOUBLE_EQ(*d->capacity_kbps, 18);
+  EXPECT_DOUBLE_EQ(*d->queue_ms, 400);
+  EXPECT_EQ(directives(b), 1);  // nothing early for bob: his stream met no queue
 }
 
 TEST(RelayRooms, EchoRoomSendsMediaBackToItsSenderOnly) {
