@@ -15,6 +15,12 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <atomic>
+#include <cstring>
+#include <random>
+#include <thread>
+
+#include <boost/asio.hpp>
 #include <sstream>
 
 #include "client/hostile_profiles.h"
@@ -22,6 +28,7 @@
 #include "proto/quality_profile.h"
 #include "process.h"
 #include "reference_call.h"
+#include "transport/quic.h"
 #include "suites.h"
 
 namespace wzp::bench {
@@ -100,7 +107,95 @@ std::optional<PathCounters> parse_netem(const std::string& line) {
   return PathCounters{std::stod(m[1]), std::stod(m[2]) + std::stod(m[3]) + std::stod(m[4])};
 }
 
-Run run_profile(const HostileProfile& p, bool both, int seconds, const fs::path& dir) {
+// A hostile network's storm at the relay, during a call: malformed datagrams from one address
+// (random bytes, most shaped like QUIC short-header packets for connections that do not exist)
+// and valid QUIC Initials from another (made by real clients, never finished), spread evenly
+// over the call. The relay's RSS is sampled as the call goes; its counters say what it read.
+struct Storm {
+  uint64_t garbage = 0, initials = 0;  // to send
+  uint64_t garbage_sent = 0, initials_sent = 0;
+  double rss_max_kb = 0, rss_start_kb = 0;
+  double dropped = 0, retries = 0;  // the relay's counters afterwards
+};
+
+double rss_kb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr);
+  }
+  return 0;
+}
+
+// Initials from `n` clients, each caught on a socket of ours before it reaches anyone.
+std::vector<std::vector<uint8_t>> capture_initials(int n) {
+  namespace asio = boost::asio;
+  using asio::ip::udp;
+  asio::io_context io;
+  struct Nobody : transport::QuicEvents {} nobody;
+  udp::socket capture(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  capture.non_blocking(true);
+  std::vector<std::vector<uint8_t>> out;
+  std::vector<uint8_t> buf(2048);
+  for (int i = 0; i < n; ++i) {
+    {
+      transport::QuicClient c(io, capture.local_endpoint(), transport::room_sni("storm"), nullptr, nobody);
+      io.poll();
+    }
+    boost::system::error_code ec;
+    udp::endpoint from;
+    for (bool first = true;; first = false) {
+      const size_t got = capture.receive_from(asio::buffer(buf), from, 0, ec);
+      if (ec) break;
+      if (first) out.emplace_back(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(got));
+    }
+  }
+  return out;
+}
+
+void send_storm(Storm& s, const std::string& relay_addr, int seconds, const std::atomic<bool>& stop) {
+  namespace asio = boost::asio;
+  using asio::ip::udp;
+  asio::io_context io;
+  const auto colon = relay_addr.rfind(':');
+  const udp::endpoint relay(asio::ip::make_address(relay_addr.substr(0, colon)),
+                            static_cast<uint16_t>(std::stoi(relay_addr.substr(colon + 1))));
+  const auto initials = s.initials ? capture_initials(200) : std::vector<std::vector<uint8_t>>{};
+  udp::socket junk(io, udp::endpoint(asio::ip::make_address("127.0.0.2"), 0));
+  udp::socket flood(io, udp::endpoint(asio::ip::make_address("127.0.0.3"), 0));
+  std::mt19937_64 rng(7);
+  std::vector<uint8_t> buf(1400);
+  constexpr int kSlices = 1000;
+  const auto start = std::chrono::steady_clock::now();
+  for (int slice = 0; slice < kSlices && !stop; ++slice) {
+    const uint64_t g_due = s.garbage * static_cast<uint64_t>(slice + 1) / kSlices;
+    const uint64_t i_due = s.initials * static_cast<uint64_t>(slice + 1) / kSlices;
+    for (; s.garbage_sent < g_due; ++s.garbage_sent) {
+      const size_t len = 1 + rng() % (s.garbage_sent % 10 == 0 ? 1400 : 80);
+      for (size_t i = 0; i < len; i += 8) {
+        const uint64_t r = rng();
+        std::memcpy(&buf[i], &r, std::min<size_t>(8, len - i));
+      }
+      if (s.garbage_sent % 4 != 0) buf[0] = static_cast<uint8_t>(0x40 | (buf[0] & 0x3f));  // short header
+      boost::system::error_code ec;
+      junk.send_to(asio::buffer(buf.data(), len), relay, 0, ec);
+    }
+    for (; s.initials_sent < i_due && !initials.empty(); ++s.initials_sent) {
+      boost::system::error_code ec;
+      flood.send_to(asio::buffer(initials[s.initials_sent % initials.size()]), relay, 0, ec);
+    }
+    std::this_thread::sleep_until(start + std::chrono::milliseconds(static_cast<int64_t>(seconds) * 1000 * (slice + 1) / kSlices));
+  }
+}
+
+double metric_value(const std::string& text, const std::string& name) {
+  const std::regex re("\\n" + name + " ([0-9.e+]+)");
+  std::smatch m;
+  const std::string t = "\n" + text;
+  return std::regex_search(t, m, re) ? std::stod(m[1]) : -1;
+}
+
+Run run_profile(const HostileProfile& p, bool both, int seconds, const fs::path& dir,
+                Storm* storm = nullptr) {
   using testing::Process;
   Run r;
   r.profile = &p;
@@ -115,14 +210,16 @@ Run run_profile(const HostileProfile& p, bool both, int seconds, const fs::path&
     w.write(probe.pcm.data(), probe.pcm.size());
   }
   Process relay({bin + "/wzp-relay", "--listen", "127.0.0.1:0", "--state-dir", (dir / "relay").string(),
-                 "--metrics-listen", "off"});
-  std::string relay_addr;
+                 "--metrics-listen", storm ? "127.0.0.1:0" : "off"});
+  std::string relay_addr, metrics_at;
   const std::regex listening(R"(listening on (127\.0\.0\.1:\d+))");
+  const std::regex metrics_on(R"(metrics on http://(127\.0\.0\.1:\d+)/metrics)");
   while (auto line = relay.read_line(std::chrono::seconds(10))) {
     std::smatch m;
+    if (std::regex_search(*line, m, metrics_on)) metrics_at = m[1];
     if (std::regex_search(*line, m, listening)) {
       relay_addr = m[1];
-      break;
+      if (!storm || !metrics_at.empty()) break;
     }
   }
   if (relay_addr.empty()) return r;
@@ -151,7 +248,7 @@ Run run_profile(const HostileProfile& p, bool both, int seconds, const fs::path&
   auto rx = client("rx", rx_at, {"--record", (dir / "rx.wav").string(), "--duration", std::to_string(seconds + 5)});
   for (int i = 0; i < 20; ++i) {
     auto line = rx->read_line(std::chrono::milliseconds(500));
-    if (line && line->find("connected") != std::string::npos) break;
+    if (line && line->find("joined room") != std::string::npos) break;  // the listener is in
   }
   auto tx = client("tx", tx_at, {"--send-file", (dir / "probe.wav").string(), "--duration", std::to_string(seconds + 3)});
   std::optional<PathCounters> counters;
@@ -160,11 +257,29 @@ Run run_profile(const HostileProfile& p, bool both, int seconds, const fs::path&
       if (auto c = parse_netem(*line)) counters = c;
     }
   };
+  std::atomic<bool> stop{false};
+  std::thread storming;
+  if (storm) {
+    storm->rss_start_kb = rss_kb(relay.pid());
+    storming = std::thread([&] { send_storm(*storm, relay_addr, seconds, stop); });
+  }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds + 40);
   while (std::chrono::steady_clock::now() < deadline) {
     drain(*rx_path);
-    auto line = rx->read_line(std::chrono::milliseconds(500));
+    if (storm) storm->rss_max_kb = std::max(storm->rss_max_kb, rss_kb(relay.pid()));
+    auto line = rx->read_line(std::chrono::milliseconds(storm ? 250 : 500));
     if (!line && rx->poll_exit()) break;
+  }
+  stop = true;
+  if (storming.joinable()) storming.join();
+  if (storm) {
+    const fs::path prom = dir / "relay.prom";
+    if (std::system(("curl -sf http://" + metrics_at + "/metrics > '" + prom.string() + "'").c_str()) == 0) {
+      std::ifstream in(prom);
+      const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      storm->dropped = metric_value(text, "wzp_relay_quic_packets_dropped_total");
+      storm->retries = metric_value(text, "wzp_relay_quic_retries_total");
+    }
   }
   drain(*rx_path);
   tx->wait(std::chrono::seconds(10));
@@ -276,6 +391,38 @@ std::vector<Measurement> run_network_suite() {
     std::fprintf(stderr, "  logs kept in %s\n", base.c_str());
   }
   write_html(runs, false);
+  return out;
+}
+
+// wzp-bench storm: the same clean call twice, the second through a storm at the relay of
+// 1 000 000 malformed datagrams from one address and 10 000 QUIC Initials from another. What
+// the listener hears, and the relay's memory, beside the call without the storm.
+std::vector<Measurement> run_storm_suite() {
+  std::vector<Measurement> out;
+  const fs::path base = fs::temp_directory_path() / ("wzp-bench-storm-" + std::to_string(getpid()));
+  const auto* clean = client::hostile_profile("clean");
+  const int seconds = g_seconds;
+  Storm calm, storm;
+  storm.garbage = 1'000'000;
+  storm.initials = 10'000;
+  std::fprintf(stderr, "  [1/2] a clean %d s call, no storm...\n", seconds);
+  const Run a = run_profile(*clean, false, seconds, base / "calm", &calm);
+  std::fprintf(stderr, "  [2/2] the same call through 1 000 000 malformed datagrams and 10 000 Initials...\n");
+  const Run b = run_profile(*clean, false, seconds, base / "storm", &storm);
+  if (!a.ok || !b.ok) std::fprintf(stderr, "  a call did not complete\n");
+  std::fprintf(stderr, "  fidelity %.2f %% in the storm, %.2f %% without; relay RSS at most %.0f kB, %.0f kB without; "
+               "the relay dropped %.0f packets and sent %.0f Retries (%lu and %lu sent)\n",
+               b.heard.fidelity_percent, a.heard.fidelity_percent, storm.rss_max_kb, calm.rss_max_kb, storm.dropped,
+               storm.retries, static_cast<unsigned long>(storm.garbage_sent), static_cast<unsigned long>(storm.initials_sent));
+  const std::string c = "clean call, storm at the relay";
+  out.push_back({"storm", c, "fidelity", b.heard.fidelity_percent, "%", a.heard.fidelity_percent, true});
+  out.push_back({"storm", c, "mouth-to-ear", b.heard.mouth_to_ear_ms, "ms", a.heard.mouth_to_ear_ms, false});
+  out.push_back({"storm", c, "relay RSS, most", storm.rss_max_kb, "kB", calm.rss_max_kb, false});
+  out.push_back({"storm", c, "malformed datagrams sent", static_cast<double>(storm.garbage_sent), "", {}, true});
+  out.push_back({"storm", c, "Initials sent", static_cast<double>(storm.initials_sent), "", {}, true});
+  out.push_back({"storm", c, "packets the relay dropped", storm.dropped, "", {}, true});
+  out.push_back({"storm", c, "Retries the relay sent", storm.retries, "", {}, true});
+  if (std::getenv("WZP_BENCH_KEEP") == nullptr) fs::remove_all(base);
   return out;
 }
 

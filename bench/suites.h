@@ -28,6 +28,7 @@ std::vector<Measurement> run_transport_suite();
 std::vector<Measurement> run_relay_suite();
 std::vector<Measurement> run_network_suite();
 std::vector<Measurement> run_hostile_suite();
+std::vector<Measurement> run_storm_suite();
 // wzp-bench network|hostile --html FILE --seconds N --legs one|both|all --profile NAME...
 void set_network_options(const std::string& html, int seconds, const std::string& legs,
                          const std::vector<std::string>& profiles);

@@ -15,6 +15,7 @@ install(FILES ${PROJECT_SOURCE_DIR}/deploy/relay.toml ${PROJECT_SOURCE_DIR}/depl
         DESTINATION /etc/wzp)
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/wzp-relay.service ${PROJECT_SOURCE_DIR}/deploy/wzp-web.service
         DESTINATION /lib/systemd/system)
+install(FILES ${PROJECT_SOURCE_DIR}/deploy/sysctl/60-wzp-relay.conf DESTINATION /usr/lib/sysctl.d)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/OPERATIONS.md
               ${PROJECT_SOURCE_DIR}/docs/SECURITY.md ${PROJECT_SOURCE_DIR}/docs/TELEMETRY.md
               ${PROJECT_SOURCE_DIR}/deploy/prometheus.yml ${PROJECT_SOURCE_DIR}/deploy/grafana-dashboard.json

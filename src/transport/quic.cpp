@@ -590,6 +590,11 @@ QuicServer::QuicServer(asio::io_context& io, const udp::endpoint& listen, const 
       buf_(65536) {
   local_ = socket_.local_endpoint();
   socket_.non_blocking(true);  // receive() drains what is already queued without blocking
+  // Every member's packets and any flood of junk share this socket's queue: at the default
+  // (about 200 kB, a few hundred packets of kernel bookkeeping) a burst of junk fills it and
+  // the kernel drops members' media with it. 4 MiB, or what net.core.rmem_max allows.
+  boost::system::error_code ignored;
+  socket_.set_option(asio::socket_base::receive_buffer_size(kReceiveBufferBytes), ignored);
   gnutls_certificate_allocate_credentials(&tls_->cred);
   gnutls_datum_t c{reinterpret_cast<unsigned char*>(const_cast<char*>(cert.cert_pem.data())),
                    static_cast<unsigned>(cert.cert_pem.size())};
@@ -734,6 +739,9 @@ std::string QuicServer::metrics_text(const std::string& name) const {
   const auto n = [](uint64_t v) { return static_cast<double>(v); };
   proto::family(out, (name + "_quic_handshakes_in_progress").c_str(), "gauge",
                 "QUIC connections whose handshake has not finished.", {{"", n(half_open)}});
+  proto::family(out, (name + "_quic_packets_dropped_total").c_str(), "counter",
+                "UDP packets that were no QUIC packet for a connection of ours or a new one.",
+                {{"", n(dropped_)}});
   proto::family(out, (name + "_quic_retries_total").c_str(), "counter",
                 "Retry packets sent: a client asked to prove its address first.", {{"", n(limits_.retries)}});
   proto::family(out, (name + "_quic_initials_refused_total").c_str(), "counter",

@@ -58,6 +58,9 @@ class QuicEvents {
   virtual void on_closed(QuicConnection&, const std::string& reason) { (void)reason; }
 };
 
+// The server socket's receive buffer asked of the kernel (capped by net.core.rmem_max).
+inline constexpr int kReceiveBufferBytes = 4 * 1024 * 1024;
+
 struct QuicConfig {
   uint64_t idle_timeout_ms = 30000;
   uint64_t keepalive_ms = 5000;

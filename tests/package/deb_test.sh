@@ -34,6 +34,7 @@ dpkg --root="$root" -s wzp | grep -q "^Status: install ok installed" || fail "dp
 for f in usr/bin/wzp-relay usr/bin/wzp-client usr/bin/wzp-web usr/bin/wzp-netem usr/bin/wzp-bench \
          usr/share/wzp/web/index.html etc/wzp/relay.toml etc/wzp/web.env \
          lib/systemd/system/wzp-relay.service lib/systemd/system/wzp-web.service \
+         usr/lib/sysctl.d/60-wzp-relay.conf \
          usr/share/man/man1/wzp-relay.1.gz usr/share/man/man1/wzp-client.1.gz \
          usr/share/man/man1/wzp-web.1.gz usr/share/doc/wzp/OPERATIONS.md; do
   [ -e "$root/$f" ] || fail "/$f is not in the package"
