@@ -542,6 +542,7 @@ void QuicConnection::close(const std::string& reason) {
 }
 
 void QuicConnection::fail(const std::string& reason) {
+  if (!closed_ && on_dead_) on_dead_();
   closed_ = true;
   timer_.cancel();
   if (close_reported_) return;
@@ -693,11 +694,15 @@ void QuicServer::handle(std::span<const uint8_t> pkt, const udp::endpoint& from)
   QuicConnection* c = conn.get();
   c->send_ = [this](std::span<const uint8_t> d, const udp::endpoint& to) { out_.queue(d, to); };
   c->on_new_cid_ = [this, c](std::span<const uint8_t> cid) {
-    by_cid_[std::string(reinterpret_cast<const char*>(cid.data()), cid.size())] = c;
+    add_cid(c, std::string(reinterpret_cast<const char*>(cid.data()), cid.size()));
   };
-  c->on_retired_cid_ = [this](std::span<const uint8_t> cid) {
-    by_cid_.erase(std::string(reinterpret_cast<const char*>(cid.data()), cid.size()));
+  c->on_retired_cid_ = [this, c](std::span<const uint8_t> cid) {
+    const std::string key(reinterpret_cast<const char*>(cid.data()), cid.size());
+    if (auto it = by_cid_.find(key); it != by_cid_.end() && it->second == c) by_cid_.erase(it);
+    auto& mine = cids_of_[c];
+    mine.erase(std::remove(mine.begin(), mine.end(), key), mine.end());
   };
+  c->on_dead_ = [this, c] { dead_.push_back(c); };
   ngtcp2_settings settings;
   ngtcp2_transport_params params;
   QuicCallbacks::settings_and_params(config_, settings, params);
@@ -726,8 +731,8 @@ void QuicServer::handle(std::span<const uint8_t> pkt, const udp::endpoint& from)
   c->impl_->session = make_session(true, tls_->cred, &c->impl_->ref);
   ngtcp2_conn_set_tls_native_handle(c->impl_->conn, c->impl_->session);
   ngtcp2_conn_set_keep_alive_timeout(c->impl_->conn, config_.keepalive_ms * NGTCP2_MILLISECONDS);
-  by_cid_[std::string(reinterpret_cast<const char*>(scid.data), scid.datalen)] = c;
-  by_cid_[std::string(dcid)] = c;  // the client's first DCID, until it switches to ours
+  add_cid(c, std::string(reinterpret_cast<const char*>(scid.data), scid.datalen));
+  add_cid(c, std::string(dcid));  // the client's first DCID, until it switches to ours
   conns_.push_back(std::move(conn));
   c->read(local_, from, pkt);
 }
@@ -772,16 +777,28 @@ void QuicServer::send_retry(const ngtcp2_pkt_hd& hd, const udp::endpoint& from) 
   out_.queue({packet.data(), static_cast<size_t>(n)}, from);
 }
 
+void QuicServer::add_cid(QuicConnection* c, std::string cid) {
+  auto& owner = by_cid_[cid];
+  if (owner && owner != c) {  // (an ID cannot belong to two; the newer one has it)
+    auto& theirs = cids_of_[owner];
+    theirs.erase(std::remove(theirs.begin(), theirs.end(), cid), theirs.end());
+  }
+  owner = c;
+  cids_of_[c].push_back(std::move(cid));
+}
+
+// Frees the connections closed since the last call, with their IDs: work only for those.
 void QuicServer::reap() {
-  for (auto it = conns_.begin(); it != conns_.end();) {
-    if ((*it)->closed()) {
-      for (auto m = by_cid_.begin(); m != by_cid_.end();) {
-        m = m->second == it->get() ? by_cid_.erase(m) : std::next(m);
+  if (dead_.empty()) return;
+  for (QuicConnection* c : std::exchange(dead_, {})) {
+    if (auto mine = cids_of_.find(c); mine != cids_of_.end()) {
+      for (const auto& cid : mine->second) {
+        if (auto it = by_cid_.find(cid); it != by_cid_.end() && it->second == c) by_cid_.erase(it);
       }
-      it = conns_.erase(it);
-    } else {
-      ++it;
+      cids_of_.erase(mine);
     }
+    auto it = std::find_if(conns_.begin(), conns_.end(), [c](const auto& p) { return p.get() == c; });
+    if (it != conns_.end()) conns_.erase(it);
   }
 }
 

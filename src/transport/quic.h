@@ -12,6 +12,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <unordered_map>
 #include <functional>
 #include <map>
 #include <memory>
@@ -118,6 +119,7 @@ class QuicConnection {
   std::unique_ptr<Impl> impl_;
   std::function<void(std::span<const uint8_t>, const boost::asio::ip::udp::endpoint&)> send_;
   std::function<void(std::span<const uint8_t>)> on_new_cid_, on_retired_cid_;
+  std::function<void()> on_dead_;  // the server's: this connection is closed, reap it
   boost::asio::steady_timer timer_;
   boost::asio::ip::udp::endpoint remote_;
   std::string sni_;
@@ -149,6 +151,7 @@ class QuicServer {
   boost::asio::ip::udp::endpoint local_endpoint() const { return local_; }
   void stop();
   size_t connections() const { return conns_.size(); }
+  size_t connection_ids() const { return by_cid_.size(); }  // routed to a connection of ours
   uint64_t dropped_packets() const { return dropped_; }  // unparsable or unroutable
   QuicServerLimits& limits() { return limits_; }
   // Prometheus families NAME_quic_*: handshakes in progress, Retries sent, Initials refused.
@@ -174,6 +177,11 @@ class QuicServer {
   boost::asio::ip::udp::endpoint from_;
   // Transparent comparison: a packet's connection ID is looked up without building a string.
   std::map<std::string, QuicConnection*, std::less<>> by_cid_;
+  // Each connection's IDs in by_cid_, and the connections closed since the last reap(): a
+  // batch of packets costs nothing to reap unless a connection closed in it.
+  std::unordered_map<const QuicConnection*, std::vector<std::string>> cids_of_;
+  std::vector<QuicConnection*> dead_;
+  void add_cid(QuicConnection* c, std::string cid);
   boost::asio::ip::udp::endpoint local_;  // the socket's address, read once (not per packet)
   std::vector<std::unique_ptr<QuicConnection>> conns_;
   uint64_t dropped_ = 0;

@@ -278,6 +278,34 @@ TEST(Quic, AFloodOfInitialsFromOneAddressGetsRetriesNotConnections) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
 }
 
+// Closed connections are freed with every connection ID that routed to them, and only they
+// cost the reaping: it used to walk every connection and, for each closed one, every ID of
+// every connection, after each batch of packets.
+TEST(Quic, ClosedConnectionsAreFreedWithTheirIds) {
+  asio::io_context io;
+  Recorder server_side, nobody;
+  QuicServer server(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), cert(), server_side);
+  std::vector<std::unique_ptr<Recorder>> events;
+  std::vector<std::unique_ptr<QuicClient>> clients;
+  for (int i = 0; i < 12; ++i) {
+    events.push_back(std::make_unique<Recorder>());
+    clients.push_back(std::make_unique<QuicClient>(io, server.local_endpoint(), room_sni("ops"), nullptr, *events.back()));
+  }
+  ASSERT_TRUE(run_until(io, [&] {
+    return std::all_of(events.begin(), events.end(), [](const auto& e) { return e->established > 0; });
+  }));
+  ASSERT_EQ(server.connections(), 12u);
+  const size_t ids = server.connection_ids();
+  EXPECT_GE(ids, 12u);
+  for (int i = 0; i < 6; ++i) clients[static_cast<size_t>(i)]->connection().close("bye");
+  // The server learns of each close from a packet; the next batch reaps them.
+  ASSERT_TRUE(run_until(io, [&] { return server.connections() == 6u; }));
+  EXPECT_LE(server.connection_ids(), ids - 6);
+  for (int i = 6; i < 12; ++i) clients[static_cast<size_t>(i)]->connection().close("bye");
+  ASSERT_TRUE(run_until(io, [&] { return server.connections() == 0u; }));
+  EXPECT_EQ(server.connection_ids(), 0u);
+}
+
 // A client from an address with handshakes already in progress is asked to prove it (a Retry)
 // and, coming back with the token, connects: ngtcp2's client follows the Retry on its own.
 TEST(Quic, AClientAskedToRetryComesBackWithTheTokenAndConnects) {
