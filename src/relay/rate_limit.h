@@ -14,6 +14,12 @@ struct RateLimit {
   uint64_t cut_off_after = 2000;
 };
 
+// Signalling messages per session: an honest member sends a report and two Pings a second (up
+// to five reports while a queue fills its path) and a SenderKey per member on joins and
+// rotations; each message can cost an Ed25519 verification (RegisterPresence) or a message to
+// every member of its room.
+inline constexpr RateLimit kSignalRate{.rate = 50, .burst = 200, .cut_off_after = 500};
+
 class TokenBucket {
  public:
   enum class Verdict { kPass, kDrop, kCutOff };

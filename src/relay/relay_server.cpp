@@ -300,6 +300,9 @@ std::string RelayServer::metrics_text() const {
          {{R"({result="ok"})", n(st.handshakes_ok)}, {R"({result="failed"})", n(st.handshakes_failed)}});
   family(out, "wzp_relay_signal_errors_total", "counter", "Malformed or out-of-order signalling.",
          {{"", n(st.signal_errors)}});
+  family(out, "wzp_relay_signal_dropped_total", "counter",
+         "Signalling messages dropped unread: over the session's allowance (50/s, 200 at once).",
+         {{"", n(st.signal_rate_dropped)}});
   family(out, "wzp_relay_forged_sender_keys_total", "counter",
          "SenderKey messages for another member's session or identity (the sender is hung up).",
          {{"", n(st.forged_sender_keys)}});
@@ -338,6 +341,15 @@ void RelayServer::on_stream(transport::QuicConnection& c, std::span<const uint8_
       hangup(*s, "bad signalling message: " + msg->error().message());
       return;
     }
+    // Past its signalling allowance a session's messages are dropped unread, and one that keeps
+    // on is cut off: a flood of RegisterPresence (an Ed25519 verification each) or of join and
+    // leave churn costs the relay and the room, not only the sender.
+    const bool pass = admit(s->signal_bucket, kSignalRate, stats_.signal_rate_dropped, stats_.cut_off, [&] {
+      log("cut_off", *s, ",\"signal_over_rate\":" + std::to_string(s->signal_bucket.over_rate()));
+      hangup(*s, "signalling rate exceeded");
+    });
+    if (s->closed) return;
+    if (!pass) continue;
     handle(*s, msg->value());
     if (s->closed) return;
   }

@@ -64,6 +64,7 @@ struct RelayStats {
   uint64_t datagrams_in = 0, datagrams_out = 0, bytes_in = 0, bytes_out = 0;
   uint64_t dropped_not_joined = 0, dropped_not_media = 0, dropped_send = 0, dropped_rate = 0, cut_off = 0;
   uint64_t dropped_oversized = 0;  // too long for a trunk entry (over 2041 bytes)
+  uint64_t signal_rate_dropped = 0;  // signalling messages over kSignalRate, not handled
   uint64_t signal_errors = 0, handshakes_ok = 0, handshakes_failed = 0, forged_sender_keys = 0;
   uint64_t presence = 0, calls_offered = 0, calls_connected = 0;
   uint64_t auth_valid = 0, auth_refused = 0, auth_unavailable = 0, idle_expired = 0;
@@ -114,6 +115,7 @@ class RelayServer : public transport::QuicEvents {
     bool closed = false;
     std::string presence;  // fingerprint registered for direct calls, if any
     TokenBucket bucket;    // per-source packet rate
+    TokenBucket signal_bucket;  // its signalling messages (kSignalRate)
     bool peer_relay = false;  // opened with FederationHello
     enum class Auth { kNone, kPending, kValid } auth = Auth::kNone;
     std::vector<proto::SignalMessage> held;  // what arrived while the token was checked

@@ -482,5 +482,45 @@ TEST(RelayRooms, MalformedDatagramStormDoesNotDisturbOthers) {
   EXPECT_TRUE(b.closed.empty());
 }
 
+// A member that floods signalling (here RegisterPresence with a bad signature, an Ed25519
+// verification each, and Pings the relay answers) is read up to its allowance (200 at once, 50
+// a second), dropped beyond it and cut off when it keeps on; the others in its room carry on.
+// Before, the relay verified and answered every one.
+TEST(RelayRooms, ASignallingFloodIsDroppedAndItsSenderCutOff) {
+  RelayFixture f;
+  const auto ep = f.server.local_endpoint();
+  Member a(f.io, ep, "ops", "alice"), b(f.io, ep, "ops", "bob"), m(f.io, ep, "ops", "mallory");
+  ASSERT_TRUE(f.run_until([&] { return a.answered && b.answered && m.answered; }));
+  const auto pongs = [](const Member& x) {
+    return std::count_if(x.messages.begin(), x.messages.end(), [](const proto::SignalMessage& y) {
+      return std::holds_alternative<proto::Pong>(y);
+    });
+  };
+  proto::RegisterPresence fake;
+  fake.identity_pub = proto::Bytes(32, 0xaa);
+  fake.signature = proto::Bytes(64, 0xbb);
+  fake.timestamp_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count());  // fresh: the signature is checked
+  for (int i = 0; i < 3000; ++i) {
+    if (i % 2) {
+      m.client->connection().send_stream(proto::frame_signal(fake));
+    } else {
+      m.client->connection().send_stream(proto::frame_signal(proto::Ping{static_cast<uint64_t>(i), 0}));
+    }
+    if (i % 100 == 0) f.io.run_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_TRUE(f.run_until([&] { return !m.closed.empty(); }, 5000));
+  EXPECT_NE(m.closed.find("signalling rate exceeded"), std::string::npos) << m.closed;
+  EXPECT_LE(pongs(m), 200 / 2 + 60);  // the burst and what the rate let through meanwhile
+  EXPECT_GE(f.relay.stats().signal_rate_dropped, 500u);
+  EXPECT_EQ(f.relay.stats().cut_off, 1u);
+  EXPECT_NE(f.relay.metrics_text().find("wzp_relay_signal_dropped_total "), std::string::npos);
+  a.send_media('A');
+  ASSERT_TRUE(f.run_until([&] { return b.markers.count('A') > 0; }));
+  EXPECT_TRUE(a.closed.empty());
+  EXPECT_TRUE(b.closed.empty());
+}
+
 }  // namespace
 }  // namespace wzp::relay
