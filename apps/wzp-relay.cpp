@@ -228,7 +228,6 @@ int main(int argc, char** argv) {
       io.run_for(std::chrono::milliseconds(200));
       io.stop();
     });
-    // SIGHUP: reload the room access lists from the config file.
     boost::asio::signal_set hup(io, SIGHUP);
     // SIGHUP: the file again. What can change while running does (access lists, load bounds,
     // the token check); what cannot is named, with the restart it needs. A bad file keeps

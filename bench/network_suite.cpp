@@ -8,28 +8,28 @@
 // same seeded impairment, measured by the same listener. `wzp-bench hostile` is the same table
 // in simulation (deterministic, seconds to run).
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
-#include <regex>
-#include <atomic>
-#include <cstring>
 #include <random>
-#include <thread>
-
-#include <boost/asio.hpp>
+#include <regex>
 #include <sstream>
+#include <thread>
 
 #include "client/hostile_profiles.h"
 #include "client/wav.h"
 #include "proto/quality_profile.h"
+#include "initials.h"
 #include "process.h"
 #include "reference_call.h"
-#include "transport/quic.h"
 #include "suites.h"
+#include "transport/endpoint.h"
+#include "transport/quic.h"
 
 namespace wzp::bench {
 namespace {
@@ -114,7 +114,7 @@ std::optional<PathCounters> parse_netem(const std::string& line) {
 struct Storm {
   uint64_t garbage = 0, initials = 0;  // to send
   uint64_t garbage_sent = 0, initials_sent = 0;
-  double rss_max_kb = 0, rss_start_kb = 0;
+  double rss_max_kb = 0;
   double dropped = 0, retries = 0;  // the relay's counters afterwards
 };
 
@@ -126,40 +126,12 @@ double rss_kb(pid_t pid) {
   return 0;
 }
 
-// Initials from `n` clients, each caught on a socket of ours before it reaches anyone.
-std::vector<std::vector<uint8_t>> capture_initials(int n) {
-  namespace asio = boost::asio;
-  using asio::ip::udp;
-  asio::io_context io;
-  struct Nobody : transport::QuicEvents {} nobody;
-  udp::socket capture(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  capture.non_blocking(true);
-  std::vector<std::vector<uint8_t>> out;
-  std::vector<uint8_t> buf(2048);
-  for (int i = 0; i < n; ++i) {
-    {
-      transport::QuicClient c(io, capture.local_endpoint(), transport::room_sni("storm"), nullptr, nobody);
-      io.poll();
-    }
-    boost::system::error_code ec;
-    udp::endpoint from;
-    for (bool first = true;; first = false) {
-      const size_t got = capture.receive_from(asio::buffer(buf), from, 0, ec);
-      if (ec) break;
-      if (first) out.emplace_back(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(got));
-    }
-  }
-  return out;
-}
-
 void send_storm(Storm& s, const std::string& relay_addr, int seconds, const std::atomic<bool>& stop) {
   namespace asio = boost::asio;
   using asio::ip::udp;
   asio::io_context io;
-  const auto colon = relay_addr.rfind(':');
-  const udp::endpoint relay(asio::ip::make_address(relay_addr.substr(0, colon)),
-                            static_cast<uint16_t>(std::stoi(relay_addr.substr(colon + 1))));
-  const auto initials = s.initials ? capture_initials(200) : std::vector<std::vector<uint8_t>>{};
+  const udp::endpoint relay = *transport::parse_endpoint(relay_addr).endpoint;
+  const auto initials = s.initials ? testing::capture_initials(io, 200) : std::vector<std::vector<uint8_t>>{};
   udp::socket junk(io, udp::endpoint(asio::ip::make_address("127.0.0.2"), 0));
   udp::socket flood(io, udp::endpoint(asio::ip::make_address("127.0.0.3"), 0));
   std::mt19937_64 rng(7);
@@ -259,10 +231,7 @@ Run run_profile(const HostileProfile& p, bool both, int seconds, const fs::path&
   };
   std::atomic<bool> stop{false};
   std::thread storming;
-  if (storm) {
-    storm->rss_start_kb = rss_kb(relay.pid());
-    storming = std::thread([&] { send_storm(*storm, relay_addr, seconds, stop); });
-  }
+  if (storm) storming = std::thread([&] { send_storm(*storm, relay_addr, seconds, stop); });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds + 40);
   while (std::chrono::steady_clock::now() < deadline) {
     drain(*rx_path);

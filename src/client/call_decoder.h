@@ -41,6 +41,15 @@ struct CallDecoderStats {
   uint64_t frames_recovered = 0; // by FEC
 };
 
+// When a receiver reports what it measured (QualityUpdate, or a simulated call's report):
+// once a second, and after 200 ms when a stream shows a queue filling fast on its way to us,
+// so that its sender cuts before that queue is seconds long. In 20 ms frames.
+inline constexpr uint64_t kReportFrames = 50;
+inline constexpr uint64_t kUrgentReportFrames = 10;
+inline bool report_due(uint64_t frames_since_last, bool queue_growing) {
+  return frames_since_last >= kReportFrames || (frames_since_last >= kUrgentReportFrames && queue_growing);
+}
+
 class CallDecoder : private fec::FrameSink {
  public:
   CallDecoder(const CallDecoderConfig& config, MediaOpener& opener);

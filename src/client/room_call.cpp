@@ -508,13 +508,13 @@ void RoomCall::tick() {
   if (sink_) sink_(mix_);
   // Once a second, what QUIC saw of our datagrams on the way to the relay (acknowledged or
   // declared lost) drives our tier and FEC ratio. What we receive goes to the relay at the same
-  // time, and at once (at most every 200 ms) when a member's stream shows a queue filling fast
-  // on its way to us, so that its sender cuts before that queue is seconds long.
-  bool urgent = false;
-  if (ticks_ - last_report_tick_ >= 10) {
-    for (auto& [id, p] : peers_) urgent = urgent || p.decoder->queue_growing();
+  // time (report_due: sooner when a member's stream shows a queue filling fast).
+  const uint64_t since = ticks_ - last_report_tick_;
+  bool growing = false;
+  if (since >= kUrgentReportFrames) {
+    for (auto& [id, p] : peers_) growing = growing || p.decoder->queue_growing();
   }
-  if ((ticks_ - last_report_tick_ >= 50 || urgent) && encoder_ && wire_.conn) {
+  if (report_due(since, growing) && encoder_ && wire_.conn) {
     last_report_tick_ = ticks_;
     const auto q = wire_.conn->stats();
     const uint64_t sent = q.datagrams_acked + q.datagrams_lost;

@@ -148,10 +148,8 @@ struct SimCall {
       }
       // After the sender stops, play out what is buffered and no further.
       if (t > seconds * 50 && link.queue.empty() && decoder->buffered_ms() == 0) break;
-      // Reports once a second, and at once (at most every 200 ms) for a queue filling fast, as
-      // RoomCall sends them.
-      const uint32_t since = t + 1 - last_report;
-      if (since >= 50 || (since >= 10 && decoder->queue_growing())) {
+      // Reports when RoomCall would send them.
+      if (report_due(t + 1 - last_report, decoder->queue_growing())) {
         last_report = t + 1;
         encoder->on_peer_quality(decoder->take_measurement(t * 20ull), t * 20ull);
       }

@@ -15,6 +15,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "proto/interarrival_jitter.h"
+
 namespace wzp::proto {
 
 // A packet's bytes on the path beside the datagrams it carries: QUIC's short header with an
@@ -56,13 +58,11 @@ class CapacityMeter {
     const uint64_t from = last_ms_ ? last_ms_ : start_ms_;
     auto& half = arrival_ms - from < kHalfMs ? first_half_ : second_half_;
     half = std::min(half, transit);
-    // Interarrival jitter (RFC 3550's estimator), kept across intervals: a trend must stand
-    // out of it.
-    if (have_transit_) jitter_ += (std::abs(static_cast<double>(transit - last_transit_)) - jitter_) / 16;
+    // Interarrival jitter, kept across intervals: a trend must stand out of it.
+    if (have_transit_) jitter_ = next_jitter(jitter_, transit - last_transit_);
     have_transit_ = true;
     last_transit_ = transit;
-    if (trend_.n == 0) trend_x0_ = arrival_ms, trend_y0_ = transit;
-    trend_.add(static_cast<double>(arrival_ms - trend_x0_), static_cast<double>(transit - trend_y0_));
+    trend_.add(arrival_ms, transit);
   }
 
   // True while this interval's transit times climb steeply enough that a queue is filling
@@ -126,8 +126,12 @@ class CapacityMeter {
   // Sums for a least-squares line through (arrival, transit), both relative to the first.
   struct Trend {
     uint32_t n = 0;
+    uint64_t x0 = 0;
+    int64_t y0 = 0;
     double x = 0, y = 0, xx = 0, xy = 0, yy = 0, last_x = 0;
-    void add(double px, double py) {
+    void add(uint64_t arrival_ms, int64_t transit) {
+      if (n == 0) x0 = arrival_ms, y0 = transit;
+      const double px = static_cast<double>(arrival_ms - x0), py = static_cast<double>(transit - y0);
       ++n, x += px, y += py, xx += px * px, xy += px * py, yy += py * py, last_x = px;
     }
     double sxx() const { return xx - x * x / n; }
@@ -150,8 +154,6 @@ class CapacityMeter {
   double jitter_ = 0;
   bool have_transit_ = false;
   int64_t last_transit_ = 0;
-  uint64_t trend_x0_ = 0;
-  int64_t trend_y0_ = 0;
 };
 
 }  // namespace wzp::proto

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "proto/interarrival_jitter.h"
+
 namespace wzp::proto {
 namespace {
 
@@ -135,10 +137,7 @@ void JitterBuffer::note_arrival(uint32_t ts, uint64_t arrival_ms, bool recovered
   last_arrival_ = std::max(last_arrival_, arrival_ms);
   if (!recovered) {
     // Interarrival jitter (RFC 3550 §6.4.1), for reports.
-    if (have_base_) {
-      const double d = std::abs(static_cast<double>(transit - last_transit_));
-      jitter_ += (std::min(d, 5000.0) - jitter_) / 16;
-    }
+    if (have_base_) jitter_ = next_jitter(jitter_, transit - last_transit_);
     const double t = static_cast<double>(transit);
     const uint64_t slice = arrival_ms / (kBaseWindowMs / kBaseBuckets);
     auto& b = base_buckets_[slice % kBaseBuckets];

@@ -633,11 +633,10 @@ void RelayServer::on_quality(Session& s, const proto::QualityUpdate& q) {
   s.quality = q;
   auto& rq = room_quality_[s.room];
   const auto now = std::chrono::steady_clock::now();
-  // A report of a queue on the path is passed on at once (its sender should cut before the
-  // queue grows further), at most every 200 ms; anything else waits for the second.
-  // Such an early directive goes only to the members whose stream met the queue: the others,
-  // and the room's tier, wait for the second (on a narrow path every directive to its listener
-  // takes a share of the bytes the queue needs to drain).
+  // A report of a queue on a path is passed on at once (its sender should cut before the queue
+  // grows further), at most every 200 ms, and only to the members whose stream met the queue;
+  // the others, the room's tier and every other report wait for the second (on a narrow path
+  // each directive to its listener takes bytes the queue needs to drain).
   const bool queue = q.capacity_kbps.value_or(0) > 0;
   const bool early = now - rq.last_fed < std::chrono::milliseconds(900);
   if (early && (!queue || now - rq.last_queue_fed < std::chrono::milliseconds(200))) return;

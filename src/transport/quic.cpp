@@ -675,16 +675,11 @@ void QuicServer::handle(std::span<const uint8_t> pkt, const udp::endpoint& from)
     }
     odcid = o;
   }
-  size_t from_source = 0, half_open = 0;
-  for (const auto& c : conns_) {
-    if (c->established_ || c->closed_) continue;
-    ++half_open;
-    from_source += c->remote_.address() == from.address();
-  }
-  if (!odcid && (from_source >= limits_.retry_above_per_source || half_open >= limits_.retry_above)) {
+  const auto [in_progress, from_source] = half_open(from);
+  if (!odcid && (from_source >= limits_.retry_above_per_source || in_progress >= limits_.retry_above)) {
     return send_retry(hd, from);
   }
-  if (from_source >= limits_.max_half_open_per_source || half_open >= limits_.max_half_open) {
+  if (from_source >= limits_.max_half_open_per_source || in_progress >= limits_.max_half_open) {
     ++limits_.refused;  // even validated: this address (or everyone) has enough in progress
     ++dropped_;
     return;
@@ -737,13 +732,21 @@ void QuicServer::handle(std::span<const uint8_t> pkt, const udp::endpoint& from)
   c->read(local_, from, pkt);
 }
 
+std::pair<size_t, size_t> QuicServer::half_open(const udp::endpoint& from) const {
+  size_t all = 0, from_source = 0;
+  for (const auto& c : conns_) {
+    if (c->established_ || c->closed_) continue;
+    ++all;
+    from_source += c->remote_.address() == from.address();
+  }
+  return {all, from_source};
+}
+
 std::string QuicServer::metrics_text(const std::string& name) const {
-  size_t half_open = 0;
-  for (const auto& c : conns_) half_open += !c->established_ && !c->closed_;
   std::string out;
   const auto n = [](uint64_t v) { return static_cast<double>(v); };
   proto::family(out, (name + "_quic_handshakes_in_progress").c_str(), "gauge",
-                "QUIC connections whose handshake has not finished.", {{"", n(half_open)}});
+                "QUIC connections whose handshake has not finished.", {{"", n(half_open({}).first)}});
   proto::family(out, (name + "_quic_packets_dropped_total").c_str(), "counter",
                 "UDP packets that were no QUIC packet for a connection of ours or a new one.",
                 {{"", n(dropped_)}});
@@ -777,13 +780,10 @@ void QuicServer::send_retry(const ngtcp2_pkt_hd& hd, const udp::endpoint& from) 
   out_.queue({packet.data(), static_cast<size_t>(n)}, from);
 }
 
+// IDs are random (ours) or looked up before a connection is made for them (a client's first
+// DCID), so one never has two owners; removals check the owner all the same.
 void QuicServer::add_cid(QuicConnection* c, std::string cid) {
-  auto& owner = by_cid_[cid];
-  if (owner && owner != c) {  // (an ID cannot belong to two; the newer one has it)
-    auto& theirs = cids_of_[owner];
-    theirs.erase(std::remove(theirs.begin(), theirs.end(), cid), theirs.end());
-  }
-  owner = c;
+  by_cid_[cid] = c;
   cids_of_[c].push_back(std::move(cid));
 }
 

@@ -12,16 +12,16 @@
 #include <array>
 #include <cstdint>
 #include <deque>
-#include <unordered_map>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 struct ngtcp2_pkt_hd;  // ngtcp2.h, kept out of this header
-#include <vector>
 
 #include "transport/tls_identity.h"
 #include "transport/udp_batch.h"
@@ -154,9 +154,10 @@ class QuicServer {
   size_t connection_ids() const { return by_cid_.size(); }  // routed to a connection of ours
   uint64_t dropped_packets() const { return dropped_; }  // unparsable or unroutable
   QuicServerLimits& limits() { return limits_; }
-  // Prometheus families NAME_quic_*: handshakes in progress, Retries sent, Initials refused.
-  std::string metrics_text(const std::string& name) const;
   const QuicServerLimits& limits() const { return limits_; }
+  // Prometheus families NAME_quic_*: handshakes in progress, junk dropped, Retries sent,
+  // Initials refused.
+  std::string metrics_text(const std::string& name) const;
   // The receive path for one UDP datagram (what the socket loop calls; the fuzz target too).
   void handle(std::span<const uint8_t> packet, const boost::asio::ip::udp::endpoint& from);
 
@@ -164,6 +165,9 @@ class QuicServer {
   void receive();
   void reap();
   void send_retry(const ::ngtcp2_pkt_hd& hd, const boost::asio::ip::udp::endpoint& from);
+  void add_cid(QuicConnection* c, std::string cid);
+  // Handshakes in progress, in all and from `from`'s address.
+  std::pair<size_t, size_t> half_open(const boost::asio::ip::udp::endpoint& from) const;
   static constexpr uint64_t kRetryTokenLifetimeMs = 10000;
 
   boost::asio::io_context& io_;
@@ -181,7 +185,6 @@ class QuicServer {
   // batch of packets costs nothing to reap unless a connection closed in it.
   std::unordered_map<const QuicConnection*, std::vector<std::string>> cids_of_;
   std::vector<QuicConnection*> dead_;
-  void add_cid(QuicConnection* c, std::string cid);
   boost::asio::ip::udp::endpoint local_;  // the socket's address, read once (not per packet)
   std::vector<std::unique_ptr<QuicConnection>> conns_;
   uint64_t dropped_ = 0;

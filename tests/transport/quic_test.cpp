@@ -2,6 +2,8 @@
 // stream in order, datagrams both ways, and the room name hidden in the SNI.
 #include "transport/quic.h"
 
+#include "initials.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
@@ -239,26 +241,9 @@ TEST(Quic, HostileInputIsDroppedAndOthersUnaffected) {
 // elsewhere connects at once.
 TEST(Quic, AFloodOfInitialsFromOneAddressGetsRetriesNotConnections) {
   asio::io_context io;
-  Recorder server_side, client_side, nobody;
+  Recorder server_side, client_side;
   QuicServer server(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), cert(), server_side);
-  // 200 distinct Initials: each from a client that sends it to a socket of ours, then goes.
-  udp::socket capture(io, udp::endpoint(asio::ip::make_address("127.0.0.3"), 0));
-  std::vector<std::vector<uint8_t>> initials;
-  std::vector<uint8_t> buf(2048);
-  capture.non_blocking(true);
-  for (int i = 0; i < 200; ++i) {
-    {
-      QuicClient c(io, capture.local_endpoint(), room_sni("ops"), nullptr, nobody);
-      io.poll();
-    }  // its goodbye follows the Initial: only the first packet of each is kept
-    boost::system::error_code ec;
-    udp::endpoint from;
-    for (bool first = true;; first = false) {
-      const size_t n = capture.receive_from(asio::buffer(buf), from, 0, ec);
-      if (ec) break;
-      if (first) initials.emplace_back(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
-    }
-  }
+  const auto initials = testing::capture_initials(io, 200);  // 200 distinct ones
   udp::socket attacker(io, udp::endpoint(asio::ip::make_address("127.0.0.2"), 0));
   for (int i = 0; i < 10000; ++i) {
     attacker.send_to(asio::buffer(initials[static_cast<size_t>(i) % initials.size()]), server.local_endpoint());
