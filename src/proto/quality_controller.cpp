@@ -115,8 +115,9 @@ std::optional<Tier> QualityController::on_report(const QualitySample& s, uint64_
   const double q = p / 100;
   const double noise = s.packets ? 100 * std::sqrt(q * (1 - q) / s.packets) : 0;
   // While a queue overflows, its drops are our own excess, not the path's loss: more repairs
-  // would only overflow it more. Such a report adds nothing to the loss estimate.
-  if (s.capacity_kbps <= 0) {
+  // would only overflow it more. Such a report adds nothing to the loss estimate (a capacity
+  // known without a queue, from a handshake's flight, is no overflow).
+  if (s.capacity_kbps <= 0 || s.queue_ms <= 0) {
     history_[next_++ % history_.size()] = p;
     // New loss is met at once (this report, less its noise); loss that lasts is met at its
     // average over the reports kept, which for bursty loss wandering from second to second is

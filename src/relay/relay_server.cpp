@@ -265,11 +265,21 @@ std::string RelayServer::metrics_text() const {
          {{"", n(st.trunk_entries)}});
   family(out, "wzp_relay_probes_reflected_total", "counter", "Probe datagrams from peer relays answered.",
          {{"", n(st.probes_reflected)}});
-  uint64_t stale = st.stale_dropped;
-  for (const auto& [conn, s] : sessions_) stale += conn->stats().datagrams_expired;
+  uint64_t stale = st.stale_dropped, shed = st.shed;
+  for (const auto& [conn, s] : sessions_) {
+    const auto cs = conn->stats();
+    stale += cs.datagrams_expired;
+    shed += cs.datagrams_shed;
+  }
   family(out, "wzp_relay_stale_datagrams_total", "counter",
          "Media that waited too long for a slow member's path (congestion window) and was dropped.",
          {{"", n(stale)}});
+  family(out, "wzp_relay_shed_datagrams_total", "counter",
+         "Media not forwarded because a queue stood on the way to its member (it would have played late).",
+         {{"", n(shed)}});
+  family(out, "wzp_relay_narrow_paths_total", "counter",
+         "Times the way to a member was found narrow: by its join's probe train, or a queue standing (its senders were told its capacity).",
+         {{"", n(st.narrow_paths)}});
   // Quality per room: the weakest member's latest report (rooms are their hashed SNI).
   std::vector<Sample> loss, rtt, jitter, tier;
   for (const auto& [room, members] : rooms_) {
@@ -514,11 +524,28 @@ void RelayServer::join(Session& s, const proto::CallOffer& offer) {
   s.info.agreement_sig = offer.agreement_sig.value_or(proto::Bytes{});
   answered->answer.session_id = s.id;
   send(s, answered->answer);
+  // A probe train right behind the answer: a narrow way to the member spaces it (and its
+  // acknowledgements) by the link's rate, so that the member's capacity is known, and the
+  // others told it (on_narrow_path), before anyone's media has queued there. Members ignore
+  // the probes; what the others send meanwhile (a round trip on an open path) is not forwarded.
+  s.conn->send_probe_train(join_probe());
   s.joined = true;
   room.insert(&s);
   log("join", s, ",\"fingerprint\":\"" + s.info.fingerprint + "\",\"members\":" +
                      std::to_string(room.size()));
   room_update(s.room);
+  // A narrow path already known in the room (a member's handshake showed it) bounds the
+  // newcomer's stream before its first packet, not a queue later.
+  if (room.size() > 1) direct(s.room, true);
+}
+
+std::span<const uint8_t> RelayServer::join_probe() {
+  static const std::vector<uint8_t> probe = [] {
+    std::vector<uint8_t> p(kJoinProbeBytes, 0);
+    p[0] = static_cast<uint8_t>(proto::FrameTag::kProbe);
+    return p;
+  }();
+  return probe;
 }
 
 void RelayServer::register_presence(Session& s, const proto::RegisterPresence& reg) {
@@ -631,34 +658,63 @@ void RelayServer::direct_call(Session& s, const proto::SignalMessage& msg) {
 // sending for the loss on its way in (on a capped path that only fills its own uplink).
 void RelayServer::on_quality(Session& s, const proto::QualityUpdate& q) {
   s.quality = q;
-  auto& rq = room_quality_[s.room];
+  direct(s.room, q.capacity_kbps.value_or(0) > 0);
+}
+
+// The relay's own view of the path to a member: a queue in front of what it forwards there
+// (its datagrams are being shed to keep it short) is that member's path capacity, known a
+// round trip after the queue began, before the member itself could report it.
+void RelayServer::on_narrow_path(transport::QuicConnection& c) {
+  Session* s = session_of(c);
+  if (!s || !s->joined) return;
+  const auto p = c.stats().pacer;
+  if (!p.limiting || p.capacity_kbps <= 0) return;
+  s->leg = {p.capacity_kbps, p.queue_ms, std::chrono::steady_clock::now()};
+  ++stats_.narrow_paths;
+  direct(s->room, true);
+}
+
+// A member's path capacity: its own report's, or the relay's measurement of the way to it
+// when that is narrower and recent.
+std::pair<double, double> RelayServer::capacity_of(const Session& m,
+                                                   std::chrono::steady_clock::time_point now) const {
+  double cap = m.quality ? m.quality->capacity_kbps.value_or(0) : 0;
+  double queue = m.quality ? m.quality->queue_ms.value_or(0) : 0;
+  if (m.leg.capacity_kbps > 0 && now - m.leg.at < std::chrono::seconds(2) &&
+      (cap <= 0 || m.leg.capacity_kbps < cap)) {
+    cap = m.leg.capacity_kbps, queue = m.leg.queue_ms;
+  }
+  return {cap, queue};
+}
+
+void RelayServer::direct(const std::string& room, bool queue) {
+  auto& rq = room_quality_[room];
   const auto now = std::chrono::steady_clock::now();
   // A report of a queue on a path is passed on at once (its sender should cut before the queue
   // grows further), at most every 200 ms, and only to the members whose stream met the queue;
   // the others, the room's tier and every other report wait for the second (on a narrow path
   // each directive to its listener takes bytes the queue needs to drain).
-  const bool queue = q.capacity_kbps.value_or(0) > 0;
   const bool early = now - rq.last_fed < std::chrono::milliseconds(900);
   if (early && (!queue || now - rq.last_queue_fed < std::chrono::milliseconds(200))) return;
   if (!early) rq.last_fed = now;
-  if (queue) rq.last_queue_fed = now;
-  const auto& members = rooms_[s.room];
+  const auto& members = rooms_[room];
   // The worst of every report but `except`'s (nullptr: of all of them).
   const auto worst_of = [&](const Session* except) {
     proto::QualitySample worst;
     for (Session* m : members) {
-      if (!m->quality || m == except) continue;
+      if (m == except) continue;
+      const auto [cap, queue_ms] = capacity_of(*m, now);
+      if (cap > 0 && (worst.capacity_kbps == 0 || cap < worst.capacity_kbps)) {
+        worst.capacity_kbps = cap;
+        worst.queue_ms = std::clamp(queue_ms, 0.0, 60000.0);
+      }
+      if (!m->quality) continue;
       if (m->quality->loss_percent >= worst.loss_percent) {
         worst.loss_percent = m->quality->loss_percent;
         worst.mean_burst = m->quality->mean_burst.value_or(1.0);
         worst.packets = proto::reported_count(m->quality->packets);
       }
       worst.reorder = std::max(worst.reorder, proto::reported_count(m->quality->reorder));
-      const double cap = m->quality->capacity_kbps.value_or(0);
-      if (cap > 0 && (worst.capacity_kbps == 0 || cap < worst.capacity_kbps)) {
-        worst.capacity_kbps = cap;
-        worst.queue_ms = std::clamp(m->quality->queue_ms.value_or(0), 0.0, 60000.0);
-      }
       worst.rtt_ms = std::max<double>(worst.rtt_ms, m->quality->rtt_ms);
       worst.jitter_ms = std::max<double>(worst.jitter_ms, m->quality->jitter_ms);
     }
@@ -669,6 +725,7 @@ void RelayServer::on_quality(Session& s, const proto::QualityUpdate& q) {
   for (Session* m : members) {
     const proto::QualitySample others = worst_of(m);
     if (early && others.capacity_kbps <= 0) continue;
+    if (queue && others.capacity_kbps > 0) rq.last_queue_fed = now;  // once one carries it
     proto::QualityDirective d;
     d.profile = tier;
     d.loss_percent = others.loss_percent;
@@ -737,6 +794,7 @@ void RelayServer::on_closed(transport::QuicConnection& c, const std::string&) {
   if (it == sessions_.end()) return;
   it->second->closed = true;
   stats_.stale_dropped += c.stats().datagrams_expired;
+  stats_.shed += c.stats().datagrams_shed;
   std::erase(pending_, it->second.get());
   leave(*it->second);
   drop_unanswered_calls(*it->second);

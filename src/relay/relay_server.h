@@ -70,6 +70,8 @@ struct RelayStats {
   uint64_t auth_valid = 0, auth_refused = 0, auth_unavailable = 0, idle_expired = 0;
   uint64_t trunk_frames = 0, trunk_entries = 0, probes_reflected = 0;
   uint64_t stale_dropped = 0;  // on connections now closed (live ones are summed when scraped)
+  uint64_t shed = 0;           // the same: shed in front of a queue (DatagramPacer)
+  uint64_t narrow_paths = 0;   // queues that began to stand on the way to a member
   // Time from a datagram's arrival to its last copy handed to the transport, microseconds.
   static constexpr double kLatencyBucketsUs[] = {5, 10, 25, 50, 100, 250, 1000};
   uint64_t latency_buckets[std::size(kLatencyBucketsUs)] = {};
@@ -88,6 +90,7 @@ class RelayServer : public transport::QuicEvents {
   void on_datagram(transport::QuicConnection& c, std::span<const uint8_t> d) override;
   void on_stream(transport::QuicConnection& c, std::span<const uint8_t> d) override;
   void on_closed(transport::QuicConnection& c, const std::string& reason) override;
+  void on_narrow_path(transport::QuicConnection& c) override;
 
   // Room ACLs from the config (room name -> fingerprints allowed); replaces the previous set
   // (SIGHUP reloads it). Members already in a room stay; the list applies to joins.
@@ -124,6 +127,10 @@ class RelayServer : public transport::QuicEvents {
     size_t batch_mtu = 0;
     bool pending_flush = false;
     std::optional<proto::QualityUpdate> quality;  // its latest report
+    struct Leg {  // the relay's measurement of the path to it (see on_narrow_path)
+      double capacity_kbps = 0, queue_ms = 0;
+      std::chrono::steady_clock::time_point at{};
+    } leg;
     proto::Participant info;
     proto::SignalFrameReader reader;
   };
@@ -141,12 +148,19 @@ class RelayServer : public transport::QuicEvents {
   void sweep_idle();
   void join(Session& s, const proto::CallOffer& offer);
   void register_presence(Session& s, const proto::RegisterPresence& reg);
+  // The probe a member's train is made of, right after it joins (see join()).
+  static constexpr size_t kJoinProbeBytes = 640;
+  static std::span<const uint8_t> join_probe();
   void direct_call(Session& s, const proto::SignalMessage& msg);
   Session* present(const std::string& fingerprint);
   void leave(Session& s);
   void drop_unanswered_calls(const Session& s);
   void room_update(const std::string& room);
   void on_quality(Session& s, const proto::QualityUpdate& q);
+  // Directives to the room's members from their reports (queue: one reported a queue, which
+  // goes out at once to those whose stream met it).
+  void direct(const std::string& room, bool queue);
+  std::pair<double, double> capacity_of(const Session& m, std::chrono::steady_clock::time_point now) const;
   void send(Session& s, const proto::SignalMessage& msg);
   void hangup(Session& s, const std::string& reason);
   // {"event":..., "session":..., "room":..., plus extra fields} as one line.

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "proto/capacity_meter.h"
 #include "proto/prometheus.h"
 
 namespace wzp::transport {
@@ -86,9 +87,11 @@ struct QuicConnection::Impl {
   struct Queued {
     uint64_t at_ns;
     std::vector<uint8_t> bytes;
+    bool probe = false;  // of a probe train (send_probe_train)
   };
   std::deque<Queued> datagrams;
   uint64_t next_dgram_id = 0;
+  DatagramPacer pacer;
   uint64_t last_eliciting_ns = 0;  // the last STREAM frame written (see flush)
   int64_t beat_stream = -1;        // ours, unidirectional, for heartbeats (see flush)
   std::function<bool(const std::string&)> verify;  // client: certificate pinning
@@ -170,13 +173,23 @@ struct QuicCallbacks {
     return 0;
   }
 
-  static int ack_datagram(ngtcp2_conn*, uint64_t, void* user) {
-    ++self(user).stats_.datagrams_acked;
+  static int ack_datagram(ngtcp2_conn*, uint64_t id, void* user) {
+    auto& c = self(user);
+    ++c.stats_.datagrams_acked;
+    // The owner hears of a queue on the way once this packet has been read (never from inside
+    // ngtcp2's callback).
+    const bool began = c.impl_->pacer.acked(id, now_ns());
+    if (began) {
+      asio::post(c.io_, [&c, alive = c.alive_] {
+        if (*alive && !c.closed_) c.events_.on_narrow_path(c);
+      });
+    }
     return 0;
   }
 
-  static int lost_datagram(ngtcp2_conn*, uint64_t, void* user) {
+  static int lost_datagram(ngtcp2_conn*, uint64_t id, void* user) {
     ++self(user).stats_.datagrams_lost;
+    self(user).impl_->pacer.lost(id);
     return 0;
   }
 
@@ -283,6 +296,7 @@ QuicStats QuicConnection::stats() const {
     s.bytes_in_flight = st.bytes_in_flight;
     s.pto_count = st.pto_count;
   }
+  s.pacer = impl_->pacer.state();
   return s;
 }
 
@@ -296,6 +310,22 @@ bool QuicConnection::send_datagram(std::span<const uint8_t> data) {
     ++stats_.datagrams_dropped;
   }
   impl_->datagrams.push_back({now_ns(), {data.begin(), data.end()}});
+  post_flush();
+  return true;
+}
+
+bool QuicConnection::send_probe_train(std::span<const uint8_t> data) {
+  // Each probe needs a packet of its own (two that share one measure nothing), and they must
+  // leave first and together: only on a connection with nothing queued yet.
+  if (closed_ || !impl_->datagrams.empty() || data.size() + kMaxDatagramPacketOverhead > config_.max_udp_payload ||
+      2 * data.size() <= config_.max_udp_payload) {
+    return false;
+  }
+  const uint64_t ts = now_ns();
+  impl_->pacer.probe(impl_->next_dgram_id, ts);
+  for (uint64_t i = 0; i < DatagramPacer::kProbes; ++i) {
+    impl_->datagrams.push_back({ts, {data.begin(), data.end()}, true});
+  }
   post_flush();
   return true;
 }
@@ -459,12 +489,20 @@ void QuicConnection::flush() {
         im.datagrams.pop_front();
         continue;
       }
+      // A queue on the way: what would wait in it is shed instead (see DatagramPacer).
+      const size_t on_wire = d.size() + (open_packet ? 0 : proto::kPacketOverheadBytes);
+      if (!im.pacer.admit(on_wire, ts, im.datagrams.front().probe)) {
+        ++stats_.datagrams_shed;
+        im.datagrams.pop_front();
+        continue;
+      }
       ngtcp2_vec v{const_cast<uint8_t*>(d.data()), d.size()};
       int accepted = 0;
       const uint32_t flags = im.datagrams.size() > 1 ? NGTCP2_WRITE_DATAGRAM_FLAG_MORE : 0;
       n = ngtcp2_conn_writev_datagram(im.conn, &ps.path, &pi, buf.data(), buf.size(), &accepted,
                                       flags, im.next_dgram_id, &v, 1, ts);
       if (accepted) {
+        im.pacer.sent(im.next_dgram_id, on_wire, ts);
         ++im.next_dgram_id;
         ++stats_.datagrams_sent;
         im.datagrams.pop_front();

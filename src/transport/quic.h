@@ -23,6 +23,7 @@
 
 struct ngtcp2_pkt_hd;  // ngtcp2.h, kept out of this header
 
+#include "transport/datagram_pacer.h"
 #include "transport/tls_identity.h"
 #include "transport/udp_batch.h"
 
@@ -39,6 +40,8 @@ struct QuicStats {
   uint64_t datagrams_sent = 0, datagrams_acked = 0, datagrams_lost = 0, datagrams_received = 0;
   uint64_t datagrams_dropped = 0;  // could not be sent (too large, or connection not ready)
   uint64_t datagrams_expired = 0;  // waited longer than QuicConfig::max_datagram_wait_ms
+  uint64_t datagrams_shed = 0;     // not sent: a queue stood on the way (see DatagramPacer)
+  PacerState pacer;                // that queue, and the path's capacity while it stood
   uint64_t heartbeats = 0;         // one-byte heartbeats sent beside media (see flush)
   uint64_t signal_overflows = 0;   // messages refused: the peer left too much unacknowledged
   size_t max_udp_payload = 0;      // current path MTU for QUIC packets
@@ -57,6 +60,9 @@ class QuicEvents {
   virtual void on_datagram(QuicConnection&, std::span<const uint8_t>) {}
   virtual void on_stream(QuicConnection&, std::span<const uint8_t>) {}  // signalling, in order
   virtual void on_closed(QuicConnection&, const std::string& reason) { (void)reason; }
+  // The path in front of our datagrams is narrow: a probe train measured it, or a queue has begun
+  // to stand (stats().pacer says what the path carries); datagrams over that are being shed.
+  virtual void on_narrow_path(QuicConnection&) {}
 };
 
 // The server socket's receive buffer asked of the kernel (capped by net.core.rmem_max).
@@ -88,6 +94,10 @@ class QuicConnection {
 
   // Queues a datagram (sent at the next flush). False when it can never fit.
   bool send_datagram(std::span<const uint8_t> data);
+  // Queues `data` DatagramPacer::kProbes times, back to back, as a probe train that measures
+  // the path before any media (see DatagramPacer; other datagrams wait for its answer). False
+  // when it cannot be one: datagrams already queued, or two would share a packet.
+  bool send_probe_train(std::span<const uint8_t> data);
   // Appends bytes to the signalling stream (past kMaxUnackedSignalBytes unacknowledged, the
   // connection is closed instead).
   void send_stream(std::span<const uint8_t> data);

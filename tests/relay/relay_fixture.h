@@ -31,7 +31,7 @@ struct Member : transport::QuicEvents {
   std::string closed;
   std::vector<proto::SignalMessage> preamble;  // sent before the CallOffer (hello, token)
   std::function<void(proto::CallOffer&)> tamper;  // a hostile member's changes to its offer
-  int datagrams = 0, entries = 0;
+  int datagrams = 0, entries = 0, probes = 0;
 
   Member(asio::io_context& io, udp::endpoint relay, const std::string& room, std::string n)
       : name(std::move(n)) {
@@ -55,6 +55,7 @@ struct Member : transport::QuicEvents {
     }
   }
   void on_datagram(transport::QuicConnection&, std::span<const uint8_t> d) override {
+    if (d[0] == static_cast<uint8_t>(proto::FrameTag::kProbe)) return ++probes, void();  // the join's train
     ASSERT_EQ(d[0], static_cast<uint8_t>(proto::FrameTag::kTrunk));
     std::array<proto::TrunkEntry, 16> got;
     auto n = proto::parse_trunk_frame(d.subspan(1), {.max_entries = 16, .max_bytes = 1500}, got);

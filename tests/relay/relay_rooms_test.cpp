@@ -13,6 +13,7 @@
 #include "crypto/sender_keys.h"
 #include "proto/media_frame.h"
 #include "proto/trunk_frame.h"
+#include "transport/netem_proxy.h"
 
 namespace wzp::relay {
 namespace {
@@ -136,6 +137,45 @@ TEST(RelayRooms, AQueueReportReachesTheSenderAtOnceAndOnlyIt) {
   EXPECT_DOUBLE_EQ(*d->capacity_kbps, 18);
   EXPECT_DOUBLE_EQ(*d->queue_ms, 400);
   EXPECT_EQ(directives(b), 1);  // nothing early for bob: his stream met no queue
+}
+
+// A listener behind 24 kbit/s and a talker sending 60 kbit/s: the relay measures the way to the
+// listener with the probe train it sends on joining, sheds what would queue there, and tells the
+// talker that capacity, before the listener's own report could.
+TEST(RelayRooms, ANarrowPathToAListenerIsShedAndItsTalkerToldItsCapacity) {
+  RelayFixture f;
+  transport::NetemConfig cfg;
+  cfg.listen = udp::endpoint(asio::ip::make_address("127.0.0.1"), 0);
+  cfg.upstream = f.server.local_endpoint();
+  cfg.to_client.rate_kbps = 24;
+  cfg.to_client.queue_packets = 256;
+  transport::NetemProxy narrow(f.io, cfg);
+  narrow.start();
+  Member talker(f.io, f.server.local_endpoint(), "ops", "alice");
+  Member listener(f.io, narrow.local_endpoint(), "ops", "bob");
+  ASSERT_TRUE(f.run_until([&] { return talker.answered && listener.answered; }, 10000));
+  const auto told = [&] {
+    for (const auto& m : talker.messages) {
+      const auto* d = std::get_if<proto::QualityDirective>(&m);
+      if (d && d->capacity_kbps) return *d->capacity_kbps;
+    }
+    return 0.0;
+  };
+  std::vector<uint8_t> frame(150, 'T');
+  frame[0] = 0x00;
+  for (int i = 0; i < 400 && told() == 0; ++i) {  // at most 8 s of 20 ms frames
+    talker.client->connection().send_datagram(frame);
+    f.io.run_for(std::chrono::milliseconds(20));
+  }
+  // (the listener sends no report at all: the capacity is the relay's own measurement)
+  EXPECT_GT(told(), 10);
+  EXPECT_LT(told(), 40);
+  EXPECT_GE(f.relay.stats().narrow_paths, 1u);
+  EXPECT_EQ(listener.probes, 3);  // (and the talker's own, on an open path, said nothing)
+  // What is shed is counted where operators look.
+  f.io.run_for(std::chrono::milliseconds(500));
+  const std::string metrics = f.relay.metrics_text();
+  EXPECT_EQ(metrics.find("wzp_relay_shed_datagrams_total 0\n"), std::string::npos) << metrics;
 }
 
 TEST(RelayRooms, EchoRoomSendsMediaBackToItsSenderOnly) {

@@ -1,0 +1,253 @@
+// A sender's view of the queue in front of its datagrams, and what it does about one: media
+// that would wait in a queue is stale by the time it plays, so past a target the sender sheds
+// datagrams instead of queueing them, at a rate the path can carry.
+//
+// Each acknowledged datagram gives a round trip (send to acknowledgement). The queue is the
+// least round trip of the last kRecentNs above the least of the last kBaseBuckets seconds: a
+// minimum, because jitter scatters round trips both ways while a queue raises them all, and loss
+// does not raise them at all. The target grows with the scatter from one acknowledgement to the
+// next (RFC 3550's jitter of the round trips), so that a jittery path is no queue either.
+//
+// A queue over the target that has not fallen for kSustainNs is ours to drain (a burst of someone
+// else's traffic, the signalling of a member joining, drains by itself): datagrams then go
+// through a token bucket at a share of the acknowledgements' pace (a standing queue keeps the
+// path busy, so the pace is the path's capacity for us); while the queue stays over the target
+// and does not fall the rate is cut further; once it is under half the target the rate is back
+// at most of the capacity and climbs, and the bucket opens when it is well past the capacity.
+//
+// Round trips show a queue as it was when their datagrams left, a queue's length late: the
+// pacer is the net under a path that narrows during a call. A new path is measured before any
+// media: kProbes large datagrams sent back to back (probe()) leave the narrowest link on the way
+// their own size at its rate apart, and their acknowledgements come back as far apart. Only a
+// train acknowledged in the order sent with gaps that agree (within kProbeAgree) counts: jitter
+// reorders and scatters, and a lost probe ends the train. Under kProbeMaxKbps that rate is the
+// path's capacity from the start; until the train is answered (or kProbeWaitNs) no other
+// datagram goes, so that none queues behind the probes on a path not yet known.
+//
+// Pure arithmetic on the caller's clock (nanoseconds); one per connection, bounded in memory.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+
+#include "proto/interarrival_jitter.h"
+
+namespace wzp::transport {
+
+struct PacerState {
+  bool limiting = false;
+  double queue_ms = 0;       // the least recent round trip above the floor
+  double capacity_kbps = 0;  // our datagrams acknowledged per second while the queue stood
+  double rate_kbps = 0;      // what the bucket lets through while limiting
+};
+
+class DatagramPacer {
+ public:
+  static constexpr uint64_t kMs = 1'000'000;
+  static constexpr double kTargetMs = 80;           // the least queue that is shed against
+  static constexpr double kJitterFactor = 3;        // the target is at least this many jitters
+  static constexpr uint64_t kRecentNs = 500 * kMs;  // the queue: the least round trip this recent
+  static constexpr uint32_t kRecentSamples = 4;     // ... out of at least this many
+  static constexpr uint64_t kRateWindowNs = 500 * kMs;
+  static constexpr uint32_t kPaceAcks = 6;
+  static constexpr uint64_t kSustainNs = 300 * kMs;  // over the target and not falling this long
+  static constexpr double kDrainShare = 0.75;        // of the pace, when limiting begins
+  static constexpr uint64_t kCutNs = 200 * kMs;
+  static constexpr double kCut = 0.85;
+  static constexpr double kClimb = 1.05;
+  static constexpr double kSteadyShare = 0.9;   // of the capacity, at least, once drained
+  static constexpr double kReleaseShare = 1.5;  // of the capacity: the bucket limits nothing
+  static constexpr double kMinRateKbps = 6;     // a 60 ms frame of Opus 6k, about
+  static constexpr size_t kBaseBuckets = 10;    // one second each
+  static constexpr size_t kRing = 1024;         // datagrams awaiting acknowledgement remembered
+  static constexpr uint64_t kProbes = 3;
+  static constexpr double kProbeAgree = 0.1;  // a link spaces them alike, to the acknowledgement delay
+  static constexpr double kProbeMaxKbps = 100;
+  static constexpr uint64_t kProbeWaitNs = 1500 * kMs;
+
+  // A datagram `id` of `bytes` on the wire (its share of the packet's headers included) sent.
+  void sent(uint64_t id, size_t bytes, uint64_t now) { ring_[id % kRing] = {id, now, static_cast<uint32_t>(bytes)}; }
+  // Declared lost by the transport: no acknowledgement will come (a probe train ends).
+  void lost(uint64_t id) {
+    if (ring_[id % kRing].id == id) ring_[id % kRing].bytes = 0;
+    if (train_.first != kNone && id >= train_.first && id < train_.first + kProbes) train_.first = kNone;
+  }
+
+  // The datagrams `first` to `first + kProbes - 1`, queued back to back at `now`, are a probe
+  // train (see above).
+  void probe(uint64_t first, uint64_t now) { train_ = {first, now, {}, 0, 0}; }
+  bool probing(uint64_t now) const { return train_.first != kNone && now < train_.since + kProbeWaitNs; }
+
+  // Its acknowledgement. Returns true when the pacer has just begun limiting (the capacity is new).
+  bool acked(uint64_t id, uint64_t now) {
+    auto& s = ring_[id % kRing];
+    if (s.bytes == 0 || s.id != id || now < s.at) return false;
+    const uint64_t sample = now - s.at;
+    const uint32_t bytes = std::exchange(s.bytes, 0);
+    if (train_.first != kNone && id >= train_.first && id < train_.first + kProbes) return answered(id, bytes, now);
+    // The floor: the least round trip per second over the last kBaseBuckets seconds.
+    const uint64_t second = now / (1000 * kMs);
+    if (second != base_second_) {
+      for (uint64_t k = base_second_ + 1; k <= second && k <= base_second_ + kBaseBuckets; ++k) {
+        base_[k % kBaseBuckets] = kNone;
+      }
+      base_second_ = second;
+    }
+    base_[second % kBaseBuckets] = std::min(base_[second % kBaseBuckets], sample);
+    // The scatter from one acknowledgement to the next: datagrams acknowledged together (one
+    // ACK frame) differ only by when they were sent, which would hide the path's jitter.
+    if (!have_last_ || now - last_ack_at_ >= kMs) {
+      if (have_last_) {
+        jitter_ = proto::next_jitter(jitter_, (static_cast<int64_t>(sample) - static_cast<int64_t>(last_sample_)) /
+                                                  static_cast<int64_t>(kMs));
+      }
+      have_last_ = true;
+      last_sample_ = sample;
+      last_ack_at_ = now;
+    }
+    recent_[recent_next_++ % recent_.size()] = {now, sample};
+    acks_[acks_next_++ % acks_.size()] = {now, bytes};
+    uint64_t least = kNone;
+    uint32_t count = 0;
+    for (const auto& r : recent_) {
+      if (r.sample != kNone && r.at <= now && r.at + kRecentNs >= now) least = std::min(least, r.sample), ++count;
+    }
+    if (count >= kRecentSamples) state_.queue_ms = static_cast<double>(least - floor()) / kMs;
+    const double target = target_ms();
+    const bool over = state_.queue_ms > target;
+    // A standing queue keeps the path busy: the pace is its capacity for us. Not while shedding,
+    // when the pace is only what the bucket let through.
+    if (over && !state_.limiting) {
+      if (const double pace = ack_kbps(now); pace > 0) state_.capacity_kbps = pace;
+    }
+    if (!over) {
+      over_since_ = 0;
+    } else if (over_since_ == 0) {
+      over_since_ = now, over_queue_ms_ = state_.queue_ms;
+    }
+    const bool sustained = over && now - over_since_ >= kSustainNs && state_.queue_ms >= over_queue_ms_;
+    bool began = false;
+    if (sustained && state_.capacity_kbps > 0 && !state_.limiting) {
+      began = true;
+      state_.limiting = true;
+      state_.rate_kbps = kDrainShare * state_.capacity_kbps;
+      tokens_ = 0, refilled_ = now, last_cut_ = now, cut_queue_ms_ = state_.queue_ms;
+    } else if (state_.limiting && now - last_cut_ >= kCutNs) {
+      if (over && state_.queue_ms > 0.9 * cut_queue_ms_) {
+        state_.rate_kbps = std::max(kMinRateKbps, kCut * state_.rate_kbps);
+      } else if (state_.queue_ms < target / 2) {
+        state_.rate_kbps = std::max(state_.rate_kbps * kClimb, kSteadyShare * state_.capacity_kbps);
+        if (state_.rate_kbps >= kReleaseShare * state_.capacity_kbps) state_.limiting = false;
+      }
+      last_cut_ = now, cut_queue_ms_ = state_.queue_ms;
+    }
+    return began;
+  }
+
+  // Whether a datagram of `bytes` may go now (false: shed it). Probes always go.
+  bool admit(size_t bytes, uint64_t now, bool probe = false) {
+    if (probe) return true;
+    if (probing(now)) return false;
+    if (!state_.limiting) return true;
+    if (now > refilled_) {
+      tokens_ += state_.rate_kbps * 1000 / 8 * static_cast<double>(now - refilled_) / 1e9;
+      refilled_ = now;
+    }
+    // A burst of two datagrams at most (a frame and its repair), however long the pause.
+    tokens_ = std::min(tokens_, 2.0 * static_cast<double>(bytes));
+    if (tokens_ < static_cast<double>(bytes)) return false;
+    tokens_ -= static_cast<double>(bytes);
+    return true;
+  }
+
+  const PacerState& state() const { return state_; }
+  double target_ms() const { return std::max(kTargetMs, kJitterFactor * jitter_); }
+
+ private:
+  // A probe's acknowledgement; the train's verdict once all are in.
+  bool answered(uint64_t id, uint32_t bytes, uint64_t now) {
+    const uint64_t k = id - train_.first;
+    train_.at[k] = now;
+    train_.bytes = bytes;
+    if (++train_.answered < kProbes) return false;
+    train_.first = kNone;
+    double gaps[kProbes - 1], most = 0, sum = 0;
+    for (uint64_t i = 1; i < kProbes; ++i) {
+      if (train_.at[i] < train_.at[i - 1] + kMs) return false;  // out of order, or together: no narrow link
+      gaps[i - 1] = static_cast<double>(train_.at[i] - train_.at[i - 1]);
+      most = std::max(most, gaps[i - 1]);
+      sum += gaps[i - 1];
+    }
+    for (double g : gaps) {
+      if (g < (1 - kProbeAgree) * most) return false;
+    }
+    const double kbps = static_cast<double>(train_.bytes) * 8 / (sum / (kProbes - 1) / 1e6);
+    if (kbps >= kProbeMaxKbps || state_.limiting) return false;
+    state_.capacity_kbps = kbps;
+    state_.limiting = true;
+    state_.rate_kbps = kSteadyShare * kbps;
+    tokens_ = 0, refilled_ = now, last_cut_ = now, cut_queue_ms_ = state_.queue_ms;
+    return true;
+  }
+
+  static constexpr uint64_t kNone = UINT64_MAX;
+  uint64_t floor() const {
+    uint64_t f = kNone;
+    for (uint64_t b : base_) f = std::min(f, b);
+    return f;
+  }
+  // Our datagrams' bytes acknowledged over the last kRateWindowNs, in kbit/s; 0 with fewer than
+  // kPaceAcks of them or over less than half the window (too few to tell).
+  double ack_kbps(uint64_t now) const {
+    uint64_t bytes = 0, first = now, first_bytes = 0;
+    uint32_t n = 0;
+    for (const auto& a : acks_) {
+      if (a.bytes == 0 || a.at > now || a.at + kRateWindowNs < now) continue;
+      bytes += a.bytes, ++n;
+      if (a.at < first) first = a.at, first_bytes = a.bytes;
+    }
+    if (n < kPaceAcks || now - first < kRateWindowNs / 2) return 0;
+    // The first acknowledgement opens the span: its bytes were delivered before it.
+    return static_cast<double>(bytes - first_bytes) * 8 / (static_cast<double>(now - first) / 1e6);
+  }
+
+  struct Sent {
+    uint64_t id = 0, at = 0;
+    uint32_t bytes = 0;  // 0: nothing awaited here
+  };
+  struct Sample {
+    uint64_t at = 0, sample = kNone;
+  };
+  struct Ack {
+    uint64_t at = 0;
+    uint32_t bytes = 0;
+  };
+  std::array<Sent, kRing> ring_{};
+  std::array<uint64_t, kBaseBuckets> base_ = [] {
+    std::array<uint64_t, kBaseBuckets> a{};
+    a.fill(kNone);
+    return a;
+  }();
+  uint64_t base_second_ = 0;
+  std::array<Sample, 64> recent_{};
+  size_t recent_next_ = 0;
+  std::array<Ack, 128> acks_{};
+  size_t acks_next_ = 0;
+  double jitter_ = 0;
+  bool have_last_ = false;
+  uint64_t last_sample_ = 0, last_ack_at_ = 0;
+  PacerState state_;
+  double tokens_ = 0;
+  uint64_t refilled_ = 0, last_cut_ = 0, over_since_ = 0;
+  double cut_queue_ms_ = 0, over_queue_ms_ = 0;
+  struct Train {
+    uint64_t first = kNone, since = 0;
+    std::array<uint64_t, kProbes> at{};
+    uint32_t answered = 0, bytes = 0;
+  } train_;
+};
+
+}  // namespace wzp::transport

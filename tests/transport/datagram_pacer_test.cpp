@@ -1,0 +1,237 @@
+#include "transport/datagram_pacer.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <deque>
+#include <random>
+
+namespace wzp::transport {
+namespace {
+
+constexpr uint64_t kMs = 1'000'000;
+constexpr uint64_t kLost = 1ull << 63;  // in a scheduled acknowledgement: a loss declared instead
+
+// One direction of a path: a FIFO drained at `kbps` (0: no limit), then a fixed delay plus
+// uniform jitter; acknowledgements come straight back after `back_ms` (plus its own jitter).
+struct Path {
+  double kbps = 0;
+  uint64_t delay_ms = 10, back_ms = 10, jitter_ms = 0;
+  double loss = 0;          // in bursts of three: declared lost 60 ms after leaving
+  bool ack_pairs = false;   // datagrams acknowledged two at a time
+  uint64_t busy_until = 0;  // when the FIFO's last packet has left
+  int burst_left = 0;
+  std::mt19937 rng{7};
+  uint64_t jitter() { return jitter_ms ? std::uniform_int_distribution<uint64_t>(0, jitter_ms)(rng) * kMs : 0; }
+  bool lose() {
+    if (burst_left > 0) return --burst_left, true;
+    if (std::uniform_real_distribution<double>(0, 1)(rng) < loss / 3) return burst_left = 2, true;
+    return false;
+  }
+  // When the acknowledgement of `bytes` sent at `now` reaches the sender.
+  uint64_t ack_at(size_t bytes, uint64_t now) {
+    uint64_t leaves = now;
+    if (kbps > 0) {
+      leaves = std::max(now, busy_until) + static_cast<uint64_t>(static_cast<double>(bytes) * 8 / kbps * 1e6);
+      busy_until = leaves;
+    }
+    return leaves + delay_ms * kMs + jitter() + back_ms * kMs + jitter();
+  }
+  double queue_ms(uint64_t now) const { return busy_until > now ? static_cast<double>(busy_until - now) / kMs : 0; }
+};
+
+struct StreamRun {
+  uint64_t sent = 0, shed = 0, limited_at = 0;
+  double worst_queue_after_4s = 0;
+};
+
+// A stream through `path` for `seconds`, with the pacer in front: every 20 ms, `bytes(ms)`
+// bytes (0: nothing this time); `before` runs before each send (other traffic on the path).
+template <typename Bytes, typename Before>
+StreamRun stream(DatagramPacer& pacer, Path& path, Bytes bytes, uint64_t seconds, Before before) {
+  StreamRun r;
+  std::vector<std::pair<uint64_t, uint64_t>> acks;  // (when, id)
+  uint64_t id = 0;
+  for (uint64_t now = kMs; now < seconds * 1000 * kMs; now += 20 * kMs) {
+    std::sort(acks.begin(), acks.end());
+    size_t done = 0;
+    for (; done < acks.size() && acks[done].first <= now; ++done) {
+      const uint64_t id = acks[done].second & ~kLost;
+      if (acks[done].second & kLost) {
+        pacer.lost(id);
+      } else {
+        pacer.acked(id, acks[done].first);
+      }
+    }
+    acks.erase(acks.begin(), acks.begin() + static_cast<std::ptrdiff_t>(done));
+    if (pacer.state().limiting && r.limited_at == 0) r.limited_at = now;
+    before(now);
+    if (now > 4000 * kMs) r.worst_queue_after_4s = std::max(r.worst_queue_after_4s, path.queue_ms(now));
+    const size_t n = bytes(now / kMs);
+    if (n == 0) continue;
+    if (!pacer.admit(n, now)) {
+      ++r.shed;
+      continue;
+    }
+    pacer.sent(id, n, now);
+    uint64_t at = path.ack_at(n, now);
+    // One ACK frame for every second datagram, as QUIC receivers do: both come back together.
+    if (path.ack_pairs && id % 2 == 1 && !acks.empty() && !(acks.back().second & kLost)) {
+      at = std::max(at, acks.back().first);
+      acks.back().first = at;
+    }
+    const bool lost = path.lose();
+    acks.emplace_back(lost ? at + 60 * kMs : at, lost ? (id | kLost) : id);
+    ++id;
+    ++r.sent;
+  }
+  return r;
+}
+
+size_t every_20ms(uint64_t) { return 150; }
+void nothing(uint64_t) {}
+
+TEST(DatagramPacer, AStreamTwiceWhatThePathCarriesIsShedToAShortQueue) {
+  // 150 bytes every 20 ms is 60 kbit/s into 24: unchecked, the queue would grow by 1.5 s a second.
+  DatagramPacer pacer;
+  Path path{.kbps = 24};
+  const StreamRun r = stream(pacer, path, every_20ms, 20, nothing);
+  ASSERT_TRUE(pacer.state().limiting);
+  // Round trips show the queue a queue's length late: limiting begins within 1.5 s, and a sender
+  // that never listens (ours is told the capacity and cuts) meets a queue of 0.5 s at most.
+  EXPECT_LT(r.limited_at, 1500 * kMs);
+  EXPECT_LT(r.worst_queue_after_4s, 500);
+  // What got through is what the path carries, and the capacity told to the senders is it.
+  EXPECT_NEAR(static_cast<double>(r.sent) * 150 * 8 / 20 / 1000, 24, 4);
+  EXPECT_NEAR(pacer.state().capacity_kbps, 24, 6);
+}
+
+// Two minutes of a 60 kbit/s stream through `path` (no rate limit) shed nothing.
+void expect_no_queue(Path path) {
+  DatagramPacer pacer;
+  const StreamRun r = stream(pacer, path, every_20ms, 120, nothing);
+  EXPECT_EQ(r.shed, 0u);
+  EXPECT_FALSE(pacer.state().limiting);
+}
+
+TEST(DatagramPacer, JitterOfPlusMinus80MsEachWayIsNoQueue) {
+  // 120-280 ms each way, the hostile profile's jitter: round trips scattered over 320 ms.
+  expect_no_queue({.delay_ms = 120, .back_ms = 120, .jitter_ms = 160});
+  expect_no_queue({.delay_ms = 120, .back_ms = 120, .jitter_ms = 160, .ack_pairs = true});
+}
+
+TEST(DatagramPacer, BurstyLossIsNoQueue) {
+  // 40 % loss in runs of three, each declared lost 60 ms on: the acknowledgements' pace falls,
+  // but the round trips stay those of an empty path.
+  expect_no_queue({.delay_ms = 1, .back_ms = 1, .loss = 0.4});
+}
+
+TEST(DatagramPacer, ABurstOfOtherTrafficThatDrainsByItselfShedsNothing) {
+  // A member joins: 1.5 kB of signalling ahead of a stream at 15 kbit/s stands as a
+  // 500 ms queue for a moment, and drains without the stream's help.
+  DatagramPacer pacer;
+  Path path{.kbps = 24};
+  bool burst = false;
+  const StreamRun r = stream(pacer, path, [](uint64_t ms) { return ms % 40 < 20 ? 75 : 0; }, 20, [&](uint64_t now) {
+    if (!burst && now >= 5000 * kMs) {
+      burst = true;
+      path.busy_until = std::max(path.busy_until, now) + 500 * kMs;
+    }
+  });
+  EXPECT_EQ(r.shed, 0u);
+}
+
+TEST(DatagramPacer, ItLetsGoOnceTheSenderFitsThePath) {
+  // 60 kbit/s for 5 s; then the sender, told the capacity, sends 100 bytes every 60 ms (13 kbit/s).
+  DatagramPacer pacer;
+  Path path{.kbps = 24};
+  bool limited = false;
+  const StreamRun r = stream(pacer, path, [](uint64_t ms) -> size_t { return ms < 5000 ? 150 : ms % 60 < 20 ? 100 : 0; }, 10,
+                             [&](uint64_t) { limited = limited || pacer.state().limiting; });
+  EXPECT_TRUE(limited);
+  EXPECT_FALSE(pacer.state().limiting);
+  EXPECT_LT(r.worst_queue_after_4s, 300);
+}
+
+TEST(DatagramPacer, ItsMemoryIsBoundedWhateverIsNeverAcknowledged) {
+  DatagramPacer pacer;
+  for (uint64_t id = 0; id < 100'000; ++id) pacer.sent(id, 1200, id * kMs);
+  for (uint64_t id = 0; id < 100'000; ++id) pacer.acked(id, 200'000 * kMs);  // most long forgotten
+  pacer.acked(12345678, 0);  // never sent
+  pacer.lost(99'999);
+  pacer.lost(99'999);
+  EXPECT_LT(sizeof(DatagramPacer), 64u * 1024);
+  // Datagrams never heard of again leave nothing behind: a small stream afterwards sees no queue.
+  Path path{.kbps = 24};
+  const StreamRun r = stream(pacer, path, [](uint64_t ms) -> size_t { return ms % 60 < 20 ? 100 : 0; }, 20, nothing);
+  EXPECT_EQ(r.shed, 0u);
+  EXPECT_FALSE(pacer.state().limiting);
+}
+
+// The probe train a relay sends a member that joins: three 640-byte datagrams back to back.
+struct Train {
+  DatagramPacer pacer;
+  bool began = false;
+  // Acknowledgements at these times (ms), in this order of ids (0, 1, 2 unless told).
+  void answer(std::array<uint64_t, 3> at_ms, std::array<uint64_t, 3> ids = {0, 1, 2}) {
+    pacer.probe(0, 0);
+    for (uint64_t i = 0; i < 3; ++i) pacer.sent(i, 698, 0);
+    for (size_t k = 0; k < 3; ++k) began = pacer.acked(ids[k], at_ms[k] * kMs) || began;
+  }
+};
+
+TEST(DatagramPacer, AProbeTrainMeasuresANarrowPathBeforeAnyMedia) {
+  Train narrow;
+  narrow.pacer.probe(0, 0);
+  EXPECT_TRUE(narrow.pacer.admit(698, kMs, true));  // the probes themselves go
+  EXPECT_FALSE(narrow.pacer.admit(100, kMs));       // media waits for the answer
+  // 698 bytes through 24 kbit/s take 233 ms each: so far apart come the acknowledgements.
+  Path path{.kbps = 24};
+  std::array<uint64_t, 3> at{};
+  for (auto& a : at) a = path.ack_at(698, 0) / kMs;
+  narrow.answer(at);
+  EXPECT_TRUE(narrow.began);
+  EXPECT_TRUE(narrow.pacer.state().limiting);
+  EXPECT_NEAR(narrow.pacer.state().capacity_kbps, 24, 0.5);
+  EXPECT_FALSE(narrow.pacer.probing(at[2] * kMs));
+}
+
+TEST(DatagramPacer, AProbeTrainThatWasJitteredReorderedOrLostSaysNothing) {
+  Train fast;  // acknowledged together
+  fast.answer({2, 2, 2});
+  EXPECT_FALSE(fast.pacer.state().limiting);
+  Train reordered;
+  reordered.answer({100, 150, 300}, {1, 0, 2});
+  EXPECT_FALSE(reordered.pacer.state().limiting);
+  Train scattered;  // in order, but 60 and 140 ms apart
+  scattered.answer({100, 160, 300});
+  EXPECT_FALSE(scattered.pacer.state().limiting);
+  Train lost;
+  lost.pacer.probe(0, 0);
+  for (uint64_t i = 0; i < 3; ++i) lost.pacer.sent(i, 698, 0);
+  lost.pacer.acked(0, 233 * kMs);
+  lost.pacer.lost(1);
+  EXPECT_FALSE(lost.pacer.probing(300 * kMs));  // media goes again at once
+  EXPECT_FALSE(lost.pacer.acked(2, 700 * kMs));
+  EXPECT_FALSE(lost.pacer.state().limiting);
+  // Jitter of 0-160 ms on each probe and on each acknowledgement: of 2000 trains, hardly any
+  // reads as a narrow path.
+  std::mt19937 rng(7);
+  int narrow = 0;
+  for (int k = 0; k < 2000; ++k) {
+    std::array<std::pair<uint64_t, uint64_t>, 3> acks;
+    for (uint64_t i = 0; i < 3; ++i) {
+      acks[i] = {240 + std::uniform_int_distribution<uint64_t>(0, 160)(rng) +
+                     std::uniform_int_distribution<uint64_t>(0, 160)(rng),
+                 i};
+    }
+    std::sort(acks.begin(), acks.end());
+    Train t;
+    t.answer({acks[0].first, acks[1].first, acks[2].first}, {acks[0].second, acks[1].second, acks[2].second});
+    narrow += t.pacer.state().limiting;
+  }
+  EXPECT_LT(narrow, 2000 / 100);
+}
+
+}  // namespace
+}  // namespace wzp::transport
