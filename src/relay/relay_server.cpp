@@ -534,7 +534,7 @@ void RelayServer::join(Session& s, const proto::CallOffer& offer) {
   log("join", s, ",\"fingerprint\":\"" + s.info.fingerprint + "\",\"members\":" +
                      std::to_string(room.size()));
   room_update(s.room);
-  // A narrow path already known in the room (a member's handshake showed it) bounds the
+  // A narrow path already known in the room (a member's probe train showed it) bounds the
   // newcomer's stream before its first packet, not a queue later.
   if (room.size() > 1) direct(s.room, true);
 }
@@ -661,9 +661,9 @@ void RelayServer::on_quality(Session& s, const proto::QualityUpdate& q) {
   direct(s.room, q.capacity_kbps.value_or(0) > 0);
 }
 
-// The relay's own view of the path to a member: a queue in front of what it forwards there
-// (its datagrams are being shed to keep it short) is that member's path capacity, known a
-// round trip after the queue began, before the member itself could report it.
+// The relay's own view of the path to a member: the probe train it sent on joining, or a queue
+// standing in front of what it forwards there (its datagrams are being shed to keep it short),
+// gives that member's path capacity before the member itself could report it.
 void RelayServer::on_narrow_path(transport::QuicConnection& c) {
   Session* s = session_of(c);
   if (!s || !s->joined) return;
@@ -675,12 +675,12 @@ void RelayServer::on_narrow_path(transport::QuicConnection& c) {
 }
 
 // A member's path capacity: its own report's, or the relay's measurement of the way to it
-// when that is narrower and recent.
+// when that is narrower and recent (kLegFor: a member joining a while later is told it too).
 std::pair<double, double> RelayServer::capacity_of(const Session& m,
                                                    std::chrono::steady_clock::time_point now) const {
   double cap = m.quality ? m.quality->capacity_kbps.value_or(0) : 0;
   double queue = m.quality ? m.quality->queue_ms.value_or(0) : 0;
-  if (m.leg.capacity_kbps > 0 && now - m.leg.at < std::chrono::seconds(2) &&
+  if (m.leg.capacity_kbps > 0 && now - m.leg.at < Session::kLegFor &&
       (cap <= 0 || m.leg.capacity_kbps < cap)) {
     cap = m.leg.capacity_kbps, queue = m.leg.queue_ms;
   }

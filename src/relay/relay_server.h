@@ -127,7 +127,9 @@ class RelayServer : public transport::QuicEvents {
     size_t batch_mtu = 0;
     bool pending_flush = false;
     std::optional<proto::QualityUpdate> quality;  // its latest report
-    struct Leg {  // the relay's measurement of the path to it (see on_narrow_path)
+    // The relay's measurement of the path to it (see on_narrow_path), in force for kLegFor.
+    static constexpr auto kLegFor = std::chrono::seconds(30);
+    struct Leg {
       double capacity_kbps = 0, queue_ms = 0;
       std::chrono::steady_clock::time_point at{};
     } leg;

@@ -176,6 +176,16 @@ TEST(RelayRooms, ANarrowPathToAListenerIsShedAndItsTalkerToldItsCapacity) {
   f.io.run_for(std::chrono::milliseconds(500));
   const std::string metrics = f.relay.metrics_text();
   EXPECT_EQ(metrics.find("wzp_relay_shed_datagrams_total 0\n"), std::string::npos) << metrics;
+  // A member joining seconds later, with no queue standing by then, is told at once as well.
+  f.io.run_for(std::chrono::milliseconds(2500));
+  Member late(f.io, f.server.local_endpoint(), "ops", "carol");
+  ASSERT_TRUE(f.run_until([&] {
+    for (const auto& m : late.messages) {
+      const auto* d = std::get_if<proto::QualityDirective>(&m);
+      if (d && d->capacity_kbps) return true;
+    }
+    return false;
+  }, 2000));
 }
 
 TEST(RelayRooms, EchoRoomSendsMediaBackToItsSenderOnly) {
