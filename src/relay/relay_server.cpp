@@ -528,7 +528,7 @@ void RelayServer::join(Session& s, const proto::CallOffer& offer) {
   // acknowledgements) by the link's rate, so that the member's capacity is known, and the
   // others told it (on_narrow_path), before anyone's media has queued there. Members ignore
   // the probes; what the others send meanwhile (a round trip on an open path) is not forwarded.
-  s.conn->send_probe_train(join_probe());
+  s.conn->send_probe_train(static_cast<uint8_t>(proto::FrameTag::kProbe), kJoinProbeBytes);
   s.joined = true;
   room.insert(&s);
   log("join", s, ",\"fingerprint\":\"" + s.info.fingerprint + "\",\"members\":" +
@@ -537,15 +537,6 @@ void RelayServer::join(Session& s, const proto::CallOffer& offer) {
   // A narrow path already known in the room (a member's probe train showed it) bounds the
   // newcomer's stream before its first packet, not a queue later.
   if (room.size() > 1) direct(s.room, true);
-}
-
-std::span<const uint8_t> RelayServer::join_probe() {
-  static const std::vector<uint8_t> probe = [] {
-    std::vector<uint8_t> p(kJoinProbeBytes, 0);
-    p[0] = static_cast<uint8_t>(proto::FrameTag::kProbe);
-    return p;
-  }();
-  return probe;
 }
 
 void RelayServer::register_presence(Session& s, const proto::RegisterPresence& reg) {

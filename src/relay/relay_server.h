@@ -71,7 +71,7 @@ struct RelayStats {
   uint64_t trunk_frames = 0, trunk_entries = 0, probes_reflected = 0;
   uint64_t stale_dropped = 0;  // on connections now closed (live ones are summed when scraped)
   uint64_t shed = 0;           // the same: shed in front of a queue (DatagramPacer)
-  uint64_t narrow_paths = 0;   // queues that began to stand on the way to a member
+  uint64_t narrow_paths = 0;   // narrow ways to a member found (a probe train or a standing queue)
   // Time from a datagram's arrival to its last copy handed to the transport, microseconds.
   static constexpr double kLatencyBucketsUs[] = {5, 10, 25, 50, 100, 250, 1000};
   uint64_t latency_buckets[std::size(kLatencyBucketsUs)] = {};
@@ -150,9 +150,8 @@ class RelayServer : public transport::QuicEvents {
   void sweep_idle();
   void join(Session& s, const proto::CallOffer& offer);
   void register_presence(Session& s, const proto::RegisterPresence& reg);
-  // The probe a member's train is made of, right after it joins (see join()).
+  // The size of each probe in the train sent right after a member joins (see join()).
   static constexpr size_t kJoinProbeBytes = 640;
-  static std::span<const uint8_t> join_probe();
   void direct_call(Session& s, const proto::SignalMessage& msg);
   Session* present(const std::string& fingerprint);
   void leave(Session& s);

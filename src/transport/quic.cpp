@@ -314,18 +314,18 @@ bool QuicConnection::send_datagram(std::span<const uint8_t> data) {
   return true;
 }
 
-bool QuicConnection::send_probe_train(std::span<const uint8_t> data) {
+bool QuicConnection::send_probe_train(uint8_t tag, size_t bytes) {
   // Each probe needs a packet of its own (two that share one measure nothing), and they must
   // leave first and together: only on a connection with nothing queued yet.
-  if (closed_ || !impl_->datagrams.empty() || data.size() + kMaxDatagramPacketOverhead > config_.max_udp_payload ||
-      2 * data.size() <= config_.max_udp_payload) {
+  if (closed_ || bytes == 0 || !impl_->datagrams.empty() || bytes + kMaxDatagramPacketOverhead > config_.max_udp_payload ||
+      2 * bytes <= config_.max_udp_payload) {
     return false;
   }
+  std::vector<uint8_t> probe(bytes, 0);
+  probe[0] = tag;
   const uint64_t ts = now_ns();
   impl_->pacer.probe(impl_->next_dgram_id, ts);
-  for (uint64_t i = 0; i < DatagramPacer::kProbes; ++i) {
-    impl_->datagrams.push_back({ts, {data.begin(), data.end()}, true});
-  }
+  for (uint64_t i = 0; i < DatagramPacer::kProbes; ++i) impl_->datagrams.push_back({ts, probe, true});
   post_flush();
   return true;
 }

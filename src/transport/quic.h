@@ -94,10 +94,11 @@ class QuicConnection {
 
   // Queues a datagram (sent at the next flush). False when it can never fit.
   bool send_datagram(std::span<const uint8_t> data);
-  // Queues `data` DatagramPacer::kProbes times, back to back, as a probe train that measures
-  // the path before any media (see DatagramPacer; other datagrams wait for its answer). False
-  // when it cannot be one: datagrams already queued, or two would share a packet.
-  bool send_probe_train(std::span<const uint8_t> data);
+  // Queues DatagramPacer::kProbes datagrams of `bytes` (the first byte `tag`, zeros after),
+  // back to back, as a probe train that measures the path before any media (see
+  // DatagramPacer; other datagrams wait for its answer). False when it cannot be one:
+  // datagrams already queued, or two would share a packet.
+  bool send_probe_train(uint8_t tag, size_t bytes);
   // Appends bytes to the signalling stream (past kMaxUnackedSignalBytes unacknowledged, the
   // connection is closed instead).
   void send_stream(std::span<const uint8_t> data);

@@ -55,7 +55,10 @@ struct Member : transport::QuicEvents {
     }
   }
   void on_datagram(transport::QuicConnection&, std::span<const uint8_t> d) override {
-    if (d[0] == static_cast<uint8_t>(proto::FrameTag::kProbe)) return ++probes, void();  // the join's train
+    if (d[0] == static_cast<uint8_t>(proto::FrameTag::kProbe)) {  // the join's train
+      ++probes;
+      return;
+    }
     ASSERT_EQ(d[0], static_cast<uint8_t>(proto::FrameTag::kTrunk));
     std::array<proto::TrunkEntry, 16> got;
     auto n = proto::parse_trunk_frame(d.subspan(1), {.max_entries = 16, .max_bytes = 1500}, got);
