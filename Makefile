@@ -2,11 +2,12 @@
 # missing first (scripts/install-deps.sh).
 BUILD        ?= build
 BUILD_ASAN   ?= build-asan
+BUILD_TSAN   ?= build-tsan
 BUILD_FUZZ   ?= build-fuzz
 FUZZ_SECONDS ?= 30
 CMAKE_GEN    := -G Ninja
 
-.PHONY: all deps build run test test-fast sanitize fuzz ci bench format clean
+.PHONY: all deps build run test test-fast sanitize tsan soak fuzz ci bench format clean
 
 all: build
 
@@ -29,12 +30,32 @@ test: build
 test-fast: build
 	ctest --test-dir $(BUILD) --output-on-failure -j 2 -L unit
 
-# Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Under AddressSanitizer + UndefinedBehaviorSanitizer: the unit tests, and the process-level
+# tests (relay, client, web, integration, the browser) against sanitized binaries. Left out:
+# the package test, the Prometheus dashboard and the RaptorQ failure-rate trials (no code of
+# ours that the others do not run, at many times the cost), the soak (its memory bounds mean
+# nothing with the sanitizer's quarantine) and the echo test (its later windows need a client
+# that keeps real time, which a sanitized debug build does not: issue 14 tracks the echo room's
+# playout delay growing from the third window even in the release build).
 sanitize: deps
-	cmake -S . -B $(BUILD_ASAN) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DWZP_SANITIZE=ON -DWZP_BUILD_APPS=OFF
+	cmake -S . -B $(BUILD_ASAN) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DWZP_SANITIZE=ON
 	cmake --build $(BUILD_ASAN)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --test-dir $(BUILD_ASAN) --output-on-failure -j 2 -L unit
+	  ctest --test-dir $(BUILD_ASAN) --output-on-failure -j 2 -L 'unit|slow' \
+	    -E '^(package\.|telemetry\.Prometheus|fec\.RaptorQFailureRate|bench\.Soak|integration\.ClientProcess\.EchoTest)'
+
+# Under ThreadSanitizer, where threads meet: the lock-free ring between the audio device's
+# thread and the call's, the impairment proxy, and the bridge and relay on their own thread
+# while tests talk to them.
+tsan: deps
+	cmake -S . -B $(BUILD_TSAN) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWZP_SANITIZE_THREAD=ON -DWZP_BUILD_APPS=OFF
+	cmake --build $(BUILD_TSAN) --target client_tests transport_net_tests web_tests
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --test-dir $(BUILD_TSAN) --output-on-failure -j 2 -R '^(client\.SampleRing|client\.LiveAudio|transport\.NetemProxy|web\.WebBridge)'
+
+# The two-minute soak with its bounds (docs/BENCHMARKS.md has the hour-long one).
+soak: build
+	$(BUILD)/bin/wzp-bench soak --minutes 2 --pages 6 --check --html $(BUILD)/soak.html
 
 # Every fuzz target for FUZZ_SECONDS, starting from its committed seed corpus.
 fuzz: deps
@@ -42,7 +63,7 @@ fuzz: deps
 	cmake --build $(BUILD_FUZZ) --target fuzzers
 	scripts/run-fuzzers.sh $(BUILD_FUZZ)/bin $(FUZZ_SECONDS)
 
-ci: test sanitize fuzz
+ci: test sanitize tsan fuzz
 
 bench: build
 	$(BUILD)/bin/wzp-bench all
@@ -51,4 +72,4 @@ format:
 	find src apps bench tests -name '*.cpp' -o -name '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) $(BUILD_FUZZ)

@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   int seconds = 20;
   std::string legs = "one";
   std::vector<std::string> profiles;
-  app.add_option("--html", html, "network, hostile: also write a self-contained HTML report with charts");
+  app.add_option("--html", html, "network, hostile, soak: also write a self-contained HTML report with charts");
   app.add_option("--seconds", seconds, "network, hostile: length of each call")->check(CLI::Range(5, 600))->capture_default_str();
   app.add_option("--legs", legs, "network: impair the receiver's leg (one), both legs (both) or each in turn (all)")
       ->check(CLI::IsMember({"one", "both", "all"}))
@@ -28,6 +28,14 @@ int main(int argc, char** argv) {
   std::vector<std::string> known;
   for (const auto& p : wzp::client::hostile_profiles()) known.push_back(p.name);
   app.add_option("--profile", profiles, "network, hostile: only this profile (repeatable)")->check(CLI::IsMember(known));
+  double minutes = 1;
+  int pages = 20;
+  bool check = false;
+  std::string only;
+  app.add_option("--only", only, "soak: only this process (default: the relay, then the bridge)")->check(CLI::IsMember({"relay", "bridge"}));
+  app.add_option("--minutes", minutes, "soak: minutes of churn against each process")->check(CLI::Range(0.5, 1440.0))->capture_default_str();
+  app.add_option("--pages", pages, "soak: browser pages open at once at most")->check(CLI::Range(1, 100))->capture_default_str();
+  app.add_flag("--check", check, "soak: exit 1 unless every bound holds (RSS growth under 5 % after the warm-up, descriptors flat, no crash, media flowing)");
   app.footer([] {
     std::string text = "Suites:\n  all        every suite that is built\n";
     for (const auto& s : all_suites()) {
@@ -38,11 +46,12 @@ int main(int argc, char** argv) {
   }());
   if (const auto rc = wzp::apps::parse_command_line(app, "wzp-bench", argc, argv)) return *rc;
   wzp::bench::set_network_options(html, seconds, legs, profiles);
+  wzp::bench::set_soak_options(minutes, pages, only, html, check);
 
   std::vector<wzp::bench::Measurement> results;
   int missing = 0;
   for (const auto& s : all_suites()) {
-    if (suite != "all" && suite != s.name) continue;
+    if (suite == "all" ? !s.in_all : suite != s.name) continue;
     if (!s.run) {
       std::cerr << "wzp-bench: suite '" << s.name << "' is not built yet\n";
       ++missing;
@@ -57,5 +66,6 @@ int main(int argc, char** argv) {
   } else {
     wzp::bench::print_table(std::cout, results);
   }
+  if (wzp::bench::soak_failures() > 0) return 1;
   return suite != "all" && missing > 0 ? 2 : 0;
 }

@@ -22,6 +22,7 @@
 #include "transport/quic.h"
 #include "transport/tls_identity.h"
 #include "cli.h"
+#include "memory_trim.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"wzp-relay: WarzonePhone relay (SFU rooms over QUIC)"};
@@ -316,6 +317,7 @@ int main(int argc, char** argv) {
       });
     };
     on_hup();
+    wzp::apps::MemoryTrim trim(io);  // freed memory back to the system once a minute
     io.run();
     std::cout << "wzp-relay: stopped ("
               << (forwarder ? forwarder->sessions() : relay.sessions()) << " sessions open at exit)\n";

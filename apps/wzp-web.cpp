@@ -14,6 +14,7 @@
 #include "transport/tls_identity.h"
 #include "web/web_bridge.h"
 #include "cli.h"
+#include "memory_trim.h"
 
 #ifndef WZP_WEB_ROOT
 #define WZP_WEB_ROOT "web"
@@ -119,6 +120,7 @@ int main(int argc, char** argv) {
       io.run_for(std::chrono::milliseconds(200));
       io.stop();
     });
+    wzp::apps::MemoryTrim trim(io);  // freed memory back to the system once a minute
     io.run();
   } catch (const std::exception& e) {
     std::cerr << "wzp-web: " << e.what() << "\n";

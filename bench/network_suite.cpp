@@ -22,11 +22,13 @@
 #include <thread>
 
 #include "client/hostile_profiles.h"
+#include "chart.h"
 #include "client/wav.h"
 #include "proto/quality_profile.h"
-#include "initials.h"
 #include "process.h"
+#include "proc_stats.h"
 #include "reference_call.h"
+#include "storm.h"
 #include "suites.h"
 #include "transport/endpoint.h"
 #include "transport/quic.h"
@@ -107,65 +109,6 @@ std::optional<PathCounters> parse_netem(const std::string& line) {
   return PathCounters{std::stod(m[1]), std::stod(m[2]) + std::stod(m[3]) + std::stod(m[4])};
 }
 
-// A hostile network's storm at the relay, during a call: malformed datagrams from one address
-// (random bytes, most shaped like QUIC short-header packets for connections that do not exist)
-// and valid QUIC Initials from another (made by real clients, never finished), spread evenly
-// over the call. The relay's RSS is sampled as the call goes; its counters say what it read.
-struct Storm {
-  uint64_t garbage = 0, initials = 0;  // to send
-  uint64_t garbage_sent = 0, initials_sent = 0;
-  double rss_max_kb = 0;
-  double dropped = 0, retries = 0;  // the relay's counters afterwards
-};
-
-double rss_kb(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr);
-  }
-  return 0;
-}
-
-void send_storm(Storm& s, const std::string& relay_addr, int seconds, const std::atomic<bool>& stop) {
-  namespace asio = boost::asio;
-  using asio::ip::udp;
-  asio::io_context io;
-  const udp::endpoint relay = *transport::parse_endpoint(relay_addr).endpoint;
-  const auto initials = s.initials ? testing::capture_initials(io, 200) : std::vector<std::vector<uint8_t>>{};
-  udp::socket junk(io, udp::endpoint(asio::ip::make_address("127.0.0.2"), 0));
-  udp::socket flood(io, udp::endpoint(asio::ip::make_address("127.0.0.3"), 0));
-  std::mt19937_64 rng(7);
-  std::vector<uint8_t> buf(1400);
-  constexpr int kSlices = 1000;
-  const auto start = std::chrono::steady_clock::now();
-  for (int slice = 0; slice < kSlices && !stop; ++slice) {
-    const uint64_t g_due = s.garbage * static_cast<uint64_t>(slice + 1) / kSlices;
-    const uint64_t i_due = s.initials * static_cast<uint64_t>(slice + 1) / kSlices;
-    for (; s.garbage_sent < g_due; ++s.garbage_sent) {
-      const size_t len = 1 + rng() % (s.garbage_sent % 10 == 0 ? 1400 : 80);
-      for (size_t i = 0; i < len; i += 8) {
-        const uint64_t r = rng();
-        std::memcpy(&buf[i], &r, std::min<size_t>(8, len - i));
-      }
-      if (s.garbage_sent % 4 != 0) buf[0] = static_cast<uint8_t>(0x40 | (buf[0] & 0x3f));  // short header
-      boost::system::error_code ec;
-      junk.send_to(asio::buffer(buf.data(), len), relay, 0, ec);
-    }
-    for (; s.initials_sent < i_due && !initials.empty(); ++s.initials_sent) {
-      boost::system::error_code ec;
-      flood.send_to(asio::buffer(initials[s.initials_sent % initials.size()]), relay, 0, ec);
-    }
-    std::this_thread::sleep_until(start + std::chrono::milliseconds(static_cast<int64_t>(seconds) * 1000 * (slice + 1) / kSlices));
-  }
-}
-
-double metric_value(const std::string& text, const std::string& name) {
-  const std::regex re("\\n" + name + " ([0-9.e+]+)");
-  std::smatch m;
-  const std::string t = "\n" + text;
-  return std::regex_search(t, m, re) ? std::stod(m[1]) : -1;
-}
-
 Run run_profile(const HostileProfile& p, bool both, int seconds, const fs::path& dir,
                 Storm* storm = nullptr) {
   using testing::Process;
@@ -231,23 +174,20 @@ Run run_profile(const HostileProfile& p, bool both, int seconds, const fs::path&
   };
   std::atomic<bool> stop{false};
   std::thread storming;
-  if (storm) storming = std::thread([&] { send_storm(*storm, relay_addr, seconds, stop); });
+  if (storm) storming = std::thread([&] { send_storm(*storm, relay_addr, static_cast<double>(seconds), stop); });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds + 40);
   while (std::chrono::steady_clock::now() < deadline) {
     drain(*rx_path);
-    if (storm) storm->rss_max_kb = std::max(storm->rss_max_kb, rss_kb(relay.pid()));
+    if (storm) storm->rss_max_kb = std::max(storm->rss_max_kb, sample_process(relay.pid()).rss_kb);
     auto line = rx->read_line(std::chrono::milliseconds(storm ? 250 : 500));
     if (!line && rx->poll_exit()) break;
   }
   stop = true;
   if (storming.joinable()) storming.join();
   if (storm) {
-    const fs::path prom = dir / "relay.prom";
-    if (std::system(("curl -sf http://" + metrics_at + "/metrics > '" + prom.string() + "'").c_str()) == 0) {
-      std::ifstream in(prom);
-      const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      storm->dropped = metric_value(text, "wzp_relay_quic_packets_dropped_total");
-      storm->retries = metric_value(text, "wzp_relay_quic_retries_total");
+    if (const auto text = fetch_http("http://" + metrics_at + "/metrics")) {
+      storm->dropped = metric_value(*text, "wzp_relay_quic_packets_dropped_total");
+      storm->retries = metric_value(*text, "wzp_relay_quic_retries_total");
     }
   }
   drain(*rx_path);
@@ -424,68 +364,6 @@ std::vector<Measurement> run_hostile_suite() {
 
 namespace {
 
-const char* kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
-constexpr size_t kNumColors = 10;
-
-// A line chart of per-second series (one per run), as inline SVG.
-std::string line_chart(const std::vector<Run>& runs, const std::string& title, const std::string& unit,
-                       const std::function<double(const Run&, size_t)>& value,
-                       const std::function<size_t(const Run&)>& length, double y_max, bool steps,
-                       const std::vector<std::string>& y_labels = {}) {
-  const double w = 860, h = 320, l = 90, r = 250, t = 30, b = 40;
-  size_t max_len = 1;
-  for (const auto& run : runs) max_len = std::max(max_len, length(run));
-  const auto X = [&](double s) { return l + s / static_cast<double>(max_len) * (w - l - r); };
-  const auto Y = [&](double v) { return h - b - std::min(v, y_max) / y_max * (h - t - b); };
-  std::string s;
-  char buf[400];
-  std::snprintf(buf, sizeof buf,
-                "<svg viewBox=\"0 0 %g %g\" width=\"100%%\" xmlns=\"http://www.w3.org/2000/svg\" "
-                "font-family=\"sans-serif\" font-size=\"12\"><text x=\"%g\" y=\"18\" "
-                "font-size=\"14\" font-weight=\"bold\">%s</text>",
-                w, h, l, title.c_str());
-  s += buf;
-  std::snprintf(buf, sizeof buf, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#444\"/>"
-                "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#444\"/>",
-                l, Y(0), w - r, Y(0), l, Y(0), l, t);
-  s += buf;
-  for (int i = 0; i <= 4; ++i) {
-    const double v = y_max * i / 4;
-    const std::string label = y_labels.empty() ? std::to_string(static_cast<int>(v)) + " " + unit
-                                               : (i % 2 == 0 && i / 2 < static_cast<int>(y_labels.size()) ? y_labels[i / 2] : "");
-    std::snprintf(buf, sizeof buf, "<text x=\"%g\" y=\"%g\" text-anchor=\"end\">%s</text>"
-                  "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#eee\"/>",
-                  l - 6, Y(v) + 4, label.c_str(), l, Y(v), w - r, Y(v));
-    s += buf;
-  }
-  for (size_t sec = 0; sec <= max_len; sec += std::max<size_t>(1, max_len / 6)) {
-    std::snprintf(buf, sizeof buf, "<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">%zu s</text>", X(sec),
-                  Y(0) + 16, sec);
-    s += buf;
-  }
-  for (size_t i = 0; i < runs.size(); ++i) {
-    std::string pts;
-    for (size_t sec = 0; sec < length(runs[i]); ++sec) {
-      const double v = value(runs[i], sec);
-      if (steps && sec > 0) {
-        std::snprintf(buf, sizeof buf, " %g,%g", X(sec), Y(value(runs[i], sec - 1)));
-        pts += buf;
-      }
-      std::snprintf(buf, sizeof buf, " %g,%g", X(sec), Y(v));
-      pts += buf;
-    }
-    std::snprintf(buf, sizeof buf, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"",
-                  kColors[i % kNumColors]);
-    s += buf + pts + "\"/>";
-    std::snprintf(buf, sizeof buf, "<rect x=\"%g\" y=\"%g\" width=\"10\" height=\"10\" fill=\"%s\"/>"
-                  "<text x=\"%g\" y=\"%g\">%s</text>",
-                  w - r + 10, t + 18.0 * i, kColors[i % kNumColors], w - r + 25, t + 18.0 * i + 9,
-                  runs[i].label.c_str());
-    s += buf;
-  }
-  return s + "</svg>";
-}
-
 std::string html_report(const std::vector<Run>& runs, int seconds, bool simulated) {
   std::string h = R"(<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>WarzonePhone network report</title>
 <style>body{font:14px/1.45 system-ui,sans-serif;max-width:960px;margin:2rem auto;padding:0 1rem;color:#222}
@@ -543,21 +421,32 @@ td:first-child,th:first-child{text-align:left}h2{margin-top:2rem}.ok{color:#080}
     }
     h += "</svg>";
   }
-  const auto len = [](const Run& r) { return r.seconds.size(); };
+  const auto per_run = [&](const std::function<std::vector<double>(const Run&)>& values) {
+    std::vector<Series> out;
+    for (const auto& r : runs) out.push_back({r.label, values(r)});
+    return out;
+  };
+  const auto per_second = [&](const std::function<double(const codec::ListeningSecond&)>& f) {
+    return per_run([&](const Run& r) {
+      std::vector<double> v;
+      for (const auto& s : r.seconds) v.push_back(f(s));
+      return v;
+    });
+  };
   h += "<h2>Fidelity over time</h2>";
-  h += line_chart(runs, "segments arrived, per second of the probe", "%",
-                  [](const Run& r, size_t s) { return r.seconds[s].fidelity_percent; }, len, 100, false);
+  h += line_chart(per_second([](const auto& s) { return s.fidelity_percent; }),
+                  "segments arrived, per second of the probe", {.unit = "%", .y_max = 100});
   h += "<h2>Mouth-to-ear delay over time</h2>";
-  h += line_chart(runs, "median delay of the segments that arrived, per second (gaps: nothing arrived)", "ms",
-                  [](const Run& r, size_t s) { return std::max(0.0, r.seconds[s].mouth_to_ear_ms); }, len, 600, false);
+  h += line_chart(per_second([](const auto& s) { return std::max(0.0, s.mouth_to_ear_ms); }),
+                  "median delay of the segments that arrived, per second (gaps: nothing arrived)",
+                  {.unit = "ms", .y_max = 600});
   h += "<h2>Tier over time (sender)</h2>";
-  h += line_chart(
-      runs, "tier", "",
-      [](const Run& r, size_t s) {
-        const auto& t = r.tiers[s];
-        return t == "good" ? 0.0 : t == "degraded" ? 1.0 : 2.0;
-      },
-      [](const Run& r) { return r.tiers.size(); }, 2, true, {"good", "degraded", "catastrophic"});
+  h += line_chart(per_run([](const Run& r) {
+                    std::vector<double> v;
+                    for (const auto& t : r.tiers) v.push_back(t == "good" ? 0.0 : t == "degraded" ? 1.0 : 2.0);
+                    return v;
+                  }),
+                  "tier", {.y_max = 2, .steps = true, .y_labels = {"good", "degraded", "catastrophic"}});
   return h + "</body></html>\n";
 }
 

@@ -16,7 +16,7 @@
 #include <future>
 #include <thread>
 
-#include "crypto/handshake.h"
+#include "bench_member.h"
 #include "proto/bytes.h"
 #include "proto/signal_framing.h"
 #include "proto/trunk_frame.h"
@@ -95,25 +95,8 @@ double pace(asio::io_context* io, size_t members, Send send, const std::function
   return offered;
 }
 
-struct Member : transport::QuicEvents {
-  crypto::Identity id = crypto::Identity::generate();
-  std::unique_ptr<transport::QuicClient> client;
-  proto::SignalFrameReader reader;
-  bool answered = false;
-  size_t room_size = 0;
+struct Member : BenchMember {
   Result* result = nullptr;
-  void on_established(transport::QuicConnection& c) override {
-    crypto::PendingOffer pending;
-    c.send_stream(proto::frame_signal(crypto::make_offer(id, {"good"}, pending)));
-  }
-  void on_stream(transport::QuicConnection&, std::span<const uint8_t> d) override {
-    if (!reader.feed(d)) return;
-    while (auto m = reader.next()) {
-      if (!m->ok()) continue;
-      if (std::holds_alternative<proto::CallAnswer>(m->value())) answered = true;
-      if (auto* u = std::get_if<proto::RoomUpdate>(&m->value())) room_size = u->participants.size();
-    }
-  }
   void on_datagram(transport::QuicConnection&, std::span<const uint8_t> d) override {
     std::array<proto::TrunkEntry, 16> e;
     auto n = proto::parse_trunk_frame(d.subspan(1), {.max_entries = 16, .max_bytes = 1500}, e);

@@ -5,7 +5,7 @@
 namespace wzp::bench {
 
 std::span<const Suite> all_suites() {
-  static const std::array<Suite, 10> kSuites = {{
+  static const std::array<Suite, 11> kSuites = {{
       {"proto", "wire-format parse and serialise costs", run_proto_suite},
       {"codec", "encode/decode cost per tier and Opus complexity", run_codec_suite},
       {"fec", "RaptorQ against npm raptorq; tier bitrates; burst loss", run_fec_suite},
@@ -16,6 +16,8 @@ std::span<const Suite> all_suites() {
       {"hostile", "what a listener hears over every hostile profile, simulated, against WebRTC-style references", run_hostile_suite},
       {"network", "the same with real processes (relay, netem, two clients) and the references beside", run_network_suite},
       {"storm", "a call through 1 000 000 malformed datagrams and 10 000 Initials at the relay, against the same call without", run_storm_suite},
+      {"soak", "relay and bridge under --minutes of churn (joins, leaves, slow readers, storms, relay restarts): RSS, descriptors, CPU; not in 'all'",
+       run_soak_suite, false},
   }};
   return kSuites;
 }

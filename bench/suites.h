@@ -15,6 +15,7 @@ struct Suite {
   std::string_view name;
   std::string_view about;
   std::function<std::vector<Measurement>()> run;  // empty: not built yet
+  bool in_all = true;  // false: runs only when named (long-running)
 };
 
 std::span<const Suite> all_suites();
@@ -29,8 +30,13 @@ std::vector<Measurement> run_relay_suite();
 std::vector<Measurement> run_network_suite();
 std::vector<Measurement> run_hostile_suite();
 std::vector<Measurement> run_storm_suite();
+std::vector<Measurement> run_soak_suite();
 // wzp-bench network|hostile --html FILE --seconds N --legs one|both|all --profile NAME...
 void set_network_options(const std::string& html, int seconds, const std::string& legs,
                          const std::vector<std::string>& profiles);
+// wzp-bench soak --minutes M --pages N --only relay|bridge --html FILE --check
+void set_soak_options(double minutes, int pages, const std::string& only, const std::string& html, bool check);
+// With --check: how many of the soak's bounds were not met (0 otherwise).
+int soak_failures();
 
 }  // namespace wzp::bench

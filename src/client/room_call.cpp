@@ -47,6 +47,7 @@ RoomCall::RoomCall(boost::asio::io_context& io, transport::Peer relay, const cry
 // Every 5 ms: held repairs go out (paced between frames, in packets of their own); every fourth
 // step is a frame.
 void RoomCall::step() {
+  if (hung_up_) return;  // a step already due when the call was hung up
   ++steps_;
   if (steps_ % kStepsPerFrame == 0) {
     tick();
@@ -163,6 +164,11 @@ uint64_t RoomCall::now_ms() const {
 void RoomCall::hang_up() {
   hung_up_ = true;
   redial_.cancel();
+  // No audio in or out from here: the owner may go away while the goodbye is still leaving
+  // (the bridge's participant did, and a step already due read it after it was freed).
+  timer_.cancel();
+  source_ = nullptr;
+  sink_ = nullptr;
   if (encoder_) encoder_->flush();
   if (!quic_) return;  // still looking the relay up
   auto& c = quic_->connection();

@@ -783,6 +783,11 @@ std::pair<size_t, size_t> QuicServer::half_open(const udp::endpoint& from) const
 std::string QuicServer::metrics_text(const std::string& name) const {
   std::string out;
   const auto n = [](uint64_t v) { return static_cast<double>(v); };
+  proto::family(out, (name + "_quic_connections").c_str(), "gauge",
+                "QUIC connections held, in any state (a closed one is freed with the next packets read).",
+                {{"", n(conns_.size())}});
+  proto::family(out, (name + "_quic_connection_ids").c_str(), "gauge",
+                "Connection IDs routed to a connection of ours.", {{"", n(by_cid_.size())}});
   proto::family(out, (name + "_quic_handshakes_in_progress").c_str(), "gauge",
                 "QUIC connections whose handshake has not finished.", {{"", n(half_open({}).first)}});
   proto::family(out, (name + "_quic_packets_dropped_total").c_str(), "counter",
@@ -897,6 +902,7 @@ QuicClient::QuicClient(asio::io_context& io, const udp::endpoint& server, const 
 }
 
 QuicClient::~QuicClient() {
+  *alive_ = false;
   conn_->close("client closed");  // tell the server now rather than let it time out
   boost::system::error_code ec;
   if (socket_) socket_->close(ec);
@@ -906,9 +912,12 @@ const std::string& QuicClient::server_fingerprint() const { return tls_->fingerp
 
 void QuicClient::receive() {
   udp::socket* sock = socket_.get();
-  sock->async_receive_from(asio::buffer(buf_), from_, [this, sock](const boost::system::error_code& ec,
-                                                                   std::size_t n) {
-    if (ec == asio::error::operation_aborted || sock != socket_.get()) return;
+  // A datagram that arrived before the socket closed completes anyway, perhaps after we are
+  // gone (a call destroyed in a handler of its own turn, as the bridge does with a page's):
+  // the flag, not `this`, says whether we still exist.
+  sock->async_receive_from(asio::buffer(buf_), from_, [this, sock, alive = alive_](const boost::system::error_code& ec,
+                                                                                   std::size_t n) {
+    if (!*alive || ec == asio::error::operation_aborted || sock != socket_.get()) return;
     if (!ec) conn_->read(local_, from_, {buf_.data(), n});
     if (!conn_->closed()) receive();
   });

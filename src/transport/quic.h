@@ -166,8 +166,8 @@ class QuicServer {
   uint64_t dropped_packets() const { return dropped_; }  // unparsable or unroutable
   QuicServerLimits& limits() { return limits_; }
   const QuicServerLimits& limits() const { return limits_; }
-  // Prometheus families NAME_quic_*: handshakes in progress, junk dropped, Retries sent,
-  // Initials refused.
+  // Prometheus families NAME_quic_*: connections and their IDs held, handshakes in progress,
+  // junk dropped, Retries sent, Initials refused.
   std::string metrics_text(const std::string& name) const;
   // The receive path for one UDP datagram (what the socket loop calls; the fuzz target too).
   void handle(std::span<const uint8_t> packet, const boost::asio::ip::udp::endpoint& from);
@@ -229,6 +229,8 @@ class QuicClient {
   std::vector<uint8_t> buf_;
   boost::asio::ip::udp::endpoint from_;
   boost::asio::ip::udp::endpoint local_;  // the current socket's address, read once per socket
+  // Down once destroyed: a receive that completed before the socket closed still runs.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace wzp::transport

@@ -112,6 +112,7 @@ class Participant {
     tick();
   }
   ~Participant() {
+    *alive_ = false;
     --bridge_->live;
     timer_.cancel();
     if (call_) call_->hang_up();
@@ -236,8 +237,8 @@ class Participant {
   // Once a second: the call's state for the page's statistics and participant list.
   void tick() {
     timer_.expires_after(std::chrono::seconds(1));
-    timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (ec) return;
+    timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+      if (ec || !*alive) return;  // a tick already due when the page left (cancel cannot recall it)
       if (call_) {
         const auto st = call_->status();
         json members = json::array();
@@ -271,6 +272,7 @@ class Participant {
   client::QuicSignalConnector connector_;
   std::unique_ptr<client::SignalSession> session_;
   std::unique_ptr<client::RoomCall> call_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::deque<Frame> frames_;
   asio::steady_timer timer_;
   Clock::time_point window_start_{};

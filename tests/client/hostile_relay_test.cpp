@@ -115,6 +115,29 @@ proto::Participant participant(const crypto::Identity& id, uint32_t session, con
 
 // The relay answers with an answer it once gave to another offer (a replay), properly signed
 // by itself: before answers were verified, the call joined on it.
+// The bridge hangs a page's call up and frees the page while the call's goodbye is still
+// leaving (the call lives one more turn of the loop). A step of the call already due then read
+// the freed page through its sink (AddressSanitizer: heap-use-after-free in the
+// misbehaving-browsers test). A hung-up call calls neither its source nor its sink again.
+TEST(RoomCallLifetime, AHungUpCallNeverCallsItsSourceOrSinkAgain) {
+  Fixture f;
+  const proto::RoomUpdate nobody;
+  f.answer_then_list(nobody);
+  RoomCallOptions o;
+  o.room = "ops";
+  o.verify_relay = [](const std::string&) { return true; };
+  int sourced = 0, sunk = 0;
+  auto call = std::make_unique<RoomCall>(
+      f.io, f.server.local_endpoint(), f.me, o, [&](std::span<int16_t>) { return ++sourced, false; },
+      [&](std::span<const int16_t>) { ++sunk; });
+  ASSERT_TRUE(f.run_until([&] { return sunk > 5; }));
+  call->hang_up();
+  const int sourced_then = sourced, sunk_then = sunk;
+  f.run_until([] { return false; }, 200);  // ten frames' time, the call still alive
+  EXPECT_EQ(sourced, sourced_then);
+  EXPECT_EQ(sunk, sunk_then);
+}
+
 TEST(HostileRelay, AnAnswerNotSignedForOurOfferEndsTheCall) {
   Fixture f;
   f.relay.on_offer = [&](transport::QuicConnection&, const proto::CallOffer&) {

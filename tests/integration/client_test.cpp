@@ -285,7 +285,7 @@ TEST(ClientProcess, EchoTestMeasuresThePathAndWritesMetricsLines) {
   const auto [lines, rc] = run_all(*p, std::chrono::seconds(20));
   EXPECT_EQ(rc, 0);
   EXPECT_TRUE(any_line(lines, "echo window  1: 660 Hz ->  660.")) << ::testing::PrintToString(lines);
-  EXPECT_TRUE(any_line(lines, "echo window  2: 880 Hz ->  880."));
+  EXPECT_TRUE(any_line(lines, "echo window  2: 880 Hz ->  880.")) << ::testing::PrintToString(lines);
   // A verdict is printed. (Known since the jitter-buffer redesign: from the third window the
   // echo room's playout delay grows by three frames and the SNR of later windows drops, so the
   // verdict can read POOR on a clean path; tracked in the hostile-network issue.)
