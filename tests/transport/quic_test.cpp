@@ -118,16 +118,25 @@ TEST(Quic, ADatagramTooBigForThePathDoesNotBlockTheOthers) {
   EXPECT_EQ(c.stats().datagrams_expired, 0u);
 }
 
-// Server and client on loops of their own (so that a test can freeze one): both run in turn
-// until `done`, 5 s at most.
-bool run_both_until(asio::io_context& server_io, asio::io_context& client_io, const std::function<bool()>& done) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!done() && std::chrono::steady_clock::now() < deadline) {
-    server_io.run_for(std::chrono::milliseconds(2));
-    client_io.run_for(std::chrono::milliseconds(2));
+// Server and client on loops of their own, so that a test can freeze one or run one handler
+// at a time; connect() runs both in turn until the client is up and the server holds its side.
+struct TwoLoops {
+  asio::io_context server_io, client_io;
+  Recorder server_side, client_side;
+  QuicConnection* to_client = nullptr;
+  QuicServer server{server_io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), cert(), server_side};
+  std::unique_ptr<QuicClient> client;
+  bool connect() {
+    server_side.on_up = [this](QuicConnection& c) { to_client = &c; };
+    client = std::make_unique<QuicClient>(client_io, server.local_endpoint(), room_sni("ops"), nullptr, client_side);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!(client_side.established && to_client) && std::chrono::steady_clock::now() < deadline) {
+      server_io.run_for(std::chrono::milliseconds(2));
+      client_io.run_for(std::chrono::milliseconds(2));
+    }
+    return client_side.established && to_client;
   }
-  return done();
-}
+};
 
 // A client destroyed by a handler of its loop while a datagram for it already waits: the
 // receive completes in the same turn, after the client is gone. The bridge frees a page's call
@@ -135,13 +144,9 @@ bool run_both_until(asio::io_context& server_io, asio::io_context& client_io, co
 // within minutes of `wzp-bench soak` with 20 pages, and AddressSanitizer reports the read of
 // the freed client here. Nothing of it may run.
 TEST(Quic, AClientDestroyedWithADatagramWaitingIsLeftAlone) {
-  asio::io_context server_io, client_io;
-  Recorder server_side, client_side;
-  QuicConnection* to_client = nullptr;
-  server_side.on_up = [&](QuicConnection& c) { to_client = &c; };
-  QuicServer server(server_io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), cert(), server_side);
-  auto client = std::make_unique<QuicClient>(client_io, server.local_endpoint(), room_sni("ops"), nullptr, client_side);
-  ASSERT_TRUE(run_both_until(server_io, client_io, [&] { return client_side.established && to_client; }));
+  TwoLoops t;
+  ASSERT_TRUE(t.connect());
+  auto& [server_io, client_io, server_side, client_side, to_client, server, client] = t;
   // Two datagrams, a packet each, both on the client's socket before its loop runs. The first
   // one's handler destroys the client from a posted handler; the second packet's receive has
   // completed by then (asio reads at once when the socket is readable) and runs after it.
@@ -165,13 +170,9 @@ TEST(Quic, AClientDestroyedWithADatagramWaitingIsLeftAlone) {
 // end (a relay's Pongs, RoomUpdates and directives to a hostile client); now it is cut off
 // once 1 MiB waits unacknowledged, and nothing more is queued.
 TEST(Quic, APeerThatStopsReadingSignallingIsCutOff) {
-  asio::io_context server_io, client_io;
-  Recorder server_side, client_side;
-  QuicConnection* to_client = nullptr;
-  server_side.on_up = [&](QuicConnection& c) { to_client = &c; };
-  QuicServer server(server_io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), cert(), server_side);
-  QuicClient client(client_io, server.local_endpoint(), room_sni("ops"), nullptr, client_side);
-  ASSERT_TRUE(run_both_until(server_io, client_io, [&] { return client_side.established && to_client; }));
+  TwoLoops t;
+  ASSERT_TRUE(t.connect());
+  auto& [server_io, client_io, server_side, client_side, to_client, server, client] = t;
   // From here the client's loop never runs again.
   const std::vector<uint8_t> update(16 * 1024, 'u');
   for (int i = 0; i < 200 && server_side.closed.empty(); ++i) {
