@@ -265,18 +265,22 @@ std::string RelayServer::metrics_text() const {
          {{"", n(st.trunk_entries)}});
   family(out, "wzp_relay_probes_reflected_total", "counter", "Probe datagrams from peer relays answered.",
          {{"", n(st.probes_reflected)}});
-  uint64_t stale = st.stale_dropped, shed = st.shed;
+  uint64_t stale = st.stale_dropped, shed = st.shed, measuring = 0;
   for (const auto& [conn, s] : sessions_) {
     const auto cs = conn->stats();
     stale += cs.datagrams_expired;
     shed += cs.datagrams_shed;
+    measuring += cs.pacer.measuring;
   }
   family(out, "wzp_relay_stale_datagrams_total", "counter",
          "Media that waited too long for a slow member's path (congestion window) and was dropped.",
          {{"", n(stale)}});
   family(out, "wzp_relay_shed_datagrams_total", "counter",
-         "Media not forwarded because a queue stood on the way to its member (it would have played late).",
+         "Media not forwarded because a queue stood on the way to its member (it would have played late), or its path was being measured.",
          {{"", n(shed)}});
+  family(out, "wzp_relay_paths_measuring", "gauge",
+         "Members whose join's probe train is not yet acknowledged: media toward them is not forwarded meanwhile (1.5 s at most).",
+         {{"", n(measuring)}});
   family(out, "wzp_relay_narrow_paths_total", "counter",
          "Times the way to a member was found narrow: by its join's probe train, or a queue standing (its senders were told its capacity).",
          {{"", n(st.narrow_paths)}});

@@ -42,6 +42,7 @@ struct PacerState {
   double queue_ms = 0;       // the least recent round trip above the floor
   double capacity_kbps = 0;  // our datagrams acknowledged per second while the queue stood
   double rate_kbps = 0;      // what the bucket lets through while limiting
+  bool measuring = false;    // a probe train is out: no other datagram goes (see probe())
 };
 
 class DatagramPacer {

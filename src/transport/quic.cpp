@@ -297,6 +297,7 @@ QuicStats QuicConnection::stats() const {
     s.pto_count = st.pto_count;
   }
   s.pacer = impl_->pacer.state();
+  s.pacer.measuring = impl_->pacer.probing(now_ns());
   return s;
 }
 

@@ -112,6 +112,13 @@ struct RelayFixture {
     }
     return done();
   }
+  // Until every member's join probe train is acknowledged: media toward a member is not
+  // forwarded before (a round trip, which a loaded machine or a sanitizer stretches).
+  bool until_paths_measured() {
+    return run_until([&] {
+      return relay.metrics_text().find("wzp_relay_paths_measuring 0\n") != std::string::npos;
+    });
+  }
 };
 
 }  // namespace wzp::relay

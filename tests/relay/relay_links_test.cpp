@@ -24,13 +24,14 @@ TEST(RelayLinks, MediaTowardARelayIsBatchedIntoTrunkFrames) {
   Member peer(f.io, ep, "ops", "via-relay");
   peer.preamble = {proto::FederationHello{"peer", 1, {}}};
   ASSERT_TRUE(f.run_until([&] { return a.answered && b.answered && c.answered && peer.answered; }));
+  ASSERT_TRUE(f.until_paths_measured());
   for (int i = 0; i < 40; ++i) {
     a.send_media('A');
     b.send_media('B');
     c.send_media('C');
     f.io.run_for(std::chrono::milliseconds(3));
   }
-  ASSERT_TRUE(f.run_until([&] { return peer.entries == 120; }));
+  ASSERT_TRUE(f.run_until([&] { return peer.entries == 120; })) << f.relay.metrics_text();
   f.io.run_for(std::chrono::milliseconds(30));
   std::printf("toward the relay: %d entries in %d trunk frames; toward a client: %d in %d\n",
               peer.entries, peer.datagrams, a.entries, a.datagrams);
@@ -80,6 +81,7 @@ TEST(RelayLinks, ForwardModeCarriesACallThroughTwoRelays) {
     auto u = far.last_update();
     return u && u->participants.size() == 2;
   }));
+  ASSERT_TRUE(b.until_paths_measured());
   for (int i = 0; i < 50; ++i) {
     far.send_media('F');
     near.send_media('N');

@@ -35,6 +35,7 @@ TEST(RelayRooms, MembersHearEachOtherNeverThemselvesAndRoomsDoNotLeak) {
   EXPECT_EQ(names, (std::set<std::string>{"alice", "bob", "carol"}));
   EXPECT_EQ(f.relay.members(transport::room_sni("ops")), 3u);
   EXPECT_EQ(f.relay.members(transport::room_sni("dev")), 1u);
+  ASSERT_TRUE(f.until_paths_measured());
 
   for (int i = 0; i < 50; ++i) {
     a.send_media('A');
@@ -493,6 +494,7 @@ TEST(RelayRooms, OversizedDatagramsAreDroppedAndCounted) {
   ASSERT_TRUE(f.run_until([&] { return a.last_update() && a.last_update()->participants.size() == 2; }));
   std::vector<uint8_t> huge(3000, 'H');
   huge[0] = 0x00;  // a media tag
+  ASSERT_TRUE(f.until_paths_measured());
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(a.client->connection().send_datagram(huge));
   a.send_media('A');
   ASSERT_TRUE(f.run_until([&] { return b.markers.count('A') > 0; }));
