@@ -10,7 +10,6 @@
 #include <utility>
 
 #include <boost/asio.hpp>
-#include <boost/asio/ssl.hpp>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>

@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <optional>
 
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
@@ -43,8 +45,9 @@ struct Stack {
                                 ("wzp-web-test-" + std::to_string(getpid()));
   std::unique_ptr<WebBridge> bridge;
   std::thread thread;
-  Stack() {
+  explicit Stack(std::optional<transport::TlsCertificate> tls = std::nullopt) {
     BridgeConfig c;
+    if (tls) c.tls = {{tls->cert_pem, tls->key_pem}};
     c.listen = {asio::ip::make_address("127.0.0.1"), 0};
     c.relay = "127.0.0.1:" + std::to_string(quic.local_endpoint().port());
     c.web_root = WZP_WEB_ROOT;
@@ -183,6 +186,37 @@ TEST(WebBridge, ServesThePageItsFilesAndNothingElse) {
   // A health check for load balancers and systemd watchers (it used to be a room page).
   EXPECT_EQ(get(s.port(), "/healthz", &status), "{\"status\":\"ok\",\"browsers\":0}\n");
   EXPECT_EQ(status, 200u);
+}
+
+// With a certificate (wzp-web --tls-cert/--tls-key) the same port speaks HTTPS and WSS: the
+// health check answers and a page's WebSocket handshake is accepted; plain HTTP is not served.
+TEST(WebBridge, ServesHttpsAndSecureWebSocketsWithACertificate) {
+  Stack s(transport::generate_certificate("bridge"));
+  const auto exchange = [&](const std::string& request) {
+    asio::io_context io;
+    asio::ssl::context ctx(asio::ssl::context::tls_client);
+    ctx.set_verify_mode(asio::ssl::verify_none);  // a self-signed certificate
+    asio::ssl::stream<tcp::socket> tls(io, ctx);
+    tls.next_layer().connect({asio::ip::make_address("127.0.0.1"), s.port()});
+    tls.handshake(asio::ssl::stream_base::client);
+    asio::write(tls, asio::buffer(request));
+    std::string head;
+    boost::system::error_code ec;
+    asio::read_until(tls, asio::dynamic_buffer(head), "\r\n\r\n", ec);
+    return head;
+  };
+  const std::string host = "Host: 127.0.0.1:" + std::to_string(s.port()) + "\r\n";
+  const auto health = exchange("GET /healthz HTTP/1.1\r\n" + host + "\r\n");
+  EXPECT_EQ(health.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << health;
+  const auto upgrade = exchange("GET /ws/t HTTP/1.1\r\n" + host +
+                                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                "Sec-WebSocket-Version: 13\r\n"
+                                "Origin: https://127.0.0.1:" + std::to_string(s.port()) + "\r\n\r\n");
+  EXPECT_EQ(upgrade.rfind("HTTP/1.1 101 Switching Protocols\r\n", 0), 0u) << upgrade;
+  EXPECT_NE(upgrade.find("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"), std::string::npos) << upgrade;
+  unsigned status = 0;
+  EXPECT_THROW(get(s.port(), "/healthz", &status), boost::system::system_error);
 }
 
 TEST(WebControl, ParsesWhatThePageSendsAndRefusesTheRest) {

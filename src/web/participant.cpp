@@ -1,0 +1,180 @@
+#include "web/participant.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "client/room_call.h"
+#include "client/signal_session.h"
+#include "proto/quality_profile.h"
+#include "transport/endpoint.h"
+#include "web/control_message.h"
+
+namespace wzp::web {
+
+using json = nlohmann::json;
+
+Participant::Participant(std::shared_ptr<WebBridge::Impl> bridge, std::string room, Out out)
+    : bridge_(std::move(bridge)), room_(std::move(room)), out_(std::move(out)),
+      identity_(crypto::Identity::generate()), relay_(bridge_->config.relay),
+      connector_(bridge_->io, {{}, [b = bridge_](const std::string& r, const std::string& fp) {
+                                 return b->pin(r, fp);
+                               }}),
+      timer_(bridge_->io) {
+  ++bridge_->live;
+  ++bridge_->stats.connections_total;
+  session_ = std::make_unique<client::SignalSession>(
+      identity_, connector_, bridge_->scheduler,
+      [this](const client::SignalEvent& e) { on_event(e); });
+  session_->register_relay(relay_);
+  start_call();
+  tick();
+}
+
+Participant::~Participant() {
+  *alive_ = false;
+  --bridge_->live;
+  timer_.cancel();
+  if (call_) call_->hang_up();
+  session_->deregister();
+  // The call may still be flushing its goodbye: let it go at the next turn.
+  std::shared_ptr<client::RoomCall> c(std::move(call_));
+  boost::asio::post(bridge_->io, [c] {});
+}
+
+void Participant::on_binary(std::span<const uint8_t> d) {
+  if (!admit()) return;
+  if (d.size() != kFrameBytes) {
+    ++bridge_->stats.errors_bad_frame;
+    return out_.close("bad audio frame: " + std::to_string(d.size()) + " bytes, expected " +
+                      std::to_string(kFrameBytes));
+  }
+  ++bridge_->stats.frames_in;
+  Frame f;
+  f.arrived = Clock::now();
+  for (size_t i = 0; i < kFrameSamples; ++i) {
+    f.pcm[i] = static_cast<int16_t>(d[2 * i] | d[2 * i + 1] << 8);
+  }
+  frames_.push_back(f);
+  if (frames_.size() > 10) frames_.pop_front();  // never more than 200 ms behind the browser
+}
+
+void Participant::on_text(std::string_view text) {
+  if (!admit()) return;
+  ++bridge_->stats.control_in;
+  const Control c = parse_control(text);
+  if (const auto* bad = std::get_if<BadControl>(&c)) {
+    ++bridge_->stats.errors_bad_control;
+    return out_.close("bad control message: " + bad->reason);
+  }
+  if (const auto* sw = std::get_if<SwitchRelay>(&c)) {
+    const auto ep = transport::parse_address(sw->relay);
+    if (!ep.address) return send({{"type", "error"}, {"reason", "relay " + ep.error}});
+    relay_ = sw->relay;
+    session_->register_relay(relay_);  // the session moves, no deregister dance
+    if (call_) call_->move_to(*ep.address);
+    return;
+  }
+  if (const auto* m = std::get_if<SetMute>(&c); m && call_) call_->set_muted(m->on);
+}
+
+// A browser may send 50 audio frames a second and some control; a flood is cut off.
+bool Participant::admit() {
+  const auto now = Clock::now();
+  if (now - window_start_ > std::chrono::seconds(1)) {
+    window_start_ = now;
+    window_count_ = 0;
+  }
+  if (++window_count_ > bridge_->config.max_messages_per_s) {
+    ++bridge_->stats.errors_flood;
+    out_.close("too many messages (over " +
+               std::to_string(static_cast<int>(bridge_->config.max_messages_per_s)) + "/s)");
+    return false;
+  }
+  return true;
+}
+
+void Participant::start_call() {
+  const auto ep = transport::parse_address(relay_);
+  if (!ep.address) return send({{"type", "error"}, {"reason", "relay " + ep.error}});
+  client::RoomCallOptions o;
+  o.room = room_;
+  o.display_name = "web-" + identity_.fingerprint().substr(0, 4);
+  o.encoder.silence_suppression = true;
+  o.verify_relay = [b = bridge_, this](const std::string& fp) { return b->pin(relay_, fp); };
+  auto source = [this](std::span<int16_t> pcm) {
+    if (frames_.empty()) return false;
+    const Frame& f = frames_.front();
+    std::copy(f.pcm.begin(), f.pcm.end(), pcm.begin());
+    bridge_->record_latency(
+        std::chrono::duration<double, std::milli>(Clock::now() - f.arrived).count());
+    frames_.pop_front();
+    return true;
+  };
+  auto sink = [this](std::span<const int16_t> pcm) {
+    if (!call_ || call_->member_count() == 0) return;
+    std::vector<uint8_t> bytes(pcm.size() * 2);
+    for (size_t i = 0; i < pcm.size(); ++i) {
+      bytes[2 * i] = static_cast<uint8_t>(pcm[i]);
+      bytes[2 * i + 1] = static_cast<uint8_t>(static_cast<uint16_t>(pcm[i]) >> 8);
+    }
+    ++bridge_->stats.frames_out;
+    out_.binary(std::move(bytes));
+  };
+  call_ = std::make_unique<client::RoomCall>(bridge_->io, *ep.address, identity_, o, source, sink);
+}
+
+void Participant::on_event(const client::SignalEvent& e) {
+  using K = client::SignalEvent::Kind;
+  json j = {{"type", "session"}, {"relay", e.relay}};
+  switch (e.kind) {
+    case K::kReconnecting:
+      j["state"] = "reconnecting";
+      j["attempt"] = e.attempt;
+      j["next_delay_ms"] = e.next_delay_ms;
+      break;
+    case K::kRegistered:
+      j["state"] = "registered";
+      j["fingerprint"] = e.fingerprint;
+      break;
+    case K::kDeregistered:
+      j["state"] = "deregistered";
+      break;
+    case K::kError:
+      j["state"] = "error";
+      j["reason"] = e.reason;
+      break;
+  }
+  send(j);
+}
+
+// Once a second: the call's state for the page's statistics and participant list.
+void Participant::tick() {
+  timer_.expires_after(std::chrono::seconds(1));
+  timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+    if (ec || !*alive) return;  // a tick already due when the page left (cancel cannot recall it)
+    if (call_) {
+      const auto st = call_->status();
+      json members = json::array();
+      for (const auto& m : call_->members()) {
+        members.push_back({{"name", m.display_name}, {"fingerprint", m.fingerprint}});
+      }
+      send({{"type", "stats"},
+            {"relay", relay_},
+            {"room", room_},
+            {"fingerprint", identity_.fingerprint()},
+            {"connected", st.connected},
+            {"reconnecting", st.reconnecting},
+            {"tier", std::string(proto::tier_name(st.tier))},
+            {"loss_percent", st.loss_percent},
+            {"rtt_ms", st.rtt_ms},
+            {"jitter_ms", st.jitter_ms},
+            {"delay_ms", st.buffer_delay_ms},
+            {"members", members}});
+    }
+    tick();
+  });
+}
+
+void Participant::send(const json& j) { out_.text(j.dump(-1, ' ', false, json::error_handler_t::replace)); }
+
+}  // namespace wzp::web

@@ -1,0 +1,78 @@
+// One browser: a full participant toward the relay (its own identity, a RoomCall and a
+// SignalSession that keeps it registered). Transport-neutral: the WebSocket side hands it the
+// page's messages and gives it ways to send and to close.
+#pragma once
+
+#include <array>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "client/quic_signal.h"
+#include "crypto/identity.h"
+#include "web/bridge_state.h"
+
+namespace wzp::client {
+class RoomCall;
+class SignalSession;
+struct SignalEvent;
+}  // namespace wzp::client
+
+namespace wzp::web {
+
+class Participant {
+ public:
+  struct Out {
+    std::function<void(std::vector<uint8_t>)> binary;
+    std::function<void(std::string)> text;
+    std::function<void(std::string)> close;
+  };
+
+  Participant(std::shared_ptr<WebBridge::Impl> bridge, std::string room, Out out);
+  ~Participant();
+  Participant(const Participant&) = delete;
+  Participant& operator=(const Participant&) = delete;
+
+  // A binary message: one 20 ms frame of 16-bit little-endian PCM (kFrameBytes), or the page is
+  // closed with a reason.
+  void on_binary(std::span<const uint8_t> d);
+  // A text message: a control message (control_message.h), or the page is closed with a reason.
+  void on_text(std::string_view text);
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct Frame {
+    std::array<int16_t, kFrameSamples> pcm;
+    Clock::time_point arrived;
+  };
+
+  bool admit();
+  void start_call();
+  void on_event(const client::SignalEvent& e);
+  void tick();
+  void send(const nlohmann::json& j);
+
+  std::shared_ptr<WebBridge::Impl> bridge_;
+  std::string room_;
+  Out out_;
+  crypto::Identity identity_;
+  std::string relay_;
+  client::QuicSignalConnector connector_;
+  std::unique_ptr<client::SignalSession> session_;
+  std::unique_ptr<client::RoomCall> call_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::deque<Frame> frames_;
+  boost::asio::steady_timer timer_;
+  Clock::time_point window_start_{};
+  double window_count_ = 0;
+};
+
+}  // namespace wzp::web
