@@ -103,7 +103,15 @@ int main(int argc, char** argv) {
   std::vector<std::string> expect;
   app.add_option("--expect", expect,
                  "hand our key only to this fingerprint (repeatable): anyone else the relay lists "
-                 "in the room hears nothing of us");
+                 "in the room hears nothing of us")
+      ->check(CLI::Validator(
+          std::function<std::string(std::string&)>([](std::string& fp) {
+            return wzp::crypto::is_fingerprint(fp) ? std::string()
+                                              : "'" + fp + "' is not a fingerprint (like " +
+                                                    "0a1b:2c3d:4e5f:6a7b:8c9d:0e1f:2a3b:4c5d, " +
+                                                    "from wzp-client --show-identity)";
+          }),
+          "FINGERPRINT"));
   app.add_option("--identity", identity_path, "identity file, created on first use (default: ~/.wzp/identity)");
   app.add_option("--known-relays", pins,
                  "relay certificate pins, trust on first use (default: ~/.wzp/known_relays)");

@@ -7,7 +7,10 @@ const room = decodeURIComponent(location.pathname.slice(1)) || 'lobby';
 const $ = (id) => document.getElementById(id);
 
 // What tests (and curious users, from the console) can read.
-const wzp = (window.wzp = { state: 'idle', framesSent: 0, framesHeard: 0, heard: [], sent: [], events: [] });
+const wzp = (window.wzp = { state: 'idle', framesSent: 0, framesHeard: 0, heard: [], sent: [], events: [], memberEvents: [] });
+
+// `?expect=FP,FP` in the page's address fills the field: the call hands its key to them only.
+$('expect').value = new URLSearchParams(location.search).get('expect') || '';
 
 let ws, ctx, capture, playback, stream;
 let muted = false, talking = false, pttMode = false;
@@ -73,6 +76,14 @@ function banner(kind, text) {
   wzp.banner = { kind, text };
 }
 
+// Who is in the room: kept apart from the connection's banner, which changes all the time.
+function alertBanner(kind, text) {
+  const b = $('alert');
+  b.className = 'banner ' + kind;
+  b.textContent = text;
+  wzp.alert = { kind, text };
+}
+
 async function join() {
   $('join').disabled = true;
   try {
@@ -104,7 +115,10 @@ async function join() {
 
 function connect() {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  ws = new WebSocket(`${proto}//${location.host}/ws/${encodeURIComponent(room)}`);
+  const expect = $('expect').value.split(/[\s,]+/).filter(Boolean).join(',');
+  $('expect').disabled = true;
+  const query = expect ? `?expect=${encodeURIComponent(expect)}` : '';
+  ws = new WebSocket(`${proto}//${location.host}/ws/${encodeURIComponent(room)}${query}`);
   ws.binaryType = 'arraybuffer';
   wzp.state = 'connecting';
   ws.onopen = () => { wzp.state = 'open'; updateTx(); };
@@ -155,6 +169,29 @@ function onAudio(buf) {
   playback.port.postMessage(f, [f.buffer]);
 }
 
+// A join, leave or changed identity in the room: logged with the time and the fingerprint; a
+// changed identity and a member we did not expect are also shown in the banner.
+function onMember(m) {
+  wzp.memberEvents.push(m);
+  const name = m.name || 'anonymous';
+  const li = document.createElement('li');
+  const what = { joined: 'joined', left: 'left', identity_changed: 'came back with another identity' }[m.event] || m.event;
+  li.append(`${new Date().toLocaleTimeString()} ${name} ${what} `);
+  const code = document.createElement('code');
+  code.textContent = m.fingerprint;
+  li.append(code);
+  if (m.event === 'identity_changed') li.className = 'bad';
+  else if (m.event === 'joined' && !m.expected) li.className = 'warn';
+  const log = $('member-log');
+  log.prepend(li);
+  while (log.children.length > 50) log.lastChild.remove();
+  if (m.event === 'identity_changed') {
+    alertBanner('red', `${name} came back with another identity (${m.fingerprint.slice(0, 9)}…): compare safety numbers before you trust it`);
+  } else if (m.event === 'joined' && !m.expected) {
+    alertBanner('amber', `${name} (${m.fingerprint.slice(0, 9)}…) is in the room but not expected: it hears nothing of you`);
+  }
+}
+
 function onControl(m) {
   wzp.events.push(m.type === 'session' ? m.state : m.type);
   if (m.type === 'session') {
@@ -167,19 +204,36 @@ function onControl(m) {
     $('rtt').textContent = Math.round(m.rtt_ms) + ' ms';
     $('delay').textContent = m.delay_ms + ' ms';
     $('me').textContent = m.fingerprint;
+    wzp.me = m.fingerprint;
     $('relay-now').textContent = m.relay;
     const ul = $('members');
     ul.replaceChildren();
     if (!m.members.length) ul.innerHTML = '<li class="muted">nobody yet</li>';
     for (const p of m.members) {
       const li = document.createElement('li');
-      li.append(p.name || 'anonymous', document.createElement('br'));
+      li.append(p.name || 'anonymous');
+      if (!p.expected) {
+        const tag = document.createElement('span');
+        tag.className = 'tag warn';
+        tag.textContent = 'not expected: hears nothing of you';
+        li.append(' ', tag);
+      }
+      li.append(document.createElement('br'));
       const code = document.createElement('code');
       code.textContent = p.fingerprint;
       li.append(code);
+      if (p.safety_number) {
+        const sn = document.createElement('code');
+        sn.className = 'safety';
+        sn.textContent = 'safety number ' + p.safety_number;
+        li.append(document.createElement('br'), sn);
+      }
       ul.append(li);
     }
     wzp.members = m.members.length;
+    wzp.memberList = m.members;
+  } else if (m.type === 'member') {
+    onMember(m);
   } else if (m.type === 'error') {
     banner('red', m.reason);
   }

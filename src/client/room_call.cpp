@@ -259,9 +259,10 @@ void RoomCall::handle(const proto::SignalMessage& msg) {
   }
   if (const auto* u = std::get_if<proto::RoomUpdate>(&msg)) return on_room(*u);
   if (const auto* sk = std::get_if<proto::SenderKey>(&msg)) {
-    // Opens only if signed by its `from`; installs only if `from` is the member the room
-    // lists for that session (a key for someone else's session is an impersonation attempt).
-    auto opened = crypto::open_sender_key(identity_, *sk);
+    // Opens only if signed by its `from` for this connection of ours; installs only if `from`
+    // is the member the room lists for that session (a key for someone else's session is an
+    // impersonation attempt, a key for an earlier connection a replay).
+    auto opened = crypto::open_sender_key(identity_, *sk, pending_.ephemeral_public);
     if (!opened || keys_.install(std::move(*opened), now_ms()) ==
                        crypto::SenderKeyStore::Verdict::kWrongSender) {
       ++keys_refused_;

@@ -110,6 +110,8 @@ class RoomCall : public transport::QuicEvents {
   RoomCallStatus status() const;
   // The others in the room, as the relay announced them.
   std::vector<proto::Participant> members() const;
+  // Whether a member gets our key: in RoomCallOptions::expect, or no list was given.
+  bool expected(const proto::Participant& p) const;
   size_t member_count() const { return peers_.size(); }
   // Mute: silence is sent instead of the source (the source is not consulted).
   void set_muted(bool muted) { muted_ = muted; }
@@ -132,7 +134,6 @@ class RoomCall : public transport::QuicEvents {
   void on_room(const proto::RoomUpdate& u);
   void give_key(const proto::Participant& p);
   void rotate_key();  // a fresh sender key, handed to everyone in the room we hand keys to
-  bool expected(const proto::Participant& p) const;
   void announce(MemberEvent::Kind kind, const proto::Participant& p);
   void step();
   void tick();

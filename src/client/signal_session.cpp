@@ -95,6 +95,13 @@ void SignalSession::on_connected(uint64_t gen, const std::string& relay,
       {[this, alive, gen](const proto::SignalMessage& m) {
          if (!*alive || gen != generation_) return;
          if (const auto* ack = std::get_if<proto::RegisterPresenceAck>(&m)) {
+           if (!ack->accepted && ack->challenge && !challenged_) {
+             // The relay's nonce for this connection: our registration signs it (once; a
+             // relay that keeps asking is refusing us).
+             challenged_ = true;
+             conn_->send(crypto::make_presence(identity_, std::span<const uint8_t>(*ack->challenge)));
+             return;
+           }
            if (!ack->accepted) {
              emit({SignalEvent::Kind::kError, conn_relay_, 0, 0, {},
                    "registration refused: " + ack->reason.value_or("no reason given")});
@@ -113,6 +120,7 @@ void SignalSession::on_connected(uint64_t gen, const std::string& relay,
        [this, alive, gen](const std::string& reason) {
          if (*alive) on_lost(gen, reason);
        }});
+  challenged_ = false;
   conn_->send(crypto::make_presence(identity_));
 }
 

@@ -98,6 +98,7 @@ class SignalSession {
   std::string conn_relay_;
   bool connecting_ = false;
   bool registered_ = false;
+  bool challenged_ = false;  // this connection's relay has given us its presence challenge
   uint64_t generation_ = 0;  // bumps on every teardown: late callbacks of old attempts are ignored
 
   bool supervisor_ = false;

@@ -87,35 +87,46 @@ bool verify_ephemeral(std::span<const uint8_t> identity_pub, std::span<const uin
 
 namespace {
 
-std::vector<uint8_t> presence_message(uint64_t ts) {
+std::vector<uint8_t> presence_message(uint64_t ts, std::span<const uint8_t> challenge) {
   static constexpr std::string_view kLabel = "register-presence";
   std::vector<uint8_t> m(kLabel.begin(), kLabel.end());
   for (int shift = 56; shift >= 0; shift -= 8) m.push_back(static_cast<uint8_t>(ts >> shift));
+  m.insert(m.end(), challenge.begin(), challenge.end());
   return m;
 }
 
 }  // namespace
 
-proto::Bytes sign_presence(const Identity& me, uint64_t timestamp_ms) {
-  const auto sig = me.sign(presence_message(timestamp_ms));
+proto::Bytes sign_presence(const Identity& me, uint64_t timestamp_ms,
+                           std::span<const uint8_t> challenge) {
+  const auto sig = me.sign(presence_message(timestamp_ms, challenge));
   return proto::Bytes(sig.begin(), sig.end());
 }
 
-proto::RegisterPresence make_presence(const Identity& me) {
+proto::RegisterPresence make_presence(const Identity& me,
+                                      std::optional<std::span<const uint8_t>> challenge) {
   proto::RegisterPresence reg;
   reg.identity_pub.assign(me.signing_public().begin(), me.signing_public().end());
   reg.timestamp_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                std::chrono::system_clock::now().time_since_epoch())
                                                .count());
-  reg.signature = sign_presence(me, reg.timestamp_ms);
+  if (challenge) reg.challenge = proto::Bytes(challenge->begin(), challenge->end());
+  reg.signature = sign_presence(me, reg.timestamp_ms, reg.challenge.value_or(proto::Bytes{}));
   return reg;
 }
 
 bool verify_presence(std::span<const uint8_t> identity_pub, uint64_t timestamp_ms,
-                     std::span<const uint8_t> signature) {
+                     std::span<const uint8_t> challenge, std::span<const uint8_t> signature) {
   if (identity_pub.size() != 32) return false;
   return verify_signature(std::span<const uint8_t, 32>(identity_pub.data(), 32),
-                          presence_message(timestamp_ms), signature);
+                          presence_message(timestamp_ms, challenge), signature);
+}
+
+proto::Bytes random_nonce(size_t n) {
+  ensure_sodium();
+  proto::Bytes out(n);
+  randombytes_buf(out.data(), out.size());
+  return out;
 }
 
 proto::Bytes agreement_binding(const Identity& me) {

@@ -76,12 +76,20 @@ proto::Result<SessionKeys> finish_offer(const PendingOffer& pending,
                                         const proto::CallAnswer& answer,
                                         const std::optional<std::string>& expected_fingerprint);
 
-// Presence registration: Ed25519 over "register-presence" || timestamp_ms (u64 BE).
-proto::Bytes sign_presence(const Identity& me, uint64_t timestamp_ms);
+// Presence registration, bound to one connection to one relay: Ed25519 over
+// "register-presence" || timestamp_ms (u64 BE) || challenge, the nonce the relay gave that
+// connection. A relay that captured a registration cannot replay it to another relay (which
+// gives its own challenge), nor on a later connection.
+proto::Bytes sign_presence(const Identity& me, uint64_t timestamp_ms,
+                           std::span<const uint8_t> challenge);
 // A RegisterPresence for `me`, stamped with the wall clock (the relay refuses stale ones).
-proto::RegisterPresence make_presence(const Identity& me);
+// Without a challenge, it asks the relay for one (the relay registers nothing on it).
+proto::RegisterPresence make_presence(const Identity& me,
+                                      std::optional<std::span<const uint8_t>> challenge = {});
 bool verify_presence(std::span<const uint8_t> identity_pub, uint64_t timestamp_ms,
-                     std::span<const uint8_t> signature);
+                     std::span<const uint8_t> challenge, std::span<const uint8_t> signature);
+// A fresh random nonce of `n` bytes (a relay's presence challenge).
+proto::Bytes random_nonce(size_t n);
 
 // HKDF from an X25519 result to the session key and id (shared by handshake and tests).
 SessionKeys derive_session(const Key32& shared);

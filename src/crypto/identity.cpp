@@ -62,6 +62,16 @@ std::string safety_number(std::span<const uint8_t, 32> a, std::span<const uint8_
   return a_first ? safety_half(a) + ' ' + safety_half(b) : safety_half(b) + ' ' + safety_half(a);
 }
 
+bool is_fingerprint(std::string_view s) {
+  if (s.size() != 8 * 4 + 7) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    const bool ok = i % 5 == 4 ? c == ':' : ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+    if (!ok) return false;
+  }
+  return true;
+}
+
 std::string fingerprint_of(std::span<const uint8_t, 32> ed25519_pub) {
   ensure_sodium();
   uint8_t hash[crypto_hash_sha256_BYTES];

@@ -18,6 +18,8 @@ inline constexpr std::string_view kX25519Info = "warzone-x25519";
 // The first 16 bytes of SHA-256 of an Ed25519 public key, as 8 groups of 4 hex digits
 // joined by ':' (39 characters).
 std::string fingerprint_of(std::span<const uint8_t, 32> ed25519_pub);
+// Whether `s` has fingerprint_of's form: eight groups of four lowercase hex digits joined by ':'.
+bool is_fingerprint(std::string_view s);
 // The safety number of two identities (Signal's idea): 60 digits in 12 groups of 5, the same
 // whichever side computes it, that two people compare out of band (read aloud, in person) to
 // know that no relay stands between them with keys of its own. Each half is 30 digits from

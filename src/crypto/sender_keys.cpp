@@ -25,7 +25,8 @@ std::vector<uint8_t> signed_part(const proto::SenderKey& m) {
       m.to,
       std::string_view("\0", 1),
       {reinterpret_cast<const char*>(ids), sizeof ids},
-      {reinterpret_cast<const char*>(m.sealed_key.data()), m.sealed_key.size()}};
+      {reinterpret_cast<const char*>(m.sealed_key.data()), m.sealed_key.size()},
+      {reinterpret_cast<const char*>(m.to_ephemeral.data()), m.to_ephemeral.size()}};
   std::string out;
   for (auto p : parts) out.append(p);
   return std::vector<uint8_t>(out.begin(), out.end());
@@ -54,6 +55,9 @@ proto::Result<proto::SenderKey> seal_sender_key(const Identity& me, const OwnSen
                                 recipient.agreement_sig)) {
     return proto::Error{proto::Errc::kBadValue, "recipient agreement key is not signed by it"};
   }
+  if (!recipient.offer_ephemeral || recipient.offer_ephemeral->size() != 32) {
+    return proto::Error{proto::Errc::kBadValue, "recipient has no 32-byte offer ephemeral to bind to"};
+  }
   uint8_t plain[kSealedPlain];
   std::copy_n(key.key().data(), 32, plain);
   proto::store_be32(plain + 32, key.key_id());
@@ -64,6 +68,7 @@ proto::Result<proto::SenderKey> seal_sender_key(const Identity& me, const OwnSen
   m.identity_pub.assign(me.signing_public().begin(), me.signing_public().end());
   m.session_id = key.session_id();
   m.key_id = key.key_id();
+  m.to_ephemeral = *recipient.offer_ephemeral;
   m.sealed_key.resize(kSealedPlain + crypto_box_SEALBYTES);
   crypto_box_seal(m.sealed_key.data(), plain, sizeof plain, recipient.agreement_pub.data());
   sodium_memzero(plain, sizeof plain);
@@ -72,9 +77,15 @@ proto::Result<proto::SenderKey> seal_sender_key(const Identity& me, const OwnSen
   return m;
 }
 
-proto::Result<ReceivedSenderKey> open_sender_key(const Identity& me, const proto::SenderKey& m) {
+proto::Result<ReceivedSenderKey> open_sender_key(const Identity& me, const proto::SenderKey& m,
+                                                 std::span<const uint8_t> our_ephemeral) {
   if (m.to != me.fingerprint())
     return proto::Error{proto::Errc::kBadValue, "SenderKey not addressed to us"};
+  if (our_ephemeral.size() != 32 ||
+      !std::equal(m.to_ephemeral.begin(), m.to_ephemeral.end(), our_ephemeral.begin(), our_ephemeral.end())) {
+    return proto::Error{proto::Errc::kBadValue,
+                        "SenderKey bound to another connection of ours (a replay?)"};
+  }
   if (m.identity_pub.size() != 32 ||
       fingerprint_of(std::span<const uint8_t, 32>(m.identity_pub.data(), 32)) != m.from) {
     return proto::Error{proto::Errc::kBadValue, "SenderKey identity does not match its sender"};

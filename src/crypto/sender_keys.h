@@ -42,7 +42,8 @@ class OwnSenderKey {
 };
 
 // Seals our current key for one recipient, after checking the recipient's binding between
-// identity and agreement key (so a relay cannot substitute its own key).
+// identity and agreement key (so a relay cannot substitute its own key), and binds it to the
+// recipient's connection (its offer_ephemeral).
 proto::Result<proto::SenderKey> seal_sender_key(const Identity& me, const OwnSenderKey& key,
                                                 const proto::Participant& recipient);
 
@@ -53,8 +54,11 @@ struct ReceivedSenderKey {
   Key32 key;
 };
 
-// Verifies and opens a SenderKey addressed to us.
-proto::Result<ReceivedSenderKey> open_sender_key(const Identity& me, const proto::SenderKey& msg);
+// Verifies and opens a SenderKey addressed to us on the connection whose CallOffer carried
+// our_ephemeral: a key sealed for an earlier connection of ours (recorded and replayed by a
+// relay after a redial) is refused, and with it the audio recorded under it.
+proto::Result<ReceivedSenderKey> open_sender_key(const Identity& me, const proto::SenderKey& msg,
+                                                 std::span<const uint8_t> our_ephemeral);
 
 // Receiver side: one key (and a previous one in grace) per sender session, accepted only
 // from the identity the room's membership binds to that session: a member (or a relay with an

@@ -196,6 +196,10 @@ struct Participant {
   Bytes identity_pub;   // Ed25519; its fingerprint must equal `fingerprint`
   Bytes agreement_pub;  // X25519, for sealing sender keys
   Bytes agreement_sig;  // identity's signature over "agreement-key" || agreement_pub
+  // The X25519 ephemeral of the CallOffer that opened this member's connection: a sender key
+  // for this member names it, so a key recorded on one connection cannot be replayed on the
+  // next (the member chose it alone; a relay that lies about it only keeps keys from it).
+  std::optional<Bytes> offer_ephemeral;
   bool operator==(const Participant&) const = default;
   static constexpr auto fields() {
     return std::make_tuple(field("session_id", &Participant::session_id),
@@ -203,7 +207,8 @@ struct Participant {
                            field("display_name", &Participant::display_name),
                            field("identity_pub", &Participant::identity_pub),
                            field("agreement_pub", &Participant::agreement_pub),
-                           field("agreement_sig", &Participant::agreement_sig));
+                           field("agreement_sig", &Participant::agreement_sig),
+                           field("offer_ephemeral", &Participant::offer_ephemeral));
   }
 };
 
@@ -222,13 +227,19 @@ struct RegisterPresence {
   WZP_SIGNAL(RegisterPresence)
   Bytes identity_pub;
   uint64_t timestamp_ms = 0;  // unix time; the relay refuses stale registrations
-  Bytes signature;            // Ed25519 over "register-presence" || timestamp (u64 BE)
+  // Ed25519 over "register-presence" || timestamp (u64 BE) || challenge
+  Bytes signature;
   std::optional<std::string> display_name;
+  // The relay's nonce for this connection (RegisterPresenceAck::challenge): a registration
+  // signed for one connection cannot be replayed on another, nor to another relay. Without
+  // it the relay answers with the challenge and registers nothing.
+  std::optional<Bytes> challenge;
   static constexpr auto fields() {
     return std::make_tuple(field("identity_pub", &RegisterPresence::identity_pub),
                            field("timestamp_ms", &RegisterPresence::timestamp_ms),
                            field("signature", &RegisterPresence::signature),
-                           field("display_name", &RegisterPresence::display_name));
+                           field("display_name", &RegisterPresence::display_name),
+                           field("challenge", &RegisterPresence::challenge));
   }
 };
 
@@ -237,10 +248,12 @@ struct RegisterPresenceAck {
   std::string fingerprint;
   bool accepted = false;
   std::optional<std::string> reason;
+  std::optional<Bytes> challenge;  // set when not accepted: register again, signing this
   static constexpr auto fields() {
     return std::make_tuple(field("fingerprint", &RegisterPresenceAck::fingerprint),
                            field("accepted", &RegisterPresenceAck::accepted),
-                           field("reason", &RegisterPresenceAck::reason));
+                           field("reason", &RegisterPresenceAck::reason),
+                           field("challenge", &RegisterPresenceAck::challenge));
   }
 };
 
@@ -289,12 +302,16 @@ struct SenderKey {
   uint32_t key_id = 0;
   Bytes sealed_key;  // crypto_box_seal of key (32) || key_id (u32 BE) || session_id (u32 BE)
   Bytes signature;   // over "sender-key" || from || to || session_id || key_id || sealed_key
+                     //   || to_ephemeral
+  // The recipient's offer_ephemeral: the key is for that connection of the recipient only.
+  Bytes to_ephemeral;
   static constexpr auto fields() {
     return std::make_tuple(
         field("from", &SenderKey::from), field("to", &SenderKey::to),
         field("identity_pub", &SenderKey::identity_pub),
         field("session_id", &SenderKey::session_id), field("key_id", &SenderKey::key_id),
-        field("sealed_key", &SenderKey::sealed_key), field("signature", &SenderKey::signature));
+        field("sealed_key", &SenderKey::sealed_key), field("signature", &SenderKey::signature),
+        field("to_ephemeral", &SenderKey::to_ephemeral));
   }
 };
 

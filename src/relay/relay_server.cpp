@@ -476,9 +476,13 @@ void RelayServer::handle(Session& s, const proto::SignalMessage& msg) {
       log("forged_sender_key", s, ",\"claimed_session\":" + std::to_string(key->session_id));
       return hangup(s, "SenderKey for another member's session or identity");
     }
-    // Forwarded unopened to the member it is addressed to, in the same room.
+    // Forwarded unopened to the member it is addressed to, in the same room, on the connection
+    // it names (a second session of the same identity has an offer of its own).
     for (Session* other : rooms_[s.room]) {
-      if (other != &s && other->info.fingerprint == key->to) send(*other, *key);
+      if (other != &s && other->info.fingerprint == key->to &&
+          other->info.offer_ephemeral == key->to_ephemeral) {
+        send(*other, *key);
+      }
     }
     return;
   }
@@ -526,6 +530,7 @@ void RelayServer::join(Session& s, const proto::CallOffer& offer) {
   s.info.identity_pub = offer.identity_pub;
   s.info.agreement_pub = offer.agreement_pub.value_or(proto::Bytes{});
   s.info.agreement_sig = offer.agreement_sig.value_or(proto::Bytes{});
+  s.info.offer_ephemeral = offer.ephemeral_pub;
   answered->answer.session_id = s.id;
   send(s, answered->answer);
   // A probe train right behind the answer: a narrow way to the member spaces it (and its
@@ -551,13 +556,22 @@ void RelayServer::register_presence(Session& s, const proto::RegisterPresence& r
   }
   const auto pub = std::span<const uint8_t, 32>(reg.identity_pub.data(), 32);
   ack.fingerprint = crypto::fingerprint_of(pub);
+  // A registration counts only signed for this connection's challenge: one captured elsewhere
+  // (another relay, an earlier connection) is answered with the challenge, unverified.
+  if (s.presence_challenge.empty()) s.presence_challenge = crypto::random_nonce(kPresenceChallengeBytes);
+  if (reg.challenge != s.presence_challenge) {
+    ack.reason = "sign this connection's challenge";
+    ack.challenge = s.presence_challenge;
+    return send(s, ack);
+  }
   const auto now = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                              std::chrono::system_clock::now().time_since_epoch())
                                              .count());
   const uint64_t skew = now > reg.timestamp_ms ? now - reg.timestamp_ms : reg.timestamp_ms - now;
   if (reg.display_name && reg.display_name->size() > kMaxDisplayName) {
     ack.reason = "display name longer than " + std::to_string(kMaxDisplayName) + " bytes";
-  } else if (!crypto::verify_presence(reg.identity_pub, reg.timestamp_ms, reg.signature)) {
+  } else if (!crypto::verify_presence(reg.identity_pub, reg.timestamp_ms, s.presence_challenge,
+                                      reg.signature)) {
     ack.reason = "bad signature";
   } else if (skew > 5 * 60 * 1000) {
     ack.reason = "stale registration (clock off by more than 5 minutes?)";

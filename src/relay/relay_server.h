@@ -33,6 +33,7 @@ namespace wzp::relay {
 
 inline constexpr const char* kEchoRoom = "echo";
 inline constexpr size_t kMaxDisplayName = 64;       // bytes, in CallOffer and RegisterPresence
+inline constexpr size_t kPresenceChallengeBytes = 16;  // the nonce a registration signs
 inline constexpr size_t kMaxCallId = 64;            // bytes
 inline constexpr size_t kMaxRingingPerCaller = 4;   // unanswered direct calls per registration
 inline constexpr size_t kMaxCalls = 10000;          // direct calls the relay tracks at once
@@ -117,6 +118,7 @@ class RelayServer : public transport::QuicEvents {
     bool joined = false;
     bool closed = false;
     std::string presence;  // fingerprint registered for direct calls, if any
+    proto::Bytes presence_challenge;  // this connection's nonce a registration must sign
     TokenBucket bucket;    // per-source packet rate
     TokenBucket signal_bucket;  // its signalling messages (kSignalRate)
     bool peer_relay = false;  // opened with FederationHello

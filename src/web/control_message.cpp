@@ -1,7 +1,11 @@
 #include "web/control_message.h"
 
 #include <cctype>
+#include <optional>
 #include <nlohmann/json.hpp>
+
+#include "crypto/identity.h"
+#include "proto/hex.h"
 
 namespace wzp::web {
 
@@ -20,6 +24,54 @@ Control parse_control(std::string_view text) {
     return SetMute{j["on"].get<bool>()};
   }
   return BadControl{"unknown type '" + type.substr(0, 40) + "'"};
+}
+
+namespace {
+
+// %XX decoding; nullopt on a broken escape.
+std::optional<std::string> percent_decode(std::string_view in) {
+  std::string out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out += in[i];
+      continue;
+    }
+    if (i + 2 >= in.size()) return std::nullopt;
+    const int hi = proto::hex_digit(in[i + 1]), lo = proto::hex_digit(in[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::variant<std::vector<std::string>, BadControl> parse_expect(std::string_view query) {
+  std::vector<std::string> out;
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view param = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (param.rfind("expect=", 0) != 0) continue;
+    const auto value = percent_decode(param.substr(7));
+    if (!value) return BadControl{"expect: a broken %-escape"};
+    std::string_view rest = *value;
+    while (!rest.empty()) {
+      const size_t comma = rest.find(',');
+      const std::string fp(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      if (fp.empty()) continue;
+      if (!crypto::is_fingerprint(fp)) {
+        return BadControl{"expect: '" + fp.substr(0, 48) + "' is not a fingerprint"};
+      }
+      if (out.size() == kMaxExpected) {
+        return BadControl{"expect: more than " + std::to_string(kMaxExpected) + " fingerprints"};
+      }
+      out.push_back(fp);
+    }
+  }
+  return out;
 }
 
 bool valid_room(std::string_view r) {

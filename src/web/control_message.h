@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace wzp::web {
 
@@ -21,6 +22,18 @@ struct BadControl {
 using Control = std::variant<SwitchRelay, SetMute, BadControl>;
 
 Control parse_control(std::string_view text);
+
+// The identities a page will talk to, from its WebSocket URL's query (`expect=FP,FP`, commas
+// and colons may be percent-encoded): its key goes to them alone, as `wzp-client --expect`.
+// No `expect`: anyone the room lists. At most kMaxExpected fingerprints, each in
+// fingerprint_of's form; anything else is refused with the reason.
+inline constexpr size_t kMaxExpected = 16;
+// What a page's WebSocket URL asks for: /ws/ROOM?expect=FP,FP.
+struct JoinRequest {
+  std::string room;
+  std::vector<std::string> expect;
+};
+std::variant<std::vector<std::string>, BadControl> parse_expect(std::string_view query);
 
 // A room name from a URL path segment: 1-64 of letters, digits, '-', '_', '.'.
 bool valid_room(std::string_view room);

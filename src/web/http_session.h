@@ -30,8 +30,8 @@ namespace ssl = asio::ssl;
 template <class Stream>
 class SocketSession : public std::enable_shared_from_this<SocketSession<Stream>> {
  public:
-  SocketSession(Stream&& s, std::shared_ptr<WebBridge::Impl> bridge, std::string room)
-      : ws_(std::move(s)), bridge_(std::move(bridge)), room_(std::move(room)) {}
+  SocketSession(Stream&& s, std::shared_ptr<WebBridge::Impl> bridge, JoinRequest join)
+      : ws_(std::move(s)), bridge_(std::move(bridge)), join_(std::move(join)) {}
 
   void start(http::request<http::string_body> req) {
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
@@ -45,7 +45,7 @@ class SocketSession : public std::enable_shared_from_this<SocketSession<Stream>>
       }
       std::weak_ptr<SocketSession> weak = self;
       self->participant_ = std::make_unique<Participant>(
-          self->bridge_, self->room_,
+          self->bridge_, self->join_,
           Participant::Out{[weak](std::vector<uint8_t> b) {
                              if (auto s = weak.lock()) s->queue(std::move(b), true);
                            },
@@ -106,7 +106,7 @@ class SocketSession : public std::enable_shared_from_this<SocketSession<Stream>>
 
   websocket::stream<Stream> ws_;
   std::shared_ptr<WebBridge::Impl> bridge_;
-  std::string room_;
+  JoinRequest join_;
   std::unique_ptr<Participant> participant_;
   beast::flat_buffer buf_;
   std::deque<std::pair<std::vector<uint8_t>, bool>> out_;
@@ -165,10 +165,17 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
         return reply(http::status::forbidden, "text/plain",
                      "origin not allowed (wzp-web --allow-origin adds one)\n");
       }
-      const std::string room = path.substr(4);
-      if (!valid_room(room)) return reply(http::status::bad_request, "text/plain", "bad room name\n");
+      JoinRequest join{path.substr(4), {}};
+      if (!valid_room(join.room)) return reply(http::status::bad_request, "text/plain", "bad room name\n");
+      const size_t q = target.find('?');
+      auto expect = parse_expect(q == std::string::npos ? std::string_view() : std::string_view(target).substr(q + 1));
+      if (const auto* bad = std::get_if<BadControl>(&expect)) {
+        return reply(http::status::bad_request, "text/plain", bad->reason + "\n");
+      }
+      join.expect = std::move(std::get<std::vector<std::string>>(expect));
       beast::get_lowest_layer(stream_).expires_never();
-      std::make_shared<SocketSession<Stream>>(std::move(stream_), bridge_, room)->start(std::move(req_));
+      std::make_shared<SocketSession<Stream>>(std::move(stream_), bridge_, std::move(join))
+          ->start(std::move(req_));
       return;
     }
     if (req_.method() != http::verb::get) {

@@ -13,8 +13,9 @@ namespace wzp::web {
 
 using json = nlohmann::json;
 
-Participant::Participant(std::shared_ptr<WebBridge::Impl> bridge, std::string room, Out out)
-    : bridge_(std::move(bridge)), room_(std::move(room)), out_(std::move(out)),
+Participant::Participant(std::shared_ptr<WebBridge::Impl> bridge, JoinRequest join, Out out)
+    : bridge_(std::move(bridge)), room_(std::move(join.room)), expect_(std::move(join.expect)),
+      out_(std::move(out)),
       identity_(crypto::Identity::generate()), relay_(bridge_->config.relay),
       connector_(bridge_->io, {{}, [b = bridge_](const std::string& r, const std::string& fp) {
                                  return b->pin(r, fp);
@@ -98,6 +99,21 @@ void Participant::start_call() {
   if (!ep.address) return send({{"type", "error"}, {"reason", "relay " + ep.error}});
   client::RoomCallOptions o;
   o.room = room_;
+  o.expect = expect_;
+  // Every join and leave is shown on the page, with the fingerprint and the safety number, and
+  // a warning for a name that comes back with another identity (docs/SECURITY.md).
+  o.on_member = [this](const client::MemberEvent& e) {
+    using K = client::MemberEvent::Kind;
+    const char* kind = e.kind == K::kJoined ? "joined" : e.kind == K::kLeft ? "left" : "identity_changed";
+    if (e.kind != K::kLeft) safety_[e.who.fingerprint] = e.safety_number;
+    send({{"type", "member"},
+          {"event", kind},
+          {"name", e.who.display_name},
+          {"fingerprint", e.who.fingerprint},
+          {"safety_number", e.safety_number},
+          {"expected", e.expected},
+          {"own_identity", e.own_identity}});
+  };
   o.display_name = "web-" + identity_.fingerprint().substr(0, 4);
   o.encoder.silence_suppression = true;
   o.verify_relay = [b = bridge_, this](const std::string& fp) { return b->pin(relay_, fp); };
@@ -155,9 +171,16 @@ void Participant::tick() {
     if (call_) {
       const auto st = call_->status();
       json members = json::array();
+      std::map<std::string, std::string> listed;  // the safety numbers of those listed now
       for (const auto& m : call_->members()) {
-        members.push_back({{"name", m.display_name}, {"fingerprint", m.fingerprint}});
+        const auto sn = safety_.find(m.fingerprint);
+        if (sn != safety_.end()) listed.insert(*sn);
+        members.push_back({{"name", m.display_name},
+                           {"fingerprint", m.fingerprint},
+                           {"safety_number", sn == safety_.end() ? "" : sn->second},
+                           {"expected", call_->expected(m)}});
       }
+      safety_ = std::move(listed);
       send({{"type", "stats"},
             {"relay", relay_},
             {"room", room_},

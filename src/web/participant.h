@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <span>
@@ -19,6 +20,7 @@
 #include "client/quic_signal.h"
 #include "crypto/identity.h"
 #include "web/bridge_state.h"
+#include "web/control_message.h"
 
 namespace wzp::client {
 class RoomCall;
@@ -36,7 +38,7 @@ class Participant {
     std::function<void(std::string)> close;
   };
 
-  Participant(std::shared_ptr<WebBridge::Impl> bridge, std::string room, Out out);
+  Participant(std::shared_ptr<WebBridge::Impl> bridge, JoinRequest join, Out out);
   ~Participant();
   Participant(const Participant&) = delete;
   Participant& operator=(const Participant&) = delete;
@@ -62,6 +64,9 @@ class Participant {
 
   std::shared_ptr<WebBridge::Impl> bridge_;
   std::string room_;
+  std::vector<std::string> expect_;  // the page's expect=: our key goes to these alone
+  // The safety number of each member listed (ours with theirs), for the page's list.
+  std::map<std::string, std::string> safety_;
   Out out_;
   crypto::Identity identity_;
   std::string relay_;

@@ -66,6 +66,7 @@ struct Fixture {
   std::unique_ptr<RoomCall> call;
 
   std::vector<MemberEvent> events;
+  proto::Bytes my_ephemeral;  // the ephemeral of the call's latest offer
   void start(std::chrono::milliseconds rotation = std::chrono::minutes(5),
              std::vector<std::string> expect = {}) {
     RoomCallOptions o;
@@ -86,6 +87,7 @@ struct Fixture {
   // change it later and send it again).
   void answer_then_list(const proto::RoomUpdate& room, std::optional<uint32_t> session = {}) {
     relay.on_offer = [this, &room, session](transport::QuicConnection&, const proto::CallOffer& o) {
+      my_ephemeral = o.ephemeral_pub;
       auto a = crypto::answer_offer(relay.id, o, std::nullopt, relay.replay, "good");
       ASSERT_TRUE(a.ok());
       a->answer.session_id = session;
@@ -110,7 +112,53 @@ proto::Participant participant(const crypto::Identity& id, uint32_t session, con
   p.identity_pub.assign(id.signing_public().begin(), id.signing_public().end());
   p.agreement_pub.assign(id.agreement_public().begin(), id.agreement_public().end());
   p.agreement_sig = crypto::agreement_binding(id);
+  p.offer_ephemeral = proto::Bytes(32, static_cast<uint8_t>(session));  // its connection's stand-in
   return p;
+}
+
+// Us as the room lists us to others, on the connection of the call's latest offer: what a
+// member seals a key for us to.
+proto::Participant to_me(const Fixture& f, uint32_t session) {
+  auto p = participant(f.me, session, "me");
+  p.offer_ephemeral = f.my_ephemeral;
+  return p;
+}
+
+// Media as a member sends it, through the relay to the call: each datagram a trunk entry of
+// the member's session (recorded, for a relay that replays).
+struct AsMember : DatagramSink {
+  AsMember(HostileRelay& r, uint16_t s) : relay(&r), session(s) {}
+  HostileRelay* relay;
+  uint16_t session;
+  std::vector<std::vector<uint8_t>> sent;
+  void send(std::span<const uint8_t> d) override {
+    proto::TrunkBuilder b({.max_entries = 1, .max_bytes = 1500});
+    ASSERT_TRUE(b.try_add(session, d));
+    std::vector<uint8_t> out = {static_cast<uint8_t>(proto::FrameTag::kTrunk)};
+    out.insert(out.end(), b.bytes().begin(), b.bytes().end());
+    sent.push_back(out);
+    relay->conn->send_datagram(out);
+  }
+};
+
+CallEncoderConfig steady_encoder() {
+  CallEncoderConfig ec;
+  ec.silence_suppression = false;
+  ec.adaptive = false;
+  return ec;
+}
+
+// 50 frames of a loud tone from `e`, then time for the call to play them.
+template <class F>
+void speak(F& f, CallEncoder& e) {
+  std::vector<int16_t> loud(kPcmFrame);
+  for (size_t i = 0; i < loud.size(); ++i) loud[i] = static_cast<int16_t>(i % 48 < 24 ? 8000 : -8000);
+  for (uint32_t t = 0; t < 50; ++t) {
+    e.push(loud, t * 20);
+    e.flush();
+    f.io.run_for(std::chrono::milliseconds(2));
+  }
+  f.run_until([] { return false; }, 600);
 }
 
 // The relay answers with an answer it once gave to another offer (a replay), properly signed
@@ -174,41 +222,16 @@ TEST(HostileRelay, AKeyForAnotherMembersSessionIsRefusedAndItsAudioNeverPlays) {
 
   // The forged key: a valid signature, but by the relay's throwaway identity.
   crypto::OwnSenderKey forged(kAlice);
-  auto sk = crypto::seal_sender_key(throwaway, forged, participant(f.me, kMe, "me"));
+  auto sk = crypto::seal_sender_key(throwaway, forged, to_me(f, kMe));
   ASSERT_TRUE(sk.ok());
   f.relay.send(*sk);
   ASSERT_TRUE(f.run_until([&] { return f.call->status().keys_refused == 1; }));
 
   // Audio sealed under it, as Alice's session: 50 frames of a loud tone.
-  CallEncoderConfig ec;
-  ec.silence_suppression = false;
-  ec.adaptive = false;
+  AsMember wire(f.relay, kAlice);
   SenderKeySealer sealer(forged);
-  struct ToRelay : DatagramSink {
-    HostileRelay* relay;
-    uint16_t session;
-    void send(std::span<const uint8_t> d) override {
-      proto::TrunkBuilder b({.max_entries = 1, .max_bytes = 1500});
-      ASSERT_TRUE(b.try_add(session, d));
-      std::vector<uint8_t> out = {static_cast<uint8_t>(proto::FrameTag::kTrunk)};
-      out.insert(out.end(), b.bytes().begin(), b.bytes().end());
-      relay->conn->send_datagram(out);
-    }
-  } wire;
-  wire.relay = &f.relay;
-  wire.session = kAlice;
-  CallEncoder enc(ec, sealer, wire);
-  std::vector<int16_t> loud(kPcmFrame);
-  for (size_t i = 0; i < loud.size(); ++i) loud[i] = static_cast<int16_t>(i % 48 < 24 ? 8000 : -8000);
-  const auto speak = [&](CallEncoder& e) {
-    for (uint32_t t = 0; t < 50; ++t) {
-      e.push(loud, t * 20);
-      e.flush();
-      f.io.run_for(std::chrono::milliseconds(2));
-    }
-    f.run_until([] { return false; }, 600);
-  };
-  speak(enc);
+  CallEncoder enc(steady_encoder(), sealer, wire);
+  speak(f, enc);
   EXPECT_EQ(f.frames_heard, 0u);
   EXPECT_EQ(f.call->status().received.slots_decoded, 0u);
 
@@ -216,11 +239,59 @@ TEST(HostileRelay, AKeyForAnotherMembersSessionIsRefusedAndItsAudioNeverPlays) {
   // path the forged audio took, so its silence above was the refusal, not the path).
   crypto::OwnSenderKey real(kAlice);
   real.rotate();  // a later key id than the forged one, as after a rotation
-  f.relay.send(*crypto::seal_sender_key(alice, real, participant(f.me, kMe, "me")));
+  f.relay.send(*crypto::seal_sender_key(alice, real, to_me(f, kMe)));
   SenderKeySealer real_sealer(real);
-  CallEncoder alice_enc(ec, real_sealer, wire);
-  speak(alice_enc);
+  CallEncoder alice_enc(steady_encoder(), real_sealer, wire);
+  speak(f, alice_enc);
   EXPECT_GT(f.call->status().received.slots_decoded, 20u);
+  EXPECT_EQ(f.call->status().keys_refused, 1u);
+}
+
+// The relay records Alice's key for us and her audio, drops our connection, and when we dial
+// again replays both as if live. Before a key named the connection it was sealed for, the
+// fresh connection installed the recorded key and the old audio played as new. The replayed
+// key is refused and nothing of the replay plays; Alice's key for the new connection is taken.
+TEST(HostileRelay, AKeyAndAudioReplayedAfterARedialNeverPlay) {
+  Fixture f;
+  const crypto::Identity alice = crypto::Identity::generate();
+  constexpr uint32_t kAlice = 7, kMe = 8;
+  proto::RoomUpdate u;
+  u.room = "ops";
+  u.participants = {participant(alice, kAlice, "alice"), participant(f.me, kMe, "me")};
+  f.answer_then_list(u, kMe);
+  f.start();
+  ASSERT_TRUE(f.run_until([&] { return f.call->status().connected && f.call->member_count() == 1; }));
+  crypto::OwnSenderKey key(kAlice);
+  const auto recorded_key = *crypto::seal_sender_key(alice, key, to_me(f, kMe));
+  f.relay.send(recorded_key);
+  AsMember wire(f.relay, kAlice);
+  SenderKeySealer sealer(key);
+  CallEncoder enc(steady_encoder(), sealer, wire);
+  speak(f, enc);
+  ASSERT_GT(f.frames_heard, 20u);  // heard live
+  const auto recorded_audio = wire.sent;
+  const proto::Bytes first_connection = f.my_ephemeral;
+
+  f.relay.send(proto::Hangup{std::nullopt, "relay restarting"});
+  ASSERT_TRUE(f.run_until([&] {
+    return f.my_ephemeral != first_connection && f.call->status().connected && f.call->member_count() == 1;
+  }, 8000));
+  const uint64_t heard_before = f.frames_heard;
+  f.relay.send(recorded_key);
+  ASSERT_TRUE(f.run_until([&] { return f.call->status().keys_refused == 1; }));
+  for (const auto& d : recorded_audio) {
+    f.relay.conn->send_datagram(d);
+    f.io.run_for(std::chrono::milliseconds(2));
+  }
+  f.run_until([] { return false; }, 600);
+  EXPECT_EQ(f.frames_heard, heard_before);
+
+  // Alice's key for this connection (after the redial she rotates, as on any join) plays.
+  key.rotate();
+  f.relay.send(*crypto::seal_sender_key(alice, key, to_me(f, kMe)));
+  CallEncoder fresh(steady_encoder(), sealer, wire);
+  speak(f, fresh);
+  EXPECT_GT(f.frames_heard, heard_before + 20);
   EXPECT_EQ(f.call->status().keys_refused, 1u);
 }
 
@@ -349,8 +420,9 @@ TEST(HostileRelay, ALateJoinerCannotReadWhatWasSentBeforeItJoined) {
     for (const auto& m : f.relay.received) {
       const auto* sk = std::get_if<proto::SenderKey>(&m);
       if (!sk) continue;
-      if (auto k = crypto::open_sender_key(alice, *sk)) to_alice.push_back(*k);
-      if (auto k = crypto::open_sender_key(bob, *sk)) to_bob.push_back(*k);
+      // (the test holds both identities, and reads as each on the connection a key names)
+      if (auto k = crypto::open_sender_key(alice, *sk, sk->to_ephemeral)) to_alice.push_back(*k);
+      if (auto k = crypto::open_sender_key(bob, *sk, sk->to_ephemeral)) to_bob.push_back(*k);
     }
   };
   ASSERT_TRUE(f.run_until([&] { return f.relay.count<proto::SenderKey>() == 1; }));

@@ -2,6 +2,8 @@
 // who left cannot read what is sent after the rotation.
 #include <sodium.h>
 
+#include <array>
+
 #include "crypto/handshake.h"
 #include "crypto/sender_keys.h"
 #include "test_util.h"
@@ -11,7 +13,11 @@ namespace {
 
 struct Member {
   explicit Member(uint32_t session, std::string name)
-      : id(Identity::generate()), own(session), name(std::move(name)) {}
+      : id(Identity::generate()), own(session), name(std::move(name)) {
+    redial();
+  }
+  // A new connection to the relay: a new offer ephemeral (here, its stand-in).
+  void redial() { randombytes_buf(connection.data(), connection.size()); }
   proto::Participant as_participant() const {
     proto::Participant p;
     p.session_id = own.session_id();
@@ -20,9 +26,11 @@ struct Member {
     p.identity_pub.assign(id.signing_public().begin(), id.signing_public().end());
     p.agreement_pub.assign(id.agreement_public().begin(), id.agreement_public().end());
     p.agreement_sig = agreement_binding(id);
+    p.offer_ephemeral = proto::Bytes(connection.begin(), connection.end());
     return p;
   }
   Identity id;
+  std::array<uint8_t, 32> connection{};
   OwnSenderKey own;
   std::string name;
   SenderKeyStore store;
@@ -68,7 +76,7 @@ void distribute(Member& from, std::vector<Member*> to, RelayView& relay, uint64_
     auto sk = seal_sender_key(from.id, from.own, r->as_participant());
     ASSERT_TRUE(sk.ok()) << sk.error().message();
     relay.sender_keys.push_back(*sk);
-    auto opened = open_sender_key(r->id, *sk);
+    auto opened = open_sender_key(r->id, *sk, r->connection);
     ASSERT_TRUE(opened.ok()) << opened.error().message();
     // The room lists `from` behind its session (RoomCall binds every member it is told of).
     r->store.bind(from.own.session_id(), from.id.fingerprint());
@@ -87,7 +95,7 @@ bool relay_reads(const RelayView& relay, const Datagram& d) {
                              relay.relay_id.agreement_secret().data()) == 0) {
       candidates.push_back(Key32(std::span<const uint8_t, 32>(plain.data(), 32)));
     }
-    if (open_sender_key(relay.relay_id, sk).ok()) return true;
+    if (open_sender_key(relay.relay_id, sk, sk.to_ephemeral).ok()) return true;
   }
   std::vector<uint8_t> out(d.ct.size());
   size_t n = 0;
@@ -161,13 +169,13 @@ TEST(RoomE2e, RelayCannotSubstituteARecipientKey) {
 TEST(RoomE2e, TamperedOrMisaddressedSenderKeyIsRefused) {
   Member alice(1, "alice"), bob(2, "bob"), carol(3, "carol");
   auto sk = *seal_sender_key(alice.id, alice.own, bob.as_participant());
-  EXPECT_EQ(open_sender_key(carol.id, sk).error().what, "SenderKey not addressed to us");
+  EXPECT_EQ(open_sender_key(carol.id, sk, carol.connection).error().what, "SenderKey not addressed to us");
   auto relabelled = sk;
   relabelled.session_id = 77;  // a relay trying to attribute Alice's key to another session
-  EXPECT_EQ(open_sender_key(bob.id, relabelled).error().what, "bad signature on SenderKey");
+  EXPECT_EQ(open_sender_key(bob.id, relabelled, bob.connection).error().what, "bad signature on SenderKey");
   auto impostor = sk;
   impostor.identity_pub.assign(carol.id.signing_public().begin(), carol.id.signing_public().end());
-  EXPECT_FALSE(open_sender_key(bob.id, impostor).ok());
+  EXPECT_FALSE(open_sender_key(bob.id, impostor, bob.connection).ok());
 }
 
 // A member (or a relay with a throwaway identity of its own) signs a key for another member's
@@ -184,7 +192,7 @@ TEST(SenderKeys, RefusesAKeyForAnotherMembersSession) {
   for (int i = 0; i < 1000; ++i) claims_alice.rotate();
   auto forged = seal_sender_key(mallory.id, claims_alice, bob.as_participant());
   ASSERT_TRUE(forged.ok());
-  auto opened = open_sender_key(bob.id, *forged);
+  auto opened = open_sender_key(bob.id, *forged, bob.connection);
   ASSERT_TRUE(opened.ok());  // a valid signature: Mallory's own
   EXPECT_EQ(bob.store.install(std::move(*opened), 0), SenderKeyStore::Verdict::kWrongSender);
   // Mallory's audio under Alice's session does not play.
@@ -201,9 +209,41 @@ TEST(SenderKeys, RefusesAKeyForAnotherMembersSession) {
   EXPECT_TRUE(member_reads(bob, send(alice, "it is alice")));
   // A key for a session the room does not list is refused too.
   OwnSenderKey nobody(9);
-  auto ghost = open_sender_key(bob.id, *seal_sender_key(mallory.id, nobody, bob.as_participant()));
+  auto ghost = open_sender_key(bob.id, *seal_sender_key(mallory.id, nobody, bob.as_participant()),
+                               bob.connection);
   ASSERT_TRUE(ghost.ok());
   EXPECT_EQ(bob.store.install(std::move(*ghost), 0), SenderKeyStore::Verdict::kNotAMember);
+}
+
+// A relay records the key Alice sealed for Bob, and Alice's audio under it. Bob's connection
+// drops and he dials again (a new offer ephemeral); the relay replays the recorded key and
+// audio as if live. Before keys named the recipient's connection, Bob (a fresh store after the
+// redial) installed it and heard the old audio as new. The key is refused, and a relay that
+// re-labels it for the new connection breaks Alice's signature.
+TEST(SenderKeys, AKeyRecordedOnAnEarlierConnectionIsRefused) {
+  Member alice(1, "alice"), bob(3, "bob");
+  RelayView relay;
+  distribute(alice, {&bob}, relay, 0);
+  const auto recorded_audio = send(alice, "said before the redial");
+  const proto::SenderKey recorded_key = relay.sender_keys.back();
+  EXPECT_TRUE(member_reads(bob, recorded_audio));
+
+  bob.redial();
+  bob.store = SenderKeyStore();
+  bob.store.bind(1, alice.id.fingerprint());
+  auto replayed = open_sender_key(bob.id, recorded_key, bob.connection);
+  ASSERT_FALSE(replayed.ok());
+  EXPECT_EQ(replayed.error().what, "SenderKey bound to another connection of ours (a replay?)");
+  EXPECT_FALSE(member_reads(bob, recorded_audio));
+
+  auto relabelled = recorded_key;
+  relabelled.to_ephemeral.assign(bob.connection.begin(), bob.connection.end());
+  EXPECT_EQ(open_sender_key(bob.id, relabelled, bob.connection).error().what,
+            "bad signature on SenderKey");
+  // A recipient listed without a connection to bind to gets no key at all.
+  auto unbound = bob.as_participant();
+  unbound.offer_ephemeral.reset();
+  EXPECT_FALSE(seal_sender_key(alice.id, alice.own, unbound).ok());
 }
 
 // The room moving a session to another identity (a relay swapping members) drops the keys

@@ -32,6 +32,7 @@ struct Member : transport::QuicEvents {
   std::vector<proto::SignalMessage> preamble;  // sent before the CallOffer (hello, token)
   std::function<void(proto::CallOffer&)> tamper;  // a hostile member's changes to its offer
   int datagrams = 0, entries = 0, probes = 0;
+  crypto::PendingOffer pending;  // this connection's offer: sender keys for us are bound to it
 
   Member(asio::io_context& io, udp::endpoint relay, const std::string& room, std::string n)
       : name(std::move(n)) {
@@ -40,7 +41,6 @@ struct Member : transport::QuicEvents {
   }
   void on_established(transport::QuicConnection& c) override {
     for (const auto& m : preamble) c.send_stream(proto::frame_signal(m));
-    crypto::PendingOffer pending;
     auto offer = crypto::make_offer(id, {"good"}, pending);
     offer.display_name = name;
     if (tamper) tamper(offer);

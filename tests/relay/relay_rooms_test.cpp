@@ -236,8 +236,8 @@ TEST(RelayRooms, SenderKeysReachOnlyTheirAddresseeUnopened) {
   const auto& received = std::get<proto::SenderKey>(*std::find_if(
       b.messages.begin(), b.messages.end(),
       [](const auto& m) { return std::holds_alternative<proto::SenderKey>(m); }));
-  EXPECT_TRUE(crypto::open_sender_key(b.id, received).ok());
-  EXPECT_FALSE(crypto::open_sender_key(f.relay_id, received).ok());
+  EXPECT_TRUE(crypto::open_sender_key(b.id, received, b.pending.ephemeral_public).ok());
+  EXPECT_FALSE(crypto::open_sender_key(f.relay_id, received, received.to_ephemeral).ok());
 }
 
 // A hostile member hands Bob a key for Alice's session, or one that claims Alice's identity:
@@ -317,18 +317,27 @@ struct Presence : transport::QuicEvents {
   proto::SignalFrameReader reader;
   std::vector<proto::SignalMessage> messages;
   bool registered = false;
+  std::vector<proto::RegisterPresence> sent;
+  std::optional<proto::RegisterPresence> replay;  // a hostile relay's: sends this, signs nothing
   Presence(asio::io_context& io, udp::endpoint relay) {
     client = std::make_unique<transport::QuicClient>(io, relay, transport::room_sni("presence"),
                                                      nullptr, *this);
   }
-  void on_established(transport::QuicConnection& c) override {
-    c.send_stream(proto::frame_signal(crypto::make_presence(id)));
+  void on_established(transport::QuicConnection&) override { register_as(crypto::make_presence(id)); }
+  void register_as(proto::RegisterPresence reg) {
+    sent.push_back(replay.value_or(std::move(reg)));
+    send(sent.back());
   }
   void on_stream(transport::QuicConnection&, std::span<const uint8_t> d) override {
     ASSERT_TRUE(reader.feed(d).ok());
     while (auto m = reader.next()) {
       ASSERT_TRUE(m->ok());
-      if (auto* ack = std::get_if<proto::RegisterPresenceAck>(&m->value())) registered = ack->accepted;
+      if (auto* ack = std::get_if<proto::RegisterPresenceAck>(&m->value())) {
+        registered = ack->accepted;
+        if (!ack->accepted && ack->challenge && sent.size() == 1 && !replay) {
+          register_as(crypto::make_presence(id, std::span<const uint8_t>(*ack->challenge)));
+        }
+      }
       messages.push_back(m->value());
     }
   }
@@ -341,6 +350,38 @@ struct Presence : transport::QuicEvents {
     return nullptr;
   }
 };
+
+// A relay Alice registered with replays her signed registration to another relay (to take her
+// direct calls there), or to the same relay on a connection of its own. Before a registration
+// signed the connection's challenge, both were accepted for five minutes. Each is answered
+// with that connection's challenge and registers nothing.
+TEST(RelayDirectCalls, ARegistrationReplayedToAnotherRelayOrConnectionIsRefused) {
+  RelayFixture f;
+  Presence alice(f.io, f.server.local_endpoint());
+  ASSERT_TRUE(f.run_until([&] { return alice.registered; }));
+  ASSERT_EQ(alice.sent.size(), 2u);  // the request for a challenge, then the signed one
+  const proto::RegisterPresence captured = alice.sent.back();
+  ASSERT_TRUE(captured.challenge.has_value());
+
+  RelayServer other(f.io, crypto::Identity::generate(), RelayConfig{});
+  transport::QuicServer other_server(f.io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0),
+                                     transport::generate_certificate("wzp-relay"), other);
+  Presence to_other(f.io, other_server.local_endpoint()), to_same(f.io, f.server.local_endpoint());
+  to_other.replay = captured;
+  to_same.replay = captured;
+  ASSERT_TRUE(f.run_until([&] {
+    return to_other.last<proto::RegisterPresenceAck>() && to_same.last<proto::RegisterPresenceAck>();
+  }));
+  for (const Presence* p : {&to_other, &to_same}) {
+    const auto* ack = p->last<proto::RegisterPresenceAck>();
+    EXPECT_FALSE(ack->accepted);
+    EXPECT_EQ(ack->reason.value_or(""), "sign this connection's challenge");
+    ASSERT_TRUE(ack->challenge.has_value());
+    EXPECT_NE(*ack->challenge, *captured.challenge);
+  }
+  EXPECT_EQ(other.stats().presence, 0u);
+  EXPECT_EQ(f.relay.stats().presence, 1u);  // Alice's own, and only that
+}
 
 TEST(RelayDirectCalls, RingConnectInAPrivateRoomAndHangUp) {
   RelayFixture f;

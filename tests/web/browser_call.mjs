@@ -1,7 +1,8 @@
 // The page in a real browser (Debian chromium driven by playwright-core), against a real relay
 // and a real wzp-web: two pages join one room, each with a fake microphone playing a tone
-// (440 and 660 Hz); each must hear the other's. Then the relay is killed and restarted on the
-// same port: the pages must show the amber "reconnecting" banner, then the green "registered"
+// (440 and 660 Hz); each must hear the other's, and log the other's join with the pair's safety
+// number; a third page that expects only the first flags the second. Then the relay is killed
+// and restarted on the same port: the pages must show the amber "reconnecting" banner, then the green "registered"
 // one, and hear each other again, without a reload.
 //
 //   node tests/web/browser_call.mjs BIN_DIR [SCREENSHOT.png]
@@ -114,6 +115,28 @@ try {
   log(`page B hears ${bHears.f.toFixed(1)} Hz (RMS ${bHears.rms.toFixed(0)}); page A hears ${aHears.f.toFixed(1)} Hz (RMS ${aHears.rms.toFixed(0)})`);
   check(Math.abs(bHears.f - 440) <= 2 && bHears.rms > 500, 'page B plays page A\'s 440 Hz tone');
   check(Math.abs(aHears.f - 660) <= 2 && aHears.rms > 500, 'page A plays page B\'s 660 Hz tone');
+
+  // Membership is shown: each page logs the other's join with its fingerprint and the pair's
+  // safety number, the same number on both pages.
+  await Promise.all(pages.map((p) => waitFor(p, () => window.wzp.me && window.wzp.memberEvents.length >= 1, null, 10000, 'a join logged')));
+  const [fpA, fpB] = await Promise.all(pages.map((p) => p.evaluate(() => window.wzp.me)));
+  const joinSeen = async (p, fp) => p.evaluate((fp) => window.wzp.memberEvents.find((e) => e.event === 'joined' && e.fingerprint === fp), fp);
+  const [bOnA, aOnB] = [await joinSeen(a, fpB), await joinSeen(b, fpA)];
+  check(!!bOnA && !!aOnB && /^(\d{5} ){11}\d{5}$/.test(bOnA.safety_number) && bOnA.safety_number === aOnB.safety_number,
+        `each page logs the other's join with one safety number (${bOnA && bOnA.safety_number})`);
+  // A third page that expects only A: B is flagged as not expected (B gets none of its key).
+  const c = await browsers[0].newPage({ viewport: { width: 390, height: 760 } });
+  await c.goto(`${base}/e2e-room?processing=off&expect=${encodeURIComponent(fpA)}`);
+  await c.click('#join');
+  await waitFor(c, () => window.wzp.memberList && window.wzp.memberList.length === 2, null, 15000, 'page C lists A and B');
+  const listed = await c.evaluate(() => Object.fromEntries(window.wzp.memberList.map((m) => [m.fingerprint, m.expected])));
+  const cBanner = await c.evaluate(() => window.wzp.alert || { kind: 'none', text: '' });
+  check(listed[fpA] === true && listed[fpB] === false && cBanner.kind === 'amber' && cBanner.text.includes('not expected'),
+        `page C (expect=A) flags B as not expected: "${cBanner.text}"`);
+  const fpC = await c.evaluate(() => window.wzp.me);
+  await c.close();
+  const left = await waitFor(a, (fp) => window.wzp.memberEvents.some((e) => e.event === 'left' && e.fingerprint === fp), fpC, 10000, 'C\'s leave logged').then(() => true, (e) => { log(e.message); return false; });
+  check(left, 'page A logs page C leaving');
   await waitFor(a, () => window.wzp.banner && window.wzp.banner.kind === 'green', null, 10000, 'green banner');
   if (screenshot) {
     await a.screenshot({ path: screenshot });

@@ -170,6 +170,12 @@ TEST(WebBridge, AnotherSitesPageCannotOpenACall) {
   EXPECT_NE(metrics.find(R"(wzp_web_errors_total{reason="origin"} 2)"), std::string::npos);
 }
 
+TEST(WebBridge, APageExpectingWhatIsNotAFingerprintIsRefusedAtTheHandshake) {
+  Stack s;
+  EXPECT_THROW(Browser(s.port(), "t?expect=alice"), boost::system::system_error);
+  EXPECT_NO_THROW(Browser(s.port(), "t?expect=0a1b%3A2c3d%3A4e5f%3A6a7b%3A8c9d%3A0e1f%3A2a3b%3A4c5d"));
+}
+
 TEST(WebBridge, ServesThePageItsFilesAndNothingElse) {
   Stack s;
   unsigned status = 0;
@@ -231,6 +237,23 @@ TEST(WebControl, ParsesWhatThePageSendsAndRefusesTheRest) {
   EXPECT_FALSE(valid_room(std::string(65, 'a')));
   EXPECT_FALSE(valid_room("healthz"));  // the bridge's own paths
   EXPECT_FALSE(valid_room("metrics"));
+}
+
+// The page's expect= list (its key to these alone): percent-encoded or not, bounded, and
+// anything that is not a fingerprint is refused by name rather than silently matching nobody.
+TEST(WebControl, ExpectTakesFingerprintsOnlyAndAtMostSixteen) {
+  const std::string a = "0a1b:2c3d:4e5f:6a7b:8c9d:0e1f:2a3b:4c5d", b = "ffff:0000:1111:2222:3333:4444:5555:6666";
+  using List = std::vector<std::string>;
+  EXPECT_EQ(std::get<List>(parse_expect("")), List{});
+  EXPECT_EQ(std::get<List>(parse_expect("processing=off")), List{});
+  EXPECT_EQ(std::get<List>(parse_expect("expect=" + a + "," + b)), (List{a, b}));
+  EXPECT_EQ(std::get<List>(parse_expect("x=1&expect=0a1b%3A2c3d%3a4e5f:6a7b:8c9d:0e1f:2a3b:4c5d%2C")), List{a});
+  EXPECT_EQ(std::get<BadControl>(parse_expect("expect=alice")).reason, "expect: 'alice' is not a fingerprint");
+  EXPECT_TRUE(std::holds_alternative<BadControl>(parse_expect("expect=" + a + "%2")));
+  EXPECT_TRUE(std::holds_alternative<BadControl>(parse_expect("expect=0A1B:2c3d:4e5f:6a7b:8c9d:0e1f:2a3b:4c5d")));
+  std::string many = "expect=";
+  for (int i = 0; i < 17; ++i) many += a + ",";
+  EXPECT_EQ(std::get<BadControl>(parse_expect(many)).reason, "expect: more than 16 fingerprints");
 }
 
 }  // namespace
