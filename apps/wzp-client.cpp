@@ -32,10 +32,13 @@
 #include "codec/audio_analysis.h"
 #include "codec/resample.h"
 #include "codec/vad.h"
+#include "crypto/handshake.h"
 #include "crypto/identity.h"
 #include "proto/hex.h"
+#include "proto/room_secret.h"
 #include "transport/asio_scheduler.h"
 #include "transport/endpoint.h"
+#include "transport/quic.h"
 #include "transport/tls_identity.h"
 #include "cli.h"
 
@@ -100,6 +103,19 @@ int main(int argc, char** argv) {
   app.add_option("relay", relay, "relay address HOST:PORT");
   app.add_option("--room", room, "room to join")->capture_default_str();
   app.add_option("--name", name, "display name shown to the room");
+  std::string secret;
+  bool new_secret = false;
+  app.add_option("--secret", secret,
+                 "the invite-only room of --room's name and this secret (32 hex digits): the relay "
+                 "admits only those who hold it; without it a room is open to anyone who knows its name")
+      ->check(CLI::Validator(
+          std::function<std::string(std::string&)>([](std::string& s) {
+            return wzp::proto::parse_room_secret(s)
+                       ? std::string()
+                       : "a room secret is 32 hex digits (wzp-client --new-secret makes one)";
+          }),
+          "HEX"));
+  app.add_flag("--new-secret", new_secret, "print a fresh room secret for --secret and exit");
   std::vector<std::string> expect;
   app.add_option("--expect", expect,
                  "hand our key only to this fingerprint (repeatable): anyone else the relay lists "
@@ -186,6 +202,10 @@ int main(int argc, char** argv) {
 
   if (int rc = identity_commands(identity_path, show_identity, show_mnemonic, restore); rc >= 0) {
     return rc;
+  }
+  if (new_secret) {
+    std::cout << wzp::proto::to_hex(wzp::crypto::random_nonce(wzp::proto::kRoomSecretBytes)) << "\n";
+    return 0;
   }
   if (relay.empty()) {
     std::cerr << "wzp-client: a relay address is required (see --help)\n";
@@ -292,6 +312,7 @@ int main(int argc, char** argv) {
   std::string pin_error;
   wzp::client::RoomCallOptions opt;
   opt.room = room;
+  if (!secret.empty()) opt.secret = wzp::proto::parse_room_secret(secret);
   opt.display_name = name;
   opt.token = token;
   opt.clock_skew_ppm = skew_ppm;
@@ -404,6 +425,9 @@ int main(int argc, char** argv) {
   };
   std::unique_ptr<wzp::client::RoomCall> call;
   std::string call_room = opt.room;  // for the "joined room" line
+  // What the "joined room" line says about who else may come in.
+  std::string call_access = opt.secret ? " (invite-only: the relay admits only holders of its secret)"
+                                       : " (open: anyone who knows its name can join)";
   if (!do_register) {
     call = std::make_unique<wzp::client::RoomCall>(io, *ep.address, *identity, opt, source, sink);
   }
@@ -420,6 +444,8 @@ int main(int argc, char** argv) {
     const auto at_ep = wzp::transport::parse_address(current_relay);
     auto o = opt;
     o.room = call_room = private_room;
+    o.secret.reset();  // the relay names the private room and admits the two parties only
+    call_access = " (private: the relay admits the two parties only)";
     o.expect = {call_peer};  // a direct call's room holds exactly the peer we called or answered
     call = std::make_unique<wzp::client::RoomCall>(io, *at_ep.address, *identity, o, source, sink);
     say("call connected in room " + private_room);
@@ -580,7 +606,7 @@ int main(int argc, char** argv) {
       say(st.reconnects > 0 ? "back in the call (reconnect " + std::to_string(st.reconnects) + ")"
                             : "joined room " + wzp::client::printable(call_room) + " as " +
                                   identity->fingerprint() + ", " + std::to_string(st.members) +
-                                  (st.members == 1 ? " other" : " others") + " here");
+                                  (st.members == 1 ? " other" : " others") + " here" + call_access);
     }
     was_connected = call && st.connected;
     if (tick % 10 == 9 && st.connected && st.members > 0) {

@@ -12,6 +12,23 @@ const wzp = (window.wzp = { state: 'idle', framesSent: 0, framesHeard: 0, heard:
 // `?expect=FP,FP` in the page's address fills the field: the call hands its key to them only.
 $('expect').value = new URLSearchParams(location.search).get('expect') || '';
 
+// `#secret=HEX` (32 hex digits) makes it the invite-only room of that name and secret: the
+// relay admits only those who hold it. The fragment never leaves the browser except on our
+// own WebSocket to the bridge. Without it the room is open to anyone who knows its name.
+const secret = new URLSearchParams(location.hash.slice(1)).get('secret') || '';
+$('access').textContent = secret ? 'invite-only' : 'open room';
+$('access').title = secret ? 'The relay admits only those who hold this address\'s secret'
+                           : 'Anyone who knows (or guesses) the room\'s name can join';
+$('access').className = secret ? 'tag' : 'tag warn';
+wzp.access = secret ? 'invite' : 'open';
+$('make-invite').hidden = !!secret;
+$('make-invite').addEventListener('click', (e) => {
+  e.preventDefault();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  location.hash = 'secret=' + Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  location.reload();
+});
+
 let ws, ctx, capture, playback, stream;
 let muted = false, talking = false, pttMode = false;
 let pending = new Float32Array(0);
@@ -117,7 +134,10 @@ function connect() {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const expect = $('expect').value.split(/[\s,]+/).filter(Boolean).join(',');
   $('expect').disabled = true;
-  const query = expect ? `?expect=${encodeURIComponent(expect)}` : '';
+  const params = new URLSearchParams();
+  if (expect) params.set('expect', expect);
+  if (secret) params.set('secret', secret);
+  const query = params.toString() ? '?' + params.toString() : '';
   ws = new WebSocket(`${proto}//${location.host}/ws/${encodeURIComponent(room)}${query}`);
   ws.binaryType = 'arraybuffer';
   wzp.state = 'connecting';
@@ -206,6 +226,8 @@ function onControl(m) {
     $('me').textContent = m.fingerprint;
     wzp.me = m.fingerprint;
     $('relay-now').textContent = m.relay;
+    wzp.access = m.access;  // what the bridge joined: "open" or "invite"
+    wzp.connected = m.connected;
     const ul = $('members');
     ul.replaceChildren();
     if (!m.members.length) ul.innerHTML = '<li class="muted">nobody yet</li>';

@@ -34,7 +34,7 @@ RoomCall::RoomCall(boost::asio::io_context& io, const transport::Address& relay,
 RoomCall::RoomCall(boost::asio::io_context& io, transport::Peer relay, const crypto::Identity& identity,
                    RoomCallOptions options, Source source, Sink sink)
     : io_(io), relay_(relay.endpoint), relay_name_(std::move(relay.name)), identity_(identity), options_(std::move(options)),
-      source_(std::move(source)), sink_(std::move(sink)), timer_(io),
+      address_(transport::room_address(options_.room, options_.secret)), source_(std::move(source)), sink_(std::move(sink)), timer_(io),
       start_(std::chrono::steady_clock::now()), redial_(io), pcm_(kPcmFrame), mix_(kPcmFrame),
       part_(kPcmFrame) {
   dial();
@@ -118,7 +118,7 @@ void RoomCall::dial() {
 }
 
 void RoomCall::connect() {
-  quic_ = std::make_unique<transport::QuicClient>(io_, relay_, transport::room_sni(options_.room),
+  quic_ = std::make_unique<transport::QuicClient>(io_, relay_, address_.sni,
                                                   options_.verify_relay, *this);
   wire_.conn = &quic_->connection();
 }
@@ -223,6 +223,7 @@ void RoomCall::on_established(transport::QuicConnection& c) {
   if (!options_.token.empty()) c.send_stream(proto::frame_signal(proto::AuthToken{options_.token}));
   auto offer = crypto::make_offer(identity_, {"good", "degraded", "catastrophic"}, pending_);
   if (!options_.display_name.empty()) offer.display_name = options_.display_name;
+  offer.room_key = address_.key;
   c.send_stream(proto::frame_signal(offer));
 }
 
@@ -485,7 +486,7 @@ void RoomCall::check_liveness() {
 
 void RoomCall::start_probe() {
   probe_ = std::make_unique<Probe>();
-  probe_->quic = std::make_unique<transport::QuicClient>(io_, relay_, transport::room_sni(options_.room),
+  probe_->quic = std::make_unique<transport::QuicClient>(io_, relay_, address_.sni,
                                                          options_.verify_relay, *probe_);
 }
 

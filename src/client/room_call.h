@@ -47,6 +47,9 @@ struct MemberEvent {
 
 struct RoomCallOptions {
   std::string room = "lobby";
+  // Set: the invite-only room of that name and secret (transport::room_address), which the
+  // relay opens only to offers carrying its key. Unset: the open room, anyone who knows the name.
+  std::optional<std::vector<uint8_t>> secret;
   std::string display_name;
   std::string token;  // sent first (AuthToken) when the relay checks tokens
   CallEncoderConfig encoder;
@@ -173,6 +176,7 @@ class RoomCall : public transport::QuicEvents {
   uint64_t dials_ = 0;  // a lookup's answer counts only for the dial that asked
   const crypto::Identity& identity_;
   RoomCallOptions options_;
+  transport::RoomAddress address_;  // the room's SNI and, invite-only, its key
   Source source_;
   Sink sink_;
   std::unique_ptr<transport::QuicClient> quic_;

@@ -46,6 +46,9 @@ struct CallOffer {
   // signature binding it (over "agreement-key" || agreement_pub).
   std::optional<Bytes> agreement_pub;
   std::optional<Bytes> agreement_sig;
+  // An invite-only room's key (transport::room_address): the relay admits the offer to the
+  // room its SNI names only when the key hashes to that SNI.
+  std::optional<Bytes> room_key;
   static constexpr auto fields() {
     return std::make_tuple(field("identity_pub", &CallOffer::identity_pub),
                            field("ephemeral_pub", &CallOffer::ephemeral_pub),
@@ -53,7 +56,8 @@ struct CallOffer {
                            field("supported_profiles", &CallOffer::supported_profiles),
                            field("display_name", &CallOffer::display_name),
                            field("agreement_pub", &CallOffer::agreement_pub),
-                           field("agreement_sig", &CallOffer::agreement_sig));
+                           field("agreement_sig", &CallOffer::agreement_sig),
+                           field("room_key", &CallOffer::room_key));
   }
 };
 

@@ -231,12 +231,18 @@ void RelayServer::sweep_idle() {
 
 std::string RelayServer::metrics_text() const {
   const auto& st = stats_;
-  size_t members = 0;
-  for (const auto& [r, m] : rooms_) members += m.size();
+  size_t members = 0, invite_rooms = 0;
+  for (const auto& [r, m] : rooms_) {
+    members += m.size();
+    invite_rooms += transport::is_invite_sni(r);
+  }
   const auto n = [](uint64_t v) { return static_cast<double>(v); };
   std::string out;
   family(out, "wzp_relay_sessions", "gauge", "Open client sessions.", {{"", n(sessions_.size())}});
   family(out, "wzp_relay_rooms", "gauge", "Rooms with at least one member.", {{"", n(rooms_.size())}});
+  family(out, "wzp_relay_invite_rooms", "gauge",
+         "Of those, invite-only rooms (joined with the room's key; the others are open to anyone who knows the name).",
+         {{"", n(invite_rooms)}});
   family(out, "wzp_relay_participants", "gauge", "Members of all rooms.", {{"", n(members)}});
   family(out, "wzp_relay_datagrams_received_total", "counter", "Media datagrams received.",
          {{"", n(st.datagrams_in)}});
@@ -320,6 +326,9 @@ std::string RelayServer::metrics_text() const {
   family(out, "wzp_relay_forged_sender_keys_total", "counter",
          "SenderKey messages for another member's session or identity (the sender is hung up).",
          {{"", n(st.forged_sender_keys)}});
+  family(out, "wzp_relay_invites_refused_total", "counter",
+         "Offers for an invite-only room without its key (hung up before joining).",
+         {{"", n(st.invites_refused)}});
   family(out, "wzp_relay_cut_off_total", "counter", "Sessions cut off for flooding.",
          {{"", n(st.cut_off)}});
   family(out, "wzp_relay_presence_registrations_total", "counter",
@@ -511,6 +520,13 @@ void RelayServer::join(Session& s, const proto::CallOffer& offer) {
       (offer.agreement_sig && offer.agreement_sig->size() != 64)) {
     ++stats_.signal_errors;
     return hangup(s, "agreement key must be 32 bytes and its signature 64");
+  }
+  // An invite-only room opens only to its key: an observer who read the SNI off the wire, or
+  // someone who knows the name, has neither. An open room is joined by name alone.
+  if (transport::is_invite_sni(s.room) &&
+      !(offer.room_key && transport::invite_key_opens(s.room, *offer.room_key))) {
+    ++stats_.invites_refused;
+    return hangup(s, "this room is invite-only: its secret is needed");
   }
   const std::string fingerprint =
       crypto::fingerprint_of(std::span<const uint8_t, 32>(offer.identity_pub.data(), 32));

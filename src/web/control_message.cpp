@@ -6,6 +6,7 @@
 
 #include "crypto/identity.h"
 #include "proto/hex.h"
+#include "proto/room_secret.h"
 
 namespace wzp::web {
 
@@ -47,15 +48,22 @@ std::optional<std::string> percent_decode(std::string_view in) {
 
 }  // namespace
 
-std::variant<std::vector<std::string>, BadControl> parse_expect(std::string_view query) {
-  std::vector<std::string> out;
+std::variant<JoinRequest, BadControl> parse_join(std::string_view room, std::string_view query) {
+  if (!valid_room(room)) return BadControl{"bad room name"};
+  JoinRequest out{std::string(room), {}, std::nullopt};
   while (!query.empty()) {
     const size_t amp = query.find('&');
     const std::string_view param = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (param.rfind("expect=", 0) != 0) continue;
+    const bool expect = param.starts_with("expect="), secret = param.starts_with("secret=");
+    if (!expect && !secret) continue;
     const auto value = percent_decode(param.substr(7));
-    if (!value) return BadControl{"expect: a broken %-escape"};
+    if (!value) return BadControl{std::string(expect ? "expect" : "secret") + ": a broken %-escape"};
+    if (secret) {
+      out.secret = proto::parse_room_secret(*value);
+      if (!out.secret) return BadControl{"secret: a room secret is 32 hex digits"};
+      continue;
+    }
     std::string_view rest = *value;
     while (!rest.empty()) {
       const size_t comma = rest.find(',');
@@ -65,10 +73,10 @@ std::variant<std::vector<std::string>, BadControl> parse_expect(std::string_view
       if (!crypto::is_fingerprint(fp)) {
         return BadControl{"expect: '" + fp.substr(0, 48) + "' is not a fingerprint"};
       }
-      if (out.size() == kMaxExpected) {
+      if (out.expect.size() == kMaxExpected) {
         return BadControl{"expect: more than " + std::to_string(kMaxExpected) + " fingerprints"};
       }
-      out.push_back(fp);
+      out.expect.push_back(fp);
     }
   }
   return out;

@@ -3,6 +3,8 @@
 //   {"type":"mute","on":true|false}        stop or resume sending the microphone
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -23,17 +25,20 @@ using Control = std::variant<SwitchRelay, SetMute, BadControl>;
 
 Control parse_control(std::string_view text);
 
-// The identities a page will talk to, from its WebSocket URL's query (`expect=FP,FP`, commas
-// and colons may be percent-encoded): its key goes to them alone, as `wzp-client --expect`.
-// No `expect`: anyone the room lists. At most kMaxExpected fingerprints, each in
-// fingerprint_of's form; anything else is refused with the reason.
+// What a page's WebSocket URL asks for: /ws/ROOM?expect=FP,FP&secret=HEX.
+//   expect  the identities the page will talk to (commas and colons may be percent-encoded):
+//           its key goes to them alone, as `wzp-client --expect`; none: anyone the room lists.
+//           At most kMaxExpected fingerprints, each in fingerprint_of's form.
+//   secret  the invite-only room of that name (32 hex digits, as `wzp-client --secret`);
+//           none: the open room.
+// Anything else in these is refused with the reason; other parameters are the page's own.
 inline constexpr size_t kMaxExpected = 16;
-// What a page's WebSocket URL asks for: /ws/ROOM?expect=FP,FP.
 struct JoinRequest {
   std::string room;
   std::vector<std::string> expect;
+  std::optional<std::vector<uint8_t>> secret;
 };
-std::variant<std::vector<std::string>, BadControl> parse_expect(std::string_view query);
+std::variant<JoinRequest, BadControl> parse_join(std::string_view room, std::string_view query);
 
 // A room name from a URL path segment: 1-64 of letters, digits, '-', '_', '.'.
 bool valid_room(std::string_view room);

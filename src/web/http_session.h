@@ -165,14 +165,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
         return reply(http::status::forbidden, "text/plain",
                      "origin not allowed (wzp-web --allow-origin adds one)\n");
       }
-      JoinRequest join{path.substr(4), {}};
-      if (!valid_room(join.room)) return reply(http::status::bad_request, "text/plain", "bad room name\n");
       const size_t q = target.find('?');
-      auto expect = parse_expect(q == std::string::npos ? std::string_view() : std::string_view(target).substr(q + 1));
-      if (const auto* bad = std::get_if<BadControl>(&expect)) {
+      auto parsed = parse_join(std::string_view(path).substr(4),
+                               q == std::string::npos ? std::string_view() : std::string_view(target).substr(q + 1));
+      if (const auto* bad = std::get_if<BadControl>(&parsed)) {
         return reply(http::status::bad_request, "text/plain", bad->reason + "\n");
       }
-      join.expect = std::move(std::get<std::vector<std::string>>(expect));
+      auto join = std::move(std::get<JoinRequest>(parsed));
       beast::get_lowest_layer(stream_).expires_never();
       std::make_shared<SocketSession<Stream>>(std::move(stream_), bridge_, std::move(join))
           ->start(std::move(req_));

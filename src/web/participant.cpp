@@ -15,6 +15,7 @@ using json = nlohmann::json;
 
 Participant::Participant(std::shared_ptr<WebBridge::Impl> bridge, JoinRequest join, Out out)
     : bridge_(std::move(bridge)), room_(std::move(join.room)), expect_(std::move(join.expect)),
+      secret_(std::move(join.secret)),
       out_(std::move(out)),
       identity_(crypto::Identity::generate()), relay_(bridge_->config.relay),
       connector_(bridge_->io, {{}, [b = bridge_](const std::string& r, const std::string& fp) {
@@ -99,6 +100,7 @@ void Participant::start_call() {
   if (!ep.address) return send({{"type", "error"}, {"reason", "relay " + ep.error}});
   client::RoomCallOptions o;
   o.room = room_;
+  o.secret = secret_;
   o.expect = expect_;
   // Every join and leave is shown on the page, with the fingerprint and the safety number, and
   // a warning for a name that comes back with another identity (docs/SECURITY.md).
@@ -184,6 +186,9 @@ void Participant::tick() {
       send({{"type", "stats"},
             {"relay", relay_},
             {"room", room_},
+            // Who may come in: "open" (anyone who knows the name) or "invite" (holders of the
+            // secret the page joined with; the relay checks it).
+            {"access", secret_ ? "invite" : "open"},
             {"fingerprint", identity_.fingerprint()},
             {"connected", st.connected},
             {"reconnecting", st.reconnecting},

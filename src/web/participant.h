@@ -65,6 +65,7 @@ class Participant {
   std::shared_ptr<WebBridge::Impl> bridge_;
   std::string room_;
   std::vector<std::string> expect_;  // the page's expect=: our key goes to these alone
+  std::optional<std::vector<uint8_t>> secret_;  // the page's secret=: an invite-only room
   // The safety number of each member listed (ours with theirs), for the page's list.
   std::map<std::string, std::string> safety_;
   Out out_;

@@ -1,4 +1,4 @@
-// The page's control messages, room names and relay addresses (a page picks the relay): any
+// The page's control messages, join URLs' queries, room names and relay addresses (a page picks the relay): any
 // bytes parse to a control or a reason; an address that parses is confined to safe
 // characters and prints back as itself.
 #include <cctype>
@@ -17,6 +17,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     __builtin_trap();  // a refusal always says why
   }
   if (wzp::web::valid_room(text) && (size == 0 || size > 64)) __builtin_trap();
+  // The same bytes as a WebSocket URL's query: a join or a reason, within its bounds.
+  const auto j = wzp::web::parse_join("room", text);
+  if (const auto* join = std::get_if<wzp::web::JoinRequest>(&j)) {
+    if (join->expect.size() > wzp::web::kMaxExpected) __builtin_trap();
+    if (join->secret && join->secret->size() != 16) __builtin_trap();
+  } else if (std::get<wzp::web::BadControl>(j).reason.empty()) {
+    __builtin_trap();
+  }
   const auto a = wzp::transport::parse_address(text);
   if (!a.address && a.error.empty()) __builtin_trap();
   if (a.address) {

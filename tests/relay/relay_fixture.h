@@ -34,15 +34,20 @@ struct Member : transport::QuicEvents {
   int datagrams = 0, entries = 0, probes = 0;
   crypto::PendingOffer pending;  // this connection's offer: sender keys for us are bound to it
 
+  std::optional<proto::Bytes> room_key;  // an invite-only room's key, sent in the offer
+
   Member(asio::io_context& io, udp::endpoint relay, const std::string& room, std::string n)
-      : name(std::move(n)) {
-    client = std::make_unique<transport::QuicClient>(io, relay, transport::room_sni(room),
-                                                     nullptr, *this);
+      : Member(io, relay, transport::room_address(room, std::nullopt), std::move(n)) {}
+  // Any SNI with any key: the room's own, or what an observer or a guesser has.
+  Member(asio::io_context& io, udp::endpoint relay, const transport::RoomAddress& room, std::string n)
+      : name(std::move(n)), room_key(room.key) {
+    client = std::make_unique<transport::QuicClient>(io, relay, room.sni, nullptr, *this);
   }
   void on_established(transport::QuicConnection& c) override {
     for (const auto& m : preamble) c.send_stream(proto::frame_signal(m));
     auto offer = crypto::make_offer(id, {"good"}, pending);
     offer.display_name = name;
+    offer.room_key = room_key;
     if (tamper) tamper(offer);
     c.send_stream(proto::frame_signal(offer));
   }

@@ -12,6 +12,7 @@
 
 #include "crypto/sender_keys.h"
 #include "proto/media_frame.h"
+#include "proto/room_secret.h"
 #include "proto/trunk_frame.h"
 #include "transport/netem_proxy.h"
 
@@ -506,6 +507,53 @@ TEST(RelayRooms, AccessListsAdmitOnlyTheListedFingerprints) {
   ASSERT_TRUE(f.run_until([&] { return a.answered && !b.closed.empty(); }));
   EXPECT_NE(b.closed.find("access list"), std::string::npos) << b.closed;
   EXPECT_EQ(f.relay.members(transport::room_sni("ops")), 1u);
+}
+
+// An invite-only room (finding 9: a room's name is a bearer secret, and its open SNI can be
+// read off the wire or computed by a guesser). The members hold a secret; the SNI reveals
+// neither it nor the name, and the relay admits to the room only offers whose key hashes to the
+// SNI. The observer who copies the SNI, a forger with a key of another secret, and a guesser
+// who knows the name all stay out; the two holders hear each other.
+TEST(RelayRooms, AnInviteOnlyRoomRefusesAnObserverAForgerAndAGuesser) {
+  RelayFixture f;
+  const auto ep = f.server.local_endpoint();
+  const auto secret = proto::parse_room_secret("00112233445566778899aabbccddeeff");
+  ASSERT_TRUE(secret);
+  const auto room = transport::room_address("ops", secret);
+  ASSERT_TRUE(room.key);
+  EXPECT_TRUE(transport::is_invite_sni(room.sni));
+  EXPECT_NE(room.sni, transport::room_sni("ops"));
+  Member a(f.io, ep, room, "alice"), b(f.io, ep, room, "bob");
+  ASSERT_TRUE(f.run_until([&] { return a.answered && b.answered; }));
+
+  Member observer(f.io, ep, transport::RoomAddress{room.sni, std::nullopt}, "eve");
+  auto other = transport::room_address("ops", proto::parse_room_secret("ffeeddccbbaa99887766554433221100"));
+  Member forger(f.io, ep, transport::RoomAddress{room.sni, other.key}, "mallory");
+  Member guesser(f.io, ep, "ops", "trudy");  // the name alone: the open room of that name
+  ASSERT_TRUE(f.run_until([&] {
+    return !observer.closed.empty() && !forger.closed.empty() && guesser.answered;
+  }));
+  EXPECT_NE(observer.closed.find("invite-only"), std::string::npos) << observer.closed;
+  EXPECT_NE(forger.closed.find("invite-only"), std::string::npos) << forger.closed;
+  EXPECT_FALSE(observer.answered);
+  EXPECT_FALSE(forger.answered);
+  EXPECT_EQ(f.relay.members(room.sni), 2u);
+  EXPECT_EQ(f.relay.members(transport::room_sni("ops")), 1u);  // the guesser is alone
+
+  for (int i = 0; i < 10; ++i) {
+    a.send_media('A');
+    guesser.send_media('T');
+    f.io.run_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_TRUE(f.run_until([&] { return b.markers.count('A'); }));
+  f.io.run_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(b.markers, (std::set<uint8_t>{'A'}));  // nothing of the guesser's
+  const auto u = b.last_update();
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->participants.size(), 2u);
+  const auto metrics = f.relay.metrics_text();
+  EXPECT_NE(metrics.find("wzp_relay_invites_refused_total 2"), std::string::npos);
+  EXPECT_NE(metrics.find("wzp_relay_invite_rooms 1"), std::string::npos);
 }
 
 TEST(RelayDirectCalls, UnknownCalleeGetsAClearReason) {

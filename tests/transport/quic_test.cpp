@@ -2,6 +2,9 @@
 // stream in order, datagrams both ways, and the room name hidden in the SNI.
 #include "transport/quic.h"
 
+#include "proto/hex.h"
+#include "proto/room_secret.h"
+
 #include "initials.h"
 
 #include <gtest/gtest.h>
@@ -94,6 +97,35 @@ TEST(Quic, HandshakeStreamAndDatagramsBothWays) {
   const auto st = client.connection().stats();
   EXPECT_GT(st.srtt_ms, 0);
   EXPECT_GE(st.max_udp_payload, 1200u);
+}
+
+// An invite-only room's address: its SNI names neither the room nor the secret (it differs
+// from the open room's and from the same name's under another secret), and only the room's own
+// key opens it. A secret is 32 hex digits, nothing else.
+TEST(Quic, AnInviteRoomsSniRevealsNeitherItsNameNorItsKey) {
+  const auto secret = proto::parse_room_secret("00112233445566778899AABBCCDDEEFF");
+  ASSERT_TRUE(secret);
+  const auto a = room_address("ops", secret);
+  ASSERT_TRUE(a.key);
+  EXPECT_EQ(a.key->size(), 32u);
+  EXPECT_EQ(a.sni.size(), 33u);  // a valid DNS label
+  EXPECT_TRUE(is_invite_sni(a.sni));
+  EXPECT_FALSE(is_invite_sni(room_sni("ops")));  // open rooms' SNIs are hex: never 'i'
+  EXPECT_EQ(a.sni.find(room_sni("ops")), std::string::npos);
+  EXPECT_EQ(a.sni.find(proto::to_hex(*a.key).substr(0, 16)), std::string::npos);
+  EXPECT_NE(room_address("ops2", secret).sni, a.sni);
+  EXPECT_NE(room_address("ops", proto::parse_room_secret("00112233445566778899aabbccddeefe")).sni, a.sni);
+  EXPECT_TRUE(invite_key_opens(a.sni, *a.key));
+  auto wrong = *a.key;
+  wrong[0] ^= 1;
+  EXPECT_FALSE(invite_key_opens(a.sni, wrong));
+  EXPECT_FALSE(invite_key_opens(room_sni("ops"), *a.key));
+  EXPECT_FALSE(invite_key_opens(a.sni, std::span<const uint8_t>(a.key->data(), 16)));
+  EXPECT_EQ(room_address("ops", std::nullopt).sni, room_sni("ops"));
+  EXPECT_FALSE(room_address("ops", std::nullopt).key);
+  for (const char* bad : {"", "0011", "00112233445566778899aabbccddeeffaa", "00112233445566778899aabbccddeefg"}) {
+    EXPECT_FALSE(proto::parse_room_secret(bad)) << bad;
+  }
 }
 
 // A datagram that cannot fit the path's current packet size (1200 bytes unless configured

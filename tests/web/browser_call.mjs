@@ -1,7 +1,8 @@
 // The page in a real browser (Debian chromium driven by playwright-core), against a real relay
 // and a real wzp-web: two pages join one room, each with a fake microphone playing a tone
 // (440 and 660 Hz); each must hear the other's, and log the other's join with the pair's safety
-// number; a third page that expects only the first flags the second. Then the relay is killed
+// number; a third page that expects only the first flags the second; a page with a secret is
+// alone in the invite-only room of the same name. Then the relay is killed
 // and restarted on the same port: the pages must show the amber "reconnecting" banner, then the green "registered"
 // one, and hear each other again, without a reload.
 //
@@ -137,6 +138,18 @@ try {
   await c.close();
   const left = await waitFor(a, (fp) => window.wzp.memberEvents.some((e) => e.event === 'left' && e.fingerprint === fp), fpC, 10000, 'C\'s leave logged').then(() => true, (e) => { log(e.message); return false; });
   check(left, 'page A logs page C leaving');
+  // A page with the room's name and a secret is in the invite-only room of that name: nobody
+  // from the open room is there, and neither side sees the other. The open room says it is open.
+  const d = await browsers[1].newPage({ viewport: { width: 390, height: 760 } });
+  await d.goto(`${base}/e2e-room?processing=off#secret=00112233445566778899aabbccddeeff`);
+  await d.click('#join');
+  await waitFor(d, () => window.wzp.connected && window.wzp.access === 'invite', null, 15000, 'page D in the invite-only room');
+  const dSees = await d.evaluate(() => ({ n: window.wzp.memberList.length, label: document.getElementById('access').textContent, me: window.wzp.me }));
+  const aSees = await a.evaluate((fp) => ({ access: window.wzp.access, label: document.getElementById('access').textContent,
+    sawD: window.wzp.memberEvents.some((e) => e.fingerprint === fp) }), dSees.me);
+  check(dSees.n === 0 && dSees.label === 'invite-only' && aSees.access === 'open' && aSees.label === 'open room' && !aSees.sawD,
+        `a page with a secret is alone in the invite-only room (lists ${dSees.n}); the open room is labelled "${aSees.label}"`);
+  await d.close();
   await waitFor(a, () => window.wzp.banner && window.wzp.banner.kind === 'green', null, 10000, 'green banner');
   if (screenshot) {
     await a.screenshot({ path: screenshot });

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <thread>
 
+#include "proto/hex.h"
 #include "relay/relay_server.h"
 #include "transport/quic.h"
 #include "transport/tls_identity.h"
@@ -239,21 +240,36 @@ TEST(WebControl, ParsesWhatThePageSendsAndRefusesTheRest) {
   EXPECT_FALSE(valid_room("metrics"));
 }
 
-// The page's expect= list (its key to these alone): percent-encoded or not, bounded, and
-// anything that is not a fingerprint is refused by name rather than silently matching nobody.
-TEST(WebControl, ExpectTakesFingerprintsOnlyAndAtMostSixteen) {
+// What a page's WebSocket URL asks for. The expect= list (its key to these alone):
+// percent-encoded or not, bounded, and anything that is not a fingerprint is refused by name
+// rather than silently matching nobody. The secret= of an invite-only room: 32 hex digits.
+TEST(WebControl, AJoinTakesFingerprintsOnlyAtMostSixteenAndASecretOf32HexDigits) {
   const std::string a = "0a1b:2c3d:4e5f:6a7b:8c9d:0e1f:2a3b:4c5d", b = "ffff:0000:1111:2222:3333:4444:5555:6666";
   using List = std::vector<std::string>;
-  EXPECT_EQ(std::get<List>(parse_expect("")), List{});
-  EXPECT_EQ(std::get<List>(parse_expect("processing=off")), List{});
-  EXPECT_EQ(std::get<List>(parse_expect("expect=" + a + "," + b)), (List{a, b}));
-  EXPECT_EQ(std::get<List>(parse_expect("x=1&expect=0a1b%3A2c3d%3a4e5f:6a7b:8c9d:0e1f:2a3b:4c5d%2C")), List{a});
-  EXPECT_EQ(std::get<BadControl>(parse_expect("expect=alice")).reason, "expect: 'alice' is not a fingerprint");
-  EXPECT_TRUE(std::holds_alternative<BadControl>(parse_expect("expect=" + a + "%2")));
-  EXPECT_TRUE(std::holds_alternative<BadControl>(parse_expect("expect=0A1B:2c3d:4e5f:6a7b:8c9d:0e1f:2a3b:4c5d")));
+  const auto expect = [](const std::string& q) { return std::get<JoinRequest>(parse_join("ops", q)).expect; };
+  const auto refused = [](const std::string& q) { return std::get<BadControl>(parse_join("ops", q)).reason; };
+  EXPECT_EQ(expect(""), List{});
+  EXPECT_EQ(expect("processing=off"), List{});
+  EXPECT_EQ(expect("expect=" + a + "," + b), (List{a, b}));
+  EXPECT_EQ(expect("x=1&expect=0a1b%3A2c3d%3a4e5f:6a7b:8c9d:0e1f:2a3b:4c5d%2C"), List{a});
+  EXPECT_EQ(refused("expect=alice"), "expect: 'alice' is not a fingerprint");
+  EXPECT_EQ(refused("expect=" + a + "%2"), "expect: a broken %-escape");
+  EXPECT_EQ(refused("expect=0A1B:2c3d:4e5f:6a7b:8c9d:0e1f:2a3b:4c5d"),
+            "expect: '0A1B:2c3d:4e5f:6a7b:8c9d:0e1f:2a3b:4c5d' is not a fingerprint");
   std::string many = "expect=";
   for (int i = 0; i < 17; ++i) many += a + ",";
-  EXPECT_EQ(std::get<BadControl>(parse_expect(many)).reason, "expect: more than 16 fingerprints");
+  EXPECT_EQ(refused(many), "expect: more than 16 fingerprints");
+
+  const auto join = std::get<JoinRequest>(parse_join("ops", "secret=00112233445566778899AABBCCDDEEFF&expect=" + a));
+  EXPECT_EQ(join.room, "ops");
+  EXPECT_EQ(join.expect, List{a});
+  ASSERT_TRUE(join.secret);
+  EXPECT_EQ(proto::to_hex(*join.secret), "00112233445566778899aabbccddeeff");
+  EXPECT_FALSE(std::get<JoinRequest>(parse_join("ops", "")).secret);  // the open room
+  for (const char* bad : {"secret=", "secret=0011", "secret=00112233445566778899aabbccddeefg"}) {
+    EXPECT_EQ(refused(bad), "secret: a room secret is 32 hex digits") << bad;
+  }
+  EXPECT_EQ(std::get<BadControl>(parse_join("a/b", "")).reason, "bad room name");
 }
 
 }  // namespace
