@@ -116,6 +116,11 @@ int main(int argc, char** argv) {
           }),
           "HEX"));
   app.add_flag("--new-secret", new_secret, "print a fresh room secret for --secret and exit");
+  bool constant_rate = false;
+  app.add_flag("--constant-rate", constant_rate,
+               "send at the same rate and size in pauses as in speech (no silence suppression): "
+               "who speaks when does not show on the wire, at about twice the bytes of a "
+               "conversation");
   std::vector<std::string> expect;
   app.add_option("--expect", expect,
                  "hand our key only to this fingerprint (repeatable): anyone else the relay lists "
@@ -322,7 +327,9 @@ int main(int argc, char** argv) {
   // VAD, so they are sent as they are; a microphone, and a client with nothing to send (a
   // recorder), send speech only and comfort noise in the pauses: a listener's uplink stays
   // near empty.
-  opt.encoder.silence_suppression = audio.empty() && echo_secs <= 0;
+  // --constant-rate: no pauses on the wire either, so that an observer (or the relay) cannot
+  // read who speaks when from packet rates and sizes (docs/SECURITY.md).
+  opt.encoder.silence_suppression = audio.empty() && echo_secs <= 0 && !constant_rate;
   std::string current_relay = relay;  // --register: `relay HOST:PORT` on stdin moves it
   const auto pin = [&](const std::string& which, const std::string& fp) {
     std::string pinned;

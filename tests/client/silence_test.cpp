@@ -2,6 +2,7 @@
 // hears comfort noise, not dead air, in the pauses.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -89,6 +90,92 @@ TEST(SilenceSuppression, ComfortNoiseCarriesNoRepairs) {
   EXPECT_EQ(st.speech_frames, 0u);
   EXPECT_GE(st.comfort_noise, 45u);  // one update per 200 ms
   EXPECT_EQ(call.link.sent, st.comfort_noise);
+}
+
+// What a network observer, or the relay, sees of a call: datagram sizes and times (the header
+// is authenticated, not encrypted, and the payload's size shows). Counted per second.
+struct Observed {
+  std::vector<uint32_t> packets, bytes;
+};
+
+struct Tap : DatagramSink {
+  Observed seen;
+  uint64_t now = 0;
+  void send(std::span<const uint8_t> d) override {
+    const size_t s = now / 1000;
+    if (seen.packets.size() <= s) {
+      seen.packets.resize(s + 1);
+      seen.bytes.resize(s + 1);
+    }
+    ++seen.packets[s];
+    seen.bytes[s] += static_cast<uint32_t>(d.size());
+  }
+};
+
+Observed observe(const std::vector<int16_t>& audio, bool suppress) {
+  CallEncoderConfig c;
+  c.adaptive = false;
+  c.silence_suppression = suppress;
+  SimCall keys(c);  // for its sealer
+  Tap tap;
+  CallEncoder enc(c, *keys.tx, tap);
+  for (size_t t = 0; t < audio.size() / kPcmFrame; ++t) {
+    for (uint64_t sub = 0; sub < 4; ++sub) {
+      tap.now = t * 20 + sub * 5;
+      if (sub == 0) enc.push(std::span(audio).subspan(t * kPcmFrame, kPcmFrame), tap.now);
+      enc.pace(tap.now);
+    }
+  }
+  return tap.seen;
+}
+
+// Finding 11 (metadata). With silence suppression the pauses stand out on the wire: an observer
+// who counts packets per second tells speech from pause in nearly every second, which is who
+// speaks when. With silence suppression off (wzp-client --constant-rate) every second looks
+// the same, in packets and in bytes (Opus runs at a constant bit rate): nothing to tell them
+// apart. Its cost in bytes is printed (docs/BENCHMARKS.md).
+TEST(Metadata, AnObserverCannotTellSpeechFromPausesInAConstantRateCall) {
+  const auto audio = speech_with_pauses();
+  const size_t segment = audio.size() / 8;  // speech, pause, speech, ... (4 rounds)
+  const auto truth = [&](size_t second) -> int {  // 1 speech, 0 pause, -1 a second that straddles
+    const size_t a = second * codec::kSampleRate, b = a + codec::kSampleRate - 1;
+    if (a / segment != b / segment || b >= audio.size()) return -1;
+    return (a / segment) % 2 == 0;
+  };
+  const auto judge = [&](const Observed& o, size_t& seconds) {  // the observer's best guess
+    std::vector<uint32_t> sorted(o.packets.begin(), o.packets.end());
+    std::sort(sorted.begin(), sorted.end());
+    const double threshold = (sorted.front() + sorted.back()) / 2.0;
+    size_t right = 0;
+    seconds = 0;
+    for (size_t s = 0; s < o.packets.size(); ++s) {
+      if (truth(s) < 0) continue;
+      ++seconds;
+      right += (o.packets[s] > threshold) == (truth(s) == 1);
+    }
+    return static_cast<double>(right) / seconds;
+  };
+  const Observed suppressed = observe(audio, true), constant = observe(audio, false);
+  size_t n = 0;
+  const double told = judge(suppressed, n);
+  std::printf("silence suppression: the observer tells speech from pause in %.0f %% of %zu seconds\n",
+              100 * told, n);
+  EXPECT_GT(told, 0.9);
+  EXPECT_GE(n, 8u);
+
+  uint64_t s_bytes = 0, c_bytes = 0;
+  for (auto b : suppressed.bytes) s_bytes += b;
+  for (auto b : constant.bytes) c_bytes += b;
+  std::vector<uint32_t> speech_sizes, pause_sizes;
+  for (size_t s = 1; s + 1 < constant.packets.size(); ++s) {  // whole seconds
+    if (truth(s) < 0) continue;
+    EXPECT_EQ(constant.packets[s], constant.packets[1]) << "second " << s;
+    EXPECT_EQ(constant.bytes[s], constant.bytes[1]) << "second " << s;
+  }
+  std::printf("constant rate: every second %u packets, %u bytes; %.2f x the bytes of silence "
+              "suppression (%lu against %lu)\n",
+              constant.packets[1], constant.bytes[1], static_cast<double>(c_bytes) / s_bytes,
+              c_bytes, s_bytes);
 }
 
 }  // namespace
