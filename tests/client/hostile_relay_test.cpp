@@ -1,6 +1,7 @@
 // A RoomCall against a relay that lies: a relay written in the test, over real QUIC on
-// 127.0.0.1, that answers with someone else's handshake, or lists a member and then hands out
-// a key of its own making for that member's session. The call must refuse each.
+// 127.0.0.1, that answers with someone else's handshake, lists ghosts, hands out a key of its
+// own making for a member's session, swaps identities or replays keys and audio. The call must
+// refuse or show each.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -102,6 +103,22 @@ struct Fixture {
     }
     return done();
   }
+  // The relay plays recorded datagrams to us, then we listen for what they do.
+  void replay(const std::vector<proto::Bytes>& recorded) {
+    for (const auto& d : recorded) {
+      relay.conn->send_datagram(d);
+      io.run_for(std::chrono::milliseconds(2));
+    }
+    run_until([] { return false; }, 600);
+  }
+  // The relay drops us; true once the call has redialled and lists `members` others again.
+  bool redial(size_t members) {
+    const proto::Bytes first_connection = my_ephemeral;
+    relay.send(proto::Hangup{std::nullopt, "relay restarting"});
+    return run_until([&] {
+      return my_ephemeral != first_connection && call->status().connected && call->member_count() == members;
+    }, 8000);
+  }
 };
 
 proto::Participant participant(const crypto::Identity& id, uint32_t session, const std::string& name) {
@@ -160,6 +177,40 @@ void speak(F& f, CallEncoder& e) {
   }
   f.run_until([] { return false; }, 600);
 }
+
+// The relay replays a recorded key and the audio that was sent under it: true when the key is
+// refused and none of the audio plays.
+template <class F>
+bool replay_is_refused_and_silent(F& f, const proto::SenderKey& key, const std::vector<proto::Bytes>& audio) {
+  const uint64_t refused = f.call->status().keys_refused, heard = f.frames_heard;
+  f.relay.send(key);
+  if (!f.run_until([&] { return f.call->status().keys_refused == refused + 1; })) return false;
+  f.replay(audio);
+  return f.frames_heard == heard;
+}
+
+// A member as the relay sees it: its identity, its sender key and the media it sends (through
+// the relay, which records it).
+struct Member {
+  Member(HostileRelay& r, const crypto::Identity& id, uint32_t session)
+      : identity(id), key(session), wire(r, static_cast<uint16_t>(session)), sealer(key) {}
+  crypto::Identity identity;
+  crypto::OwnSenderKey key;
+  AsMember wire;
+  SenderKeySealer sealer;
+  // Its current key, sealed for our current connection.
+  proto::SenderKey key_for(const Fixture& f, uint32_t my_session) const {
+    return *crypto::seal_sender_key(identity, key, to_me(f, my_session));
+  }
+  // It sends its key for our connection and speaks 50 frames: how many played.
+  uint64_t speaks(Fixture& f, uint32_t my_session) {
+    const uint64_t before = f.frames_heard;
+    f.relay.send(key_for(f, my_session));
+    CallEncoder enc(steady_encoder(), sealer, wire);
+    speak(f, enc);
+    return f.frames_heard - before;
+  }
+};
 
 // The relay answers with an answer it once gave to another offer (a replay), properly signed
 // by itself: before answers were verified, the call joined on it.
@@ -261,37 +312,17 @@ TEST(HostileRelay, AKeyAndAudioReplayedAfterARedialNeverPlay) {
   f.answer_then_list(u, kMe);
   f.start();
   ASSERT_TRUE(f.run_until([&] { return f.call->status().connected && f.call->member_count() == 1; }));
-  crypto::OwnSenderKey key(kAlice);
-  const auto recorded_key = *crypto::seal_sender_key(alice, key, to_me(f, kMe));
-  f.relay.send(recorded_key);
-  AsMember wire(f.relay, kAlice);
-  SenderKeySealer sealer(key);
-  CallEncoder enc(steady_encoder(), sealer, wire);
-  speak(f, enc);
-  ASSERT_GT(f.frames_heard, 20u);  // heard live
-  const auto recorded_audio = wire.sent;
-  const proto::Bytes first_connection = f.my_ephemeral;
+  Member a(f.relay, alice, kAlice);
+  const proto::SenderKey recorded_key = a.key_for(f, kMe);
+  ASSERT_GT(a.speaks(f, kMe), 20u);  // heard live
+  const auto recorded_audio = a.wire.sent;
 
-  f.relay.send(proto::Hangup{std::nullopt, "relay restarting"});
-  ASSERT_TRUE(f.run_until([&] {
-    return f.my_ephemeral != first_connection && f.call->status().connected && f.call->member_count() == 1;
-  }, 8000));
-  const uint64_t heard_before = f.frames_heard;
-  f.relay.send(recorded_key);
-  ASSERT_TRUE(f.run_until([&] { return f.call->status().keys_refused == 1; }));
-  for (const auto& d : recorded_audio) {
-    f.relay.conn->send_datagram(d);
-    f.io.run_for(std::chrono::milliseconds(2));
-  }
-  f.run_until([] { return false; }, 600);
-  EXPECT_EQ(f.frames_heard, heard_before);
+  ASSERT_TRUE(f.redial(1));
+  EXPECT_TRUE(replay_is_refused_and_silent(f, recorded_key, recorded_audio));
 
   // Alice's key for this connection (after the redial she rotates, as on any join) plays.
-  key.rotate();
-  f.relay.send(*crypto::seal_sender_key(alice, key, to_me(f, kMe)));
-  CallEncoder fresh(steady_encoder(), sealer, wire);
-  speak(f, fresh);
-  EXPECT_GT(f.frames_heard, heard_before + 20);
+  a.key.rotate();
+  EXPECT_GT(a.speaks(f, kMe), 20u);
   EXPECT_EQ(f.call->status().keys_refused, 1u);
 }
 
@@ -323,6 +354,90 @@ TEST(HostileRelay, AGhostMemberIsShownAndUnderExpectGetsNoKey) {
   }
   EXPECT_EQ(f.events[0].safety_number,
             crypto::safety_number(alice.signing_public(), f.me.signing_public()));
+}
+
+// One malicious relay, every trick in turn, against a call that expects Alice: it lists a ghost,
+// forges a key for Alice's session, swaps Alice's session over to the ghost's identity under her
+// name, then drops the call and replays Alice's recorded key and audio. Each is refused or
+// shown: the ghost is reported as unexpected and gets none of our keys, the forged key and the
+// swapped session's audio never play, the swap raises an identity-changed warning, the replay
+// is refused; Alice's genuine audio plays before and after.
+TEST(HostileRelay, AGhostAForgedKeyAnIdentitySwapAndAReplayAreEachRefusedOrShown) {
+  Fixture f;
+  const crypto::Identity alice = crypto::Identity::generate(), ghost = crypto::Identity::generate();
+  constexpr uint32_t kAlice = 7, kMe = 8, kGhost = 9;
+  proto::RoomUpdate honest;
+  honest.room = "ops";
+  honest.participants = {participant(alice, kAlice, "alice"), participant(ghost, kGhost, "alice's friend"),
+                         participant(f.me, kMe, "me")};
+  proto::RoomUpdate listed = honest;  // what the relay announces on each (re)join
+  f.answer_then_list(listed, kMe);
+  f.start(std::chrono::minutes(5), {alice.fingerprint()});
+  ASSERT_TRUE(f.run_until([&] { return f.call->status().connected && f.call->member_count() == 2; }));
+
+  // 1. The ghost: shown, flagged, keyless.
+  EXPECT_EQ(f.call->status().unexpected, 1u);
+  const auto event = [&](MemberEvent::Kind k, const std::string& fp) {
+    return std::any_of(f.events.begin(), f.events.end(),
+                       [&](const MemberEvent& e) { return e.kind == k && e.who.fingerprint == fp; });
+  };
+  ASSERT_TRUE(event(MemberEvent::Kind::kJoined, ghost.fingerprint()));
+  for (const auto& e : f.events) EXPECT_EQ(e.expected, e.who.fingerprint == alice.fingerprint());
+
+  // Alice speaks, genuinely: heard (and recorded by the relay).
+  Member a(f.relay, alice, kAlice);
+  const proto::SenderKey recorded_key = a.key_for(f, kMe);
+  a.speaks(f, kMe);
+  // Until her last frame has played out (50 frames sent in 100 ms take a second to play).
+  for (uint64_t before = 0; before != f.frames_heard;) {
+    before = f.frames_heard;
+    f.run_until([] { return false; }, 300);
+  }
+  ASSERT_GT(f.frames_heard, 40u);
+  const auto recorded_audio = a.wire.sent;
+  const uint64_t heard = f.frames_heard;
+
+  // 2. A key for Alice's session, signed by the ghost: refused, its audio silent.
+  crypto::OwnSenderKey forged(kAlice);
+  forged.rotate();
+  forged.rotate();
+  f.relay.send(*crypto::seal_sender_key(ghost, forged, to_me(f, kMe)));
+  ASSERT_TRUE(f.run_until([&] { return f.call->status().keys_refused == 1; }));
+  SenderKeySealer forged_sealer(forged);
+  CallEncoder forged_enc(steady_encoder(), forged_sealer, a.wire);
+  speak(f, forged_enc);
+  EXPECT_EQ(f.frames_heard, heard);
+
+  // 3. Alice's session now names the ghost's identity, under her name: a warning; the ghost's
+  // key for the session is taken as the ghost's own (it is, now, and shown as such), but
+  // Alice's old key for it is gone: what the relay recorded of her does not play as the swap.
+  listed.participants = {participant(ghost, kAlice, "alice"), participant(f.me, kMe, "me")};
+  f.relay.send(listed);
+  ASSERT_TRUE(f.run_until([&] { return event(MemberEvent::Kind::kIdentityChanged, ghost.fingerprint()); }));
+  EXPECT_TRUE(event(MemberEvent::Kind::kLeft, alice.fingerprint()));
+  EXPECT_EQ(f.call->status().unexpected, 1u);
+  f.replay(recorded_audio);
+  EXPECT_EQ(f.frames_heard, heard);
+
+  // 4. The relay drops us and, on the redial, lists the honest room again and replays Alice's
+  // recorded key and audio: refused and silent.
+  listed = honest;
+  ASSERT_TRUE(f.redial(2));
+  EXPECT_TRUE(replay_is_refused_and_silent(f, recorded_key, recorded_audio));
+  EXPECT_EQ(f.frames_heard, heard);
+
+  // Alice, genuinely, on the new connection: heard again. And through it all, none of our keys
+  // went to anyone but her.
+  a.key.rotate();
+  EXPECT_GT(a.speaks(f, kMe), 20u);
+  size_t ours = 0;
+  for (const auto& m : f.relay.received) {
+    if (const auto* sk = std::get_if<proto::SenderKey>(&m)) {
+      EXPECT_EQ(sk->to, alice.fingerprint());
+      ++ours;
+    }
+  }
+  EXPECT_GE(ours, 2u);  // one per connection at least
 }
 
 // After a redial the relay still lists our old session beside the new one (it has not timed
