@@ -213,6 +213,31 @@ RoomCallStatus RoomCall::status() const {
   return s;
 }
 
+void RoomCall::set_muted(bool muted) {
+  if (muted == muted_) return;
+  muted_ = muted;
+  // The others are shown it (through the relay, in its RoomUpdate); a rejoin says it again.
+  if (joined_ && quic_) {
+    quic_->connection().send_stream(muted ? proto::frame_signal(proto::Mute{})
+                                          : proto::frame_signal(proto::Unmute{}));
+  }
+}
+
+void RoomCall::set_volume(const std::string& fingerprint, double gain) {
+  gain = std::clamp(gain, 0.0, 4.0);
+  std::erase_if(volumes_, [&](const auto& v) { return v.first == fingerprint; });
+  if (volumes_.size() >= kMaxVolumes) volumes_.pop_front();
+  volumes_.emplace_back(fingerprint, gain);
+  for (auto& [id, p] : peers_) {
+    if (p.info.fingerprint == fingerprint) p.gain = gain;
+  }
+}
+
+bool RoomCall::speaking(uint32_t session) const {
+  const auto it = peers_.find(session);
+  return it != peers_.end() && it->second.speaking_until > now_ms();
+}
+
 std::vector<proto::Participant> RoomCall::members() const {
   std::vector<proto::Participant> out;
   for (const auto& [id, p] : peers_) out.push_back(p.info);
@@ -256,6 +281,7 @@ void RoomCall::handle(const proto::SignalMessage& msg) {
     joined_ = ever_joined_ = true;
     joined_at_ = std::chrono::steady_clock::now();
     closed_reason_.clear();
+    if (muted_) quic_->connection().send_stream(proto::frame_signal(proto::Mute{}));  // still muted
     return;
   }
   if (const auto* u = std::get_if<proto::RoomUpdate>(&msg)) return on_room(*u);
@@ -371,9 +397,15 @@ void RoomCall::on_room(const proto::RoomUpdate& u) {
   }
   bool someone_joined = false;
   for (const auto& [id, p] : now) {
-    if (peers_.count(id)) continue;
+    if (auto known = peers_.find(id); known != peers_.end()) {
+      known->second.info.muted = p.muted;  // the one thing that changes while a member stays
+      continue;
+    }
     Peer& peer = peers_[id];
     peer.info = p;
+    for (const auto& [fp, gain] : volumes_) {
+      if (fp == p.fingerprint) peer.gain = gain;
+    }
     keys_.bind(id, p.fingerprint);
     peer.opener = std::make_unique<SenderKeyOpener>(keys_, id);
     peer.decoder = std::make_unique<CallDecoder>(CallDecoderConfig{}, *peer.opener);
@@ -508,9 +540,12 @@ void RoomCall::tick() {
   std::fill(mix_.begin(), mix_.end(), 0);
   for (auto& [id, p] : peers_) {
     p.decoder->pull(part_, now);
+    double energy = 0;
     for (size_t i = 0; i < kPcmFrame; ++i) {
-      mix_[i] = static_cast<int16_t>(std::clamp(mix_[i] + part_[i], -32768, 32767));
+      mix_[i] = static_cast<int16_t>(std::clamp(mix_[i] + std::lround(part_[i] * p.gain), -32768L, 32767L));
+      energy += static_cast<double>(part_[i]) * part_[i];
     }
+    if (energy > kSpeakingEnergy) p.speaking_until = now + kSpeakingHoldMs;
   }
   keys_.expire(now);
   if (sink_) sink_(mix_);

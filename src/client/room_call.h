@@ -116,15 +116,27 @@ class RoomCall : public transport::QuicEvents {
   // Whether a member gets our key: in RoomCallOptions::expect, or no list was given.
   bool expected(const proto::Participant& p) const;
   size_t member_count() const { return peers_.size(); }
-  // Mute: silence is sent instead of the source (the source is not consulted).
-  void set_muted(bool muted) { muted_ = muted; }
+  // Mute: silence is sent instead of the source (the source is not consulted), and the relay
+  // is told, so that the others see it (Participant::muted in members()).
+  void set_muted(bool muted);
+  // Whether we heard a member's voice in the last 300 ms (the speaking indicator).
+  bool speaking(uint32_t session) const;
+  // How loud an identity plays in our mix: 0 (silenced) to 4, 1 by default. Kept across its
+  // rejoins, for at most kMaxVolumes identities (the oldest setting goes first).
+  void set_volume(const std::string& fingerprint, double gain);
+  static constexpr size_t kMaxVolumes = 64;
 
  private:
   struct Peer {
     proto::Participant info;
     std::unique_ptr<SenderKeyOpener> opener;
     std::unique_ptr<CallDecoder> decoder;
+    uint64_t speaking_until = 0;  // now_ms() until which it counts as speaking
+    double gain = 1;
   };
+  // A 20 ms frame over -40 dBFS is voice (comfort noise sits far below); shown for 300 ms.
+  static constexpr double kSpeakingEnergy = 327.68 * 327.68 * static_cast<double>(kPcmFrame);
+  static constexpr uint64_t kSpeakingHoldMs = 300;
 
   // The transport's events (public as QuicEvents, not for callers).
   void on_established(transport::QuicConnection& c) override;
@@ -211,6 +223,7 @@ class RoomCall : public transport::QuicEvents {
   // from before a redial, not yet timed out by the relay (not announced as a join or leave).
   bool our_old_session(const proto::Participant& p) const;
   crypto::PeerDirectory directory_;  // names seen with their fingerprints, for changes
+  std::deque<std::pair<std::string, double>> volumes_;  // set_volume's, oldest first
   boost::asio::steady_timer redial_;
   bool redial_pending_ = false;
   std::chrono::steady_clock::time_point dialled_{}, heard_{}, joined_at_{}, probed_at_{};

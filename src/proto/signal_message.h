@@ -204,6 +204,9 @@ struct Participant {
   // for this member names it, so a key recorded on one connection cannot be replayed on the
   // next (the member chose it alone; a relay that lies about it only keeps keys from it).
   std::optional<Bytes> offer_ephemeral;
+  // Set by the relay while the member has said it is muted (Mute, Unmute): shown to the others.
+  // The relay's word, as all of membership is; the media says nothing either way.
+  std::optional<bool> muted;
   bool operator==(const Participant&) const = default;
   static constexpr auto fields() {
     return std::make_tuple(field("session_id", &Participant::session_id),
@@ -212,7 +215,8 @@ struct Participant {
                            field("identity_pub", &Participant::identity_pub),
                            field("agreement_pub", &Participant::agreement_pub),
                            field("agreement_sig", &Participant::agreement_sig),
-                           field("offer_ephemeral", &Participant::offer_ephemeral));
+                           field("offer_ephemeral", &Participant::offer_ephemeral),
+                           field("muted", &Participant::muted));
   }
 };
 

@@ -495,6 +495,13 @@ void RelayServer::handle(Session& s, const proto::SignalMessage& msg) {
     }
     return;
   }
+  if (std::holds_alternative<proto::Mute>(msg) || std::holds_alternative<proto::Unmute>(msg)) {
+    // Shown to everyone in the next RoomUpdate; said again, it costs nothing.
+    const bool muted = std::holds_alternative<proto::Mute>(msg);
+    if (s.info.muted.value_or(false) == muted) return;
+    s.info.muted = muted ? std::optional<bool>(true) : std::nullopt;
+    return room_update(s.room);
+  }
   if (std::holds_alternative<proto::Hangup>(msg)) {
     leave(s);
     s.conn->close("hangup");

@@ -24,6 +24,17 @@ Control parse_control(std::string_view text) {
     if (!j.contains("on") || !j["on"].is_boolean()) return BadControl{"mute: needs \"on\": true or false"};
     return SetMute{j["on"].get<bool>()};
   }
+  if (type == "volume") {
+    if (!j.contains("fingerprint") || !j["fingerprint"].is_string() ||
+        !crypto::is_fingerprint(j["fingerprint"].get<std::string>())) {
+      return BadControl{"volume: needs \"fingerprint\": a member's fingerprint"};
+    }
+    if (!j.contains("gain") || !j["gain"].is_number() || !(j["gain"].get<double>() >= 0) ||
+        j["gain"].get<double>() > kMaxGain) {
+      return BadControl{"volume: needs \"gain\": a number from 0 to 4"};
+    }
+    return SetVolume{j["fingerprint"], j["gain"].get<double>()};
+  }
   return BadControl{"unknown type '" + type.substr(0, 40) + "'"};
 }
 
@@ -50,15 +61,26 @@ std::optional<std::string> percent_decode(std::string_view in) {
 
 std::variant<JoinRequest, BadControl> parse_join(std::string_view room, std::string_view query) {
   if (!valid_room(room)) return BadControl{"bad room name"};
-  JoinRequest out{std::string(room), {}, std::nullopt};
+  JoinRequest out{std::string(room), {}, std::nullopt, {}};
   while (!query.empty()) {
     const size_t amp = query.find('&');
     const std::string_view param = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    const bool expect = param.starts_with("expect="), secret = param.starts_with("secret=");
-    if (!expect && !secret) continue;
-    const auto value = percent_decode(param.substr(7));
-    if (!value) return BadControl{std::string(expect ? "expect" : "secret") + ": a broken %-escape"};
+    const bool expect = param.starts_with("expect="), secret = param.starts_with("secret="),
+               name = param.starts_with("name=");
+    if (!expect && !secret && !name) continue;
+    const auto value = percent_decode(param.substr(param.find('=') + 1));
+    if (!value) {
+      return BadControl{std::string(expect ? "expect" : secret ? "secret" : "name") + ": a broken %-escape"};
+    }
+    if (name) {
+      if (value->size() > kMaxName) return BadControl{"name: longer than " + std::to_string(kMaxName) + " bytes"};
+      for (const char c : *value) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return BadControl{"name: a control character"};
+      }
+      out.name = *value;
+      continue;
+    }
     if (secret) {
       out.secret = proto::parse_room_secret(*value);
       if (!out.secret) return BadControl{"secret: a room secret is 32 hex digits"};

@@ -15,7 +15,7 @@ using json = nlohmann::json;
 
 Participant::Participant(std::shared_ptr<WebBridge::Impl> bridge, JoinRequest join, Out out)
     : bridge_(std::move(bridge)), room_(std::move(join.room)), expect_(std::move(join.expect)),
-      secret_(std::move(join.secret)),
+      secret_(std::move(join.secret)), name_(std::move(join.name)),
       out_(std::move(out)),
       identity_(crypto::Identity::generate()), relay_(bridge_->config.relay),
       connector_(bridge_->io, {{}, [b = bridge_](const std::string& r, const std::string& fp) {
@@ -77,6 +77,7 @@ void Participant::on_text(std::string_view text) {
     return;
   }
   if (const auto* m = std::get_if<SetMute>(&c); m && call_) call_->set_muted(m->on);
+  if (const auto* v = std::get_if<SetVolume>(&c); v && call_) call_->set_volume(v->fingerprint, v->gain);
 }
 
 // A browser may send 50 audio frames a second and some control; a flood is cut off.
@@ -116,7 +117,7 @@ void Participant::start_call() {
           {"expected", e.expected},
           {"own_identity", e.own_identity}});
   };
-  o.display_name = "web-" + identity_.fingerprint().substr(0, 4);
+  o.display_name = name_.empty() ? "web-" + identity_.fingerprint().substr(0, 4) : name_;
   o.encoder.silence_suppression = true;
   o.verify_relay = [b = bridge_, this](const std::string& fp) { return b->pin(relay_, fp); };
   auto source = [this](std::span<int16_t> pcm) {
@@ -129,7 +130,9 @@ void Participant::start_call() {
     return true;
   };
   auto sink = [this](std::span<const int16_t> pcm) {
-    if (!call_ || call_->member_count() == 0) return;
+    if (!call_) return;
+    if (++sink_frames_ % 5 == 0) send_speaking();
+    if (call_->member_count() == 0) return;
     std::vector<uint8_t> bytes(pcm.size() * 2);
     for (size_t i = 0; i < pcm.size(); ++i) {
       bytes[2 * i] = static_cast<uint8_t>(pcm[i]);
@@ -139,6 +142,17 @@ void Participant::start_call() {
     out_.binary(std::move(bytes));
   };
   call_ = std::make_unique<client::RoomCall>(bridge_->io, *ep.address, identity_, o, source, sink);
+}
+
+// Every 100 ms: who is speaking, when that changed (the page's speaking rings).
+void Participant::send_speaking() {
+  std::vector<uint32_t> now;
+  for (const auto& m : call_->members()) {
+    if (call_->speaking(m.session_id)) now.push_back(m.session_id);
+  }
+  if (now == speaking_) return;
+  speaking_ = std::move(now);
+  send({{"type", "speaking"}, {"sessions", speaking_}});
 }
 
 void Participant::on_event(const client::SignalEvent& e) {
@@ -178,6 +192,9 @@ void Participant::tick() {
         const auto sn = safety_.find(m.fingerprint);
         if (sn != safety_.end()) listed.insert(*sn);
         members.push_back({{"name", m.display_name},
+                           {"session", m.session_id},
+                           {"muted", m.muted.value_or(false)},
+                           {"speaking", call_->speaking(m.session_id)},
                            {"fingerprint", m.fingerprint},
                            {"safety_number", sn == safety_.end() ? "" : sn->second},
                            {"expected", call_->expected(m)}});

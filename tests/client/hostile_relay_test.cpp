@@ -39,6 +39,8 @@ struct HostileRelay : transport::QuicEvents {
       ASSERT_TRUE(m->ok());
       received.push_back(m->value());
       if (const auto* o = std::get_if<proto::CallOffer>(&m->value())) on_offer(c, *o);
+      // Keeps the connection alive through quiet stretches, as any relay does.
+      if (const auto* p = std::get_if<proto::Ping>(&m->value())) send(proto::Pong{p->id, p->timestamp_ms});
     }
   }
   void on_datagram(transport::QuicConnection&, std::span<const uint8_t> d) override {
@@ -49,6 +51,11 @@ struct HostileRelay : transport::QuicEvents {
     if (conn == &c) conn = nullptr;
   }
   void send(const proto::SignalMessage& m) { conn->send_stream(proto::frame_signal(m)); }
+  // As a relay going away does: a Hangup, then the connection closes.
+  void restart() {
+    send(proto::Hangup{std::nullopt, "relay restarting"});
+    conn->close("relay restarting");
+  }
   template <class T>
   size_t count() const {
     return static_cast<size_t>(std::count_if(received.begin(), received.end(), [](const auto& m) {
@@ -63,7 +70,7 @@ struct Fixture {
   transport::QuicServer server{io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0),
                                transport::generate_certificate("wzp-relay"), relay};
   crypto::Identity me = crypto::Identity::generate();
-  uint64_t frames_heard = 0;
+  uint64_t frames_heard = 0;  // frames with a voice in them
   std::unique_ptr<RoomCall> call;
 
   std::vector<MemberEvent> events;
@@ -79,8 +86,10 @@ struct Fixture {
     call = std::make_unique<RoomCall>(
         io, server.local_endpoint(), me, o, [](std::span<int16_t>) { return false; },
         [this](std::span<const int16_t> pcm) {
+          // The tests' voice is a loud tone; what the call plays when a stream stops (comfort
+          // noise near -50 dBFS) is not hearing anyone.
           for (int16_t s : pcm) {
-            if (s != 0) return void(++frames_heard);
+            if (std::abs(s) > 1000) return void(++frames_heard);
           }
         });
   }
@@ -114,7 +123,7 @@ struct Fixture {
   // The relay drops us; true once the call has redialled and lists `members` others again.
   bool redial(size_t members) {
     const proto::Bytes first_connection = my_ephemeral;
-    relay.send(proto::Hangup{std::nullopt, "relay restarting"});
+    relay.restart();
     return run_until([&] {
       return my_ephemeral != first_connection && call->status().connected && call->member_count() == members;
     }, 8000);
@@ -154,7 +163,7 @@ struct AsMember : DatagramSink {
     std::vector<uint8_t> out = {static_cast<uint8_t>(proto::FrameTag::kTrunk)};
     out.insert(out.end(), b.bytes().begin(), b.bytes().end());
     sent.push_back(out);
-    relay->conn->send_datagram(out);
+    if (relay->conn) relay->conn->send_datagram(out);
   }
 };
 
@@ -176,6 +185,18 @@ void speak(F& f, CallEncoder& e) {
     f.io.run_for(std::chrono::milliseconds(2));
   }
   f.run_until([] { return false; }, 600);
+}
+
+// Alice and us in "ops", as the relay lists it in `u` (read again at each offer, so a test may
+// change it): true once the call has joined and lists her.
+template <class F>
+bool join_with_alice(F& f, proto::RoomUpdate& u, const crypto::Identity& alice, uint32_t alice_session,
+                     uint32_t my_session) {
+  u.room = "ops";
+  u.participants = {participant(alice, alice_session, "alice"), participant(f.me, my_session, "me")};
+  f.answer_then_list(u, my_session);
+  f.start();
+  return f.run_until([&] { return f.call->status().connected && f.call->member_count() == 1; });
 }
 
 // The relay replays a recorded key and the audio that was sent under it: true when the key is
@@ -307,11 +328,7 @@ TEST(HostileRelay, AKeyAndAudioReplayedAfterARedialNeverPlay) {
   const crypto::Identity alice = crypto::Identity::generate();
   constexpr uint32_t kAlice = 7, kMe = 8;
   proto::RoomUpdate u;
-  u.room = "ops";
-  u.participants = {participant(alice, kAlice, "alice"), participant(f.me, kMe, "me")};
-  f.answer_then_list(u, kMe);
-  f.start();
-  ASSERT_TRUE(f.run_until([&] { return f.call->status().connected && f.call->member_count() == 1; }));
+  ASSERT_TRUE(join_with_alice(f, u, alice, kAlice, kMe));
   Member a(f.relay, alice, kAlice);
   const proto::SenderKey recorded_key = a.key_for(f, kMe);
   ASSERT_GT(a.speaks(f, kMe), 20u);  // heard live
@@ -463,7 +480,7 @@ TEST(HostileRelay, OurSessionIsTheOneTheAnswerNamesNotAnOlderOneOfOurs) {
   f.start();
   ASSERT_TRUE(f.run_until([&] { return f.relay.count<proto::SenderKey>() == 1; }));
   // The relay goes away (a restart): the call dials again and is answered as session 8.
-  f.relay.send(proto::Hangup{std::nullopt, "relay restarting"});
+  f.relay.restart();
   ASSERT_TRUE(f.run_until([&] { return offers == 2 && f.relay.count<proto::SenderKey>() == 3; }, 8000));
   std::vector<uint32_t> sessions;
   for (const auto& m : f.relay.received) {
@@ -564,6 +581,67 @@ TEST(HostileRelay, ALateJoinerCannotReadWhatWasSentBeforeItJoined) {
   ASSERT_TRUE(f.run_until([&] { return f.relay.count<proto::SenderKey>() == 5; }, 3000));
   collect();
   EXPECT_GT(to_bob.back().key_id, to_bob[0].key_id);
+}
+
+// What a call shows of each member, beside who it is: its voice as it plays (the speaking
+// indicator), its mute as the relay announces it, and its volume in our mix, which is ours alone
+// to set (the relay is never told). Our own mute goes to the relay, once per change.
+TEST(RoomCallMembers, SpeakingMutedAndVolumeAreShownPerMember) {
+  Fixture f;
+  const crypto::Identity alice = crypto::Identity::generate();
+  constexpr uint32_t kAlice = 7, kMe = 8;
+  proto::RoomUpdate u;
+  ASSERT_TRUE(join_with_alice(f, u, alice, kAlice, kMe));
+  Member a(f.relay, alice, kAlice);
+  f.relay.send(a.key_for(f, kMe));
+  CallEncoder enc(steady_encoder(), a.sealer, a.wire);
+  std::vector<int16_t> loud(kPcmFrame);
+  for (size_t i = 0; i < loud.size(); ++i) loud[i] = static_cast<int16_t>(i % 48 < 24 ? 8000 : -8000);
+  uint32_t t = 0;
+  // A second of her voice, in real time: true if she was shown speaking while it played.
+  const auto talk = [&] {
+    bool shown = false;
+    for (const uint32_t end = t + 1000; t < end; t += 20) {
+      enc.push(loud, t);
+      enc.flush();
+      f.io.run_for(std::chrono::milliseconds(20));
+      shown = shown || f.call->speaking(kAlice);
+    }
+    return shown;
+  };
+  EXPECT_FALSE(f.call->speaking(kAlice));
+  EXPECT_TRUE(talk());
+  EXPECT_TRUE(f.run_until([&] { return !f.call->speaking(kAlice); }, 3000));  // and not after
+  const uint64_t heard = f.frames_heard;
+  EXPECT_GT(heard, 20u);
+
+  // At volume 0 she is still shown speaking, and nothing of her reaches our ears; at 1, again.
+  f.call->set_volume(alice.fingerprint(), 0);
+  EXPECT_TRUE(talk());
+  f.run_until([&] { return !f.call->speaking(kAlice); }, 3000);
+  EXPECT_EQ(f.frames_heard, heard);
+  f.call->set_volume(alice.fingerprint(), 1);
+  talk();
+  EXPECT_GT(f.frames_heard, heard + 20);
+
+  // Her mute, as the relay says it.
+  const auto alice_muted = [&] { return f.call->members().at(0).muted.value_or(false); };
+  EXPECT_FALSE(alice_muted());
+  u.participants[0].muted = true;
+  f.relay.send(u);
+  EXPECT_TRUE(f.run_until(alice_muted));
+  EXPECT_EQ(f.call->member_count(), 1u);  // the same member, not a leave and a join
+  EXPECT_EQ(std::count_if(f.events.begin(), f.events.end(),
+                          [](const MemberEvent& e) { return e.kind == MemberEvent::Kind::kJoined; }), 1);
+
+  // Ours: told to the relay once per change.
+  f.call->set_muted(true);
+  f.call->set_muted(true);
+  EXPECT_TRUE(f.run_until([&] { return f.relay.count<proto::Mute>() == 1; }));
+  f.call->set_muted(false);
+  EXPECT_TRUE(f.run_until([&] { return f.relay.count<proto::Unmute>() == 1; }));
+  f.run_until([] { return false; }, 200);
+  EXPECT_EQ(f.relay.count<proto::Mute>(), 1u);
 }
 
 }  // namespace

@@ -62,6 +62,33 @@ TEST(RelayRooms, MembersHearEachOtherNeverThemselvesAndRoomsDoNotLeak) {
   }, 35000));
 }
 
+// A member that mutes is shown muted to the others (and unmuted again); saying it twice
+// sends nobody anything.
+TEST(RelayRooms, AMuteIsShownToTheOthersAndSaidOnce) {
+  RelayFixture f;
+  const auto ep = f.server.local_endpoint();
+  Member a(f.io, ep, "ops", "alice"), b(f.io, ep, "ops", "bob");
+  ASSERT_TRUE(f.run_until([&] {
+    auto u = b.last_update();
+    return a.answered && b.answered && u && u->participants.size() == 2;
+  }));
+  const auto alice_muted = [&]() -> std::optional<bool> {
+    const auto u = b.last_update();
+    for (const auto& p : u->participants) {
+      if (p.display_name == "alice") return p.muted.value_or(false);
+    }
+    return std::nullopt;
+  };
+  EXPECT_EQ(alice_muted(), false);
+  a.client->connection().send_stream(proto::frame_signal(proto::Mute{}));
+  ASSERT_TRUE(f.run_until([&] { return alice_muted() == true; }));
+  const size_t updates = b.messages.size();
+  a.client->connection().send_stream(proto::frame_signal(proto::Mute{}));
+  a.client->connection().send_stream(proto::frame_signal(proto::Unmute{}));
+  ASSERT_TRUE(f.run_until([&] { return alice_muted() == false; }));
+  EXPECT_EQ(b.messages.size(), updates + 1);  // the repeated Mute said nothing
+}
+
 // Each member sizes its protection for the members that receive its stream: the loss a listener
 // reports on its own way in is in everyone else's directive, not in its own (it would only fill
 // that listener's uplink with repairs nobody needs). So is the capacity: bob's own report is about

@@ -231,6 +231,18 @@ TEST(WebControl, ParsesWhatThePageSendsAndRefusesTheRest) {
   EXPECT_TRUE(std::get<SetMute>(parse_control(R"({"type":"mute","on":true})")).on);
   EXPECT_TRUE(std::holds_alternative<BadControl>(parse_control(R"({"type":"mute","on":1})")));
   EXPECT_TRUE(std::holds_alternative<BadControl>(parse_control(R"({"type":"dance"})")));
+  // A member's volume in this page's mix: a fingerprint and a gain from 0 to 4, nothing else.
+  const std::string fp = "0a1b:2c3d:4e5f:6a7b:8c9d:0e1f:2a3b:4c5d";
+  const auto v = std::get<SetVolume>(parse_control(R"({"type":"volume","fingerprint":")" + fp + R"(","gain":0.5})"));
+  EXPECT_EQ(v.fingerprint, fp);
+  EXPECT_EQ(v.gain, 0.5);
+  for (const std::string& bad : {std::string(R"({"type":"volume","fingerprint":"alice","gain":1})"),
+                                R"({"type":"volume","fingerprint":")" + fp + R"(","gain":-1})",
+                                R"({"type":"volume","fingerprint":")" + fp + R"(","gain":5})",
+                                R"({"type":"volume","fingerprint":")" + fp + R"(","gain":"1"})",
+                                R"({"type":"volume","fingerprint":")" + fp + R"("})"}) {
+    EXPECT_TRUE(std::holds_alternative<BadControl>(parse_control(bad))) << bad;
+  }
   EXPECT_TRUE(std::holds_alternative<BadControl>(parse_control("[]")));
   EXPECT_TRUE(valid_room("ops-2.b_c"));
   EXPECT_FALSE(valid_room(""));
@@ -243,7 +255,7 @@ TEST(WebControl, ParsesWhatThePageSendsAndRefusesTheRest) {
 // What a page's WebSocket URL asks for. The expect= list (its key to these alone):
 // percent-encoded or not, bounded, and anything that is not a fingerprint is refused by name
 // rather than silently matching nobody. The secret= of an invite-only room: 32 hex digits.
-TEST(WebControl, AJoinTakesFingerprintsOnlyAtMostSixteenAndASecretOf32HexDigits) {
+TEST(WebControl, AJoinTakesFingerprintsOnlyAtMostSixteenASecretOf32HexDigitsAndAPrintableName) {
   const std::string a = "0a1b:2c3d:4e5f:6a7b:8c9d:0e1f:2a3b:4c5d", b = "ffff:0000:1111:2222:3333:4444:5555:6666";
   using List = std::vector<std::string>;
   const auto expect = [](const std::string& q) { return std::get<JoinRequest>(parse_join("ops", q)).expect; };
@@ -270,6 +282,14 @@ TEST(WebControl, AJoinTakesFingerprintsOnlyAtMostSixteenAndASecretOf32HexDigits)
     EXPECT_EQ(refused(bad), "secret: a room secret is 32 hex digits") << bad;
   }
   EXPECT_EQ(std::get<BadControl>(parse_join("a/b", "")).reason, "bad room name");
+
+  // name=: what the others see, UTF-8 of at most 32 bytes without control characters (a name
+  // that could move a terminal's cursor is refused, not passed on).
+  EXPECT_EQ(std::get<JoinRequest>(parse_join("ops", "name=Zo%C3%AB%20K")).name, "Zo\u00eb K");
+  EXPECT_EQ(std::get<JoinRequest>(parse_join("ops", "")).name, "");
+  EXPECT_EQ(refused("name=a%0Ab"), "name: a control character");
+  EXPECT_EQ(refused("name=" + std::string(33, 'x')), "name: longer than 32 bytes");
+  EXPECT_EQ(refused("name=%zz"), "name: a broken %-escape");
 }
 
 }  // namespace
