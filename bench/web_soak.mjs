@@ -82,6 +82,9 @@ try {
            `--use-file-for-fake-audio-capture=${tone}`, '--autoplay-policy=no-user-gesture-required', '--no-sandbox'],
   });
   const context = await browser.newContext({ viewport: { width: 390, height: 760 } });
+  // Each page a visitor of its own: a fresh identity (pages of one context share storage, and
+  // the page keeps its identity there).
+  await context.addInitScript(() => localStorage.removeItem('wzp.seed'));
   const began = Date.now();
   const left = () => runMs - (Date.now() - began);
   let open = 0, n = 0;

@@ -24,18 +24,39 @@ wzp.access = secret ? 'invite' : 'open';
 $('make-invite').hidden = !!secret;
 $('make-invite').addEventListener('click', (e) => {
   e.preventDefault();
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  location.hash = 'secret=' + Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  location.hash = 'secret=' + hex(crypto.getRandomValues(new Uint8Array(16)));
   location.reload();
 });
 
+// The page's identity: a seed kept in this browser's storage for this site, lent to the bridge
+// for each call, so that it is the same identity after a rejoin, a bridge restart or a reload
+// (the safety numbers others compared stay true). Clearing the site's data makes a new one.
+const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+let seed = localStorage.getItem('wzp.seed') || '';
+if (!/^[0-9a-f]{64}$/.test(seed)) {
+  seed = hex(crypto.getRandomValues(new Uint8Array(32)));
+  localStorage.setItem('wzp.seed', seed);
+}
+
 let ws, ctx, capture, playback, stream;
 let muted = false, talking = false, pttMode = false;
+let listenOnly = false, leaving = false, attempts = 0, retry = null;
 let pending = new Float32Array(0);
 
 $('room').textContent = room;
-$('join').addEventListener('click', join);
+$('name').value = localStorage.getItem('wzp.name') || '';
+$('join').addEventListener('click', () => join(false));
+$('listen').addEventListener('click', () => join(true));
+$('leave').addEventListener('click', leave);
 $('mute').addEventListener('click', () => setMuted(!muted));
+$('copy-link').addEventListener('click', async () => {
+  try {
+    await navigator.clipboard.writeText(location.href);
+    banner('green', 'link copied: whoever opens it joins this call');
+  } catch {
+    prompt('Copy this address:', location.href);  // no clipboard on a plain-HTTP page
+  }
+});
 $('ptt-mode').addEventListener('change', (e) => { pttMode = e.target.checked; updateTx(); });
 const ptt = $('ptt');
 ptt.addEventListener('pointerdown', () => { talking = true; updateTx(); });
@@ -77,11 +98,12 @@ function denoiseFrame(frame) {
   }
 }
 
-function transmitting() { return !muted && (!pttMode || talking); }
+function transmitting() { return !listenOnly && !muted && (!pttMode || talking); }
 function updateTx() {
   $('mute').textContent = muted ? 'Unmute' : 'Mute';
   $('mute').classList.toggle('active', muted);
   ptt.classList.toggle('active', pttMode && talking);
+  wzp.muted = !transmitting();
   if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'mute', on: !transmitting() }));
 }
 function setMuted(m) { muted = m; updateTx(); }
@@ -101,33 +123,85 @@ function alertBanner(kind, text) {
   wzp.alert = { kind, text };
 }
 
-async function join() {
-  $('join').disabled = true;
-  try {
-    // The browser's echo cancellation, noise suppression and gain control are on; `?processing=off`
-    // turns them off (a measurement with a steady test tone, which noise suppression would
-    // rightly remove).
-    const processing = new URLSearchParams(location.search).get('processing') !== 'off';
-    stream = await navigator.mediaDevices.getUserMedia({
-      audio: { echoCancellation: processing, noiseSuppression: processing, autoGainControl: processing, channelCount: 1 },
-    });
-    ctx = new AudioContext({ sampleRate: 48000 });
-    await ctx.audioWorklet.addModule('/static/capture-worklet.js');
-    await ctx.audioWorklet.addModule('/static/playback-worklet.js');
-    capture = new AudioWorkletNode(ctx, 'wzp-capture');
-    playback = new AudioWorkletNode(ctx, 'wzp-playback');
-    ctx.createMediaStreamSource(stream).connect(capture);
-    playback.connect(ctx.destination);
-    capture.port.onmessage = (e) => onCaptured(e.data);
-    await ctx.resume();
-  } catch (err) {
-    banner('red', 'microphone: ' + err.message);
-    $('join').disabled = false;
+// The microphones the browser offers (named once it has allowed one).
+async function listMicrophones() {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) return;
+  const chosen = $('mic').value;
+  const mics = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'audioinput');
+  $('mic').replaceChildren(new Option('default microphone', ''));
+  mics.forEach((d, i) => { if (d.deviceId && d.deviceId !== 'default') $('mic').add(new Option(d.label || `microphone ${i + 1}`, d.deviceId)); });
+  $('mic').value = chosen;
+}
+listMicrophones();
+
+// Joins the call: with the microphone, or (`listen`) to hear the room and send nothing.
+async function join(listen) {
+  listenOnly = listen;
+  wzp.listenOnly = listen;
+  if (!listen && !(navigator.mediaDevices && navigator.mediaDevices.getUserMedia)) {
+    // Browsers offer the microphone to secure pages only (HTTPS, or this machine's own address).
+    banner('red', 'the microphone needs a secure page: open this call over https:// (wzp-web --tls) ' +
+                  'or on localhost, or join with "Listen only"');
     return;
   }
+  $('join').disabled = $('listen').disabled = true;
+  localStorage.setItem('wzp.name', $('name').value.trim());
+  try {
+    ctx = new AudioContext({ sampleRate: 48000 });
+    await ctx.audioWorklet.addModule('/static/playback-worklet.js');
+    playback = new AudioWorkletNode(ctx, 'wzp-playback');
+    playback.connect(ctx.destination);
+    if (!listen) {
+      // The browser's echo cancellation, noise suppression and gain control are on;
+      // `?processing=off` turns them off (a measurement with a steady test tone, which noise
+      // suppression would rightly remove).
+      const processing = new URLSearchParams(location.search).get('processing') !== 'off';
+      const audio = { echoCancellation: processing, noiseSuppression: processing, autoGainControl: processing, channelCount: 1 };
+      if ($('mic').value) audio.deviceId = { exact: $('mic').value };
+      stream = await navigator.mediaDevices.getUserMedia({ audio });
+      await ctx.audioWorklet.addModule('/static/capture-worklet.js');
+      capture = new AudioWorkletNode(ctx, 'wzp-capture');
+      ctx.createMediaStreamSource(stream).connect(capture);
+      capture.port.onmessage = (e) => onCaptured(e.data);
+      listMicrophones();
+    }
+    await ctx.resume();
+  } catch (err) {
+    banner('red', 'microphone: ' + err.message + ' (you can still join with "Listen only")');
+    stopAudio();
+    $('join').disabled = $('listen').disabled = false;
+    return;
+  }
+  leaving = false;
+  attempts = 0;
   connect();
-  $('mute').disabled = false;
-  $('ptt').disabled = false;
+  $('prejoin').hidden = true;
+  $('incall').hidden = false;
+  $('mute').disabled = $('ptt').disabled = listen;
+  $('join').disabled = $('listen').disabled = false;
+}
+
+function stopAudio() {
+  if (stream) stream.getTracks().forEach((t) => t.stop());
+  if (ctx) ctx.close();
+  stream = ctx = capture = playback = null;
+  $('level').style.width = '0';
+}
+
+// Leaves the call: the bridge hangs up at once; the page stays, ready to join again.
+function leave() {
+  leaving = true;
+  clearTimeout(retry);
+  if (ws) ws.close(1000, 'left');
+  stopAudio();
+  wzp.state = 'left';
+  $('incall').hidden = true;
+  $('prejoin').hidden = false;
+  $('join').textContent = 'Join again';
+  $('expect').disabled = false;
+  renderMembers([]);
+  setQuality(null);
+  banner('amber', 'you left the call');
 }
 
 function connect() {
@@ -137,15 +211,34 @@ function connect() {
   const params = new URLSearchParams();
   if (expect) params.set('expect', expect);
   if (secret) params.set('secret', secret);
+  const name = $('name').value.trim();
+  if (name) params.set('name', name);
+  params.set('seed', seed);
   const query = params.toString() ? '?' + params.toString() : '';
-  ws = new WebSocket(`${proto}//${location.host}/ws/${encodeURIComponent(room)}${query}`);
-  ws.binaryType = 'arraybuffer';
+  const socket = (ws = new WebSocket(`${proto}//${location.host}/ws/${encodeURIComponent(room)}${query}`));
+  socket.binaryType = 'arraybuffer';
   wzp.state = 'connecting';
-  ws.onopen = () => { wzp.state = 'open'; updateTx(); };
-  ws.onmessage = (e) => (typeof e.data === 'string' ? onControl(JSON.parse(e.data)) : onAudio(e.data));
-  ws.onclose = (e) => {
-    wzp.state = 'closed';
-    banner('red', 'bridge closed the connection' + (e.reason ? ': ' + e.reason : ''));
+  socket.onopen = () => {
+    wzp.state = 'open';
+    wzp.opens = (wzp.opens || 0) + 1;
+    attempts = 0;
+    updateTx();
+    for (const [fingerprint, gain] of volumes) socket.send(JSON.stringify({ type: 'volume', fingerprint, gain }));
+  };
+  socket.onmessage = (e) => {
+    if (socket !== ws || leaving) return;  // what an old connection still had on its way
+    if (typeof e.data === 'string') onControl(JSON.parse(e.data));
+    else onAudio(e.data);
+  };
+  socket.onclose = (e) => {
+    if (socket !== ws || leaving) return;
+    // The bridge went away (restarted, or the network dropped us): join again on our own, on a
+    // backoff, without a reload. The bridge gives the page a fresh participant.
+    const delay = Math.min(5000, 500 * 2 ** attempts++);
+    wzp.state = 'reconnecting';
+    setQuality(null);
+    banner('amber', `lost the bridge${e.reason ? ' (' + e.reason + ')' : ''}: joining again in ${(delay / 1000).toFixed(1)} s…`);
+    retry = setTimeout(connect, delay);
   };
 }
 
@@ -186,7 +279,7 @@ function onAudio(buf) {
   }
   if (wzp.heard.length > 96000) wzp.heard.splice(0, wzp.heard.length - 96000);  // the last 2 s
   wzp.framesHeard++;
-  playback.port.postMessage(f, [f.buffer]);
+  if (playback) playback.port.postMessage(f, [f.buffer]);
 }
 
 // A join, leave or changed identity in the room: logged with the time and the fingerprint; a
@@ -228,35 +321,72 @@ function onControl(m) {
     $('relay-now').textContent = m.relay;
     wzp.access = m.access;  // what the bridge joined: "open" or "invite"
     wzp.connected = m.connected;
-    const ul = $('members');
-    ul.replaceChildren();
-    if (!m.members.length) ul.innerHTML = '<li class="muted">nobody yet</li>';
-    for (const p of m.members) {
-      const li = document.createElement('li');
-      li.append(p.name || 'anonymous');
-      if (!p.expected) {
-        const tag = document.createElement('span');
-        tag.className = 'tag warn';
-        tag.textContent = 'not expected: hears nothing of you';
-        li.append(' ', tag);
-      }
-      li.append(document.createElement('br'));
-      const code = document.createElement('code');
-      code.textContent = p.fingerprint;
-      li.append(code);
-      if (p.safety_number) {
-        const sn = document.createElement('code');
-        sn.className = 'safety';
-        sn.textContent = 'safety number ' + p.safety_number;
-        li.append(document.createElement('br'), sn);
-      }
-      ul.append(li);
-    }
-    wzp.members = m.members.length;
-    wzp.memberList = m.members;
+    renderMembers(m.members);
+    setQuality(m);
+  } else if (m.type === 'speaking') {
+    wzp.speaking = m.sessions;
+    for (const [session, li] of rows) li.classList.toggle('speaking', m.sessions.includes(session));
   } else if (m.type === 'member') {
     onMember(m);
   } else if (m.type === 'error') {
     banner('red', m.reason);
   }
 }
+
+// The participant list, one row per session, updated in place (a volume slider being dragged
+// is not rebuilt under the pointer).
+const rows = new Map();
+const volumes = new Map();  // fingerprint -> gain, this page's own mix
+function renderMembers(list) {
+  const ul = $('members');
+  const seen = new Set();
+  for (const p of list) {
+    seen.add(p.session);
+    let li = rows.get(p.session);
+    if (!li) {
+      li = document.createElement('li');
+      li.className = 'member';
+      li.innerHTML = '<div class="who"><span class="dot"></span><b class="name"></b> <span class="tag mic">muted</span>' +
+                     ' <span class="tag warn unexpected">not expected: hears nothing of you</span></div>' +
+                     '<label class="volume small">volume <input type="range" min="0" max="200" step="5" value="100"><span>100 %</span></label>' +
+                     '<code class="fp"></code><code class="safety"></code>';
+      const slider = li.querySelector('input');
+      slider.value = Math.round((volumes.get(p.fingerprint) ?? 1) * 100);
+      li.querySelector('.volume span').textContent = slider.value + ' %';
+      slider.addEventListener('input', () => {
+        const gain = slider.value / 100;
+        li.querySelector('.volume span').textContent = slider.value + ' %';
+        volumes.set(p.fingerprint, gain);
+        if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'volume', fingerprint: p.fingerprint, gain }));
+      });
+      rows.set(p.session, li);
+      ul.append(li);
+    }
+    li.querySelector('.name').textContent = p.name || 'anonymous';
+    li.querySelector('.mic').hidden = !p.muted;
+    li.querySelector('.unexpected').hidden = p.expected;
+    li.querySelector('.fp').textContent = p.fingerprint;
+    li.querySelector('.safety').textContent = p.safety_number ? 'safety number ' + p.safety_number : '';
+    li.classList.toggle('speaking', !!p.speaking);
+    li.classList.toggle('is-muted', !!p.muted);
+  }
+  for (const [session, li] of rows) {
+    if (!seen.has(session)) { li.remove(); rows.delete(session); }
+  }
+  if (!list.length && !ul.querySelector('.nobody')) ul.insertAdjacentHTML('beforeend', '<li class="muted nobody">nobody yet</li>');
+  if (list.length) ul.querySelectorAll('.nobody').forEach((n) => n.remove());
+  wzp.members = list.length;
+  wzp.memberList = list;
+}
+
+// Three bars from what the call reports: its tier and the loss it sees; none while away.
+function setQuality(m) {
+  let bars = 0;
+  if (m && m.connected && !m.reconnecting) {
+    bars = m.tier === 'good' && m.loss_percent < 5 ? 3 : m.tier === 'catastrophic' || m.loss_percent >= 20 ? 1 : 2;
+  }
+  $('quality').className = 'quality q' + bars;
+  $('quality').title = ['not connected', 'poor connection', 'fair connection', 'good connection'][bars];
+  wzp.quality = bars;
+}
+setQuality(null);

@@ -61,17 +61,22 @@ std::optional<std::string> percent_decode(std::string_view in) {
 
 std::variant<JoinRequest, BadControl> parse_join(std::string_view room, std::string_view query) {
   if (!valid_room(room)) return BadControl{"bad room name"};
-  JoinRequest out{std::string(room), {}, std::nullopt, {}};
+  JoinRequest out{std::string(room), {}, std::nullopt, {}, std::nullopt};
   while (!query.empty()) {
     const size_t amp = query.find('&');
     const std::string_view param = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     const bool expect = param.starts_with("expect="), secret = param.starts_with("secret="),
-               name = param.starts_with("name=");
-    if (!expect && !secret && !name) continue;
+               name = param.starts_with("name="), seed = param.starts_with("seed=");
+    if (!expect && !secret && !name && !seed) continue;
     const auto value = percent_decode(param.substr(param.find('=') + 1));
-    if (!value) {
-      return BadControl{std::string(expect ? "expect" : secret ? "secret" : "name") + ": a broken %-escape"};
+    if (!value) return BadControl{std::string(param.substr(0, param.find('='))) + ": a broken %-escape"};
+    if (seed) {
+      const auto bytes = proto::from_hex(*value);
+      if (!bytes || bytes->size() != 32) return BadControl{"seed: an identity seed is 64 hex digits"};
+      out.seed.emplace();
+      std::copy(bytes->begin(), bytes->end(), out.seed->begin());
+      continue;
     }
     if (name) {
       if (value->size() > kMaxName) return BadControl{"name: longer than " + std::to_string(kMaxName) + " bytes"};

@@ -17,7 +17,8 @@ Participant::Participant(std::shared_ptr<WebBridge::Impl> bridge, JoinRequest jo
     : bridge_(std::move(bridge)), room_(std::move(join.room)), expect_(std::move(join.expect)),
       secret_(std::move(join.secret)), name_(std::move(join.name)),
       out_(std::move(out)),
-      identity_(crypto::Identity::generate()), relay_(bridge_->config.relay),
+      identity_(join.seed ? crypto::Identity::from_seed(*join.seed) : crypto::Identity::generate()),
+      relay_(bridge_->config.relay),
       connector_(bridge_->io, {{}, [b = bridge_](const std::string& r, const std::string& fp) {
                                  return b->pin(r, fp);
                                }}),

@@ -7,75 +7,14 @@
 // one, and hear each other again, without a reload.
 //
 //   node tests/web/browser_call.mjs BIN_DIR [SCREENSHOT.png]
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
+import { browserArgs, dominant, heardFrequency, log, waitFor, run } from './harness.mjs';
 
 const bin = process.argv[2];
 const screenshot = process.argv[3];
-const dir = mkdtempSync(join(tmpdir(), 'wzp-web-'));
-const procs = [];
-const deadline = (ms) => new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms));
-const log = (...a) => console.log('[browser]', ...a);
-
-// Starts a process and resolves with the first match of `pattern` in its output.
-function start(cmd, args, pattern, ms = 10000) {
-  const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  procs.push(p);
-  return Promise.race([
-    new Promise((resolve, reject) => {
-      for (const s of [p.stdout, p.stderr]) {
-        createInterface({ input: s }).on('line', (line) => {
-          const m = line.match(pattern);
-          if (m) resolve({ proc: p, match: m });
-        });
-      }
-      p.on('exit', (code, signal) => {
-        if (signal && signal !== 'SIGTERM' && signal !== 'SIGKILL') log(`${cmd} died of ${signal}`);
-        reject(new Error(`${cmd} exited with ${code ?? signal}`));
-      });
-    }),
-    deadline(ms),
-  ]);
-}
-
-// The strongest frequency between 100 and 2000 Hz, by a Goertzel scan then refinement.
-function dominant(samples, rate = 48000) {
-  const power = (f) => {
-    const w = (2 * Math.PI * f) / rate, c = 2 * Math.cos(w);
-    let s1 = 0, s2 = 0;
-    for (const x of samples) { const s0 = x + c * s1 - s2; s2 = s1; s1 = s0; }
-    return s1 * s1 + s2 * s2 - c * s1 * s2;
-  };
-  let best = 100, bestP = -1;
-  for (let f = 100; f <= 2000; f += 5) { const p = power(f); if (p > bestP) { bestP = p; best = f; } }
-  for (let f = best - 5; f <= best + 5; f += 0.1) { const p = power(f); if (p > bestP) { bestP = p; best = f; } }
-  return best;
-}
-
-async function waitFor(page, fn, arg, ms, what) {
-  try {
-    await page.waitForFunction(fn, arg, { timeout: ms, polling: 100 });
-  } catch (e) {
-    throw new Error(`${what}: not within ${ms} ms (${e.message.split('\n')[0]})`);
-  }
-}
-
-// What a page heard over the last second, once it has heard `after` more frames.
-async function heardFrequency(page, after) {
-  await waitFor(page, (n) => window.wzp.framesHeard >= n, after, 15000, 'audio from the other page');
-  const samples = await page.evaluate(() => window.wzp.heard.slice(-48000));
-  const rms = Math.sqrt(samples.reduce((a, x) => a + x * x, 0) / samples.length);
-  return { f: dominant(samples), rms };
-}
-
-let failed = false;
-const check = (ok, what) => { log((ok ? 'ok   ' : 'FAIL ') + what); if (!ok) failed = true; };
-
-try {
+await run('wzp-web-', async ({ dir, start, check }) => {
   for (const [name, hz] of [['a', 440], ['b', 660]]) {
     // Bursts (400 ms of tone, 100 ms of silence), as speech has pauses: the bridge's voice
     // activity detector would take an endless steady tone for background noise.
@@ -96,9 +35,7 @@ try {
     const b = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       headless: true,
-      args: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-             `--use-file-for-fake-audio-capture=${join(dir, name + '.wav')}`,
-             '--autoplay-policy=no-user-gesture-required', '--no-sandbox'],
+      args: browserArgs(join(dir, name + '.wav')),
     });
     browsers.push(b);
     const page = await b.newPage({ viewport: { width: 390, height: 760 } });
@@ -180,11 +117,4 @@ try {
   const reloads = await a.evaluate(() => performance.getEntriesByType('navigation').length);
   check(reloads === 1, 'no reload happened');
   for (const br of browsers) await br.close();
-} catch (e) {
-  log('FAIL', e.message);
-  failed = true;
-} finally {
-  for (const p of procs) p.kill('SIGKILL');
-  rmSync(dir, { recursive: true, force: true });
-}
-process.exit(failed ? 1 : 0);
+});

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <thread>
 
+#include "crypto/identity.h"
 #include "proto/hex.h"
 #include "relay/relay_server.h"
 #include "transport/quic.h"
@@ -255,7 +256,7 @@ TEST(WebControl, ParsesWhatThePageSendsAndRefusesTheRest) {
 // What a page's WebSocket URL asks for. The expect= list (its key to these alone):
 // percent-encoded or not, bounded, and anything that is not a fingerprint is refused by name
 // rather than silently matching nobody. The secret= of an invite-only room: 32 hex digits.
-TEST(WebControl, AJoinTakesFingerprintsOnlyAtMostSixteenASecretOf32HexDigitsAndAPrintableName) {
+TEST(WebControl, AJoinTakesFingerprintsOnlyAtMostSixteenASecretAPrintableNameAndASeed) {
   const std::string a = "0a1b:2c3d:4e5f:6a7b:8c9d:0e1f:2a3b:4c5d", b = "ffff:0000:1111:2222:3333:4444:5555:6666";
   using List = std::vector<std::string>;
   const auto expect = [](const std::string& q) { return std::get<JoinRequest>(parse_join("ops", q)).expect; };
@@ -290,6 +291,17 @@ TEST(WebControl, AJoinTakesFingerprintsOnlyAtMostSixteenASecretOf32HexDigitsAndA
   EXPECT_EQ(refused("name=a%0Ab"), "name: a control character");
   EXPECT_EQ(refused("name=" + std::string(33, 'x')), "name: longer than 32 bytes");
   EXPECT_EQ(refused("name=%zz"), "name: a broken %-escape");
+
+  // seed=: the page's own identity, 32 bytes; the same seed is the same identity in every call.
+  const std::string seed(64, 'a');
+  const auto with_seed = std::get<JoinRequest>(parse_join("ops", "seed=" + seed));
+  ASSERT_TRUE(with_seed.seed);
+  EXPECT_EQ(crypto::Identity::from_seed(*with_seed.seed).fingerprint(),
+            crypto::Identity::from_seed(*std::get<JoinRequest>(parse_join("ops", "seed=" + seed)).seed).fingerprint());
+  EXPECT_FALSE(std::get<JoinRequest>(parse_join("ops", "")).seed);
+  for (const std::string& bad : {std::string("seed="), "seed=" + std::string(62, 'a'), "seed=" + std::string(63, 'a') + "g"}) {
+    EXPECT_EQ(refused(bad), "seed: an identity seed is 64 hex digits") << bad;
+  }
 }
 
 }  // namespace
