@@ -22,6 +22,7 @@
 #include "transport/quic.h"
 #include "transport/tls_identity.h"
 #include "cli.h"
+#include "log.h"
 #include "memory_trim.h"
 
 int main(int argc, char** argv) {
@@ -57,8 +58,17 @@ int main(int argc, char** argv) {
                                    "probe this peer relay once a second (repeatable), HOST:PORT");
   auto* auth_opt = app.add_option("--auth-url", o.auth_url,
                                   "check clients' tokens with POST {\"token\"} to this http:// URL");
+  wzp::apps::LogOptions log_options;
+  wzp::apps::add_log_flags(app, log_options);
   const wzp::relay::RelayOptions defaults = o;
   if (const auto rc = wzp::apps::parse_command_line(app, "wzp-relay", argc, argv)) return *rc;
+  wzp::apps::Log log("wzp-relay", log_options);
+  // The relay's events are JSON objects; refusals of a misbehaving peer are warnings.
+  const auto event = [&log](const std::string& line) {
+    const auto name = nlohmann::json::parse(line, nullptr, false).value("event", std::string());
+    const bool refusal = name == "cut_off" || name == "forged_sender_key" || name == "handshake_failed";
+    log.event(refusal ? spdlog::level::warn : spdlog::level::info, line);
+  };
 
   // The file over the defaults, then the flags given on the command line over the file; the
   // same again at every reload (SIGHUP).
@@ -137,15 +147,14 @@ int main(int argc, char** argv) {
     boost::asio::io_context io;
     // Other relays' certificates are pinned on first contact, like a client pins ours.
     wzp::transport::KnownRelays known(std::filesystem::path(o.state_dir) / "known_relays");
-    const auto pin = [&known](const std::string& label) {
-      return [&known, label](const std::string& fingerprint) {
+    const auto pin = [&known, &log](const std::string& label) {
+      return [&known, &log, label](const std::string& fingerprint) {
         std::string pinned;
         if (wzp::transport::KnownRelays::trusted(known.check(label, fingerprint, &pinned))) {
           return true;
         }
-        std::cerr << "wzp-relay: " << label << " presented certificate " << fingerprint
-                  << " but " << pinned << " is pinned; refusing (remove it from known_relays "
-                  << "if the relay was really re-keyed)\n";
+        log.warn(label + " presented certificate " + fingerprint + " but " + pinned +
+                 " is pinned; refusing (remove it from known_relays if the relay was really re-keyed)");
         return false;
       };
     };
@@ -156,6 +165,7 @@ int main(int argc, char** argv) {
     rc.rate.burst = o.packet_burst;
     rc.idle_timeout = std::chrono::seconds(o.idle_timeout);
     rc.trunk_clients = o.trunk_clients;
+    rc.log = event;
     std::unique_ptr<wzp::relay::HttpAuthorizer> authorizer;
     if (auth_url) {
       authorizer = std::make_unique<wzp::relay::HttpAuthorizer>(io, *auth_url);
@@ -173,6 +183,7 @@ int main(int argc, char** argv) {
       fc.verify_remote = pin(o.remote);
       fc.max_sessions = o.max_sessions;
       fc.rate = rc.rate;
+      fc.log = event;
       forwarder = std::make_unique<wzp::relay::Forwarder>(io, fc);
     }
     wzp::transport::QuicEvents& events =
@@ -207,16 +218,18 @@ int main(int argc, char** argv) {
                      R"(,"uptime_s":)" + std::to_string(up.count()) + "}\n";
             });
       });
-      std::cout << "wzp-relay: metrics on http://" << metrics->local_endpoint() << "/metrics\n";
+      std::ostringstream at;
+      at << metrics->local_endpoint();
+      log.info("metrics on http://" + at.str() + "/metrics");
     }
-    std::cout << "wzp-relay: listening on " << server->local_endpoint() << " (QUIC, ALPN "
-              << wzp::transport::kAlpn << ")\n"
-              << "wzp-relay: certificate fingerprint " << cert.fingerprint << "\n"
-              << "wzp-relay: relay identity " << identity.fingerprint() << "\n";
-    if (remote) std::cout << "wzp-relay: forward mode: every client is piped to " << o.remote << "\n";
-    for (const auto& p : o.probes) std::cout << "wzp-relay: probing " << p << "\n";
-    if (auth_url) std::cout << "wzp-relay: tokens checked at " << o.auth_url << "\n";
-    std::cout << std::flush;
+    std::ostringstream at;
+    at << server->local_endpoint();
+    log.info("listening on " + at.str() + " (QUIC, ALPN " + std::string(wzp::transport::kAlpn) + ")");
+    log.info("certificate fingerprint " + cert.fingerprint);
+    log.info("relay identity " + identity.fingerprint());
+    if (remote) log.info("forward mode: every client is piped to " + o.remote);
+    for (const auto& p : o.probes) log.info("probing " + p);
+    if (auth_url) log.info("tokens checked at " + o.auth_url);
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
@@ -236,7 +249,7 @@ int main(int argc, char** argv) {
     std::vector<std::unique_ptr<wzp::relay::HttpAuthorizer>> retired;  // may have checks in flight
     const auto reload = [&] {
       if (config.empty()) {
-        std::cout << "wzp-relay: SIGHUP: no --config file to reload\n";
+        log.warn("SIGHUP: no --config file to reload");
         return;
       }
       wzp::relay::RelayOptions fresh;
@@ -249,7 +262,7 @@ int main(int argc, char** argv) {
           if (!fresh_auth) throw std::runtime_error("auth_url: " + error);
         }
       } catch (const std::exception& e) {
-        std::cerr << "wzp-relay: reload failed, nothing changed: " << e.what() << "\n";
+        log.error(std::string("reload failed, nothing changed: ") + e.what());
         return;
       }
       std::string changed, needs_restart;
@@ -302,11 +315,10 @@ int main(int argc, char** argv) {
       o.idle_timeout = fresh.idle_timeout;
       if (!forwarder) o.auth_url = fresh.auth_url;
       o.acl = fresh.acl;
-      std::cout << "wzp-relay: reloaded " << config << ": " << fresh.acl.size() << " room access lists"
-                << (changed.empty() ? "" : "; " + changed) << "\n";
+      log.info("reloaded " + config + ": " + std::to_string(fresh.acl.size()) + " room access lists" +
+               (changed.empty() ? "" : "; " + changed));
       if (!needs_restart.empty()) {
-        std::cout << "wzp-relay: changed in " << config << " but in force only after a restart: "
-                  << needs_restart << "\n";
+        log.warn("changed in " + config + " but in force only after a restart: " + needs_restart);
       }
     };
     std::function<void()> on_hup = [&] {
@@ -319,8 +331,8 @@ int main(int argc, char** argv) {
     on_hup();
     wzp::apps::MemoryTrim trim(io);  // freed memory back to the system once a minute
     io.run();
-    std::cout << "wzp-relay: stopped ("
-              << (forwarder ? forwarder->sessions() : relay.sessions()) << " sessions open at exit)\n";
+    log.info("stopped (" + std::to_string(forwarder ? forwarder->sessions() : relay.sessions()) +
+             " sessions open at exit)");
   } catch (const std::exception& e) {
     std::cerr << "wzp-relay: " << e.what() << "\n";
     return 1;

@@ -9,11 +9,13 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <sstream>
 
 #include "transport/endpoint.h"
 #include "transport/tls_identity.h"
 #include "web/web_bridge.h"
 #include "cli.h"
+#include "log.h"
 #include "memory_trim.h"
 
 #ifndef WZP_WEB_ROOT
@@ -65,7 +67,10 @@ int main(int argc, char** argv) {
   app.add_option("--allow-origin", allow_origins,
                  "another page origin (scheme://host[:port]) allowed to open calls through /ws/ "
                  "(repeatable; the bridge's own origin always is)");
+  wzp::apps::LogOptions log_options;
+  wzp::apps::add_log_flags(app, log_options);
   if (const auto rc = wzp::apps::parse_command_line(app, "wzp-web", argc, argv)) return *rc;
+  wzp::apps::Log log("wzp-web", log_options);
 
   // A host name is looked up at each dial, so a relay that moves is found.
   if (const auto a = wzp::transport::parse_address(relay); !a.address) {
@@ -90,11 +95,14 @@ int main(int argc, char** argv) {
     c.web_root = web_root;
     c.state_dir = state_dir;
     c.allowed_origins = allow_origins;
+    // Each page's join and leave, and a page cut off for misbehaving (a warning).
+    c.log = [&log](const std::string& line) {
+      log.event(line.find(R"("event":"page_closed")") != std::string::npos ? spdlog::level::warn : spdlog::level::info, line);
+    };
     if (std::filesystem::exists(rnnoise)) {
       c.vendor["rnnoise.js"] = rnnoise;
     } else {
-      std::cerr << "wzp-web: no RNNoise build at " << rnnoise << " (run scripts/install-deps.sh); "
-                << "the page will offer it disabled\n";
+      log.warn("no RNNoise build at " + rnnoise + " (run scripts/install-deps.sh); the page will offer it disabled");
     }
     if (tls) {
       if (cert.empty()) {
@@ -109,10 +117,10 @@ int main(int argc, char** argv) {
     wzp::apps::listening_on("TCP " + host + ":" + std::to_string(port) + " (--host, --port)",
                             [&] { bridge.emplace(io, c); });
     const auto at = bridge->local_endpoint();
-    std::cout << "wzp-web: serving " << (tls ? "https" : "http") << "://" << at << "/ROOM (relay "
-              << relay << ")\n"
-              << "wzp-web: metrics on " << (tls ? "https" : "http") << "://" << at << "/metrics"
-              << std::endl;
+    std::ostringstream base;
+    base << (tls ? "https" : "http") << "://" << at;
+    log.info("serving " + base.str() + "/ROOM (relay " + relay + ")");
+    log.info("metrics on " + base.str() + "/metrics");
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;

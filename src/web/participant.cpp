@@ -24,16 +24,35 @@ Participant::Participant(std::shared_ptr<WebBridge::Impl> bridge, JoinRequest jo
                                }}),
       timer_(bridge_->io) {
   ++bridge_->live;
-  ++bridge_->stats.connections_total;
+  serial_ = ++bridge_->stats.connections_total;
   session_ = std::make_unique<client::SignalSession>(
       identity_, connector_, bridge_->scheduler,
       [this](const client::SignalEvent& e) { on_event(e); });
   session_->register_relay(relay_);
   start_call();
   tick();
+  log({{"event", "page_join"},
+       {"page", serial_},
+       {"room", room_},
+       {"access", secret_ ? "invite" : "open"},
+       {"fingerprint", identity_.fingerprint()},
+       {"name", name_}});
+}
+
+void Participant::log(const json& j) const {
+  if (bridge_->config.log) bridge_->config.log(j.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+void Participant::close(const std::string& reason) {
+  log({{"event", "page_closed"}, {"page", serial_}, {"reason", reason}});
+  out_.close(reason);
 }
 
 Participant::~Participant() {
+  log({{"event", "page_leave"},
+       {"page", serial_},
+       {"seconds", std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - joined_).count()},
+       {"members", call_ ? call_->member_count() : 0}});
   *alive_ = false;
   --bridge_->live;
   timer_.cancel();
@@ -48,7 +67,7 @@ void Participant::on_binary(std::span<const uint8_t> d) {
   if (!admit()) return;
   if (d.size() != kFrameBytes) {
     ++bridge_->stats.errors_bad_frame;
-    return out_.close("bad audio frame: " + std::to_string(d.size()) + " bytes, expected " +
+    return close("bad audio frame: " + std::to_string(d.size()) + " bytes, expected " +
                       std::to_string(kFrameBytes));
   }
   ++bridge_->stats.frames_in;
@@ -67,7 +86,7 @@ void Participant::on_text(std::string_view text) {
   const Control c = parse_control(text);
   if (const auto* bad = std::get_if<BadControl>(&c)) {
     ++bridge_->stats.errors_bad_control;
-    return out_.close("bad control message: " + bad->reason);
+    return close("bad control message: " + bad->reason);
   }
   if (const auto* sw = std::get_if<SwitchRelay>(&c)) {
     const auto ep = transport::parse_address(sw->relay);
@@ -90,7 +109,7 @@ bool Participant::admit() {
   }
   if (++window_count_ > bridge_->config.max_messages_per_s) {
     ++bridge_->stats.errors_flood;
-    out_.close("too many messages (over " +
+    close("too many messages (over " +
                std::to_string(static_cast<int>(bridge_->config.max_messages_per_s)) + "/s)");
     return false;
   }

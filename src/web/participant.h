@@ -62,12 +62,16 @@ class Participant {
   void tick();
   void send(const nlohmann::json& j);
   void send_speaking();
+  void log(const nlohmann::json& j) const;
+  void close(const std::string& reason);  // logged, then the page is closed with it
 
   std::shared_ptr<WebBridge::Impl> bridge_;
   std::string room_;
   std::vector<std::string> expect_;  // the page's expect=: our key goes to these alone
   std::optional<std::vector<uint8_t>> secret_;  // the page's secret=: an invite-only room
   std::string name_;                            // the page's name=, or empty
+  uint64_t serial_ = 0;                         // this page's number in the bridge's log
+  Clock::time_point joined_ = Clock::now();
   uint64_t sink_frames_ = 0;
   std::vector<uint32_t> speaking_;  // the sessions last reported speaking
   // The safety number of each member listed (ours with theirs), for the page's list.

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -35,6 +36,9 @@ struct BridgeConfig {
   std::vector<std::string> allowed_origins;
   size_t max_sessions = 200;
   double max_messages_per_s = 150;  // 50 audio frames/s plus control, with room for bursts
+  // One JSON object per page event: page_join, page_leave, page_closed (a page the bridge cut
+  // off, with the reason). None: nothing is logged.
+  std::function<void(const std::string&)> log;
 };
 
 struct BridgeStats {

@@ -4,6 +4,9 @@
 // first relay probing the second.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+#include <regex>
+
 #include "client/wav.h"
 #include "codec/audio_analysis.h"
 #include "codec/vad.h"
@@ -115,6 +118,48 @@ TEST(RelayProcess, ASighupReloadsWhatItCanAndNamesWhatNeedsARestart) {
   a->wait(std::chrono::seconds(5));
   relay.proc->signal(SIGTERM);
   EXPECT_EQ(relay.proc->wait(std::chrono::seconds(3)), 0);
+  std::filesystem::remove_all(dir);
+}
+
+// The relay's log: a line per record, each with a UTC timestamp, a level and the component, in
+// text by default and as one JSON object per line with --log-format json, where a member's join
+// and leave are events with their fields.
+TEST(RelayProcess, LogsAreTimestampedLevelledLinesAndJsonWhenAsked) {
+  const auto dir = fresh_dir("log");
+  {
+    testing::Process text({testing::kBin + "/wzp-relay", "--listen", "127.0.0.1:0", "--state-dir",
+                           (dir / "text").string(), "--metrics-listen", "off"});
+    const auto first = text.read_line(std::chrono::seconds(10));
+    ASSERT_TRUE(first);
+    EXPECT_TRUE(std::regex_search(*first, std::regex(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info  wzp-relay  listening on 127\.0\.0\.1:\d+)")))
+        << *first;
+  }
+  testing::Relay relay(dir / "relay", {"--log-format", "json"});
+  ASSERT_FALSE(relay.address.empty());
+  auto a = client(dir, "a", relay.address, {"--room", "r", "--send-tone", "440", "--duration", "2"});
+  std::vector<nlohmann::json> events;
+  std::string seen;
+  while (auto line = relay.proc->read_line(std::chrono::seconds(10))) {
+    seen += *line + "\n";
+    const auto j = nlohmann::json::parse(*line, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << "not a JSON object: " << *line;
+    EXPECT_TRUE(std::regex_match(j.value("time", ""), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)"))) << *line;
+    EXPECT_EQ(j.value("component", ""), "wzp-relay") << *line;
+    EXPECT_TRUE(j.value("level", "") == "info" || j.value("level", "") == "warning") << *line;
+    if (j.contains("event")) events.push_back(j);
+    if (j.value("event", "") == "leave") break;
+  }
+  a->wait(std::chrono::seconds(10));
+  const auto has = [&](const std::string& e) {
+    return std::any_of(events.begin(), events.end(), [&](const auto& j) {
+      return j.value("event", "") == e && j.value("level", "") == "info" && j.contains("session") && j.contains("room");
+    });
+  };
+  EXPECT_TRUE(has("join")) << seen;
+  EXPECT_TRUE(has("leave")) << seen;
+  relay.proc->signal(SIGTERM);
+  EXPECT_EQ(relay.proc->wait(std::chrono::seconds(3)), 0);
+
   std::filesystem::remove_all(dir);
 }
 

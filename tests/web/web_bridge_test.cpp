@@ -13,6 +13,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "crypto/identity.h"
@@ -34,6 +35,9 @@ using tcp = asio::ip::tcp;
 // The relay and the bridge run on their own thread; the test talks to them with blocking
 // sockets, as a browser would.
 struct Stack {
+  // First, so that it outlives the loop: pages still queued in it log as they go.
+  std::mutex log_mutex;
+  std::vector<std::string> log;  // the bridge's page events, as wzp-web writes them
   asio::io_context io;
   crypto::Identity relay_id = crypto::Identity::generate();
   relay::RelayServer relay{io, relay_id, [] {
@@ -47,6 +51,12 @@ struct Stack {
                                 ("wzp-web-test-" + std::to_string(getpid()));
   std::unique_ptr<WebBridge> bridge;
   std::thread thread;
+  std::string logged() {
+    std::lock_guard lock(log_mutex);
+    std::string all;
+    for (const auto& l : log) all += l + "\n";
+    return all;
+  }
   explicit Stack(std::optional<transport::TlsCertificate> tls = std::nullopt) {
     BridgeConfig c;
     if (tls) c.tls = {{tls->cert_pem, tls->key_pem}};
@@ -54,6 +64,10 @@ struct Stack {
     c.relay = "127.0.0.1:" + std::to_string(quic.local_endpoint().port());
     c.web_root = WZP_WEB_ROOT;
     c.state_dir = state;
+    c.log = [this](const std::string& line) {
+      std::lock_guard lock(log_mutex);
+      log.push_back(line);
+    };
     std::filesystem::create_directories(state);
     bridge = std::make_unique<WebBridge>(io, c);
     thread = std::thread([this] {
@@ -157,6 +171,12 @@ TEST(WebBridge, MisbehavingBrowsersAreClosedWithAReasonOthersKeepTheirCall) {
   const auto file = s.state / "metrics.txt";
   std::ofstream(file) << metrics;
   EXPECT_EQ(std::system(("promtool check metrics < " + file.string()).c_str()), 0);
+  // The log says which page was cut off and why, beside every page's join.
+  const std::string log = s.logged();
+  EXPECT_NE(log.find(R"("event":"page_closed","page":3,"reason":"bad audio frame: 100 bytes, expected 1920")"),
+            std::string::npos) << log;
+  EXPECT_NE(log.find(R"("event":"page_join","fingerprint":)"), std::string::npos) << log;
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 5 + 3 + 3) << log;  // 5 joins; 3 cut off, and gone
 }
 
 // Another website the visitor has open tries to join a call through the visitor's bridge
