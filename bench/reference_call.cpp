@@ -89,7 +89,9 @@ ReferenceResult run_reference(Reference kind, const client::HostileProfile& prof
     } else if (kind == Reference::kRed2 && (here(n + 1) || here(n + 2))) {
       got = opus_decode(dec.d, encoded[n].data(), static_cast<opus_int32>(encoded[n].size()), pcm, kFrame, 0);
     }
-    if (got != static_cast<int>(kFrame)) opus_decode(dec.d, nullptr, 0, pcm, kFrame, 0);
+    // Lost: libopus conceals; should that fail too, the slot stays silent (out starts zeroed).
+    if (got != static_cast<int>(kFrame)) got = opus_decode(dec.d, nullptr, 0, pcm, kFrame, 0);
+    if (got != static_cast<int>(kFrame)) std::fill(pcm, pcm + kFrame, int16_t{0});
   }
   ReferenceResult r;
   // Output frame n plays at 20 n + wait; input frame n was captured over the 20 ms before 20 n.
