@@ -14,6 +14,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 
 namespace wzp::apps {
 
@@ -22,11 +23,14 @@ struct LogOptions {
   std::string level = "info";
 };
 
-inline void add_log_flags(CLI::App& app, LogOptions& o) {
-  app.add_option("--log-format", o.format, "text or json (one JSON object per line)")
-      ->check(CLI::IsMember({"text", "json"}));
-  app.add_option("--log-level", o.level, "the least a record must be to be written: debug, info, warn or error")
-      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+// The two flags, bound to `o`; returned so that a caller with a config file can tell whether
+// they were given.
+inline std::pair<CLI::Option*, CLI::Option*> add_log_flags(CLI::App& app, LogOptions& o) {
+  return {app.add_option("--log-format", o.format, "text or json (one JSON object per line)")
+              ->check(CLI::IsMember({"text", "json"})),
+          app.add_option("--log-level", o.level,
+                         "the least a record must be to be written: debug, info, warn or error")
+              ->check(CLI::IsMember({"debug", "info", "warn", "error"}))};
 }
 
 class Log {
@@ -41,6 +45,9 @@ class Log {
     logger_->set_level(spdlog::level::from_str(o.level));
     logger_->flush_on(spdlog::level::trace);
   }
+
+  // From now on (a reload).
+  void set_level(const std::string& level) { logger_->set_level(spdlog::level::from_str(level)); }
 
   void info(const std::string& text) { say(spdlog::level::info, text); }
   void warn(const std::string& text) { say(spdlog::level::warn, text); }

@@ -58,17 +58,12 @@ int main(int argc, char** argv) {
                                    "probe this peer relay once a second (repeatable), HOST:PORT");
   auto* auth_opt = app.add_option("--auth-url", o.auth_url,
                                   "check clients' tokens with POST {\"token\"} to this http:// URL");
-  wzp::apps::LogOptions log_options;
-  wzp::apps::add_log_flags(app, log_options);
+  wzp::apps::LogOptions log_flags;
+  const auto [log_format_opt, log_level_opt] = wzp::apps::add_log_flags(app, log_flags);
   const wzp::relay::RelayOptions defaults = o;
   if (const auto rc = wzp::apps::parse_command_line(app, "wzp-relay", argc, argv)) return *rc;
-  wzp::apps::Log log("wzp-relay", log_options);
-  // The relay's events are JSON objects; refusals of a misbehaving peer are warnings.
-  const auto event = [&log](const std::string& line) {
-    const auto name = nlohmann::json::parse(line, nullptr, false).value("event", std::string());
-    const bool refusal = name == "cut_off" || name == "forged_sender_key" || name == "handshake_failed";
-    log.event(refusal ? spdlog::level::warn : spdlog::level::info, line);
-  };
+  o.log_format = log_flags.format;
+  o.log_level = log_flags.level;
 
   // The file over the defaults, then the flags given on the command line over the file; the
   // same again at every reload (SIGHUP).
@@ -90,6 +85,8 @@ int main(int argc, char** argv) {
     flag(remote_opt, r.remote, flags.remote);
     flag(probe_opt, r.probes, flags.probes);
     flag(auth_opt, r.auth_url, flags.auth_url);
+    flag(log_format_opt, r.log_format, flags.log_format);
+    flag(log_level_opt, r.log_level, flags.log_level);
     return r;
   };
   try {
@@ -98,6 +95,13 @@ int main(int argc, char** argv) {
     std::cerr << "wzp-relay: " << e.what() << "\n";
     return 2;
   }
+  wzp::apps::Log log("wzp-relay", {o.log_format, o.log_level});
+  // The relay's events are JSON objects; refusals of a misbehaving peer are warnings.
+  const auto event = [&log](const std::string& line) {
+    const auto name = nlohmann::json::parse(line, nullptr, false).value("event", std::string());
+    const bool refusal = name == "cut_off" || name == "forged_sender_key" || name == "handshake_failed";
+    log.event(refusal ? spdlog::level::warn : spdlog::level::info, line);
+  };
 
   // Where to listen is looked up once, now; peers named by host (remote, probe) are looked up
   // again as they are dialled, so one that moves is found.
@@ -282,6 +286,7 @@ int main(int argc, char** argv) {
       compare("max_packet_rate", o.max_packet_rate, fresh.max_packet_rate);
       compare("packet_burst", o.packet_burst, fresh.packet_burst);
       compare("idle_timeout", o.idle_timeout, fresh.idle_timeout);
+      compare("log_level", o.log_level, fresh.log_level);
       if (o.auth_url != fresh.auth_url && forwarder) {
         note(needs_restart, "auth_url (not used in forward mode: the remote relay checks tokens)");
       } else if (o.auth_url != fresh.auth_url) {
@@ -294,6 +299,7 @@ int main(int argc, char** argv) {
       if (o.trunk_clients != fresh.trunk_clients) note(needs_restart, "trunk_clients");
       if (o.remote != fresh.remote) note(needs_restart, "remote");
       if (o.probes != fresh.probes) note(needs_restart, "probe");
+      if (o.log_format != fresh.log_format) note(needs_restart, "log_format");
       wzp::relay::RateLimit rate = rc.rate;
       rate.rate = fresh.max_packet_rate;
       rate.burst = fresh.packet_burst;
@@ -313,6 +319,7 @@ int main(int argc, char** argv) {
       o.max_packet_rate = fresh.max_packet_rate;
       o.packet_burst = fresh.packet_burst;
       o.idle_timeout = fresh.idle_timeout;
+      o.log_level = fresh.log_level;
       if (!forwarder) o.auth_url = fresh.auth_url;
       o.acl = fresh.acl;
       log.info("reloaded " + config + ": " + std::to_string(fresh.acl.size()) + " room access lists" +
@@ -320,6 +327,7 @@ int main(int argc, char** argv) {
       if (!needs_restart.empty()) {
         log.warn("changed in " + config + " but in force only after a restart: " + needs_restart);
       }
+      log.set_level(fresh.log_level);  // after saying so, at the level the operator had
     };
     std::function<void()> on_hup = [&] {
       hup.async_wait([&](const boost::system::error_code& ec, int) {

@@ -65,6 +65,14 @@ void load_relay_config(const std::string& path, RelayOptions& o) {
       text(o.remote);
     } else if (key == "auth_url") {
       text(o.auth_url);
+    } else if (key == "log_format") {
+      text(o.log_format);
+      if (o.log_format != "text" && o.log_format != "json") fail(path, key, "must be \"text\" or \"json\"");
+    } else if (key == "log_level") {
+      text(o.log_level);
+      if (o.log_level != "debug" && o.log_level != "info" && o.log_level != "warn" && o.log_level != "error") {
+        fail(path, key, "must be \"debug\", \"info\", \"warn\" or \"error\"");
+      }
     } else if (key == "probe") {
       const auto* arr = v.as_array();
       if (!arr) fail(path, key, "must be an array of HOST:PORT strings");

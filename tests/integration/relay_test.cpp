@@ -96,10 +96,11 @@ TEST(RelayProcess, ASighupReloadsWhatItCanAndNamesWhatNeedsARestart) {
   while (auto line = a->read_line(std::chrono::seconds(10))) {
     if (line->find("joined room") != std::string::npos) break;
   }
-  std::ofstream(toml, std::ios::trunc) << "max_participants = 1\ntrunk_clients = true\n[acl]\nops = []\n";
+  std::ofstream(toml, std::ios::trunc)
+      << "max_participants = 1\ntrunk_clients = true\nlog_level = \"warn\"\n[acl]\nops = []\n";
   relay.proc->signal(SIGHUP);
   const auto said = read_until("in force only after a restart");
-  EXPECT_NE(said.find("reloaded " + toml.string() + ": 1 room access lists; max_participants 5 -> 1"),
+  EXPECT_NE(said.find("reloaded " + toml.string() + ": 1 room access lists; max_participants 5 -> 1, log_level info -> warn"),
             std::string::npos) << said;
   EXPECT_NE(said.find("after a restart: trunk_clients"), std::string::npos) << said;
   // The smaller room is in force: a second member is turned away.
@@ -114,6 +115,8 @@ TEST(RelayProcess, ASighupReloadsWhatItCanAndNamesWhatNeedsARestart) {
   const auto refused = read_until("reload failed");
   EXPECT_NE(refused.find("reload failed, nothing changed: config " + toml.string() + ": max_participants"),
             std::string::npos) << refused;
+  // At log_level warn since the reload: b's connection and refusal were not logged as info.
+  EXPECT_EQ(refused.find("Z info "), std::string::npos) << refused;
   a->signal(SIGTERM);
   a->wait(std::chrono::seconds(5));
   relay.proc->signal(SIGTERM);

@@ -33,6 +33,8 @@ max_sessions = 50
 max_participants = 8
 max_packet_rate = 250
 packet_burst = 500.5
+log_format = "json"
+log_level = "warn"
 [acl]
 ops = ["aaaa:bbbb", "cccc:dddd"]
 )"),
@@ -44,6 +46,8 @@ ops = ["aaaa:bbbb", "cccc:dddd"]
   EXPECT_EQ(o.max_participants, 8u);
   EXPECT_DOUBLE_EQ(o.max_packet_rate, 250);
   EXPECT_DOUBLE_EQ(o.packet_burst, 500.5);
+  EXPECT_EQ(o.log_format, "json");
+  EXPECT_EQ(o.log_level, "warn");
   ASSERT_EQ(o.acl.count("ops"), 1u);
   EXPECT_EQ(o.acl["ops"], (std::set<std::string>{"aaaa:bbbb", "cccc:dddd"}));
 }
@@ -54,6 +58,8 @@ TEST(RelayConfig, BadFilesNameTheKeyAndTheProblem) {
   EXPECT_NE(error_of("max_sessions = 1.5").find("max_sessions: must be a whole number"),
             std::string::npos);
   EXPECT_NE(error_of("lisen = \"x\"").find("lisen: unknown setting"), std::string::npos);
+  EXPECT_NE(error_of("log_level = \"loud\"").find("log_level: must be \"debug\""), std::string::npos);
+  EXPECT_NE(error_of("log_format = \"xml\"").find("log_format: must be \"text\" or \"json\""), std::string::npos);
   EXPECT_NE(error_of("[acl]\nops = \"x\"").find("acl.ops: must be an array"), std::string::npos);
   EXPECT_NE(error_of("listen = \"x").find("line 1"), std::string::npos);
   RelayOptions o;
