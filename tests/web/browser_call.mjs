@@ -10,7 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { browserArgs, dominant, heardFrequency, log, waitFor, run } from './harness.mjs';
+import { browserArgs, dominant, heardFrequency, log, waitFor, run, isTone } from './harness.mjs';
 
 const bin = process.argv[2];
 const screenshot = process.argv[3];
@@ -51,8 +51,8 @@ await run('wzp-web-', async ({ dir, start, check }) => {
   const bHears = await heardFrequency(b, 150);
   const aHears = await heardFrequency(a, 150);
   log(`page B hears ${bHears.f.toFixed(1)} Hz (RMS ${bHears.rms.toFixed(0)}); page A hears ${aHears.f.toFixed(1)} Hz (RMS ${aHears.rms.toFixed(0)})`);
-  check(Math.abs(bHears.f - 440) <= 2 && bHears.rms > 500, 'page B plays page A\'s 440 Hz tone');
-  check(Math.abs(aHears.f - 660) <= 2 && aHears.rms > 500, 'page A plays page B\'s 660 Hz tone');
+  check(isTone(bHears.f, 440) && bHears.rms > 500, 'page B plays page A\'s 440 Hz tone');
+  check(isTone(aHears.f, 660) && aHears.rms > 500, 'page A plays page B\'s 660 Hz tone');
 
   // Membership is shown: each page logs the other's join with its fingerprint and the pair's
   // safety number, the same number on both pages.
@@ -107,7 +107,7 @@ await run('wzp-web-', async ({ dir, start, check }) => {
   const heardBefore = await b.evaluate(() => window.wzp.framesHeard);
   const again = await heardFrequency(b, heardBefore + 100);
   log(`after the restart page B hears ${again.f.toFixed(1)} Hz again, ${((Date.now() - back) / 1000).toFixed(1)} s after the relay came back`);
-  check(Math.abs(again.f - 440) <= 2, 'audio flows again without a reload');
+  check(isTone(again.f, 440), 'audio flows again without a reload');
   // RNNoise in the capture path, from the bridge (no CDN): it loads and the page keeps sending.
   await a.click('#rnnoise');
   const rn = await waitFor(a, () => window.wzp.rnnoise === true, null, 10000, 'RNNoise loaded').then(() => true, (e) => { log(e.message); return false; });

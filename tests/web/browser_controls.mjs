@@ -12,7 +12,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { browserArgs, heardFrequency, log, rms, waitFor, within, run } from './harness.mjs';
+import { browserArgs, heardFrequency, log, rms, waitFor, within, run, isTone } from './harness.mjs';
 
 const bin = process.argv[2];
 const shots = process.argv[3];
@@ -41,7 +41,7 @@ await run('wzp-controls-', async ({ dir, start, check }) => {
   // Bob, listening only, hears Ann and sees her by name, speaking.
   await waitFor(bob, () => window.wzp.members >= 1, null, 15000, 'Ann listed on Bob\'s page');
   const heard = await heardFrequency(bob, 100);
-  check(Math.abs(heard.f - 440) <= 2 && heard.rms > 500, `Bob (listen only, no microphone) hears Ann's tone (${heard.f.toFixed(1)} Hz)`);
+  check(isTone(heard.f, 440) && heard.rms > 500, `Bob (listen only, no microphone) hears Ann's tone (${heard.f.toFixed(1)} Hz)`);
   check(await bob.evaluate(() => window.wzp.framesSent === 0 && window.wzp.listenOnly), 'Bob sends nothing');
   const annSession = await bob.evaluate(() => window.wzp.memberList.find((m) => m.name === 'Ann')?.session);
   check(annSession !== undefined, 'Bob lists Ann by the name she gave');
@@ -77,7 +77,7 @@ await run('wzp-controls-', async ({ dir, start, check }) => {
   check(quiet < 20 && stillRing, `at volume 0 Bob hears nothing of Ann (RMS ${quiet.toFixed(1)}) while she is shown speaking`);
   await setVolume(100);
   const back = await heardFrequency(bob, framesAt0 + 120);
-  check(Math.abs(back.f - 440) <= 2 && back.rms > 500, 'at volume 100 % she is back');
+  check(isTone(back.f, 440) && back.rms > 500, 'at volume 100 % she is back');
 
   // Ann leaves: Bob sees her go; she joins again from the same page.
   const annFp = await ann.evaluate(() => window.wzp.me);
@@ -90,7 +90,7 @@ await run('wzp-controls-', async ({ dir, start, check }) => {
   await ann.click('#join');
   check(await within(bob, () => window.wzp.memberList.some((m) => m.name === 'Ann'), null, 15000, 'Ann back'), 'Ann joins again without a reload');
   const again = await heardFrequency(bob, (await bob.evaluate(() => window.wzp.framesHeard)) + 100);
-  check(Math.abs(again.f - 440) <= 2, 'and Bob hears her again');
+  check(isTone(again.f, 440), 'and Bob hears her again');
   // The same Ann: her identity is the page's, not the connection's (no "came back with another
   // identity" alarm, and the safety number Bob may have compared still holds).
   const same = await bob.evaluate((fp) => window.wzp.memberList.some((m) => m.name === 'Ann' && m.fingerprint === fp) &&
@@ -114,7 +114,7 @@ await run('wzp-controls-', async ({ dir, start, check }) => {
   const rejoined = await Promise.all([ann, bob].map((p) => within(p, () => window.wzp.opens >= 2 && window.wzp.state === 'open', null, 15000, 'joined again')));
   check(rejoined.every(Boolean), 'both pages join again once the bridge is back');
   const after = await heardFrequency(bob, (await bob.evaluate(() => window.wzp.framesHeard)) + 100);
-  check(Math.abs(after.f - 440) <= 2, `Bob hears Ann again after the bridge's restart (${after.f.toFixed(1)} Hz)`);
+  check(isTone(after.f, 440), `Bob hears Ann again after the bridge's restart (${after.f.toFixed(1)} Hz)`);
   const reloads = await Promise.all([ann, bob].map((p) => p.evaluate(() => performance.getEntriesByType('navigation').length)));
   check(reloads.every((n) => n === 1), 'no page reloaded');
   check(await ann.evaluate((fp) => window.wzp.me === fp, annFp), 'Ann has the same identity after the bridge\'s restart');
