@@ -238,6 +238,15 @@ bool RoomCall::speaking(uint32_t session) const {
   return it != peers_.end() && it->second.speaking_until > now_ms();
 }
 
+std::vector<uint32_t> RoomCall::speaking_sessions() const {
+  const uint64_t now = now_ms();
+  std::vector<uint32_t> out;
+  for (const auto& [id, p] : peers_) {
+    if (p.speaking_until > now) out.push_back(id);
+  }
+  return out;
+}
+
 std::vector<proto::Participant> RoomCall::members() const {
   std::vector<proto::Participant> out;
   for (const auto& [id, p] : peers_) out.push_back(p.info);

@@ -121,6 +121,8 @@ class RoomCall : public transport::QuicEvents {
   void set_muted(bool muted);
   // Whether we heard a member's voice in the last 300 ms (the speaking indicator).
   bool speaking(uint32_t session) const;
+  // The sessions speaking now, in session order.
+  std::vector<uint32_t> speaking_sessions() const;
   // How loud an identity plays in our mix: 0 (silenced) to 4, 1 by default. Kept across its
   // rejoins, for at most kMaxVolumes identities (the oldest setting goes first).
   void set_volume(const std::string& fingerprint, double gain);

@@ -166,10 +166,7 @@ void Participant::start_call() {
 
 // Every 100 ms: who is speaking, when that changed (the page's speaking rings).
 void Participant::send_speaking() {
-  std::vector<uint32_t> now;
-  for (const auto& m : call_->members()) {
-    if (call_->speaking(m.session_id)) now.push_back(m.session_id);
-  }
+  auto now = call_->speaking_sessions();
   if (now == speaking_) return;
   speaking_ = std::move(now);
   send({{"type", "speaking"}, {"sessions", speaking_}});
