@@ -20,6 +20,10 @@ int main(int argc, char** argv) {
   int seconds = 20;
   std::string legs = "one";
   std::vector<std::string> profiles;
+  std::string signal = "tone";
+  app.add_option("--signal", signal, "network, hostile: what the talker sends: the tone probe (tone), espeak-ng speech (speech) or each in turn (all)")
+      ->check(CLI::IsMember({"tone", "speech", "all"}))
+      ->capture_default_str();
   app.add_option("--html", html, "network, hostile, soak: also write a self-contained HTML report with charts");
   app.add_option("--seconds", seconds, "network, hostile: length of each call")->check(CLI::Range(5, 600))->capture_default_str();
   app.add_option("--legs", legs, "network: impair the receiver's leg (one), both legs (both) or each in turn (all)")
@@ -45,7 +49,7 @@ int main(int argc, char** argv) {
     return text;
   }());
   if (const auto rc = wzp::apps::parse_command_line(app, "wzp-bench", argc, argv)) return *rc;
-  wzp::bench::set_network_options(html, seconds, legs, profiles);
+  wzp::bench::set_network_options(html, seconds, legs, profiles, signal);
   wzp::bench::set_soak_options(minutes, pages, only, html, check);
 
   std::vector<wzp::bench::Measurement> results;

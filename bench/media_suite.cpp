@@ -16,6 +16,7 @@
 #include "crypto/session_crypto.h"
 #include "micro.h"
 #include "proto/quality_profile.h"
+#include "speech.h"
 #include "suites.h"
 
 namespace wzp::bench {
@@ -99,25 +100,6 @@ double us_per_20ms(const MicroRun& r) { return r.items_per_second > 0 ? 1e6 / r.
 
 }  // namespace
 
-// Speech from espeak-ng at 48 kHz (empty when espeak-ng or sox is missing).
-std::vector<int16_t> espeak_speech() {
-  const std::string raw = "/tmp/wzp-bench-speech.raw";
-  const std::string cmd =
-      "espeak-ng --stdout -s 150 'Voice calls that keep working on hostile networks, with "
-      "heavy loss, jitter and outages.' 2>/dev/null | sox -q -t wav - -r 48000 -c 1 -b 16 -e "
-      "signed -t raw " + raw + " 2>/dev/null";
-  std::vector<int16_t> pcm;
-  if (std::system(cmd.c_str()) != 0) return pcm;
-  FILE* f = std::fopen(raw.c_str(), "rb");
-  if (!f) return pcm;
-  int16_t s;
-  while (std::fread(&s, 2, 1, f) == 1) pcm.push_back(s);
-  std::fclose(f);
-  std::remove(raw.c_str());
-  pcm.resize(pcm.size() / 1920 * 1920);
-  return pcm;
-}
-
 // Waveform SNR of a codec round trip at the best alignment: a crude but repeatable proxy for
 // what an encoder setting does to speech.
 double speech_snr_db(proto::CodecId id, int complexity, const std::vector<int16_t>& speech) {
@@ -148,7 +130,8 @@ double speech_snr_db(proto::CodecId id, int complexity, const std::vector<int16_
 std::vector<Measurement> run_codec_suite() {
   auto runs = run_micro("BM_Codec");
   std::vector<Measurement> out;
-  const auto speech = espeak_speech();
+  const auto speech = interop::espeak_speech(
+      "Voice calls that keep working on hostile networks, with heavy loss, jitter and outages.");
   if (!speech.empty()) {
     for (int c : {1, 5, 10}) {
       out.push_back({"codec", "good (opus24k), espeak speech",

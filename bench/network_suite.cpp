@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <regex>
@@ -28,6 +29,7 @@
 #include "process.h"
 #include "proc_stats.h"
 #include "reference_call.h"
+#include "speech.h"
 #include "storm.h"
 #include "suites.h"
 #include "transport/endpoint.h"
@@ -42,7 +44,8 @@ using client::HostileProfile;
 struct Run {
   const HostileProfile* profile = nullptr;
   bool both = false;
-  std::string label;  // the case name: the profile, ", both legs" where both are impaired
+  bool speech = false;
+  std::string label;  // the case name: the profile, ", both legs" where both are impaired, ", speech"
   codec::ListeningResult heard;
   std::vector<codec::ListeningSecond> seconds;
   double kbps = 0;               // sender's datagrams on the wire
@@ -109,17 +112,31 @@ std::optional<PathCounters> parse_netem(const std::string& line) {
   return PathCounters{std::stod(m[1]), std::stod(m[2]) + std::stod(m[3]) + std::stod(m[4])};
 }
 
-Run run_profile(const HostileProfile& p, bool both, int seconds, const fs::path& dir,
+// What the talker sends: the tone probe (seed 11) or a minute of espeak-ng speech, repeated.
+codec::ProbeSignal test_signal(bool speech, int seconds) {
+  if (!speech) return codec::make_probe_signal(seconds, 11);
+  static const auto pcm = interop::espeak_speech(interop::speech_passage());
+  if (pcm.empty()) std::fprintf(stderr, "wzp-bench: no speech: needs espeak-ng and sox (scripts/install-deps.sh)\n");
+  return codec::make_speech_signal(pcm, seconds);
+}
+
+std::string case_name(const HostileProfile& p, bool both, bool speech) {
+  return p.name + (both ? ", both legs" : "") + (speech ? ", speech" : "");
+}
+
+Run run_profile(const HostileProfile& p, bool both, bool speech, int seconds, const fs::path& dir,
                 Storm* storm = nullptr) {
   using testing::Process;
   Run r;
   r.profile = &p;
   r.both = both;
-  r.label = p.name + (both ? ", both legs" : "");
+  r.speech = speech;
+  r.label = case_name(p, both, speech);
   const std::string bin = bin_dir();
   fs::remove_all(dir);
   fs::create_directories(dir);
-  const auto probe = codec::make_probe_signal(seconds, 11);
+  const auto probe = test_signal(speech, seconds);
+  if (probe.pcm.empty()) return r;
   {
     client::WavWriter w((dir / "probe.wav").string());
     w.write(probe.pcm.data(), probe.pcm.size());
@@ -226,7 +243,15 @@ std::string html_report(const std::vector<Run>& runs, int seconds, bool simulate
 std::string g_html;
 int g_seconds = 20;
 std::string g_legs = "one";
+std::string g_signal = "tone";
 std::vector<std::string> g_profiles;
+
+std::vector<bool> chosen_signals() {
+  std::vector<bool> out;  // speech?
+  if (g_signal != "speech") out.push_back(false);
+  if (g_signal != "tone") out.push_back(true);
+  return out;
+}
 
 std::vector<const HostileProfile*> chosen_profiles() {
   std::vector<const HostileProfile*> out;
@@ -266,11 +291,12 @@ void write_html(const std::vector<Run>& runs, bool simulated) {
 }  // namespace
 
 void set_network_options(const std::string& html, int seconds, const std::string& legs,
-                         const std::vector<std::string>& profiles) {
+                         const std::vector<std::string>& profiles, const std::string& signal) {
   g_html = html;
   g_seconds = seconds;
   g_legs = legs;
   g_profiles = profiles;
+  g_signal = signal;
 }
 
 std::vector<Measurement> run_network_suite() {
@@ -281,16 +307,19 @@ std::vector<Measurement> run_network_suite() {
   std::vector<bool> legs;
   if (g_legs != "both") legs.push_back(false);
   if (g_legs != "one") legs.push_back(true);
-  const size_t total = profiles.size() * legs.size();
-  for (bool both : legs) {
-    for (const auto* p : profiles) {
-      std::fprintf(stderr, "  [%zu/%zu] %s%s: %d s call, logs in %s...\n", runs.size() + 1, total,
-                   p->name.c_str(), both ? ", both legs" : "", g_seconds, base.c_str());
-      Run r = run_profile(*p, both, g_seconds, base / std::to_string(runs.size()));
-      if (!r.ok) std::fprintf(stderr, "  %s: the call did not complete\n", r.label.c_str());
-      progress(r, runs.size() + 1, total);
-      add_rows(out, "network", r);
-      runs.push_back(std::move(r));
+  const auto signals = chosen_signals();
+  const size_t total = profiles.size() * legs.size() * signals.size();
+  for (bool speech : signals) {
+    for (bool both : legs) {
+      for (const auto* p : profiles) {
+        std::fprintf(stderr, "  [%zu/%zu] %s: %d s call, logs in %s...\n", runs.size() + 1, total,
+                     case_name(*p, both, speech).c_str(), g_seconds, base.c_str());
+        Run r = run_profile(*p, both, speech, g_seconds, base / std::to_string(runs.size()));
+        if (!r.ok) std::fprintf(stderr, "  %s: the call did not complete\n", r.label.c_str());
+        progress(r, runs.size() + 1, total);
+        add_rows(out, "network", r);
+        runs.push_back(std::move(r));
+      }
     }
   }
   // WZP_BENCH_KEEP=1 keeps every call's logs, recordings and metrics files for a closer look.
@@ -315,9 +344,9 @@ std::vector<Measurement> run_storm_suite() {
   storm.garbage = 1'000'000;
   storm.initials = 10'000;
   std::fprintf(stderr, "  [1/2] a clean %d s call, no storm...\n", seconds);
-  const Run a = run_profile(*clean, false, seconds, base / "calm", &calm);
+  const Run a = run_profile(*clean, false, false, seconds, base / "calm", &calm);
   std::fprintf(stderr, "  [2/2] the same call through 1 000 000 malformed datagrams and 10 000 Initials...\n");
-  const Run b = run_profile(*clean, false, seconds, base / "storm", &storm);
+  const Run b = run_profile(*clean, false, false, seconds, base / "storm", &storm);
   if (!a.ok || !b.ok) std::fprintf(stderr, "  a call did not complete\n");
   std::fprintf(stderr, "  fidelity %.2f %% in the storm, %.2f %% without; relay RSS at most %.0f kB, %.0f kB without; "
                "the relay dropped %.0f packets and sent %.0f Retries (%lu and %lu sent)\n",
@@ -339,22 +368,25 @@ std::vector<Measurement> run_hostile_suite() {
   std::vector<Measurement> out;
   std::vector<Run> runs;
   const auto profiles = chosen_profiles();
-  for (const auto* p : profiles) {
+  const auto signals = chosen_signals();
+  for (bool speech : signals) for (const auto* p : profiles) {
     Run r;
     r.profile = p;
-    r.label = p->name;
-    const auto sim = client::simulate_listening(*p, static_cast<uint32_t>(g_seconds));
+    r.speech = speech;
+    r.label = case_name(*p, false, speech);
+    const auto probe = test_signal(speech, g_seconds);
+    if (probe.pcm.empty()) continue;
+    const auto sim = client::simulate_listening(*p, static_cast<uint32_t>(g_seconds), probe);
     r.heard = sim.heard;
     r.seconds = codec::per_second(r.heard);
     r.kbps = sim.wire_kbps;
     r.measured_loss = sim.measured_loss_percent;
     r.path_loss = sim.path_loss_percent;
     for (int t : sim.tier_by_second) r.tiers.emplace_back(proto::tier_name(static_cast<proto::Tier>(t)));
-    const auto probe = codec::make_probe_signal(g_seconds, 11);
     r.lbrr = run_reference(Reference::kLbrr, *p, probe);
     r.red = run_reference(Reference::kRed2, *p, probe);
     r.ok = true;
-    progress(r, runs.size() + 1, profiles.size());
+    progress(r, runs.size() + 1, profiles.size() * signals.size());
     add_rows(out, "hostile", r);
     runs.push_back(std::move(r));
   }
@@ -370,11 +402,13 @@ std::string html_report(const std::vector<Run>& runs, int seconds, bool simulate
 table{border-collapse:collapse;width:100%}td,th{padding:.3rem .5rem;border-bottom:1px solid #ddd;text-align:right}
 td:first-child,th:first-child{text-align:left}h2{margin-top:2rem}.ok{color:#080}.short{color:#b00}</style></head><body>
 <h1>WarzonePhone network report</h1>)";
-  char buf[1200];
+  h += "<p><small>" + run_stamp() + "</small></p>";
+  char buf[1400];
   std::snprintf(buf, sizeof buf,
-                "<p>%s, %d s calls of the probe signal (40 ms tone segments, seed 11) through each "
-                "profile (seed 7); what a listener hears, from the recording alone: <b>fidelity</b> is the "
-                "share of 40 ms segments that arrived as themselves, <b>mouth-to-ear</b> the delay from "
+                "<p>%s, %d s calls of the probe signal (40 ms tone segments, seed 11), or of espeak-ng "
+                "speech in the rows marked speech, through each profile (seed 7); what a listener hears, "
+                "from the recording alone: <b>fidelity</b> is the share of 40 ms segments (of speech: those "
+                "that move on from the 20 ms before) that arrived as themselves, <b>mouth-to-ear</b> the delay from "
                 "capture to playout by alignment (median). References on the same seeded impairment: "
                 "%s and %s, each with an ideal playout buffer. Reproduce with "
                 "<code>build/bin/wzp-bench %s --html report.html</code>.</p>",
@@ -383,15 +417,19 @@ td:first-child,th:first-child{text-align:left}h2{margin-top:2rem}.ok{color:#080}
                 seconds, reference_name(Reference::kLbrr).c_str(), reference_name(Reference::kRed2).c_str(),
                 simulated ? "hostile" : "network");
   h += buf;
+  // A delay where something arrived; a dash where nothing did.
+  const auto delay = [](const codec::ListeningResult& l) {
+    return l.intact ? std::to_string(static_cast<long>(std::lround(l.mouth_to_ear_ms))) + " ms" : std::string("–");
+  };
   h += "<table><tr><th>profile</th><th>fidelity</th><th>LBRR</th><th>RED x2</th><th>mouth-to-ear</th>"
        "<th>LBRR</th><th>RED x2</th><th>kbit/s</th><th>loss path / measured</th></tr>";
   for (const auto& r : runs) {
     std::snprintf(buf, sizeof buf,
-                  "<tr><td>%s</td><td>%.2f %%</td><td>%.2f %%</td><td>%.2f %%</td><td>%.0f ms</td><td>%.0f ms</td>"
-                  "<td>%.0f ms</td><td>%.1f</td><td>%.1f / %.1f %%</td></tr>",
+                  "<tr><td>%s</td><td>%.2f %%</td><td>%.2f %%</td><td>%.2f %%</td><td>%s</td><td>%s</td>"
+                  "<td>%s</td><td>%.1f</td><td>%.1f / %.1f %%</td></tr>",
                   r.label.c_str(), r.heard.fidelity_percent, r.lbrr.heard.fidelity_percent,
-                  r.red.heard.fidelity_percent, r.heard.mouth_to_ear_ms, r.lbrr.heard.mouth_to_ear_ms,
-                  r.red.heard.mouth_to_ear_ms, r.kbps, r.path_loss, r.measured_loss);
+                  r.red.heard.fidelity_percent, delay(r.heard).c_str(), delay(r.lbrr.heard).c_str(),
+                  delay(r.red.heard).c_str(), r.kbps, r.path_loss, r.measured_loss);
     h += buf;
   }
   h += "</table><h2>Fidelity and delay per profile</h2>";
@@ -409,14 +447,14 @@ td:first-child,th:first-child{text-align:left}h2{margin-top:2rem}.ok{color:#080}
                     "<text x=\"%g\" y=\"%g\" text-anchor=\"end\">%s</text>"
                     "<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"#1f77b4\"/><text x=\"%g\" y=\"%g\">ours %.1f %%</text>"
                     "<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"#aaa\"/><text x=\"%g\" y=\"%g\">LBRR %.1f %% / RED x2 %.1f %%</text>"
-                    "<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"#ff7f0e\"/><text x=\"%g\" y=\"%g\">mouth-to-ear %.0f ms (LBRR %.0f, RED x2 %.0f)</text>",
+                    "<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"#ff7f0e\"/><text x=\"%g\" y=\"%g\">mouth-to-ear %s (LBRR %s, RED x2 %s)</text>",
                     l - 8, y + bh, r.label.c_str(), l, y, r.heard.fidelity_percent * scale_f, bh * 0.8,
                     l + r.heard.fidelity_percent * scale_f + 4, y + bh * 0.7, r.heard.fidelity_percent, l, y + bh,
                     r.lbrr.heard.fidelity_percent * scale_f, bh * 0.8, l + r.lbrr.heard.fidelity_percent * scale_f + 4,
                     y + bh * 1.7, r.lbrr.heard.fidelity_percent, r.red.heard.fidelity_percent, l, y + 2 * bh,
                     std::min(600.0, r.heard.mouth_to_ear_ms) * scale_d, bh * 0.8,
-                    l + std::min(600.0, r.heard.mouth_to_ear_ms) * scale_d + 4, y + bh * 2.7, r.heard.mouth_to_ear_ms,
-                    r.lbrr.heard.mouth_to_ear_ms, r.red.heard.mouth_to_ear_ms);
+                    l + std::min(600.0, r.heard.mouth_to_ear_ms) * scale_d + 4, y + bh * 2.7, delay(r.heard).c_str(),
+                    delay(r.lbrr.heard).c_str(), delay(r.red.heard).c_str());
       h += buf;
     }
     h += "</svg>";
@@ -437,7 +475,9 @@ td:first-child,th:first-child{text-align:left}h2{margin-top:2rem}.ok{color:#080}
   h += line_chart(per_second([](const auto& s) { return s.fidelity_percent; }),
                   "segments arrived, per second of the probe", {.unit = "%", .y_max = 100});
   h += "<h2>Mouth-to-ear delay over time</h2>";
-  h += line_chart(per_second([](const auto& s) { return std::max(0.0, s.mouth_to_ear_ms); }),
+  h += line_chart(per_second([](const auto& s) {
+                    return s.mouth_to_ear_ms < 0 ? std::numeric_limits<double>::quiet_NaN() : s.mouth_to_ear_ms;
+                  }),
                   "median delay of the segments that arrived, per second (gaps: nothing arrived)",
                   {.unit = "ms", .y_max = 600});
   h += "<h2>Tier over time (sender)</h2>";

@@ -32,8 +32,9 @@ std::vector<Measurement> run_hostile_suite();
 std::vector<Measurement> run_storm_suite();
 std::vector<Measurement> run_soak_suite();
 // wzp-bench network|hostile --html FILE --seconds N --legs one|both|all --profile NAME...
+// --signal tone|speech|all
 void set_network_options(const std::string& html, int seconds, const std::string& legs,
-                         const std::vector<std::string>& profiles);
+                         const std::vector<std::string>& profiles, const std::string& signal);
 // wzp-bench soak --minutes M --pages N --only relay|bridge --html FILE --check
 void set_soak_options(double minutes, int pages, const std::string& only, const std::string& html, bool check);
 // With --check: how many of the soak's bounds were not met (0 otherwise).

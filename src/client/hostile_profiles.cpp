@@ -39,10 +39,13 @@ const HostileProfile* hostile_profile(const std::string& name) {
 }
 
 SimListening simulate_listening(const HostileProfile& profile, uint32_t seconds) {
+  return simulate_listening(profile, seconds, codec::make_probe_signal(seconds, 11));
+}
+
+SimListening simulate_listening(const HostileProfile& profile, uint32_t seconds, const codec::ProbeSignal& probe) {
   CallEncoderConfig ec;
-  ec.silence_suppression = false;  // the probe never pauses
+  ec.silence_suppression = false;  // the probe never pauses; speech is sent as a file would be
   SimCall call(ec);
-  const auto probe = codec::make_probe_signal(seconds, 11);
   call.link.delay_ms = 0;
   call.link.path = std::make_unique<transport::Impairment>(profile.path);
   call.run(seconds, {}, [&](uint32_t t) {

@@ -36,8 +36,10 @@ struct SimListening {
   proto::JitterStats jitter;
 };
 
-// A call of `seconds` over the profile in simulation: adaptive sender, probe signal (seed 11),
-// the receiver's recording judged by codec::listen. Deterministic.
+// A call of `seconds` over the profile in simulation: adaptive sender, probe signal (seed 11)
+// or the signal given (codec::make_speech_signal), the receiver's recording judged by
+// codec::listen. Deterministic.
 SimListening simulate_listening(const HostileProfile& profile, uint32_t seconds);
+SimListening simulate_listening(const HostileProfile& profile, uint32_t seconds, const codec::ProbeSignal& signal);
 
 }  // namespace wzp::client

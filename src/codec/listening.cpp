@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <complex>
+#include <limits>
 #include <numbers>
 #include <random>
 
@@ -67,6 +69,163 @@ double percentile(std::vector<double> v, double q) {
   return v[std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())))];
 }
 
+// Speech is judged by its spectral shape, 20 ms at a time: the level in 12 bands from 200 Hz
+// to 3.4 kHz (every tier carries that much of the voice), as a 1024-point spectrum of each 20 ms
+// window sees it, at 5 ms hops.
+constexpr size_t kHalf = kSegment / 2;  // 20 ms
+constexpr size_t kFft = 1024;
+constexpr size_t kBands = 12;
+constexpr double kSpeechSearchMs = 30;  // how far from its neighbours' delay a segment may sit
+constexpr uint16_t kSpeechAgree = 6;     // neighbours that must agree on a delay
+constexpr double kSpeechRangeDb = 25;   // a segment this far below the loud level is a pause
+constexpr double kJudgedRangeDb = 35;   // a half this far below it is too quiet to judge
+constexpr double kFloorDb = 25;         // bands further below the half's strongest are noise
+constexpr double kMaxLevelDb = 8;       // the same shape, but this much louder or quieter, is not itself
+constexpr double kMaxShapeDb = 7;       // RMS band difference still counted as the same sound
+constexpr double kChangeDb = 6;         // a segment judged differs this much from the 20 ms before it
+constexpr size_t kHalfHops = kHalf / kHop;
+
+struct Shape {
+  std::array<float, kBands> db{};
+  float level_db = -200;  // 200 Hz - 4 kHz, dB re full scale
+};
+
+void fft(std::vector<std::complex<double>>& a) {
+  const size_t n = a.size();
+  for (size_t i = 1, j = 0; i < n; ++i) {
+    size_t bit = n >> 1;
+    for (; j & bit; bit >>= 1) j ^= bit;
+    j ^= bit;
+    if (i < j) std::swap(a[i], a[j]);
+  }
+  for (size_t len = 2; len <= n; len <<= 1) {
+    const std::complex<double> step = std::polar(1.0, -2 * std::numbers::pi / static_cast<double>(len));
+    for (size_t i = 0; i < n; i += len) {
+      std::complex<double> w = 1;
+      for (size_t k = 0; k < len / 2; ++k, w *= step) {
+        const auto u = a[i + k], v = a[i + k + len / 2] * w;
+        a[i + k] = u + v;
+        a[i + k + len / 2] = u - v;
+      }
+    }
+  }
+}
+
+std::vector<Shape> shape_track(std::span<const int16_t> pcm) {
+  std::vector<Shape> out;
+  if (pcm.size() < kHalf) return out;
+  // Band edges spaced evenly on a log scale; each band holds at least one bin.
+  std::array<size_t, kBands + 1> edge{};
+  for (size_t b = 0; b <= kBands; ++b) {
+    const double hz = 200 * std::pow(17.0, static_cast<double>(b) / kBands);
+    edge[b] = static_cast<size_t>(std::lround(hz * kFft / kRate));
+    if (b > 0) edge[b] = std::max(edge[b], edge[b - 1] + 1);
+  }
+  std::vector<double> window(kHalf);
+  for (size_t i = 0; i < kHalf; ++i) window[i] = 0.5 - 0.5 * std::cos(2 * std::numbers::pi * static_cast<double>(i) / kHalf);
+  const double full_scale = 32768.0 * 32768.0 * kHalf * 0.375;  // a full-scale sine's Hann energy, roughly
+  std::vector<std::complex<double>> a(kFft);
+  const size_t windows = (pcm.size() - kHalf) / kHop + 1;
+  out.resize(windows);
+  for (size_t w = 0; w < windows; ++w) {
+    std::fill(a.begin(), a.end(), 0);
+    for (size_t i = 0; i < kHalf; ++i) a[i] = pcm[w * kHop + i] * window[i];
+    fft(a);
+    double total = 0;
+    for (size_t b = 0; b < kBands; ++b) {
+      double e = 0;
+      for (size_t k = edge[b]; k < edge[b + 1]; ++k) e += std::norm(a[k]);
+      total += e;
+      out[w].db[b] = static_cast<float>(10 * std::log10(e + 1e-9));
+    }
+    out[w].level_db = static_cast<float>(10 * std::log10(total / full_scale + 1e-20));
+  }
+  return out;
+}
+
+// How different two 20 ms windows sound: the RMS difference of their band levels (dB) once
+// their overall levels are matched, bands further below `ref`'s strongest than kFloorDb
+// counted at that floor.
+double shape_distance(const Shape& ref, const Shape& other) {
+  const float peak = *std::max_element(ref.db.begin(), ref.db.end());
+  const float floor = peak - static_cast<float>(kFloorDb);
+  const float shift = other.level_db - ref.level_db;
+  double sum = 0;
+  for (size_t b = 0; b < kBands; ++b) {
+    const double d = std::max(other.db[b] - shift, floor) - std::max(ref.db[b], floor);
+    sum += d * d;
+  }
+  return std::sqrt(sum / kBands);
+}
+
+// Segment i arrived, its matching windows `lo`..`hi` hops into the recording.
+void arrived(ListeningResult& r, size_t i, long lo, long hi, double offset_ms) {
+  ++r.intact;
+  r.delay_ms[i] = static_cast<double>(lo + hi) * 2.5 + offset_ms;
+}
+
+void summarise(ListeningResult& r) {
+  std::vector<double> delays;
+  for (const double d : r.delay_ms) {
+    if (d >= 0) delays.push_back(d);
+  }
+  r.fidelity_percent = r.segments ? 100.0 * static_cast<double>(r.intact) / r.segments : 0;
+  r.mouth_to_ear_ms = percentile(delays, 0.5);
+  r.mouth_to_ear_p95_ms = percentile(delays, 0.95);
+}
+
+// Follows the delay at which the sent segments sit in the recording: `at(i, hops)` says
+// whether segment i sits `hops` 5 ms steps later.
+template <typename At>
+ListeningResult track(size_t n, const At& at, double offset_ms, double skip_ms) {
+  ListeningResult r;
+  r.delay_ms.assign(n, -1);
+  const auto first = std::min(n, static_cast<size_t>(std::max(0.0, skip_ms) / kProbeSegmentMs));
+  r.first = first;
+  r.segments = n - first;
+  // The delay that most of the next segments agree on.
+  const auto acquire = [&](size_t from) -> long {
+    const long max_hops = static_cast<long>(kAcquireMaxMs / 5);
+    long best = -1;
+    size_t best_count = 0;
+    for (long d = 0; d <= max_hops; ++d) {
+      size_t count = 0;
+      for (size_t i = from; i < std::min(n, from + kAcquireSegments); ++i) count += at(i, d);
+      if (count > best_count) best_count = count, best = d;
+    }
+    return best_count >= kAcquireMin ? best : -1;
+  };
+  const long search = static_cast<long>(kSearchMs / 5);
+  long track = -1;
+  size_t missed = 0;
+  for (size_t i = first; i < n; ++i) {
+    if (track < 0 || missed >= kLostBeforeReacquire) {
+      const long d = acquire(i);
+      if (d >= 0) track = d;
+      missed = 0;
+    }
+    if (track < 0) continue;
+    // The matching run nearest the tracked delay; its middle is the segment's place.
+    long found = -1;
+    for (long k = 0; k <= search && found < 0; ++k) {
+      if (at(i, track - k)) found = track - k;
+      else if (at(i, track + k)) found = track + k;
+    }
+    if (found < 0) {
+      ++missed;
+      continue;
+    }
+    long lo = found, hi = found;
+    while (lo > track - search && at(i, lo - 1)) --lo;
+    while (hi < track + search && at(i, hi + 1)) ++hi;
+    track = (lo + hi) / 2;
+    missed = 0;
+    arrived(r, i, lo, hi, offset_ms);
+  }
+  summarise(r);
+  return r;
+}
+
 }  // namespace
 
 std::span<const double> probe_frequencies() { return kFreqs; }
@@ -101,63 +260,114 @@ ProbeSignal make_probe_signal(double seconds, uint64_t seed, double amplitude) {
 
 ListeningResult listen(const ProbeSignal& sent, std::span<const int16_t> received,
                        double offset_ms, double skip_ms) {
-  ListeningResult r;
+  if (sent.segment_freq.empty()) return listen_speech(sent.pcm, received, offset_ms, skip_ms);
   const std::vector<int8_t> labels = label_track(received);
-  const size_t n = sent.segment_freq.size();
-  r.delay_ms.assign(n, -1);
-  const auto first = std::min(n, static_cast<size_t>(std::max(0.0, skip_ms) / kProbeSegmentMs));
-  r.segments = n - first;
   // Whether segment i sits at a delay of `hops` 5 ms steps in the recording.
   const auto at = [&](size_t i, long hops) {
     const long w = static_cast<long>(i * kSegment / kHop) + hops;
     return w >= 0 && static_cast<size_t>(w) < labels.size() &&
            labels[static_cast<size_t>(w)] == static_cast<int8_t>(sent.segment_freq[i]);
   };
-  // The delay that most of the next segments agree on.
-  const auto acquire = [&](size_t from) -> long {
-    const long max_hops = static_cast<long>(kAcquireMaxMs / 5);
-    long best = -1;
-    size_t best_count = 0;
-    for (long d = 0; d <= max_hops; ++d) {
-      size_t count = 0;
-      for (size_t i = from; i < std::min(n, from + kAcquireSegments); ++i) count += at(i, d);
-      if (count > best_count) best_count = count, best = d;
-    }
-    return best_count >= kAcquireMin ? best : -1;
-  };
-  const long search = static_cast<long>(kSearchMs / 5);
-  long track = -1;
-  size_t missed = 0;
-  std::vector<double> delays;
-  for (size_t i = first; i < n; ++i) {
-    if (track < 0 || missed >= kLostBeforeReacquire) {
-      const long d = acquire(i);
-      if (d >= 0) track = d;
-      missed = 0;
-    }
-    if (track < 0) continue;
-    // The matching run nearest the tracked delay; its middle is the segment's place.
-    long found = -1;
-    for (long k = 0; k <= search && found < 0; ++k) {
-      if (at(i, track - k)) found = track - k;
-      else if (at(i, track + k)) found = track + k;
-    }
-    if (found < 0) {
-      ++missed;
-      continue;
-    }
-    long lo = found, hi = found;
-    while (lo > track - search && at(i, lo - 1)) --lo;
-    while (hi < track + search && at(i, hi + 1)) ++hi;
-    track = (lo + hi) / 2;
-    missed = 0;
-    ++r.intact;
-    r.delay_ms[i] = static_cast<double>(lo + hi) * 2.5 + offset_ms;
-    delays.push_back(r.delay_ms[i]);
+  return track(sent.segment_freq.size(), at, offset_ms, skip_ms);
+}
+
+ProbeSignal make_speech_signal(std::vector<int16_t> pcm, double seconds) {
+  ProbeSignal s;
+  const auto want = static_cast<size_t>(seconds * kRate) / kSegment * kSegment;
+  if (pcm.empty()) return s;
+  s.pcm.reserve(want);
+  while (s.pcm.size() < want) {
+    s.pcm.insert(s.pcm.end(), pcm.begin(), pcm.begin() + static_cast<std::ptrdiff_t>(std::min(pcm.size(), want - s.pcm.size())));
   }
-  r.fidelity_percent = r.segments ? 100.0 * static_cast<double>(r.intact) / r.segments : 0;
-  r.mouth_to_ear_ms = percentile(delays, 0.5);
-  r.mouth_to_ear_p95_ms = percentile(delays, 0.95);
+  return s;
+}
+
+ListeningResult listen_speech(std::span<const int16_t> sent, std::span<const int16_t> received,
+                              double offset_ms, double skip_ms) {
+  const std::vector<Shape> tx = shape_track(sent), rx = shape_track(received);
+  const size_t n = sent.size() / kSegment;
+  std::vector<double> levels;
+  for (const auto& s : tx) levels.push_back(s.level_db);
+  const double loud = percentile(levels, 0.95);
+  const auto judged_half = [&](size_t h) { return h >= kHalfHops && h < tx.size() && tx[h].level_db >= loud - kJudgedRangeDb; };
+  // Judged: speech (within kSpeechRangeDb of the talker's loud level, the 95th percentile of
+  // the 20 ms levels) that changes (a half differs from the 20 ms before it by kChangeDb).
+  // Concealment continues what came before, so only where speech moves on can it be told from
+  // delivery; a steady vowel is neither counted nor held against the call.
+  std::vector<uint8_t> counted(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    const size_t a = i * kSegment / kHop, b = a + kHalfHops;
+    if (b >= tx.size()) continue;
+    const double level = 10 * std::log10((std::pow(10, tx[a].level_db / 10) + std::pow(10, tx[b].level_db / 10)) / 2);
+    bool moves = false;
+    for (size_t h : {a, b}) moves = moves || (judged_half(h) && shape_distance(tx[h], tx[h - kHalfHops]) >= kChangeDb);
+    counted[i] = level >= loud - kSpeechRangeDb && moves;
+  }
+  // A half arrived as itself: about as loud, the same shape, and nearer to itself than to the
+  // 20 ms before it (what concealment would have played).
+  const auto at = [&](size_t i, long hops) {
+    const size_t a = i * kSegment / kHop;
+    for (const size_t h : {a, a + kHalfHops}) {
+      const long w = static_cast<long>(h) + hops;
+      if (h >= tx.size() || w < 0 || static_cast<size_t>(w) >= rx.size()) return false;
+      const Shape& got = rx[static_cast<size_t>(w)];
+      if (!judged_half(h)) {
+        if (got.level_db > loud - kSpeechRangeDb) return false;  // a quiet half stays quiet
+        continue;
+      }
+      if (std::abs(got.level_db - tx[h].level_db) > kMaxLevelDb) return false;
+      const double self = shape_distance(tx[h], got);
+      if (self > kMaxShapeDb || self >= shape_distance(tx[h - kHalfHops], got)) return false;
+    }
+    return true;
+  };
+  // Speech repeats itself, so a single match far from the delay so far proves little: every
+  // judged segment's matches are collected over the whole search range, and a segment arrived
+  // where it matches within kSpeechSearchMs of the delay its neighbours (a second either side)
+  // agree on most. Playout that moves is followed at that pace, with no continuity to lose.
+  ListeningResult r;
+  r.delay_ms.assign(n, -1);
+  r.counted = counted;
+  const auto first = std::min(n, static_cast<size_t>(std::max(0.0, skip_ms) / kProbeSegmentMs));
+  r.first = first;
+  const long max_hops = static_cast<long>(kAcquireMaxMs / 5);
+  std::vector<std::vector<long>> matches(n);
+  for (size_t i = first; i < n; ++i) {
+    if (!counted[i]) continue;
+    ++r.segments;
+    for (long d = 0; d <= max_hops; ++d) {
+      if (at(i, d)) matches[i].push_back(d);
+    }
+  }
+  constexpr long kSpread = 2;  // neighbours within 10 ms agree
+  const long search = static_cast<long>(kSpeechSearchMs / 5);
+  const size_t reach = 1000 / kProbeSegmentMs;
+  std::vector<uint16_t> votes(static_cast<size_t>(max_hops + 1));
+  for (size_t i = first; i < n; ++i) {
+    if (matches[i].empty()) continue;
+    std::fill(votes.begin(), votes.end(), 0);
+    for (size_t j = i > reach ? i - reach : 0; j < std::min(n, i + reach + 1); ++j) {
+      long last = -1;  // one vote per neighbour and lag
+      for (const long m : matches[j]) {
+        for (long d = std::max({0L, m - kSpread, last + 1}); d <= std::min(max_hops, m + kSpread); ++d) ++votes[static_cast<size_t>(d)];
+        last = std::min(max_hops, m + kSpread);
+      }
+    }
+    const auto best = std::max_element(votes.begin(), votes.end());
+    if (*best < kSpeechAgree) continue;
+    const long consensus = best - votes.begin();
+    // The matching run nearest the consensus; its middle is the segment's place.
+    long found = -1;
+    for (const long m : matches[i]) {
+      if (std::abs(m - consensus) <= search && (found < 0 || std::abs(m - consensus) < std::abs(found - consensus))) found = m;
+    }
+    if (found < 0) continue;
+    long lo = found, hi = found;
+    while (std::binary_search(matches[i].begin(), matches[i].end(), lo - 1)) --lo;
+    while (std::binary_search(matches[i].begin(), matches[i].end(), hi + 1)) ++hi;
+    arrived(r, i, lo, hi, offset_ms);
+  }
+  summarise(r);
   return r;
 }
 
@@ -168,11 +378,16 @@ std::vector<ListeningSecond> per_second(const ListeningResult& r) {
     std::vector<double> d;
     size_t total = 0;
     for (size_t i = s * kPerSecond; i < std::min(r.delay_ms.size(), (s + 1) * kPerSecond); ++i) {
+      if (i < r.first || (!r.counted.empty() && !r.counted[i])) continue;
       ++total;
       if (r.delay_ms[i] >= 0) d.push_back(r.delay_ms[i]);
     }
     ListeningSecond sec;
-    sec.fidelity_percent = total ? 100.0 * static_cast<double>(d.size()) / total : 0;
+    // A second with nothing to judge: before the start-up skipped, nothing to show; a pause
+    // in speech keeps the second before's figure.
+    sec.fidelity_percent = total                      ? 100.0 * static_cast<double>(d.size()) / total
+                           : (s + 1) * kPerSecond <= r.first || out.empty() ? std::numeric_limits<double>::quiet_NaN()
+                                                                            : out.back().fidelity_percent;
     if (!d.empty()) sec.mouth_to_ear_ms = percentile(d, 0.5);
     out.push_back(sec);
   }

@@ -9,6 +9,7 @@
 
 #include "codec/vad.h"
 #include "client/sim_call.h"
+#include "speech.h"
 
 namespace wzp::client {
 namespace {
@@ -16,16 +17,9 @@ namespace {
 // Speech from espeak-ng (Debian), alternating with pauses of background noise: talking half
 // the time, as in a conversation.
 std::vector<int16_t> speech_with_pauses() {
-  const std::string raw = ::testing::TempDir() + "wzp-pauses.raw";
-  const std::string cmd =
-      "espeak-ng --stdout -s 160 'The relay forwards every packet to the others in the room, "
-      "and it never decodes the audio.' | sox -q -t wav - -r 48000 -c 1 -b 16 -e signed -t raw "
-      "'" + raw + "'";
-  EXPECT_EQ(std::system(cmd.c_str()), 0) << "needs espeak-ng and sox";
-  std::ifstream f(raw, std::ios::binary);
-  std::vector<int16_t> speech;
-  for (int16_t s; f.read(reinterpret_cast<char*>(&s), 2);) speech.push_back(s);
-  std::remove(raw.c_str());
+  const auto speech = interop::espeak_speech(
+      "The relay forwards every packet to the others in the room, and it never decodes the audio.", 160);
+  EXPECT_FALSE(speech.empty()) << "needs espeak-ng and sox";
   std::mt19937 rng(7);
   std::normal_distribution<double> hiss(0, 30);  // quiet room noise, RMS 30
   std::vector<int16_t> out;
