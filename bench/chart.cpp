@@ -10,6 +10,8 @@ namespace {
 constexpr const char* kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                                    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 constexpr size_t kNumColors = std::size(kColors);
+constexpr const char* kDashes[] = {"none", "7 3", "2 3", "10 3 2 3", "4 4"};
+constexpr size_t kNumDashes = std::size(kDashes);
 
 std::string number(double v) {
   char buf[32];
@@ -54,22 +56,45 @@ std::string line_chart(const std::vector<Series>& series, const std::string& tit
   }
   for (size_t k = 0; k < series.size(); ++k) {
     const auto& v = series[k].values;
-    std::string pts;
+    // A NaN is a gap (nothing to show for that step): the line stops and starts again.
+    std::vector<std::string> runs(1);
     for (size_t i = 0; i < v.size(); ++i) {
-      if (axes.steps && i > 0) {
+      if (std::isnan(v[i])) {
+        if (!runs.back().empty()) runs.emplace_back();
+        continue;
+      }
+      if (axes.steps && i > 0 && !std::isnan(v[i - 1])) {
         std::snprintf(buf, sizeof buf, " %g,%g", X(i), Y(v[i - 1]));
-        pts += buf;
+        runs.back() += buf;
       }
       std::snprintf(buf, sizeof buf, " %g,%g", X(i), Y(v[i]));
-      pts += buf;
+      runs.back() += buf;
     }
-    std::snprintf(buf, sizeof buf, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"",
-                  kColors[k % kNumColors]);
-    s += buf + pts + "\"/>";
-    std::snprintf(buf, sizeof buf, "<rect x=\"%g\" y=\"%g\" width=\"10\" height=\"10\" fill=\"%s\"/>"
-                  "<text x=\"%g\" y=\"%g\">%s</text>",
-                  w - r + 10, t + 18.0 * k, kColors[k % kNumColors], w - r + 25, t + 18.0 * k + 9,
-                  series[k].label.c_str());
+    // Each series its own colour and dash pattern, drawn a little thinner than the one before:
+    // lines of equal value stay visible beneath each other.
+    const char* dash = kDashes[(k / kNumColors + k) % kNumDashes];
+    const double width = std::max(1.2, 3.5 - 0.3 * static_cast<double>(k));
+    for (const auto& pts : runs) {
+      if (pts.empty()) continue;
+      // One point alone is drawn as a dot.
+      if (pts.find(' ', 1) == std::string::npos) {
+        double x = 0, y = 0;
+        std::sscanf(pts.c_str(), " %lf,%lf", &x, &y);
+        std::snprintf(buf, sizeof buf, "<circle cx=\"%g\" cy=\"%g\" r=\"2.5\" fill=\"%s\"/>", x, y,
+                      kColors[k % kNumColors]);
+        s += buf;
+        continue;
+      }
+      std::snprintf(buf, sizeof buf,
+                    "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"%.1f\" stroke-dasharray=\"%s\" "
+                    "stroke-opacity=\"0.9\" points=\"",
+                    kColors[k % kNumColors], width, dash);
+      s += buf + pts + "\"/>";
+    }
+    std::snprintf(buf, sizeof buf, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"%s\" stroke-width=\"2.5\" "
+                  "stroke-dasharray=\"%s\"/><text x=\"%g\" y=\"%g\">%s</text>",
+                  w - r + 8, t + 18.0 * k + 5, w - r + 30, t + 18.0 * k + 5, kColors[k % kNumColors], dash,
+                  w - r + 36, t + 18.0 * k + 9, series[k].label.c_str());
     s += buf;
   }
   return s + "</svg>";

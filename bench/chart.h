@@ -8,7 +8,7 @@ namespace wzp::bench {
 
 struct Series {
   std::string label;
-  std::vector<double> values;  // one per step of the x axis
+  std::vector<double> values;  // one per step of the x axis; NaN: nothing there (a gap in the line)
 };
 
 struct ChartAxes {

@@ -1,11 +1,21 @@
 #include "report.h"
 
 #include <algorithm>
+#include <ctime>
+#include <thread>
 #include <iomanip>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 namespace wzp::bench {
+
+std::string run_stamp() {
+  const std::time_t now = std::time(nullptr);
+  char when[64];
+  std::strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
+  return std::string(when) + ", wzp-bench " + WZP_VERSION + ", " + std::to_string(std::thread::hardware_concurrency()) +
+         " cores";
+}
 
 std::optional<double> Measurement::ratio() const {
   if (!reference || *reference == 0 || value == 0) return std::nullopt;

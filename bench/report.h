@@ -22,6 +22,9 @@ struct Measurement {
 };
 
 void print_table(std::ostream& out, const std::vector<Measurement>& results);
+// For the HTML reports: when and on what they were measured ("2026-12-04 17:40 UTC, wzp-bench
+// 0.1.0, 2 cores"), HTML-safe.
+std::string run_stamp();
 // One JSON object per line: suite, case, metric, value, unit[, reference, ratio].
 void print_json_lines(std::ostream& out, const std::vector<Measurement>& results);
 

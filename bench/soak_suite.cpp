@@ -377,9 +377,10 @@ Trace soak_bridge(const fs::path& dir, double run_s, BridgeCounts& n) {
 }
 
 std::string chart_html(const std::vector<Trace>& traces, double run_s) {
-  std::string h = R"(<!doctype html><html><head><meta charset="utf-8"><title>WarzonePhone soak</title>
+  std::string h = R"(<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>WarzonePhone soak</title>
 <style>body{font:14px/1.45 system-ui,sans-serif;max-width:960px;margin:2rem auto;padding:0 1rem;color:#222}</style></head><body>
 <h1>WarzonePhone soak</h1>)";
+  h += "<p><small>" + run_stamp() + "</small></p>";
   char buf[600];
   std::snprintf(buf, sizeof buf,
                 "<p>%.0f minutes of churn against each process (reproduce with <code>build/bin/wzp-bench soak --minutes %g "
