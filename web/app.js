@@ -38,7 +38,7 @@ if (!/^[0-9a-f]{64}$/.test(seed)) {
   localStorage.setItem('wzp.seed', seed);
 }
 
-let ws, ctx, capture, playback, stream;
+let ws, ctx, capture, playback, stream, source;
 let muted = false, talking = false, pttMode = false;
 let listenOnly = false, leaving = false, attempts = 0, retry = null;
 let pending = new Float32Array(0);
@@ -49,6 +49,7 @@ $('join').addEventListener('click', () => join(false));
 $('listen').addEventListener('click', () => join(true));
 $('leave').addEventListener('click', leave);
 $('mute').addEventListener('click', () => setMuted(!muted));
+$('mic-in-call').addEventListener('change', () => switchMicrophone($('mic-in-call').value));
 $('copy-link').addEventListener('click', async () => {
   try {
     await navigator.clipboard.writeText(location.href);
@@ -126,11 +127,45 @@ function alertBanner(kind, text) {
 // The microphones the browser offers (named once it has allowed one).
 async function listMicrophones() {
   if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) return;
-  const chosen = $('mic').value;
   const mics = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'audioinput');
-  $('mic').replaceChildren(new Option('default microphone', ''));
-  mics.forEach((d, i) => { if (d.deviceId && d.deviceId !== 'default') $('mic').add(new Option(d.label || `microphone ${i + 1}`, d.deviceId)); });
-  $('mic').value = chosen;
+  // The same list before the call and in it (where a choice switches at once).
+  for (const id of ['mic', 'mic-in-call']) {
+    const chosen = $(id).value;
+    $(id).replaceChildren(new Option('default microphone', ''));
+    mics.forEach((d, i) => { if (d.deviceId && d.deviceId !== 'default') $(id).add(new Option(d.label || `microphone ${i + 1}`, d.deviceId)); });
+    $(id).value = chosen;
+  }
+}
+
+// Opens a microphone (the default one for an empty id) and feeds it to the capture worklet in
+// place of the one before, which is then released: a switch in the call costs no gap the others
+// notice. The browser's echo cancellation, noise suppression and gain control are on;
+// `?processing=off` turns them off (a measurement with a steady test tone, which noise
+// suppression would rightly remove).
+async function useMicrophone(deviceId) {
+  const processing = new URLSearchParams(location.search).get('processing') !== 'off';
+  const audio = { echoCancellation: processing, noiseSuppression: processing, autoGainControl: processing, channelCount: 1 };
+  if (deviceId) audio.deviceId = { exact: deviceId };
+  const next = await navigator.mediaDevices.getUserMedia({ audio });
+  const node = ctx.createMediaStreamSource(next);
+  node.connect(capture);
+  if (source) source.disconnect();
+  if (stream) stream.getTracks().forEach((t) => t.stop());
+  stream = next;
+  source = node;
+  wzp.microphone = next.getAudioTracks()[0]?.label || '';
+  $('mic').value = $('mic-in-call').value = deviceId;
+}
+
+async function switchMicrophone(deviceId) {
+  if (!ctx || !capture || listenOnly) return;
+  try {
+    await useMicrophone(deviceId);
+    banner('green', `microphone: ${wzp.microphone || 'default'}`);
+  } catch (err) {
+    banner('red', 'microphone: ' + err.message + ' (the one before stays on)');
+    $('mic-in-call').value = $('mic').value;
+  }
 }
 listMicrophones();
 
@@ -152,17 +187,10 @@ async function join(listen) {
     playback = new AudioWorkletNode(ctx, 'wzp-playback');
     playback.connect(ctx.destination);
     if (!listen) {
-      // The browser's echo cancellation, noise suppression and gain control are on;
-      // `?processing=off` turns them off (a measurement with a steady test tone, which noise
-      // suppression would rightly remove).
-      const processing = new URLSearchParams(location.search).get('processing') !== 'off';
-      const audio = { echoCancellation: processing, noiseSuppression: processing, autoGainControl: processing, channelCount: 1 };
-      if ($('mic').value) audio.deviceId = { exact: $('mic').value };
-      stream = await navigator.mediaDevices.getUserMedia({ audio });
       await ctx.audioWorklet.addModule('/static/capture-worklet.js');
       capture = new AudioWorkletNode(ctx, 'wzp-capture');
-      ctx.createMediaStreamSource(stream).connect(capture);
       capture.port.onmessage = (e) => onCaptured(e.data);
+      await useMicrophone($('mic').value);
       listMicrophones();
     }
     await ctx.resume();
@@ -177,14 +205,14 @@ async function join(listen) {
   connect();
   $('prejoin').hidden = true;
   $('incall').hidden = false;
-  $('mute').disabled = $('ptt').disabled = listen;
+  $('mute').disabled = $('ptt').disabled = $('mic-in-call').disabled = listen;
   $('join').disabled = $('listen').disabled = false;
 }
 
 function stopAudio() {
   if (stream) stream.getTracks().forEach((t) => t.stop());
   if (ctx) ctx.close();
-  stream = ctx = capture = playback = null;
+  stream = ctx = capture = playback = source = null;
   $('level').style.width = '0';
 }
 

@@ -2,7 +2,8 @@
 // against a real relay and a real wzp-web. Ann joins with a fake microphone playing a 440 Hz
 // tone and her name; Bob joins with "Listen only" from a browser that has no microphone at all.
 // Bob hears Ann, sees her name and her speaking ring; Ann sees Bob as muted; Ann's mute is shown
-// to Bob and stops her ring; Bob's volume slider silences Ann for Bob alone; Ann leaves and joins
+// to Bob and stops her ring; Bob's volume slider silences Ann for Bob alone; Ann switches her
+// microphone in the call and Bob goes on hearing her; Ann leaves and joins
 // again from the same page; the bridge is killed and restarted on its port and both pages join
 // again on their own, without a reload, and with the identity each page keeps. A page that cannot reach the microphone (what a plain
 // HTTP page from another machine sees) says that HTTPS is needed.
@@ -78,6 +79,17 @@ await run('wzp-controls-', async ({ dir, start, check }) => {
   await setVolume(100);
   const back = await heardFrequency(bob, framesAt0 + 120);
   check(isTone(back.f, 440) && back.rms > 500, 'at volume 100 % she is back');
+
+  // Ann switches to another microphone in the call: the page says so, and Bob goes on hearing her.
+  const before = await ann.evaluate(() => window.wzp.microphone);
+  const other = await ann.evaluate(() => [...document.querySelectorAll('#mic-in-call option')]
+    .find((o) => o.value && o.textContent !== window.wzp.microphone)?.value);
+  check(!!other, 'Ann\'s page offers another microphone in the call');
+  await ann.selectOption('#mic-in-call', other);
+  check(await within(ann, (b) => window.wzp.microphone && window.wzp.microphone !== b, before, 5000, 'the switch'),
+        `Ann's microphone switched in the call (${before} -> ${await ann.evaluate(() => window.wzp.microphone)})`);
+  const switched = await heardFrequency(bob, (await bob.evaluate(() => window.wzp.framesHeard)) + 100);
+  check(isTone(switched.f, 440) && switched.rms > 500, 'Bob hears Ann on her new microphone without her leaving');
 
   // Ann leaves: Bob sees her go; she joins again from the same page.
   const annFp = await ann.evaluate(() => window.wzp.me);
