@@ -232,8 +232,8 @@ Run run_profile(const HostileProfile& p, bool both, bool speech, int seconds, co
   r.kbps = n ? kbps / static_cast<double>(n) : 0;
   r.measured_loss = m ? loss / static_cast<double>(m) : -1;
   if (counters && counters->in > 0) r.path_loss = 100 * counters->lost / counters->in;
-  r.lbrr = run_reference(Reference::kLbrr, p, probe);
-  r.red = run_reference(Reference::kRed2, p, probe);
+  r.lbrr = run_reference(Reference::kLbrr, p, probe, both);
+  r.red = run_reference(Reference::kRed2, p, probe, both);
   r.ok = true;
   return r;
 }

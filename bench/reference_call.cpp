@@ -3,6 +3,7 @@
 #include <opus/opus.h>
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <vector>
 
@@ -32,13 +33,15 @@ std::string reference_name(Reference r) {
 }
 
 ReferenceResult run_reference(Reference kind, const client::HostileProfile& profile,
-                              const codec::ProbeSignal& probe) {
+                              const codec::ProbeSignal& probe, bool both_legs) {
   int err = 0;
   Enc enc{opus_encoder_create(48000, 1, OPUS_APPLICATION_VOIP, &err)};
   Dec dec{opus_decoder_create(48000, 1, &err)};
   opus_encoder_ctl(enc.e, OPUS_SET_BITRATE(kBitrate));
   opus_encoder_ctl(enc.e, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE));
-  const int nominal = static_cast<int>(profile.nominal_loss_percent);
+  // Across two legs the loss compounds: 1 - (1 - p)^2.
+  const double p = profile.nominal_loss_percent / 100;
+  const int nominal = static_cast<int>(std::lround(100 * (both_legs ? 1 - (1 - p) * (1 - p) : p)));
   if (kind == Reference::kLbrr) {
     opus_encoder_ctl(enc.e, OPUS_SET_INBAND_FEC(1));
     opus_encoder_ctl(enc.e, OPUS_SET_PACKET_LOSS_PERC(nominal));
@@ -56,16 +59,26 @@ ReferenceResult run_reference(Reference kind, const client::HostileProfile& prof
   const uint32_t redundancy = kind == Reference::kRed2 ? 2 : 0;
   std::vector<uint64_t> arrival(frames, UINT64_MAX);
   double bytes = 0;
-  std::unique_ptr<transport::Impairment> path;
+  std::unique_ptr<transport::Impairment> path, second;
+  uint64_t second_now = 0;  // the second leg sees packets in the order the first delivers them
   std::vector<uint64_t> delays;
   for (size_t n = 0; n < frames; ++n) {
     const uint64_t now = n * 20;
     if (!path) path = std::make_unique<transport::Impairment>(profile.path);
+    if (both_legs && !second) {
+      auto config = profile.path;
+      config.seed += 1000;  // as wzp-bench network seeds the talker's wzp-netem
+      second = std::make_unique<transport::Impairment>(config);
+    }
     double size = kRtpOverhead + static_cast<double>(encoded[n].size());
     for (uint32_t k = 1; k <= redundancy && k <= n; ++k) size += kRedHeader + encoded[n - k].size();
     if (redundancy) size += 1;
     bytes += size;
-    const auto d = path->on_packet(now, static_cast<size_t>(size));
+    auto d = path->on_packet(now, static_cast<size_t>(size));
+    if (d.deliveries > 0 && second) {
+      second_now = std::max(second_now, d.deliver_at_ms[0]);
+      d = second->on_packet(second_now, static_cast<size_t>(size));
+    }
     if (d.deliveries > 0) {
       arrival[n] = d.deliver_at_ms[0];
       delays.push_back(d.deliver_at_ms[0] - now);

@@ -25,7 +25,10 @@ struct ReferenceResult {
   double wire_kbps = 0;  // RTP + SRTP + RED headers and payload
 };
 
+// both_legs: the packets cross two paths of the profile in turn (the talker's way to the relay
+// and the relay's way to the listener, seeds as wzp-bench network gives its two wzp-netem),
+// as our own calls do with `--legs both`.
 ReferenceResult run_reference(Reference kind, const client::HostileProfile& profile,
-                              const codec::ProbeSignal& probe);
+                              const codec::ProbeSignal& probe, bool both_legs = false);
 
 }  // namespace wzp::bench

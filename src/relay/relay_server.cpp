@@ -33,6 +33,7 @@ RelayServer::RelayServer(boost::asio::io_context& io, const crypto::Identity& id
       flush_timer_(io),
       idle_timer_(io),
       echo_sni_(transport::room_sni(kEchoRoom)) {
+  room_names_[echo_sni_] = kEchoRoom;
   if (config_.idle_timeout.count() > 0) sweep_idle();
 }
 
@@ -806,7 +807,11 @@ void RelayServer::log(const char* event, const Session& s, const std::string& ex
   // Room names are hashes (hex) and fingerprints hex-and-colons; free text goes through
   // json_string(), since a reason can quote what a client sent.
   std::string line = std::string("{\"event\":\"") + event + "\",\"session\":" +
-                     std::to_string(s.id) + ",\"room\":\"" + s.room + "\"" + extra + "}";
+                     std::to_string(s.id) + ",\"room\":\"" + s.room + "\"";
+  if (const auto name = room_names_.find(s.room); name != room_names_.end()) {
+    line += ",\"room_name\":" + json_string(name->second);
+  }
+  line += extra + "}";
   if (config_.log) {
     config_.log(line);
   } else {
@@ -848,7 +853,13 @@ void RelayServer::drop_unanswered_calls(const Session& s) {
 
 void RelayServer::set_room_acls(const std::map<std::string, std::set<std::string>>& acls) {
   config_acl_.clear();
-  for (const auto& [room, fps] : acls) config_acl_[transport::room_sni(room)] = fps;
+  room_names_.clear();
+  room_names_[echo_sni_] = kEchoRoom;
+  for (const auto& [room, fps] : acls) {
+    const std::string sni = transport::room_sni(room);
+    config_acl_[sni] = fps;
+    room_names_[sni] = room;
+  }
 }
 
 void RelayServer::shutdown(const std::string& reason) {

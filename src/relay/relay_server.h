@@ -204,6 +204,9 @@ class RelayServer : public transport::QuicEvents {
   std::map<std::string, Call> calls_;                            // by call_id
   std::map<std::string, std::set<std::string>> room_acl_;        // room SNI -> fingerprints
   std::map<std::string, std::set<std::string>> config_acl_;      // room SNI -> fingerprints
+  // The names the relay knows (the echo room, the rooms of its access lists), by SNI: log lines
+  // name these rooms beside their hash. Other rooms reach the relay as a hash alone.
+  std::map<std::string, std::string> room_names_;
   RelayStats stats_;
 };
 

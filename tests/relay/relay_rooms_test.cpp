@@ -511,7 +511,7 @@ TEST(RelayDirectCalls, CallStateIsBoundedAndFreedWithItsCaller) {
   ASSERT_TRUE(f.run_until([&] { return spammer->last<proto::Hangup>() != nullptr; }));
   EXPECT_EQ(spammer->last<proto::Hangup>()->reason, "call id must be 1 to 64 bytes");
   for (int i = 0; i < 10; ++i) {
-    spammer->send(proto::DirectCallOffer{"c" + std::to_string(i), bob.id.fingerprint(), std::nullopt, "s"});
+    spammer->send(proto::DirectCallOffer{std::string{'c', static_cast<char>('0' + i)}, bob.id.fingerprint(), std::nullopt, "s"});
   }
   ASSERT_TRUE(f.run_until([&] {
     return std::count_if(spammer->messages.begin(), spammer->messages.end(), [](const auto& m) {
@@ -534,6 +534,13 @@ TEST(RelayRooms, AccessListsAdmitOnlyTheListedFingerprints) {
   ASSERT_TRUE(f.run_until([&] { return a.answered && !b.closed.empty(); }));
   EXPECT_NE(b.closed.find("access list"), std::string::npos) << b.closed;
   EXPECT_EQ(f.relay.members(transport::room_sni("ops")), 1u);
+  // The relay knows this room's name from its access list: its log lines say it beside the hash.
+  const auto joined = std::find_if(f.log.begin(), f.log.end(), [](const std::string& l) {
+    return l.find("\"event\":\"join\"") != std::string::npos;
+  });
+  ASSERT_NE(joined, f.log.end());
+  EXPECT_NE(joined->find("\"room\":\"" + transport::room_sni("ops") + "\",\"room_name\":\"ops\""), std::string::npos)
+      << *joined;
 }
 
 // An invite-only room (finding 9: a room's name is a bearer secret, and its open SNI can be
