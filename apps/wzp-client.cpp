@@ -582,7 +582,7 @@ int main(int argc, char** argv) {
     if (!ec) stopping = true;
   });
   int exit_code = 0;
-  bool ever_connected = false, was_connected = false;
+  bool ever_connected = false, was_connected = false, told_still_trying = false;
   uint32_t reconnects_said = 0;
   uint64_t last_bytes = 0, last_decoded = 0, last_concealed = 0;
   uint32_t delay_min = UINT32_MAX, delay_max = 0;
@@ -598,13 +598,22 @@ int main(int argc, char** argv) {
       exit_code = 1;
       break;
     }
-    if (!ever_connected && !session && (elapsed > 10 || elapsed >= duration)) {
+    // A first connection is given 30 s: through heavy loss a QUIC handshake can take its time
+    // (at 60 % loss each way the joins measured took 0.3 to 7 s, now and then longer), and a
+    // person on such a path would rather wait than redial. A name that does not resolve is said
+    // after 10 s, and a silent relay is named as still being tried at 10 s.
+    const double give_up = st.unresolved ? 10 : 30;
+    if (!ever_connected && !session && (elapsed > give_up || elapsed >= duration)) {
       // The first attempt's reason when there was one (a host name that does not resolve).
       std::cerr << "wzp-client: cannot reach relay " << relay << " ("
                 << (st.closed_reason.empty() ? "no answer" : st.closed_reason) << " after "
                 << static_cast<int>(elapsed) << " s)\n";
       exit_code = 1;
       break;
+    }
+    if (!ever_connected && !session && !told_still_trying && elapsed > 10) {
+      told_still_trying = true;
+      std::cerr << "wzp-client: no answer from relay " << relay << " yet; still trying (up to 30 s)\n";
     }
     // (A rejoin can happen between two looks at the status: the count says so.)
     if (call && st.connected && (!was_connected || st.reconnects != reconnects_said)) {

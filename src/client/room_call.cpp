@@ -111,6 +111,7 @@ void RoomCall::dial() {
                      [this, alive = alive_, dial = ++dials_](const transport::EndpointResult& r) {
                        if (!*alive || dial != dials_ || !resolving_) return;  // a newer dial, or gave up
                        resolving_ = false;
+                       unresolved_ = !r.endpoint;
                        if (!r.endpoint) return lost(r.error);
                        relay_ = *r.endpoint;
                        connect();
@@ -185,6 +186,7 @@ RoomCallStatus RoomCall::status() const {
   s.keys_refused = keys_refused_;
   for (const auto& [id, p] : peers_) s.unexpected += !expected(p.info);
   s.closed_reason = closed_reason_;
+  s.unresolved = unresolved_;
   s.members = member_count();
   if (encoder_) {
     s.sent = encoder_->stats();

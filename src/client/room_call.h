@@ -72,6 +72,7 @@ struct RoomCallStatus {
   bool connected = false;  // joined, on the current connection
   bool failed = false;     // refused for good: closed_reason says why
   bool reconnecting = false;
+  bool unresolved = false;  // the relay's host name did not resolve, the last time it was looked up
   uint32_t reconnects = 0;  // successful rejoins after a loss
   uint64_t keys_refused = 0;  // SenderKeys refused: not opening, or for another member's session
   size_t unexpected = 0;      // members not in RoomCallOptions::expect (our key withheld)
@@ -186,6 +187,7 @@ class RoomCall : public transport::QuicEvents {
   boost::asio::ip::udp::endpoint relay_;  // where we dial (the last lookup of relay_name_)
   std::optional<transport::Address> relay_name_;  // set: a host name, looked up at each dial
   bool resolving_ = false;
+  bool unresolved_ = false;  // the last lookup of relay_name_ failed
   bool probe_lookup_ = false;  // check_liveness is looking the relay's name up before a probe
   uint64_t dials_ = 0;  // a lookup's answer counts only for the dial that asked
   const crypto::Identity& identity_;
