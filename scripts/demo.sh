@@ -6,7 +6,9 @@
 # minute the recorder prints what it measured and the network report (every hostile profile,
 # as HTML) is written. Everything stays up until Ctrl-C, which stops it all.
 # Ports: WZP_DEMO_RELAY_PORT (4433), WZP_DEMO_NETEM_PORT (4500), WZP_DEMO_WEB_PORT (8080),
-# WZP_DEMO_METRICS_PORT (9464); the call's length: DEMO_SECONDS (60).
+# WZP_DEMO_METRICS_PORT (9464); the call's length: DEMO_SECONDS (60). WZP_DEMO_REPORT=0 skips
+# the network report and WZP_DEMO_STAY=0 stops everything after the call (the smoke test,
+# tests/tools/demo_test.sh, sets both).
 set -euo pipefail
 bin=${1:-build/bin}
 state=${2:-build/demo}
@@ -35,7 +37,7 @@ echo "demo: logs and recordings in $state/"
   --state-dir "$state/relay" >"$state/relay.log" 2>&1 &
 pids+=($!)
 wait_for "$state/relay.log" "listening on"
-grep "wzp-relay:" "$state/relay.log"
+sed -n 's/^.* wzp-relay  /wzp-relay: /p' "$state/relay.log"
 
 "$bin/wzp-netem" --listen "127.0.0.1:$netem_port" --upstream "127.0.0.1:$relay_port" --loss 10 --seed 1 \
   >"$state/netem.log" 2>&1 &
@@ -76,6 +78,8 @@ grep "wzp-client: recorded" "$state/listener.log" || tail -3 "$state/listener.lo
 tail -1 "$state/netem.log"
 echo "demo: the recording is $state/demo.wav (play it: play $state/demo.wav)"
 
+[ "${WZP_DEMO_REPORT:-1}" = 0 ] && [ "${WZP_DEMO_STAY:-1}" = 0 ] && exit 0
+if [ "${WZP_DEMO_REPORT:-1}" != 0 ]; then
 echo "demo: measuring every hostile profile for the network report (about four minutes; each call's"
 echo "demo: result as it finishes, the full log in $state/network.log)..."
 if "$bin/wzp-bench" network --seconds 12 --html "$state/network-report.html" 2>&1 >"$state/network.txt" |
@@ -84,5 +88,7 @@ if "$bin/wzp-bench" network --seconds 12 --html "$state/network-report.html" 2>&
 else
   echo "demo: the network report failed, see $state/network.log"
 fi
+fi
+[ "${WZP_DEMO_STAY:-1}" = 0 ] && exit 0
 echo "demo: the relay and the bridge stay up for your own clients and browsers; Ctrl-C stops."
 wait "${pids[0]}"
