@@ -56,7 +56,6 @@ struct Run {
   bool ok = false;
 };
 
-std::string bin_dir() { return fs::canonical("/proc/self/exe").parent_path().string(); }
 
 std::vector<std::string> netem_flags(const transport::ImpairmentConfig& c) {
   std::vector<std::string> f;

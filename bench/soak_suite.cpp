@@ -146,7 +146,7 @@ Trace soak_relay(const fs::path& dir, double run_s, RelayCounts& n) {
   Trace tr;
   tr.name = "wzp-relay";
   tr.period_s = sample_period(run_s);
-  const std::string bin = fs::canonical("/proc/self/exe").parent_path().string();
+  const std::string bin = bin_dir();
   std::vector<std::string> argv = {bin + "/wzp-relay", "--listen", "127.0.0.1:0", "--state-dir", (dir / "relay").string(),
                                    "--metrics-listen", "127.0.0.1:0"};
   // WZP_SOAK_RELAY_WRAPPER="/usr/bin/heaptrack -o FILE": the relay under a memory profiler.
@@ -300,7 +300,7 @@ Trace soak_bridge(const fs::path& dir, double run_s, BridgeCounts& n) {
   Trace tr;
   tr.name = "wzp-web";
   tr.period_s = sample_period(run_s);
-  const std::string bin = fs::canonical("/proc/self/exe").parent_path().string();
+  const std::string bin = bin_dir();
   testing::Process driver({"/usr/bin/env", "node", std::string(WZP_SOURCE_DIR) + "/bench/web_soak.mjs", bin, std::to_string(run_s),
                            std::to_string(g_pages), (dir / "web").string()},
                           {}, true);

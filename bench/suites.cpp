@@ -1,6 +1,7 @@
 #include "suites.h"
 
 #include <array>
+#include <filesystem>
 
 namespace wzp::bench {
 
@@ -20,6 +21,12 @@ std::span<const Suite> all_suites() {
        run_soak_suite, false},
   }};
   return kSuites;
+}
+
+std::string bin_dir() {
+  std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  if (constexpr std::string_view gone = " (deleted)"; self.ends_with(gone)) self.resize(self.size() - gone.size());
+  return std::filesystem::path(self).parent_path().string();
 }
 
 }  // namespace wzp::bench

@@ -20,7 +20,9 @@
 // within a minute, up to two minutes), then 3 % more per report without such a sign, until the
 // path no longer limits us (AIMD, as TCP-friendly rate control does). While the path limits us, repairs ride in the next frame's packet instead of
 // their own (one packet's headers per frame). Loss while the queue overflows is our own excess,
-// and is not protected against.
+// and is not protected against. Past 70 % loss no window of repairs keeps up inside the budget:
+// the call repeats each Opus 6k frame as often as the budget allows instead (a window of one
+// frame), where it would once have moved to Codec2.
 #pragma once
 
 #include <algorithm>
@@ -91,6 +93,7 @@ class QualityController {
   Tier tier_;
   bool pinned_;
   CodecId codec_ = CodecId::kOpus24k;
+  bool repeating_ = false;  // past kRepeatFrom loss: Opus 6k, each frame repeated (window 1)
   double loss_ = 0;   // percent, the estimate protection is sized for
   std::array<double, 8> history_{};  // the last reports, less their sampling noise
   size_t next_ = 0;
