@@ -10,6 +10,7 @@
 
 #include <boost/asio.hpp>
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -30,6 +31,8 @@ struct ngtcp2_pkt_hd;  // ngtcp2.h, kept out of this header
 namespace wzp::transport {
 
 inline constexpr const char* kAlpn = "wzp/1";
+// A client sends each packet of its handshake this many times (see QuicClient).
+inline constexpr int kHandshakeCopies = 3;
 
 // The room name travels hashed in the TLS SNI: hex of the first 16 bytes of
 // SHA-256("featherchat-group:" || name), a valid DNS label that does not reveal the room.
