@@ -87,7 +87,7 @@ constexpr size_t kHalfHops = kHalf / kHop;
 
 struct Shape {
   std::array<float, kBands> db{};
-  float level_db = -200;  // 200 Hz - 4 kHz, dB re full scale
+  float level_db = -200;  // 200 Hz - 3.4 kHz, dB re full scale
 };
 
 void fft(std::vector<std::complex<double>>& a) {
