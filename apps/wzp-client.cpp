@@ -602,7 +602,8 @@ int main(int argc, char** argv) {
     // (at 60 % loss each way the joins measured took 0.3 to 7 s, now and then longer), and a
     // person on such a path would rather wait than redial. A name that does not resolve is said
     // after 10 s, and a silent relay is named as still being tried at 10 s.
-    const double give_up = st.unresolved ? 10 : 30;
+    constexpr int kTrySeconds = 30, kUnresolvedSeconds = 10;
+    const double give_up = st.unresolved ? kUnresolvedSeconds : kTrySeconds;
     if (!ever_connected && !session && (elapsed > give_up || elapsed >= duration)) {
       // The first attempt's reason when there was one (a host name that does not resolve).
       std::cerr << "wzp-client: cannot reach relay " << relay << " ("
@@ -611,9 +612,10 @@ int main(int argc, char** argv) {
       exit_code = 1;
       break;
     }
-    if (!ever_connected && !session && !told_still_trying && elapsed > 10) {
+    if (!ever_connected && !session && !told_still_trying && elapsed > kUnresolvedSeconds) {
       told_still_trying = true;
-      std::cerr << "wzp-client: no answer from relay " << relay << " yet; still trying (up to 30 s)\n";
+      std::cerr << "wzp-client: no answer from relay " << relay << " yet; still trying (up to "
+                << kTrySeconds << " s)\n";
     }
     // (A rejoin can happen between two looks at the status: the count says so.)
     if (call && st.connected && (!was_connected || st.reconnects != reconnects_said)) {
