@@ -650,21 +650,25 @@ int main(int argc, char** argv) {
     if (tick % 10 == 9 && metrics_out) {
       // One JSON object per second: what the status line shows, for machines.
       const auto& r = st.received;
-      const uint64_t d_dec = r.slots_decoded - last_decoded, d_con = r.slots_concealed - last_concealed;
-      const double kbps = (st.sent.bytes - last_bytes) * 8 / 1000.0;
+      // A counter lower than last second's started again (a new connection's encoder).
+      const auto since = [](uint64_t now, uint64_t last) { return now >= last ? now - last : now; };
+      const uint64_t d_dec = since(r.slots_decoded, last_decoded), d_con = since(r.slots_concealed, last_concealed);
+      const double kbps = static_cast<double>(since(st.sent.bytes, last_bytes)) * 8 / 1000.0;
       last_bytes = st.sent.bytes, last_decoded = r.slots_decoded, last_concealed = r.slots_concealed;
-      char j[512];
+      char j[768];
       std::snprintf(j, sizeof j,
                     "{\"t\":%.1f,\"state\":\"%s\",\"members\":%zu,\"tier\":\"%s\",\"loss_percent\":%.2f,"
                     "\"rtt_ms\":%.1f,\"jitter_ms\":%.1f,\"buffer_delay_ms\":%u,"
                     "\"concealment_percent\":%.2f,\"bitrate_kbps\":%.1f,\"reconnects\":%u,"
-                    "\"codec\":\"%s\",\"repairs_per_frame\":%.2f,\"path_budget_kbps\":%.1f%s}",
+                    "\"codec\":\"%s\",\"repairs_per_frame\":%.2f,\"path_budget_kbps\":%.1f,"
+                    "\"reports_by_datagram\":%llu,\"directives_by_datagram\":%llu%s}",
                     elapsed, st.connected ? "connected" : st.reconnecting ? "reconnecting" : "connecting",
                     st.members, std::string(wzp::proto::tier_name(st.tier)).c_str(), st.loss_percent,
                     st.rtt_ms, st.jitter_ms, st.buffer_delay_ms,
                     d_dec + d_con ? 100.0 * d_con / (d_dec + d_con) : 0.0, kbps, st.reconnects,
                     std::string(wzp::proto::codec_info(st.codec).name).c_str(), st.repairs_per_frame,
-                    st.path_budget_kbps,
+                    st.path_budget_kbps, static_cast<unsigned long long>(st.reports_by_datagram),
+                    static_cast<unsigned long long>(st.directives_by_datagram),
                     st.drift_ppm ? (",\"drift_ppm\":" + std::to_string(*st.drift_ppm)).c_str() : "");
       metrics_out << j << std::endl;
     }

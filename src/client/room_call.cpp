@@ -102,6 +102,9 @@ void RoomCall::dial() {
   }
   my_session_.reset();
   last_sent_ = last_lost_ = 0;
+  report_seq_ = 0;
+  directive_seq_.reset();
+  report_copies_left_ = 0;
   dialled_ = heard_ = std::chrono::steady_clock::now();
   wire_.conn = nullptr;
   if (!relay_name_) return connect();
@@ -184,6 +187,8 @@ RoomCallStatus RoomCall::status() const {
   s.reconnecting = ever_joined_ && !joined_ && !failed_ && !hung_up_;
   s.reconnects = reconnects_;
   s.keys_refused = keys_refused_;
+  s.reports_by_datagram = signal_datagrams_sent_;
+  s.directives_by_datagram = directives_by_datagram_;
   for (const auto& [id, p] : peers_) s.unexpected += !expected(p.info);
   s.closed_reason = closed_reason_;
   s.unresolved = unresolved_;
@@ -315,8 +320,10 @@ void RoomCall::handle(const proto::SignalMessage& msg) {
     return;
   }
   if (const auto* d = std::get_if<proto::QualityDirective>(&msg)) {
-    // The room's weakest receiver, next to what QUIC sees of our own uplink.
+    // The room's weakest receiver, next to what QUIC sees of our own uplink. Each directive
+    // once: its copies in datagrams and on the stream carry the same seq.
     if (!encoder_) return;
+    if (!directive_seq_.take(d->seq)) return;
     proto::QualitySample sample;
     sample.loss_percent = std::max(d->loss_percent.value_or(0), uplink_loss_);
     sample.mean_burst = d->mean_burst.value_or(1.0);
@@ -446,6 +453,15 @@ void RoomCall::rotate_key() {
 
 void RoomCall::on_datagram(transport::QuicConnection&, std::span<const uint8_t> d) {
   heard_ = std::chrono::steady_clock::now();
+  if (!d.empty() && d[0] == static_cast<uint8_t>(proto::FrameTag::kSignal)) {
+    // The relay's copies of a directive (only that is taken from a datagram).
+    auto msg = proto::parse_signal_datagram(d);
+    if (msg.ok() && std::holds_alternative<proto::QualityDirective>(msg.value())) {
+      ++directives_by_datagram_;
+      handle(msg.value());
+    }
+    return;
+  }
   if (d.empty() || d[0] != static_cast<uint8_t>(proto::FrameTag::kTrunk)) return;
   std::array<proto::TrunkEntry, 16> entries;
   auto n = proto::parse_trunk_frame(d.subspan(1), {.max_entries = 16, .max_bytes = 65535}, entries);
@@ -596,7 +612,20 @@ void RoomCall::tick() {
     }
     report.rtt_ms = static_cast<uint32_t>(q.srtt_ms);
     report.profile = std::string(proto::tier_name(encoder_->tier()));
+    report.seq = ++report_seq_;
     wire_.conn->send_stream(proto::frame_signal(report));
+    // Copies in datagrams where the way to the relay loses many packets (the way back, which
+    // we measure, is the best guess for it when we send too little to measure our own). Not on
+    // a path that shows a limit: its loss is a queue overflowing, which copies would only feed.
+    const bool narrow = report.capacity_kbps.has_value() || encoder_->path_budget_kbps() > 0;
+    report_copies_left_ = narrow ? 0 : proto::signal_copies(std::max(uplink_loss_, received_loss_));
+    if (report_copies_left_ > 0) report_datagram_ = proto::signal_datagram(report);
+  }
+  // One copy a frame tick, so that a burst of loss takes one or two of them, not all.
+  if (report_copies_left_ > 0 && wire_.conn) {
+    --report_copies_left_;
+    wire_.conn->send_datagram(report_datagram_);
+    ++signal_datagrams_sent_;
   }
 }
 

@@ -75,6 +75,9 @@ struct RoomCallStatus {
   bool unresolved = false;  // the relay's host name did not resolve, the last time it was looked up
   uint32_t reconnects = 0;  // successful rejoins after a loss
   uint64_t keys_refused = 0;  // SenderKeys refused: not opening, or for another member's session
+  // Copies of our quality reports sent in datagrams, and relay directives taken from datagrams
+  // (a path losing 20 % or more: proto::signal_copies).
+  uint64_t reports_by_datagram = 0, directives_by_datagram = 0;
   size_t unexpected = 0;      // members not in RoomCallOptions::expect (our key withheld)
   std::string closed_reason;
   size_t members = 0;  // others in the room
@@ -215,6 +218,15 @@ class RoomCall : public transport::QuicEvents {
   uint64_t steps_ = 0;
   uint64_t ticks_ = 0;
   uint64_t last_report_tick_ = 0;  // our last QualityUpdate
+  // Reports and directives carry a seq per connection: ours counts up, the relay's newest is
+  // kept (their copies in datagrams and on the stream are the same message).
+  uint32_t report_seq_ = 0;
+  proto::NewestSeq directive_seq_;
+  // Our last report in a datagram, sent once a frame tick while copies are left: on a path
+  // losing most packets the stream's copy waits behind retransmissions (proto::signal_copies).
+  std::vector<uint8_t> report_datagram_;
+  int report_copies_left_ = 0;
+  uint64_t signal_datagrams_sent_ = 0, directives_by_datagram_ = 0;
   bool joined_ = false, failed_ = false, hung_up_ = false;
   bool ever_joined_ = false, muted_ = false;
   uint32_t attempt_ = 0, reconnects_ = 0;

@@ -114,6 +114,8 @@ Result<MediaFrame> MediaFrameReader::parse(std::span<const uint8_t> datagram, in
     case FrameTag::kProbe:
     case FrameTag::kProbeReply:
       return Error{Errc::kUnknownFrame, "relay probe where a media frame was expected"};
+    case FrameTag::kSignal:
+      return Error{Errc::kUnknownFrame, "signalling where a media frame was expected"};
   }
   return Error{Errc::kUnknownFrame, "unknown datagram tag"};
 }

@@ -21,13 +21,15 @@
 namespace wzp::proto {
 
 // 0x03/0x04 are relay-to-relay probes: [tag][seq u32][sender time u64], reflected unchanged
-// but for the tag (docs/PROTOCOL.md §10.3); they never carry media.
+// but for the tag (docs/PROTOCOL.md §10.3); they never carry media. 0x05 is a signalling
+// message in a datagram (proto/signal_framing.h, signal_datagram).
 enum class FrameTag : uint8_t {
   kFull = 0x00,
   kMini = 0x01,
   kTrunk = 0x02,
   kProbe = 0x03,
   kProbeReply = 0x04,
+  kSignal = 0x05,
 };
 
 inline constexpr uint32_t kFullHeaderInterval = 5;

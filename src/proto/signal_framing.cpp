@@ -1,9 +1,11 @@
 #include "proto/signal_framing.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string_view>
 
 #include "proto/bytes.h"
+#include "proto/media_frame.h"
 
 namespace wzp::proto {
 
@@ -13,6 +15,30 @@ std::vector<uint8_t> frame_signal(const SignalMessage& msg) {
   store_be32(out.data(), static_cast<uint32_t>(text.size()));
   std::copy(text.begin(), text.end(), out.begin() + kSignalLengthBytes);
   return out;
+}
+
+std::vector<uint8_t> signal_datagram(const SignalMessage& msg) {
+  const std::string text = encode_signal(msg);
+  std::vector<uint8_t> out(1 + text.size());
+  out[0] = static_cast<uint8_t>(FrameTag::kSignal);
+  std::copy(text.begin(), text.end(), out.begin() + 1);
+  return out;
+}
+
+Result<SignalMessage> parse_signal_datagram(std::span<const uint8_t> datagram) {
+  if (datagram.empty()) return Error{Errc::kTruncated, "empty datagram"};
+  if (datagram[0] != static_cast<uint8_t>(FrameTag::kSignal)) {
+    return Error{Errc::kUnknownFrame, "not a signalling datagram"};
+  }
+  if (datagram.size() > kMaxSignalDatagram) return Error{Errc::kTooLarge, "signalling datagram over 512 bytes"};
+  const auto body = datagram.subspan(1);
+  return decode_signal(std::string_view(reinterpret_cast<const char*>(body.data()), body.size()));
+}
+
+int signal_copies(double loss_percent) {
+  if (!(loss_percent >= 20.0)) return 0;
+  const double p = std::min(loss_percent, 99.0) / 100.0;
+  return std::clamp(static_cast<int>(std::ceil(std::log(0.05) / std::log(p))), 1, kMaxSignalCopies);
 }
 
 Status SignalFrameReader::feed(std::span<const uint8_t> bytes) {

@@ -104,6 +104,9 @@ struct QualityUpdate {
   std::optional<double> capacity_kbps;
   std::optional<double> queue_ms;  // the standing queue on the path with that capacity
   std::optional<double> reorder;  // deepest reordering seen, packets
+  // Counts up with each report of a connection: its copies in datagrams (signal_datagram) and
+  // on the stream share it, and the relay keeps only a newer one.
+  std::optional<uint32_t> seq;
   static constexpr auto fields() {
     return std::make_tuple(field("loss_percent", &QualityUpdate::loss_percent),
                            field("rtt_ms", &QualityUpdate::rtt_ms),
@@ -113,7 +116,8 @@ struct QualityUpdate {
                            field("packets", &QualityUpdate::packets),
                            field("capacity_kbps", &QualityUpdate::capacity_kbps),
                            field("queue_ms", &QualityUpdate::queue_ms),
-                           field("reorder", &QualityUpdate::reorder));
+                           field("reorder", &QualityUpdate::reorder),
+                           field("seq", &QualityUpdate::seq));
   }
 };
 
@@ -130,6 +134,7 @@ struct QualityDirective {
   std::optional<double> capacity_kbps;  // the smallest capacity a member's path showed
   std::optional<double> queue_ms;       // the standing queue on that path
   std::optional<double> reorder;        // the deepest reordering a member saw
+  std::optional<uint32_t> seq;          // as QualityUpdate's, counting the relay's directives
   static constexpr auto fields() {
     return std::make_tuple(field("profile", &QualityDirective::profile),
                            field("reason", &QualityDirective::reason),
@@ -138,7 +143,8 @@ struct QualityDirective {
                            field("packets", &QualityDirective::packets),
                            field("capacity_kbps", &QualityDirective::capacity_kbps),
                            field("queue_ms", &QualityDirective::queue_ms),
-                           field("reorder", &QualityDirective::reorder));
+                           field("reorder", &QualityDirective::reorder),
+                           field("seq", &QualityDirective::seq));
   }
 };
 

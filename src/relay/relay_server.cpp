@@ -101,6 +101,7 @@ void RelayServer::on_datagram(transport::QuicConnection& c, std::span<const uint
     ++stats_.dropped_not_joined;
     return;
   }
+  if (d[0] == static_cast<uint8_t>(proto::FrameTag::kSignal)) return on_signal_datagram(*s, d);
   if (d[0] > static_cast<uint8_t>(proto::FrameTag::kMini)) {
     ++stats_.dropped_not_media;  // only media frames are forwarded
     return;
@@ -258,7 +259,13 @@ std::string RelayServer::metrics_text() const {
           {R"({reason="send_failed"})", n(st.dropped_send)},
           {R"({reason="not_media"})", n(st.dropped_not_media)},
           {R"({reason="rate_limited"})", n(st.dropped_rate)},
-          {R"({reason="oversized"})", n(st.dropped_oversized)}});
+          {R"({reason="oversized"})", n(st.dropped_oversized)},
+          {R"({reason="bad_signal"})", n(st.dropped_bad_signal)}});
+  family(out, "wzp_relay_signal_datagrams_total", "counter",
+         "Quality reports and directives as datagrams beside the stream (paths losing 20 % or more): reports taken, reports not newer than the one held (a copy, by datagram or stream), directive copies sent.",
+         {{R"({outcome="report_taken"})", n(st.signal_datagrams_in)},
+          {R"({outcome="report_not_newer"})", n(st.signal_datagrams_stale)},
+          {R"({outcome="directive_sent"})", n(st.signal_datagrams_out)}});
   family(out, "wzp_relay_auth_total", "counter", "Token checks (--auth-url), by result.",
          {{R"({result="valid"})", n(st.auth_valid)},
           {R"({result="refused"})", n(st.auth_refused)},
@@ -690,8 +697,32 @@ void RelayServer::direct_call(Session& s, const proto::SignalMessage& msg) {
 // stream, which excludes its own report: a listener behind a lossy path does not protect its own
 // sending for the loss on its way in (on a capped path that only fills its own uplink).
 void RelayServer::on_quality(Session& s, const proto::QualityUpdate& q) {
+  if (!s.report_seq.take(q.seq)) {
+    ++stats_.signal_datagrams_stale;  // a copy of one we had, or overtaken by a newer one
+    return;
+  }
   s.quality = q;
   direct(s.room, q.capacity_kbps.value_or(0) > 0);
+}
+
+// A member behind a path that loses most packets sends copies of its QualityUpdate in
+// datagrams as well as on the stream (proto::signal_datagram). Nothing else is taken from a
+// datagram: the rest of signalling needs its order. It counts against the signalling allowance.
+void RelayServer::on_signal_datagram(Session& s, std::span<const uint8_t> d) {
+  auto msg = proto::parse_signal_datagram(d);
+  const auto* q = msg.ok() ? std::get_if<proto::QualityUpdate>(&msg.value()) : nullptr;
+  if (!q || !q->seq) {
+    ++stats_.dropped_bad_signal;
+    return;
+  }
+  const bool pass = admit(s.signal_bucket, kSignalRate, stats_.signal_rate_dropped, stats_.cut_off, [&] {
+    log("cut_off", s, ",\"signal_over_rate\":" + std::to_string(s.signal_bucket.over_rate()));
+    hangup(s, "signalling rate exceeded");
+  });
+  if (!pass || s.closed) return;
+  const uint64_t stale = stats_.signal_datagrams_stale;
+  on_quality(s, *q);
+  if (stats_.signal_datagrams_stale == stale) ++stats_.signal_datagrams_in;
 }
 
 // The relay's own view of the path to a member: the probe train it sent on joining, or a queue
@@ -770,7 +801,18 @@ void RelayServer::direct(const std::string& room, bool queue) {
     if (others.capacity_kbps > 0) d.capacity_kbps = others.capacity_kbps, d.queue_ms = others.queue_ms;
     if (others.reorder > 0) d.reorder = others.reorder;
     d.reason = "weakest link";
+    d.seq = ++directive_seq_;
     send(*m, d);
+    // On a way to the member that loses most packets, copies in datagrams too: the stream's
+    // copy can wait seconds behind retransmissions there. Not where that way shows a limit (its
+    // loss is a queue overflowing, which copies would only feed).
+    const bool narrow = capacity_of(*m, now).first > 0 || m->conn->stats().pacer.limiting;
+    const int copies = m->quality && !narrow ? proto::signal_copies(m->quality->loss_percent) : 0;
+    if (copies > 0) {
+      const auto datagram = proto::signal_datagram(d);
+      for (int i = 0; i < copies; ++i) m->conn->send_datagram(datagram);
+      stats_.signal_datagrams_out += static_cast<uint64_t>(copies);
+    }
   }
 }
 

@@ -74,6 +74,11 @@ struct RelayStats {
   uint64_t stale_dropped = 0;  // on connections now closed (live ones are summed when scraped)
   uint64_t shed = 0;           // the same: shed in front of a queue (DatagramPacer)
   uint64_t narrow_paths = 0;   // narrow ways to a member found (a probe train or a standing queue)
+  // Quality reports and directives in datagrams (proto::signal_datagram): reports taken, copies
+  // of one already had (or older than it), datagrams refused (not a QualityUpdate, or not
+  // parsable), directive copies sent.
+  uint64_t signal_datagrams_in = 0, signal_datagrams_stale = 0, dropped_bad_signal = 0;
+  uint64_t signal_datagrams_out = 0;
   // Time from a datagram's arrival to its last copy handed to the transport, microseconds.
   static constexpr double kLatencyBucketsUs[] = {5, 10, 25, 50, 100, 250, 1000};
   uint64_t latency_buckets[std::size(kLatencyBucketsUs)] = {};
@@ -130,6 +135,7 @@ class RelayServer : public transport::QuicEvents {
     size_t batch_mtu = 0;
     bool pending_flush = false;
     std::optional<proto::QualityUpdate> quality;  // its latest report
+    proto::NewestSeq report_seq;  // that report's seq: a copy or an older one is not taken
     // The relay's measurement of the path to it (see on_narrow_path), in force for kLegFor.
     static constexpr auto kLegFor = std::chrono::seconds(30);
     struct Leg {
@@ -161,6 +167,7 @@ class RelayServer : public transport::QuicEvents {
   void drop_unanswered_calls(const Session& s);
   void room_update(const std::string& room);
   void on_quality(Session& s, const proto::QualityUpdate& q);
+  void on_signal_datagram(Session& s, std::span<const uint8_t> d);
   // Directives to the room's members from their reports (queue: one reported a queue, which
   // goes out at once to those whose stream met it).
   void direct(const std::string& room, bool queue);
@@ -170,6 +177,7 @@ class RelayServer : public transport::QuicEvents {
   // {"event":..., "session":..., "room":..., plus extra fields} as one line.
   void log(const char* event, const Session& s, const std::string& extra_json = {});
   uint16_t next_session_id();
+  uint32_t directive_seq_ = 0;  // QualityDirective.seq: counts every directive sent
 
   boost::asio::io_context& io_;
   const crypto::Identity& identity_;

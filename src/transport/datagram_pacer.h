@@ -18,11 +18,14 @@
 // Round trips show a queue as it was when their datagrams left, a queue's length late: the
 // pacer is the net under a path that narrows during a call. A new path is measured before any
 // media: kProbes large datagrams sent back to back (probe()) leave the narrowest link on the way
-// their own size at its rate apart, and their acknowledgements come back as far apart. Only a
-// train acknowledged in the order sent with gaps that agree (within kProbeAgree) counts: jitter
-// reorders and scatters, and a lost probe ends the train. Under kProbeMaxKbps that rate is the
-// path's capacity from the start; until the train is answered (or kProbeWaitNs) no other
-// datagram goes, so that none queues behind the probes on a path not yet known.
+// their own size at its rate apart, and their acknowledgements come back as far apart. The
+// gaps between probes that were each acknowledged on their own count (a probe lost, or whose
+// acknowledgement was lost so that the next one's carried it, tells no time; see verdict() for
+// a gap across a lost probe): at least two of them, one between neighbours, agreeing within
+// kProbeAgree, and no probe acknowledged before an earlier one: jitter reorders and scatters.
+// A lossy narrow path (10 % of packets) still leaves that in most trains of five. Under kProbeMaxKbps that rate is the path's
+// capacity from the start; until the train is answered (or kProbeWaitNs) no other datagram
+// goes, so that none queues behind the probes on a path not yet known.
 //
 // Pure arithmetic on the caller's clock (nanoseconds); one per connection, bounded in memory.
 #pragma once
@@ -64,7 +67,8 @@ class DatagramPacer {
   static constexpr double kMinRateKbps = 6;     // a 60 ms frame of Opus 6k, about
   static constexpr size_t kBaseBuckets = 10;    // one second each
   static constexpr size_t kRing = 1024;         // datagrams awaiting acknowledgement remembered
-  static constexpr uint64_t kProbes = 3;
+  static constexpr uint64_t kProbes = 5;
+  static constexpr uint64_t kProbeGaps = 2;  // the fewest gaps a verdict needs
   static constexpr double kProbeAgree = 0.1;  // a link spaces them alike, to the acknowledgement delay
   static constexpr double kProbeMaxKbps = 100;
   static constexpr uint64_t kProbeWaitNs = 1500 * kMs;
@@ -72,9 +76,12 @@ class DatagramPacer {
   // A datagram `id` of `bytes` on the wire (its share of the packet's headers included) sent.
   void sent(uint64_t id, size_t bytes, uint64_t now) { ring_[id % kRing] = {id, now, static_cast<uint32_t>(bytes)}; }
   // Declared lost by the transport: no acknowledgement will come (a probe train ends).
-  void lost(uint64_t id) {
+  // Returns true, as acked() does, when that leaves a train's verdict that a limit begins.
+  bool lost(uint64_t id, uint64_t now) {
     if (ring_[id % kRing].id == id) ring_[id % kRing].bytes = 0;
-    if (train_.first != kNone && id >= train_.first && id < train_.first + kProbes) train_.first = kNone;
+    if (train_.first == kNone || id < train_.first || id >= train_.first + kProbes) return false;
+    train_.at[id - train_.first] = kNone;
+    return ++train_.answered == kProbes && verdict(now);
   }
 
   // The datagrams `first` to `first + kProbes - 1`, queued back to back at `now`, are a probe
@@ -168,24 +175,52 @@ class DatagramPacer {
   double target_ms() const { return std::max(kTargetMs, kJitterFactor * jitter_); }
 
  private:
-  // A probe's acknowledgement; the train's verdict once all are in.
+  // A probe's acknowledgement; the train's verdict once every probe is acknowledged or lost.
   bool answered(uint64_t id, uint32_t bytes, uint64_t now) {
-    const uint64_t k = id - train_.first;
-    train_.at[k] = now;
+    train_.at[id - train_.first] = now;
     train_.bytes = bytes;
-    if (++train_.answered < kProbes) return false;
+    return ++train_.answered == kProbes && verdict(now);
+  }
+  bool verdict(uint64_t now) {
     train_.first = kNone;
+    const auto& at = train_.at;
     double gaps[kProbes - 1], most = 0, sum = 0;
-    for (uint64_t i = 1; i < kProbes; ++i) {
-      if (train_.at[i] < train_.at[i - 1] + kMs) return false;  // out of order, or together: no narrow link
-      gaps[i - 1] = static_cast<double>(train_.at[i] - train_.at[i - 1]);
-      most = std::max(most, gaps[i - 1]);
-      sum += gaps[i - 1];
+    size_t n = 0;
+    uint64_t latest = 0;
+    for (uint64_t i = 0; i < kProbes; ++i) {
+      if (at[i] == kNone) continue;
+      if (at[i] < latest) return false;  // acknowledged before an earlier probe: reordered
+      latest = at[i];
     }
-    for (double g : gaps) {
-      if (g < (1 - kProbeAgree) * most) return false;
+    // A probe acknowledged together with the next one acknowledged (within a millisecond) had
+    // its own acknowledgement lost: its time is that one's.
+    const auto own = [&](uint64_t i) {
+      if (at[i] == kNone) return false;
+      for (uint64_t j = i + 1; j < kProbes; ++j) {
+        if (at[j] != kNone) return at[j] >= at[i] + kMs;
+      }
+      return true;
+    };
+    // Gaps between a probe and the next one acknowledged, each with a time of its own. Probes
+    // lost between them took no time on the narrow link if they were lost before it, as random
+    // loss on the way in is: such a gap counts as one, provided a gap between neighbours agrees
+    // with it (lost after the link, it spans several and disagrees).
+    bool neighbours = false;
+    for (uint64_t i = 0; i < kProbes; ++i) {
+      if (!own(i)) continue;
+      uint64_t j = i + 1;
+      while (j < kProbes && at[j] == kNone) ++j;
+      if (j == kProbes || !own(j)) continue;
+      neighbours = neighbours || j == i + 1;
+      gaps[n] = static_cast<double>(at[j] - at[i]);
+      most = std::max(most, gaps[n]);
+      sum += gaps[n++];
     }
-    const double kbps = static_cast<double>(train_.bytes) * 8 / (sum / (kProbes - 1) / 1e6);
+    if (n < kProbeGaps || !neighbours || train_.bytes == 0) return false;
+    for (size_t i = 0; i < n; ++i) {
+      if (gaps[i] < (1 - kProbeAgree) * most) return false;
+    }
+    const double kbps = static_cast<double>(train_.bytes) * 8 / (sum / static_cast<double>(n) / 1e6);
     if (kbps >= kProbeMaxKbps || state_.limiting) return false;
     state_.capacity_kbps = kbps;
     state_.limiting = true;

@@ -201,18 +201,14 @@ struct QuicCallbacks {
     ++c.stats_.datagrams_acked;
     // The owner hears of a queue on the way once this packet has been read (never from inside
     // ngtcp2's callback).
-    const bool began = c.impl_->pacer.acked(id, now_ns());
-    if (began) {
-      asio::post(c.io_, [&c, alive = c.alive_] {
-        if (*alive && !c.closed_) c.events_.on_narrow_path(c);
-      });
-    }
+    if (c.impl_->pacer.acked(id, now_ns())) c.narrowed();
     return 0;
   }
 
   static int lost_datagram(ngtcp2_conn*, uint64_t id, void* user) {
-    ++self(user).stats_.datagrams_lost;
-    self(user).impl_->pacer.lost(id);
+    auto& c = self(user);
+    ++c.stats_.datagrams_lost;
+    if (c.impl_->pacer.lost(id, now_ns())) c.narrowed();
     return 0;
   }
 
@@ -418,6 +414,12 @@ void QuicConnection::post_flush() {
   flush_posted_ = true;
   asio::post(io_, [this, alive = alive_] {
     if (*alive) flush();
+  });
+}
+
+void QuicConnection::narrowed() {
+  asio::post(io_, [this, alive = alive_] {
+    if (*alive && !closed_) events_.on_narrow_path(*this);
   });
 }
 

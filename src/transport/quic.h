@@ -139,6 +139,9 @@ class QuicConnection {
   void flush();
   void post_flush();
   void arm_timer();
+  // The pacer found the path narrow: the owner hears of it once this packet has been read
+  // (never from inside ngtcp2's callback).
+  void narrowed();
   void fail(const std::string& reason);
 
   boost::asio::io_context& io_;

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "proto/signal_framing.h"
 
@@ -21,6 +22,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (wzp::proto::encode_signal(*again) != wzp::proto::encode_signal(msg->value())) {
         __builtin_trap();
       }
+    }
+  }
+  // The same bytes as a signalling datagram: whatever parses encodes to a datagram that parses.
+  std::vector<uint8_t> datagram(in.begin(), in.end());
+  if (!datagram.empty()) datagram[0] = 0x05;
+  if (auto m = wzp::proto::parse_signal_datagram(datagram); m.ok()) {
+    const auto again = wzp::proto::signal_datagram(m.value());  // (its text may be longer)
+    if (again.size() <= wzp::proto::kMaxSignalDatagram && !wzp::proto::parse_signal_datagram(again).ok()) {
+      __builtin_trap();
     }
   }
   // Also the JSON decoder on its own, without framing.

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "proto/bytes.h"
+#include "proto/media_frame.h"
+
+#include <cmath>
 
 namespace wzp::proto {
 namespace {
@@ -85,6 +88,59 @@ TEST(SignalFraming, EmptyFrameIsABadMessage) {
   auto m = reader.next();
   ASSERT_TRUE(m.has_value());
   EXPECT_EQ(m->error().code, Errc::kBadJson);
+}
+
+// A report in a datagram: the tag, then the message's JSON, parsed back to the same message;
+// another tag, an empty datagram or one over the limit is an error, never a message.
+TEST(SignalDatagram, CarriesOneMessageAfterItsTag) {
+  QualityUpdate q;
+  q.loss_percent = 62.5;
+  q.mean_burst = 1.5;
+  q.seq = 7;
+  const auto d = signal_datagram(q);
+  ASSERT_GT(d.size(), 1u);
+  EXPECT_EQ(d[0], static_cast<uint8_t>(FrameTag::kSignal));
+  EXPECT_LT(d.size(), 200u);  // a few of them a second cost a lossy path little
+  auto back = parse_signal_datagram(d);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(std::get<QualityUpdate>(back.value()).seq, 7u);
+  EXPECT_EQ(std::get<QualityUpdate>(back.value()).loss_percent, 62.5);
+
+  auto other = d;
+  other[0] = static_cast<uint8_t>(FrameTag::kFull);
+  EXPECT_EQ(parse_signal_datagram(other).error().code, Errc::kUnknownFrame);
+  EXPECT_EQ(parse_signal_datagram({}).error().code, Errc::kTruncated);
+  std::vector<uint8_t> big(kMaxSignalDatagram + 1, ' ');
+  big[0] = static_cast<uint8_t>(FrameTag::kSignal);
+  EXPECT_EQ(parse_signal_datagram(big).error().code, Errc::kTooLarge);
+}
+
+// Copies are sent only where the stream's copy would wait (20 % loss or more), and enough for
+// one to arrive 95 times in 100, up to six.
+TEST(SignalDatagram, CopiesGrowWithTheLossOfThePath) {
+  EXPECT_EQ(signal_copies(0), 0);
+  EXPECT_EQ(signal_copies(19.9), 0);
+  EXPECT_EQ(signal_copies(20), 2);   // 0.2^2 = 4 % all lost
+  EXPECT_EQ(signal_copies(40), 4);   // 2.6 %
+  EXPECT_EQ(signal_copies(60), 6);   // 4.7 %
+  EXPECT_EQ(signal_copies(80), kMaxSignalCopies);
+  EXPECT_EQ(signal_copies(100), kMaxSignalCopies);
+  EXPECT_EQ(signal_copies(std::nan("")), 0);
+}
+
+// The copies of one report count once, and a late copy of an older one (the stream's, after
+// the datagrams') never replaces a newer one; a sender that numbers nothing is always heard.
+TEST(SignalDatagram, OnlyTheNewestOfTheCopiesIsTaken) {
+  NewestSeq newest;
+  EXPECT_TRUE(newest.take(1));
+  EXPECT_FALSE(newest.take(1));  // its copies
+  EXPECT_FALSE(newest.take(1));
+  EXPECT_TRUE(newest.take(3));   // 2 was lost on the way
+  EXPECT_FALSE(newest.take(2));  // and came late on the stream
+  EXPECT_TRUE(newest.take(std::nullopt));
+  EXPECT_TRUE(newest.take(std::nullopt));
+  newest.reset();  // a new connection counts from the start again
+  EXPECT_TRUE(newest.take(1));
 }
 
 }  // namespace

@@ -25,6 +25,7 @@ struct Member : transport::QuicEvents {
   std::unique_ptr<transport::QuicClient> client;
   proto::SignalFrameReader reader;
   std::vector<proto::SignalMessage> messages;
+  std::vector<proto::SignalMessage> by_datagram;  // signalling that came in datagrams
   std::map<uint16_t, int> media_from;  // session id -> datagrams
   std::set<uint8_t> markers;           // first payload byte of each datagram received
   bool answered = false;
@@ -62,6 +63,12 @@ struct Member : transport::QuicEvents {
   void on_datagram(transport::QuicConnection&, std::span<const uint8_t> d) override {
     if (d[0] == static_cast<uint8_t>(proto::FrameTag::kProbe)) {  // the join's train
       ++probes;
+      return;
+    }
+    if (d[0] == static_cast<uint8_t>(proto::FrameTag::kSignal)) {  // a directive's copies
+      auto m = proto::parse_signal_datagram(d);
+      ASSERT_TRUE(m.ok());
+      by_datagram.push_back(m.value());
       return;
     }
     ASSERT_EQ(d[0], static_cast<uint8_t>(proto::FrameTag::kTrunk));

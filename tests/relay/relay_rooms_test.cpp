@@ -138,6 +138,68 @@ TEST(RelayRooms, EachMemberIsDirectedByTheLossOfThoseWhoReceiveIt) {
   for (const Member* m : {&a, &b, &c}) EXPECT_EQ(directed(*m)->profile, directed(a)->profile);
 }
 
+// Behind a path that loses most packets a member sends copies of its report in datagrams (a
+// report on the stream waits there behind retransmissions). The relay takes the first copy and
+// no other (nor the stream's copy of the same report, nor an older one), takes nothing but a
+// report from a datagram, and sends copies of that member's directive in datagrams too.
+TEST(RelayRooms, AReportInDatagramsIsTakenOnceAndADirectiveSentBackTheSameWay) {
+  RelayFixture f;
+  const auto ep = f.server.local_endpoint();
+  Member a(f.io, ep, "ops", "alice"), b(f.io, ep, "ops", "bob");
+  ASSERT_TRUE(f.run_until([&] { return a.answered && b.answered; }));
+  // Reports go on once a second: the room takes one a second.
+  proto::QualityUpdate q;
+  const auto report = [&] {
+    q.loss_percent = 80;
+    q.seq = q.seq.value_or(0) + 1;
+    const auto copy = proto::signal_datagram(q);
+    for (int i = 0; i < 3; ++i) b.client->connection().send_datagram(copy);
+  };
+  ASSERT_TRUE(f.run_until([&] {
+    report();
+    f.io.run_for(std::chrono::milliseconds(300));
+    const auto* d = a.last<proto::QualityDirective>();
+    return d && d->loss_percent && *d->loss_percent == 80;
+  }, 8000));
+  ASSERT_TRUE(f.run_until([&] { return f.relay.stats().signal_datagrams_stale == 2 * *q.seq; }));
+  EXPECT_EQ(f.relay.stats().signal_datagrams_in, *q.seq);  // the first copy of each
+  // bob's own way in loses 80 %: his directives come in datagrams as well, six copies of each
+  // one on the stream.
+  ASSERT_TRUE(f.run_until([&] {
+    const auto* d = b.last<proto::QualityDirective>();
+    return d && !b.by_datagram.empty() &&
+           std::get<proto::QualityDirective>(b.by_datagram.back()).seq == d->seq;
+  }));
+  std::map<uint32_t, int> copies;
+  for (const auto& m : b.by_datagram) ++copies[std::get<proto::QualityDirective>(m).seq.value()];
+  for (const auto& [seq, n] : copies) EXPECT_EQ(n, 6) << seq;
+  EXPECT_TRUE(a.by_datagram.empty());  // alice reported no loss at all
+  const uint64_t taken = f.relay.stats().signal_datagrams_in, stale = f.relay.stats().signal_datagrams_stale;
+
+  // The same report on the stream, and an older one, change nothing.
+  b.client->connection().send_stream(proto::frame_signal(q));
+  q.seq = *q.seq - 1;
+  q.loss_percent = 0;
+  b.client->connection().send_datagram(proto::signal_datagram(q));
+  ASSERT_TRUE(f.run_until([&] { return f.relay.stats().signal_datagrams_stale == stale + 2; }));
+  // Anything else in a datagram is refused and counted: a Mute would have been shown to alice.
+  const size_t updates = a.messages.size();
+  b.client->connection().send_datagram(proto::signal_datagram(proto::Mute{}));
+  std::vector<uint8_t> junk = {static_cast<uint8_t>(proto::FrameTag::kSignal), '{', 'x'};
+  b.client->connection().send_datagram(junk);
+  q.seq.reset();  // a report without its seq cannot be told from a copy
+  b.client->connection().send_datagram(proto::signal_datagram(q));
+  ASSERT_TRUE(f.run_until([&] { return f.relay.stats().dropped_bad_signal == 3; }));
+  f.io.run_for(std::chrono::milliseconds(50));
+  for (size_t i = updates; i < a.messages.size(); ++i) {
+    EXPECT_FALSE(std::holds_alternative<proto::RoomUpdate>(a.messages[i]));
+  }
+  EXPECT_EQ(f.relay.stats().signal_datagrams_in, taken);
+  EXPECT_NE(f.relay.metrics_text().find("wzp_relay_signal_datagrams_total{outcome=\"report_taken\"} " +
+                                        std::to_string(taken) + "\n"),
+            std::string::npos);
+}
+
 // A report of a queue on a path is passed on at once, not at the room's next second, and only
 // to the members whose stream met it: on a narrow path every directive to its listener takes
 // bytes the queue needs to drain.
@@ -200,7 +262,7 @@ TEST(RelayRooms, ANarrowPathToAListenerIsShedAndItsTalkerToldItsCapacity) {
   EXPECT_GT(told(), 10);
   EXPECT_LT(told(), 40);
   EXPECT_GE(f.relay.stats().narrow_paths, 1u);
-  EXPECT_EQ(listener.probes, 3);  // (and the talker's own, on an open path, said nothing)
+  EXPECT_EQ(listener.probes, static_cast<int>(transport::DatagramPacer::kProbes));  // (and the talker's own, on an open path, said nothing)
   // What is shed is counted where operators look.
   f.io.run_for(std::chrono::milliseconds(500));
   const std::string metrics = f.relay.metrics_text();
