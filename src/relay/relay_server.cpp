@@ -701,8 +701,9 @@ void RelayServer::on_quality(Session& s, const proto::QualityUpdate& q) {
     ++stats_.signal_datagrams_stale;  // a copy of one we had, or overtaken by a newer one
     return;
   }
+  const bool new_loss = q.loss_percent >= 1 && (!s.quality || s.quality->loss_percent < 1);
   s.quality = q;
-  direct(s.room, q.capacity_kbps.value_or(0) > 0);
+  direct(s.room, q.capacity_kbps.value_or(0) > 0, new_loss);
 }
 
 // A member behind a path that loses most packets sends copies of its QualityUpdate in
@@ -751,15 +752,16 @@ std::pair<double, double> RelayServer::capacity_of(const Session& m,
   return {cap, queue};
 }
 
-void RelayServer::direct(const std::string& room, bool queue) {
+void RelayServer::direct(const std::string& room, bool queue, bool new_loss) {
   auto& rq = room_quality_[room];
   const auto now = std::chrono::steady_clock::now();
   // A report of a queue on a path is passed on at once (its sender should cut before the queue
   // grows further), at most every 200 ms, and only to the members whose stream met the queue;
-  // the others, the room's tier and every other report wait for the second (on a narrow path
-  // each directive to its listener takes bytes the queue needs to drain).
+  // so is loss on a path that showed none (its senders protect the rest of the second). The
+  // room's tier and every other report wait for the second (on a narrow path each directive to
+  // its listener takes bytes the queue needs to drain).
   const bool early = now - rq.last_fed < std::chrono::milliseconds(900);
-  if (early && (!queue || now - rq.last_queue_fed < std::chrono::milliseconds(200))) return;
+  if (early && (!(queue || new_loss) || now - rq.last_queue_fed < std::chrono::milliseconds(200))) return;
   if (!early) rq.last_fed = now;
   const auto& members = rooms_[room];
   // The worst of every report but `except`'s (nullptr: of all of them).
@@ -788,8 +790,8 @@ void RelayServer::direct(const std::string& room, bool queue) {
   const std::string tier(proto::tier_name(rq.controller.tier()));
   for (Session* m : members) {
     const proto::QualitySample others = worst_of(m);
-    if (early && others.capacity_kbps <= 0) continue;
-    if (queue && others.capacity_kbps > 0) rq.last_queue_fed = now;  // once one carries it
+    if (early && others.capacity_kbps <= 0 && !(new_loss && others.loss_percent >= 1)) continue;
+    if ((queue && others.capacity_kbps > 0) || new_loss) rq.last_queue_fed = now;  // once one carries it
     proto::QualityDirective d;
     d.profile = tier;
     d.loss_percent = others.loss_percent;

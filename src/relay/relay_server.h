@@ -170,7 +170,9 @@ class RelayServer : public transport::QuicEvents {
   void on_signal_datagram(Session& s, std::span<const uint8_t> d);
   // Directives to the room's members from their reports (queue: one reported a queue, which
   // goes out at once to those whose stream met it).
-  void direct(const std::string& room, bool queue);
+  // queue: a report of a queue on a path; new_loss: a report of loss after one of none. Either
+  // is passed on at once (at most every 200 ms), the rest once a second.
+  void direct(const std::string& room, bool queue, bool new_loss = false);
   std::pair<double, double> capacity_of(const Session& m, std::chrono::steady_clock::time_point now) const;
   void send(Session& s, const proto::SignalMessage& msg);
   void hangup(Session& s, const std::string& reason);

@@ -36,7 +36,9 @@ TEST(LossMeter, ReorderingAndDuplicatesAreNotLoss) {
     }
     const auto r = m.take();
     EXPECT_EQ(r.loss_percent, 0) << report;
-    if (report > 0) EXPECT_GE(r.reorder_depth, 3u);
+    if (report > 0) {
+      EXPECT_GE(r.reorder_depth, 3u);
+    }
   }
 }
 

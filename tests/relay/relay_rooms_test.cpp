@@ -164,8 +164,10 @@ TEST(RelayRooms, AReportInDatagramsIsTakenOnceAndADirectiveSentBackTheSameWay) {
   ASSERT_TRUE(f.run_until([&] { return f.relay.stats().signal_datagrams_stale == 2 * *q.seq; }));
   EXPECT_EQ(f.relay.stats().signal_datagrams_in, *q.seq);  // the first copy of each
   // bob's own way in loses 80 %: his directives come in datagrams as well, six copies of each
-  // one on the stream.
+  // one on the stream (from the room's next second: alice's was early, for new loss).
   ASSERT_TRUE(f.run_until([&] {
+    report();
+    f.io.run_for(std::chrono::milliseconds(300));
     const auto* d = b.last<proto::QualityDirective>();
     return d && !b.by_datagram.empty() &&
            std::get<proto::QualityDirective>(b.by_datagram.back()).seq == d->seq;
@@ -174,6 +176,7 @@ TEST(RelayRooms, AReportInDatagramsIsTakenOnceAndADirectiveSentBackTheSameWay) {
   for (const auto& m : b.by_datagram) ++copies[std::get<proto::QualityDirective>(m).seq.value()];
   for (const auto& [seq, n] : copies) EXPECT_EQ(n, 6) << seq;
   EXPECT_TRUE(a.by_datagram.empty());  // alice reported no loss at all
+  ASSERT_TRUE(f.run_until([&] { return f.relay.stats().signal_datagrams_stale == 2 * *q.seq; }));
   const uint64_t taken = f.relay.stats().signal_datagrams_in, stale = f.relay.stats().signal_datagrams_stale;
 
   // The same report on the stream, and an older one, change nothing.
@@ -228,6 +231,38 @@ TEST(RelayRooms, AQueueReportReachesTheSenderAtOnceAndOnlyIt) {
   EXPECT_DOUBLE_EQ(*d->capacity_kbps, 18);
   EXPECT_DOUBLE_EQ(*d->queue_ms, 400);
   EXPECT_EQ(directives(b), 1);  // nothing early for bob: his stream met no queue
+}
+
+// Loss on a path whose last report showed none is passed on at once too: its senders protect
+// the rest of the second instead of waiting for the room's next one. Loss that goes on waits
+// for the second like any other report.
+TEST(RelayRooms, NewLossReachesTheSenderAtOnce) {
+  RelayFixture f;
+  const auto ep = f.server.local_endpoint();
+  Member a(f.io, ep, "ops", "alice"), b(f.io, ep, "ops", "bob");
+  ASSERT_TRUE(f.run_until([&] { return a.answered && b.answered; }));
+  const auto directives = [](const Member& m) {
+    return std::count_if(m.messages.begin(), m.messages.end(), [](const proto::SignalMessage& x) {
+      return std::holds_alternative<proto::QualityDirective>(x);
+    });
+  };
+  const auto report = [](Member& m, double loss) {
+    proto::QualityUpdate q;
+    q.loss_percent = loss;
+    m.client->connection().send_stream(proto::frame_signal(q));
+  };
+  report(b, 0);  // feeds the room: both get their second's directive
+  ASSERT_TRUE(f.run_until([&] { return directives(a) == 1 && directives(b) == 1; }));
+  const auto at = std::chrono::steady_clock::now();
+  report(b, 6);  // within the same second, bob's way in starts losing
+  ASSERT_TRUE(f.run_until([&] { return directives(a) == 2; }));
+  EXPECT_LT(std::chrono::steady_clock::now() - at, std::chrono::milliseconds(800));
+  EXPECT_DOUBLE_EQ(*a.last<proto::QualityDirective>()->loss_percent, 6);
+  const auto later = directives(a);
+  f.io.run_for(std::chrono::milliseconds(250));
+  report(b, 7);  // the loss goes on: nothing early
+  f.io.run_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(directives(a), later);
 }
 
 // A listener behind 24 kbit/s and a talker sending 60 kbit/s: the relay measures the way to the
