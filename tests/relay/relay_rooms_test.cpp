@@ -203,6 +203,13 @@ TEST(RelayRooms, AReportInDatagramsIsTakenOnceAndADirectiveSentBackTheSameWay) {
             std::string::npos);
 }
 
+// The QualityDirectives a member has received on the stream.
+long directives(const Member& m) {
+  return std::count_if(m.messages.begin(), m.messages.end(), [](const proto::SignalMessage& x) {
+    return std::holds_alternative<proto::QualityDirective>(x);
+  });
+}
+
 // A report of a queue on a path is passed on at once, not at the room's next second, and only
 // to the members whose stream met it: on a narrow path every directive to its listener takes
 // bytes the queue needs to drain.
@@ -211,11 +218,6 @@ TEST(RelayRooms, AQueueReportReachesTheSenderAtOnceAndOnlyIt) {
   const auto ep = f.server.local_endpoint();
   Member a(f.io, ep, "ops", "alice"), b(f.io, ep, "ops", "bob");
   ASSERT_TRUE(f.run_until([&] { return a.answered && b.answered; }));
-  const auto directives = [](const Member& m) {
-    return std::count_if(m.messages.begin(), m.messages.end(), [](const proto::SignalMessage& x) {
-      return std::holds_alternative<proto::QualityDirective>(x);
-    });
-  };
   const auto report = [](Member& m, std::optional<double> capacity) {
     proto::QualityUpdate q;
     q.capacity_kbps = capacity;
@@ -241,11 +243,6 @@ TEST(RelayRooms, NewLossReachesTheSenderAtOnce) {
   const auto ep = f.server.local_endpoint();
   Member a(f.io, ep, "ops", "alice"), b(f.io, ep, "ops", "bob");
   ASSERT_TRUE(f.run_until([&] { return a.answered && b.answered; }));
-  const auto directives = [](const Member& m) {
-    return std::count_if(m.messages.begin(), m.messages.end(), [](const proto::SignalMessage& x) {
-      return std::holds_alternative<proto::QualityDirective>(x);
-    });
-  };
   const auto report = [](Member& m, double loss) {
     proto::QualityUpdate q;
     q.loss_percent = loss;
