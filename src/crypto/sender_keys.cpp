@@ -56,7 +56,8 @@ proto::Result<proto::SenderKey> seal_sender_key(const Identity& me, const OwnSen
     return proto::Error{proto::Errc::kBadValue, "recipient agreement key is not signed by it"};
   }
   if (!recipient.offer_ephemeral || recipient.offer_ephemeral->size() != 32) {
-    return proto::Error{proto::Errc::kBadValue, "recipient has no 32-byte offer ephemeral to bind to"};
+    return proto::Error{proto::Errc::kBadValue,
+                        "recipient has no 32-byte offer ephemeral to bind to"};
   }
   uint8_t plain[kSealedPlain];
   std::copy_n(key.key().data(), 32, plain);
@@ -81,8 +82,8 @@ proto::Result<ReceivedSenderKey> open_sender_key(const Identity& me, const proto
                                                  std::span<const uint8_t> our_ephemeral) {
   if (m.to != me.fingerprint())
     return proto::Error{proto::Errc::kBadValue, "SenderKey not addressed to us"};
-  if (our_ephemeral.size() != 32 ||
-      !std::equal(m.to_ephemeral.begin(), m.to_ephemeral.end(), our_ephemeral.begin(), our_ephemeral.end())) {
+  if (our_ephemeral.size() != 32 || !std::equal(m.to_ephemeral.begin(), m.to_ephemeral.end(),
+                                                our_ephemeral.begin(), our_ephemeral.end())) {
     return proto::Error{proto::Errc::kBadValue,
                         "SenderKey bound to another connection of ours (a replay?)"};
   }
@@ -163,7 +164,8 @@ OpenStatus SenderKeyStore::open(uint32_t session_id, uint16_t wire_seq, std::spa
   if (it == senders_.end()) return OpenStatus::kAuthFailed;
   Sender& s = it->second;
   uint64_t counter = 0;
-  if (auto st = s.received.admit(wire_seq, &counter); st != OpenStatus::kOk) return st;
+  if (auto st = admit_status(s.received.admit(wire_seq, &counter)); st != OpenStatus::kOk)
+    return st;
   const auto c32 = static_cast<uint32_t>(counter);
   const bool ok =
       MediaKey(s.key, session_id, kRoomDirection).open(c32, ad, ciphertext, out, out_len) ||

@@ -46,7 +46,7 @@ OpenStatus SessionCrypto::open(uint16_t wire_seq, std::span<const uint8_t> ad,
                                std::span<const uint8_t> ciphertext, std::span<uint8_t> out,
                                size_t* out_len) {
   uint64_t counter = 0;
-  if (auto st = received_.admit(wire_seq, &counter); st != OpenStatus::kOk) return st;
+  if (auto st = admit_status(received_.admit(wire_seq, &counter)); st != OpenStatus::kOk) return st;
   const auto c32 = static_cast<uint32_t>(counter);
   bool on_current = recv_key(current_).open(c32, ad, ciphertext, out, out_len);
   if (!on_current &&

@@ -1,17 +1,17 @@
 #include "relay/relay_server.h"
 
+#include <sodium.h>
 #include <array>
 #include <chrono>
 #include <cstdio>
-#include <sodium.h>
 
 #include <nlohmann/json.hpp>
 
 #include "proto/bytes.h"
 #include "proto/hex.h"
 #include "proto/media_frame.h"
-#include "proto/trunk_frame.h"
 #include "proto/prometheus.h"
+#include "proto/trunk_frame.h"
 
 namespace wzp::relay {
 
@@ -65,8 +65,9 @@ void RelayServer::on_established(transport::QuicConnection& c) {
   s->id = next_session_id();
   s->serial = ++last_serial_;
   s->last_active = std::chrono::steady_clock::now();
-  log("connect", *s, ",\"from\":\"" + c.remote().address().to_string() + ":" +
-                         std::to_string(c.remote().port()) + "\"");
+  log("connect", *s,
+      ",\"from\":\"" + c.remote().address().to_string() + ":" + std::to_string(c.remote().port()) +
+          "\"");
   s->room = c.sni();
   sessions_[&c] = std::move(s);
 }
@@ -109,7 +110,8 @@ void RelayServer::on_datagram(transport::QuicConnection& c, std::span<const uint
   // [tag 0x02][count 1][session id][length][the sender's datagram, untouched]
   std::array<uint8_t, 2048> out{};
   if (d.size() + 7 > out.size()) {
-    ++stats_.dropped_oversized;  // no voice frame is this long; a peer on a large-MTU path can send it
+    ++stats_.dropped_oversized;  // no voice frame is this long; a peer on a large-MTU path can send
+                                 // it
     return;
   }
   out[0] = static_cast<uint8_t>(proto::FrameTag::kTrunk);
@@ -221,8 +223,8 @@ void RelayServer::sweep_idle() {
     ++stats_.idle_expired;
     hangup(*s, "idle for more than " + std::to_string(config_.idle_timeout.count() / 1000) + " s");
   }
-  idle_timer_.expires_after(std::min<std::chrono::milliseconds>(config_.idle_timeout,
-                                                                std::chrono::seconds(1)));
+  idle_timer_.expires_after(
+      std::min<std::chrono::milliseconds>(config_.idle_timeout, std::chrono::seconds(1)));
   sweep_armed_ = true;
   idle_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
     if (!*alive) return;
@@ -241,9 +243,11 @@ std::string RelayServer::metrics_text() const {
   const auto n = [](uint64_t v) { return static_cast<double>(v); };
   std::string out;
   family(out, "wzp_relay_sessions", "gauge", "Open client sessions.", {{"", n(sessions_.size())}});
-  family(out, "wzp_relay_rooms", "gauge", "Rooms with at least one member.", {{"", n(rooms_.size())}});
+  family(out, "wzp_relay_rooms", "gauge", "Rooms with at least one member.",
+         {{"", n(rooms_.size())}});
   family(out, "wzp_relay_invite_rooms", "gauge",
-         "Of those, invite-only rooms (joined with the room's key; the others are open to anyone who knows the name).",
+         "Of those, invite-only rooms (joined with the room's key; the others are open to anyone "
+         "who knows the name).",
          {{"", n(invite_rooms)}});
   family(out, "wzp_relay_participants", "gauge", "Members of all rooms.", {{"", n(members)}});
   family(out, "wzp_relay_datagrams_received_total", "counter", "Media datagrams received.",
@@ -262,7 +266,9 @@ std::string RelayServer::metrics_text() const {
           {R"({reason="oversized"})", n(st.dropped_oversized)},
           {R"({reason="bad_signal"})", n(st.dropped_bad_signal)}});
   family(out, "wzp_relay_signal_datagrams_total", "counter",
-         "Quality reports and directives as datagrams beside the stream (paths losing 20 % or more): reports taken, reports not newer than the one held (a copy, by datagram or stream), directive copies sent.",
+         "Quality reports and directives as datagrams beside the stream (paths losing 20 % or "
+         "more): reports taken, reports not newer than the one held (a copy, by datagram or "
+         "stream), directive copies sent.",
          {{R"({outcome="report_taken"})", n(st.signal_datagrams_in)},
           {R"({outcome="report_not_newer"})", n(st.signal_datagrams_stale)},
           {R"({outcome="directive_sent"})", n(st.signal_datagrams_out)}});
@@ -277,26 +283,41 @@ std::string RelayServer::metrics_text() const {
          {{"", n(st.trunk_frames)}});
   family(out, "wzp_relay_trunk_entries_total", "counter", "Media datagrams carried in them.",
          {{"", n(st.trunk_entries)}});
-  family(out, "wzp_relay_probes_reflected_total", "counter", "Probe datagrams from peer relays answered.",
-         {{"", n(st.probes_reflected)}});
+  family(out, "wzp_relay_probes_reflected_total", "counter",
+         "Probe datagrams from peer relays answered.", {{"", n(st.probes_reflected)}});
   uint64_t stale = st.stale_dropped, shed = st.shed, measuring = 0;
+  uint64_t bare_sent = st.bare_sent, bare_received = st.bare_received,
+           bare_rejected = st.bare_rejected;
   for (const auto& [conn, s] : sessions_) {
     const auto cs = conn->stats();
     stale += cs.datagrams_expired;
     shed += cs.datagrams_shed;
     measuring += cs.pacer.measuring;
+    bare_sent += cs.bare_sent;
+    bare_received += cs.bare_received;
+    bare_rejected += cs.bare_rejected;
   }
+  family(out, "wzp_relay_bare_datagrams_total", "counter",
+         "Media sent beside a member's QUIC packets while its congestion window was full (a path "
+         "losing most acknowledgements), and received so: taken, or dropped (did not open, or a "
+         "replay).",
+         {{R"({outcome="sent"})", n(bare_sent)},
+          {R"({outcome="received"})", n(bare_received)},
+          {R"({outcome="rejected"})", n(bare_rejected)}});
   family(out, "wzp_relay_stale_datagrams_total", "counter",
          "Media that waited too long for a slow member's path (congestion window) and was dropped.",
          {{"", n(stale)}});
   family(out, "wzp_relay_shed_datagrams_total", "counter",
-         "Media not forwarded because a queue stood on the way to its member (it would have played late), or its path was being measured.",
+         "Media not forwarded because a queue stood on the way to its member (it would have played "
+         "late), or its path was being measured.",
          {{"", n(shed)}});
   family(out, "wzp_relay_paths_measuring", "gauge",
-         "Members whose join's probe train is not yet acknowledged: media toward them is not forwarded meanwhile (1.5 s at most).",
+         "Members whose join's probe train is not yet acknowledged: media toward them is not "
+         "forwarded meanwhile (1.5 s at most).",
          {{"", n(measuring)}});
   family(out, "wzp_relay_narrow_paths_total", "counter",
-         "Times the way to a member was found narrow: by its join's probe train, or a queue standing (its senders were told its capacity).",
+         "Times the way to a member was found narrow: by its join's probe train, or a queue "
+         "standing (its senders were told its capacity).",
          {{"", n(st.narrow_paths)}});
   // Quality per room: the weakest member's latest report (rooms are their hashed SNI).
   std::vector<Sample> loss, rtt, jitter, tier;
@@ -316,16 +337,22 @@ std::string RelayServer::metrics_text() const {
     rtt.push_back({label, worst.rtt_ms / 1000.0});
     jitter.push_back({label, worst.jitter_ms / 1000.0});
     auto rq = room_quality_.find(room);
-    tier.push_back({label, static_cast<double>(rq == room_quality_.end() ? 0 : static_cast<int>(rq->second.controller.tier()))});
+    tier.push_back(
+        {label, static_cast<double>(rq == room_quality_.end()
+                                        ? 0
+                                        : static_cast<int>(rq->second.controller.tier()))});
   }
   family(out, "wzp_relay_room_loss_ratio", "gauge",
          "Loss before FEC reported by the room's weakest member.", loss);
-  family(out, "wzp_relay_room_rtt_seconds", "gauge", "Largest round trip reported in the room.", rtt);
-  family(out, "wzp_relay_room_jitter_seconds", "gauge", "Largest jitter reported in the room.", jitter);
+  family(out, "wzp_relay_room_rtt_seconds", "gauge", "Largest round trip reported in the room.",
+         rtt);
+  family(out, "wzp_relay_room_jitter_seconds", "gauge", "Largest jitter reported in the room.",
+         jitter);
   family(out, "wzp_relay_room_tier", "gauge",
          "The room's tier from its weakest link: 0 good, 1 degraded, 2 catastrophic.", tier);
   family(out, "wzp_relay_handshakes_total", "counter", "Per-hop handshakes, by result.",
-         {{R"({result="ok"})", n(st.handshakes_ok)}, {R"({result="failed"})", n(st.handshakes_failed)}});
+         {{R"({result="ok"})", n(st.handshakes_ok)},
+          {R"({result="failed"})", n(st.handshakes_failed)}});
   family(out, "wzp_relay_signal_errors_total", "counter", "Malformed or out-of-order signalling.",
          {{"", n(st.signal_errors)}});
   family(out, "wzp_relay_signal_dropped_total", "counter",
@@ -375,10 +402,12 @@ void RelayServer::on_stream(transport::QuicConnection& c, std::span<const uint8_
     // Past its signalling allowance a session's messages are dropped unread, and one that keeps
     // on is cut off: a flood of RegisterPresence (an Ed25519 verification each) or of join and
     // leave churn costs the relay and the room, not only the sender.
-    const bool pass = admit(s->signal_bucket, kSignalRate, stats_.signal_rate_dropped, stats_.cut_off, [&] {
-      log("cut_off", *s, ",\"signal_over_rate\":" + std::to_string(s->signal_bucket.over_rate()));
-      hangup(*s, "signalling rate exceeded");
-    });
+    const bool pass =
+        admit(s->signal_bucket, kSignalRate, stats_.signal_rate_dropped, stats_.cut_off, [&] {
+          log("cut_off", *s,
+              ",\"signal_over_rate\":" + std::to_string(s->signal_bucket.over_rate()));
+          hangup(*s, "signalling rate exceeded");
+        });
     if (s->closed) return;
     if (!pass) continue;
     handle(*s, msg->value());
@@ -428,9 +457,9 @@ void RelayServer::authorized(uint64_t serial, const AuthVerdict& v) {
   using R = AuthVerdict::Result;
   if (v.result != R::kValid) {
     ++(v.result == R::kRefused ? stats_.auth_refused : stats_.auth_unavailable);
-    log("auth", *s, std::string(",\"result\":\"") +
-                        (v.result == R::kRefused ? "refused" : "unavailable") +
-                        "\",\"reason\":" + json_string(v.reason));
+    log("auth", *s,
+        std::string(",\"result\":\"") + (v.result == R::kRefused ? "refused" : "unavailable") +
+            "\",\"reason\":" + json_string(v.reason));
     return hangup(*s, (v.result == R::kRefused ? "token refused: " : "auth service unavailable: ") +
                           v.reason);
   }
@@ -545,7 +574,8 @@ void RelayServer::join(Session& s, const proto::CallOffer& offer) {
   }
   const std::string fingerprint =
       crypto::fingerprint_of(std::span<const uint8_t, 32>(offer.identity_pub.data(), 32));
-  if (auto acl = room_acl_.find(s.room); acl != room_acl_.end() && !acl->second.count(fingerprint)) {
+  if (auto acl = room_acl_.find(s.room);
+      acl != room_acl_.end() && !acl->second.count(fingerprint)) {
     return hangup(s, "not a participant of this call");
   }
   if (auto acl = config_acl_.find(s.room);
@@ -571,8 +601,8 @@ void RelayServer::join(Session& s, const proto::CallOffer& offer) {
   s.conn->send_probe_train(static_cast<uint8_t>(proto::FrameTag::kProbe), kJoinProbeBytes);
   s.joined = true;
   room.insert(&s);
-  log("join", s, ",\"fingerprint\":\"" + s.info.fingerprint + "\",\"members\":" +
-                     std::to_string(room.size()));
+  log("join", s,
+      ",\"fingerprint\":\"" + s.info.fingerprint + "\",\"members\":" + std::to_string(room.size()));
   room_update(s.room);
   // A narrow path already known in the room (a member's probe train showed it) bounds the
   // newcomer's stream before its first packet, not a queue later.
@@ -589,7 +619,8 @@ void RelayServer::register_presence(Session& s, const proto::RegisterPresence& r
   ack.fingerprint = crypto::fingerprint_of(pub);
   // A registration counts only signed for this connection's challenge: one captured elsewhere
   // (another relay, an earlier connection) is answered with the challenge, unverified.
-  if (s.presence_challenge.empty()) s.presence_challenge = crypto::random_nonce(kPresenceChallengeBytes);
+  if (s.presence_challenge.empty())
+    s.presence_challenge = crypto::random_nonce(kPresenceChallengeBytes);
   if (reg.challenge != s.presence_challenge) {
     ack.reason = "sign this connection's challenge";
     ack.challenge = s.presence_challenge;
@@ -631,7 +662,8 @@ void RelayServer::direct_call(Session& s, const proto::SignalMessage& msg) {
     size_t ringing = 0;
     for (const auto& [id, c] : calls_) ringing += c.caller == s.presence && c.room.empty();
     if (offer->call_id.empty() || offer->call_id.size() > kMaxCallId) {
-      return send(s, proto::Hangup{offer->call_id.substr(0, kMaxCallId), "call id must be 1 to 64 bytes"});
+      return send(
+          s, proto::Hangup{offer->call_id.substr(0, kMaxCallId), "call id must be 1 to 64 bytes"});
     }
     if (offer->display_name && offer->display_name->size() > kMaxDisplayName) {
       return send(s, proto::Hangup{offer->call_id, "display name longer than " +
@@ -683,7 +715,8 @@ void RelayServer::direct_call(Session& s, const proto::SignalMessage& msg) {
         (it->second.caller != s.presence && it->second.callee != s.presence)) {
       return send(s, proto::Hangup{*h->call_id, "no such call"});
     }
-    const std::string other = it->second.caller == s.presence ? it->second.callee : it->second.caller;
+    const std::string other =
+        it->second.caller == s.presence ? it->second.callee : it->second.caller;
     if (Session* peer = present(other)) send(*peer, *h);
     if (!it->second.room.empty()) room_acl_.erase(transport::room_sni(it->second.room));
     calls_.erase(it);  // ends only this call
@@ -716,10 +749,11 @@ void RelayServer::on_signal_datagram(Session& s, std::span<const uint8_t> d) {
     ++stats_.dropped_bad_signal;
     return;
   }
-  const bool pass = admit(s.signal_bucket, kSignalRate, stats_.signal_rate_dropped, stats_.cut_off, [&] {
-    log("cut_off", s, ",\"signal_over_rate\":" + std::to_string(s.signal_bucket.over_rate()));
-    hangup(s, "signalling rate exceeded");
-  });
+  const bool pass =
+      admit(s.signal_bucket, kSignalRate, stats_.signal_rate_dropped, stats_.cut_off, [&] {
+        log("cut_off", s, ",\"signal_over_rate\":" + std::to_string(s.signal_bucket.over_rate()));
+        hangup(s, "signalling rate exceeded");
+      });
   if (!pass || s.closed) return;
   const uint64_t stale = stats_.signal_datagrams_stale;
   on_quality(s, *q);
@@ -741,8 +775,8 @@ void RelayServer::on_narrow_path(transport::QuicConnection& c) {
 
 // A member's path capacity: its own report's, or the relay's measurement of the way to it
 // when that is narrower and recent (kLegFor: a member joining a while later is told it too).
-std::pair<double, double> RelayServer::capacity_of(const Session& m,
-                                                   std::chrono::steady_clock::time_point now) const {
+std::pair<double, double> RelayServer::capacity_of(
+    const Session& m, std::chrono::steady_clock::time_point now) const {
   double cap = m.quality ? m.quality->capacity_kbps.value_or(0) : 0;
   double queue = m.quality ? m.quality->queue_ms.value_or(0) : 0;
   if (m.leg.capacity_kbps > 0 && now - m.leg.at < Session::kLegFor &&
@@ -761,7 +795,8 @@ void RelayServer::direct(const std::string& room, bool queue, bool new_loss) {
   // room's tier and every other report wait for the second (on a narrow path each directive to
   // its listener takes bytes the queue needs to drain).
   const bool early = now - rq.last_fed < std::chrono::milliseconds(900);
-  if (early && (!(queue || new_loss) || now - rq.last_queue_fed < std::chrono::milliseconds(200))) return;
+  if (early && (!(queue || new_loss) || now - rq.last_queue_fed < std::chrono::milliseconds(200)))
+    return;
   if (!early) rq.last_fed = now;
   const auto& members = rooms_[room];
   // The worst of every report but `except`'s (nullptr: of all of them).
@@ -791,7 +826,8 @@ void RelayServer::direct(const std::string& room, bool queue, bool new_loss) {
   for (Session* m : members) {
     const proto::QualitySample others = worst_of(m);
     if (early && others.capacity_kbps <= 0 && !(new_loss && others.loss_percent >= 1)) continue;
-    if ((queue && others.capacity_kbps > 0) || new_loss) rq.last_queue_fed = now;  // once one carries it
+    if ((queue && others.capacity_kbps > 0) || new_loss)
+      rq.last_queue_fed = now;  // once one carries it
     proto::QualityDirective d;
     d.profile = tier;
     d.loss_percent = others.loss_percent;
@@ -800,7 +836,8 @@ void RelayServer::direct(const std::string& room, bool queue, bool new_loss) {
     // The capacity too is the narrowest among the paths its stream takes to the others: its own
     // report measures what reaches it, which a sparse stream (a listener's comfort noise,
     // behind its own congested connection) can make look like a path of 2 kbit/s.
-    if (others.capacity_kbps > 0) d.capacity_kbps = others.capacity_kbps, d.queue_ms = others.queue_ms;
+    if (others.capacity_kbps > 0)
+      d.capacity_kbps = others.capacity_kbps, d.queue_ms = others.queue_ms;
     if (others.reorder > 0) d.reorder = others.reorder;
     d.reason = "weakest link";
     d.seq = ++directive_seq_;
@@ -850,8 +887,8 @@ void RelayServer::send(Session& s, const proto::SignalMessage& msg) {
 void RelayServer::log(const char* event, const Session& s, const std::string& extra) {
   // Room names are hashes (hex) and fingerprints hex-and-colons; free text goes through
   // json_string(), since a reason can quote what a client sent.
-  std::string line = std::string("{\"event\":\"") + event + "\",\"session\":" +
-                     std::to_string(s.id) + ",\"room\":\"" + s.room + "\"";
+  std::string line = std::string("{\"event\":\"") + event +
+                     "\",\"session\":" + std::to_string(s.id) + ",\"room\":\"" + s.room + "\"";
   if (const auto name = room_names_.find(s.room); name != room_names_.end()) {
     line += ",\"room_name\":" + json_string(name->second);
   }
@@ -876,6 +913,9 @@ void RelayServer::on_closed(transport::QuicConnection& c, const std::string&) {
   it->second->closed = true;
   stats_.stale_dropped += c.stats().datagrams_expired;
   stats_.shed += c.stats().datagrams_shed;
+  stats_.bare_sent += c.stats().bare_sent;
+  stats_.bare_received += c.stats().bare_received;
+  stats_.bare_rejected += c.stats().bare_rejected;
   std::erase(pending_, it->second.get());
   leave(*it->second);
   drop_unanswered_calls(*it->second);

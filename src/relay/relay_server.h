@@ -22,21 +22,21 @@
 #include <string>
 
 #include "crypto/handshake.h"
-#include "proto/trunk_frame.h"
-#include "relay/rate_limit.h"
 #include "crypto/identity.h"
 #include "proto/quality_controller.h"
 #include "proto/signal_framing.h"
+#include "proto/trunk_frame.h"
+#include "relay/rate_limit.h"
 #include "transport/quic.h"
 
 namespace wzp::relay {
 
 inline constexpr const char* kEchoRoom = "echo";
-inline constexpr size_t kMaxDisplayName = 64;       // bytes, in CallOffer and RegisterPresence
+inline constexpr size_t kMaxDisplayName = 64;          // bytes, in CallOffer and RegisterPresence
 inline constexpr size_t kPresenceChallengeBytes = 16;  // the nonce a registration signs
-inline constexpr size_t kMaxCallId = 64;            // bytes
-inline constexpr size_t kMaxRingingPerCaller = 4;   // unanswered direct calls per registration
-inline constexpr size_t kMaxCalls = 10000;          // direct calls the relay tracks at once
+inline constexpr size_t kMaxCallId = 64;               // bytes
+inline constexpr size_t kMaxRingingPerCaller = 4;      // unanswered direct calls per registration
+inline constexpr size_t kMaxCalls = 10000;             // direct calls the relay tracks at once
 
 // What an auth service said of a token (--auth-url; see docs/OPERATIONS.md).
 struct AuthVerdict {
@@ -63,8 +63,9 @@ struct RelayConfig {
 
 struct RelayStats {
   uint64_t datagrams_in = 0, datagrams_out = 0, bytes_in = 0, bytes_out = 0;
-  uint64_t dropped_not_joined = 0, dropped_not_media = 0, dropped_send = 0, dropped_rate = 0, cut_off = 0;
-  uint64_t dropped_oversized = 0;  // too long for a trunk entry (over 2041 bytes)
+  uint64_t dropped_not_joined = 0, dropped_not_media = 0, dropped_send = 0, dropped_rate = 0,
+           cut_off = 0;
+  uint64_t dropped_oversized = 0;    // too long for a trunk entry (over 2041 bytes)
   uint64_t signal_rate_dropped = 0;  // signalling messages over kSignalRate, not handled
   uint64_t signal_errors = 0, handshakes_ok = 0, handshakes_failed = 0, forged_sender_keys = 0;
   uint64_t invites_refused = 0;  // offers for an invite-only room without its key
@@ -73,7 +74,8 @@ struct RelayStats {
   uint64_t trunk_frames = 0, trunk_entries = 0, probes_reflected = 0;
   uint64_t stale_dropped = 0;  // on connections now closed (live ones are summed when scraped)
   uint64_t shed = 0;           // the same: shed in front of a queue (DatagramPacer)
-  uint64_t narrow_paths = 0;   // narrow ways to a member found (a probe train or a standing queue)
+  uint64_t bare_sent = 0, bare_received = 0, bare_rejected = 0;  // the same: bare datagrams
+  uint64_t narrow_paths = 0;  // narrow ways to a member found (a probe train or a standing queue)
   // Quality reports and directives in datagrams (proto::signal_datagram): reports taken, copies
   // of one already had (or older than it), datagrams refused (not a QualityUpdate, or not
   // parsable), directive copies sent.
@@ -120,14 +122,14 @@ class RelayServer : public transport::QuicEvents {
     transport::QuicConnection* conn = nullptr;
     uint16_t id = 0;
     uint64_t serial = 0;  // unique for the relay's lifetime (ids and pointers are reused)
-    std::string room;  // the SNI: the hashed room name
+    std::string room;     // the SNI: the hashed room name
     bool joined = false;
     bool closed = false;
-    std::string presence;  // fingerprint registered for direct calls, if any
+    std::string presence;             // fingerprint registered for direct calls, if any
     proto::Bytes presence_challenge;  // this connection's nonce a registration must sign
-    TokenBucket bucket;    // per-source packet rate
-    TokenBucket signal_bucket;  // its signalling messages (kSignalRate)
-    bool peer_relay = false;  // opened with FederationHello
+    TokenBucket bucket;               // per-source packet rate
+    TokenBucket signal_bucket;        // its signalling messages (kSignalRate)
+    bool peer_relay = false;          // opened with FederationHello
     enum class Auth { kNone, kPending, kValid } auth = Auth::kNone;
     std::vector<proto::SignalMessage> held;  // what arrived while the token was checked
     std::chrono::steady_clock::time_point last_active{};
@@ -173,7 +175,8 @@ class RelayServer : public transport::QuicEvents {
   // queue: a report of a queue on a path; new_loss: a report of loss after one of none. Either
   // is passed on at once (at most every 200 ms), the rest once a second.
   void direct(const std::string& room, bool queue, bool new_loss = false);
-  std::pair<double, double> capacity_of(const Session& m, std::chrono::steady_clock::time_point now) const;
+  std::pair<double, double> capacity_of(const Session& m,
+                                        std::chrono::steady_clock::time_point now) const;
   void send(Session& s, const proto::SignalMessage& msg);
   void hangup(Session& s, const std::string& reason);
   // {"event":..., "session":..., "room":..., plus extra fields} as one line.
@@ -211,9 +214,9 @@ class RelayServer : public transport::QuicEvents {
     std::string caller, callee;  // fingerprints
     std::string room;            // room name; its SNI hash admits only these two
   };
-  std::map<std::string, Call> calls_;                            // by call_id
-  std::map<std::string, std::set<std::string>> room_acl_;        // room SNI -> fingerprints
-  std::map<std::string, std::set<std::string>> config_acl_;      // room SNI -> fingerprints
+  std::map<std::string, Call> calls_;                        // by call_id
+  std::map<std::string, std::set<std::string>> room_acl_;    // room SNI -> fingerprints
+  std::map<std::string, std::set<std::string>> config_acl_;  // room SNI -> fingerprints
   // The names the relay knows (the echo room, the rooms of its access lists), by SNI: log lines
   // name these rooms beside their hash. Other rooms reach the relay as a hash alone.
   std::map<std::string, std::string> room_names_;

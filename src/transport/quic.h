@@ -8,8 +8,8 @@
 
 #include <utility>  // before Asio (Boost 1.74 with g++ 12)
 
-#include <boost/asio.hpp>
 #include <array>
+#include <boost/asio.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -48,7 +48,8 @@ struct RoomAddress {
   std::string sni;
   std::optional<std::vector<uint8_t>> key;  // set for an invite-only room
 };
-RoomAddress room_address(const std::string& room, const std::optional<std::vector<uint8_t>>& secret);
+RoomAddress room_address(const std::string& room,
+                         const std::optional<std::vector<uint8_t>>& secret);
 bool is_invite_sni(std::string_view sni);
 bool invite_key_opens(std::string_view sni, std::span<const uint8_t> key);
 
@@ -65,6 +66,10 @@ struct QuicStats {
   uint64_t cwnd = 0, bytes_in_flight = 0;  // the congestion controller's, in bytes
   size_t pto_count = 0;                    // probe timeouts in a row without an acknowledgement
   uint64_t deferred_closes = 0;  // close() from inside ngtcp2's callbacks, done once it returned
+  // Bare datagrams (bare_datagram.h): sent beside a full congestion window, received, and
+  // received but dropped (did not open, or replayed).
+  uint64_t bare_sent = 0, bare_received = 0, bare_rejected = 0;
+  uint64_t control_copies = 0;  // packets without media sent again (set_control_copies)
 };
 
 class QuicConnection;
@@ -99,6 +104,8 @@ struct QuicConfig {
   uint64_t max_datagram_wait_ms = 300;
 };
 
+inline constexpr int kMaxControlCopies = 4;
+
 // Signalling queued toward a peer and not yet acknowledged, at most (four stream windows): a
 // peer that leaves more than this unread is closed.
 inline constexpr uint64_t kMaxUnackedSignalBytes = 1 << 20;
@@ -120,6 +127,14 @@ class QuicConnection {
   // connection is closed instead).
   void send_stream(std::span<const uint8_t> data);
   void close(const std::string& reason);
+  // Packets without media (signalling, acknowledgements, the transport's own) leave this many
+  // times, at least: a path losing most packets both ways otherwise takes a round trip 4 % of
+  // the time (80 %), and each message, acknowledgement and retransmission waits on probe
+  // timeouts that double. The receiver drops the copies as duplicates. Whatever the owner says,
+  // a connection whose probe timeout has fired sends one copy more per timeout in a row (up to
+  // kMaxControlCopies), so that a join through such a path gets through before anyone has
+  // measured it. Media is never copied here (the call repairs its own).
+  void set_control_copies(int copies);
 
   bool established() const { return established_; }
   bool closed() const { return closed_; }
@@ -143,6 +158,14 @@ class QuicConnection {
   // (never from inside ngtcp2's callback).
   void narrowed();
   void fail(const std::string& reason);
+  // Bare datagrams: keys from the finished handshake; a received packet that is one (true:
+  // taken, delivered or dropped); the queue's head sent as one when the window is full.
+  void key_bare_datagrams(bool server);
+  bool take_bare(std::span<const uint8_t> packet);
+  bool send_bare();
+  int control_copies() const;
+  void send_packet(std::span<const uint8_t> packet, const boost::asio::ip::udp::endpoint& to,
+                   int copies);
 
   boost::asio::io_context& io_;
   QuicEvents& events_;
@@ -164,8 +187,8 @@ class QuicConnection {
 // How many handshakes may be in progress before a new client must prove its address with a
 // Retry round trip, and how many even a proven one may have; with what happened.
 struct QuicServerLimits {
-  size_t retry_above_per_source = 4;   // handshakes in progress from one IP address
-  size_t retry_above = 64;             // ... from everyone
+  size_t retry_above_per_source = 4;     // handshakes in progress from one IP address
+  size_t retry_above = 64;               // ... from everyone
   size_t max_half_open_per_source = 64;  // not even after a Retry
   size_t max_half_open = 1024;
   uint64_t retries = 0;     // Retry packets sent
@@ -183,7 +206,7 @@ class QuicServer {
   void stop();
   size_t connections() const { return conns_.size(); }
   size_t connection_ids() const { return by_cid_.size(); }  // routed to a connection of ours
-  uint64_t dropped_packets() const { return dropped_; }  // unparsable or unroutable
+  uint64_t dropped_packets() const { return dropped_; }     // unparsable or unroutable
   QuicServerLimits& limits() { return limits_; }
   const QuicServerLimits& limits() const { return limits_; }
   // Prometheus families NAME_quic_*: connections and their IDs held, handshakes in progress,

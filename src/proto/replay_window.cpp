@@ -1,6 +1,6 @@
-#include "crypto/replay_window.h"
+#include "proto/replay_window.h"
 
-namespace wzp::crypto {
+namespace wzp::proto {
 
 ReplayWindow::Verdict ReplayWindow::check(uint64_t counter) const {
   if (!started_ || counter > highest_) return Verdict::kFresh;
@@ -26,22 +26,4 @@ void ReplayWindow::commit(uint64_t counter) {
   set(counter);
 }
 
-OpenStatus ReceiveCounter::admit(uint16_t wire_seq, uint64_t* counter) const {
-  *counter = seq_.extend(wire_seq);
-  switch (replay_.check(*counter)) {
-    case ReplayWindow::Verdict::kDuplicate:
-      return OpenStatus::kReplayed;
-    case ReplayWindow::Verdict::kTooOld:
-      return OpenStatus::kTooOld;
-    case ReplayWindow::Verdict::kFresh:
-      break;
-  }
-  return OpenStatus::kOk;
-}
-
-void ReceiveCounter::commit(uint64_t counter) {
-  seq_.update(counter);
-  replay_.commit(counter);
-}
-
-}  // namespace wzp::crypto
+}  // namespace wzp::proto
