@@ -129,7 +129,6 @@ struct QuicConnection::Impl {
   // keyed once the handshake is done.
   std::unique_ptr<BareChannel> bare;
   std::vector<uint8_t> bare_buf;
-  int copies_floor = 1;  // set_control_copies
 
   ~Impl() {
     if (conn) ngtcp2_conn_del(conn);
@@ -621,13 +620,7 @@ int QuicConnection::control_copies() const {
   if (!established_) return 1;  // a client's handshake has its own copies (QuicClient)
   ngtcp2_conn_stat st;
   ngtcp2_conn_get_conn_stat(impl_->conn, &st);
-  return std::min(
-      kMaxControlCopies,
-      std::max(impl_->copies_floor, 1 + static_cast<int>(std::min<size_t>(st.pto_count, 2))));
-}
-
-void QuicConnection::set_control_copies(int copies) {
-  impl_->copies_floor = std::clamp(copies, 1, kMaxControlCopies);
+  return 1 + static_cast<int>(std::min<size_t>(st.pto_count, kMaxControlCopies - 1));
 }
 
 void QuicConnection::send_packet(std::span<const uint8_t> packet, const udp::endpoint& to,

@@ -69,7 +69,12 @@ struct QuicStats {
   // Bare datagrams (bare_datagram.h): sent beside a full congestion window, received, and
   // received but dropped (did not open, or replayed).
   uint64_t bare_sent = 0, bare_received = 0, bare_rejected = 0;
-  uint64_t control_copies = 0;  // packets without media sent again (set_control_copies)
+  // Packets without media (signalling, acknowledgements, the transport's own) sent again: one
+  // copy more per probe timeout in a row, up to kMaxControlCopies in all. Through 80 % loss
+  // each way a round trip succeeds 4 % of the time, and each message, acknowledgement and
+  // retransmission waited on probe timeouts that double; the receiver drops the copies as
+  // duplicates. Media is never copied (the call repairs its own).
+  uint64_t control_copies = 0;
 };
 
 class QuicConnection;
@@ -104,7 +109,7 @@ struct QuicConfig {
   uint64_t max_datagram_wait_ms = 300;
 };
 
-inline constexpr int kMaxControlCopies = 4;
+inline constexpr int kMaxControlCopies = 3;
 
 // Signalling queued toward a peer and not yet acknowledged, at most (four stream windows): a
 // peer that leaves more than this unread is closed.
@@ -127,14 +132,6 @@ class QuicConnection {
   // connection is closed instead).
   void send_stream(std::span<const uint8_t> data);
   void close(const std::string& reason);
-  // Packets without media (signalling, acknowledgements, the transport's own) leave this many
-  // times, at least: a path losing most packets both ways otherwise takes a round trip 4 % of
-  // the time (80 %), and each message, acknowledgement and retransmission waits on probe
-  // timeouts that double. The receiver drops the copies as duplicates. Whatever the owner says,
-  // a connection whose probe timeout has fired sends one copy more per timeout in a row (up to
-  // kMaxControlCopies), so that a join through such a path gets through before anyone has
-  // measured it. Media is never copied here (the call repairs its own).
-  void set_control_copies(int copies);
 
   bool established() const { return established_; }
   bool closed() const { return closed_; }
