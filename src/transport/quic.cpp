@@ -503,8 +503,8 @@ void QuicConnection::flush() {
       if (im.beat_stream < 0 && ngtcp2_conn_get_streams_uni_left(im.conn) > 0) {
         ngtcp2_conn_open_uni_stream(im.conn, &im.beat_stream, nullptr);
       }
-      im.last_eliciting_ns =
-          ts;  // sent or not (an older peer, the window full): the next in 100 ms
+      // Sent or not (an older peer, the window full): the next in 100 ms.
+      im.last_eliciting_ns = ts;
       if (im.beat_stream >= 0) {
         static const uint8_t kBeat = 0;  // ngtcp2 keeps a pointer to it until acknowledged
         ngtcp2_vec v{const_cast<uint8_t*>(&kBeat), 1};

@@ -217,6 +217,20 @@ TEST(QuicNetem, AnOutageFullOfMediaNeitherStallsTheConnectionNorSendsStaleMedia)
   EXPECT_LT(oldest_ms, 400);  // and none of it went out late
 }
 
+// 80 % loss each way from the proxy's second second on (the handshake goes first, clean), for
+// 15 s; the ways' seeds `seed` and `seed + 1`.
+NetemConfig eighty_percent_after_a_clean_second(uint64_t seed) {
+  NetemConfig cfg;
+  for (auto* dir : {&cfg.to_upstream, &cfg.to_client}) {
+    dir->loss_steps.assign(16, 0.8);
+    dir->loss_steps[0] = 0;
+    dir->step_ms = 1000;
+  }
+  cfg.to_upstream.seed = seed;
+  cfg.to_client.seed = seed + 1;
+  return cfg;
+}
+
 // 80 % loss both ways: a packet and its acknowledgement both arrive 4 % of the time, so the
 // congestion window fills with packets that are never acknowledged nor declared lost and only
 // probe timeouts, backing off, move it. Media that waited for it stopped within a second or two
@@ -224,13 +238,7 @@ TEST(QuicNetem, AnOutageFullOfMediaNeitherStallsTheConnectionNorSendsStaleMedia)
 // of the media arrives throughout, each datagram once although the proxy delivers every packet
 // twice (the copies are replays, dropped).
 TEST(QuicNetem, MediaKeepsFlowingThroughEightyPercentLossBothWays) {
-  NetemConfig cfg;
-  for (auto* dir : {&cfg.to_upstream, &cfg.to_client}) {
-    dir->loss_steps = {0, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8};  // clean for the handshake
-    dir->step_ms = 1000;
-  }
-  cfg.to_upstream.seed = 11;
-  cfg.to_client.seed = 12;
+  NetemConfig cfg = eighty_percent_after_a_clean_second(11);
   cfg.to_upstream.duplicate = 1;  // every packet that arrives, twice
   const auto lossy_from = Clock::now() + std::chrono::milliseconds(1000);  // the proxy starts next
   Path s(cfg);
@@ -284,14 +292,7 @@ TEST(QuicNetem, MediaKeepsFlowingThroughEightyPercentLossBothWays) {
 // from one try to the next. Packets without media leave once more per timeout in a row
 // (QuicConnection control copies), so that a join's messages get through in seconds.
 TEST(QuicNetem, SignallingGetsThroughEightyPercentLossBothWays) {
-  NetemConfig cfg;
-  for (auto* dir : {&cfg.to_upstream, &cfg.to_client}) {
-    dir->loss_steps = {0,   0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8,
-                       0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8};
-    dir->step_ms = 1000;
-  }
-  cfg.to_upstream.seed = 21;
-  cfg.to_client.seed = 22;
+  NetemConfig cfg = eighty_percent_after_a_clean_second(21);
   const auto lossy_from = Clock::now() + std::chrono::milliseconds(1000);
   Path s(cfg);
   ASSERT_TRUE(run_until(
