@@ -1,7 +1,7 @@
 // What the path can carry, seen from the receiving end: when the floor of the transit time
-// (arrival minus media timestamp) climbs, a queue is building on the way, and what still
-// arrives per second (with each packet's own headers) is the path's capacity. Pure arithmetic
-// on the receiver's clock.
+// (arrival minus media timestamp) climbs, a queue is building on the way, and the rate at which
+// packets that queued arrive (with each packet's own headers) is the path's capacity. Pure
+// arithmetic on the receiver's clock.
 //
 // A queue is seen within the interval it starts in (the floor of the interval's second half
 // above its first half's), across intervals (the floor rising from one to the next), or when
@@ -39,20 +39,33 @@ class CapacityMeter {
   static constexpr int64_t kDrainingMs = 20;        // a floor this much lower: draining
   // Fewer datagrams than this in an interval (a stream of comfort noise) say nothing of the path.
   static constexpr uint32_t kMinPackets = 8;
-  static constexpr uint32_t kTrendPackets = 8;      // a trend needs this many arrivals
-  static constexpr double kTrendSpanMs = 250;       // over this long,
-  static constexpr double kTrendSlope = 0.25;       // this much transit per ms of arrivals,
-  static constexpr double kTrendRiseMs = 60;        // and this much added over its span
+  static constexpr uint32_t kTrendPackets = 8;  // a trend needs this many arrivals
+  static constexpr double kTrendSpanMs = 250;   // over this long,
+  static constexpr double kTrendSlope = 0.25;   // this much transit per ms of arrivals,
+  static constexpr double kTrendRiseMs = 60;    // and this much added over its span
 
   // An authenticated datagram of `bytes` that arrived at arrival_ms with media timestamp ts_ms.
   // Its packet's own headers count too, once for datagrams that arrive in the same millisecond
   // (the relay packs what it forwards to us in one turn into one packet).
   void on_datagram(size_t bytes, uint64_t arrival_ms, uint32_t ts_ms) {
     if (!started_) started_ = true, start_ms_ = arrival_ms, last_arrival_ms_ = arrival_ms + 1;
-    bytes_ += bytes + (arrival_ms != last_arrival_ms_ ? kPacketOverheadBytes : 0);
+    const bool new_packet = arrival_ms != last_arrival_ms_;
+    const size_t on_path = bytes + (new_packet ? kPacketOverheadBytes : 0);
+    bytes_ += on_path;
     ++packets_;
-    last_arrival_ms_ = arrival_ms;
     const int64_t transit = static_cast<int64_t>(arrival_ms) - static_cast<int64_t>(ts_ms);
+    // A packet that waited longer than the one before it found the link still busy with that
+    // one: the time between their arrivals is its own time on the link. Over such packets the
+    // link's rate shows, where the interval's bytes over its length would count the time the
+    // link stood idle before the queue built.
+    if (new_packet) {
+      busy_packet_ = have_packet_ && transit > packet_transit_;
+      if (busy_packet_) busy_ms_ += arrival_ms - last_arrival_ms_;
+      have_packet_ = true;
+      packet_transit_ = transit;
+    }
+    if (busy_packet_) busy_bytes_ += on_path;
+    last_arrival_ms_ = arrival_ms;
     floor_ = std::min(floor_, transit);
     // Halves by arrival time within the interval (the first interval starts at its first datagram).
     const uint64_t from = last_ms_ ? last_ms_ : start_ms_;
@@ -77,10 +90,12 @@ class CapacityMeter {
     CapacityReport r;
     if (floor_ != kNone) {
       int64_t lowest = floor_;
-      for (size_t i = 0; i < std::min(intervals_, kHistory); ++i) lowest = std::min(lowest, floors_[i]);
-      const bool rising = intervals_ >= 2 && floor_ - floors_[(intervals_ - 2) % kHistory] > kQueueRiseMs;
-      const bool rising_within = first_half_ != kNone && second_half_ != kNone &&
-                                 second_half_ - first_half_ > kHalfRiseMs;
+      for (size_t i = 0; i < std::min(intervals_, kHistory); ++i)
+        lowest = std::min(lowest, floors_[i]);
+      const bool rising =
+          intervals_ >= 2 && floor_ - floors_[(intervals_ - 2) % kHistory] > kQueueRiseMs;
+      const bool rising_within =
+          first_half_ != kNone && second_half_ != kNone && second_half_ - first_half_ > kHalfRiseMs;
       const double trend = trend_rise_ms();
       const int64_t latest = std::max(second_half_ != kNone ? second_half_ : floor_,
                                       floor_ + static_cast<int64_t>(trend));
@@ -92,13 +107,19 @@ class CapacityMeter {
                              second_half_ < first_half_ - kDrainingMs) ||
                             (previous != kNone && floor_ < previous - kDrainingMs);
       const bool standing = intervals_ >= 2 && floor_ - lowest > kStandingQueueMs;
-      if (packets_ >= kMinPackets && (trend > 0 || (!draining && (rising || rising_within || standing)))) {
-        r.capacity_kbps = static_cast<double>(bytes_) * 8 / static_cast<double>(std::max<uint64_t>(elapsed, 1));
+      if (packets_ >= kMinPackets &&
+          (trend > 0 || (!draining && (rising || rising_within || standing)))) {
+        r.capacity_kbps =
+            static_cast<double>(bytes_) * 8 / static_cast<double>(std::max<uint64_t>(elapsed, 1));
+        if (busy_ms_ >= kMinBusyMs) {
+          r.capacity_kbps = std::max(r.capacity_kbps, static_cast<double>(busy_bytes_) * 8 /
+                                                          static_cast<double>(busy_ms_));
+        }
         r.queue_ms = static_cast<double>(std::max<int64_t>(0, latest - lowest));
       }
       floors_[intervals_++ % kHistory] = floor_;
     }
-    bytes_ = 0;
+    bytes_ = busy_bytes_ = busy_ms_ = 0;
     packets_ = 0;
     floor_ = first_half_ = second_half_ = kNone;
     trend_ = {};
@@ -131,7 +152,8 @@ class CapacityMeter {
     double x = 0, y = 0, xx = 0, xy = 0, yy = 0, last_x = 0;
     void add(uint64_t arrival_ms, int64_t transit) {
       if (n == 0) x0 = arrival_ms, y0 = transit;
-      const double px = static_cast<double>(arrival_ms - x0), py = static_cast<double>(transit - y0);
+      const double px = static_cast<double>(arrival_ms - x0),
+                   py = static_cast<double>(transit - y0);
       ++n, x += px, y += py, xx += px * px, xy += px * py, yy += py * py, last_x = px;
     }
     double sxx() const { return xx - x * x / n; }
@@ -141,7 +163,11 @@ class CapacityMeter {
   };
   static constexpr int64_t kNone = INT64_MAX;
   static constexpr uint64_t kHalfMs = 500;
+  static constexpr uint64_t kMinBusyMs = 100;  // of back-to-back arrivals for the link's rate
   uint64_t bytes_ = 0;
+  uint64_t busy_bytes_ = 0, busy_ms_ = 0;  // packets that queued behind the one before
+  bool busy_packet_ = false, have_packet_ = false;
+  int64_t packet_transit_ = 0;
   uint32_t packets_ = 0;
   int64_t floor_ = kNone, first_half_ = kNone, second_half_ = kNone;
   std::array<int64_t, kHistory> floors_{};

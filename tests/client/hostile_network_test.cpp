@@ -16,17 +16,19 @@ namespace {
 
 constexpr uint32_t kSeconds = 40;
 
-SimListening run(const HostileProfile& p, uint32_t seconds = kSeconds, const codec::ProbeSignal* signal = nullptr) {
+SimListening run(const HostileProfile& p, uint32_t seconds = kSeconds,
+                 const codec::ProbeSignal* signal = nullptr) {
   const auto r = signal ? simulate_listening(p, seconds, *signal) : simulate_listening(p, seconds);
-  std::printf("%-30s fidelity %6.2f %%  mouth-to-ear %5.0f ms (p95 %4.0f)  %5.1f kbit/s  "
-              "loss path %5.1f %% measured %5.1f %% after FEC %5.2f %%  tiers",
-              p.name.c_str(), r.heard.fidelity_percent, r.heard.mouth_to_ear_ms,
-              r.heard.mouth_to_ear_p95_ms, r.wire_kbps, r.path_loss_percent,
-              r.measured_loss_percent, r.residual_loss_percent);
+  std::printf(
+      "%-30s fidelity %6.2f %%  mouth-to-ear %5.0f ms (p95 %4.0f)  %5.1f kbit/s  "
+      "loss path %5.1f %% measured %5.1f %% after FEC %5.2f %%  tiers",
+      p.name.c_str(), r.heard.fidelity_percent, r.heard.mouth_to_ear_ms,
+      r.heard.mouth_to_ear_p95_ms, r.wire_kbps, r.path_loss_percent, r.measured_loss_percent,
+      r.residual_loss_percent);
   for (size_t s = 0; s < r.tier_by_second.size(); s += 5) std::printf(" %d", r.tier_by_second[s]);
-  std::printf("\n    jb: lost %lu late %lu acc %lu dec %lu underruns %lu target %u\n", r.jitter.lost,
-              r.jitter.late, r.jitter.accelerated, r.jitter.decelerated, r.jitter.underruns,
-              r.jitter.target_delay_ms);
+  std::printf("\n    jb: lost %lu late %lu acc %lu dec %lu underruns %lu target %u\n",
+              r.jitter.lost, r.jitter.late, r.jitter.accelerated, r.jitter.decelerated,
+              r.jitter.underruns, r.jitter.target_delay_ms);
   // Our loss estimate (before FEC) agrees with what the path did.
   EXPECT_NEAR(r.measured_loss_percent, r.path_loss_percent, 2) << p.name;
   return r;
@@ -34,9 +36,9 @@ SimListening run(const HostileProfile& p, uint32_t seconds = kSeconds, const cod
 
 struct Bound {
   const char* profile;
-  double min_fidelity;       // percent of probe segments that arrived as themselves
-  double max_mouth_to_ear;   // ms, median; 0: not judged
-  double max_kbps;           // on the wire; 0: not judged
+  double min_fidelity;      // percent of probe segments that arrived as themselves
+  double max_mouth_to_ear;  // ms, median; 0: not judged
+  double max_kbps;          // on the wire; 0: not judged
 };
 
 // Figures measured on this code, 40 s calls: see docs/BENCHMARKS.md.
@@ -48,11 +50,11 @@ const Bound kBounds[] = {
     {"60 % random", 90, 400, 64},
     // The jitter's own p95 (120 ms + 95 % of 160 ms) plus 60 ms.
     {"200 ± 80 ms jitter", 99, 120 + 152 + 60, 0},
-    // Target 95 % within 300 ms. With QUIC's own bytes counted on the capped path (they were
-    // not before, which made 92 % within 258 ms look possible), 92.7 % within 515 ms: Opus 7k in
-    // 60 ms frames with its repairs riding in the next frame's packet, and the jitter buffer
-    // waiting for those repairs.
-    {"24 kbit/s cap + 10 % loss", 90, 550, 24},
+    // Target 95 % within 300 ms: 95.08 % within 290 ms measured, Opus 7k in 60 ms frames with
+    // its repairs riding in the next frame's packet. The path budget follows the link's rate as
+    // the packets that queued show it (92.7 % within 515 ms when the receiver counted the time
+    // the link stood idle before a queue built, and the sender kept 17 of 24 kbit/s).
+    {"24 kbit/s cap + 10 % loss", 94.5, 320, 24},
     {"loss changing every 10 s", 98, 150, 64},
 };
 
@@ -90,15 +92,15 @@ INSTANTIATE_TEST_SUITE_P(Profiles, HostileBound, testing::ValuesIn(kBounds), bou
 // --signal speech` makes them; the references of that run beside each bound (LBRR / RED x2).
 // The speech measure's own ceiling is ~95-97 % even for a clean decode (listening_test.cpp).
 const Bound kSpeechBounds[] = {
-    {"clean", 95, 60, 0},                                // 96.49 (97.37 / 97.37)
-    {"20 % random", 94, 150, 64},                        // 95.61 (90.79 / 96.49)
-    {"40 % Gilbert-Elliott burst 3", 85, 300, 64},       // 86.84 (71.49 / 80.70)
-    {"60 % random", 78, 400, 64},                        // 80.26 (47.37 / 67.98)
+    {"clean", 95, 60, 0},                           // 96.49 (97.37 / 97.37)
+    {"20 % random", 94, 150, 64},                   // 95.61 (90.79 / 96.49)
+    {"40 % Gilbert-Elliott burst 3", 85, 300, 64},  // 86.84 (71.49 / 80.70)
+    {"60 % random", 78, 400, 64},                   // 80.26 (47.37 / 67.98)
     // Opus 6k repeated about five times a frame (with Codec2 and window repairs: 12.72 %).
-    {"80 % random", 47, 200, 64},                        // 49.12 (2.19 / 27.63)
-    {"200 ± 80 ms jitter", 95, 120 + 152 + 60, 0},       // 96.05 (97.37 / 97.37)
-    {"24 kbit/s cap + 10 % loss", 80, 400, 24},          // 81.58 (91.23 within 1.8 s / 68.42)
-    {"loss changing every 10 s", 90, 150, 64},           // 92.11 (95.18 / 96.05)
+    {"80 % random", 47, 200, 64},                   // 49.12 (2.19 / 27.63)
+    {"200 ± 80 ms jitter", 95, 120 + 152 + 60, 0},  // 96.05 (97.37 / 97.37)
+    {"24 kbit/s cap + 10 % loss", 85, 320, 24},     // 87.72 (91.23 within 1.8 s / 68.42)
+    {"loss changing every 10 s", 90, 150, 64},      // 92.11 (95.18 / 96.05)
 };
 
 class HostileSpeech : public testing::TestWithParam<Bound> {};

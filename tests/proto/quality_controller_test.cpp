@@ -89,7 +89,8 @@ TEST(QualityController, ACappedPathCountsPacketHeadersAndPacksTheRepairs) {
   EXPECT_GT(q.fec(0).ratio, 0.3);
   EXPECT_LE(path_kbps(q.codec(), q.fec(0).ratio, true), q.path_budget_kbps() * 1.001);
   // The headers are real bytes: Opus 6k in 40 ms frames needs 23 kbit/s of path with them.
-  EXPECT_NEAR(path_kbps(CodecId::kOpus6k, 0, true), (1 + 12 + 16 + 30 + kPacketOverheadBytes) * 8 / 40.0, 1e-9);
+  EXPECT_NEAR(path_kbps(CodecId::kOpus6k, 0, true),
+              (1 + 12 + 16 + 30 + kPacketOverheadBytes) * 8 / 40.0, 1e-9);
   // Without a sign of a queue the budget grows again until the path no longer limits us.
   for (int i = 0; i < 200; ++i) q.on_report(loss(0), 10 + i);
   EXPECT_EQ(q.path_budget_kbps(), 0);
@@ -111,14 +112,39 @@ TEST(CapacityMeter, CountsEachPacketsHeadersOnce) {
   EXPECT_NEAR(r.capacity_kbps, 25 * (130 + kPacketOverheadBytes) * 8 / 1000.0, 0.5);
 }
 
+// A queue that builds late in an interval: the link stood idle between the sender's sparse
+// packets first, and the interval's bytes over its length would count that idle time as the
+// link's (a capacity of 20 kbit/s here, which cut the sender to 17 of a 24 kbit/s link in the
+// simulated cap profile). The packets that waited behind the one before show the link's rate.
+TEST(CapacityMeter, AQueueBuildingLateInAnIntervalIsMeasuredAtTheLinksRate) {
+  CapacityMeter m;
+  // A link that carries one packet in 40 ms, 30 ms away.
+  uint64_t link_free = 0;
+  const auto send = [&](uint32_t ts) {
+    link_free = std::max<uint64_t>(link_free, ts + 30) + 40;
+    m.on_datagram(100, link_free, ts);
+  };
+  uint32_t ts = 0;
+  for (; ts < 1000; ts += 100) send(ts);  // a quiet second: no queue
+  EXPECT_EQ(m.take(1000).capacity_kbps, 0);
+  for (; ts < 1300; ts += 100) send(ts);  // a little more of it
+  for (; std::max<uint64_t>(link_free, ts + 30) + 40 < 2000; ts += 20)
+    send(ts);  // then 50 a second
+  const auto r = m.take(2000);
+  ASSERT_GT(r.capacity_kbps, 0);
+  EXPECT_NEAR(r.capacity_kbps, (100 + kPacketOverheadBytes) * 8 / 40.0, 1.0);
+}
+
 // While the path limits us, Codec2 is no step down from Opus 7k in 60 ms frames: its 40 ms
 // frames carry as many packet headers per second as the Opus frames' bytes save, for a far worse
 // voice (on real processes behind 24 kbit/s the call sat in Codec2 for good).
 TEST(QualityController, ANarrowPathKeepsOpusWhereCodec2WouldSaveNoBytes) {
-  EXPECT_NEAR(path_kbps(CodecId::kCodec2_1200, 0, true), path_kbps(CodecId::kOpus7k60, 0, true), 0.2);
+  EXPECT_NEAR(path_kbps(CodecId::kCodec2_1200, 0, true), path_kbps(CodecId::kOpus7k60, 0, true),
+              0.2);
   QualityController q;
   QualitySample capped = loss(10);
-  capped.capacity_kbps = 26;  // 85 % of it carries Opus 7k with a few repairs, not the 30 % it asks for
+  capped.capacity_kbps =
+      26;  // 85 % of it carries Opus 7k with a few repairs, not the 30 % it asks for
   capped.queue_ms = 100;
   for (int i = 0; i < 5; ++i) q.on_report(capped, i);
   EXPECT_EQ(q.codec(), CodecId::kOpus7k60);
@@ -146,7 +172,8 @@ TEST(CapacityMeter, AQueueFillingFastIsSeenWithinAFewPacketsAndJitterIsNot) {
   std::uniform_int_distribution<int> jitter(0, 160);
   int alarms = 0, reports = 0;
   for (int i = 0; i < 50 * 120; ++i) {  // two minutes
-    j.on_datagram(100, 120 + static_cast<uint64_t>(i * 20 + jitter(rng)), static_cast<uint32_t>(i * 20));
+    j.on_datagram(100, 120 + static_cast<uint64_t>(i * 20 + jitter(rng)),
+                  static_cast<uint32_t>(i * 20));
     alarms += j.growing();
     if (i % 50 == 49) reports += j.take(static_cast<uint64_t>(i * 20 + 20)).capacity_kbps > 0;
   }
@@ -170,8 +197,8 @@ TEST(CapacityMeter, AQueueThatDrainsReportsNoCapacity) {
     return m.take(ts + 30);
   };
   for (int s = 0; s < 3; ++s) EXPECT_EQ(second(0).capacity_kbps, 0);
-  EXPECT_GT(second(600).capacity_kbps, 0);  // filling
-  EXPECT_GT(second(0).capacity_kbps, 0);    // standing at 600 ms: the link is full
+  EXPECT_GT(second(600).capacity_kbps, 0);   // filling
+  EXPECT_GT(second(0).capacity_kbps, 0);     // standing at 600 ms: the link is full
   EXPECT_EQ(second(-200).capacity_kbps, 0);  // draining
   EXPECT_EQ(second(-200).capacity_kbps, 0);
 }
