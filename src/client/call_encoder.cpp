@@ -8,8 +8,7 @@
 
 namespace wzp::client {
 
-CallEncoder::CallEncoder(const CallEncoderConfig& config, MediaSealer& sealer,
-                         DatagramSink& sink)
+CallEncoder::CallEncoder(const CallEncoderConfig& config, MediaSealer& sealer, DatagramSink& sink)
     : config_(config),
       sealer_(sealer),
       sink_(sink),
@@ -19,9 +18,10 @@ CallEncoder::CallEncoder(const CallEncoderConfig& config, MediaSealer& sealer,
   if (!config.adaptive) controller_.force(config.tier);
   encoder_.set_codec(controller_.codec());
   const proto::FecSettings f = controller_.fec(0);
-  fec_.configure({.ratio = f.ratio, .window = f.window});
+  fec_.configure({.ratio = f.ratio, .window = f.window, .copies = f.copies});
   packed_ = f.packed;
-  if (config.voice_processing) vp_ = std::make_unique<codec::VoiceProcessor>(*config.voice_processing);
+  if (config.voice_processing)
+    vp_ = std::make_unique<codec::VoiceProcessor>(*config.voice_processing);
   pending_pcm_.reserve(codec::kMaxFrameSamples);
   header_writer_.set_mini_enabled(false);  // until the path has shown itself clean
 }
@@ -54,8 +54,8 @@ void CallEncoder::apply_tier(uint64_t now_ms) {
   const fec::WindowFecConfig& cur = fec_.config();
   if (codec != encoder_.codec()) encoder_.set_codec(codec);
   packed_ = f.packed;
-  if (f.window != cur.window || std::abs(f.ratio - cur.ratio) > 0.05) {
-    fec_.configure({.ratio = f.ratio, .window = f.window});
+  if (f.window != cur.window || f.copies != cur.copies || std::abs(f.ratio - cur.ratio) > 0.05) {
+    fec_.configure({.ratio = f.ratio, .window = f.window, .copies = f.copies});
   }
 }
 
@@ -125,7 +125,8 @@ void CallEncoder::on_packet(const fec::FecPacket& p) {
   h.timestamp_ms = p.timestamp_ms;
   h.fec_block_id = p.block_id;
   h.fec_symbol_idx = p.esi;
-  const proto::QualityReport* report = pending_report_ && !p.is_repair ? &*pending_report_ : nullptr;
+  const proto::QualityReport* report =
+      pending_report_ && !p.is_repair ? &*pending_report_ : nullptr;
   const size_t ct_len = p.payload.size() + crypto::kAeadTagBytes;
   std::span<uint8_t> out = datagram_;
   if (p.is_repair) {
@@ -142,7 +143,8 @@ void CallEncoder::on_packet(const fec::FecPacket& p) {
   f.header_bytes = out.first(n);
   std::array<uint8_t, crypto::kMaxAssociatedData> ad{};
   const size_t ad_len = crypto::media_associated_data(f, ad);
-  const size_t sealed = sealer_.seal(counter_, std::span(ad).first(ad_len), p.payload, out.subspan(n));
+  const size_t sealed =
+      sealer_.seal(counter_, std::span(ad).first(ad_len), p.payload, out.subspan(n));
   ++counter_;
   ++stats_.packets;
   stats_.bytes += n + sealed;

@@ -57,6 +57,14 @@ void WindowDecoder::on_packet(const FecPacket& p, FrameSink& sink) {
     if (!too_old) solve(sink);
     return;
   }
+  if (p.payload.size() >= kWindowRepairInfo && p.payload[0] == 0) {
+    if (too_old) {
+      ++stats_.repairs_expired;
+      return;
+    }
+    on_copies(id, p.payload, sink);
+    return;
+  }
   if (p.payload.size() < kWindowRepairInfo + kWindowSymbolHeader ||
       p.payload.size() > kWindowRepairInfo + kMaxWindowSymbol || p.payload[0] == 0 ||
       p.payload[0] > kMaxWindow) {
@@ -93,6 +101,48 @@ void WindowDecoder::on_packet(const FecPacket& p, FrameSink& sink) {
   solve(sink);
 }
 
+void WindowDecoder::on_copies(uint64_t end, std::span<const uint8_t> payload, FrameSink& sink) {
+  // The whole packet is checked before any of it is used: a copy that does not parse makes the
+  // packet malformed, not half taken.
+  const size_t n = payload[1];
+  const auto in = payload.subspan(kWindowRepairInfo);
+  std::array<std::span<const uint8_t>, kMaxWindow> copies;
+  size_t at = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (n > kMaxWindow || end < i || in.size() - at < kWindowSymbolHeader) {
+      ++stats_.malformed;
+      return;
+    }
+    const size_t len = proto::load_be16(in.data() + at + 5);
+    if (len > kMaxWindowFrame || in.size() - at - kWindowSymbolHeader < len ||
+        !proto::codec_from_wire(in[at + 4])) {
+      ++stats_.malformed;
+      return;
+    }
+    copies[i] = in.subspan(at, kWindowSymbolHeader + len);
+    at += kWindowSymbolHeader + len;
+  }
+  if (n == 0 || at != in.size()) {
+    ++stats_.malformed;
+    return;
+  }
+  bool useful = false;
+  for (size_t i = n; i-- > 0;) {  // oldest first, the order they were captured in
+    const uint64_t id = end - i;
+    if (id + kHistory <= ids_.highest() || known(id)) continue;
+    const auto sym = copies[i];
+    add_source(id, sym);
+    useful = true;
+    ++stats_.frames_recovered;
+    sink.on_frame(proto::load_be32(sym.data()), sym.subspan(kWindowSymbolHeader), true, sym[4]);
+  }
+  if (!useful) {
+    ++stats_.repairs_useless;
+    return;
+  }
+  solve(sink);
+}
+
 void WindowDecoder::forget_old() {
   const uint64_t newest = ids_.highest();
   for (auto& e : equations_) {
@@ -119,8 +169,10 @@ void WindowDecoder::solve(FrameSink& sink) {
         unknown_[u++] = s;
       }
     }
-    if (!any) e.used = false;  // everything it covers is known now
-    else t_max = std::max(t_max, e.T);
+    if (!any)
+      e.used = false;  // everything it covers is known now
+    else
+      t_max = std::max(t_max, e.T);
   }
   if (u == 0) return;
   // One row per repair: its coefficients over the unknowns, and its symbol less the known
@@ -137,11 +189,14 @@ void WindowDecoder::solve(FrameSink& sink) {
       const uint64_t s = e.end + 1 - e.w + j;
       const uint8_t c = window_coefficient(static_cast<uint16_t>(e.end), e.seed, j);
       if (const Source* k = known(s)) {
-        if (k->len > e.T) consistent = false;
-        else gf256::muladd_into(row + u, k->bytes.data(), c, k->len);
+        if (k->len > e.T)
+          consistent = false;
+        else
+          gf256::muladd_into(row + u, k->bytes.data(), c, k->len);
       } else {
-        const auto col = std::find(unknown_.begin(), unknown_.begin() + static_cast<std::ptrdiff_t>(u), s) -
-                         unknown_.begin();
+        const auto col =
+            std::find(unknown_.begin(), unknown_.begin() + static_cast<std::ptrdiff_t>(u), s) -
+            unknown_.begin();
         row[col] = c;
       }
     }
@@ -159,7 +214,8 @@ void WindowDecoder::solve(FrameSink& sink) {
     size_t r = rank;
     while (r < m && matrix_[r * width + col] == 0) ++r;
     if (r == m) continue;
-    if (r != rank) std::swap_ranges(&matrix_[r * width], &matrix_[r * width] + width, &matrix_[rank * width]);
+    if (r != rank)
+      std::swap_ranges(&matrix_[r * width], &matrix_[r * width] + width, &matrix_[rank * width]);
     uint8_t* prow = &matrix_[rank * width];
     gf256::scale(prow, gf256::inv(prow[col]), width);
     for (size_t o = 0; o < m; ++o) {

@@ -23,9 +23,9 @@ struct WindowDecoderStats {
   uint64_t frames_direct = 0;
   uint64_t frames_recovered = 0;
   uint64_t duplicates = 0;
-  uint64_t malformed = 0;          // repairs that do not parse or contradict known frames
-  uint64_t repairs_useless = 0;    // covered only frames already known
-  uint64_t repairs_expired = 0;    // dropped with frames still missing (too old, or no room)
+  uint64_t malformed = 0;        // repairs that do not parse or contradict known frames
+  uint64_t repairs_useless = 0;  // covered only frames already known
+  uint64_t repairs_expired = 0;  // dropped with frames still missing (too old, or no room)
 };
 
 class WindowDecoder {
@@ -55,6 +55,8 @@ class WindowDecoder {
 
   Source* known(uint64_t id);
   void add_source(uint64_t id, std::span<const uint8_t> symbol);
+  // A repair of copies ([0][n] then n symbols): each copy not yet known is a frame recovered.
+  void on_copies(uint64_t end, std::span<const uint8_t> payload, FrameSink& sink);
   void solve(FrameSink& sink);
   void forget_old();
 

@@ -14,8 +14,9 @@
 namespace wzp::fec {
 
 struct WindowFecConfig {
-  double ratio = 0;         // repair symbols per source frame, 0..4
-  uint32_t window = 8;      // frames a repair covers, 1..kMaxWindow
+  double ratio = 0;     // repair symbols per source frame, 0..4
+  uint32_t window = 8;  // frames a repair covers, 1..kMaxWindow
+  uint32_t copies = 0;  // > 0: each repair carries copies of the last `copies` frames instead
 };
 
 class WindowEncoder {
@@ -36,12 +37,14 @@ class WindowEncoder {
     std::array<uint8_t, kMaxWindowSymbol> bytes{};
   };
   void emit_repair(FecSink& sink, uint32_t ts_ms, uint8_t codec);
+  void emit_copies(FecSink& sink, uint32_t ts_ms, uint8_t codec);
+  void send_repair(FecSink& sink, size_t bytes, uint32_t ts_ms, uint8_t codec);
 
   WindowFecConfig config_;
   uint8_t ratio_code_ = 0;
   std::array<Symbol, kMaxWindow> ring_{};
-  uint16_t next_id_ = 0;     // the id the next source gets
-  uint32_t have_ = 0;        // sources in the ring (until it fills)
+  uint16_t next_id_ = 0;  // the id the next source gets
+  uint32_t have_ = 0;     // sources in the ring (until it fills)
   uint8_t seed_ = 0;
   double credit_ = 0;
   std::vector<uint8_t> packet_;

@@ -28,7 +28,9 @@ constexpr double kMaxRatio = 6.0;
 // A datagram's fixed cost: tag, full header, AEAD tag. A repair adds its window fields and the
 // symbol's own header.
 constexpr double kDatagramBytes = 1 + 12 + 16;
-constexpr double kRepairExtra = 2 + 7;
+constexpr double kSymbolHeader = 7;
+constexpr double kRepairExtra = 2 + kSymbolHeader;
+constexpr double kCopiesInfo = 2;
 // Moving to a better codec needs this much headroom in the budget, and the current one stays
 // while it is this close: no flapping at the edge.
 constexpr double kUpHeadroom = 0.85;
@@ -47,27 +49,38 @@ constexpr double kCapacityMargin = 1.6;
 // From 55 % on it would cost the 60 % profile (87 % against 92 % with window repairs).
 constexpr double kRepeatFrom = 70;
 constexpr CodecId kRepeatCodec = CodecId::kOpus6k;
-constexpr double kDrain = 0.8;   // of a reported capacity, with no queue standing...
-constexpr double kDrainFloor = 0.5;  // ...down to this, so that a standing queue drains
-constexpr double kDrainMs = 1000;    // at about this many ms of queue per second
-constexpr double kSteady = 0.85;     // of a reported capacity once its queue has drained
-constexpr double kProbe = 1.03;  // growth per report without a sign of a queue...
+// Copies of the last five frames in each repair packet: a copy then costs its frame and symbol
+// header, not a datagram's header and tag as well, so 64 kbit/s of Opus 6k gives each frame seven
+// chances instead of five (at 84 % loss 29 % of the frames missing instead of 43 %), for at most
+// four frames (160 ms) of waiting for the last. Simulated, 90 s at 80 % random loss: the probe
+// heard 74.6 % within 250 ms and speech 66.4 %, against 61.4 % within 112 ms and 51.1 % with
+// one copy a packet; 2, 3, 4 and 6 copies heard 69-75 % and 60-64 % (6 within 310 ms).
+constexpr uint32_t kRepeatCopies = 5;
+constexpr double kMaxCopyPackets = 4;  // per frame: the window encoder's ceiling
+constexpr double kDrain = 0.8;         // of a reported capacity, with no queue standing...
+constexpr double kDrainFloor = 0.5;    // ...down to this, so that a standing queue drains
+constexpr double kDrainMs = 1000;      // at about this many ms of queue per second
+constexpr double kSteady = 0.85;       // of a reported capacity once its queue has drained
+constexpr double kProbe = 1.03;        // growth per report without a sign of a queue...
 constexpr uint32_t kHoldReports = 10;  // ...once this many have passed since the last,
-constexpr uint32_t kMaxHold = 120;      // doubling up to this when the capacity recurs
-constexpr uint32_t kRecurWithin = 60;   // within this many reports
+constexpr uint32_t kMaxHold = 120;     // doubling up to this when the capacity recurs
+constexpr uint32_t kRecurWithin = 60;  // within this many reports
 
-constexpr std::array<CodecId, 6> kLadder = {CodecId::kOpus24k, CodecId::kOpus16k,
-                                            CodecId::kOpus9k,  CodecId::kOpus6k,
+constexpr std::array<CodecId, 6> kLadder = {CodecId::kOpus24k,  CodecId::kOpus16k,
+                                            CodecId::kOpus9k,   CodecId::kOpus6k,
                                             CodecId::kOpus7k60, CodecId::kCodec2_1200};
 
 Tier tier_of(CodecId c) {
   switch (c) {
     case CodecId::kOpus9k:
     case CodecId::kOpus6k:
-    case CodecId::kOpus7k60: return Tier::kDegraded;
+    case CodecId::kOpus7k60:
+      return Tier::kDegraded;
     case CodecId::kCodec2_1200:
-    case CodecId::kCodec2_3200: return Tier::kCatastrophic;
-    default: return Tier::kGood;
+    case CodecId::kCodec2_3200:
+      return Tier::kCatastrophic;
+    default:
+      return Tier::kGood;
   }
 }
 
@@ -80,7 +93,8 @@ double protection_ratio(double loss, double burst) {
     if (loss <= kProtection[i].loss) {
       const auto& a = kProtection[i - 1];
       const auto& b = kProtection[i];
-      r = b.loss == a.loss ? b.ratio : a.ratio + (b.ratio - a.ratio) * (loss - a.loss) / (b.loss - a.loss);
+      r = b.loss == a.loss ? b.ratio
+                           : a.ratio + (b.ratio - a.ratio) * (loss - a.loss) / (b.loss - a.loss);
       break;
     }
   }
@@ -93,10 +107,12 @@ double protection_ratio(double loss, double burst) {
 
 uint32_t protection_window(double loss, double) { return loss < 70 ? 6 : 4; }
 
-double wire_kbps(CodecId codec, double ratio) {
+double wire_kbps(CodecId codec, double ratio, uint32_t copies) {
   const auto& c = codec_info(codec);
   const double frame = c.bitrate_bps * c.frame_ms / 8000.0;
-  const double per_frame = kDatagramBytes + frame + ratio * (kDatagramBytes + kRepairExtra + frame);
+  const double repair = copies ? kDatagramBytes + kCopiesInfo + copies * (kSymbolHeader + frame)
+                               : kDatagramBytes + kRepairExtra + frame;
+  const double per_frame = kDatagramBytes + frame + ratio * repair;
   return per_frame * 8 / c.frame_ms;
 }
 
@@ -107,13 +123,14 @@ double path_kbps(CodecId codec, double ratio, bool packed) {
 
 // The protection a codec can carry inside `budget` kbit/s of datagrams and `path_budget` of the
 // path (0: unlimited).
-double affordable_ratio(CodecId codec, double budget, double path_budget) {
+double affordable_ratio(CodecId codec, double budget, double path_budget, uint32_t copies = 0) {
   const auto within = [&](double limit, auto kbps) {
     const double zero = kbps(0.0), one = kbps(1.0);
     return limit <= zero ? 0.0 : (limit - zero) / (one - zero);
   };
-  double r = within(budget, [&](double x) { return wire_kbps(codec, x); });
-  if (path_budget > 0) r = std::min(r, within(path_budget, [&](double x) { return path_kbps(codec, x, true); }));
+  double r = within(budget, [&](double x) { return wire_kbps(codec, x, copies); });
+  if (path_budget > 0)
+    r = std::min(r, within(path_budget, [&](double x) { return path_kbps(codec, x, true); }));
   return std::max(0.0, r);
 }
 
@@ -151,13 +168,15 @@ std::optional<Tier> QualityController::on_report(const QualitySample& s, uint64_
     path_budget_kbps_ = path_budget_kbps_ == 0 ? share : std::min(path_budget_kbps_, share);
     // A capacity met again soon after the last time is a real ceiling: wait longer each time
     // before probing past it.
-    hold_length_ = since_capacity_ < kRecurWithin ? std::min(hold_length_ * 2, kMaxHold) : kHoldReports;
+    hold_length_ =
+        since_capacity_ < kRecurWithin ? std::min(hold_length_ * 2, kMaxHold) : kHoldReports;
     hold_ = hold_length_;
     since_capacity_ = 0;
   } else if (hold_ > 0) {
     // The queue is gone: what the path carried is known, and a share of it just below is safe
     // (the rest is for acknowledgements, signalling and the measurement's error).
-    if (since_capacity_ == 0) path_budget_kbps_ = std::max(path_budget_kbps_, kSteady * capacity_kbps_);
+    if (since_capacity_ == 0)
+      path_budget_kbps_ = std::max(path_budget_kbps_, kSteady * capacity_kbps_);
     --hold_;
     ++since_capacity_;
   } else {
@@ -166,7 +185,8 @@ std::optional<Tier> QualityController::on_report(const QualitySample& s, uint64_
     // budget allows, each repair in its own packet), the path no longer limits us.
     path_budget_kbps_ *= kProbe;
     const CodecId best = kLadder.front();
-    if (path_budget_kbps_ > path_kbps(best, affordable_ratio(best, budget_kbps_, 0), false)) path_budget_kbps_ = 0;
+    if (path_budget_kbps_ > path_kbps(best, affordable_ratio(best, budget_kbps_, 0), false))
+      path_budget_kbps_ = 0;
   }
   const Tier before = tier_;
   choose();
@@ -194,7 +214,8 @@ void QualityController::choose() {
   // A codec must fit the path as it is now (no feeding a queue that drains), but its repairs are
   // judged by what the path carries for good (the steady share of its capacity): while a queue
   // drains, the repairs give way for the moment, not the codec.
-  const double path = path_budget_kbps_ > 0 ? std::max(path_budget_kbps_, kSteady * capacity_kbps_) : 0;
+  const double path =
+      path_budget_kbps_ > 0 ? std::max(path_budget_kbps_, kSteady * capacity_kbps_) : 0;
   const auto serves = [&](CodecId c) {
     const double slack = rank(c) < rank(codec_) ? kUpHeadroom : 1.0;
     const double affordable = affordable_ratio(c, budget_kbps_ * slack, path * slack);
@@ -202,7 +223,8 @@ void QualityController::choose() {
                           : c == CodecId::kOpus6k ? kEnoughBeforeLongFrames
                           : c == CodecId::kOpus9k ? kEnoughBeforeNarrowband
                                                   : kEnough;
-    const bool path_fits = path_budget_kbps_ == 0 || path_kbps(c, 0, true) <= path_budget_kbps_ * slack;
+    const bool path_fits =
+        path_budget_kbps_ == 0 || path_kbps(c, 0, true) <= path_budget_kbps_ * slack;
     return wire_kbps(c, 0) <= budget_kbps_ * slack && path_fits && affordable >= enough * r &&
            (r == 0 || affordable >= limit);
   };
@@ -233,9 +255,15 @@ FecSettings QualityController::fec(uint64_t now_ms) const {
   FecSettings f;
   f.ratio = protection_ratio(loss_, burst_);
   if (now_ms < boost_until_ms_) f.ratio += kBoost;
-  f.ratio = std::min({f.ratio, kMaxRatio, affordable_ratio(codec_, budget_kbps_, path_budget_kbps_)});
+  f.ratio =
+      std::min({f.ratio, kMaxRatio, affordable_ratio(codec_, budget_kbps_, path_budget_kbps_)});
   f.window = repeating_ ? 1 : protection_window(loss_, burst_);
   f.packed = path_budget_kbps_ > 0;
+  if (repeating_) {
+    // Every chance counts at this loss: the whole budget goes to copies.
+    f.copies = kRepeatCopies;
+    f.ratio = std::min(kMaxCopyPackets, affordable_ratio(codec_, budget_kbps_, 0, f.copies));
+  }
   return f;
 }
 

@@ -18,11 +18,12 @@
 // capacity that drains the standing queue in about a second (50-80 %), 85 % of it once the
 // queue has drained, held for 10 reports (twice as long each time the ceiling is met again
 // within a minute, up to two minutes), then 3 % more per report without such a sign, until the
-// path no longer limits us (AIMD, as TCP-friendly rate control does). While the path limits us, repairs ride in the next frame's packet instead of
-// their own (one packet's headers per frame). Loss while the queue overflows is our own excess,
-// and is not protected against. Past 70 % loss no window of repairs keeps up inside the budget:
-// the call repeats each Opus 6k frame as often as the budget allows instead (a window of one
-// frame), where it would once have moved to Codec2.
+// path no longer limits us (AIMD, as TCP-friendly rate control does). While the path limits us,
+// repairs ride in the next frame's packet instead of their own (one packet's headers per frame).
+// Loss while the queue overflows is our own excess, and is not protected against. Past 70 % loss no
+// window of repairs keeps up inside the budget: the call sends copies of each Opus 6k frame
+// instead, as many as the budget allows, five frames to a packet (FecSettings::copies), where it
+// would once have moved to Codec2.
 #pragma once
 
 #include <algorithm>
@@ -40,11 +41,11 @@ struct QualitySample {
   double loss_percent = 0;  // packets lost before FEC
   double rtt_ms = 0;
   double jitter_ms = 0;
-  double mean_burst = 1.0;  // mean length of loss runs, in packets
-  uint32_t packets = 0;     // packets the loss was measured over (0: unknown)
-  double capacity_kbps = 0; // what the path carried while its queue grew (0: not limited)
-  double queue_ms = 0;      // the standing queue on the path with that capacity
-  uint32_t reorder = 0;     // deepest reordering seen, packets
+  double mean_burst = 1.0;   // mean length of loss runs, in packets
+  uint32_t packets = 0;      // packets the loss was measured over (0: unknown)
+  double capacity_kbps = 0;  // what the path carried while its queue grew (0: not limited)
+  double queue_ms = 0;       // the standing queue on the path with that capacity
+  uint32_t reorder = 0;      // deepest reordering seen, packets
 };
 
 // A count carried as an optional JSON number in quality messages, read defensively: absent,
@@ -57,6 +58,7 @@ struct FecSettings {
   double ratio = 0;     // repair symbols per frame
   uint32_t window = 6;  // frames each repair covers
   bool packed = false;  // repairs leave with the next frame (one packet) rather than between frames
+  uint32_t copies = 0;  // > 0: each repair carries copies of the last `copies` frames (heavy loss)
 };
 
 class QualityController {
@@ -65,9 +67,7 @@ class QualityController {
   static constexpr uint64_t kBoostMs = 10000;
   static constexpr double kBoost = 0.25;
 
-  explicit QualityController(Tier start = Tier::kGood) : tier_(start), pinned_(false) {
-    choose();
-  }
+  explicit QualityController(Tier start = Tier::kGood) : tier_(start), pinned_(false) { choose(); }
 
   // Feeds one report; returns the new tier when it changed.
   std::optional<Tier> on_report(const QualitySample& sample, uint64_t now_ms);
@@ -94,14 +94,14 @@ class QualityController {
   bool pinned_;
   CodecId codec_ = CodecId::kOpus24k;
   bool repeating_ = false;  // past kRepeatFrom loss: Opus 6k, each frame repeated (window 1)
-  double loss_ = 0;   // percent, the estimate protection is sized for
+  double loss_ = 0;         // percent, the estimate protection is sized for
   std::array<double, 8> history_{};  // the last reports, less their sampling noise
   size_t next_ = 0;
   double burst_ = 1;  // smoothed mean loss run
   double budget_kbps_ = kDefaultBudgetKbps;
   double path_budget_kbps_ = 0;  // 0: the path has shown no limit
   double capacity_kbps_ = 0;     // the last capacity reported
-  uint32_t hold_ = 0;  // reports until the budget may grow again
+  uint32_t hold_ = 0;            // reports until the budget may grow again
   uint32_t hold_length_ = 10;
   uint32_t since_capacity_ = UINT32_MAX / 2;  // reports since the last capacity report
   uint64_t boost_until_ms_ = 0;
@@ -110,8 +110,8 @@ class QualityController {
 // Repair symbols per frame for a loss of `loss_percent` in runs of `mean_burst` packets.
 double protection_ratio(double loss_percent, double mean_burst);
 // Bytes per second on the wire (our datagrams: header, AEAD tag, payload) for a codec with
-// `ratio` repairs per frame, in kbit/s.
-double wire_kbps(CodecId codec, double ratio);
+// `ratio` repairs per frame, in kbit/s; repairs of `copies` frames each when that is not 0.
+double wire_kbps(CodecId codec, double ratio, uint32_t copies = 0);
 // The same with each packet's own headers (kPacketOverheadBytes): one packet per datagram, or
 // one per frame when the repairs are `packed` with their next frame.
 double path_kbps(CodecId codec, double ratio, bool packed);

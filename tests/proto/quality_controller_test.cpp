@@ -39,13 +39,17 @@ TEST(QualityController, LossAloneKeepsOpusUntilTheProtectionNoLongerFits) {
   for (int i = 0; i < 5; ++i) q.on_report(loss(40, 100, 3), i);
   EXPECT_EQ(q.tier(), Tier::kDegraded);
   EXPECT_LE(wire_kbps(q.codec(), q.fec(0).ratio), QualityController::kDefaultBudgetKbps * 1.05);
-  // 85 %: no window of repairs keeps up; each Opus 6k frame is repeated (a window of one frame)
-  // as often as the budget allows, rather than a move to Codec2.
+  // 85 %: no window of repairs keeps up; each Opus 6k frame goes out with copies, five frames to
+  // a repair packet, as many as the budget allows (seven chances a frame), rather than a move to
+  // Codec2.
   for (int i = 0; i < 5; ++i) q.on_report(loss(85), i);
   EXPECT_EQ(q.codec(), CodecId::kOpus6k);
-  EXPECT_EQ(q.fec(0).window, 1u);
-  EXPECT_GE(q.fec(0).ratio, 3.5);
-  EXPECT_LE(wire_kbps(q.codec(), q.fec(0).ratio), QualityController::kDefaultBudgetKbps * 1.05);
+  EXPECT_EQ(q.fec(0).copies, 5u);
+  EXPECT_GE(1 + q.fec(0).ratio * q.fec(0).copies, 7);
+  EXPECT_LE(wire_kbps(q.codec(), q.fec(0).ratio, q.fec(0).copies),
+            QualityController::kDefaultBudgetKbps);
+  EXPECT_GE(wire_kbps(q.codec(), q.fec(0).ratio, q.fec(0).copies),
+            QualityController::kDefaultBudgetKbps * 0.95);
   // A pinned lowest tier still means Codec2.
   q.force(Tier::kCatastrophic);
   EXPECT_EQ(q.codec(), CodecId::kCodec2_1200);
