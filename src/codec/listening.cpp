@@ -13,15 +13,17 @@ namespace {
 
 constexpr uint32_t kRate = 48000;
 constexpr size_t kSegment = kProbeSegmentMs * kRate / 1000;  // 1920 samples
-constexpr size_t kHop = kRate / 200;                          // 5 ms
-constexpr size_t kDistinct = 11;     // any this many consecutive segments differ
-constexpr double kSearchMs = 200;    // how far from the tracked delay a segment may sit
+constexpr size_t kHop = kRate / 200;                         // 5 ms
+constexpr size_t kDistinct = 11;   // any this many consecutive segments differ
+constexpr double kSearchMs = 200;  // how far from the tracked delay a segment may sit
 constexpr double kAcquireMaxMs = 4000;
 constexpr size_t kAcquireSegments = 50;
-constexpr size_t kAcquireMin = 10;   // wrong alignments match ~1 in 16 by chance
+constexpr size_t kAcquireMin = 10;  // wrong alignments match ~1 in 16 by chance
 constexpr size_t kLostBeforeReacquire = 25;
-constexpr double kMinPurity = 0.15;  // low-rate codecs smear a tone, noise and concealment fall far below
-constexpr double kMinRms = 60;       // about -40 dB of the probe's level: silence is no segment
+constexpr size_t kRecheckSegments = 25;  // the alignment is checked once a second
+constexpr double kMinPurity =
+    0.15;  // low-rate codecs smear a tone, noise and concealment fall far below
+constexpr double kMinRms = 60;  // about -40 dB of the probe's level: silence is no segment
 
 constexpr std::array<double, 16> kFreqs = {300,  500,  700,  900,  1100, 1300, 1500, 1700,
                                            1900, 2100, 2300, 2500, 2700, 2900, 3100, 3300};
@@ -76,13 +78,13 @@ constexpr size_t kHalf = kSegment / 2;  // 20 ms
 constexpr size_t kFft = 1024;
 constexpr size_t kBands = 12;
 constexpr double kSpeechSearchMs = 30;  // how far from its neighbours' delay a segment may sit
-constexpr uint16_t kSpeechAgree = 6;     // neighbours that must agree on a delay
+constexpr uint16_t kSpeechAgree = 6;    // neighbours that must agree on a delay
 constexpr double kSpeechRangeDb = 25;   // a segment this far below the loud level is a pause
 constexpr double kJudgedRangeDb = 35;   // a half this far below it is too quiet to judge
 constexpr double kFloorDb = 25;         // bands further below the half's strongest are noise
-constexpr double kMaxLevelDb = 8;       // the same shape, but this much louder or quieter, is not itself
-constexpr double kMaxShapeDb = 7;       // RMS band difference still counted as the same sound
-constexpr double kChangeDb = 6;         // a segment judged differs this much from the 20 ms before it
+constexpr double kMaxLevelDb = 8;  // the same shape, but this much louder or quieter, is not itself
+constexpr double kMaxShapeDb = 7;  // RMS band difference still counted as the same sound
+constexpr double kChangeDb = 6;    // a segment judged differs this much from the 20 ms before it
 constexpr size_t kHalfHops = kHalf / kHop;
 
 struct Shape {
@@ -99,7 +101,8 @@ void fft(std::vector<std::complex<double>>& a) {
     if (i < j) std::swap(a[i], a[j]);
   }
   for (size_t len = 2; len <= n; len <<= 1) {
-    const std::complex<double> step = std::polar(1.0, -2 * std::numbers::pi / static_cast<double>(len));
+    const std::complex<double> step =
+        std::polar(1.0, -2 * std::numbers::pi / static_cast<double>(len));
     for (size_t i = 0; i < n; i += len) {
       std::complex<double> w = 1;
       for (size_t k = 0; k < len / 2; ++k, w *= step) {
@@ -122,8 +125,10 @@ std::vector<Shape> shape_track(std::span<const int16_t> pcm) {
     if (b > 0) edge[b] = std::max(edge[b], edge[b - 1] + 1);
   }
   std::vector<double> window(kHalf);
-  for (size_t i = 0; i < kHalf; ++i) window[i] = 0.5 - 0.5 * std::cos(2 * std::numbers::pi * static_cast<double>(i) / kHalf);
-  const double full_scale = 32768.0 * 32768.0 * kHalf * 0.375;  // a full-scale sine's Hann energy, roughly
+  for (size_t i = 0; i < kHalf; ++i)
+    window[i] = 0.5 - 0.5 * std::cos(2 * std::numbers::pi * static_cast<double>(i) / kHalf);
+  const double full_scale =
+      32768.0 * 32768.0 * kHalf * 0.375;  // a full-scale sine's Hann energy, roughly
   std::vector<std::complex<double>> a(kFft);
   const size_t windows = (pcm.size() - kHalf) / kHop + 1;
   out.resize(windows);
@@ -183,14 +188,19 @@ ListeningResult track(size_t n, const At& at, double offset_ms, double skip_ms) 
   const auto first = std::min(n, static_cast<size_t>(std::max(0.0, skip_ms) / kProbeSegmentMs));
   r.first = first;
   r.segments = n - first;
+  // How many of the next segments sit exactly `d` hops later.
+  const auto agree = [&](size_t from, long d) {
+    size_t count = 0;
+    for (size_t i = from; i < std::min(n, from + kAcquireSegments); ++i) count += at(i, d);
+    return count;
+  };
   // The delay that most of the next segments agree on.
   const auto acquire = [&](size_t from) -> long {
     const long max_hops = static_cast<long>(kAcquireMaxMs / 5);
     long best = -1;
     size_t best_count = 0;
     for (long d = 0; d <= max_hops; ++d) {
-      size_t count = 0;
-      for (size_t i = from; i < std::min(n, from + kAcquireSegments); ++i) count += at(i, d);
+      const size_t count = agree(from, d);
       if (count > best_count) best_count = count, best = d;
     }
     return best_count >= kAcquireMin ? best : -1;
@@ -203,13 +213,22 @@ ListeningResult track(size_t n, const At& at, double offset_ms, double skip_ms) 
       const long d = acquire(i);
       if (d >= 0) track = d;
       missed = 0;
+    } else if ((i - first) % kRecheckSegments == 0) {
+      // A wrong alignment can hold on by itself: any 40 ms frequency recurs within +-200 ms of
+      // a wrong place about 10 times in 16, so the search keeps finding something there. The
+      // delay most segments agree on exactly, far from the tracked one and agreed on by more
+      // than twice as many, is where the signal is.
+      const long d = acquire(i);
+      if (d >= 0 && std::abs(d - track) > search && agree(i, d) > 2 * agree(i, track)) track = d;
     }
     if (track < 0) continue;
     // The matching run nearest the tracked delay; its middle is the segment's place.
     long found = -1;
     for (long k = 0; k <= search && found < 0; ++k) {
-      if (at(i, track - k)) found = track - k;
-      else if (at(i, track + k)) found = track + k;
+      if (at(i, track - k))
+        found = track - k;
+      else if (at(i, track + k))
+        found = track + k;
     }
     if (found < 0) {
       ++missed;
@@ -258,8 +277,8 @@ ProbeSignal make_probe_signal(double seconds, uint64_t seed, double amplitude) {
   return s;
 }
 
-ListeningResult listen(const ProbeSignal& sent, std::span<const int16_t> received,
-                       double offset_ms, double skip_ms) {
+ListeningResult listen(const ProbeSignal& sent, std::span<const int16_t> received, double offset_ms,
+                       double skip_ms) {
   if (sent.segment_freq.empty()) return listen_speech(sent.pcm, received, offset_ms, skip_ms);
   const std::vector<int8_t> labels = label_track(received);
   // Whether segment i sits at a delay of `hops` 5 ms steps in the recording.
@@ -277,7 +296,9 @@ ProbeSignal make_speech_signal(std::vector<int16_t> pcm, double seconds) {
   if (pcm.empty()) return s;
   s.pcm.reserve(want);
   while (s.pcm.size() < want) {
-    s.pcm.insert(s.pcm.end(), pcm.begin(), pcm.begin() + static_cast<std::ptrdiff_t>(std::min(pcm.size(), want - s.pcm.size())));
+    s.pcm.insert(
+        s.pcm.end(), pcm.begin(),
+        pcm.begin() + static_cast<std::ptrdiff_t>(std::min(pcm.size(), want - s.pcm.size())));
   }
   return s;
 }
@@ -289,7 +310,9 @@ ListeningResult listen_speech(std::span<const int16_t> sent, std::span<const int
   std::vector<double> levels;
   for (const auto& s : tx) levels.push_back(s.level_db);
   const double loud = percentile(levels, 0.95);
-  const auto judged_half = [&](size_t h) { return h >= kHalfHops && h < tx.size() && tx[h].level_db >= loud - kJudgedRangeDb; };
+  const auto judged_half = [&](size_t h) {
+    return h >= kHalfHops && h < tx.size() && tx[h].level_db >= loud - kJudgedRangeDb;
+  };
   // Judged: speech (within kSpeechRangeDb of the talker's loud level, the 95th percentile of
   // the 20 ms levels) that changes (a half differs from the 20 ms before it by kChangeDb).
   // Concealment continues what came before, so only where speech moves on can it be told from
@@ -298,9 +321,12 @@ ListeningResult listen_speech(std::span<const int16_t> sent, std::span<const int
   for (size_t i = 0; i < n; ++i) {
     const size_t a = i * kSegment / kHop, b = a + kHalfHops;
     if (b >= tx.size()) continue;
-    const double level = 10 * std::log10((std::pow(10, tx[a].level_db / 10) + std::pow(10, tx[b].level_db / 10)) / 2);
+    const double level =
+        10 *
+        std::log10((std::pow(10, tx[a].level_db / 10) + std::pow(10, tx[b].level_db / 10)) / 2);
     bool moves = false;
-    for (size_t h : {a, b}) moves = moves || (judged_half(h) && shape_distance(tx[h], tx[h - kHalfHops]) >= kChangeDb);
+    for (size_t h : {a, b})
+      moves = moves || (judged_half(h) && shape_distance(tx[h], tx[h - kHalfHops]) >= kChangeDb);
     counted[i] = level >= loud - kSpeechRangeDb && moves;
   }
   // A half arrived as itself: about as loud, the same shape, and nearer to itself than to the
@@ -349,7 +375,9 @@ ListeningResult listen_speech(std::span<const int16_t> sent, std::span<const int
     for (size_t j = i > reach ? i - reach : 0; j < std::min(n, i + reach + 1); ++j) {
       long last = -1;  // one vote per neighbour and lag
       for (const long m : matches[j]) {
-        for (long d = std::max({0L, m - kSpread, last + 1}); d <= std::min(max_hops, m + kSpread); ++d) ++votes[static_cast<size_t>(d)];
+        for (long d = std::max({0L, m - kSpread, last + 1}); d <= std::min(max_hops, m + kSpread);
+             ++d)
+          ++votes[static_cast<size_t>(d)];
         last = std::min(max_hops, m + kSpread);
       }
     }
@@ -359,7 +387,9 @@ ListeningResult listen_speech(std::span<const int16_t> sent, std::span<const int
     // The matching run nearest the consensus; its middle is the segment's place.
     long found = -1;
     for (const long m : matches[i]) {
-      if (std::abs(m - consensus) <= search && (found < 0 || std::abs(m - consensus) < std::abs(found - consensus))) found = m;
+      if (std::abs(m - consensus) <= search &&
+          (found < 0 || std::abs(m - consensus) < std::abs(found - consensus)))
+        found = m;
     }
     if (found < 0) continue;
     long lo = found, hi = found;
@@ -385,9 +415,10 @@ std::vector<ListeningSecond> per_second(const ListeningResult& r) {
     ListeningSecond sec;
     // A second with nothing to judge: before the start-up skipped, nothing to show; a pause
     // in speech keeps the second before's figure.
-    sec.fidelity_percent = total                      ? 100.0 * static_cast<double>(d.size()) / total
-                           : (s + 1) * kPerSecond <= r.first || out.empty() ? std::numeric_limits<double>::quiet_NaN()
-                                                                            : out.back().fidelity_percent;
+    sec.fidelity_percent = total ? 100.0 * static_cast<double>(d.size()) / total
+                           : (s + 1) * kPerSecond <= r.first || out.empty()
+                               ? std::numeric_limits<double>::quiet_NaN()
+                               : out.back().fidelity_percent;
     if (!d.empty()) sec.mouth_to_ear_ms = percentile(d, 0.5);
     out.push_back(sec);
   }
