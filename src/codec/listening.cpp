@@ -14,9 +14,9 @@ namespace {
 constexpr uint32_t kRate = 48000;
 constexpr size_t kSegment = kProbeSegmentMs * kRate / 1000;  // 1920 samples
 constexpr size_t kHop = kRate / 200;                         // 5 ms
-constexpr size_t kDistinct = 11;   // any this many consecutive segments differ
-constexpr double kSearchMs = 200;  // how far from the tracked delay a segment may sit
-constexpr double kAcquireMaxMs = 4000;
+constexpr size_t kDistinct = 11;        // any this many consecutive segments differ
+constexpr double kSearchMs = 200;       // how far from the tracked delay a segment may sit
+constexpr double kAcquireMaxMs = 4000;  // delays searched: 0 to this, from capture to playout
 constexpr size_t kAcquireSegments = 50;
 constexpr size_t kAcquireMin = 10;  // wrong alignments match ~1 in 16 by chance
 constexpr size_t kLostBeforeReacquire = 25;
@@ -64,6 +64,11 @@ std::vector<int8_t> label_track(std::span<const int16_t> pcm) {
   }
   return labels;
 }
+
+// The first place in the recording (in 5 ms hops from its start) a segment could sit: played no
+// sooner than captured. A recording that began before the signal (a listener that joined
+// first) places it `-offset_ms` later.
+long first_hop(double offset_ms) { return std::max(0L, std::lround(-offset_ms / 5)); }
 
 double percentile(std::vector<double> v, double q) {
   if (v.empty()) return 0;
@@ -196,10 +201,10 @@ ListeningResult track(size_t n, const At& at, double offset_ms, double skip_ms) 
   };
   // The delay that most of the next segments agree on.
   const auto acquire = [&](size_t from) -> long {
-    const long max_hops = static_cast<long>(kAcquireMaxMs / 5);
+    const long lo = first_hop(offset_ms), hi = lo + static_cast<long>(kAcquireMaxMs / 5);
     long best = -1;
     size_t best_count = 0;
-    for (long d = 0; d <= max_hops; ++d) {
+    for (long d = lo; d <= hi; ++d) {
       const size_t count = agree(from, d);
       if (count > best_count) best_count = count, best = d;
     }
@@ -356,34 +361,35 @@ ListeningResult listen_speech(std::span<const int16_t> sent, std::span<const int
   r.counted = counted;
   const auto first = std::min(n, static_cast<size_t>(std::max(0.0, skip_ms) / kProbeSegmentMs));
   r.first = first;
-  const long max_hops = static_cast<long>(kAcquireMaxMs / 5);
+  const long min_hop = first_hop(offset_ms),
+             max_hop = min_hop + static_cast<long>(kAcquireMaxMs / 5);
   std::vector<std::vector<long>> matches(n);
   for (size_t i = first; i < n; ++i) {
     if (!counted[i]) continue;
     ++r.segments;
-    for (long d = 0; d <= max_hops; ++d) {
+    for (long d = min_hop; d <= max_hop; ++d) {
       if (at(i, d)) matches[i].push_back(d);
     }
   }
   constexpr long kSpread = 2;  // neighbours within 10 ms agree
   const long search = static_cast<long>(kSpeechSearchMs / 5);
   const size_t reach = 1000 / kProbeSegmentMs;
-  std::vector<uint16_t> votes(static_cast<size_t>(max_hops + 1));
+  std::vector<uint16_t> votes(static_cast<size_t>(max_hop - min_hop + 1));
   for (size_t i = first; i < n; ++i) {
     if (matches[i].empty()) continue;
     std::fill(votes.begin(), votes.end(), 0);
     for (size_t j = i > reach ? i - reach : 0; j < std::min(n, i + reach + 1); ++j) {
       long last = -1;  // one vote per neighbour and lag
       for (const long m : matches[j]) {
-        for (long d = std::max({0L, m - kSpread, last + 1}); d <= std::min(max_hops, m + kSpread);
-             ++d)
-          ++votes[static_cast<size_t>(d)];
-        last = std::min(max_hops, m + kSpread);
+        for (long d = std::max({min_hop, m - kSpread, last + 1});
+             d <= std::min(max_hop, m + kSpread); ++d)
+          ++votes[static_cast<size_t>(d - min_hop)];
+        last = std::min(max_hop, m + kSpread);
       }
     }
     const auto best = std::max_element(votes.begin(), votes.end());
     if (*best < kSpeechAgree) continue;
-    const long consensus = best - votes.begin();
+    const long consensus = min_hop + (best - votes.begin());
     // The matching run nearest the consensus; its middle is the segment's place.
     long found = -1;
     for (const long m : matches[i]) {

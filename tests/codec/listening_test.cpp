@@ -152,6 +152,22 @@ std::vector<int16_t> shifted(std::span<const int16_t> pcm, double ms) {
   return out;
 }
 
+// A listener that joined 5 s before the talker: the signal sits 5.3 s into its recording, past
+// the 4 s of delay searched from the recording's start. The search starts where the signal
+// could first play (offset), not at the recording's start; before, only chance matches at wrong
+// places were found, and a call through 60 % loss on each leg read as 18-29 % with no delay.
+TEST(Listening, ARecordingThatBeganLongBeforeTheSignalIsSearchedFromTheSignal) {
+  const auto p = make_probe_signal(10, 5);
+  const auto r = listen(p, delayed(p, 5300), -5000);
+  EXPECT_DOUBLE_EQ(r.fidelity_percent, 100);
+  EXPECT_NEAR(r.mouth_to_ear_ms, 300, 3);
+  ASSERT_FALSE(speech().empty()) << "needs espeak-ng and sox (scripts/install-deps.sh)";
+  const auto s = make_speech_signal(speech(), 20);
+  const auto rs = listen(s, shifted(s.pcm, 5300), -5000);
+  EXPECT_GE(rs.fidelity_percent, 99);
+  EXPECT_NEAR(rs.mouth_to_ear_ms, 300, 3);
+}
+
 // Speech is judged where it is speech, and a copy is whole wherever it is placed.
 TEST(ListeningSpeech, ACopyIsWholeItsDelayIsTheShiftAndPausesAreNotJudged) {
   ASSERT_FALSE(speech().empty()) << "needs espeak-ng and sox (scripts/install-deps.sh)";
