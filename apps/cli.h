@@ -19,7 +19,8 @@ namespace wzp::apps {
 inline constexpr int kUsageError = 2;
 
 // nullopt: go on; otherwise the status to exit with.
-inline std::optional<int> parse_command_line(CLI::App& app, const std::string& name, int argc, char** argv) {
+inline std::optional<int> parse_command_line(CLI::App& app, const std::string& name, int argc,
+                                             char** argv) {
   app.name(name);
   app.set_version_flag("--version", name + " " + WZP_VERSION);
   // Every line out as it is written, also into a pipe or a journal (under systemd, stdout is
@@ -48,7 +49,8 @@ inline std::string default_state_dir(const std::string& name) {
     const std::string dirs = s;
     return dirs.substr(0, dirs.find(':'));
   }
-  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.wzp/" + name;
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return std::string(home) + "/.wzp/" + name;
   return "wzp-" + name + "-state";
 }
 

@@ -1,7 +1,9 @@
 // A daemon's log (spdlog): one line per record on stdout, written through at once (a journal or
 // a pipe sees it as it happens), each with a UTC timestamp, a level and the component.
 //   --log-format text   2026-12-04T14:55:01.123Z info  wzp-relay  listening on ...
-//   --log-format json   {"time":"2026-12-04T14:55:01.123Z","level":"info","component":"wzp-relay","msg":"listening on ..."}
+//   --log-format json
+//   {"time":"2026-12-04T14:55:01.123Z","level":"info","component":"wzp-relay","msg":"listening on
+//   ..."}
 // Events (the relay's joins, leaves and refusals; the bridge's pages) are JSON objects: in json
 // format their fields join the record's; in text format the object follows the prefix.
 // --log-level drops records below it (debug, info, warn, error).
@@ -37,11 +39,13 @@ class Log {
  public:
   Log(const std::string& component, const LogOptions& o)
       : json_(o.format == "json"),
-        logger_(std::make_shared<spdlog::logger>(component, std::make_shared<spdlog::sinks::stdout_sink_mt>())) {
+        logger_(std::make_shared<spdlog::logger>(
+            component, std::make_shared<spdlog::sinks::stdout_sink_mt>())) {
     // The level's short name is padded in text (the lines align), exact in JSON.
-    logger_->set_pattern(json_ ? R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","component":"%n",%v})"
-                               : "%Y-%m-%dT%H:%M:%S.%eZ %-5l %n  %v",
-                         spdlog::pattern_time_type::utc);
+    logger_->set_pattern(
+        json_ ? R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","component":"%n",%v})"
+              : "%Y-%m-%dT%H:%M:%S.%eZ %-5l %n  %v",
+        spdlog::pattern_time_type::utc);
     logger_->set_level(spdlog::level::from_str(o.level));
     logger_->flush_on(spdlog::level::trace);
   }
@@ -56,7 +60,8 @@ class Log {
   // An event: a JSON object (anything else is logged as text).
   void event(spdlog::level::level_enum level, const std::string& object) {
     if (!json_) return logger_->log(level, "{}", object);
-    if (object.size() < 2 || object.front() != '{' || object.back() != '}') return say(level, object);
+    if (object.size() < 2 || object.front() != '{' || object.back() != '}')
+      return say(level, object);
     const std::string fields = object.substr(1, object.size() - 2);
     logger_->log(level, "{}", fields.empty() ? R"("msg":"")" : fields);
   }
@@ -64,7 +69,9 @@ class Log {
  private:
   void say(spdlog::level::level_enum level, const std::string& text) {
     if (!json_) return logger_->log(level, "{}", text);
-    logger_->log(level, "\"msg\":{}", nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    logger_->log(
+        level, "\"msg\":{}",
+        nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
 
   bool json_;

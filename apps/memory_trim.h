@@ -17,7 +17,8 @@ namespace wzp::apps {
 
 class MemoryTrim {
  public:
-  explicit MemoryTrim(boost::asio::io_context& io, std::chrono::seconds every = std::chrono::seconds(60))
+  explicit MemoryTrim(boost::asio::io_context& io,
+                      std::chrono::seconds every = std::chrono::seconds(60))
       : timer_(io), every_(every) {
     arm();
   }

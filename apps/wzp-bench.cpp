@@ -2,10 +2,10 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "cli.h"
 #include "client/hostile_profiles.h"
 #include "report.h"
 #include "suites.h"
-#include "cli.h"
 
 int main(int argc, char** argv) {
   using wzp::bench::all_suites;
@@ -21,25 +21,39 @@ int main(int argc, char** argv) {
   std::string legs = "one";
   std::vector<std::string> profiles;
   std::string signal = "tone";
-  app.add_option("--signal", signal, "network, hostile: what the talker sends: the tone probe (tone), espeak-ng speech (speech) or each in turn (all)")
+  app.add_option("--signal", signal,
+                 "network, hostile: what the talker sends: the tone probe (tone), espeak-ng speech "
+                 "(speech) or each in turn (all)")
       ->check(CLI::IsMember({"tone", "speech", "all"}))
       ->capture_default_str();
-  app.add_option("--html", html, "network, hostile, soak: also write a self-contained HTML report with charts");
-  app.add_option("--seconds", seconds, "network, hostile: length of each call")->check(CLI::Range(5, 600))->capture_default_str();
-  app.add_option("--legs", legs, "network: impair the receiver's leg (one), both legs (both) or each in turn (all)")
+  app.add_option("--html", html,
+                 "network, hostile, soak: also write a self-contained HTML report with charts");
+  app.add_option("--seconds", seconds, "network, hostile: length of each call")
+      ->check(CLI::Range(5, 600))
+      ->capture_default_str();
+  app.add_option("--legs", legs,
+                 "network: impair the receiver's leg (one), both legs (both) or each in turn (all)")
       ->check(CLI::IsMember({"one", "both", "all"}))
       ->capture_default_str();
   std::vector<std::string> known;
   for (const auto& p : wzp::client::hostile_profiles()) known.push_back(p.name);
-  app.add_option("--profile", profiles, "network, hostile: only this profile (repeatable)")->check(CLI::IsMember(known));
+  app.add_option("--profile", profiles, "network, hostile: only this profile (repeatable)")
+      ->check(CLI::IsMember(known));
   double minutes = 1;
   int pages = 20;
   bool check = false;
   std::string only;
-  app.add_option("--only", only, "soak: only this process (default: the relay, then the bridge)")->check(CLI::IsMember({"relay", "bridge"}));
-  app.add_option("--minutes", minutes, "soak: minutes of churn against each process")->check(CLI::Range(0.5, 1440.0))->capture_default_str();
-  app.add_option("--pages", pages, "soak: browser pages open at once at most")->check(CLI::Range(1, 100))->capture_default_str();
-  app.add_flag("--check", check, "soak: exit 1 unless every bound holds (RSS growth under 5 % after the warm-up, descriptors flat, no crash, media flowing)");
+  app.add_option("--only", only, "soak: only this process (default: the relay, then the bridge)")
+      ->check(CLI::IsMember({"relay", "bridge"}));
+  app.add_option("--minutes", minutes, "soak: minutes of churn against each process")
+      ->check(CLI::Range(0.5, 1440.0))
+      ->capture_default_str();
+  app.add_option("--pages", pages, "soak: browser pages open at once at most")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  app.add_flag("--check", check,
+               "soak: exit 1 unless every bound holds (RSS growth under 5 % after the warm-up, "
+               "descriptors flat, no crash, media flowing)");
   app.footer([] {
     std::string text = "Suites:\n  all        every suite that is built\n";
     for (const auto& s : all_suites()) {

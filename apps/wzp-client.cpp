@@ -6,25 +6,26 @@
 
 #include <utility>
 
+#include <sodium.h>
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <csignal>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <numbers>
-#include <sodium.h>
 #include <sstream>
 
+#include "cli.h"
 #include "client/echo_probe.h"
 #include "client/jitter_sweep.h"
 #include "client/live_audio.h"
-#include "client/quic_signal.h"
 #include "client/printable.h"
+#include "client/quic_signal.h"
 #include "client/room_call.h"
 #include "client/signal_session.h"
 #include "client/status_line.h"
@@ -40,7 +41,6 @@
 #include "transport/endpoint.h"
 #include "transport/quic.h"
 #include "transport/tls_identity.h"
-#include "cli.h"
 
 namespace {
 
@@ -105,9 +105,10 @@ int main(int argc, char** argv) {
   app.add_option("--name", name, "display name shown to the room");
   std::string secret;
   bool new_secret = false;
-  app.add_option("--secret", secret,
-                 "the invite-only room of --room's name and this secret (32 hex digits): the relay "
-                 "admits only those who hold it; without it a room is open to anyone who knows its name")
+  app.add_option(
+         "--secret", secret,
+         "the invite-only room of --room's name and this secret (32 hex digits): the relay "
+         "admits only those who hold it; without it a room is open to anyone who knows its name")
       ->check(CLI::Validator(
           std::function<std::string(std::string&)>([](std::string& s) {
             return wzp::proto::parse_room_secret(s)
@@ -125,21 +126,23 @@ int main(int argc, char** argv) {
   app.add_option("--expect", expect,
                  "hand our key only to this fingerprint (repeatable): anyone else the relay lists "
                  "in the room hears nothing of us")
-      ->check(CLI::Validator(
-          std::function<std::string(std::string&)>([](std::string& fp) {
-            return wzp::crypto::is_fingerprint(fp) ? std::string()
-                                              : "'" + fp + "' is not a fingerprint (like " +
-                                                    "0a1b:2c3d:4e5f:6a7b:8c9d:0e1f:2a3b:4c5d, " +
-                                                    "from wzp-client --show-identity)";
-          }),
-          "FINGERPRINT"));
-  app.add_option("--identity", identity_path, "identity file, created on first use (default: ~/.wzp/identity)");
+      ->check(CLI::Validator(std::function<std::string(std::string&)>([](std::string& fp) {
+                               return wzp::crypto::is_fingerprint(fp)
+                                          ? std::string()
+                                          : "'" + fp + "' is not a fingerprint (like " +
+                                                "0a1b:2c3d:4e5f:6a7b:8c9d:0e1f:2a3b:4c5d, " +
+                                                "from wzp-client --show-identity)";
+                             }),
+                             "FINGERPRINT"));
+  app.add_option("--identity", identity_path,
+                 "identity file, created on first use (default: ~/.wzp/identity)");
   app.add_option("--known-relays", pins,
                  "relay certificate pins, trust on first use (default: ~/.wzp/known_relays)");
   app.add_flag("--show-identity", show_identity, "print the fingerprint and exit");
   app.add_flag("--show-mnemonic", show_mnemonic, "with --show-identity: also the recovery words");
   app.add_flag("--restore-identity", restore, "read 24 recovery words on stdin into --identity");
-  app.add_option("--send-tone", tone_secs, "send a tone (440 Hz unless --tone-freq) for SECS seconds")
+  app.add_option("--send-tone", tone_secs,
+                 "send a tone (440 Hz unless --tone-freq) for SECS seconds")
       ->check(wzp::apps::positive_seconds());
   app.add_option("--tone-freq", tone_hz, "the tone's frequency, Hz")
       ->check(CLI::Range(20.0, 20000.0))
@@ -150,8 +153,10 @@ int main(int argc, char** argv) {
   app.add_option("--call", call_fp, "call this fingerprint once registered (implies --register)");
   app.add_flag("--auto-answer", auto_answer, "accept incoming direct calls (implies --register)");
   app.add_option("--token", token, "auth token for relays started with --auth-url");
-  app.add_option("--send-file", send_file, "send a WAV file (any rate and channels) or raw 48 kHz s16le");
-  app.add_option("--record", record, "record what the room says (FILE.wav, or FILE.raw for 48 kHz s16le)")
+  app.add_option("--send-file", send_file,
+                 "send a WAV file (any rate and channels) or raw 48 kHz s16le");
+  app.add_option("--record", record,
+                 "record what the room says (FILE.wav, or FILE.raw for 48 kHz s16le)")
       ->check(CLI::Validator(
           [](const std::string& f) {
             return f.ends_with(".wav") || f.ends_with(".raw")
@@ -175,12 +180,14 @@ int main(int argc, char** argv) {
                  "SECS in the room: the sender's clock drift against ours and how the jitter "
                  "buffer absorbed it")
       ->check(wzp::apps::positive_seconds());
-  app.add_option("--clock-skew-ppm", skew_ppm, "run our 20 ms clock this many ppm fast (drift tests)");
+  app.add_option("--clock-skew-ppm", skew_ppm,
+                 "run our 20 ms clock this many ppm fast (drift tests)");
   app.add_flag("--sweep", sweep,
                "delay against concealment over a range of jitter-buffer settings on a simulated "
                "link (no relay needed); writes a chart");
   app.add_option("--sweep-out", sweep_out, "--sweep: the chart (SVG)")->capture_default_str();
-  app.add_option("--sweep-jitter", sweep_opt.jitter_ms, "--sweep: link jitter, ms")->capture_default_str();
+  app.add_option("--sweep-jitter", sweep_opt.jitter_ms, "--sweep: link jitter, ms")
+      ->capture_default_str();
   app.add_option("--sweep-loss", sweep_opt.loss, "--sweep: link loss, 0..1")
       ->check(CLI::Range(0.0, 0.9))
       ->capture_default_str();
@@ -191,10 +198,12 @@ int main(int argc, char** argv) {
 
   if (sweep) {
     std::printf("%-16s %10s %12s %6s\n", "jitter buffer", "delay ms", "concealed %", "late");
-    const auto points = wzp::client::run_jitter_sweep(sweep_opt, [](const wzp::client::SweepPoint& p) {
-      std::printf("%-16s %10.1f %12.2f %6lu\n", p.label.c_str(), p.delay_ms, p.concealed, p.late);
-      std::fflush(stdout);
-    });
+    const auto points =
+        wzp::client::run_jitter_sweep(sweep_opt, [](const wzp::client::SweepPoint& p) {
+          std::printf("%-16s %10.1f %12.2f %6lu\n", p.label.c_str(), p.delay_ms, p.concealed,
+                      p.late);
+          std::fflush(stdout);
+        });
     std::ofstream svg(sweep_out);
     svg << wzp::client::sweep_svg(points, sweep_opt);
     if (!svg) {
@@ -209,25 +218,28 @@ int main(int argc, char** argv) {
     return rc;
   }
   if (new_secret) {
-    std::cout << wzp::proto::to_hex(wzp::crypto::random_nonce(wzp::proto::kRoomSecretBytes)) << "\n";
+    std::cout << wzp::proto::to_hex(wzp::crypto::random_nonce(wzp::proto::kRoomSecretBytes))
+              << "\n";
     return 0;
   }
   if (relay.empty()) {
     std::cerr << "wzp-client: a relay address is required (see --help)\n";
     return 2;
   }
-  const bool acts = tone_secs > 0 || !send_file.empty() || !record.empty() || live || echo_secs > 0 ||
-                    drift_secs > 0 || !call_fp.empty() || auto_answer || do_register || duration > 0;
+  const bool acts = tone_secs > 0 || !send_file.empty() || !record.empty() || live ||
+                    echo_secs > 0 || drift_secs > 0 || !call_fp.empty() || auto_answer ||
+                    do_register || duration > 0;
   if (!acts) {
     // A bare `wzp-client HOST:PORT` would sit in the lobby, silent and deaf: say what it can do.
-    std::cerr << "wzp-client: what should the call do? Pick one or more:\n"
-                 "  --send-tone SECS | --send-file FILE   send a tone or a recording\n"
-                 "  --record FILE.wav                     record what the room says (until Ctrl-C)\n"
-                 "  --live                                talk and listen (microphone and speaker)\n"
-                 "  --echo-test SECS                      measure the path through the relay\n"
-                 "  --register | --call FP | --auto-answer   direct calls\n"
-                 "  --duration SECS                       just be in the room (--room NAME)\n"
-                 "(--help lists every option)\n";
+    std::cerr
+        << "wzp-client: what should the call do? Pick one or more:\n"
+           "  --send-tone SECS | --send-file FILE   send a tone or a recording\n"
+           "  --record FILE.wav                     record what the room says (until Ctrl-C)\n"
+           "  --live                                talk and listen (microphone and speaker)\n"
+           "  --echo-test SECS                      measure the path through the relay\n"
+           "  --register | --call FP | --auto-answer   direct calls\n"
+           "  --duration SECS                       just be in the room (--room NAME)\n"
+           "(--help lists every option)\n";
     return 2;
   }
   // A host name is looked up when the call dials (and again at every redial).
@@ -252,7 +264,8 @@ int main(int argc, char** argv) {
     } else if (tone_secs > 0) {
       audio.resize(static_cast<size_t>(tone_secs * 48000));
       for (size_t i = 0; i < audio.size(); ++i) {
-        audio[i] = static_cast<int16_t>(8000 * std::sin(2 * std::numbers::pi * tone_hz * i / 48000.0));
+        audio[i] =
+            static_cast<int16_t>(8000 * std::sin(2 * std::numbers::pi * tone_hz * i / 48000.0));
       }
     }
   } catch (const std::exception& e) {
@@ -267,7 +280,8 @@ int main(int argc, char** argv) {
   if (drift_secs > 0) duration = drift_secs;
   // A recorder, a live call or a registration runs until Ctrl-C; a sender until its audio is
   // sent (and 2 s for the tail to arrive).
-  if (duration <= 0) duration = do_register || live || audio.empty() ? 1e9 : audio.size() / 48000.0 + 2;
+  if (duration <= 0)
+    duration = do_register || live || audio.empty() ? 1e9 : audio.size() / 48000.0 + 2;
   std::unique_ptr<wzp::client::LiveAudio> device;
   if (live) {
     std::string why;
@@ -281,7 +295,8 @@ int main(int argc, char** argv) {
   if (!metrics_file.empty()) {
     metrics_out.open(metrics_file, std::ios::app);
     if (!metrics_out) {
-      std::cerr << "wzp-client: cannot write " << metrics_file << ": " << std::strerror(errno) << "\n";
+      std::cerr << "wzp-client: cannot write " << metrics_file << ": " << std::strerror(errno)
+                << "\n";
       return 2;
     }
   }
@@ -322,7 +337,8 @@ int main(int argc, char** argv) {
   opt.token = token;
   opt.clock_skew_ppm = skew_ppm;
   opt.encoder.adaptive = profile == "auto";
-  opt.encoder.tier = profile == "auto" ? wzp::proto::Tier::kGood : *wzp::proto::tier_from_name(profile);
+  opt.encoder.tier =
+      profile == "auto" ? wzp::proto::Tier::kGood : *wzp::proto::tier_from_name(profile);
   // A steady tone, the probe file or the echo test would look like background noise to the
   // VAD, so they are sent as they are; a microphone, and a client with nothing to send (a
   // recorder), send speech only and comfort noise in the pauses: a listener's uplink stays
@@ -340,8 +356,8 @@ int main(int argc, char** argv) {
     }
     if (!wzp::transport::KnownRelays::trusted(verdict)) {
       pin_error = "the certificate of " + which + " changed (pinned " + pinned.substr(0, 16) +
-                  "..., now " + fp.substr(0, 16) + "...); if that is expected, remove its line from " +
-                  pins;
+                  "..., now " + fp.substr(0, 16) +
+                  "...); if that is expected, remove its line from " + pins;
       return false;
     }
     return true;
@@ -357,7 +373,8 @@ int main(int argc, char** argv) {
   opt.on_member = [say](const wzp::client::MemberEvent& e) {
     using K = wzp::client::MemberEvent::Kind;
     const std::string who =
-        (e.who.display_name.empty() ? std::string("(no name)") : wzp::client::printable(e.who.display_name)) +
+        (e.who.display_name.empty() ? std::string("(no name)")
+                                    : wzp::client::printable(e.who.display_name)) +
         " " + e.who.fingerprint;
     std::string line;
     switch (e.kind) {
@@ -371,7 +388,8 @@ int main(int argc, char** argv) {
         break;
       case K::kIdentityChanged:
         line = "WARNING: " + wzp::client::printable(e.who.display_name) +
-               " came back with another identity (" + e.who.fingerprint + "): check the safety number";
+               " came back with another identity (" + e.who.fingerprint +
+               "): check the safety number";
         break;
     }
     say(line);
@@ -391,7 +409,8 @@ int main(int argc, char** argv) {
                            std::chrono::steady_clock::now().time_since_epoch())
                            .count();
     char j[128];
-    std::snprintf(j, sizeof j, "{\"event\":\"%s\",\"monotonic_ms\":%.3f}", event, now - ms_before_now);
+    std::snprintf(j, sizeof j, "{\"event\":\"%s\",\"monotonic_ms\":%.3f}", event,
+                  now - ms_before_now);
     metrics_out << j << std::endl;
   };
   auto source = [&](std::span<int16_t> pcm) {
@@ -428,13 +447,16 @@ int main(int argc, char** argv) {
     }
     heard = heard || std::any_of(pcm.begin(), pcm.end(), [](int16_t x) { return x != 0; });
     if (wav) wav->write(pcm.data(), pcm.size());
-    if (raw) raw.write(reinterpret_cast<const char*>(pcm.data()), static_cast<std::streamsize>(pcm.size() * 2));
+    if (raw)
+      raw.write(reinterpret_cast<const char*>(pcm.data()),
+                static_cast<std::streamsize>(pcm.size() * 2));
   };
   std::unique_ptr<wzp::client::RoomCall> call;
   std::string call_room = opt.room;  // for the "joined room" line
   // What the "joined room" line says about who else may come in.
-  std::string call_access = opt.secret ? " (invite-only: the relay admits only holders of its secret)"
-                                       : " (open: anyone who knows its name can join)";
+  std::string call_access = opt.secret
+                                ? " (invite-only: the relay admits only holders of its secret)"
+                                : " (open: anyone who knows its name can join)";
   if (!do_register) {
     call = std::make_unique<wzp::client::RoomCall>(io, *ep.address, *identity, opt, source, sink);
   }
@@ -470,7 +492,8 @@ int main(int argc, char** argv) {
     uint8_t r[8];
     randombytes_buf(r, sizeof r);
     call_id = wzp::proto::to_hex(r);
-    session->send(wzp::proto::DirectCallOffer{call_id, to, std::nullopt, name.empty() ? std::nullopt : std::optional(name)});
+    session->send(wzp::proto::DirectCallOffer{call_id, to, std::nullopt,
+                                              name.empty() ? std::nullopt : std::optional(name)});
     say("calling " + to);
   };
   if (do_register) {
@@ -488,8 +511,8 @@ int main(int argc, char** argv) {
               registered_once = true;
               break;
             case K::kReconnecting:
-              say("reconnecting to " + e.relay + " (attempt " + std::to_string(e.attempt) + ", in " +
-                  std::to_string(e.next_delay_ms / 1000.0).substr(0, 4) + " s)");
+              say("reconnecting to " + e.relay + " (attempt " + std::to_string(e.attempt) +
+                  ", in " + std::to_string(e.next_delay_ms / 1000.0).substr(0, 4) + " s)");
               break;
             case K::kDeregistered:
               say("deregistered");
@@ -507,7 +530,9 @@ int main(int argc, char** argv) {
             say("incoming call from " + incoming_from +
                 (offer->display_name ? " (" + *offer->display_name + ")" : std::string()) +
                 (auto_answer ? "; answering" : "; type 'answer' or 'decline'"));
-            if (auto_answer) session->send(wzp::proto::DirectCallAnswer{incoming_id, true, std::nullopt, std::nullopt});
+            if (auto_answer)
+              session->send(
+                  wzp::proto::DirectCallAnswer{incoming_id, true, std::nullopt, std::nullopt});
           } else if (std::holds_alternative<wzp::proto::CallRinging>(m)) {
             say("ringing");
           } else if (const auto* ans = std::get_if<wzp::proto::DirectCallAnswer>(&m)) {
@@ -532,46 +557,48 @@ int main(int argc, char** argv) {
   // Only a pipe, terminal or socket can be watched by the event loop (not a regular file).
   boost::asio::posix::stream_descriptor in(io);
   struct stat in_stat {};
-  const bool commands = do_register && fstat(STDIN_FILENO, &in_stat) == 0 &&
-                        (S_ISFIFO(in_stat.st_mode) || S_ISCHR(in_stat.st_mode) ||
-                         S_ISSOCK(in_stat.st_mode));
+  const bool commands =
+      do_register && fstat(STDIN_FILENO, &in_stat) == 0 &&
+      (S_ISFIFO(in_stat.st_mode) || S_ISCHR(in_stat.st_mode) || S_ISSOCK(in_stat.st_mode));
   if (commands) {
     boost::system::error_code ec;
     in.assign(::dup(STDIN_FILENO), ec);
   }
   boost::asio::streambuf in_buf;
   std::function<void()> read_command = [&] {
-    boost::asio::async_read_until(in, in_buf, '\n', [&](const boost::system::error_code& ec, size_t) {
-      if (ec) return;
-      std::istream is(&in_buf);
-      std::string line, verb, arg;
-      std::getline(is, line);
-      std::istringstream words(line);
-      words >> verb >> arg;
-      if (verb == "relay" && !arg.empty()) {
-        const auto to = wzp::transport::parse_address(arg);
-        if (!to.address) {
-          say("relay " + to.error);
-        } else {
-          current_relay = arg;
-          session->register_relay(arg);
-          if (call) call->move_to(*to.address);
-          say("moving to " + arg);
-        }
-      } else if (verb == "call" && !arg.empty()) {
-        place_call(arg);
-      } else if ((verb == "answer" || verb == "decline") && !incoming_id.empty()) {
-        session->send(wzp::proto::DirectCallAnswer{incoming_id, verb == "answer", std::nullopt, std::nullopt});
-      } else if (verb == "hangup" && call) {
-        session->send(wzp::proto::Hangup{call_id, "bye"});
-        end_call("hung up");
-      } else if (verb == "quit") {
-        stopping = true;
-      } else if (!verb.empty()) {
-        say("unknown command '" + verb + "'");
-      }
-      read_command();
-    });
+    boost::asio::async_read_until(
+        in, in_buf, '\n', [&](const boost::system::error_code& ec, size_t) {
+          if (ec) return;
+          std::istream is(&in_buf);
+          std::string line, verb, arg;
+          std::getline(is, line);
+          std::istringstream words(line);
+          words >> verb >> arg;
+          if (verb == "relay" && !arg.empty()) {
+            const auto to = wzp::transport::parse_address(arg);
+            if (!to.address) {
+              say("relay " + to.error);
+            } else {
+              current_relay = arg;
+              session->register_relay(arg);
+              if (call) call->move_to(*to.address);
+              say("moving to " + arg);
+            }
+          } else if (verb == "call" && !arg.empty()) {
+            place_call(arg);
+          } else if ((verb == "answer" || verb == "decline") && !incoming_id.empty()) {
+            session->send(wzp::proto::DirectCallAnswer{incoming_id, verb == "answer", std::nullopt,
+                                                       std::nullopt});
+          } else if (verb == "hangup" && call) {
+            session->send(wzp::proto::Hangup{call_id, "bye"});
+            end_call("hung up");
+          } else if (verb == "quit") {
+            stopping = true;
+          } else if (!verb.empty()) {
+            say("unknown command '" + verb + "'");
+          }
+          read_command();
+        });
   };
   if (commands && in.is_open()) read_command();
 
@@ -590,7 +617,8 @@ int main(int argc, char** argv) {
   uint64_t delay_n = 0;
   for (int tick = 0;; ++tick) {
     io.run_for(std::chrono::milliseconds(100));
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const auto st = call ? call->status() : wzp::client::RoomCallStatus{};
     ever_connected = ever_connected || st.connected || (session && session->registered());
     if (st.failed || !pin_error.empty()) {
@@ -638,9 +666,10 @@ int main(int argc, char** argv) {
         w.loss_percent = st.loss_percent;
         echo_windows.push_back(w);
         if (w.heard) {
-          std::printf("echo window %2d: %3.0f Hz -> %6.1f Hz, delay %4.0f ms, SNR %5.1f dB, "
-                      "loss %4.1f %%\n",
-                      w.index, w.freq_sent, w.freq_heard, w.delay_ms, w.snr_db, w.loss_percent);
+          std::printf(
+              "echo window %2d: %3.0f Hz -> %6.1f Hz, delay %4.0f ms, SNR %5.1f dB, "
+              "loss %4.1f %%\n",
+              w.index, w.freq_sent, w.freq_heard, w.delay_ms, w.snr_db, w.loss_percent);
         } else {
           std::printf("echo window %2d: %3.0f Hz -> nothing came back\n", w.index, w.freq_sent);
         }
@@ -652,30 +681,36 @@ int main(int argc, char** argv) {
       const auto& r = st.received;
       // A counter lower than last second's started again (a new connection's encoder).
       const auto since = [](uint64_t now, uint64_t last) { return now >= last ? now - last : now; };
-      const uint64_t d_dec = since(r.slots_decoded, last_decoded), d_con = since(r.slots_concealed, last_concealed);
+      const uint64_t d_dec = since(r.slots_decoded, last_decoded),
+                     d_con = since(r.slots_concealed, last_concealed);
       const double kbps = static_cast<double>(since(st.sent.bytes, last_bytes)) * 8 / 1000.0;
-      last_bytes = st.sent.bytes, last_decoded = r.slots_decoded, last_concealed = r.slots_concealed;
+      last_bytes = st.sent.bytes, last_decoded = r.slots_decoded,
+      last_concealed = r.slots_concealed;
       char j[768];
-      std::snprintf(j, sizeof j,
-                    "{\"t\":%.1f,\"state\":\"%s\",\"members\":%zu,\"tier\":\"%s\",\"loss_percent\":%.2f,"
-                    "\"rtt_ms\":%.1f,\"jitter_ms\":%.1f,\"buffer_delay_ms\":%u,"
-                    "\"concealment_percent\":%.2f,\"bitrate_kbps\":%.1f,\"reconnects\":%u,"
-                    "\"codec\":\"%s\",\"repairs_per_frame\":%.2f,\"path_budget_kbps\":%.1f,"
-                    "\"reports_by_datagram\":%llu,\"directives_by_datagram\":%llu%s}",
-                    elapsed, st.connected ? "connected" : st.reconnecting ? "reconnecting" : "connecting",
-                    st.members, std::string(wzp::proto::tier_name(st.tier)).c_str(), st.loss_percent,
-                    st.rtt_ms, st.jitter_ms, st.buffer_delay_ms,
-                    d_dec + d_con ? 100.0 * d_con / (d_dec + d_con) : 0.0, kbps, st.reconnects,
-                    std::string(wzp::proto::codec_info(st.codec).name).c_str(), st.repairs_per_frame,
-                    st.path_budget_kbps, static_cast<unsigned long long>(st.reports_by_datagram),
-                    static_cast<unsigned long long>(st.directives_by_datagram),
-                    st.drift_ppm ? (",\"drift_ppm\":" + std::to_string(*st.drift_ppm)).c_str() : "");
+      std::snprintf(
+          j, sizeof j,
+          "{\"t\":%.1f,\"state\":\"%s\",\"members\":%zu,\"tier\":\"%s\",\"loss_percent\":%.2f,"
+          "\"rtt_ms\":%.1f,\"jitter_ms\":%.1f,\"buffer_delay_ms\":%u,"
+          "\"concealment_percent\":%.2f,\"bitrate_kbps\":%.1f,\"reconnects\":%u,"
+          "\"codec\":\"%s\",\"repairs_per_frame\":%.2f,\"path_budget_kbps\":%.1f,"
+          "\"reports_by_datagram\":%llu,\"directives_by_datagram\":%llu%s}",
+          elapsed,
+          st.connected      ? "connected"
+          : st.reconnecting ? "reconnecting"
+                            : "connecting",
+          st.members, std::string(wzp::proto::tier_name(st.tier)).c_str(), st.loss_percent,
+          st.rtt_ms, st.jitter_ms, st.buffer_delay_ms,
+          d_dec + d_con ? 100.0 * d_con / (d_dec + d_con) : 0.0, kbps, st.reconnects,
+          std::string(wzp::proto::codec_info(st.codec).name).c_str(), st.repairs_per_frame,
+          st.path_budget_kbps, static_cast<unsigned long long>(st.reports_by_datagram),
+          static_cast<unsigned long long>(st.directives_by_datagram),
+          st.drift_ppm ? (",\"drift_ppm\":" + std::to_string(*st.drift_ppm)).c_str() : "");
       metrics_out << j << std::endl;
     }
     if (tick % 10 == 9) {
       wzp::client::StatusView v;
       v.elapsed_s = elapsed;
-      v.state = !call            ? (session->registered() ? "registered" : "registering")
+      v.state = !call             ? (session->registered() ? "registered" : "registering")
                 : st.connected    ? "connected"
                 : st.reconnecting ? "reconnecting"
                                   : "connecting";
@@ -718,15 +753,17 @@ int main(int argc, char** argv) {
       exit_code = 1;
     } else {
       const auto& r = j.received;
-      const double filled = 100.0 * r.slots_decoded / std::max<uint64_t>(1, r.slots_decoded + r.slots_concealed);
-      std::printf("drift test: the sender's clock runs %+.0f ppm against ours (%.1f ms per minute)\n"
-                  "drift test: jitter buffer delay %u..%u ms (mean %.0f), %lu frames dropped and %lu "
-                  "stretched to follow it; playout filled %.1f %%\n",
-                  *j.drift_ppm, *j.drift_ppm * 60e-3, delay_min, delay_max, delay_sum / delay_n,
-                  j.accelerated, j.decelerated, filled);
+      const double filled =
+          100.0 * r.slots_decoded / std::max<uint64_t>(1, r.slots_decoded + r.slots_concealed);
+      std::printf(
+          "drift test: the sender's clock runs %+.0f ppm against ours (%.1f ms per minute)\n"
+          "drift test: jitter buffer delay %u..%u ms (mean %.0f), %lu frames dropped and %lu "
+          "stretched to follow it; playout filled %.1f %%\n",
+          *j.drift_ppm, *j.drift_ppm * 60e-3, delay_min, delay_max, delay_sum / delay_n,
+          j.accelerated, j.decelerated, filled);
       std::printf("drift test verdict: %s\n", filled > 98 && delay_max < 1000
-                                                 ? "ABSORBED: the buffer followed the drift"
-                                                 : "NOT ABSORBED: gaps or growing delay");
+                                                  ? "ABSORBED: the buffer followed the drift"
+                                                  : "NOT ABSORBED: gaps or growing delay");
     }
   }
   if (exit_code == 0 && !record.empty()) {

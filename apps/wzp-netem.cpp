@@ -7,9 +7,9 @@
 #include <csignal>
 #include <iostream>
 
+#include "cli.h"
 #include "transport/endpoint.h"
 #include "transport/netem_proxy.h"
-#include "cli.h"
 
 namespace {
 
@@ -51,11 +51,14 @@ int main(int argc, char** argv) {
   app.add_option("--outage", outages, "blackout START:SECONDS (repeatable), e.g. 10:3");
   std::vector<double> loss_steps;
   double step_s = 10;
-  app.add_option("--loss-steps", loss_steps, "random loss that changes every --step seconds, percent, e.g. 0,20,5")
+  app.add_option("--loss-steps", loss_steps,
+                 "random loss that changes every --step seconds, percent, e.g. 0,20,5")
       ->delimiter(',')
       ->check(CLI::Range(0.0, 100.0));
-  app.add_option("--step", step_s, "seconds per --loss-steps value")->check(CLI::Range(0.1, 3600.0));
-  app.add_option("--rebind", rebinds, "change the upstream-facing source port at SECONDS (repeatable)");
+  app.add_option("--step", step_s, "seconds per --loss-steps value")
+      ->check(CLI::Range(0.1, 3600.0));
+  app.add_option("--rebind", rebinds,
+                 "change the upstream-facing source port at SECONDS (repeatable)");
   app.add_option("--direction", direction, "which way to impair")
       ->check(CLI::IsMember({"both", "up", "down"}));
   app.add_option("--seed", seed, "random seed (same seed, same fates)");

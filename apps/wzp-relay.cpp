@@ -11,7 +11,10 @@
 #include <optional>
 #include <sstream>
 
+#include "cli.h"
 #include "crypto/identity.h"
+#include "log.h"
+#include "memory_trim.h"
 #include "relay/forwarder.h"
 #include "relay/http_auth.h"
 #include "relay/metrics_http.h"
@@ -21,9 +24,6 @@
 #include "transport/endpoint.h"
 #include "transport/quic.h"
 #include "transport/tls_identity.h"
-#include "cli.h"
-#include "log.h"
-#include "memory_trim.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"wzp-relay: WarzonePhone relay (SFU rooms over QUIC)"};
@@ -39,14 +39,14 @@ int main(int argc, char** argv) {
   auto* metrics_opt = app.add_option("--metrics-listen", o.metrics_listen,
                                      "Prometheus /metrics over HTTP, HOST:PORT ('off' to disable)")
                           ->capture_default_str();
-  auto* sessions_opt = app.add_option("--max-sessions", o.max_sessions, "sessions at most")
-                           ->capture_default_str();
-  auto* members_opt = app.add_option("--max-participants", o.max_participants,
-                                     "participants per room at most")
-                          ->capture_default_str();
-  auto* rate_opt = app.add_option("--max-packet-rate", o.max_packet_rate,
-                                  "datagrams/s per session before drops")
-                       ->capture_default_str();
+  auto* sessions_opt =
+      app.add_option("--max-sessions", o.max_sessions, "sessions at most")->capture_default_str();
+  auto* members_opt =
+      app.add_option("--max-participants", o.max_participants, "participants per room at most")
+          ->capture_default_str();
+  auto* rate_opt =
+      app.add_option("--max-packet-rate", o.max_packet_rate, "datagrams/s per session before drops")
+          ->capture_default_str();
   auto* idle_opt = app.add_option("--idle-timeout", o.idle_timeout,
                                   "seconds without traffic before a session is hung up (0: never)")
                        ->capture_default_str();
@@ -56,8 +56,8 @@ int main(int argc, char** argv) {
                                     "forward mode: pipe every client to this relay, HOST:PORT");
   auto* probe_opt = app.add_option("--probe", o.probes,
                                    "probe this peer relay once a second (repeatable), HOST:PORT");
-  auto* auth_opt = app.add_option("--auth-url", o.auth_url,
-                                  "check clients' tokens with POST {\"token\"} to this http:// URL");
+  auto* auth_opt = app.add_option(
+      "--auth-url", o.auth_url, "check clients' tokens with POST {\"token\"} to this http:// URL");
   wzp::apps::LogOptions log_flags;
   const auto [log_format_opt, log_level_opt] = wzp::apps::add_log_flags(app, log_flags);
   const wzp::relay::RelayOptions defaults = o;
@@ -99,7 +99,8 @@ int main(int argc, char** argv) {
   // The relay's events are JSON objects; refusals of a misbehaving peer are warnings.
   const auto event = [&log](const std::string& line) {
     const auto name = nlohmann::json::parse(line, nullptr, false).value("event", std::string());
-    const bool refusal = name == "cut_off" || name == "forged_sender_key" || name == "handshake_failed";
+    const bool refusal =
+        name == "cut_off" || name == "forged_sender_key" || name == "handshake_failed";
     log.event(refusal ? spdlog::level::warn : spdlog::level::info, line);
   };
 
@@ -157,8 +158,9 @@ int main(int argc, char** argv) {
         if (wzp::transport::KnownRelays::trusted(known.check(label, fingerprint, &pinned))) {
           return true;
         }
-        log.warn(label + " presented certificate " + fingerprint + " but " + pinned +
-                 " is pinned; refusing (remove it from known_relays if the relay was really re-keyed)");
+        log.warn(
+            label + " presented certificate " + fingerprint + " but " + pinned +
+            " is pinned; refusing (remove it from known_relays if the relay was really re-keyed)");
         return false;
       };
     };
@@ -216,8 +218,8 @@ int main(int argc, char** argv) {
             [&relay, &forwarder, started = std::chrono::steady_clock::now()] {
               const auto up = std::chrono::duration_cast<std::chrono::seconds>(
                   std::chrono::steady_clock::now() - started);
-              return std::string(R"({"status":"ok","version":")") + WZP_VERSION +
-                     R"(","mode":")" + (forwarder ? "forward" : "rooms") + R"(","sessions":)" +
+              return std::string(R"({"status":"ok","version":")") + WZP_VERSION + R"(","mode":")" +
+                     (forwarder ? "forward" : "rooms") + R"(","sessions":)" +
                      std::to_string(forwarder ? forwarder->sessions() : relay.sessions()) +
                      R"(,"uptime_s":)" + std::to_string(up.count()) + "}\n";
             });
@@ -228,7 +230,8 @@ int main(int argc, char** argv) {
     }
     std::ostringstream at;
     at << server->local_endpoint();
-    log.info("listening on " + at.str() + " (QUIC, ALPN " + std::string(wzp::transport::kAlpn) + ")");
+    log.info("listening on " + at.str() + " (QUIC, ALPN " + std::string(wzp::transport::kAlpn) +
+             ")");
     log.info("certificate fingerprint " + cert.fingerprint);
     log.info("relay identity " + identity.fingerprint());
     if (remote) log.info("forward mode: every client is piped to " + o.remote);
@@ -322,8 +325,8 @@ int main(int argc, char** argv) {
       o.log_level = fresh.log_level;
       if (!forwarder) o.auth_url = fresh.auth_url;
       o.acl = fresh.acl;
-      log.info("reloaded " + config + ": " + std::to_string(fresh.acl.size()) + " room access lists" +
-               (changed.empty() ? "" : "; " + changed));
+      log.info("reloaded " + config + ": " + std::to_string(fresh.acl.size()) +
+               " room access lists" + (changed.empty() ? "" : "; " + changed));
       if (!needs_restart.empty()) {
         log.warn("changed in " + config + " but in force only after a restart: " + needs_restart);
       }

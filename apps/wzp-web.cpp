@@ -11,12 +11,12 @@
 #include <optional>
 #include <sstream>
 
-#include "transport/endpoint.h"
-#include "transport/tls_identity.h"
-#include "web/web_bridge.h"
 #include "cli.h"
 #include "log.h"
 #include "memory_trim.h"
+#include "transport/endpoint.h"
+#include "transport/tls_identity.h"
+#include "web/web_bridge.h"
 
 #ifndef WZP_WEB_ROOT
 #define WZP_WEB_ROOT "web"
@@ -52,7 +52,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--host", host, "address to listen on")->capture_default_str();
   app.add_option("--relay", relay, "relay address HOST:PORT")->capture_default_str();
-  app.add_flag("--tls", tls, "HTTPS (a self-signed certificate in --state-dir unless --cert/--key)");
+  app.add_flag("--tls", tls,
+               "HTTPS (a self-signed certificate in --state-dir unless --cert/--key)");
   app.add_option("--cert", cert, "PEM certificate (with --tls)");
   app.add_option("--key", key, "PEM private key (with --tls)");
   app.add_option("--web-root", web_root,
@@ -88,7 +89,8 @@ int main(int argc, char** argv) {
   try {
     std::filesystem::create_directories(state_dir);
     wzp::web::BridgeConfig c;
-    const auto where = wzp::transport::resolve_now(wzp::transport::Address{host, static_cast<uint16_t>(port)});
+    const auto where =
+        wzp::transport::resolve_now(wzp::transport::Address{host, static_cast<uint16_t>(port)});
     if (!where.endpoint) throw std::runtime_error("--host " + where.error);
     c.listen = {where.endpoint->address(), where.endpoint->port()};
     c.relay = relay;
@@ -97,12 +99,15 @@ int main(int argc, char** argv) {
     c.allowed_origins = allow_origins;
     // Each page's join and leave, and a page cut off for misbehaving (a warning).
     c.log = [&log](const std::string& line) {
-      log.event(line.find(R"("event":"page_closed")") != std::string::npos ? spdlog::level::warn : spdlog::level::info, line);
+      log.event(line.find(R"("event":"page_closed")") != std::string::npos ? spdlog::level::warn
+                                                                           : spdlog::level::info,
+                line);
     };
     if (std::filesystem::exists(rnnoise)) {
       c.vendor["rnnoise.js"] = rnnoise;
     } else {
-      log.warn("no RNNoise build at " + rnnoise + " (run scripts/install-deps.sh); the page will offer it disabled");
+      log.warn("no RNNoise build at " + rnnoise +
+               " (run scripts/install-deps.sh); the page will offer it disabled");
     }
     if (tls) {
       if (cert.empty()) {

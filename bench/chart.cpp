@@ -21,12 +21,15 @@ std::string number(double v) {
 
 }  // namespace
 
-std::string line_chart(const std::vector<Series>& series, const std::string& title, const ChartAxes& axes) {
+std::string line_chart(const std::vector<Series>& series, const std::string& title,
+                       const ChartAxes& axes) {
   const double w = 860, h = 320, l = 90, r = 250, t = 30, b = 40;
   size_t max_len = 1;
   for (const auto& s : series) max_len = std::max(max_len, s.values.size());
   const auto X = [&](double i) { return l + i / static_cast<double>(max_len) * (w - l - r); };
-  const auto Y = [&](double v) { return h - b - std::clamp(v, 0.0, axes.y_max) / axes.y_max * (h - t - b); };
+  const auto Y = [&](double v) {
+    return h - b - std::clamp(v, 0.0, axes.y_max) / axes.y_max * (h - t - b);
+  };
   std::string s;
   char buf[400];
   std::snprintf(buf, sizeof buf,
@@ -35,23 +38,28 @@ std::string line_chart(const std::vector<Series>& series, const std::string& tit
                 "font-size=\"14\" font-weight=\"bold\">%s</text>",
                 w, h, l, title.c_str());
   s += buf;
-  std::snprintf(buf, sizeof buf, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#444\"/>"
+  std::snprintf(buf, sizeof buf,
+                "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#444\"/>"
                 "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#444\"/>",
                 l, Y(0), w - r, Y(0), l, Y(0), l, t);
   s += buf;
   for (int i = 0; i <= 4; ++i) {
     const double v = axes.y_max * i / 4;
     const std::string label =
-        axes.y_labels.empty() ? number(v) + " " + axes.unit
-                              : (i % 2 == 0 && i / 2 < static_cast<int>(axes.y_labels.size()) ? axes.y_labels[i / 2] : "");
-    std::snprintf(buf, sizeof buf, "<text x=\"%g\" y=\"%g\" text-anchor=\"end\">%s</text>"
+        axes.y_labels.empty()
+            ? number(v) + " " + axes.unit
+            : (i % 2 == 0 && i / 2 < static_cast<int>(axes.y_labels.size()) ? axes.y_labels[i / 2]
+                                                                            : "");
+    std::snprintf(buf, sizeof buf,
+                  "<text x=\"%g\" y=\"%g\" text-anchor=\"end\">%s</text>"
                   "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#eee\"/>",
                   l - 6, Y(v) + 4, label.c_str(), l, Y(v), w - r, Y(v));
     s += buf;
   }
   for (size_t i = 0; i <= max_len; i += std::max<size_t>(1, max_len / 6)) {
-    std::snprintf(buf, sizeof buf, "<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">%s %s</text>", X(i),
-                  Y(0) + 16, number(static_cast<double>(i) * axes.x_step).c_str(), axes.x_unit.c_str());
+    std::snprintf(buf, sizeof buf, "<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">%s %s</text>",
+                  X(i), Y(0) + 16, number(static_cast<double>(i) * axes.x_step).c_str(),
+                  axes.x_unit.c_str());
     s += buf;
   }
   for (size_t k = 0; k < series.size(); ++k) {
@@ -85,16 +93,19 @@ std::string line_chart(const std::vector<Series>& series, const std::string& tit
         s += buf;
         continue;
       }
-      std::snprintf(buf, sizeof buf,
-                    "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"%.1f\" stroke-dasharray=\"%s\" "
-                    "stroke-opacity=\"0.9\" points=\"",
-                    kColors[k % kNumColors], width, dash);
+      std::snprintf(
+          buf, sizeof buf,
+          "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"%.1f\" stroke-dasharray=\"%s\" "
+          "stroke-opacity=\"0.9\" points=\"",
+          kColors[k % kNumColors], width, dash);
       s += buf + pts + "\"/>";
     }
-    std::snprintf(buf, sizeof buf, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"%s\" stroke-width=\"2.5\" "
-                  "stroke-dasharray=\"%s\"/><text x=\"%g\" y=\"%g\">%s</text>",
-                  w - r + 8, t + 18.0 * k + 5, w - r + 30, t + 18.0 * k + 5, kColors[k % kNumColors], dash,
-                  w - r + 36, t + 18.0 * k + 9, series[k].label.c_str());
+    std::snprintf(
+        buf, sizeof buf,
+        "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"%s\" stroke-width=\"2.5\" "
+        "stroke-dasharray=\"%s\"/><text x=\"%g\" y=\"%g\">%s</text>",
+        w - r + 8, t + 18.0 * k + 5, w - r + 30, t + 18.0 * k + 5, kColors[k % kNumColors], dash,
+        w - r + 36, t + 18.0 * k + 9, series[k].label.c_str());
     s += buf;
   }
   return s + "</svg>";

@@ -12,14 +12,15 @@ struct Series {
 };
 
 struct ChartAxes {
-  std::string unit;                    // of the y axis
-  double y_max = 100;                  // values above are drawn at the top
-  bool steps = false;                  // hold each value until the next (a staircase)
-  std::vector<std::string> y_labels;   // instead of numbers: one per second gridline from 0
-  double x_step = 1;                   // how much of x_unit one value stands for
+  std::string unit;                   // of the y axis
+  double y_max = 100;                 // values above are drawn at the top
+  bool steps = false;                 // hold each value until the next (a staircase)
+  std::vector<std::string> y_labels;  // instead of numbers: one per second gridline from 0
+  double x_step = 1;                  // how much of x_unit one value stands for
   std::string x_unit = "s";
 };
 
-std::string line_chart(const std::vector<Series>& series, const std::string& title, const ChartAxes& axes);
+std::string line_chart(const std::vector<Series>& series, const std::string& title,
+                       const ChartAxes& axes);
 
 }  // namespace wzp::bench

@@ -78,8 +78,11 @@ size_t nominal_frame_bytes(const proto::QualityProfile& p) {
 }
 
 fec::FecConfig config_for(const proto::QualityProfile& p, uint32_t depth) {
-  return {.frames_per_block = p.frames_per_block, .ratio = p.fec_ratio, .depth = depth,
-          .deadline_ms = 100000, .slot_ms = p.frame_ms,
+  return {.frames_per_block = p.frames_per_block,
+          .ratio = p.fec_ratio,
+          .depth = depth,
+          .deadline_ms = 100000,
+          .slot_ms = p.frame_ms,
           .nominal_frame_bytes = nominal_frame_bytes(p)};
 }
 
@@ -99,14 +102,19 @@ void tier_bitrates(std::vector<Measurement>& out) {
     const double orig_packets =
         frames + blocks * std::ceil(p.frames_per_block * p.fec_ratio - 1e-9);
     const double orig_kbps = orig_packets * 256 * 8.0 / seconds / 1000.0;
-    const std::string name = std::string(p.name) + " (nominal " +
-                             std::to_string(p.media_kbps()).substr(0, 4) + " kbps)";
+    const std::string name =
+        std::string(p.name) + " (nominal " + std::to_string(p.media_kbps()).substr(0, 4) + " kbps)";
     out.push_back({"fec", name, "media bitrate", media_kbps, "kbps", orig_kbps, false});
     out.push_back({"fec", name, "media / nominal", media_kbps / p.media_kbps(), "x", {}, false});
     // On the wire: + tag and full 12-byte header + 16-byte AEAD tag per packet, + repair info.
     const double header_bytes = ours.packets * (1 + 12 + 16) + ours.repair_packets * 2.0;
-    out.push_back({"fec", name, "with wzp headers", media_kbps + header_bytes * 8 / seconds / 1000,
-                   "kbps", {}, false});
+    out.push_back({"fec",
+                   name,
+                   "with wzp headers",
+                   media_kbps + header_bytes * 8 / seconds / 1000,
+                   "kbps",
+                   {},
+                   false});
   }
 }
 
@@ -173,10 +181,10 @@ std::vector<Measurement> run_fec_suite() {
     }
     auto ref = [](double v) { return v > 0 ? std::optional<double>(v) : std::nullopt; };
     const std::string name = "K=" + std::to_string(K) + " T=" + std::to_string(T);
-    out.push_back({"fec", name, "encode", runs["BM_FecEncode" + args].items_per_second,
-                   "blocks/s", ref(npm_enc), true});
-    out.push_back({"fec", name, "decode", runs["BM_FecDecode" + args].items_per_second,
-                   "blocks/s", ref(npm_dec), true});
+    out.push_back({"fec", name, "encode", runs["BM_FecEncode" + args].items_per_second, "blocks/s",
+                   ref(npm_enc), true});
+    out.push_back({"fec", name, "decode", runs["BM_FecDecode" + args].items_per_second, "blocks/s",
+                   ref(npm_dec), true});
   }
   tier_bitrates(out);
   burst_residuals(out);

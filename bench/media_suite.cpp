@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <functional>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <map>
 
 #include "client/call_decoder.h"
@@ -32,7 +32,8 @@ const proto::QualityProfile& tier_profile(int64_t i) {
 // Speech-like input: a tone with a slow amplitude swell, so VAD counts it as speech.
 std::vector<int16_t> test_audio(size_t samples) {
   auto t = codec::tone(220, samples, 6000);
-  for (size_t i = 0; i < t.size(); ++i) t[i] = static_cast<int16_t>(t[i] * (0.6 + 0.4 * ((i / 4800) % 2)));
+  for (size_t i = 0; i < t.size(); ++i)
+    t[i] = static_cast<int16_t>(t[i] * (0.6 + 0.4 * ((i / 4800) % 2)));
   return t;
 }
 
@@ -96,7 +97,9 @@ client::CallEncoderConfig pipeline_config(int64_t tier) {
   return c;
 }
 
-double us_per_20ms(const MicroRun& r) { return r.items_per_second > 0 ? 1e6 / r.items_per_second : 0; }
+double us_per_20ms(const MicroRun& r) {
+  return r.items_per_second > 0 ? 1e6 / r.items_per_second : 0;
+}
 
 }  // namespace
 
@@ -134,22 +137,42 @@ std::vector<Measurement> run_codec_suite() {
       "Voice calls that keep working on hostile networks, with heavy loss, jitter and outages.");
   if (!speech.empty()) {
     for (int c : {1, 5, 10}) {
-      out.push_back({"codec", "good (opus24k), espeak speech",
+      out.push_back({"codec",
+                     "good (opus24k), espeak speech",
                      "SNR at complexity " + std::to_string(c),
-                     speech_snr_db(proto::CodecId::kOpus24k, c, speech), "dB", {}, true});
+                     speech_snr_db(proto::CodecId::kOpus24k, c, speech),
+                     "dB",
+                     {},
+                     true});
     }
   }
   for (int t = 0; t < 3; ++t) {
     const auto& p = tier_profile(t);
-    const std::string name = std::string(p.name) + " (" + std::string(proto::codec_info(p.codec).name) + ")";
-    out.push_back({"codec", name, "encode (complexity 5)",
-                   us_per_20ms(runs["BM_CodecEncode/" + std::to_string(t) + "/5"]), "us/20ms", {}, false});
-    out.push_back({"codec", name, "decode", us_per_20ms(runs["BM_CodecDecode/" + std::to_string(t)]),
-                   "us/20ms", {}, false});
+    const std::string name =
+        std::string(p.name) + " (" + std::string(proto::codec_info(p.codec).name) + ")";
+    out.push_back({"codec",
+                   name,
+                   "encode (complexity 5)",
+                   us_per_20ms(runs["BM_CodecEncode/" + std::to_string(t) + "/5"]),
+                   "us/20ms",
+                   {},
+                   false});
+    out.push_back({"codec",
+                   name,
+                   "decode",
+                   us_per_20ms(runs["BM_CodecDecode/" + std::to_string(t)]),
+                   "us/20ms",
+                   {},
+                   false});
   }
   for (int c : {1, 10}) {
-    out.push_back({"codec", "good (opus24k)", "encode (complexity " + std::to_string(c) + ")",
-                   us_per_20ms(runs["BM_CodecEncode/0/" + std::to_string(c)]), "us/20ms", {}, false});
+    out.push_back({"codec",
+                   "good (opus24k)",
+                   "encode (complexity " + std::to_string(c) + ")",
+                   us_per_20ms(runs["BM_CodecEncode/0/" + std::to_string(c)]),
+                   "us/20ms",
+                   {},
+                   false});
   }
   return out;
 }
@@ -160,8 +183,8 @@ std::vector<Measurement> run_codec_suite() {
 struct Paired {
   double a_us, b_us, ratio;
 };
-Paired interleaved(const std::function<void()>& a, const std::function<void()>& b,
-                   int rounds = 15, double round_s = 0.1) {
+Paired interleaved(const std::function<void()>& a, const std::function<void()>& b, int rounds = 15,
+                   double round_s = 0.1) {
   using clock = std::chrono::steady_clock;
   auto time = [&](const std::function<void()>& f) {
     uint64_t n = 0;
@@ -212,9 +235,9 @@ std::vector<Measurement> run_pipeline_suite() {
         },
         [&] {
           for (int i = 0; i < pushes; ++i) {
-            call.push(std::span(audio).subspan((now / 20 % 100) * client::kPcmFrame,
-                                               client::kPcmFrame),
-                      now);
+            call.push(
+                std::span(audio).subspan((now / 20 % 100) * client::kPcmFrame, client::kPcmFrame),
+                now);
             now += 20;
           }
         });
@@ -246,9 +269,7 @@ std::vector<Measurement> run_pipeline_suite() {
     size_t next = 0;
     uint64_t tick = 0;
     const Paired recv = interleaved(
-        [&] {
-          benchmark::DoNotOptimize(dec->decode(frames[di++ % 40], std::span(pcm).first(n)));
-        },
+        [&] { benchmark::DoNotOptimize(dec->decode(frames[di++ % 40], std::span(pcm).first(n))); },
         [&] {
           for (int i = 0; i < pushes; ++i) {
             if (tick == 3000) {  // the recording is over: a fresh call
@@ -269,8 +290,8 @@ std::vector<Measurement> run_pipeline_suite() {
                    recv.a_us * per20, false});
     const double both = (send.b_us + recv.b_us) * per20, ref = (send.a_us + recv.a_us) * per20;
     out.push_back({"pipeline", name, "both ways (ref: codec both)", both, "us/20ms", ref, false});
-    out.push_back({"pipeline", name, "calls per core", 20000.0 / both, "calls", 20000.0 / ref,
-                   true});
+    out.push_back(
+        {"pipeline", name, "calls per core", 20000.0 / both, "calls", 20000.0 / ref, true});
   }
   return out;
 }

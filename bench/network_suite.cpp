@@ -22,12 +22,12 @@
 #include <sstream>
 #include <thread>
 
-#include "client/hostile_profiles.h"
 #include "chart.h"
+#include "client/hostile_profiles.h"
 #include "client/wav.h"
-#include "proto/quality_profile.h"
-#include "process.h"
 #include "proc_stats.h"
+#include "process.h"
+#include "proto/quality_profile.h"
 #include "reference_call.h"
 #include "speech.h"
 #include "storm.h"
@@ -45,17 +45,17 @@ struct Run {
   const HostileProfile* profile = nullptr;
   bool both = false;
   bool speech = false;
-  std::string label;  // the case name: the profile, ", both legs" where both are impaired, ", speech"
+  std::string
+      label;  // the case name: the profile, ", both legs" where both are impaired, ", speech"
   codec::ListeningResult heard;
   std::vector<codec::ListeningSecond> seconds;
-  double kbps = 0;               // sender's datagrams on the wire
-  double measured_loss = -1;     // what the receiver reported before FEC, mean
-  double path_loss = -1;         // what the emulator did on the receiver's path
+  double kbps = 0;                 // sender's datagrams on the wire
+  double measured_loss = -1;       // what the receiver reported before FEC, mean
+  double path_loss = -1;           // what the emulator did on the receiver's path
   std::vector<std::string> tiers;  // sender's, per second
   ReferenceResult lbrr, red;
   bool ok = false;
 };
-
 
 std::vector<std::string> netem_flags(const transport::ImpairmentConfig& c) {
   std::vector<std::string> f;
@@ -65,11 +65,13 @@ std::vector<std::string> netem_flags(const transport::ImpairmentConfig& c) {
     return o.str();
   };
   if (c.loss > 0) f.insert(f.end(), {"--loss", num(100 * c.loss)});
-  if (c.burst_loss > 0) f.insert(f.end(), {"--burst-loss", num(100 * c.burst_loss), "--burst", num(c.mean_burst)});
+  if (c.burst_loss > 0)
+    f.insert(f.end(), {"--burst-loss", num(100 * c.burst_loss), "--burst", num(c.mean_burst)});
   if (c.delay_ms > 1) f.insert(f.end(), {"--delay", num(c.delay_ms)});
   if (c.jitter_ms) f.insert(f.end(), {"--jitter", num(c.jitter_ms)});
   if (c.rate_kbps) f.insert(f.end(), {"--rate", num(c.rate_kbps)});
-  for (const auto& o : c.outages) f.insert(f.end(), {"--outage", num(o.start_ms / 1000.0) + ":" + num(o.duration_ms / 1000.0)});
+  for (const auto& o : c.outages)
+    f.insert(f.end(), {"--outage", num(o.start_ms / 1000.0) + ":" + num(o.duration_ms / 1000.0)});
   if (!c.loss_steps.empty()) {
     std::string steps;
     for (double l : c.loss_steps) steps += (steps.empty() ? "" : ",") + num(100 * l);
@@ -115,7 +117,9 @@ std::optional<PathCounters> parse_netem(const std::string& line) {
 codec::ProbeSignal test_signal(bool speech, int seconds) {
   if (!speech) return codec::make_probe_signal(seconds, 11);
   static const auto pcm = interop::espeak_speech(interop::speech_passage());
-  if (pcm.empty()) std::fprintf(stderr, "wzp-bench: no speech: needs espeak-ng and sox (scripts/install-deps.sh)\n");
+  if (pcm.empty())
+    std::fprintf(stderr,
+                 "wzp-bench: no speech: needs espeak-ng and sox (scripts/install-deps.sh)\n");
   return codec::make_speech_signal(pcm, seconds);
 }
 
@@ -140,8 +144,8 @@ Run run_profile(const HostileProfile& p, bool both, bool speech, int seconds, co
     client::WavWriter w((dir / "probe.wav").string());
     w.write(probe.pcm.data(), probe.pcm.size());
   }
-  Process relay({bin + "/wzp-relay", "--listen", "127.0.0.1:0", "--state-dir", (dir / "relay").string(),
-                 "--metrics-listen", storm ? "127.0.0.1:0" : "off"});
+  Process relay({bin + "/wzp-relay", "--listen", "127.0.0.1:0", "--state-dir",
+                 (dir / "relay").string(), "--metrics-listen", storm ? "127.0.0.1:0" : "off"});
   std::string relay_addr, metrics_at;
   const std::regex listening(R"(listening on (127\.0\.0\.1:\d+))");
   const std::regex metrics_on(R"(metrics on http://(127\.0\.0\.1:\d+)/metrics)");
@@ -156,7 +160,8 @@ Run run_profile(const HostileProfile& p, bool both, bool speech, int seconds, co
   if (relay_addr.empty()) return r;
   const auto netem = [&](uint64_t seed) {
     const std::string at = "127.0.0.1:" + std::to_string(testing::free_udp_port());
-    std::vector<std::string> a = {bin + "/wzp-netem", "--listen", at, "--upstream", relay_addr, "--seed",
+    std::vector<std::string> a = {bin + "/wzp-netem",  "--listen", at,
+                                  "--upstream",        relay_addr, "--seed",
                                   std::to_string(seed)};
     const auto f = netem_flags(p.path);
     a.insert(a.end(), f.begin(), f.end());
@@ -168,20 +173,31 @@ Run run_profile(const HostileProfile& p, bool both, bool speech, int seconds, co
   std::unique_ptr<Process> tx_path;
   std::string tx_at = relay_addr;
   if (both) std::tie(tx_path, tx_at) = netem(p.path.seed + 1000);
-  const auto client = [&](const std::string& name, const std::string& at, std::vector<std::string> extra) {
-    std::vector<std::string> a = {bin + "/wzp-client", at, "--room", "network", "--identity",
-                                  (dir / (name + ".id")).string(), "--known-relays",
-                                  (dir / (name + ".pins")).string(), "--metrics-file",
+  const auto client = [&](const std::string& name, const std::string& at,
+                          std::vector<std::string> extra) {
+    std::vector<std::string> a = {bin + "/wzp-client",
+                                  at,
+                                  "--room",
+                                  "network",
+                                  "--identity",
+                                  (dir / (name + ".id")).string(),
+                                  "--known-relays",
+                                  (dir / (name + ".pins")).string(),
+                                  "--metrics-file",
                                   (dir / (name + ".jsonl")).string()};
     a.insert(a.end(), extra.begin(), extra.end());
     return std::make_unique<Process>(a);
   };
-  auto rx = client("rx", rx_at, {"--record", (dir / "rx.wav").string(), "--duration", std::to_string(seconds + 5)});
+  auto rx =
+      client("rx", rx_at,
+             {"--record", (dir / "rx.wav").string(), "--duration", std::to_string(seconds + 5)});
   for (int i = 0; i < 20; ++i) {
     auto line = rx->read_line(std::chrono::milliseconds(500));
     if (line && line->find("joined room") != std::string::npos) break;  // the listener is in
   }
-  auto tx = client("tx", tx_at, {"--send-file", (dir / "probe.wav").string(), "--duration", std::to_string(seconds + 3)});
+  auto tx = client(
+      "tx", tx_at,
+      {"--send-file", (dir / "probe.wav").string(), "--duration", std::to_string(seconds + 3)});
   std::optional<PathCounters> counters;
   const auto drain = [&](Process& n) {
     while (auto line = n.read_line(std::chrono::milliseconds(10))) {  // (read_line rounds down)
@@ -190,7 +206,9 @@ Run run_profile(const HostileProfile& p, bool both, bool speech, int seconds, co
   };
   std::atomic<bool> stop{false};
   std::thread storming;
-  if (storm) storming = std::thread([&] { send_storm(*storm, relay_addr, static_cast<double>(seconds), stop); });
+  if (storm)
+    storming =
+        std::thread([&] { send_storm(*storm, relay_addr, static_cast<double>(seconds), stop); });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds + 40);
   while (std::chrono::steady_clock::now() < deadline) {
     drain(*rx_path);
@@ -255,7 +273,8 @@ std::vector<bool> chosen_signals() {
 std::vector<const HostileProfile*> chosen_profiles() {
   std::vector<const HostileProfile*> out;
   for (const auto& p : client::hostile_profiles()) {
-    if (g_profiles.empty() || std::find(g_profiles.begin(), g_profiles.end(), p.name) != g_profiles.end()) {
+    if (g_profiles.empty() ||
+        std::find(g_profiles.begin(), g_profiles.end(), p.name) != g_profiles.end()) {
       out.push_back(&p);
     }
   }
@@ -263,22 +282,30 @@ std::vector<const HostileProfile*> chosen_profiles() {
 }
 
 void add_rows(std::vector<Measurement>& out, const std::string& suite, const Run& r) {
-  out.push_back({suite, r.label, "fidelity", r.heard.fidelity_percent, "%", r.lbrr.heard.fidelity_percent, true});
-  out.push_back({suite, r.label, "fidelity vs RED x2", r.heard.fidelity_percent, "%", r.red.heard.fidelity_percent, true});
-  out.push_back({suite, r.label, "mouth-to-ear", r.heard.mouth_to_ear_ms, "ms", r.lbrr.heard.mouth_to_ear_ms, false});
-  out.push_back({suite, r.label, "mouth-to-ear vs RED x2", r.heard.mouth_to_ear_ms, "ms", r.red.heard.mouth_to_ear_ms, false});
+  out.push_back({suite, r.label, "fidelity", r.heard.fidelity_percent, "%",
+                 r.lbrr.heard.fidelity_percent, true});
+  out.push_back({suite, r.label, "fidelity vs RED x2", r.heard.fidelity_percent, "%",
+                 r.red.heard.fidelity_percent, true});
+  out.push_back({suite, r.label, "mouth-to-ear", r.heard.mouth_to_ear_ms, "ms",
+                 r.lbrr.heard.mouth_to_ear_ms, false});
+  out.push_back({suite, r.label, "mouth-to-ear vs RED x2", r.heard.mouth_to_ear_ms, "ms",
+                 r.red.heard.mouth_to_ear_ms, false});
   out.push_back({suite, r.label, "mouth-to-ear p95", r.heard.mouth_to_ear_p95_ms, "ms", {}, false});
   out.push_back({suite, r.label, "bitrate on the wire", r.kbps, "kbit/s", r.lbrr.wire_kbps, false});
-  if (r.path_loss >= 0) out.push_back({suite, r.label, "loss on the path", r.path_loss, "%", {}, false});
-  if (r.measured_loss >= 0) out.push_back({suite, r.label, "loss measured before FEC", r.measured_loss, "%", {}, false});
+  if (r.path_loss >= 0)
+    out.push_back({suite, r.label, "loss on the path", r.path_loss, "%", {}, false});
+  if (r.measured_loss >= 0)
+    out.push_back({suite, r.label, "loss measured before FEC", r.measured_loss, "%", {}, false});
 }
 
 void progress(const Run& r, size_t i, size_t n) {
-  std::fprintf(stderr, "  [%zu/%zu] %-40s fidelity %6.2f %% (LBRR %6.2f, RED x2 %6.2f)  mouth-to-ear %4.0f ms "
-               "(LBRR %4.0f, RED x2 %4.0f)  %5.1f kbit/s\n",
-               i, n, r.label.c_str(), r.heard.fidelity_percent, r.lbrr.heard.fidelity_percent,
-               r.red.heard.fidelity_percent, r.heard.mouth_to_ear_ms, r.lbrr.heard.mouth_to_ear_ms,
-               r.red.heard.mouth_to_ear_ms, r.kbps);
+  std::fprintf(
+      stderr,
+      "  [%zu/%zu] %-40s fidelity %6.2f %% (LBRR %6.2f, RED x2 %6.2f)  mouth-to-ear %4.0f ms "
+      "(LBRR %4.0f, RED x2 %4.0f)  %5.1f kbit/s\n",
+      i, n, r.label.c_str(), r.heard.fidelity_percent, r.lbrr.heard.fidelity_percent,
+      r.red.heard.fidelity_percent, r.heard.mouth_to_ear_ms, r.lbrr.heard.mouth_to_ear_ms,
+      r.red.heard.mouth_to_ear_ms, r.kbps);
 }
 
 void write_html(const std::vector<Run>& runs, bool simulated) {
@@ -301,7 +328,8 @@ void set_network_options(const std::string& html, int seconds, const std::string
 std::vector<Measurement> run_network_suite() {
   std::vector<Measurement> out;
   std::vector<Run> runs;
-  const fs::path base = fs::temp_directory_path() / ("wzp-bench-network-" + std::to_string(getpid()));
+  const fs::path base =
+      fs::temp_directory_path() / ("wzp-bench-network-" + std::to_string(getpid()));
   const auto profiles = chosen_profiles();
   std::vector<bool> legs;
   if (g_legs != "both") legs.push_back(false);
@@ -344,19 +372,34 @@ std::vector<Measurement> run_storm_suite() {
   storm.initials = 10'000;
   std::fprintf(stderr, "  [1/2] a clean %d s call, no storm...\n", seconds);
   const Run a = run_profile(*clean, false, false, seconds, base / "calm", &calm);
-  std::fprintf(stderr, "  [2/2] the same call through 1 000 000 malformed datagrams and 10 000 Initials...\n");
+  std::fprintf(
+      stderr,
+      "  [2/2] the same call through 1 000 000 malformed datagrams and 10 000 Initials...\n");
   const Run b = run_profile(*clean, false, false, seconds, base / "storm", &storm);
   if (!a.ok || !b.ok) std::fprintf(stderr, "  a call did not complete\n");
-  std::fprintf(stderr, "  fidelity %.2f %% in the storm, %.2f %% without; relay RSS at most %.0f kB, %.0f kB without; "
+  std::fprintf(stderr,
+               "  fidelity %.2f %% in the storm, %.2f %% without; relay RSS at most %.0f kB, %.0f "
+               "kB without; "
                "the relay dropped %.0f packets and sent %.0f Retries (%lu and %lu sent)\n",
-               b.heard.fidelity_percent, a.heard.fidelity_percent, storm.rss_max_kb, calm.rss_max_kb, storm.dropped,
-               storm.retries, static_cast<unsigned long>(storm.garbage_sent), static_cast<unsigned long>(storm.initials_sent));
+               b.heard.fidelity_percent, a.heard.fidelity_percent, storm.rss_max_kb,
+               calm.rss_max_kb, storm.dropped, storm.retries,
+               static_cast<unsigned long>(storm.garbage_sent),
+               static_cast<unsigned long>(storm.initials_sent));
   const std::string c = "clean call, storm at the relay";
-  out.push_back({"storm", c, "fidelity", b.heard.fidelity_percent, "%", a.heard.fidelity_percent, true});
-  out.push_back({"storm", c, "mouth-to-ear", b.heard.mouth_to_ear_ms, "ms", a.heard.mouth_to_ear_ms, false});
+  out.push_back(
+      {"storm", c, "fidelity", b.heard.fidelity_percent, "%", a.heard.fidelity_percent, true});
+  out.push_back(
+      {"storm", c, "mouth-to-ear", b.heard.mouth_to_ear_ms, "ms", a.heard.mouth_to_ear_ms, false});
   out.push_back({"storm", c, "relay RSS, most", storm.rss_max_kb, "kB", calm.rss_max_kb, false});
-  out.push_back({"storm", c, "malformed datagrams sent", static_cast<double>(storm.garbage_sent), "", {}, true});
-  out.push_back({"storm", c, "Initials sent", static_cast<double>(storm.initials_sent), "", {}, true});
+  out.push_back({"storm",
+                 c,
+                 "malformed datagrams sent",
+                 static_cast<double>(storm.garbage_sent),
+                 "",
+                 {},
+                 true});
+  out.push_back(
+      {"storm", c, "Initials sent", static_cast<double>(storm.initials_sent), "", {}, true});
   out.push_back({"storm", c, "packets the relay dropped", storm.dropped, "", {}, true});
   out.push_back({"storm", c, "Retries the relay sent", storm.retries, "", {}, true});
   if (std::getenv("WZP_BENCH_KEEP") == nullptr) fs::remove_all(base);
@@ -368,27 +411,29 @@ std::vector<Measurement> run_hostile_suite() {
   std::vector<Run> runs;
   const auto profiles = chosen_profiles();
   const auto signals = chosen_signals();
-  for (bool speech : signals) for (const auto* p : profiles) {
-    Run r;
-    r.profile = p;
-    r.speech = speech;
-    r.label = case_name(*p, false, speech);
-    const auto probe = test_signal(speech, g_seconds);
-    if (probe.pcm.empty()) continue;
-    const auto sim = client::simulate_listening(*p, static_cast<uint32_t>(g_seconds), probe);
-    r.heard = sim.heard;
-    r.seconds = codec::per_second(r.heard);
-    r.kbps = sim.wire_kbps;
-    r.measured_loss = sim.measured_loss_percent;
-    r.path_loss = sim.path_loss_percent;
-    for (int t : sim.tier_by_second) r.tiers.emplace_back(proto::tier_name(static_cast<proto::Tier>(t)));
-    r.lbrr = run_reference(Reference::kLbrr, *p, probe);
-    r.red = run_reference(Reference::kRed2, *p, probe);
-    r.ok = true;
-    progress(r, runs.size() + 1, profiles.size() * signals.size());
-    add_rows(out, "hostile", r);
-    runs.push_back(std::move(r));
-  }
+  for (bool speech : signals)
+    for (const auto* p : profiles) {
+      Run r;
+      r.profile = p;
+      r.speech = speech;
+      r.label = case_name(*p, false, speech);
+      const auto probe = test_signal(speech, g_seconds);
+      if (probe.pcm.empty()) continue;
+      const auto sim = client::simulate_listening(*p, static_cast<uint32_t>(g_seconds), probe);
+      r.heard = sim.heard;
+      r.seconds = codec::per_second(r.heard);
+      r.kbps = sim.wire_kbps;
+      r.measured_loss = sim.measured_loss_percent;
+      r.path_loss = sim.path_loss_percent;
+      for (int t : sim.tier_by_second)
+        r.tiers.emplace_back(proto::tier_name(static_cast<proto::Tier>(t)));
+      r.lbrr = run_reference(Reference::kLbrr, *p, probe);
+      r.red = run_reference(Reference::kRed2, *p, probe);
+      r.ok = true;
+      progress(r, runs.size() + 1, profiles.size() * signals.size());
+      add_rows(out, "hostile", r);
+      runs.push_back(std::move(r));
+    }
   write_html(runs, true);
   return out;
 }
@@ -396,39 +441,45 @@ std::vector<Measurement> run_hostile_suite() {
 namespace {
 
 std::string html_report(const std::vector<Run>& runs, int seconds, bool simulated) {
-  std::string h = R"(<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>WarzonePhone network report</title>
+  std::string h =
+      R"(<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>WarzonePhone network report</title>
 <style>body{font:14px/1.45 system-ui,sans-serif;max-width:960px;margin:2rem auto;padding:0 1rem;color:#222}
 table{border-collapse:collapse;width:100%}td,th{padding:.3rem .5rem;border-bottom:1px solid #ddd;text-align:right}
 td:first-child,th:first-child{text-align:left}h2{margin-top:2rem}.ok{color:#080}.short{color:#b00}</style></head><body>
 <h1>WarzonePhone network report</h1>)";
   h += "<p><small>" + run_stamp() + "</small></p>";
   char buf[1400];
-  std::snprintf(buf, sizeof buf,
-                "<p>%s, %d s calls of the probe signal (40 ms tone segments, seed 11), or of espeak-ng "
-                "speech in the rows marked speech, through each profile (seed 7); what a listener hears, "
-                "from the recording alone: <b>fidelity</b> is the share of 40 ms segments (of speech: those "
-                "that move on from the 20 ms before) that arrived as themselves, <b>mouth-to-ear</b> the delay from "
-                "capture to playout by alignment (median). References on the same seeded impairment: "
-                "%s and %s, each with an ideal playout buffer. Reproduce with "
-                "<code>build/bin/wzp-bench %s --html report.html</code>.</p>",
-                simulated ? "Simulated calls (the impairment model of wzp-netem on a simulated clock)"
-                          : "Real processes: wzp-relay, wzp-netem, two wzp-client",
-                seconds, reference_name(Reference::kLbrr).c_str(), reference_name(Reference::kRed2).c_str(),
-                simulated ? "hostile" : "network");
+  std::snprintf(
+      buf, sizeof buf,
+      "<p>%s, %d s calls of the probe signal (40 ms tone segments, seed 11), or of espeak-ng "
+      "speech in the rows marked speech, through each profile (seed 7); what a listener hears, "
+      "from the recording alone: <b>fidelity</b> is the share of 40 ms segments (of speech: those "
+      "that move on from the 20 ms before) that arrived as themselves, <b>mouth-to-ear</b> the "
+      "delay from "
+      "capture to playout by alignment (median). References on the same seeded impairment: "
+      "%s and %s, each with an ideal playout buffer. Reproduce with "
+      "<code>build/bin/wzp-bench %s --html report.html</code>.</p>",
+      simulated ? "Simulated calls (the impairment model of wzp-netem on a simulated clock)"
+                : "Real processes: wzp-relay, wzp-netem, two wzp-client",
+      seconds, reference_name(Reference::kLbrr).c_str(), reference_name(Reference::kRed2).c_str(),
+      simulated ? "hostile" : "network");
   h += buf;
   // A delay where something arrived; a dash where nothing did.
   const auto delay = [](const codec::ListeningResult& l) {
-    return l.intact ? std::to_string(static_cast<long>(std::lround(l.mouth_to_ear_ms))) + " ms" : std::string("–");
+    return l.intact ? std::to_string(static_cast<long>(std::lround(l.mouth_to_ear_ms))) + " ms"
+                    : std::string("–");
   };
-  h += "<table><tr><th>profile</th><th>fidelity</th><th>LBRR</th><th>RED x2</th><th>mouth-to-ear</th>"
+  h += "<table><tr><th>profile</th><th>fidelity</th><th>LBRR</th><th>RED "
+       "x2</th><th>mouth-to-ear</th>"
        "<th>LBRR</th><th>RED x2</th><th>kbit/s</th><th>loss path / measured</th></tr>";
   for (const auto& r : runs) {
-    std::snprintf(buf, sizeof buf,
-                  "<tr><td>%s</td><td>%.2f %%</td><td>%.2f %%</td><td>%.2f %%</td><td>%s</td><td>%s</td>"
-                  "<td>%s</td><td>%.1f</td><td>%.1f / %.1f %%</td></tr>",
-                  r.label.c_str(), r.heard.fidelity_percent, r.lbrr.heard.fidelity_percent,
-                  r.red.heard.fidelity_percent, delay(r.heard).c_str(), delay(r.lbrr.heard).c_str(),
-                  delay(r.red.heard).c_str(), r.kbps, r.path_loss, r.measured_loss);
+    std::snprintf(
+        buf, sizeof buf,
+        "<tr><td>%s</td><td>%.2f %%</td><td>%.2f %%</td><td>%.2f %%</td><td>%s</td><td>%s</td>"
+        "<td>%s</td><td>%.1f</td><td>%.1f / %.1f %%</td></tr>",
+        r.label.c_str(), r.heard.fidelity_percent, r.lbrr.heard.fidelity_percent,
+        r.red.heard.fidelity_percent, delay(r.heard).c_str(), delay(r.lbrr.heard).c_str(),
+        delay(r.red.heard).c_str(), r.kbps, r.path_loss, r.measured_loss);
     h += buf;
   }
   h += "</table><h2>Fidelity and delay per profile</h2>";
@@ -444,16 +495,21 @@ td:first-child,th:first-child{text-align:left}h2{margin-top:2rem}.ok{color:#080}
       const double y = 10 + i * bh * 4;
       std::snprintf(buf, sizeof buf,
                     "<text x=\"%g\" y=\"%g\" text-anchor=\"end\">%s</text>"
-                    "<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"#1f77b4\"/><text x=\"%g\" y=\"%g\">ours %.1f %%</text>"
-                    "<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"#aaa\"/><text x=\"%g\" y=\"%g\">LBRR %.1f %% / RED x2 %.1f %%</text>"
-                    "<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"#ff7f0e\"/><text x=\"%g\" y=\"%g\">mouth-to-ear %s (LBRR %s, RED x2 %s)</text>",
-                    l - 8, y + bh, r.label.c_str(), l, y, r.heard.fidelity_percent * scale_f, bh * 0.8,
-                    l + r.heard.fidelity_percent * scale_f + 4, y + bh * 0.7, r.heard.fidelity_percent, l, y + bh,
-                    r.lbrr.heard.fidelity_percent * scale_f, bh * 0.8, l + r.lbrr.heard.fidelity_percent * scale_f + 4,
-                    y + bh * 1.7, r.lbrr.heard.fidelity_percent, r.red.heard.fidelity_percent, l, y + 2 * bh,
+                    "<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"#1f77b4\"/><text "
+                    "x=\"%g\" y=\"%g\">ours %.1f %%</text>"
+                    "<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"#aaa\"/><text "
+                    "x=\"%g\" y=\"%g\">LBRR %.1f %% / RED x2 %.1f %%</text>"
+                    "<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"#ff7f0e\"/><text "
+                    "x=\"%g\" y=\"%g\">mouth-to-ear %s (LBRR %s, RED x2 %s)</text>",
+                    l - 8, y + bh, r.label.c_str(), l, y, r.heard.fidelity_percent * scale_f,
+                    bh * 0.8, l + r.heard.fidelity_percent * scale_f + 4, y + bh * 0.7,
+                    r.heard.fidelity_percent, l, y + bh, r.lbrr.heard.fidelity_percent * scale_f,
+                    bh * 0.8, l + r.lbrr.heard.fidelity_percent * scale_f + 4, y + bh * 1.7,
+                    r.lbrr.heard.fidelity_percent, r.red.heard.fidelity_percent, l, y + 2 * bh,
                     std::min(600.0, r.heard.mouth_to_ear_ms) * scale_d, bh * 0.8,
-                    l + std::min(600.0, r.heard.mouth_to_ear_ms) * scale_d + 4, y + bh * 2.7, delay(r.heard).c_str(),
-                    delay(r.lbrr.heard).c_str(), delay(r.red.heard).c_str());
+                    l + std::min(600.0, r.heard.mouth_to_ear_ms) * scale_d + 4, y + bh * 2.7,
+                    delay(r.heard).c_str(), delay(r.lbrr.heard).c_str(),
+                    delay(r.red.heard).c_str());
       h += buf;
     }
     h += "</svg>";
@@ -475,17 +531,20 @@ td:first-child,th:first-child{text-align:left}h2{margin-top:2rem}.ok{color:#080}
                   "segments arrived, per second of the probe", {.unit = "%", .y_max = 100});
   h += "<h2>Mouth-to-ear delay over time</h2>";
   h += line_chart(per_second([](const auto& s) {
-                    return s.mouth_to_ear_ms < 0 ? std::numeric_limits<double>::quiet_NaN() : s.mouth_to_ear_ms;
+                    return s.mouth_to_ear_ms < 0 ? std::numeric_limits<double>::quiet_NaN()
+                                                 : s.mouth_to_ear_ms;
                   }),
                   "median delay of the segments that arrived, per second (gaps: nothing arrived)",
                   {.unit = "ms", .y_max = 600});
   h += "<h2>Tier over time (sender)</h2>";
   h += line_chart(per_run([](const Run& r) {
                     std::vector<double> v;
-                    for (const auto& t : r.tiers) v.push_back(t == "good" ? 0.0 : t == "degraded" ? 1.0 : 2.0);
+                    for (const auto& t : r.tiers)
+                      v.push_back(t == "good" ? 0.0 : t == "degraded" ? 1.0 : 2.0);
                     return v;
                   }),
-                  "tier", {.y_max = 2, .steps = true, .y_labels = {"good", "degraded", "catastrophic"}});
+                  "tier",
+                  {.y_max = 2, .steps = true, .y_labels = {"good", "degraded", "catastrophic"}});
   return h + "</body></html>\n";
 }
 

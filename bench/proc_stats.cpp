@@ -22,8 +22,8 @@ ProcessSample sample_process(pid_t pid) {
     if (line.rfind("State:", 0) == 0) s.alive = line.find('Z') == std::string::npos;
   }
   std::error_code ec;
-  for (auto it = std::filesystem::directory_iterator(dir + "/fd", ec); !ec && it != std::filesystem::directory_iterator();
-       it.increment(ec)) {
+  for (auto it = std::filesystem::directory_iterator(dir + "/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
     s.fds += 1;
   }
   // /proc/PID/stat: the command (in parentheses, may hold spaces), then fields 3 on; utime and
@@ -44,11 +44,13 @@ ProcessSample sample_process(pid_t pid) {
 }
 
 std::optional<std::string> fetch_http(const std::string& url) {
-  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(("curl -sf --max-time 5 '" + url + "'").c_str(), "r"), pclose);
+  std::unique_ptr<FILE, int (*)(FILE*)> p(
+      popen(("curl -sf --max-time 5 '" + url + "'").c_str(), "r"), pclose);
   if (!p) return std::nullopt;
   std::string text;
   std::array<char, 4096> buf;
-  for (size_t n; (n = std::fread(buf.data(), 1, buf.size(), p.get())) > 0;) text.append(buf.data(), n);
+  for (size_t n; (n = std::fread(buf.data(), 1, buf.size(), p.get())) > 0;)
+    text.append(buf.data(), n);
   if (pclose(p.release()) != 0) return std::nullopt;
   return text;
 }

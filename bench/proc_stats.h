@@ -1,4 +1,5 @@
-// What a running process costs, read from /proc, and what a process says over HTTP (/metrics, /healthz).
+// What a running process costs, read from /proc, and what a process says over HTTP (/metrics,
+// /healthz).
 #pragma once
 
 #include <sys/types.h>

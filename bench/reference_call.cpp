@@ -95,12 +95,14 @@ ReferenceResult run_reference(Reference kind, const client::HostileProfile& prof
     int16_t* pcm = out.data() + n * kFrame;
     int got = -1;
     if (here(n)) {
-      got = opus_decode(dec.d, encoded[n].data(), static_cast<opus_int32>(encoded[n].size()), pcm, kFrame, 0);
+      got = opus_decode(dec.d, encoded[n].data(), static_cast<opus_int32>(encoded[n].size()), pcm,
+                        kFrame, 0);
     } else if (kind == Reference::kLbrr && here(n + 1)) {
-      got = opus_decode(dec.d, encoded[n + 1].data(), static_cast<opus_int32>(encoded[n + 1].size()), pcm,
-                        kFrame, 1);
+      got = opus_decode(dec.d, encoded[n + 1].data(),
+                        static_cast<opus_int32>(encoded[n + 1].size()), pcm, kFrame, 1);
     } else if (kind == Reference::kRed2 && (here(n + 1) || here(n + 2))) {
-      got = opus_decode(dec.d, encoded[n].data(), static_cast<opus_int32>(encoded[n].size()), pcm, kFrame, 0);
+      got = opus_decode(dec.d, encoded[n].data(), static_cast<opus_int32>(encoded[n].size()), pcm,
+                        kFrame, 0);
     }
     // Lost: libopus conceals; should that fail too, the slot stays silent (out starts zeroed).
     if (got != static_cast<int>(kFrame)) got = opus_decode(dec.d, nullptr, 0, pcm, kFrame, 0);

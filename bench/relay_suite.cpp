@@ -10,9 +10,9 @@
 #include <utility>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio.hpp>
 #include <chrono>
-#include <atomic>
 #include <future>
 #include <thread>
 
@@ -42,7 +42,8 @@ double thread_cpu_seconds() {
 
 uint64_t now_ns() {
   return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count());
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+          .count());
 }
 
 // A media-looking datagram: tag 0x00, then the send time.
@@ -50,9 +51,7 @@ void stamp(std::vector<uint8_t>& d) {
   std::fill(d.begin(), d.end(), 0);
   proto::store_be64(&d[1], now_ns());
 }
-double age_us(std::span<const uint8_t> d) {
-  return (now_ns() - proto::load_be64(&d[1])) / 1e3;
-}
+double age_us(std::span<const uint8_t> d) { return (now_ns() - proto::load_be64(&d[1])) / 1e3; }
 
 struct Result {
   double forwarded = 0, cpu_s = 0, offered = 0;
@@ -144,10 +143,12 @@ Result relay_case(size_t members, bool trunk) {
   asio::post(relay_io, [&] { p0.set_value(thread_cpu_seconds()); });
   cpu0 = p0.get_future().get();
   std::vector<uint8_t> d(kPayload);
-  r.offered = pace(&io, members, [&](size_t i) {
-    stamp(d);
-    m[i]->client->connection().send_datagram(d);
-  }, {});
+  r.offered = pace(&io, members,
+                   [&](size_t i) {
+                     stamp(d);
+                     m[i]->client->connection().send_datagram(d);
+                   },
+                   {});
   std::promise<double> p1;
   asio::post(relay_io, [&] { p1.set_value(thread_cpu_seconds()); });
   cpu1 = p1.get_future().get();
@@ -194,7 +195,8 @@ Result reflector_case(size_t members) {
   std::vector<std::unique_ptr<udp::socket>> socks;
   std::vector<uint8_t> d(kPayload), buf(2048);
   for (size_t i = 0; i < members; ++i) {
-    socks.push_back(std::make_unique<udp::socket>(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)));
+    socks.push_back(
+        std::make_unique<udp::socket>(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)));
     socks.back()->non_blocking(true);
     const int size = 4 << 20;
     setsockopt(socks.back()->native_handle(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
@@ -219,10 +221,13 @@ Result reflector_case(size_t members) {
   r.forwarded = 0;
   r.latency_us.clear();
   measuring = true;
-  r.offered = pace(nullptr, members, [&](size_t i) {
-    stamp(d);
-    socks[i]->send_to(asio::buffer(d), at);
-  }, drain);
+  r.offered = pace(
+      nullptr, members,
+      [&](size_t i) {
+        stamp(d);
+        socks[i]->send_to(asio::buffer(d), at);
+      },
+      drain);
   measuring = false;
   while (cpu == 0) std::this_thread::yield();
   r.cpu_s = cpu;
@@ -243,14 +248,17 @@ std::vector<Measurement> run_relay_suite() {
     const std::string room = "room of " + std::to_string(n);
     out.push_back({"relay", room, "forwarded per core-second (ref: UDP reflector)", rel.per_core(),
                    "datagrams/s", ref.per_core(), true});
-    out.push_back({"relay", room + ", trunk_clients", "forwarded per core-second (ref: UDP reflector)",
-                   trk.per_core(), "datagrams/s", ref.per_core(), true});
+    out.push_back({"relay", room + ", trunk_clients",
+                   "forwarded per core-second (ref: UDP reflector)", trk.per_core(), "datagrams/s",
+                   ref.per_core(), true});
     out.push_back({"relay", room, "latency p50 (ref: UDP reflector)", rel.pct(0.5), "µs",
                    ref.pct(0.5), false});
     out.push_back({"relay", room, "latency p99 (ref: UDP reflector)", rel.pct(0.99), "µs",
                    ref.pct(0.99), false});
-    out.push_back({"relay", room + ", trunk_clients", "latency p50", trk.pct(0.5), "µs", {}, false});
-    out.push_back({"relay", room + ", trunk_clients", "latency p99", trk.pct(0.99), "µs", {}, false});
+    out.push_back(
+        {"relay", room + ", trunk_clients", "latency p50", trk.pct(0.5), "µs", {}, false});
+    out.push_back(
+        {"relay", room + ", trunk_clients", "latency p99", trk.pct(0.99), "µs", {}, false});
     out.push_back({"relay", room, "delivered of offered (ref: UDP reflector)",
                    100 * rel.forwarded / (rel.offered * (n - 1)), "%",
                    100 * ref.forwarded / (ref.offered * (n - 1)), true});

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <ctime>
-#include <thread>
 #include <iomanip>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 namespace wzp::bench {
 
@@ -13,8 +13,8 @@ std::string run_stamp() {
   const std::time_t now = std::time(nullptr);
   char when[64];
   std::strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
-  return std::string(when) + ", wzp-bench " + WZP_VERSION + ", " + std::to_string(std::thread::hardware_concurrency()) +
-         " cores";
+  return std::string(when) + ", wzp-bench " + WZP_VERSION + ", " +
+         std::to_string(std::thread::hardware_concurrency()) + " cores";
 }
 
 std::optional<double> Measurement::ratio() const {

@@ -12,8 +12,8 @@
 // every two minutes (bench/web_soak.mjs drives them; this side samples the bridge).
 //
 // Growth is the RSS at the end over the most it held in the warm-up (warm_up_seconds; for the
-// bridge, at least until it has held every page at once); `--check` turns the bounds (RSS growth under 5 %, descriptors back where they
-// were, no crash, media still flowing) into the exit status.
+// bridge, at least until it has held every page at once); `--check` turns the bounds (RSS growth
+// under 5 %, descriptors back where they were, no crash, media still flowing) into the exit status.
 #include <utility>  // before Boost.Asio (its awaitable.hpp uses std::exchange)
 
 #include <algorithm>
@@ -24,16 +24,16 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <sstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <regex>
+#include <sstream>
 #include <thread>
 
-#include "chart.h"
 #include "bench_member.h"
-#include "process.h"
+#include "chart.h"
 #include "proc_stats.h"
+#include "process.h"
 #include "storm.h"
 #include "suites.h"
 #include "transport/endpoint.h"
@@ -57,7 +57,7 @@ int g_failures = 0;
 
 constexpr size_t kRooms = 50;
 constexpr size_t kMinMembers = 2, kMaxMembers = 4;
-constexpr double kChurnPerSecond = 10;   // joins and leaves, all rooms together
+constexpr double kChurnPerSecond = 10;  // joins and leaves, all rooms together
 constexpr auto kMediaEvery = milliseconds(60);
 constexpr size_t kMediaBytes = 80;
 constexpr auto kSlowEvery = seconds(15);
@@ -66,7 +66,9 @@ constexpr auto kStormEvery = seconds(30);
 constexpr uint64_t kStormGarbage = 20'000, kStormInitials = 100;  // in one second
 constexpr double kMaxRssGrowth = 0.05;
 
-double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 // One process's samples, and the figures the bounds are about.
 struct Trace {
@@ -92,14 +94,19 @@ struct Trace {
   // The end against the most the warm-up held: a process whose memory follows its load (pages
   // open, members in) comes back under what it once held; one that leaks passes it.
   double warm_most() const {
-    return rss_mb.empty() ? 0 : *std::max_element(rss_mb.begin(), rss_mb.begin() + static_cast<std::ptrdiff_t>(std::min(warm + 1, rss_mb.size())));
+    return rss_mb.empty() ? 0
+                          : *std::max_element(rss_mb.begin(),
+                                              rss_mb.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                                                   warm + 1, rss_mb.size())));
   }
   double growth() const {
     if (rss_mb.size() <= warm + 1) return 0;
     return rss_mb.back() / warm_most() - 1;
   }
   double most_after_warm() const {
-    return rss_mb.size() > warm ? *std::max_element(rss_mb.begin() + static_cast<std::ptrdiff_t>(warm), rss_mb.end()) : 0;
+    return rss_mb.size() > warm
+               ? *std::max_element(rss_mb.begin() + static_cast<std::ptrdiff_t>(warm), rss_mb.end())
+               : 0;
   }
   double cpu_mean() const {
     if (cpu_pct.size() <= 1) return 0;
@@ -110,7 +117,9 @@ struct Trace {
 };
 
 // Short runs (CI's) settle for half their length; long ones for a quarter, five minutes at most.
-double warm_up_seconds(double run_s) { return run_s <= 240 ? run_s / 2 : std::min(300.0, run_s / 4); }
+double warm_up_seconds(double run_s) {
+  return run_s <= 240 ? run_s / 2 : std::min(300.0, run_s / 4);
+}
 double sample_period(double run_s) { return run_s <= 180 ? 1 : 5; }
 
 // A member of a churned room: it counts what reaches it and notices being cut off.
@@ -124,12 +133,12 @@ struct Member : BenchMember {
   void on_closed(transport::QuicConnection&, const std::string&) override { closed = true; }
 };
 
-std::unique_ptr<Member> join(asio::io_context& io, const asio::ip::udp::endpoint& relay, size_t room,
-                             uint64_t* delivered) {
+std::unique_ptr<Member> join(asio::io_context& io, const asio::ip::udp::endpoint& relay,
+                             size_t room, uint64_t* delivered) {
   auto m = std::make_unique<Member>();
   m->delivered = delivered;
-  m->client = std::make_unique<transport::QuicClient>(io, relay, transport::room_sni("soak-" + std::to_string(room)),
-                                                      nullptr, *m);
+  m->client = std::make_unique<transport::QuicClient>(
+      io, relay, transport::room_sni("soak-" + std::to_string(room)), nullptr, *m);
   return m;
 }
 
@@ -148,12 +157,14 @@ Trace soak_relay(const fs::path& dir, double run_s, RelayCounts& n) {
   tr.name = "wzp-relay";
   tr.period_s = sample_period(run_s);
   const std::string bin = bin_dir();
-  std::vector<std::string> argv = {bin + "/wzp-relay", "--listen", "127.0.0.1:0", "--state-dir", (dir / "relay").string(),
-                                   "--metrics-listen", "127.0.0.1:0"};
+  std::vector<std::string> argv = {
+      bin + "/wzp-relay",       "--listen",         "127.0.0.1:0", "--state-dir",
+      (dir / "relay").string(), "--metrics-listen", "127.0.0.1:0"};
   // WZP_SOAK_RELAY_WRAPPER="/usr/bin/heaptrack -o FILE": the relay under a memory profiler.
   if (const char* w = std::getenv("WZP_SOAK_RELAY_WRAPPER")) {
     std::istringstream words(w);
-    std::vector<std::string> wrap{std::istream_iterator<std::string>(words), std::istream_iterator<std::string>()};
+    std::vector<std::string> wrap{std::istream_iterator<std::string>(words),
+                                  std::istream_iterator<std::string>()};
     argv.insert(argv.begin(), wrap.begin(), wrap.end());
   }
   testing::Process relay(argv);
@@ -185,9 +196,12 @@ Trace soak_relay(const fs::path& dir, double run_s, RelayCounts& n) {
   std::mt19937 rng(7);
   bool filled = false;
   const auto t0 = Clock::now();
-  const auto end = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(run_s));
-  auto next_media = t0, next_churn = t0, next_slow = t0 + kSlowEvery, next_storm = t0 + kStormEvery, next_sample = t0;
-  const auto churn_gap = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1 / kChurnPerSecond));
+  const auto end =
+      t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(run_s));
+  auto next_media = t0, next_churn = t0, next_slow = t0 + kSlowEvery, next_storm = t0 + kStormEvery,
+       next_sample = t0;
+  const auto churn_gap = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(1 / kChurnPerSecond));
   std::thread storming;
   std::atomic<bool> stop_storm{false};
   Storm storm;
@@ -212,7 +226,8 @@ Trace soak_relay(const fs::path& dir, double run_s, RelayCounts& n) {
     // loses one, kChurnPerSecond times a second, and a room left with one is refilled.
     if (!filled) {
       for (size_t r = 0; r < kRooms; ++r) {
-        for (size_t k = 0, want = kMinMembers + r % (kMaxMembers - kMinMembers + 1); k < want; ++k) {
+        for (size_t k = 0, want = kMinMembers + r % (kMaxMembers - kMinMembers + 1); k < want;
+             ++k) {
           rooms[r].push_back(join(io, relay_at, r, &n.delivered));
           ++n.joins;
         }
@@ -221,7 +236,8 @@ Trace soak_relay(const fs::path& dir, double run_s, RelayCounts& n) {
     }
     while (now >= next_churn) {
       next_churn += churn_gap;
-      const auto short_room = std::find_if(rooms.begin(), rooms.end(), [](const auto& r) { return r.size() < kMinMembers; });
+      const auto short_room = std::find_if(rooms.begin(), rooms.end(),
+                                           [](const auto& r) { return r.size() < kMinMembers; });
       auto& room = short_room != rooms.end() ? *short_room : rooms[rng() % kRooms];
       if (room.size() < kMinMembers || (room.size() < kMaxMembers && rng() % 2)) {
         room.push_back(join(io, relay_at, static_cast<size_t>(&room - rooms.data()), &n.delivered));
@@ -254,11 +270,13 @@ Trace soak_relay(const fs::path& dir, double run_s, RelayCounts& n) {
       if (storming.joinable()) storming.join();
       storm.garbage = kStormGarbage;
       storm.initials = kStormInitials;
-      storming = std::thread([&storm, &stop_storm, relay_addr] { send_storm(storm, relay_addr, 1.0, stop_storm); });
+      storming = std::thread(
+          [&storm, &stop_storm, relay_addr] { send_storm(storm, relay_addr, 1.0, stop_storm); });
       ++n.storms;
     }
     if (now >= next_sample) {
-      next_sample += std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(tr.period_s));
+      next_sample +=
+          std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(tr.period_s));
       const auto s = sample_process(relay.pid());
       if (!s.alive) {
         tr.crashed = true;
@@ -273,9 +291,13 @@ Trace soak_relay(const fs::path& dir, double run_s, RelayCounts& n) {
       delivered_at_sample = n.delivered;
       const size_t k = tr.rss_mb.size();
       if (k % std::max<size_t>(1, samples / 20) == 0 || k == 1) {
-        std::fprintf(stderr, "  relay %4.0f s: RSS %.1f MB, %g descriptors, CPU %.0f %%, %g sessions, %.0f datagrams/s delivered, "
-                     "%lu joins, %lu leaves, %g QUIC connections\n", since(t0), tr.rss_mb.back(), tr.fds.back(), tr.cpu_pct.back(),
-                     sessions, tr.flow.back(), static_cast<unsigned long>(n.joins), static_cast<unsigned long>(n.leaves), connections);
+        std::fprintf(stderr,
+                     "  relay %4.0f s: RSS %.1f MB, %g descriptors, CPU %.0f %%, %g sessions, %.0f "
+                     "datagrams/s delivered, "
+                     "%lu joins, %lu leaves, %g QUIC connections\n",
+                     since(t0), tr.rss_mb.back(), tr.fds.back(), tr.cpu_pct.back(), sessions,
+                     tr.flow.back(), static_cast<unsigned long>(n.joins),
+                     static_cast<unsigned long>(n.leaves), connections);
       }
     }
   }
@@ -302,9 +324,10 @@ Trace soak_bridge(const fs::path& dir, double run_s, BridgeCounts& n) {
   tr.name = "wzp-web";
   tr.period_s = sample_period(run_s);
   const std::string bin = bin_dir();
-  testing::Process driver({"/usr/bin/env", "node", std::string(WZP_SOURCE_DIR) + "/bench/web_soak.mjs", bin, std::to_string(run_s),
-                           std::to_string(g_pages), (dir / "web").string()},
-                          {}, true);
+  testing::Process driver(
+      {"/usr/bin/env", "node", std::string(WZP_SOURCE_DIR) + "/bench/web_soak.mjs", bin,
+       std::to_string(run_s), std::to_string(g_pages), (dir / "web").string()},
+      {}, true);
   pid_t bridge = -1;
   std::string base;
   tr.warm = static_cast<size_t>(warm_up_seconds(run_s) / tr.period_s);
@@ -314,7 +337,8 @@ Trace soak_bridge(const fs::path& dir, double run_s, BridgeCounts& n) {
   bool done = false;
   double frames_at_sample = 0, frames = 0;
   bool full_seen = false;  // the bridge has held g_pages pages at once
-  const auto deadline = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(run_s + 120));
+  const auto deadline =
+      t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(run_s + 120));
   while (!done && Clock::now() < deadline) {
     if (auto line = driver.read_line(milliseconds(100))) {
       const auto j = nlohmann::json::parse(*line, nullptr, false);
@@ -347,7 +371,8 @@ Trace soak_bridge(const fs::path& dir, double run_s, BridgeCounts& n) {
       break;
     }
     if (bridge > 0 && (Clock::now() >= next_sample || done)) {
-      next_sample += std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(tr.period_s));
+      next_sample +=
+          std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(tr.period_s));
       const auto s = sample_process(bridge);
       if (!s.alive) {
         tr.crashed = true;
@@ -369,10 +394,13 @@ Trace soak_bridge(const fs::path& dir, double run_s, BridgeCounts& n) {
       }
       const size_t k = tr.rss_mb.size();
       if (k % std::max<size_t>(1, samples / 20) == 0 || k == 1) {
-        std::fprintf(stderr, "  bridge %4.0f s: RSS %.1f MB, %g descriptors, CPU %.0f %%, %g browsers, %lu joins, "
-                     "%lu leaves, %lu relay restarts\n", since(t0), tr.rss_mb.back(), tr.fds.back(), tr.cpu_pct.back(),
-                     browsers, static_cast<unsigned long>(n.joins), static_cast<unsigned long>(n.leaves),
-                     static_cast<unsigned long>(n.restarts));
+        std::fprintf(
+            stderr,
+            "  bridge %4.0f s: RSS %.1f MB, %g descriptors, CPU %.0f %%, %g browsers, %lu joins, "
+            "%lu leaves, %lu relay restarts\n",
+            since(t0), tr.rss_mb.back(), tr.fds.back(), tr.cpu_pct.back(), browsers,
+            static_cast<unsigned long>(n.joins), static_cast<unsigned long>(n.leaves),
+            static_cast<unsigned long>(n.restarts));
       }
     }
   }
@@ -386,17 +414,23 @@ Trace soak_bridge(const fs::path& dir, double run_s, BridgeCounts& n) {
 }
 
 std::string chart_html(const std::vector<Trace>& traces, double run_s) {
-  std::string h = R"(<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>WarzonePhone soak</title>
+  std::string h =
+      R"(<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>WarzonePhone soak</title>
 <style>body{font:14px/1.45 system-ui,sans-serif;max-width:960px;margin:2rem auto;padding:0 1rem;color:#222}</style></head><body>
 <h1>WarzonePhone soak</h1>)";
   h += "<p><small>" + run_stamp() + "</small></p>";
   char buf[600];
   std::snprintf(buf, sizeof buf,
-                "<p>%.0f minutes of churn against each process (reproduce with <code>build/bin/wzp-bench soak --minutes %g "
-                "--html soak.html</code>). The relay: %zu rooms of %zu to %zu members joining and leaving, members that "
-                "stop reading, a storm of malformed datagrams and Initials every %lld s. The bridge: Chromium pages "
-                "joining and leaving, WebSocket readers that stop reading, the relay behind it restarted every two "
-                "minutes. Growth is the RSS at the end over the most it held in the warm-up (half of a run of up "
+                "<p>%.0f minutes of churn against each process (reproduce with "
+                "<code>build/bin/wzp-bench soak --minutes %g "
+                "--html soak.html</code>). The relay: %zu rooms of %zu to %zu members joining and "
+                "leaving, members that "
+                "stop reading, a storm of malformed datagrams and Initials every %lld s. The "
+                "bridge: Chromium pages "
+                "joining and leaving, WebSocket readers that stop reading, the relay behind it "
+                "restarted every two "
+                "minutes. Growth is the RSS at the end over the most it held in the warm-up (half "
+                "of a run of up "
                 "to four minutes, a quarter of a longer one, five minutes at most).</p>",
                 run_s / 60, run_s / 60, kRooms, kMinMembers, kMaxMembers,
                 static_cast<long long>(std::chrono::duration_cast<seconds>(kStormEvery).count()));
@@ -407,11 +441,13 @@ std::string chart_html(const std::vector<Trace>& traces, double run_s) {
     const auto most = [](const std::vector<double>& v, double floor) {
       return std::max(floor, v.empty() ? floor : 1.25 * *std::max_element(v.begin(), v.end()));
     };
-    std::snprintf(buf, sizeof buf, "<h2>%s</h2><p>RSS %.1f MB at most in the warm-up, %.1f MB at the end (%+.2f %%), "
-                  "descriptors %g then %g, CPU %.1f %% on average%s.</p>",
-                  t.name.c_str(), t.warm_most(), t.rss_mb.empty() ? 0 : t.rss_mb.back(),
-                  100 * t.growth(), t.fds.size() > t.warm ? t.fds[t.warm] : 0, t.fds.empty() ? 0 : t.fds.back(),
-                  t.cpu_mean(), t.crashed ? "; <b>it crashed</b>" : "");
+    std::snprintf(
+        buf, sizeof buf,
+        "<h2>%s</h2><p>RSS %.1f MB at most in the warm-up, %.1f MB at the end (%+.2f %%), "
+        "descriptors %g then %g, CPU %.1f %% on average%s.</p>",
+        t.name.c_str(), t.warm_most(), t.rss_mb.empty() ? 0 : t.rss_mb.back(), 100 * t.growth(),
+        t.fds.size() > t.warm ? t.fds[t.warm] : 0, t.fds.empty() ? 0 : t.fds.back(), t.cpu_mean(),
+        t.crashed ? "; <b>it crashed</b>" : "");
     h += buf;
     ChartAxes axes{.x_step = x_step, .x_unit = x_unit};
     axes.unit = "MB";
@@ -419,27 +455,40 @@ std::string chart_html(const std::vector<Trace>& traces, double run_s) {
     h += line_chart({{"RSS", t.rss_mb}}, t.name + ": resident memory", axes);
     axes.unit = "";
     axes.y_max = std::max(most(t.fds, 10), most(t.sessions, 10));
-    h += line_chart({{"descriptors", t.fds}, {t.name == "wzp-relay" ? "sessions" : "browsers", t.sessions}},
-                    t.name + ": open descriptors and " + (t.name == "wzp-relay" ? "sessions" : "browsers"), axes);
+    h += line_chart(
+        {{"descriptors", t.fds}, {t.name == "wzp-relay" ? "sessions" : "browsers", t.sessions}},
+        t.name + ": open descriptors and " + (t.name == "wzp-relay" ? "sessions" : "browsers"),
+        axes);
     axes.unit = "%";
     axes.y_max = 100;
     h += line_chart({{"CPU", t.cpu_pct}}, t.name + ": CPU (one core = 100 %)", axes);
     axes.unit = "/s";
     axes.y_max = most(t.flow, 10);
     h += line_chart({{t.name == "wzp-relay" ? "datagrams delivered" : "frames heard", t.flow}},
-                    t.name + (t.name == "wzp-relay" ? ": media datagrams delivered to members" : ": audio frames pages heard"), axes);
+                    t.name + (t.name == "wzp-relay" ? ": media datagrams delivered to members"
+                                                    : ": audio frames pages heard"),
+                    axes);
   }
   return h + "</body></html>\n";
 }
 
 void bounds(const Trace& t, std::vector<Measurement>& out) {
-  const std::string c = t.name + ", " + std::to_string(static_cast<int>(g_minutes * 60)) + " s churn";
+  const std::string c =
+      t.name + ", " + std::to_string(static_cast<int>(g_minutes * 60)) + " s churn";
   out.push_back({"soak", c, "RSS growth after warm-up", 100 * t.growth(), "%", {}, false});
   out.push_back({"soak", c, "RSS at most in the warm-up", t.warm_most(), "MB", {}, false});
-  out.push_back({"soak", c, "RSS at the end", t.rss_mb.empty() ? 0 : t.rss_mb.back(), "MB", {}, false});
+  out.push_back(
+      {"soak", c, "RSS at the end", t.rss_mb.empty() ? 0 : t.rss_mb.back(), "MB", {}, false});
   out.push_back({"soak", c, "RSS at most after warm-up", t.most_after_warm(), "MB", {}, false});
-  out.push_back({"soak", c, "descriptors after warm-up", t.fds.size() > t.warm ? t.fds[t.warm] : 0, "", {}, false});
-  out.push_back({"soak", c, "descriptors at the end", t.fds.empty() ? 0 : t.fds.back(), "", {}, false});
+  out.push_back({"soak",
+                 c,
+                 "descriptors after warm-up",
+                 t.fds.size() > t.warm ? t.fds[t.warm] : 0,
+                 "",
+                 {},
+                 false});
+  out.push_back(
+      {"soak", c, "descriptors at the end", t.fds.empty() ? 0 : t.fds.back(), "", {}, false});
   out.push_back({"soak", c, "CPU, mean", t.cpu_mean(), "%", {}, false});
   out.push_back({"soak", c, "crashed", t.crashed ? 1.0 : 0.0, "", {}, false});
   const auto fail = [&](const std::string& why) {
@@ -448,17 +497,23 @@ void bounds(const Trace& t, std::vector<Measurement>& out) {
   };
   if (t.crashed) fail("crashed or stopped");
   if (t.rss_mb.size() <= t.warm + 1) return fail("too few samples");
-  if (t.growth() > kMaxRssGrowth) fail("RSS grew by " + std::to_string(100 * t.growth()) + " % past the warm-up's most");
+  if (t.growth() > kMaxRssGrowth)
+    fail("RSS grew by " + std::to_string(100 * t.growth()) + " % past the warm-up's most");
   // Descriptors: what is open at the end is what was open after the warm-up, give or take
   // the few that come and go with connections in progress.
-  if (t.fds.back() > t.fds[t.warm] + 4) fail("descriptors went from " + std::to_string(t.fds[t.warm]) + " to " + std::to_string(t.fds.back()));
-  const double tail_flow = *std::max_element(t.flow.end() - std::min<std::ptrdiff_t>(10, static_cast<std::ptrdiff_t>(t.flow.size())), t.flow.end());
+  if (t.fds.back() > t.fds[t.warm] + 4)
+    fail("descriptors went from " + std::to_string(t.fds[t.warm]) + " to " +
+         std::to_string(t.fds.back()));
+  const double tail_flow = *std::max_element(
+      t.flow.end() - std::min<std::ptrdiff_t>(10, static_cast<std::ptrdiff_t>(t.flow.size())),
+      t.flow.end());
   if (tail_flow <= 0) fail("no media at the end");
 }
 
 }  // namespace
 
-void set_soak_options(double minutes, int pages, const std::string& only, const std::string& html, bool check) {
+void set_soak_options(double minutes, int pages, const std::string& only, const std::string& html,
+                      bool check) {
   g_minutes = minutes;
   g_only = only;
   g_pages = pages;
@@ -476,26 +531,32 @@ std::vector<Measurement> run_soak_suite() {
   const bool relay_part = g_only != "bridge", bridge_part = g_only != "relay" && g_pages > 0;
   std::vector<Trace> traces;
   if (relay_part) {
-    std::fprintf(stderr, "  the relay: %g min of %zu rooms churning, slow readers, storms...\n", g_minutes, kRooms);
+    std::fprintf(stderr, "  the relay: %g min of %zu rooms churning, slow readers, storms...\n",
+                 g_minutes, kRooms);
     RelayCounts rn;
     traces.push_back(soak_relay(base, run_s, rn));
     bounds(traces.back(), out);
     const std::string rc = "wzp-relay, " + std::to_string(static_cast<int>(run_s)) + " s churn";
     out.push_back({"soak", rc, "joins", static_cast<double>(rn.joins), "", {}, true});
     out.push_back({"soak", rc, "leaves", static_cast<double>(rn.leaves), "", {}, true});
-    out.push_back({"soak", rc, "members that stopped reading", static_cast<double>(rn.slow), "", {}, true});
-    out.push_back({"soak", rc, "malformed datagrams sent", static_cast<double>(rn.garbage), "", {}, true});
+    out.push_back(
+        {"soak", rc, "members that stopped reading", static_cast<double>(rn.slow), "", {}, true});
+    out.push_back(
+        {"soak", rc, "malformed datagrams sent", static_cast<double>(rn.garbage), "", {}, true});
     out.push_back({"soak", rc, "Initials sent", static_cast<double>(rn.initials), "", {}, true});
   }
   if (bridge_part) {
-    std::fprintf(stderr, "  the bridge: %g min of up to %d pages joining and leaving, relay restarts...\n", g_minutes, g_pages);
+    std::fprintf(stderr,
+                 "  the bridge: %g min of up to %d pages joining and leaving, relay restarts...\n",
+                 g_minutes, g_pages);
     BridgeCounts bn;
     traces.push_back(soak_bridge(base, run_s, bn));
     bounds(traces.back(), out);
     const std::string bc = "wzp-web, " + std::to_string(static_cast<int>(run_s)) + " s churn";
     out.push_back({"soak", bc, "page joins", static_cast<double>(bn.joins), "", {}, true});
     out.push_back({"soak", bc, "page leaves", static_cast<double>(bn.leaves), "", {}, true});
-    out.push_back({"soak", bc, "readers that stopped reading", static_cast<double>(bn.slow), "", {}, true});
+    out.push_back(
+        {"soak", bc, "readers that stopped reading", static_cast<double>(bn.slow), "", {}, true});
     out.push_back({"soak", bc, "relay restarts", static_cast<double>(bn.restarts), "", {}, true});
     out.push_back({"soak", bc, "page errors", static_cast<double>(bn.errors), "", {}, false});
   }

@@ -18,6 +18,7 @@ struct Storm {
 
 // Sends `s.garbage` and `s.initials` to the relay at "IP:PORT" over `seconds` (from 127.0.0.2
 // and 127.0.0.3), or until `stop`.
-void send_storm(Storm& s, const std::string& relay_addr, double seconds, const std::atomic<bool>& stop);
+void send_storm(Storm& s, const std::string& relay_addr, double seconds,
+                const std::atomic<bool>& stop);
 
 }  // namespace wzp::bench

@@ -13,11 +13,22 @@ std::span<const Suite> all_suites() {
       {"crypto", "media AEAD seal+open against raw libsodium", run_crypto_suite},
       {"pipeline", "whole call pipeline both ways against the codec alone", run_pipeline_suite},
       {"transport", "QUIC datagram rate on one core against plain UDP", run_transport_suite},
-      {"relay", "relay forwarding per core and latency, rooms of 2/10/50, against a UDP reflector", run_relay_suite},
-      {"hostile", "what a listener hears over every hostile profile, simulated, against WebRTC-style references", run_hostile_suite},
-      {"network", "the same with real processes (relay, netem, two clients) and the references beside", run_network_suite},
-      {"storm", "a call through 1 000 000 malformed datagrams and 10 000 Initials at the relay, against the same call without", run_storm_suite},
-      {"soak", "relay and bridge under --minutes of churn (joins, leaves, slow readers, storms, relay restarts): RSS, descriptors, CPU; not in 'all'",
+      {"relay", "relay forwarding per core and latency, rooms of 2/10/50, against a UDP reflector",
+       run_relay_suite},
+      {"hostile",
+       "what a listener hears over every hostile profile, simulated, against WebRTC-style "
+       "references",
+       run_hostile_suite},
+      {"network",
+       "the same with real processes (relay, netem, two clients) and the references beside",
+       run_network_suite},
+      {"storm",
+       "a call through 1 000 000 malformed datagrams and 10 000 Initials at the relay, against the "
+       "same call without",
+       run_storm_suite},
+      {"soak",
+       "relay and bridge under --minutes of churn (joins, leaves, slow readers, storms, relay "
+       "restarts): RSS, descriptors, CPU; not in 'all'",
        run_soak_suite, false},
   }};
   return kSuites;
@@ -25,7 +36,8 @@ std::span<const Suite> all_suites() {
 
 std::string bin_dir() {
   std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
-  if (constexpr std::string_view gone = " (deleted)"; self.ends_with(gone)) self.resize(self.size() - gone.size());
+  if (constexpr std::string_view gone = " (deleted)"; self.ends_with(gone))
+    self.resize(self.size() - gone.size());
   return std::filesystem::path(self).parent_path().string();
 }
 

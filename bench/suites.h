@@ -15,7 +15,7 @@ struct Suite {
   std::string_view name;
   std::string_view about;
   std::function<std::vector<Measurement>()> run;  // empty: not built yet
-  bool in_all = true;  // false: runs only when named (long-running)
+  bool in_all = true;                             // false: runs only when named (long-running)
 };
 
 std::span<const Suite> all_suites();
@@ -39,7 +39,8 @@ std::vector<Measurement> run_soak_suite();
 void set_network_options(const std::string& html, int seconds, const std::string& legs,
                          const std::vector<std::string>& profiles, const std::string& signal);
 // wzp-bench soak --minutes M --pages N --only relay|bridge --html FILE --check
-void set_soak_options(double minutes, int pages, const std::string& only, const std::string& html, bool check);
+void set_soak_options(double minutes, int pages, const std::string& only, const std::string& html,
+                      bool check);
 // With --check: how many of the soak's bounds were not met (0 otherwise).
 int soak_failures();
 

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 packages=(
   # toolchain and build
   build-essential cmake ninja-build ccache pkg-config git
-  clang-14 libclang-rt-14-dev
+  clang-14 libclang-rt-14-dev clang-format
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # libraries, one line per layer that uses them

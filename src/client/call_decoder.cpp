@@ -89,7 +89,8 @@ void CallDecoder::pull(std::span<int16_t> pcm, uint64_t now_ms) {
   }
   const auto step = jb_.pop(now_ms);
   decoded_used_ = decoded_have_ = 0;
-  auto out = std::span(decoded_).first(std::max<size_t>(n, step.duration_ms * codec::kSamplesPerMs));
+  auto out =
+      std::span(decoded_).first(std::max<size_t>(n, step.duration_ms * codec::kSamplesPerMs));
   switch (step.kind) {
     case proto::JitterBuffer::Step::kWaiting:
       std::fill_n(pcm.begin(), n, 0);

@@ -32,13 +32,13 @@ struct CallDecoderConfig {
 struct CallDecoderStats {
   uint64_t datagrams = 0;
   uint64_t dropped_malformed = 0;
-  uint64_t dropped_auth = 0;     // failed authentication (or mini frames out of context)
+  uint64_t dropped_auth = 0;  // failed authentication (or mini frames out of context)
   uint64_t dropped_replay = 0;
-  uint64_t slots_decoded = 0;    // 20 ms output slots filled from real frames
-  uint64_t slots_concealed = 0;  // slots of loss concealment
-  uint64_t slots_comfort = 0;    // slots of comfort noise (silence at the sender)
-  uint64_t slots_waiting = 0;    // before playout started
-  uint64_t frames_recovered = 0; // by FEC
+  uint64_t slots_decoded = 0;     // 20 ms output slots filled from real frames
+  uint64_t slots_concealed = 0;   // slots of loss concealment
+  uint64_t slots_comfort = 0;     // slots of comfort noise (silence at the sender)
+  uint64_t slots_waiting = 0;     // before playout started
+  uint64_t frames_recovered = 0;  // by FEC
 };
 
 // When a receiver reports what it measured (QualityUpdate, or a simulated call's report):
@@ -47,7 +47,8 @@ struct CallDecoderStats {
 inline constexpr uint64_t kReportFrames = 50;
 inline constexpr uint64_t kUrgentReportFrames = 10;
 inline bool report_due(uint64_t frames_since_last, bool queue_growing) {
-  return frames_since_last >= kReportFrames || (frames_since_last >= kUrgentReportFrames && queue_growing);
+  return frames_since_last >= kReportFrames ||
+         (frames_since_last >= kUrgentReportFrames && queue_growing);
 }
 
 class CallDecoder : private fec::FrameSink {

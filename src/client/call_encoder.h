@@ -38,12 +38,12 @@ struct CallEncoderConfig {
 };
 
 struct CallEncoderStats {
-  uint64_t frames_in = 0;        // 20 ms PCM frames pushed
-  uint64_t speech_frames = 0;    // codec frames encoded
-  uint64_t comfort_noise = 0;    // CN frames sent
-  uint64_t silent_frames = 0;    // 20 ms frames suppressed
+  uint64_t frames_in = 0;      // 20 ms PCM frames pushed
+  uint64_t speech_frames = 0;  // codec frames encoded
+  uint64_t comfort_noise = 0;  // CN frames sent
+  uint64_t silent_frames = 0;  // 20 ms frames suppressed
   uint64_t packets = 0;
-  uint64_t bytes = 0;            // datagram bytes
+  uint64_t bytes = 0;  // datagram bytes
   uint64_t tier_changes = 0;
 };
 
@@ -107,10 +107,10 @@ class CallEncoder : private fec::FecSink {
   uint32_t media_ts_ = 0;             // ms of media produced so far
   uint32_t pending_ts_ = 0;
   uint32_t silence_ms_ = 0;
-  uint32_t counter_ = 0;              // packet counter: sequence and AEAD nonce
+  uint32_t counter_ = 0;  // packet counter: sequence and AEAD nonce
   uint64_t last_fec_update_ms_ = 0;
-  uint64_t frame_now_ms_ = 0;         // when the frame being encoded was pushed
-  bool packed_ = false;               // repairs leave with the next frame (FecSettings::packed)
+  uint64_t frame_now_ms_ = 0;  // when the frame being encoded was pushed
+  bool packed_ = false;        // repairs leave with the next frame (FecSettings::packed)
   Held& held(size_t i) { return held_[(held_head_ + i) % kMaxHeld]; }
   std::array<Held, kMaxHeld> held_{};  // a ring: held_count_ from held_head_
   size_t held_head_ = 0, held_count_ = 0;

@@ -1,8 +1,8 @@
 #include "client/echo_probe.h"
 
 #include <algorithm>
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <numbers>
 #include <span>
 
@@ -12,7 +12,7 @@
 namespace wzp::client {
 namespace {
 
-constexpr size_t kWindow = EchoProbe::kRate;        // 1 s
+constexpr size_t kWindow = EchoProbe::kRate;         // 1 s
 constexpr size_t kTone = EchoProbe::kRate * 8 / 10;  // 800 ms
 constexpr size_t kBlock = EchoProbe::kRate / 200;    // 5 ms, the onset resolution
 
@@ -22,9 +22,9 @@ void EchoProbe::fill(std::span<int16_t> pcm) {
   for (auto& s : pcm) {
     const size_t w = sent_ / kWindow, in = sent_ % kWindow;
     const double f = kFreqs[w % std::size(kFreqs)];
-    s = in < kTone ? static_cast<int16_t>(amplitude_ *
-                                          std::sin(2 * std::numbers::pi * f * in / kRate))
-                   : 0;
+    s = in < kTone
+            ? static_cast<int16_t>(amplitude_ * std::sin(2 * std::numbers::pi * f * in / kRate))
+            : 0;
     ++sent_;
   }
 }
@@ -84,7 +84,8 @@ std::string EchoProbe::verdict(const std::vector<EchoWindow>& all) {
   for (const auto& w : judged) {
     if (!w.heard) continue;
     ++heard;
-    if (w.delay_ms < 400 && w.snr_db > 10 && std::abs(w.freq_heard - w.freq_sent) < w.freq_sent * 0.02) {
+    if (w.delay_ms < 400 && w.snr_db > 10 &&
+        std::abs(w.freq_heard - w.freq_sent) < w.freq_sent * 0.02) {
       ++good;
     }
   }

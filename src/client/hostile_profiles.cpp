@@ -25,7 +25,8 @@ const std::vector<HostileProfile>& hostile_profiles() {
     v.push_back(make("3 s outage", 0, {.outages = {{8000, 3000}}}));
     v.push_back(make("200 ± 80 ms jitter", 0, {.delay_ms = 120, .jitter_ms = 160}));
     v.push_back(make("24 kbit/s cap + 10 % loss", 10, {.loss = 0.10, .rate_kbps = 24}));
-    v.push_back(make("loss changing every 10 s", 15, {.loss_steps = {0, 0.20, 0.05, 0.40, 0, 0.10}}));
+    v.push_back(
+        make("loss changing every 10 s", 15, {.loss_steps = {0, 0.20, 0.05, 0.40, 0, 0.10}}));
     return v;
   }();
   return p;
@@ -42,7 +43,8 @@ SimListening simulate_listening(const HostileProfile& profile, uint32_t seconds)
   return simulate_listening(profile, seconds, codec::make_probe_signal(seconds, 11));
 }
 
-SimListening simulate_listening(const HostileProfile& profile, uint32_t seconds, const codec::ProbeSignal& probe) {
+SimListening simulate_listening(const HostileProfile& profile, uint32_t seconds,
+                                const codec::ProbeSignal& probe) {
   CallEncoderConfig ec;
   ec.silence_suppression = false;  // the probe never pauses; speech is sent as a file would be
   SimCall call(ec);

@@ -28,8 +28,8 @@ const HostileProfile* hostile_profile(const std::string& name);
 
 struct SimListening {
   codec::ListeningResult heard;
-  double wire_kbps = 0;            // our datagrams, sender side
-  double path_loss_percent = 0;    // what the path did to packets
+  double wire_kbps = 0;              // our datagrams, sender side
+  double path_loss_percent = 0;      // what the path did to packets
   double measured_loss_percent = 0;  // what the receiver measured before FEC
   double residual_loss_percent = 0;  // frames concealed after FEC, of frames played
   std::vector<int> tier_by_second;
@@ -40,6 +40,7 @@ struct SimListening {
 // or the signal given (codec::make_speech_signal), the receiver's recording judged by
 // codec::listen. Deterministic.
 SimListening simulate_listening(const HostileProfile& profile, uint32_t seconds);
-SimListening simulate_listening(const HostileProfile& profile, uint32_t seconds, const codec::ProbeSignal& signal);
+SimListening simulate_listening(const HostileProfile& profile, uint32_t seconds,
+                                const codec::ProbeSignal& signal);
 
 }  // namespace wzp::client

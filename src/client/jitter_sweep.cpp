@@ -61,12 +61,13 @@ std::string sweep_svg(const std::vector<SweepPoint>& points, const SweepOptions&
   const auto Y = [&](double v) { return h - bottom - v / max_y * (h - top - bottom); };
   std::string s;
   char buf[512];
-  std::snprintf(buf, sizeof buf,
-                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" "
-                "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" "
-                "fill=\"white\"/>\n<text x=\"%g\" y=\"22\" font-size=\"14\">Jitter buffer: delay "
-                "against concealment (%u ms jitter, %.1f %% loss)</text>\n",
-                w, h, left, o.jitter_ms, o.loss * 100);
+  std::snprintf(
+      buf, sizeof buf,
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" "
+      "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" "
+      "fill=\"white\"/>\n<text x=\"%g\" y=\"22\" font-size=\"14\">Jitter buffer: delay "
+      "against concealment (%u ms jitter, %.1f %% loss)</text>\n",
+      w, h, left, o.jitter_ms, o.loss * 100);
   s += buf;
   // Axes with ticks.
   std::snprintf(buf, sizeof buf,
@@ -92,7 +93,8 @@ std::string sweep_svg(const std::vector<SweepPoint>& points, const SweepOptions&
   std::string path;
   for (const auto& p : points) {
     if (p.label == "adaptive") continue;
-    std::snprintf(buf, sizeof buf, "%s%g,%g", path.empty() ? "" : " ", X(p.delay_ms), Y(p.concealed));
+    std::snprintf(buf, sizeof buf, "%s%g,%g", path.empty() ? "" : " ", X(p.delay_ms),
+                  Y(p.concealed));
     path += buf;
   }
   s += "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"" + path + "\"/>\n";

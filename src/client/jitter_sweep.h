@@ -25,8 +25,8 @@ struct SweepPoint {
   uint64_t late = 0;     // frames that arrived after their slot
 };
 
-std::vector<SweepPoint> run_jitter_sweep(const SweepOptions& o,
-                                         const std::function<void(const SweepPoint&)>& progress = {});
+std::vector<SweepPoint> run_jitter_sweep(
+    const SweepOptions& o, const std::function<void(const SweepPoint&)>& progress = {});
 // A self-contained SVG: concealment against delay, the adaptive buffer marked.
 std::string sweep_svg(const std::vector<SweepPoint>& points, const SweepOptions& o);
 

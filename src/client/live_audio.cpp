@@ -96,8 +96,9 @@ std::unique_ptr<LiveAudio> LiveAudio::open(std::string* error) {
   }
   a->impl_->initialised = true;
   if (Pa_GetDefaultInputDevice() == paNoDevice || Pa_GetDefaultOutputDevice() == paNoDevice) {
-    *error = std::string(Pa_GetDefaultInputDevice() == paNoDevice ? "no microphone (no default input device)"
-                                                                  : "no speaker (no default output device)") +
+    *error = std::string(Pa_GetDefaultInputDevice() == paNoDevice
+                             ? "no microphone (no default input device)"
+                             : "no speaker (no default output device)") +
              "; WZP_AUDIO_DEBUG=1 shows what the audio drivers said";
     return nullptr;
   }

@@ -34,9 +34,8 @@ class SessionMediaCrypto final : public MediaSealer, public MediaOpener {
               std::span<uint8_t> out) override {
     return s_.seal(counter, ad, pt, out);
   }
-  crypto::OpenStatus open(uint16_t seq, std::span<const uint8_t> ad,
-                          std::span<const uint8_t> ct, std::span<uint8_t> out,
-                          size_t* len) override {
+  crypto::OpenStatus open(uint16_t seq, std::span<const uint8_t> ad, std::span<const uint8_t> ct,
+                          std::span<uint8_t> out, size_t* len) override {
     return s_.open(seq, ad, ct, out, len);
   }
 
@@ -60,10 +59,10 @@ class SenderKeySealer final : public MediaSealer {
 // Room media from one sender, opened with the key it gave us.
 class SenderKeyOpener final : public MediaOpener {
  public:
-  SenderKeyOpener(crypto::SenderKeyStore& store, uint32_t session) : store_(store), session_(session) {}
-  crypto::OpenStatus open(uint16_t seq, std::span<const uint8_t> ad,
-                          std::span<const uint8_t> ct, std::span<uint8_t> out,
-                          size_t* len) override {
+  SenderKeyOpener(crypto::SenderKeyStore& store, uint32_t session)
+      : store_(store), session_(session) {}
+  crypto::OpenStatus open(uint16_t seq, std::span<const uint8_t> ad, std::span<const uint8_t> ct,
+                          std::span<uint8_t> out, size_t* len) override {
     return store_.open(session_, seq, ad, ct, out, len);
   }
 

@@ -9,7 +9,10 @@ class QuicSignalConnector::Connection : public SignalConnection, public transpor
  public:
   Connection(QuicSignalConnector& owner, const boost::asio::ip::udp::endpoint& relay,
              const std::string& name, Done done)
-      : owner_(&owner), io_(owner.io_), options_(owner.options_), done_(std::move(done)),
+      : owner_(&owner),
+        io_(owner.io_),
+        options_(owner.options_),
+        done_(std::move(done)),
         timer_(owner.io_) {
     auto verify = options_.verify;
     client_ = std::make_unique<transport::QuicClient>(
@@ -43,7 +46,8 @@ class QuicSignalConnector::Connection : public SignalConnection, public transpor
 
   void on_established(transport::QuicConnection& c) override {
     heard_ = std::chrono::steady_clock::now();
-    if (!options_.token.empty()) c.send_stream(proto::frame_signal(proto::AuthToken{options_.token}));
+    if (!options_.token.empty())
+      c.send_stream(proto::frame_signal(proto::AuthToken{options_.token}));
     if (owner_) hand_over(nullptr);
   }
   void on_stream(transport::QuicConnection& c, std::span<const uint8_t> d) override {
@@ -104,12 +108,14 @@ class QuicSignalConnector::Connection : public SignalConnection, public transpor
       // (calling lost() on the freed connection was the bridge's SIGBUS on a relay kill).
       if (owner_ && now - started_ > options_.connect_timeout) {
         c.close("no answer");
-        if (*alive) lost("no answer within " + std::to_string(options_.connect_timeout.count()) + " ms");
+        if (*alive)
+          lost("no answer within " + std::to_string(options_.connect_timeout.count()) + " ms");
         return;
       }
       if (!owner_ && now - heard_ > options_.silent_after) {
         c.close("relay silent");
-        if (*alive) lost("relay silent for " + std::to_string(options_.silent_after.count()) + " ms");
+        if (*alive)
+          lost("relay silent for " + std::to_string(options_.silent_after.count()) + " ms");
         return;
       }
       if (c.established()) c.send_stream(proto::frame_signal(proto::Ping{++pings_, 0}));
@@ -147,10 +153,12 @@ void QuicSignalConnector::connect(const std::string& relay, Done done) {
   }
   // Looked up at every connect: a relay that moved to a new address is found on the next one.
   transport::resolve(io_, *a.address,
-                     [this, alive = alive_, relay, done = std::move(done)](const transport::EndpointResult& ep) mutable {
+                     [this, alive = alive_, relay,
+                      done = std::move(done)](const transport::EndpointResult& ep) mutable {
                        if (!*alive) return;
                        if (!ep.endpoint) return done(nullptr, ep.error);
-                       auto c = std::make_unique<Connection>(*this, *ep.endpoint, relay, std::move(done));
+                       auto c = std::make_unique<Connection>(*this, *ep.endpoint, relay,
+                                                             std::move(done));
                        Connection* raw = c.get();
                        pending_[raw] = std::move(c);
                      });

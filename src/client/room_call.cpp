@@ -22,8 +22,8 @@ void add_stats(CallDecoderStats& to, const CallDecoderStats& r) {
 RoomCall::RoomCall(boost::asio::io_context& io, const boost::asio::ip::udp::endpoint& relay,
                    const crypto::Identity& identity, RoomCallOptions options, Source source,
                    Sink sink)
-    : RoomCall(io, transport::Peer{relay, std::nullopt}, identity, std::move(options), std::move(source),
-               std::move(sink)) {}
+    : RoomCall(io, transport::Peer{relay, std::nullopt}, identity, std::move(options),
+               std::move(source), std::move(sink)) {}
 
 RoomCall::RoomCall(boost::asio::io_context& io, const transport::Address& relay,
                    const crypto::Identity& identity, RoomCallOptions options, Source source,
@@ -31,11 +31,22 @@ RoomCall::RoomCall(boost::asio::io_context& io, const transport::Address& relay,
     : RoomCall(io, transport::peer_of(relay), identity, std::move(options), std::move(source),
                std::move(sink)) {}
 
-RoomCall::RoomCall(boost::asio::io_context& io, transport::Peer relay, const crypto::Identity& identity,
-                   RoomCallOptions options, Source source, Sink sink)
-    : io_(io), relay_(relay.endpoint), relay_name_(std::move(relay.name)), identity_(identity), options_(std::move(options)),
-      address_(transport::room_address(options_.room, options_.secret)), source_(std::move(source)), sink_(std::move(sink)), timer_(io),
-      start_(std::chrono::steady_clock::now()), redial_(io), pcm_(kPcmFrame), mix_(kPcmFrame),
+RoomCall::RoomCall(boost::asio::io_context& io, transport::Peer relay,
+                   const crypto::Identity& identity, RoomCallOptions options, Source source,
+                   Sink sink)
+    : io_(io),
+      relay_(relay.endpoint),
+      relay_name_(std::move(relay.name)),
+      identity_(identity),
+      options_(std::move(options)),
+      address_(transport::room_address(options_.room, options_.secret)),
+      source_(std::move(source)),
+      sink_(std::move(sink)),
+      timer_(io),
+      start_(std::chrono::steady_clock::now()),
+      redial_(io),
+      pcm_(kPcmFrame),
+      mix_(kPcmFrame),
       part_(kPcmFrame) {
   dial();
   timer_.expires_at(start_ + std::chrono::milliseconds(5));
@@ -56,8 +67,8 @@ void RoomCall::step() {
   }
   // The next step on a fixed grid, so that timing errors do not accumulate.
   const double period_us = 20000.0 / kStepsPerFrame / (1 + options_.clock_skew_ppm / 1e6);
-  timer_.expires_at(start_ + std::chrono::microseconds(
-                                 static_cast<int64_t>(period_us * static_cast<double>(steps_ + 1))));
+  timer_.expires_at(start_ + std::chrono::microseconds(static_cast<int64_t>(
+                                 period_us * static_cast<double>(steps_ + 1))));
   timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
     if (!ec && *alive) step();
   });
@@ -112,7 +123,8 @@ void RoomCall::dial() {
   resolving_ = true;
   transport::resolve(io_, *relay_name_,
                      [this, alive = alive_, dial = ++dials_](const transport::EndpointResult& r) {
-                       if (!*alive || dial != dials_ || !resolving_) return;  // a newer dial, or gave up
+                       if (!*alive || dial != dials_ || !resolving_)
+                         return;  // a newer dial, or gave up
                        resolving_ = false;
                        unresolved_ = !r.endpoint;
                        if (!r.endpoint) return lost(r.error);
@@ -122,8 +134,8 @@ void RoomCall::dial() {
 }
 
 void RoomCall::connect() {
-  quic_ = std::make_unique<transport::QuicClient>(io_, relay_, address_.sni,
-                                                  options_.verify_relay, *this);
+  quic_ = std::make_unique<transport::QuicClient>(io_, relay_, address_.sni, options_.verify_relay,
+                                                  *this);
   wire_.conn = &quic_->connection();
 }
 
@@ -349,15 +361,16 @@ void RoomCall::announce(MemberEvent::Kind kind, const proto::Participant& p) {
   e.expected = expected(p);
   e.own_identity = p.fingerprint == identity_.fingerprint();
   if (p.identity_pub.size() == 32) {
-    e.safety_number = crypto::safety_number(identity_.signing_public(),
-                                            std::span<const uint8_t, 32>(p.identity_pub.data(), 32));
+    e.safety_number = crypto::safety_number(
+        identity_.signing_public(), std::span<const uint8_t, 32>(p.identity_pub.data(), 32));
   }
   options_.on_member(e);
 }
 
 bool RoomCall::our_old_session(const proto::Participant& p) const {
   return p.fingerprint == identity_.fingerprint() &&
-         std::find(past_sessions_.begin(), past_sessions_.end(), p.session_id) != past_sessions_.end();
+         std::find(past_sessions_.begin(), past_sessions_.end(), p.session_id) !=
+             past_sessions_.end();
 }
 
 void RoomCall::give_key(const proto::Participant& p) {
@@ -391,7 +404,8 @@ void RoomCall::on_room(const proto::RoomUpdate& u) {
         encoder_ = std::make_unique<CallEncoder>(options_.encoder, *sealer_, wire_);
         if (echo) {
           keys_.bind(own_key_->session_id(), me);
-          keys_.install({me, own_key_->session_id(), own_key_->key_id(), own_key_->key()}, now_ms());
+          keys_.install({me, own_key_->session_id(), own_key_->key_id(), own_key_->key()},
+                        now_ms());
         }
       }
       if (echo) now[p.session_id] = p;
@@ -405,7 +419,8 @@ void RoomCall::on_room(const proto::RoomUpdate& u) {
     const auto listed = now.find(it->first);
     if (listed == now.end() || listed->second.fingerprint != it->second.info.fingerprint) {
       add_stats(departed_, it->second.decoder->stats());
-      if (!echo && !our_old_session(it->second.info)) announce(MemberEvent::Kind::kLeft, it->second.info);
+      if (!echo && !our_old_session(it->second.info))
+        announce(MemberEvent::Kind::kLeft, it->second.info);
       keys_.forget(it->first);
       it = peers_.erase(it);
       someone_left = true;
@@ -509,7 +524,8 @@ void RoomCall::check_liveness() {
     }
     return;
   }
-  if (ticks_ % 25 == 0) quic_->connection().send_stream(proto::frame_signal(proto::Ping{ticks_, now_ms()}));
+  if (ticks_ % 25 == 0)
+    quic_->connection().send_stream(proto::frame_signal(proto::Ping{ticks_, now_ms()}));
   if (t - heard_ <= std::chrono::seconds(2)) {
     drop_probe();
     return;
@@ -529,17 +545,18 @@ void RoomCall::check_liveness() {
     probe_lookup_ = true;
     // A relay named by host may have moved: its name is looked up again, and an answer that
     // names another address means dialling there (a probe of the old one would wait forever).
-    transport::resolve(io_, *relay_name_, [this, alive = alive_, dial = dials_](const transport::EndpointResult& r) {
-      if (!*alive) return;
-      probe_lookup_ = false;
-      if (dial != dials_ || !quic_ || !joined_ || redial_pending_) return;
-      if (r.endpoint && *r.endpoint != relay_) {
-        quic_->connection().close("relay moved");
-        lost("the relay's name now points to another address");
-        return;
-      }
-      start_probe();
-    });
+    transport::resolve(io_, *relay_name_,
+                       [this, alive = alive_, dial = dials_](const transport::EndpointResult& r) {
+                         if (!*alive) return;
+                         probe_lookup_ = false;
+                         if (dial != dials_ || !quic_ || !joined_ || redial_pending_) return;
+                         if (r.endpoint && *r.endpoint != relay_) {
+                           quic_->connection().close("relay moved");
+                           lost("the relay's name now points to another address");
+                           return;
+                         }
+                         start_probe();
+                       });
   }
 }
 
@@ -569,7 +586,8 @@ void RoomCall::tick() {
     p.decoder->pull(part_, now);
     double energy = 0;
     for (size_t i = 0; i < kPcmFrame; ++i) {
-      mix_[i] = static_cast<int16_t>(std::clamp(mix_[i] + std::lround(part_[i] * p.gain), -32768L, 32767L));
+      mix_[i] = static_cast<int16_t>(
+          std::clamp(mix_[i] + std::lround(part_[i] * p.gain), -32768L, 32767L));
       energy += static_cast<double>(part_[i]) * part_[i];
     }
     if (energy > kSpeakingEnergy) p.speaking_until = now + kSpeakingHoldMs;
@@ -591,7 +609,8 @@ void RoomCall::tick() {
     const uint64_t d_sent = sent - last_sent_, d_lost = q.datagrams_lost - last_lost_;
     last_sent_ = sent;
     last_lost_ = q.datagrams_lost;
-    if (d_sent > 0) uplink_loss_ = 100.0 * static_cast<double>(d_lost) / static_cast<double>(d_sent);
+    if (d_sent > 0)
+      uplink_loss_ = 100.0 * static_cast<double>(d_lost) / static_cast<double>(d_sent);
     // And what we receive, for the relay to pass on as the room's weakest link.
     proto::QualityUpdate report;
     received_loss_ = 0;
@@ -604,7 +623,8 @@ void RoomCall::tick() {
         report.packets = m.packets;
       }
       if (m.reorder > 0) report.reorder = std::max<double>(report.reorder.value_or(0), m.reorder);
-      if (m.capacity_kbps > 0 && m.capacity_kbps <= report.capacity_kbps.value_or(m.capacity_kbps)) {
+      if (m.capacity_kbps > 0 &&
+          m.capacity_kbps <= report.capacity_kbps.value_or(m.capacity_kbps)) {
         report.capacity_kbps = m.capacity_kbps;
         report.queue_ms = m.queue_ms;
       }

@@ -78,7 +78,7 @@ struct RoomCallStatus {
   // Copies of our quality reports sent in datagrams, and relay directives taken from datagrams
   // (a path losing 20 % or more: proto::signal_copies).
   uint64_t reports_by_datagram = 0, directives_by_datagram = 0;
-  size_t unexpected = 0;      // members not in RoomCallOptions::expect (our key withheld)
+  size_t unexpected = 0;  // members not in RoomCallOptions::expect (our key withheld)
   std::string closed_reason;
   size_t members = 0;  // others in the room
   CallEncoderStats sent;
@@ -89,11 +89,11 @@ struct RoomCallStatus {
   double repairs_per_frame = 0;
   double path_budget_kbps = 0;  // what the path may carry of ours; 0: it has shown no limit
   // Receive side, the worst over the members we hear.
-  double loss_percent = 0;          // before FEC, over the last second
+  double loss_percent = 0;  // before FEC, over the last second
   double jitter_ms = 0;
-  uint32_t buffer_delay_ms = 0;     // the jitter buffer's playout delay
+  uint32_t buffer_delay_ms = 0;               // the jitter buffer's playout delay
   uint64_t accelerated = 0, decelerated = 0;  // time-stretch steps taken by the jitter buffers
-  std::optional<double> drift_ppm;  // the first member's clock against ours
+  std::optional<double> drift_ppm;            // the first member's clock against ours
 };
 
 class RoomCall : public transport::QuicEvents {
@@ -161,7 +161,7 @@ class RoomCall : public transport::QuicEvents {
   uint64_t now_ms() const;
   void dial();
   void lost(const std::string& reason);  // schedule the next dial on the backoff
-  void check_liveness();                  // on every tick: see the class comment
+  void check_liveness();                 // on every tick: see the class comment
   void drop_probe();
 
   // The side handshake of a silent relay (see the class comment): answered once established.
@@ -185,14 +185,14 @@ class RoomCall : public transport::QuicEvents {
   boost::asio::io_context& io_;
   RoomCall(boost::asio::io_context& io, transport::Peer relay, const crypto::Identity& identity,
            RoomCallOptions options, Source source, Sink sink);
-  void connect();  // dial's second half, once the relay's address is known
-  void start_probe();  // a bare handshake to relay_ on the side (check_liveness)
+  void connect();                         // dial's second half, once the relay's address is known
+  void start_probe();                     // a bare handshake to relay_ on the side (check_liveness)
   boost::asio::ip::udp::endpoint relay_;  // where we dial (the last lookup of relay_name_)
   std::optional<transport::Address> relay_name_;  // set: a host name, looked up at each dial
   bool resolving_ = false;
-  bool unresolved_ = false;  // the last lookup of relay_name_ failed
+  bool unresolved_ = false;    // the last lookup of relay_name_ failed
   bool probe_lookup_ = false;  // check_liveness is looking the relay's name up before a probe
-  uint64_t dials_ = 0;  // a lookup's answer counts only for the dial that asked
+  uint64_t dials_ = 0;         // a lookup's answer counts only for the dial that asked
   const crypto::Identity& identity_;
   RoomCallOptions options_;
   transport::RoomAddress address_;  // the room's SNI and, invite-only, its key
@@ -206,8 +206,8 @@ class RoomCall : public transport::QuicEvents {
   std::unique_ptr<SenderKeySealer> sealer_;
   Wire wire_;
   std::unique_ptr<CallEncoder> encoder_;
-  std::map<uint32_t, Peer> peers_;  // by session id
-  CallDecoderStats departed_;       // what members who left had received
+  std::map<uint32_t, Peer> peers_;          // by session id
+  CallDecoderStats departed_;               // what members who left had received
   uint64_t last_sent_ = 0, last_lost_ = 0;  // QUIC datagram counters at the last report
   double uplink_loss_ = 0;                  // percent, over the last second
   double received_loss_ = 0;                // percent, worst member, over the last second
@@ -231,7 +231,7 @@ class RoomCall : public transport::QuicEvents {
   bool ever_joined_ = false, muted_ = false;
   uint32_t attempt_ = 0, reconnects_ = 0;
   uint64_t keys_refused_ = 0;  // SenderKeys that did not open or named another member's session
-  uint64_t rotated_at_ = 0;  // now_ms() of our key's last rotation
+  uint64_t rotated_at_ = 0;    // now_ms() of our key's last rotation
   std::optional<uint32_t> my_session_;  // the relay's id for this connection's session
   static constexpr size_t kPastSessions = 8;
   std::deque<uint32_t> past_sessions_;  // ours on earlier connections, newest last

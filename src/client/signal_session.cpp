@@ -11,8 +11,11 @@ SignalSession::SignalSession(const crypto::Identity& identity, SignalConnector& 
                              proto::Scheduler& scheduler,
                              std::function<void(const SignalEvent&)> on_event,
                              std::function<void(const proto::SignalMessage&)> on_message)
-    : identity_(identity), connector_(connector), scheduler_(scheduler),
-      on_event_(std::move(on_event)), on_message_(std::move(on_message)) {}
+    : identity_(identity),
+      connector_(connector),
+      scheduler_(scheduler),
+      on_event_(std::move(on_event)),
+      on_message_(std::move(on_message)) {}
 
 SignalSession::~SignalSession() {
   *alive_ = false;
@@ -69,15 +72,14 @@ void SignalSession::connect_to(const std::string& relay) {
   connecting_ = true;
   const uint64_t gen = generation_;
   auto alive = alive_;
-  connector_.connect(relay, [this, alive, gen, relay](std::unique_ptr<SignalConnection> conn,
-                                                      std::string error) {
-    if (*alive) on_connected(gen, relay, std::move(conn), error);
-  });
+  connector_.connect(
+      relay, [this, alive, gen, relay](std::unique_ptr<SignalConnection> conn, std::string error) {
+        if (*alive) on_connected(gen, relay, std::move(conn), error);
+      });
 }
 
 void SignalSession::on_connected(uint64_t gen, const std::string& relay,
-                                 std::unique_ptr<SignalConnection> conn,
-                                 const std::string& error) {
+                                 std::unique_ptr<SignalConnection> conn, const std::string& error) {
   if (gen != generation_) {  // torn down meanwhile (deregistered, or switched relay)
     if (conn) conn->close();
     return;
@@ -99,11 +101,16 @@ void SignalSession::on_connected(uint64_t gen, const std::string& relay,
              // The relay's nonce for this connection: our registration signs it (once; a
              // relay that keeps asking is refusing us).
              challenged_ = true;
-             conn_->send(crypto::make_presence(identity_, std::span<const uint8_t>(*ack->challenge)));
+             conn_->send(
+                 crypto::make_presence(identity_, std::span<const uint8_t>(*ack->challenge)));
              return;
            }
            if (!ack->accepted) {
-             emit({SignalEvent::Kind::kError, conn_relay_, 0, 0, {},
+             emit({SignalEvent::Kind::kError,
+                   conn_relay_,
+                   0,
+                   0,
+                   {},
                    "registration refused: " + ack->reason.value_or("no reason given")});
              on_lost(gen, "registration refused");
              return;

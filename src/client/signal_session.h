@@ -48,10 +48,10 @@ class SignalConnector {
 struct SignalEvent {
   enum class Kind { kReconnecting, kRegistered, kDeregistered, kError } kind;
   std::string relay;
-  uint32_t attempt = 0;             // kReconnecting: 1 for the first retry
-  uint64_t next_delay_ms = 0;       // kReconnecting: wait before this attempt
-  std::string fingerprint;          // kRegistered
-  std::string reason;               // kError
+  uint32_t attempt = 0;        // kReconnecting: 1 for the first retry
+  uint64_t next_delay_ms = 0;  // kReconnecting: wait before this attempt
+  std::string fingerprint;     // kRegistered
+  std::string reason;          // kError
 };
 
 class SignalSession {

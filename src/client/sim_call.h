@@ -89,7 +89,7 @@ struct SimCall {
   SimLink link;
   std::unique_ptr<CallEncoder> encoder;
   std::unique_ptr<CallDecoder> decoder;
-  std::vector<int16_t> output;         // everything played
+  std::vector<int16_t> output;  // everything played
   std::vector<proto::Tier> tier_by_second;
   std::function<void(uint32_t tick)> on_tick;  // after each playout step
 

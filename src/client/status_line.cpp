@@ -33,7 +33,8 @@ std::string status_line(const StatusView& v, size_t width) {
   // full scale. Not shown by a listener that sends nothing.
   if (v.sending) {
     const int cells =
-        v.level > 1 ? std::clamp(static_cast<int>(6 + 20 * std::log10(v.level / 32768) / 8), 0, 6) : 0;
+        v.level > 1 ? std::clamp(static_cast<int>(6 + 20 * std::log10(v.level / 32768) / 8), 0, 6)
+                    : 0;
     add("[%s]", (std::string(cells, '#') + std::string(6 - cells, ' ')).c_str());
   }
   if (width > 0 && line.size() > width) line.resize(width);

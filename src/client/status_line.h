@@ -13,12 +13,12 @@ namespace wzp::client {
 
 struct StatusView {
   double elapsed_s = 0;
-  std::string state;     // connected, reconnecting, registered, ...
-  size_t others = 0;     // members besides us
-  std::string codec;     // what we send
+  std::string state;  // connected, reconnecting, registered, ...
+  size_t others = 0;  // members besides us
+  std::string codec;  // what we send
   double loss_percent = 0;
-  double rtt_ms = 0;     // 0: not measured yet
-  uint32_t delay_ms = 0;  // playout delay
+  double rtt_ms = 0;                    // 0: not measured yet
+  uint32_t delay_ms = 0;                // playout delay
   uint64_t decoded = 0, concealed = 0;  // playout slots
   uint32_t reconnects = 0;
   bool sending = false;  // we send audio of our own (the meter is shown)

@@ -12,7 +12,8 @@ void put16(std::ofstream& o, uint16_t v) { o.write(reinterpret_cast<const char*>
 
 }  // namespace
 
-WavWriter::WavWriter(const std::string& path, uint32_t rate) : out_(path, std::ios::binary), rate_(rate) {
+WavWriter::WavWriter(const std::string& path, uint32_t rate)
+    : out_(path, std::ios::binary), rate_(rate) {
   if (!out_) throw std::runtime_error("cannot create " + path + ": " + std::strerror(errno));
   header();
 }

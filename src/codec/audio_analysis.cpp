@@ -60,7 +60,8 @@ double tone_purity(std::span<const int16_t> pcm, double freq, uint32_t rate) {
 
 std::vector<double> envelope(std::span<const int16_t> pcm, size_t window) {
   std::vector<double> out;
-  for (size_t i = 0; i + window <= pcm.size(); i += window) out.push_back(rms(pcm.subspan(i, window)));
+  for (size_t i = 0; i + window <= pcm.size(); i += window)
+    out.push_back(rms(pcm.subspan(i, window)));
   return out;
 }
 

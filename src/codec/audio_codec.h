@@ -20,8 +20,8 @@ inline size_t frame_samples(proto::CodecId id) {
 }
 
 struct EncoderOptions {
-  int complexity = 5;            // Opus 0..10: the cost/quality trade-off (docs/BENCHMARKS.md)
-  bool inband_fec = false;       // Opus LBRR
+  int complexity = 5;       // Opus 0..10: the cost/quality trade-off (docs/BENCHMARKS.md)
+  bool inband_fec = false;  // Opus LBRR
   int expected_loss_percent = 0;
   bool dtx = false;
 };

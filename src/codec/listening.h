@@ -48,8 +48,8 @@ struct ListeningResult {
 
 // received: the recording; offset_ms as above. Segments are considered from `skip_ms` into
 // the signal (start-up) to its end.
-ListeningResult listen(const ProbeSignal& sent, std::span<const int16_t> received,
-                       double offset_ms, double skip_ms = 0);
+ListeningResult listen(const ProbeSignal& sent, std::span<const int16_t> received, double offset_ms,
+                       double skip_ms = 0);
 
 // Speech (espeak-ng in the benchmarks): a 40 ms segment of the sent speech arrived as itself
 // when both its 20 ms halves land about as loud (8 dB) and with the same spectral shape (12

@@ -24,7 +24,8 @@ class OpusEnc final : public Encoder {
     int err = 0;
     enc_.reset(opus_encoder_create(kSampleRate, 1, OPUS_APPLICATION_VOIP, &err));
     if (err != OPUS_OK) throw std::runtime_error(std::string("opus: ") + opus_strerror(err));
-    opus_encoder_ctl(enc_.get(), OPUS_SET_BITRATE(static_cast<int>(proto::codec_info(id).bitrate_bps)));
+    opus_encoder_ctl(enc_.get(),
+                     OPUS_SET_BITRATE(static_cast<int>(proto::codec_info(id).bitrate_bps)));
     opus_encoder_ctl(enc_.get(), OPUS_SET_VBR(0));  // CBR: fixed frame sizes suit FEC symbols
     opus_encoder_ctl(enc_.get(), OPUS_SET_COMPLEXITY(o.complexity));
     opus_encoder_ctl(enc_.get(), OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE));

@@ -174,7 +174,8 @@ proto::Result<Answered> answer_offer(const Identity& me, const proto::CallOffer&
   out.answer.ephemeral_pub.assign(mine.ephemeral_public.begin(), mine.ephemeral_public.end());
   // Over the offer's ephemeral key too: an answer belongs to one offer, and an old answer
   // replayed to a new offer does not verify.
-  out.answer.signature = sign_ephemeral(me, mine.ephemeral_public, kAnswerLabel, offer.ephemeral_pub);
+  out.answer.signature =
+      sign_ephemeral(me, mine.ephemeral_public, kAnswerLabel, offer.ephemeral_pub);
   out.answer.chosen_profile = std::move(chosen_profile);
   return out;
 }
@@ -183,8 +184,8 @@ proto::Result<SessionKeys> finish_offer(const PendingOffer& pending,
                                         const proto::CallAnswer& answer,
                                         const std::optional<std::string>& expected_fingerprint) {
   if (auto err = check_identity(answer.identity_pub, expected_fingerprint)) return *err;
-  if (!verify_ephemeral(answer.identity_pub, answer.ephemeral_pub, kAnswerLabel,
-                        answer.signature, pending.ephemeral_public)) {
+  if (!verify_ephemeral(answer.identity_pub, answer.ephemeral_pub, kAnswerLabel, answer.signature,
+                        pending.ephemeral_public)) {
     return proto::Error{proto::Errc::kBadValue, "bad signature on CallAnswer"};
   }
   auto keys = agree_ephemeral(pending.ephemeral_secret, answer.ephemeral_pub);

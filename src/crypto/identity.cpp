@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -143,7 +143,8 @@ void save_identity(const Identity& id, const std::filesystem::path& path) {
   // planted to make us write the seed elsewhere, or a file others can read.
   std::string tmp = path.string() + ".XXXXXX";
   const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) throw std::runtime_error("identity: cannot create a file beside " + path.string() + ": " +
+  if (fd < 0)
+    throw std::runtime_error("identity: cannot create a file beside " + path.string() + ": " +
                              std::strerror(errno));
   bool ok = ::write(fd, body.data(), body.size()) == static_cast<ssize_t>(body.size());
   ok = ::fsync(fd) == 0 && ok;
@@ -158,7 +159,8 @@ void save_identity(const Identity& id, const std::filesystem::path& path) {
 Identity load_identity(const std::filesystem::path& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
-    throw std::runtime_error("identity: cannot read " + path.string() + ": " + std::strerror(errno));
+    throw std::runtime_error("identity: cannot read " + path.string() + ": " +
+                             std::strerror(errno));
   }
   if ((st.st_mode & 077) != 0) {
     std::ostringstream msg;

@@ -38,10 +38,10 @@ struct FecDecoderStats {
   uint64_t frames_direct = 0;
   uint64_t frames_recovered = 0;
   uint64_t duplicates = 0;
-  uint64_t malformed = 0;        // packets or recovered blocks that do not parse
-  uint64_t blocks_decoded = 0;   // blocks that needed and got a decode
-  uint64_t blocks_expired = 0;   // forgotten with frames still missing
-  uint64_t over_budget = 0;      // symbols or payloads not kept: kMaxHeldBytes reached
+  uint64_t malformed = 0;       // packets or recovered blocks that do not parse
+  uint64_t blocks_decoded = 0;  // blocks that needed and got a decode
+  uint64_t blocks_expired = 0;  // forgotten with frames still missing
+  uint64_t over_budget = 0;     // symbols or payloads not kept: kMaxHeldBytes reached
 };
 
 class FecDecoder {

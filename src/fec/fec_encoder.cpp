@@ -94,8 +94,7 @@ void FecEncoder::emit_repair(FecSink& sink) {
   sink.on_packet(p);
 }
 
-void FecEncoder::push(uint32_t ts, std::span<const uint8_t> frame, FecSink& sink,
-                      uint8_t codec) {
+void FecEncoder::push(uint32_t ts, std::span<const uint8_t> frame, FecSink& sink, uint8_t codec) {
   frame = frame.first(std::min(frame.size(), kMaxFrameBytes));
   // Blocks of other slots whose deadline has passed close now.
   for (auto& b : blocks_) {

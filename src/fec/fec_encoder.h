@@ -19,11 +19,11 @@ namespace wzp::fec {
 
 struct FecConfig {
   uint32_t frames_per_block = 5;
-  double ratio = 0.2;                // repair symbols per source symbol, 0..2
-  uint32_t depth = 1;                // interleaving depth
-  uint32_t deadline_ms = 400;        // a block closes this long after its first frame
-  uint32_t slot_ms = 20;             // frame duration
-  size_t nominal_frame_bytes = 60;   // first guess for symbol sizing
+  double ratio = 0.2;               // repair symbols per source symbol, 0..2
+  uint32_t depth = 1;               // interleaving depth
+  uint32_t deadline_ms = 400;       // a block closes this long after its first frame
+  uint32_t slot_ms = 20;            // frame duration
+  size_t nominal_frame_bytes = 60;  // first guess for symbol sizing
 };
 
 class FecEncoder {
@@ -72,10 +72,10 @@ class FecEncoder {
   double frame_bytes_ema_;
   double credit_ = 0;
   RaptorQEncoder encoder_;
-  std::vector<RepairBlock> pool_;   // repair blocks, reused
-  std::vector<size_t> queue_;       // indices into pool_, round-robin order
-  std::vector<size_t> free_;        // unused pool_ entries
-  std::vector<uint8_t> packet_;     // scratch for one packet's payload
+  std::vector<RepairBlock> pool_;  // repair blocks, reused
+  std::vector<size_t> queue_;      // indices into pool_, round-robin order
+  std::vector<size_t> free_;       // unused pool_ entries
+  std::vector<uint8_t> packet_;    // scratch for one packet's payload
   uint64_t source_bytes_ = 0, repair_bytes_ = 0;
 };
 

@@ -47,11 +47,11 @@ const Tables& tables() {
 #ifdef WZP_GF256_X86
 // dst ^= c * src, 32 bytes at a time: each byte's two nibbles index 16-entry product tables.
 __attribute__((target("avx2"))) size_t muladd_avx2(uint8_t* dst, const uint8_t* src,
-                                                    const uint8_t* tables, size_t n) {
-  const __m256i lo = _mm256_broadcastsi128_si256(
-      _mm_loadu_si128(reinterpret_cast<const __m128i*>(tables)));
-  const __m256i hi = _mm256_broadcastsi128_si256(
-      _mm_loadu_si128(reinterpret_cast<const __m128i*>(tables + 16)));
+                                                   const uint8_t* tables, size_t n) {
+  const __m256i lo =
+      _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tables)));
+  const __m256i hi =
+      _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tables + 16)));
   const __m256i mask = _mm256_set1_epi8(0x0F);
   size_t i = 0;
   for (; i + 32 <= n; i += 32) {

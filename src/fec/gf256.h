@@ -8,7 +8,7 @@
 namespace wzp::fec::gf256 {
 
 uint8_t mul(uint8_t a, uint8_t b);
-uint8_t inv(uint8_t a);  // a != 0
+uint8_t inv(uint8_t a);   // a != 0
 uint8_t exp(unsigned i);  // alpha^i
 
 // dst ^= src over n bytes.

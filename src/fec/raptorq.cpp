@@ -59,7 +59,8 @@ void RaptorQEncoder::encode(uint32_t K, size_t T, std::span<const uint8_t> sourc
 
 void RaptorQEncoder::symbol(uint32_t esi, std::span<uint8_t> out) const {
   assert(out.size() >= T_);
-  enc(p_, rfc6330::isi_of(p_, esi), T_, [&](uint32_t c) { return intermediate(c); }, out.data());
+  enc(
+      p_, rfc6330::isi_of(p_, esi), T_, [&](uint32_t c) { return intermediate(c); }, out.data());
 }
 
 void RaptorQDecoder::reset(uint32_t K, size_t T) {
@@ -105,7 +106,8 @@ bool RaptorQDecoder::decode() {
   plan_.apply(work_.data(), T_);
   for (uint32_t i = 0; i < p_.K; ++i) {
     if (have_source_[i]) continue;
-    enc(p_, i, T_, [&](uint32_t c) { return &work_[plan_.result[c] * T_]; }, &source_[i * T_]);
+    enc(
+        p_, i, T_, [&](uint32_t c) { return &work_[plan_.result[c] * T_]; }, &source_[i * T_]);
     have_source_[i] = 1;
   }
   sources_have_ = p_.K;

@@ -33,7 +33,7 @@ struct SymbolOp {
 };
 
 struct Plan {
-  uint32_t rows = 0;             // symbols the plan works on: S + H + number of LT rows
+  uint32_t rows = 0;  // symbols the plan works on: S + H + number of LT rows
   std::vector<SymbolOp> ops;
   std::vector<uint32_t> result;  // result[c]: the row whose symbol ends up as C[c]
 

@@ -17,7 +17,7 @@ enum class CodecId : uint8_t {
   kOpus32k = 6,
   kOpus48k = 7,
   kOpus64k = 8,
-  kOpus9k = 9,  // 40 ms: the heavy-loss rung, under Opus 16k and above Opus 6k
+  kOpus9k = 9,     // 40 ms: the heavy-loss rung, under Opus 16k and above Opus 6k
   kOpus7k60 = 10,  // 60 ms frames: a narrow path, where every packet's own headers count
 };
 

@@ -77,7 +77,8 @@ uint32_t JitterBuffer::target_delay_ms() const {
     for (const auto& r : recoveries_) {
       if (r.at && r.at + config_.jitter_window_ms >= last_arrival_) scratch_[m++] = r.delay;
     }
-    const auto k = std::min(m - 1, static_cast<size_t>(config_.recovery_quantile * static_cast<double>(m)));
+    const auto k =
+        std::min(m - 1, static_cast<size_t>(config_.recovery_quantile * static_cast<double>(m)));
     std::nth_element(scratch_.begin(), scratch_.begin() + static_cast<std::ptrdiff_t>(k),
                      scratch_.begin() + static_cast<std::ptrdiff_t>(m));
     target = std::max(target, static_cast<double>(scratch_[k]));
@@ -96,8 +97,8 @@ uint32_t JitterBuffer::buffered_ms() const {
 // media time due now (our clock less the transit base) against the playout position, in serial
 // arithmetic so that the 32-bit timestamp wrap is harmless.
 int64_t JitterBuffer::playout_delay(uint64_t now_ms) const {
-  const auto due = static_cast<uint32_t>(
-      static_cast<int64_t>(std::floor(static_cast<double>(now_ms) - base_)));
+  const auto due =
+      static_cast<uint32_t>(static_cast<int64_t>(std::floor(static_cast<double>(now_ms) - base_)));
   return static_cast<int32_t>(due - play_ts_);
 }
 
@@ -145,13 +146,15 @@ void JitterBuffer::note_arrival(uint32_t ts, uint64_t arrival_ms, bool recovered
     b.min = std::min(b.min, transit);
     base_ = t;
     for (const auto& o : base_buckets_) {
-      if (o.used && o.slice + kBaseBuckets > slice && o.slice <= slice) base_ = std::min(base_, static_cast<double>(o.min));
+      if (o.used && o.slice + kBaseBuckets > slice && o.slice <= slice)
+        base_ = std::min(base_, static_cast<double>(o.min));
     }
     // A base that rose (a queue that has come to stand is the path's delay now, not jitter the
     // buffer must wait out again) lowers the delays remembered against a lower one; one that
     // falls (a queue draining) leaves them, so that they never grow back.
     if (have_base_ && base_ > risen_to_) {
-      for (std::span<Arrival> list : {std::span<Arrival>(arrivals_), std::span<Arrival>(recoveries_)}) {
+      for (std::span<Arrival> list :
+           {std::span<Arrival>(arrivals_), std::span<Arrival>(recoveries_)}) {
         for (auto& a : list) {
           if (!a.at || a.base >= base_) continue;
           a.delay -= static_cast<uint32_t>(std::min<double>(a.delay, std::floor(base_ - a.base)));
@@ -166,9 +169,8 @@ void JitterBuffer::note_arrival(uint32_t ts, uint64_t arrival_ms, bool recovered
   if (!have_base_) return;  // a recovered frame before any direct one: nothing to measure by
   const double delay = std::max(0.0, static_cast<double>(transit) - base_);
   if (recovered) {
-    recoveries_[recovery_next_++ % kRecoveries] = {std::max<uint64_t>(arrival_ms, 1),
-                                                   static_cast<uint32_t>(std::lround(delay)),
-                                                   base_};
+    recoveries_[recovery_next_++ % kRecoveries] = {
+        std::max<uint64_t>(arrival_ms, 1), static_cast<uint32_t>(std::lround(delay)), base_};
     return;
   }
   arrivals_[arrival_next_++ % kArrivals] = {std::max<uint64_t>(arrival_ms, 1),

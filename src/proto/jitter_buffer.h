@@ -31,25 +31,25 @@
 namespace wzp::proto {
 
 struct JitterConfig {
-  uint32_t frame_ms = 20;          // nominal frame duration (concealment step)
-  uint32_t min_delay_ms = 0;       // floor of the target
-  uint32_t max_delay_ms = 1000;    // ceiling of the target
-  uint32_t start_delay_ms = 0;     // target while there is too little to measure
-  double quantile = 0.995;         // of direct arrivals the target covers
+  uint32_t frame_ms = 20;        // nominal frame duration (concealment step)
+  uint32_t min_delay_ms = 0;     // floor of the target
+  uint32_t max_delay_ms = 1000;  // ceiling of the target
+  uint32_t start_delay_ms = 0;   // target while there is too little to measure
+  double quantile = 0.995;       // of direct arrivals the target covers
   uint32_t jitter_window_ms = 5000;
-  uint32_t margin_ms = 5;          // on top: the transit base floats a few ms over the floor
+  uint32_t margin_ms = 5;  // on top: the transit base floats a few ms over the floor
   uint32_t recovery_window_ms = 1000;
   double recovery_quantile = 0.995;  // of all frames, direct and rebuilt, while loss lasts
-  uint32_t capacity = 128;         // frames held at most
+  uint32_t capacity = 128;           // frames held at most
   uint32_t max_frame_bytes = 1280;
-  uint32_t adapt_interval = 5;     // steps between two accelerate/decelerate actions
+  uint32_t adapt_interval = 5;  // steps between two accelerate/decelerate actions
 };
 
 struct JitterStats {
-  uint64_t received = 0;     // frames accepted
-  uint64_t played = 0;       // frames handed out for decoding
-  uint64_t lost = 0;         // steps concealed because a frame never arrived in time
-  uint64_t late = 0;         // frames that arrived after their playout time
+  uint64_t received = 0;  // frames accepted
+  uint64_t played = 0;    // frames handed out for decoding
+  uint64_t lost = 0;      // steps concealed because a frame never arrived in time
+  uint64_t late = 0;      // frames that arrived after their playout time
   uint64_t duplicates = 0;
   uint64_t underruns = 0;    // steps concealed with the buffer empty
   uint64_t overruns = 0;     // frames dropped because the buffer was full
@@ -58,7 +58,7 @@ struct JitterStats {
   uint64_t concealed_ms = 0;
   uint32_t current_delay_ms = 0;  // playout delay beyond the fastest arrival, last step
   uint32_t target_delay_ms = 0;
-  double jitter_ms = 0;           // RFC 3550 interarrival jitter (reports, status lines)
+  double jitter_ms = 0;  // RFC 3550 interarrival jitter (reports, status lines)
 };
 
 class JitterBuffer {
@@ -116,11 +116,11 @@ class JitterBuffer {
   std::vector<uint8_t> storage_;
   uint32_t count_ = 0;
   bool started_ = false;
-  uint32_t play_ts_ = 0;       // next playout position
-  uint32_t newest_end_ = 0;    // end of the newest frame received
+  uint32_t play_ts_ = 0;     // next playout position
+  uint32_t newest_end_ = 0;  // end of the newest frame received
   bool have_base_ = false;
-  double base_ = 0;            // smallest recent transit, ms
-  double risen_to_ = 0;        // base_ after the last arrival
+  double base_ = 0;      // smallest recent transit, ms
+  double risen_to_ = 0;  // base_ after the last arrival
   static constexpr size_t kBaseBuckets = 8;
   struct BaseBucket {
     bool used = false;
@@ -138,7 +138,7 @@ class JitterBuffer {
   size_t recovery_next_ = 0;
   uint64_t last_arrival_ = 0;
   uint32_t since_adapt_ = 0;
-  uint32_t held_target_ = 0;      // the target in force (falls only after kTargetHoldMs)
+  uint32_t held_target_ = 0;  // the target in force (falls only after kTargetHoldMs)
   uint64_t held_since_ms_ = 0;
   uint32_t last_duration_;
   JitterStats stats_;

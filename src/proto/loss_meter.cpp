@@ -24,7 +24,8 @@ void LossMeter::on_packet(uint64_t ext) {
   if (ext + kSpan <= highest_ || ext < unreported_) return;  // long since counted
   if (ext > highest_) {
     const uint64_t gap = ext - highest_ - 1;
-    for (uint64_t s = highest_ + 1; s < ext && s <= highest_ + kSpan; ++s) received_.reset(s % kSpan);
+    for (uint64_t s = highest_ + 1; s < ext && s <= highest_ + kSpan; ++s)
+      received_.reset(s % kSpan);
     if (gap >= kOutageGap) {
       // The oldest slot makes room.
       auto* slot = std::min_element(outages_.begin(), outages_.end(),

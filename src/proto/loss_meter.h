@@ -38,7 +38,7 @@ class LossMeter {
   bool started_ = false;
   uint64_t highest_ = 0;
   uint64_t unreported_ = 0;  // the oldest sequence number no report has covered yet
-  double reorder_ = 0;     // deepest recent reordering, packets
+  double reorder_ = 0;       // deepest recent reordering, packets
   std::bitset<kSpan> received_;
   struct Range {
     uint64_t from = 1, to = 0;  // inclusive; from > to: unused

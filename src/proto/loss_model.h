@@ -35,7 +35,10 @@ class GilbertElliott : public LossModel {
  public:
   GilbertElliott(double p_good_to_bad, double p_bad_to_good, double loss_good, double loss_bad,
                  uint64_t seed)
-      : p_gb_(p_good_to_bad), p_bg_(p_bad_to_good), loss_good_(loss_good), loss_bad_(loss_bad),
+      : p_gb_(p_good_to_bad),
+        p_bg_(p_bad_to_good),
+        loss_good_(loss_good),
+        loss_bad_(loss_bad),
         rng_(seed) {}
 
   // All packets lost in the bad state, none in the good: mean loss and mean burst length.

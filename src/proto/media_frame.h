@@ -49,7 +49,7 @@ struct MediaFrame {
   MediaHeader header;  // for a mini frame, the header as expanded from context
   std::optional<QualityReport> report;
   bool mini = false;
-  uint16_t mini_delta_ms = 0;  // a mini header's timestamp delta, as sent
+  uint16_t mini_delta_ms = 0;             // a mini header's timestamp delta, as sent
   std::span<const uint8_t> header_bytes;  // tag through report: the AEAD associated data
   std::span<const uint8_t> payload;
 };
@@ -88,8 +88,8 @@ class MediaFrameReader {
   // `by_cadence` takes the timestamp from the last frame's plus one codec frame per step
   // instead of from the delta: a mini whose run's full header was lost still expands (and,
   // once authenticated, tells where that full header was).
-  Result<MediaFrame> parse(std::span<const uint8_t> datagram, int shift = 0,
-                           bool previous = false, bool by_cadence = false) const;
+  Result<MediaFrame> parse(std::span<const uint8_t> datagram, int shift = 0, bool previous = false,
+                           bool by_cadence = false) const;
   // Commits an authenticated frame as the context for later mini headers. Only newer frames
   // move the context: a reordered older one leaves it alone.
   void accept(const MediaFrame& frame);

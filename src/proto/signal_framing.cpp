@@ -30,7 +30,8 @@ Result<SignalMessage> parse_signal_datagram(std::span<const uint8_t> datagram) {
   if (datagram[0] != static_cast<uint8_t>(FrameTag::kSignal)) {
     return Error{Errc::kUnknownFrame, "not a signalling datagram"};
   }
-  if (datagram.size() > kMaxSignalDatagram) return Error{Errc::kTooLarge, "signalling datagram over 512 bytes"};
+  if (datagram.size() > kMaxSignalDatagram)
+    return Error{Errc::kTooLarge, "signalling datagram over 512 bytes"};
   const auto body = datagram.subspan(1);
   return decode_signal(std::string_view(reinterpret_cast<const char*>(body.data()), body.size()));
 }

@@ -103,21 +103,19 @@ struct QualityUpdate {
   // What the path delivered while its queue grew (kbit/s of our datagrams): its capacity.
   std::optional<double> capacity_kbps;
   std::optional<double> queue_ms;  // the standing queue on the path with that capacity
-  std::optional<double> reorder;  // deepest reordering seen, packets
+  std::optional<double> reorder;   // deepest reordering seen, packets
   // Counts up with each report of a connection: its copies in datagrams (signal_datagram) and
   // on the stream share it, and the relay keeps only a newer one.
   std::optional<uint32_t> seq;
   static constexpr auto fields() {
-    return std::make_tuple(field("loss_percent", &QualityUpdate::loss_percent),
-                           field("rtt_ms", &QualityUpdate::rtt_ms),
-                           field("jitter_ms", &QualityUpdate::jitter_ms),
-                           field("profile", &QualityUpdate::profile),
-                           field("mean_burst", &QualityUpdate::mean_burst),
-                           field("packets", &QualityUpdate::packets),
-                           field("capacity_kbps", &QualityUpdate::capacity_kbps),
-                           field("queue_ms", &QualityUpdate::queue_ms),
-                           field("reorder", &QualityUpdate::reorder),
-                           field("seq", &QualityUpdate::seq));
+    return std::make_tuple(
+        field("loss_percent", &QualityUpdate::loss_percent),
+        field("rtt_ms", &QualityUpdate::rtt_ms), field("jitter_ms", &QualityUpdate::jitter_ms),
+        field("profile", &QualityUpdate::profile), field("mean_burst", &QualityUpdate::mean_burst),
+        field("packets", &QualityUpdate::packets),
+        field("capacity_kbps", &QualityUpdate::capacity_kbps),
+        field("queue_ms", &QualityUpdate::queue_ms), field("reorder", &QualityUpdate::reorder),
+        field("seq", &QualityUpdate::seq));
   }
 };
 
@@ -136,15 +134,14 @@ struct QualityDirective {
   std::optional<double> reorder;        // the deepest reordering a member saw
   std::optional<uint32_t> seq;          // as QualityUpdate's, counting the relay's directives
   static constexpr auto fields() {
-    return std::make_tuple(field("profile", &QualityDirective::profile),
-                           field("reason", &QualityDirective::reason),
-                           field("loss_percent", &QualityDirective::loss_percent),
-                           field("mean_burst", &QualityDirective::mean_burst),
-                           field("packets", &QualityDirective::packets),
-                           field("capacity_kbps", &QualityDirective::capacity_kbps),
-                           field("queue_ms", &QualityDirective::queue_ms),
-                           field("reorder", &QualityDirective::reorder),
-                           field("seq", &QualityDirective::seq));
+    return std::make_tuple(
+        field("profile", &QualityDirective::profile), field("reason", &QualityDirective::reason),
+        field("loss_percent", &QualityDirective::loss_percent),
+        field("mean_burst", &QualityDirective::mean_burst),
+        field("packets", &QualityDirective::packets),
+        field("capacity_kbps", &QualityDirective::capacity_kbps),
+        field("queue_ms", &QualityDirective::queue_ms),
+        field("reorder", &QualityDirective::reorder), field("seq", &QualityDirective::seq));
   }
 };
 

@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "proto/signal_framing.h"
 #include "proto/prometheus.h"
+#include "proto/signal_framing.h"
 
 namespace wzp::relay {
 
@@ -19,8 +19,7 @@ struct Forwarder::Pipe : transport::QuicEvents {
   TokenBucket bucket;
   std::unique_ptr<transport::QuicClient> up;
 
-  Pipe(Forwarder& owner, transport::QuicConnection* d, uint64_t s)
-      : f(owner), down(d), serial(s) {}
+  Pipe(Forwarder& owner, transport::QuicConnection* d, uint64_t s) : f(owner), down(d), serial(s) {}
 
   void on_datagram(transport::QuicConnection&, std::span<const uint8_t> d) override {
     if (down->send_datagram(d)) {
@@ -51,22 +50,25 @@ void Forwarder::look_up_remote() {
   if (looking_up_) return;
   looking_up_ = true;
   looked_up_at_ = std::chrono::steady_clock::now();
-  transport::resolve(io_, *config_.remote_name, [this, alive = alive_](const transport::EndpointResult& r) {
-    if (!*alive) return;
-    looking_up_ = false;
-    if (r.endpoint) {
-      config_.remote = *r.endpoint;
-      remote_known_ = true;
-    } else {
-      const std::string line = R"({"event":"remote_lookup_failed","reason":)" +
-                               nlohmann::json(r.error).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "}";
-      if (config_.log) {
-        config_.log(line);
-      } else {
-        std::fprintf(stderr, "%s\n", line.c_str());
-      }
-    }
-  });
+  transport::resolve(
+      io_, *config_.remote_name, [this, alive = alive_](const transport::EndpointResult& r) {
+        if (!*alive) return;
+        looking_up_ = false;
+        if (r.endpoint) {
+          config_.remote = *r.endpoint;
+          remote_known_ = true;
+        } else {
+          const std::string line = R"({"event":"remote_lookup_failed","reason":)" +
+                                   nlohmann::json(r.error).dump(
+                                       -1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                                   "}";
+          if (config_.log) {
+            config_.log(line);
+          } else {
+            std::fprintf(stderr, "%s\n", line.c_str());
+          }
+        }
+      });
 }
 
 Forwarder::~Forwarder() { *alive_ = false; }
@@ -77,7 +79,8 @@ void Forwarder::on_established(transport::QuicConnection& c) {
     return;
   }
   if (config_.remote_name) {
-    if (std::chrono::steady_clock::now() - looked_up_at_ > std::chrono::seconds(10)) look_up_remote();
+    if (std::chrono::steady_clock::now() - looked_up_at_ > std::chrono::seconds(10))
+      look_up_remote();
     if (!remote_known_) {
       c.close("the remote relay's address is not known yet");
       return;
@@ -147,7 +150,8 @@ void Forwarder::shutdown(const std::string& reason) {
 }
 
 void Forwarder::log(const char* event, const Pipe& p, const std::string& reason) {
-  std::string line = std::string("{\"event\":\"") + event + "\",\"pipe\":" + std::to_string(p.serial);
+  std::string line =
+      std::string("{\"event\":\"") + event + "\",\"pipe\":" + std::to_string(p.serial);
   if (!reason.empty()) {
     line += ",\"reason\":";
     line += nlohmann::json(reason).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -172,7 +176,8 @@ std::string Forwarder::metrics_text() const {
          {{"", n(st.upstream_failures)}});
   family(out, "wzp_relay_forward_datagrams_total", "counter",
          "Datagrams piped: up toward the remote relay, down toward clients.",
-         {{R"({direction="up"})", n(st.datagrams_up)}, {R"({direction="down"})", n(st.datagrams_down)}});
+         {{R"({direction="up"})", n(st.datagrams_up)},
+          {R"({direction="down"})", n(st.datagrams_down)}});
   family(out, "wzp_relay_forward_bytes_total", "counter", "Datagram bytes piped, by direction.",
          {{R"({direction="up"})", n(st.bytes_up)}, {R"({direction="down"})", n(st.bytes_down)}});
   family(out, "wzp_relay_forward_signal_bytes_total", "counter", "Signalling bytes piped.",

@@ -23,7 +23,8 @@ struct Check : std::enable_shared_from_this<Check> {
   std::function<void(AuthVerdict)> done;
   std::chrono::milliseconds timeout;
 
-  Check(boost::asio::io_context& io, std::chrono::milliseconds t) : resolver(io), stream(io), timeout(t) {}
+  Check(boost::asio::io_context& io, std::chrono::milliseconds t)
+      : resolver(io), stream(io), timeout(t) {}
 
   void finish(AuthVerdict::Result r, std::string reason) {
     if (!done) return;
@@ -43,20 +44,22 @@ struct Check : std::enable_shared_from_this<Check> {
 
   void start(const HttpUrl& url) {
     auto self = shared_from_this();
-    resolver.async_resolve(url.host, url.port, [self](beast::error_code ec, tcp::resolver::results_type r) {
-      if (ec) return self->fail("resolve", ec);
-      self->stream.expires_after(self->timeout);
-      self->stream.async_connect(r, [self](beast::error_code ec2, const tcp::endpoint&) {
-        if (ec2) return self->fail("connect", ec2);
-        http::async_write(self->stream, self->req, [self](beast::error_code ec3, size_t) {
-          if (ec3) return self->fail("write", ec3);
-          http::async_read(self->stream, self->buffer, self->res, [self](beast::error_code ec4, size_t) {
-            if (ec4) return self->fail("read", ec4);
-            self->judge();
+    resolver.async_resolve(
+        url.host, url.port, [self](beast::error_code ec, tcp::resolver::results_type r) {
+          if (ec) return self->fail("resolve", ec);
+          self->stream.expires_after(self->timeout);
+          self->stream.async_connect(r, [self](beast::error_code ec2, const tcp::endpoint&) {
+            if (ec2) return self->fail("connect", ec2);
+            http::async_write(self->stream, self->req, [self](beast::error_code ec3, size_t) {
+              if (ec3) return self->fail("write", ec3);
+              http::async_read(self->stream, self->buffer, self->res,
+                               [self](beast::error_code ec4, size_t) {
+                                 if (ec4) return self->fail("read", ec4);
+                                 self->judge();
+                               });
+            });
           });
         });
-      });
-    });
   }
 
   void judge() {

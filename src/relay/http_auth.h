@@ -31,7 +31,9 @@ class HttpAuthorizer {
   // Asynchronous: `done` is called once, on the io_context's thread.
   void check(const std::string& token, std::function<void(AuthVerdict)> done);
   Authorizer as_authorizer() {
-    return [this](const std::string& t, std::function<void(AuthVerdict)> d) { check(t, std::move(d)); };
+    return [this](const std::string& t, std::function<void(AuthVerdict)> d) {
+      check(t, std::move(d));
+    };
   }
 
  private:

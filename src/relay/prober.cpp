@@ -4,8 +4,8 @@
 
 #include "proto/bytes.h"
 #include "proto/media_frame.h"
-#include "proto/signal_framing.h"
 #include "proto/prometheus.h"
+#include "proto/signal_framing.h"
 
 namespace wzp::relay {
 
@@ -39,7 +39,8 @@ struct Prober::Peer : transport::QuicEvents {
     const uint32_t seq = proto::load_be32(&d[1]);
     for (auto it = outstanding.begin(); it != outstanding.end(); ++it) {
       if (it->first != seq) continue;
-      const double rtt = std::chrono::duration<double, std::milli>(Clock::now() - it->second).count();
+      const double rtt =
+          std::chrono::duration<double, std::milli>(Clock::now() - it->second).count();
       if (have_rtt) stats.jitter_ms += (std::abs(rtt - stats.rtt_ms) - stats.jitter_ms) / 16;
       stats.rtt_ms = rtt;
       have_rtt = true;
@@ -60,10 +61,7 @@ struct Prober::Peer : transport::QuicEvents {
 
 Prober::Prober(boost::asio::io_context& io, std::vector<ProbeTarget> peers, std::string relay_id,
                std::chrono::milliseconds interval)
-    : io_(io),
-      relay_id_(std::move(relay_id)),
-      interval_(interval),
-      timer_(io) {
+    : io_(io), relay_id_(std::move(relay_id)), interval_(interval), timer_(io) {
   for (auto& t : peers) {
     auto p = std::make_unique<Peer>();
     p->target = std::move(t);
@@ -96,20 +94,21 @@ void Prober::dial(Peer& p) {
   if (p.target.name) {
     // A peer named by host is looked up before each dial: one that moved is found.
     p.resolving = true;
-    transport::resolve(io_, *p.target.name, [this, &p, alive = alive_](const transport::EndpointResult& r) {
-      if (!*alive || stopped_) return;
-      p.resolving = false;
-      if (r.endpoint) p.target.endpoint = *r.endpoint, p.resolved = true;
-      if (p.resolved) connect(p);  // on failure, the last address it had; or none: tick retries
-    });
+    transport::resolve(
+        io_, *p.target.name, [this, &p, alive = alive_](const transport::EndpointResult& r) {
+          if (!*alive || stopped_) return;
+          p.resolving = false;
+          if (r.endpoint) p.target.endpoint = *r.endpoint, p.resolved = true;
+          if (p.resolved) connect(p);  // on failure, the last address it had; or none: tick retries
+        });
     return;
   }
   connect(p);
 }
 
 void Prober::connect(Peer& p) {
-  p.client = std::make_unique<transport::QuicClient>(io_, p.target.endpoint,
-                                                     transport::room_sni("wzp-probe"), p.target.verify, p);
+  p.client = std::make_unique<transport::QuicClient>(
+      io_, p.target.endpoint, transport::room_sni("wzp-probe"), p.target.verify, p);
   p.client->connection().send_stream(proto::frame_signal(proto::FederationHello{relay_id_, 1, {}}));
 }
 
@@ -136,10 +135,10 @@ void Prober::tick() {
     std::array<uint8_t, 13> probe{};
     probe[0] = static_cast<uint8_t>(proto::FrameTag::kProbe);
     proto::store_be32(&probe[1], p.next_seq);
-    proto::store_be64(&probe[5], static_cast<uint64_t>(
-                                     std::chrono::duration_cast<std::chrono::microseconds>(
-                                         now.time_since_epoch())
-                                         .count()));
+    proto::store_be64(
+        &probe[5],
+        static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count()));
     if (conn.send_datagram(probe)) {
       p.outstanding.emplace_back(p.next_seq, now);
       ++p.stats.sent;

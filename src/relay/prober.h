@@ -20,10 +20,10 @@
 namespace wzp::relay {
 
 struct ProbeTarget {
-  std::string label;  // as given on the command line, the metrics' peer label
+  std::string label;                        // as given on the command line, the metrics' peer label
   boost::asio::ip::udp::endpoint endpoint;  // the last address the name resolved to
   std::function<bool(const std::string&)> verify;  // the peer's certificate (pinning); null: any
-  std::optional<transport::Address> name;   // set: looked up again before every dial
+  std::optional<transport::Address> name;          // set: looked up again before every dial
 };
 
 struct ProbeStats {

@@ -28,8 +28,9 @@ class TokenBucket {
     if (refilled_ == std::chrono::steady_clock::time_point{}) {
       tokens_ = limit.burst;
     } else {
-      tokens_ = std::min(limit.burst,
-                         tokens_ + limit.rate * std::chrono::duration<double>(now - refilled_).count());
+      tokens_ =
+          std::min(limit.burst,
+                   tokens_ + limit.rate * std::chrono::duration<double>(now - refilled_).count());
     }
     refilled_ = now;
     if (tokens_ >= 1) {

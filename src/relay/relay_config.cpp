@@ -1,7 +1,7 @@
 #include "relay/relay_config.h"
 
-#include <stdexcept>
 #include <toml++/toml.h>
+#include <stdexcept>
 
 namespace wzp::relay {
 namespace {
@@ -67,10 +67,12 @@ void load_relay_config(const std::string& path, RelayOptions& o) {
       text(o.auth_url);
     } else if (key == "log_format") {
       text(o.log_format);
-      if (o.log_format != "text" && o.log_format != "json") fail(path, key, "must be \"text\" or \"json\"");
+      if (o.log_format != "text" && o.log_format != "json")
+        fail(path, key, "must be \"text\" or \"json\"");
     } else if (key == "log_level") {
       text(o.log_level);
-      if (o.log_level != "debug" && o.log_level != "info" && o.log_level != "warn" && o.log_level != "error") {
+      if (o.log_level != "debug" && o.log_level != "info" && o.log_level != "warn" &&
+          o.log_level != "error") {
         fail(path, key, "must be \"debug\", \"info\", \"warn\" or \"error\"");
       }
     } else if (key == "probe") {

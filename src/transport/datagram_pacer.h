@@ -23,9 +23,10 @@
 // acknowledgement was lost so that the next one's carried it, tells no time; see verdict() for
 // a gap across a lost probe): at least two of them, one between neighbours, agreeing within
 // kProbeAgree, and no probe acknowledged before an earlier one: jitter reorders and scatters.
-// A lossy narrow path (10 % of packets) still leaves that in most trains of five. Under kProbeMaxKbps that rate is the path's
-// capacity from the start; until the train is answered (or kProbeWaitNs) no other datagram
-// goes, so that none queues behind the probes on a path not yet known.
+// A lossy narrow path (10 % of packets) still leaves that in most trains of five. Under
+// kProbeMaxKbps that rate is the path's capacity from the start; until the train is answered (or
+// kProbeWaitNs) no other datagram goes, so that none queues behind the probes on a path not yet
+// known.
 //
 // Pure arithmetic on the caller's clock (nanoseconds); one per connection, bounded in memory.
 #pragma once
@@ -69,12 +70,15 @@ class DatagramPacer {
   static constexpr size_t kRing = 1024;         // datagrams awaiting acknowledgement remembered
   static constexpr uint64_t kProbes = 5;
   static constexpr uint64_t kProbeGaps = 2;  // the fewest gaps a verdict needs
-  static constexpr double kProbeAgree = 0.1;  // a link spaces them alike, to the acknowledgement delay
+  static constexpr double kProbeAgree =
+      0.1;  // a link spaces them alike, to the acknowledgement delay
   static constexpr double kProbeMaxKbps = 100;
   static constexpr uint64_t kProbeWaitNs = 1500 * kMs;
 
   // A datagram `id` of `bytes` on the wire (its share of the packet's headers included) sent.
-  void sent(uint64_t id, size_t bytes, uint64_t now) { ring_[id % kRing] = {id, now, static_cast<uint32_t>(bytes)}; }
+  void sent(uint64_t id, size_t bytes, uint64_t now) {
+    ring_[id % kRing] = {id, now, static_cast<uint32_t>(bytes)};
+  }
   // Declared lost by the transport: no acknowledgement will come (a probe train ends).
   // Returns true, as acked() does, when that leaves a train's verdict that a limit begins.
   bool lost(uint64_t id, uint64_t now) {
@@ -87,7 +91,9 @@ class DatagramPacer {
   // The datagrams `first` to `first + kProbes - 1`, queued back to back at `now`, are a probe
   // train (see above).
   void probe(uint64_t first, uint64_t now) { train_ = {first, now, {}, 0, 0}; }
-  bool probing(uint64_t now) const { return train_.first != kNone && now < train_.since + kProbeWaitNs; }
+  bool probing(uint64_t now) const {
+    return train_.first != kNone && now < train_.since + kProbeWaitNs;
+  }
 
   // Its acknowledgement. Returns true when the pacer has just begun limiting (the capacity is new).
   bool acked(uint64_t id, uint64_t now) {
@@ -95,7 +101,8 @@ class DatagramPacer {
     if (s.bytes == 0 || s.id != id || now < s.at) return false;
     const uint64_t sample = now - s.at;
     const uint32_t bytes = std::exchange(s.bytes, 0);
-    if (train_.first != kNone && id >= train_.first && id < train_.first + kProbes) return answered(id, bytes, now);
+    if (train_.first != kNone && id >= train_.first && id < train_.first + kProbes)
+      return answered(id, bytes, now);
     // The floor: the least round trip per second over the last kBaseBuckets seconds.
     const uint64_t second = now / (1000 * kMs);
     if (second != base_second_) {
@@ -109,8 +116,9 @@ class DatagramPacer {
     // ACK frame) differ only by when they were sent, which would hide the path's jitter.
     if (!have_last_ || now - last_ack_at_ >= kMs) {
       if (have_last_) {
-        jitter_ = proto::next_jitter(jitter_, (static_cast<int64_t>(sample) - static_cast<int64_t>(last_sample_)) /
-                                                  static_cast<int64_t>(kMs));
+        jitter_ = proto::next_jitter(
+            jitter_, (static_cast<int64_t>(sample) - static_cast<int64_t>(last_sample_)) /
+                         static_cast<int64_t>(kMs));
       }
       have_last_ = true;
       last_sample_ = sample;
@@ -121,7 +129,8 @@ class DatagramPacer {
     uint64_t least = kNone;
     uint32_t count = 0;
     for (const auto& r : recent_) {
-      if (r.sample != kNone && r.at <= now && r.at + kRecentNs >= now) least = std::min(least, r.sample), ++count;
+      if (r.sample != kNone && r.at <= now && r.at + kRecentNs >= now)
+        least = std::min(least, r.sample), ++count;
     }
     if (count >= kRecentSamples) state_.queue_ms = static_cast<double>(least - floor()) / kMs;
     const double target = target_ms();
@@ -136,7 +145,8 @@ class DatagramPacer {
     } else if (over_since_ == 0) {
       over_since_ = now, over_queue_ms_ = state_.queue_ms;
     }
-    const bool sustained = over && now - over_since_ >= kSustainNs && state_.queue_ms >= over_queue_ms_;
+    const bool sustained =
+        over && now - over_since_ >= kSustainNs && state_.queue_ms >= over_queue_ms_;
     bool began = false;
     if (sustained && state_.capacity_kbps > 0 && !state_.limiting) {
       began = true;
@@ -220,7 +230,8 @@ class DatagramPacer {
     for (size_t i = 0; i < n; ++i) {
       if (gaps[i] < (1 - kProbeAgree) * most) return false;
     }
-    const double kbps = static_cast<double>(train_.bytes) * 8 / (sum / static_cast<double>(n) / 1e6);
+    const double kbps =
+        static_cast<double>(train_.bytes) * 8 / (sum / static_cast<double>(n) / 1e6);
     if (kbps >= kProbeMaxKbps || state_.limiting) return false;
     state_.capacity_kbps = kbps;
     state_.limiting = true;

@@ -46,8 +46,7 @@ AddressResult parse_address(std::string_view text) {
   }
   // Letters, digits, dots, dashes and colons only: no IPv6 zone id ("%eth0") or other free
   // text, which would travel into pin files and logs.
-  if (host.empty() || host.size() > 253 ||
-      !std::all_of(host.begin(), host.end(), [](char c) {
+  if (host.empty() || host.size() > 253 || !std::all_of(host.begin(), host.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == ':' || c == '-';
       })) {
     return {std::nullopt, quoted(host.substr(0, 64), "is not a host name or an IP address")};
@@ -57,7 +56,7 @@ AddressResult parse_address(std::string_view text) {
 
 std::string Address::text() const {
   return host.find(':') != std::string::npos ? "[" + host + "]:" + std::to_string(port)
-                                              : host + ":" + std::to_string(port);
+                                             : host + ":" + std::to_string(port);
 }
 
 EndpointResult numeric_endpoint(const Address& a) {
@@ -84,25 +83,28 @@ namespace {
 EndpointResult first_of(const Address& a, const boost::system::error_code& ec,
                         const boost::asio::ip::udp::resolver::results_type& results) {
   if (ec || results.empty()) {
-    return {std::nullopt, "cannot resolve '" + a.host + "': " + (ec ? ec.message() : std::string("no address"))};
+    return {std::nullopt,
+            "cannot resolve '" + a.host + "': " + (ec ? ec.message() : std::string("no address"))};
   }
   return {results.begin()->endpoint(), {}};
 }
 
 }  // namespace
 
-void resolve(boost::asio::io_context& io, const Address& a, std::function<void(EndpointResult)> done) {
+void resolve(boost::asio::io_context& io, const Address& a,
+             std::function<void(EndpointResult)> done) {
   if (auto n = numeric_endpoint(a); n.endpoint) {
     boost::asio::post(io, [done = std::move(done), n] { done(n); });
     return;
   }
   // The resolver lives until its answer: getaddrinfo runs on Asio's own thread.
   auto r = std::make_shared<boost::asio::ip::udp::resolver>(io);
-  r->async_resolve(a.host, std::to_string(a.port),
-                   [r, a, done = std::move(done)](const boost::system::error_code& ec,
-                                                  boost::asio::ip::udp::resolver::results_type results) {
-                     done(first_of(a, ec, results));
-                   });
+  r->async_resolve(
+      a.host, std::to_string(a.port),
+      [r, a, done = std::move(done)](const boost::system::error_code& ec,
+                                     boost::asio::ip::udp::resolver::results_type results) {
+        done(first_of(a, ec, results));
+      });
 }
 
 EndpointResult resolve_now(const Address& a) {

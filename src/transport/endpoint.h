@@ -48,7 +48,8 @@ EndpointResult parse_endpoint(std::string_view text);
 // first address found, or an error naming the host. A numeric host answers without a lookup
 // (posted, never from inside the call). Callers look a name up again before each reconnect,
 // so a relay that moved to a new address is found.
-void resolve(boost::asio::io_context& io, const Address& a, std::function<void(EndpointResult)> done);
+void resolve(boost::asio::io_context& io, const Address& a,
+             std::function<void(EndpointResult)> done);
 
 // The same, blocking: for addresses read at start-up (where to listen).
 EndpointResult resolve_now(const Address& a);

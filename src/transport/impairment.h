@@ -18,16 +18,16 @@ struct Outage {
 };
 
 struct ImpairmentConfig {
-  double loss = 0;             // independent random loss, 0..1
-  double burst_loss = 0;       // Gilbert-Elliott mean loss, 0..1 (replaces `loss` when set)
-  double mean_burst = 3;       // Gilbert-Elliott mean burst length, packets
-  uint32_t delay_ms = 0;       // fixed one-way delay
-  uint32_t jitter_ms = 0;      // extra delay, uniform 0..jitter
-  bool reorder = true;         // false: jitter never lets a packet overtake an earlier one
-  double duplicate = 0;        // probability a packet is delivered twice
-  uint32_t rate_kbps = 0;      // bandwidth cap (0: none)
-  uint32_t queue_packets = 64; // packets waiting for the capped link before drops
-  std::vector<Outage> outages; // blackouts: everything in them is lost
+  double loss = 0;              // independent random loss, 0..1
+  double burst_loss = 0;        // Gilbert-Elliott mean loss, 0..1 (replaces `loss` when set)
+  double mean_burst = 3;        // Gilbert-Elliott mean burst length, packets
+  uint32_t delay_ms = 0;        // fixed one-way delay
+  uint32_t jitter_ms = 0;       // extra delay, uniform 0..jitter
+  bool reorder = true;          // false: jitter never lets a packet overtake an earlier one
+  double duplicate = 0;         // probability a packet is delivered twice
+  uint32_t rate_kbps = 0;       // bandwidth cap (0: none)
+  uint32_t queue_packets = 64;  // packets waiting for the capped link before drops
+  std::vector<Outage> outages;  // blackouts: everything in them is lost
   // Random loss that changes every step_ms (0..1 per step, cycling), replacing `loss`.
   std::vector<double> loss_steps;
   uint64_t step_ms = 10000;

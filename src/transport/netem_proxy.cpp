@@ -64,7 +64,8 @@ NetemProxy::Flow& NetemProxy::flow_for(const udp::endpoint& client) {
   if (it != flows_.end()) return *it->second;
   auto flow = std::make_shared<Flow>(config_, flows_.size());
   flow->client = client;
-  flow->upstream = std::make_unique<udp::socket>(io_, udp::endpoint(config_.upstream.protocol(), 0));
+  flow->upstream =
+      std::make_unique<udp::socket>(io_, udp::endpoint(config_.upstream.protocol(), 0));
   flows_[client] = flow;
   {
     std::lock_guard lock(mu_);
@@ -83,10 +84,18 @@ void NetemProxy::forward(Impairment& imp, ImpairmentCounters& totals, const char
     std::lock_guard lock(mu_);
     ++totals.received;
     switch (d.fate) {
-      case Impairment::Fate::kDelivered: totals.delivered += d.deliveries; break;
-      case Impairment::Fate::kLost: ++totals.lost; break;
-      case Impairment::Fate::kOutage: ++totals.outage; break;
-      case Impairment::Fate::kQueueFull: ++totals.queue_drops; break;
+      case Impairment::Fate::kDelivered:
+        totals.delivered += d.deliveries;
+        break;
+      case Impairment::Fate::kLost:
+        ++totals.lost;
+        break;
+      case Impairment::Fate::kOutage:
+        ++totals.outage;
+        break;
+      case Impairment::Fate::kQueueFull:
+        ++totals.queue_drops;
+        break;
     }
     totals.duplicated += d.deliveries == 2;
   }
@@ -110,42 +119,44 @@ void NetemProxy::forward(Impairment& imp, ImpairmentCounters& totals, const char
 }
 
 void NetemProxy::receive_from_clients() {
-  listen_.async_receive_from(asio::buffer(buf_), sender_, [this](const boost::system::error_code& ec,
-                                                                 std::size_t n) {
-    if (stopped_) return;
-    if (!ec) {
-      Flow& f = flow_for(sender_);
-      std::weak_ptr<Flow> weak = flows_[sender_];
-      forward(f.up, stats_.to_upstream, "up", std::vector<uint8_t>(buf_.begin(), buf_.begin() + n),
-              [this, weak](const std::vector<uint8_t>& d) {
-                if (auto fl = weak.lock(); fl && fl->upstream->is_open()) {
-                  boost::system::error_code e;
-                  fl->upstream->send_to(asio::buffer(d), config_.upstream, 0, e);
-                }
-              });
-    }
-    receive_from_clients();
-  });
+  listen_.async_receive_from(
+      asio::buffer(buf_), sender_, [this](const boost::system::error_code& ec, std::size_t n) {
+        if (stopped_) return;
+        if (!ec) {
+          Flow& f = flow_for(sender_);
+          std::weak_ptr<Flow> weak = flows_[sender_];
+          forward(f.up, stats_.to_upstream, "up",
+                  std::vector<uint8_t>(buf_.begin(), buf_.begin() + n),
+                  [this, weak](const std::vector<uint8_t>& d) {
+                    if (auto fl = weak.lock(); fl && fl->upstream->is_open()) {
+                      boost::system::error_code e;
+                      fl->upstream->send_to(asio::buffer(d), config_.upstream, 0, e);
+                    }
+                  });
+        }
+        receive_from_clients();
+      });
 }
 
 void NetemProxy::receive_from_upstream(std::shared_ptr<Flow> flow) {
   udp::socket* sock = flow->upstream.get();
-  sock->async_receive_from(
-      asio::buffer(flow->buf), flow->from,
-      [this, flow, sock](const boost::system::error_code& ec, std::size_t n) {
-        if (stopped_ || ec == asio::error::operation_aborted) return;
-        if (sock != flow->upstream.get()) return;  // rebound: the old socket's loop ends
-        if (!ec) {
-          const udp::endpoint client = flow->client;
-          forward(flow->down, stats_.to_client, "down",
-                  std::vector<uint8_t>(flow->buf.begin(), flow->buf.begin() + n),
-                  [this, client](const std::vector<uint8_t>& d) {
-                    boost::system::error_code e;
-                    listen_.send_to(asio::buffer(d), client, 0, e);
-                  });
-        }
-        receive_from_upstream(flow);
-      });
+  sock->async_receive_from(asio::buffer(flow->buf), flow->from,
+                           [this, flow, sock](const boost::system::error_code& ec, std::size_t n) {
+                             if (stopped_ || ec == asio::error::operation_aborted) return;
+                             if (sock != flow->upstream.get())
+                               return;  // rebound: the old socket's loop ends
+                             if (!ec) {
+                               const udp::endpoint client = flow->client;
+                               forward(
+                                   flow->down, stats_.to_client, "down",
+                                   std::vector<uint8_t>(flow->buf.begin(), flow->buf.begin() + n),
+                                   [this, client](const std::vector<uint8_t>& d) {
+                                     boost::system::error_code e;
+                                     listen_.send_to(asio::buffer(d), client, 0, e);
+                                   });
+                             }
+                             receive_from_upstream(flow);
+                           });
 }
 
 void NetemProxy::schedule_rebinds() {
@@ -163,7 +174,8 @@ void NetemProxy::rebind_all() {
     // A new socket, a new source port: what a NAT does when its mapping expires. Replies
     // still in flight to the old port are lost, as they would be.
     auto old = std::move(flow->upstream);
-    flow->upstream = std::make_unique<udp::socket>(io_, udp::endpoint(config_.upstream.protocol(), 0));
+    flow->upstream =
+        std::make_unique<udp::socket>(io_, udp::endpoint(config_.upstream.protocol(), 0));
     boost::system::error_code ec;
     old->close(ec);
     receive_from_upstream(flow);

@@ -22,10 +22,10 @@ namespace wzp::transport {
 struct NetemConfig {
   boost::asio::ip::udp::endpoint listen;
   boost::asio::ip::udp::endpoint upstream;
-  ImpairmentConfig to_upstream;    // client -> upstream
-  ImpairmentConfig to_client;      // upstream -> client
+  ImpairmentConfig to_upstream;        // client -> upstream
+  ImpairmentConfig to_client;          // upstream -> client
   std::vector<uint64_t> rebind_at_ms;  // the upstream-facing source port changes at these times
-  std::string log_path;            // optional per-packet CSV log
+  std::string log_path;                // optional per-packet CSV log
 };
 
 struct NetemStats {

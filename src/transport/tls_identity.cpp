@@ -159,7 +159,8 @@ KnownRelays::Verdict KnownRelays::check(const std::string& relay, const std::str
   if (file_.has_parent_path()) std::filesystem::create_directories(file_.parent_path());
   std::string tmp = file_.string() + ".XXXXXX";
   const int fd = ::mkstemp(tmp.data());  // O_EXCL, mode 0600, a name nobody could plant
-  if (fd < 0) throw std::runtime_error("known relays: cannot create a file beside " + file_.string());
+  if (fd < 0)
+    throw std::runtime_error("known relays: cannot create a file beside " + file_.string());
   const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
                        ::fsync(fd) == 0;
   ::close(fd);

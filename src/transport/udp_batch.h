@@ -5,8 +5,8 @@
 
 #include <utility>
 
-#include <boost/asio.hpp>
 #include <array>
+#include <boost/asio.hpp>
 #include <cstdint>
 #include <memory>
 #include <span>

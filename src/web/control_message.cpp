@@ -1,8 +1,8 @@
 #include "web/control_message.h"
 
 #include <cctype>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "crypto/identity.h"
 #include "proto/hex.h"
@@ -17,11 +17,13 @@ Control parse_control(std::string_view text) {
   }
   const std::string type = j["type"];
   if (type == "relay") {
-    if (!j.contains("relay") || !j["relay"].is_string()) return BadControl{"relay: needs \"relay\": \"HOST:PORT\""};
+    if (!j.contains("relay") || !j["relay"].is_string())
+      return BadControl{"relay: needs \"relay\": \"HOST:PORT\""};
     return SwitchRelay{j["relay"]};
   }
   if (type == "mute") {
-    if (!j.contains("on") || !j["on"].is_boolean()) return BadControl{"mute: needs \"on\": true or false"};
+    if (!j.contains("on") || !j["on"].is_boolean())
+      return BadControl{"mute: needs \"on\": true or false"};
     return SetMute{j["on"].get<bool>()};
   }
   if (type == "volume") {
@@ -70,18 +72,22 @@ std::variant<JoinRequest, BadControl> parse_join(std::string_view room, std::str
                name = param.starts_with("name="), seed = param.starts_with("seed=");
     if (!expect && !secret && !name && !seed) continue;
     const auto value = percent_decode(param.substr(param.find('=') + 1));
-    if (!value) return BadControl{std::string(param.substr(0, param.find('='))) + ": a broken %-escape"};
+    if (!value)
+      return BadControl{std::string(param.substr(0, param.find('='))) + ": a broken %-escape"};
     if (seed) {
       const auto bytes = proto::from_hex(*value);
-      if (!bytes || bytes->size() != 32) return BadControl{"seed: an identity seed is 64 hex digits"};
+      if (!bytes || bytes->size() != 32)
+        return BadControl{"seed: an identity seed is 64 hex digits"};
       out.seed.emplace();
       std::copy(bytes->begin(), bytes->end(), out.seed->begin());
       continue;
     }
     if (name) {
-      if (value->size() > kMaxName) return BadControl{"name: longer than " + std::to_string(kMaxName) + " bytes"};
+      if (value->size() > kMaxName)
+        return BadControl{"name: longer than " + std::to_string(kMaxName) + " bytes"};
       for (const char c : *value) {
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return BadControl{"name: a control character"};
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+          return BadControl{"name: a control character"};
       }
       out.name = *value;
       continue;
@@ -113,7 +119,8 @@ bool valid_room(std::string_view r) {
   if (r.empty() || r.size() > 64) return false;
   if (r == "healthz" || r == "metrics") return false;  // the bridge's own paths
   for (char c : r) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
+      return false;
   }
   return true;
 }

@@ -44,17 +44,20 @@ class SocketSession : public std::enable_shared_from_this<SocketSession<Stream>>
         return self->close("bridge full");
       }
       std::weak_ptr<SocketSession> weak = self;
-      self->participant_ = std::make_unique<Participant>(
-          self->bridge_, self->join_,
-          Participant::Out{[weak](std::vector<uint8_t> b) {
-                             if (auto s = weak.lock()) s->queue(std::move(b), true);
-                           },
-                           [weak](std::string t) {
-                             if (auto s = weak.lock()) s->queue({t.begin(), t.end()}, false);
-                           },
-                           [weak](std::string why) {
-                             if (auto s = weak.lock()) s->close(std::move(why));
-                           }});
+      self->participant_ =
+          std::make_unique<Participant>(self->bridge_, self->join_,
+                                        Participant::Out{[weak](std::vector<uint8_t> b) {
+                                                           if (auto s = weak.lock())
+                                                             s->queue(std::move(b), true);
+                                                         },
+                                                         [weak](std::string t) {
+                                                           if (auto s = weak.lock())
+                                                             s->queue({t.begin(), t.end()}, false);
+                                                         },
+                                                         [weak](std::string why) {
+                                                           if (auto s = weak.lock())
+                                                             s->close(std::move(why));
+                                                         }});
       self->read();
     });
   }
@@ -166,8 +169,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
                      "origin not allowed (wzp-web --allow-origin adds one)\n");
       }
       const size_t q = target.find('?');
-      auto parsed = parse_join(std::string_view(path).substr(4),
-                               q == std::string::npos ? std::string_view() : std::string_view(target).substr(q + 1));
+      auto parsed = parse_join(
+          std::string_view(path).substr(4),
+          q == std::string::npos ? std::string_view() : std::string_view(target).substr(q + 1));
       if (const auto* bad = std::get_if<BadControl>(&parsed)) {
         return reply(http::status::bad_request, "text/plain", bad->reason + "\n");
       }
@@ -201,7 +205,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       file = it->second;
     } else if (path.rfind("/static/", 0) == 0) {
       const std::string name = path.substr(8);
-      if (name.empty() || name.find("..") != std::string::npos || name.find('/') != std::string::npos) {
+      if (name.empty() || name.find("..") != std::string::npos ||
+          name.find('/') != std::string::npos) {
         return not_found();
       }
       file = bridge_->config.web_root / name;

@@ -14,12 +14,16 @@ namespace wzp::web {
 using json = nlohmann::json;
 
 Participant::Participant(std::shared_ptr<WebBridge::Impl> bridge, JoinRequest join, Out out)
-    : bridge_(std::move(bridge)), room_(std::move(join.room)), expect_(std::move(join.expect)),
-      secret_(std::move(join.secret)), name_(std::move(join.name)),
+    : bridge_(std::move(bridge)),
+      room_(std::move(join.room)),
+      expect_(std::move(join.expect)),
+      secret_(std::move(join.secret)),
+      name_(std::move(join.name)),
       out_(std::move(out)),
       identity_(join.seed ? crypto::Identity::from_seed(*join.seed) : crypto::Identity::generate()),
       relay_(bridge_->config.relay),
-      connector_(bridge_->io, {{}, [b = bridge_](const std::string& r, const std::string& fp) {
+      connector_(bridge_->io, {{},
+                               [b = bridge_](const std::string& r, const std::string& fp) {
                                  return b->pin(r, fp);
                                }}),
       timer_(bridge_->io) {
@@ -40,7 +44,8 @@ Participant::Participant(std::shared_ptr<WebBridge::Impl> bridge, JoinRequest jo
 }
 
 void Participant::log(const json& j) const {
-  if (bridge_->config.log) bridge_->config.log(j.dump(-1, ' ', false, json::error_handler_t::replace));
+  if (bridge_->config.log)
+    bridge_->config.log(j.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 void Participant::close(const std::string& reason) {
@@ -51,7 +56,8 @@ void Participant::close(const std::string& reason) {
 Participant::~Participant() {
   log({{"event", "page_leave"},
        {"page", serial_},
-       {"seconds", std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - joined_).count()},
+       {"seconds",
+        std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - joined_).count()},
        {"members", call_ ? call_->member_count() : 0}});
   *alive_ = false;
   --bridge_->live;
@@ -68,7 +74,7 @@ void Participant::on_binary(std::span<const uint8_t> d) {
   if (d.size() != kFrameBytes) {
     ++bridge_->stats.errors_bad_frame;
     return close("bad audio frame: " + std::to_string(d.size()) + " bytes, expected " +
-                      std::to_string(kFrameBytes));
+                 std::to_string(kFrameBytes));
   }
   ++bridge_->stats.frames_in;
   Frame f;
@@ -97,7 +103,8 @@ void Participant::on_text(std::string_view text) {
     return;
   }
   if (const auto* m = std::get_if<SetMute>(&c); m && call_) call_->set_muted(m->on);
-  if (const auto* v = std::get_if<SetVolume>(&c); v && call_) call_->set_volume(v->fingerprint, v->gain);
+  if (const auto* v = std::get_if<SetVolume>(&c); v && call_)
+    call_->set_volume(v->fingerprint, v->gain);
 }
 
 // A browser may send 50 audio frames a second and some control; a flood is cut off.
@@ -110,7 +117,7 @@ bool Participant::admit() {
   if (++window_count_ > bridge_->config.max_messages_per_s) {
     ++bridge_->stats.errors_flood;
     close("too many messages (over " +
-               std::to_string(static_cast<int>(bridge_->config.max_messages_per_s)) + "/s)");
+          std::to_string(static_cast<int>(bridge_->config.max_messages_per_s)) + "/s)");
     return false;
   }
   return true;
@@ -127,7 +134,9 @@ void Participant::start_call() {
   // a warning for a name that comes back with another identity (docs/SECURITY.md).
   o.on_member = [this](const client::MemberEvent& e) {
     using K = client::MemberEvent::Kind;
-    const char* kind = e.kind == K::kJoined ? "joined" : e.kind == K::kLeft ? "left" : "identity_changed";
+    const char* kind = e.kind == K::kJoined ? "joined"
+                       : e.kind == K::kLeft ? "left"
+                                            : "identity_changed";
     if (e.kind != K::kLeft) safety_[e.who.fingerprint] = e.safety_number;
     send({{"type", "member"},
           {"event", kind},
@@ -237,6 +246,8 @@ void Participant::tick() {
   });
 }
 
-void Participant::send(const json& j) { out_.text(j.dump(-1, ' ', false, json::error_handler_t::replace)); }
+void Participant::send(const json& j) {
+  out_.text(j.dump(-1, ' ', false, json::error_handler_t::replace));
+}
 
 }  // namespace wzp::web

@@ -67,7 +67,7 @@ class Participant {
 
   std::shared_ptr<WebBridge::Impl> bridge_;
   std::string room_;
-  std::vector<std::string> expect_;  // the page's expect=: our key goes to these alone
+  std::vector<std::string> expect_;             // the page's expect=: our key goes to these alone
   std::optional<std::vector<uint8_t>> secret_;  // the page's secret=: an invite-only room
   std::string name_;                            // the page's name=, or empty
   uint64_t serial_ = 0;                         // this page's number in the bridge's log

@@ -23,8 +23,11 @@ std::string content_type(const std::filesystem::path& p) {
 }
 
 WebBridge::Impl::Impl(asio::io_context& i, BridgeConfig c)
-    : io(i), config(std::move(c)), acceptor(i, config.listen),
-      known(config.state_dir / "known_relays"), scheduler(i) {
+    : io(i),
+      config(std::move(c)),
+      acceptor(i, config.listen),
+      known(config.state_dir / "known_relays"),
+      scheduler(i) {
   if (config.tls) {
     tls.emplace(ssl::context::tls_server);
     tls->use_certificate_chain(asio::buffer(config.tls->first));

@@ -28,7 +28,7 @@ struct BridgeConfig {
   std::filesystem::path web_root;  // index.html, app.js, the worklets
   // Third-party files served at /vendor/NAME (the RNNoise WebAssembly build from npm).
   std::map<std::string, std::filesystem::path> vendor;
-  std::filesystem::path state_dir; // relay pins (known_relays)
+  std::filesystem::path state_dir;                         // relay pins (known_relays)
   std::optional<std::pair<std::string, std::string>> tls;  // PEM certificate, key
   // Origins (scheme://host[:port]) besides the bridge's own that may open a participant
   // through /ws/. A browser sends its page's origin with every WebSocket handshake; without

@@ -40,7 +40,8 @@ struct HostileRelay : transport::QuicEvents {
       received.push_back(m->value());
       if (const auto* o = std::get_if<proto::CallOffer>(&m->value())) on_offer(c, *o);
       // Keeps the connection alive through quiet stretches, as any relay does.
-      if (const auto* p = std::get_if<proto::Ping>(&m->value())) send(proto::Pong{p->id, p->timestamp_ms});
+      if (const auto* p = std::get_if<proto::Ping>(&m->value()))
+        send(proto::Pong{p->id, p->timestamp_ms});
     }
   }
   void on_datagram(transport::QuicConnection&, std::span<const uint8_t> d) override {
@@ -124,13 +125,17 @@ struct Fixture {
   bool redial(size_t members) {
     const proto::Bytes first_connection = my_ephemeral;
     relay.restart();
-    return run_until([&] {
-      return my_ephemeral != first_connection && call->status().connected && call->member_count() == members;
-    }, 8000);
+    return run_until(
+        [&] {
+          return my_ephemeral != first_connection && call->status().connected &&
+                 call->member_count() == members;
+        },
+        8000);
   }
 };
 
-proto::Participant participant(const crypto::Identity& id, uint32_t session, const std::string& name) {
+proto::Participant participant(const crypto::Identity& id, uint32_t session,
+                               const std::string& name) {
   proto::Participant p;
   p.session_id = session;
   p.fingerprint = id.fingerprint();
@@ -178,7 +183,8 @@ CallEncoderConfig steady_encoder() {
 template <class F>
 void speak(F& f, CallEncoder& e) {
   std::vector<int16_t> loud(kPcmFrame);
-  for (size_t i = 0; i < loud.size(); ++i) loud[i] = static_cast<int16_t>(i % 48 < 24 ? 8000 : -8000);
+  for (size_t i = 0; i < loud.size(); ++i)
+    loud[i] = static_cast<int16_t>(i % 48 < 24 ? 8000 : -8000);
   for (uint32_t t = 0; t < 50; ++t) {
     e.push(loud, t * 20);
     e.flush();
@@ -190,10 +196,11 @@ void speak(F& f, CallEncoder& e) {
 // Alice and us in "ops", as the relay lists it in `u` (read again at each offer, so a test may
 // change it): true once the call has joined and lists her.
 template <class F>
-bool join_with_alice(F& f, proto::RoomUpdate& u, const crypto::Identity& alice, uint32_t alice_session,
-                     uint32_t my_session) {
+bool join_with_alice(F& f, proto::RoomUpdate& u, const crypto::Identity& alice,
+                     uint32_t alice_session, uint32_t my_session) {
   u.room = "ops";
-  u.participants = {participant(alice, alice_session, "alice"), participant(f.me, my_session, "me")};
+  u.participants = {participant(alice, alice_session, "alice"),
+                    participant(f.me, my_session, "me")};
   f.answer_then_list(u, my_session);
   f.start();
   return f.run_until([&] { return f.call->status().connected && f.call->member_count() == 1; });
@@ -202,7 +209,8 @@ bool join_with_alice(F& f, proto::RoomUpdate& u, const crypto::Identity& alice, 
 // The relay replays a recorded key and the audio that was sent under it: true when the key is
 // refused and none of the audio plays.
 template <class F>
-bool replay_is_refused_and_silent(F& f, const proto::SenderKey& key, const std::vector<proto::Bytes>& audio) {
+bool replay_is_refused_and_silent(F& f, const proto::SenderKey& key,
+                                  const std::vector<proto::Bytes>& audio) {
   const uint64_t refused = f.call->status().keys_refused, heard = f.frames_heard;
   f.relay.send(key);
   if (!f.run_until([&] { return f.call->status().keys_refused == refused + 1; })) return false;
@@ -248,7 +256,8 @@ TEST(RoomCallLifetime, AHungUpCallNeverCallsItsSourceOrSinkAgain) {
   o.verify_relay = [](const std::string&) { return true; };
   int sourced = 0, sunk = 0;
   auto call = std::make_unique<RoomCall>(
-      f.io, f.server.local_endpoint(), f.me, o, [&](std::span<int16_t>) { return ++sourced, false; },
+      f.io, f.server.local_endpoint(), f.me, o,
+      [&](std::span<int16_t>) { return ++sourced, false; },
       [&](std::span<const int16_t>) { ++sunk; });
   ASSERT_TRUE(f.run_until([&] { return sunk > 5; }));
   call->hang_up();
@@ -262,8 +271,9 @@ TEST(HostileRelay, AnAnswerNotSignedForOurOfferEndsTheCall) {
   Fixture f;
   f.relay.on_offer = [&](transport::QuicConnection&, const proto::CallOffer&) {
     crypto::PendingOffer other;
-    auto old = crypto::answer_offer(f.relay.id, crypto::make_offer(crypto::Identity::generate(), {"good"}, other),
-                                    std::nullopt, f.relay.replay, "good");
+    auto old = crypto::answer_offer(
+        f.relay.id, crypto::make_offer(crypto::Identity::generate(), {"good"}, other), std::nullopt,
+        f.relay.replay, "good");
     ASSERT_TRUE(old.ok());
     f.relay.send(old->answer);
   };
@@ -271,7 +281,8 @@ TEST(HostileRelay, AnAnswerNotSignedForOurOfferEndsTheCall) {
   ASSERT_TRUE(f.run_until([&] { return f.call->status().failed; }));
   const auto st = f.call->status();
   EXPECT_FALSE(st.connected);
-  EXPECT_NE(st.closed_reason.find("CallAnswer refused: bad signature on CallAnswer"), std::string::npos)
+  EXPECT_NE(st.closed_reason.find("CallAnswer refused: bad signature on CallAnswer"),
+            std::string::npos)
       << st.closed_reason;
 }
 
@@ -288,7 +299,8 @@ TEST(HostileRelay, AKeyForAnotherMembersSessionIsRefusedAndItsAudioNeverPlays) {
   u.participants = {participant(alice, kAlice, "alice"), participant(f.me, kMe, "me")};
   f.answer_then_list(u);
   f.start();
-  ASSERT_TRUE(f.run_until([&] { return f.call->status().connected && f.call->member_count() == 1; }));
+  ASSERT_TRUE(
+      f.run_until([&] { return f.call->status().connected && f.call->member_count() == 1; }));
   // Our key went to Alice (sealed to her): we never hand ours to anyone the room did not list.
   ASSERT_TRUE(f.run_until([&] { return f.relay.count<proto::SenderKey>() == 1; }));
 
@@ -356,7 +368,8 @@ TEST(HostileRelay, AGhostMemberIsShownAndUnderExpectGetsNoKey) {
   f.answer_then_list(u);
   f.start(std::chrono::milliseconds(700), {alice.fingerprint()});
   ASSERT_TRUE(f.run_until([&] { return f.call->member_count() == 2; }));
-  ASSERT_TRUE(f.run_until([&] { return f.relay.count<proto::SenderKey>() >= 2; }, 3000));  // first + a rotation
+  ASSERT_TRUE(f.run_until([&] { return f.relay.count<proto::SenderKey>() >= 2; },
+                          3000));  // first + a rotation
   for (const auto& m : f.relay.received) {
     if (const auto* sk = std::get_if<proto::SenderKey>(&m)) {
       EXPECT_EQ(sk->to, alice.fingerprint());
@@ -385,18 +398,21 @@ TEST(HostileRelay, AGhostAForgedKeyAnIdentitySwapAndAReplayAreEachRefusedOrShown
   constexpr uint32_t kAlice = 7, kMe = 8, kGhost = 9;
   proto::RoomUpdate honest;
   honest.room = "ops";
-  honest.participants = {participant(alice, kAlice, "alice"), participant(ghost, kGhost, "alice's friend"),
+  honest.participants = {participant(alice, kAlice, "alice"),
+                         participant(ghost, kGhost, "alice's friend"),
                          participant(f.me, kMe, "me")};
   proto::RoomUpdate listed = honest;  // what the relay announces on each (re)join
   f.answer_then_list(listed, kMe);
   f.start(std::chrono::minutes(5), {alice.fingerprint()});
-  ASSERT_TRUE(f.run_until([&] { return f.call->status().connected && f.call->member_count() == 2; }));
+  ASSERT_TRUE(
+      f.run_until([&] { return f.call->status().connected && f.call->member_count() == 2; }));
 
   // 1. The ghost: shown, flagged, keyless.
   EXPECT_EQ(f.call->status().unexpected, 1u);
   const auto event = [&](MemberEvent::Kind k, const std::string& fp) {
-    return std::any_of(f.events.begin(), f.events.end(),
-                       [&](const MemberEvent& e) { return e.kind == k && e.who.fingerprint == fp; });
+    return std::any_of(f.events.begin(), f.events.end(), [&](const MemberEvent& e) {
+      return e.kind == k && e.who.fingerprint == fp;
+    });
   };
   ASSERT_TRUE(event(MemberEvent::Kind::kJoined, ghost.fingerprint()));
   for (const auto& e : f.events) EXPECT_EQ(e.expected, e.who.fingerprint == alice.fingerprint());
@@ -430,7 +446,8 @@ TEST(HostileRelay, AGhostAForgedKeyAnIdentitySwapAndAReplayAreEachRefusedOrShown
   // Alice's old key for it is gone: what the relay recorded of her does not play as the swap.
   listed.participants = {participant(ghost, kAlice, "alice"), participant(f.me, kMe, "me")};
   f.relay.send(listed);
-  ASSERT_TRUE(f.run_until([&] { return event(MemberEvent::Kind::kIdentityChanged, ghost.fingerprint()); }));
+  ASSERT_TRUE(
+      f.run_until([&] { return event(MemberEvent::Kind::kIdentityChanged, ghost.fingerprint()); }));
   EXPECT_TRUE(event(MemberEvent::Kind::kLeft, alice.fingerprint()));
   EXPECT_EQ(f.call->status().unexpected, 1u);
   f.replay(recorded_audio);
@@ -481,7 +498,8 @@ TEST(HostileRelay, OurSessionIsTheOneTheAnswerNamesNotAnOlderOneOfOurs) {
   ASSERT_TRUE(f.run_until([&] { return f.relay.count<proto::SenderKey>() == 1; }));
   // The relay goes away (a restart): the call dials again and is answered as session 8.
   f.relay.restart();
-  ASSERT_TRUE(f.run_until([&] { return offers == 2 && f.relay.count<proto::SenderKey>() == 3; }, 8000));
+  ASSERT_TRUE(
+      f.run_until([&] { return offers == 2 && f.relay.count<proto::SenderKey>() == 3; }, 8000));
   std::vector<uint32_t> sessions;
   for (const auto& m : f.relay.received) {
     if (const auto* sk = std::get_if<proto::SenderKey>(&m)) sessions.push_back(sk->session_id);
@@ -596,7 +614,8 @@ TEST(RoomCallMembers, SpeakingMutedAndVolumeAreShownPerMember) {
   f.relay.send(a.key_for(f, kMe));
   CallEncoder enc(steady_encoder(), a.sealer, a.wire);
   std::vector<int16_t> loud(kPcmFrame);
-  for (size_t i = 0; i < loud.size(); ++i) loud[i] = static_cast<int16_t>(i % 48 < 24 ? 8000 : -8000);
+  for (size_t i = 0; i < loud.size(); ++i)
+    loud[i] = static_cast<int16_t>(i % 48 < 24 ? 8000 : -8000);
   uint32_t t = 0;
   // A second of her voice, in real time: true if she was shown speaking while it played.
   const auto talk = [&] {
@@ -631,8 +650,10 @@ TEST(RoomCallMembers, SpeakingMutedAndVolumeAreShownPerMember) {
   f.relay.send(u);
   EXPECT_TRUE(f.run_until(alice_muted));
   EXPECT_EQ(f.call->member_count(), 1u);  // the same member, not a leave and a join
-  EXPECT_EQ(std::count_if(f.events.begin(), f.events.end(),
-                          [](const MemberEvent& e) { return e.kind == MemberEvent::Kind::kJoined; }), 1);
+  EXPECT_EQ(
+      std::count_if(f.events.begin(), f.events.end(),
+                    [](const MemberEvent& e) { return e.kind == MemberEvent::Kind::kJoined; }),
+      1);
 
   // Ours: told to the relay once per change.
   f.call->set_muted(true);

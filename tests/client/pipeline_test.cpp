@@ -2,13 +2,11 @@
 // clock): the share of playout slots filled with decoded audio at each tier's design loss.
 #include <gtest/gtest.h>
 
-#include "codec/vad.h"
 #include "client/sim_call.h"
+#include "codec/vad.h"
 
 namespace wzp::client {
 namespace {
-
-
 
 CallEncoderConfig pinned(proto::Tier tier) {
   CallEncoderConfig c;
@@ -21,16 +19,18 @@ CallEncoderConfig pinned(proto::Tier tier) {
 void report(const char* name, const SimCall& call) {
   const auto& s = call.decoder->stats();
   const auto& j = call.decoder->jitter_stats();
-  std::printf("%s: filled %.3f %% (decoded %lu, concealed %lu), recovered %lu, link loss %.1f %%, "
-              "delay target %u ms, fec ratio %.2f\n",
-              name, 100 * call.filled(), s.slots_decoded, s.slots_concealed, s.frames_recovered,
-              100.0 * call.link.dropped / call.link.sent, j.target_delay_ms,
-              call.encoder->fec_config().ratio);
-  std::printf("  datagrams %lu, auth drops %lu, replay drops %lu, malformed %lu; jb late %lu "
-              "lost %lu underruns %lu acc %lu dec %lu dup %lu; fec repairs expired %lu malformed %lu\n",
-              s.datagrams, s.dropped_auth, s.dropped_replay, s.dropped_malformed, j.late, j.lost,
-              j.underruns, j.accelerated, j.decelerated, j.duplicates,
-              call.decoder->fec_stats().repairs_expired, call.decoder->fec_stats().malformed);
+  std::printf(
+      "%s: filled %.3f %% (decoded %lu, concealed %lu), recovered %lu, link loss %.1f %%, "
+      "delay target %u ms, fec ratio %.2f\n",
+      name, 100 * call.filled(), s.slots_decoded, s.slots_concealed, s.frames_recovered,
+      100.0 * call.link.dropped / call.link.sent, j.target_delay_ms,
+      call.encoder->fec_config().ratio);
+  std::printf(
+      "  datagrams %lu, auth drops %lu, replay drops %lu, malformed %lu; jb late %lu "
+      "lost %lu underruns %lu acc %lu dec %lu dup %lu; fec repairs expired %lu malformed %lu\n",
+      s.datagrams, s.dropped_auth, s.dropped_replay, s.dropped_malformed, j.late, j.lost,
+      j.underruns, j.accelerated, j.decelerated, j.duplicates,
+      call.decoder->fec_stats().repairs_expired, call.decoder->fec_stats().malformed);
 }
 
 // A minute of a 440 Hz tone on a pinned tier through `loss`; returns the call for checks.
@@ -58,10 +58,10 @@ TEST(Pipeline, Degraded20PercentRandomLossFills98Percent) {
 
 TEST(Pipeline, Catastrophic40PercentBurstLossFills95Percent) {
   auto loss = proto::GilbertElliott::with_bursts(0.40, 3.0, 3);
-  EXPECT_GE(run_pinned(proto::Tier::kCatastrophic, loss,
-                       "catastrophic, 40 % Gilbert-Elliott burst 3")
-                ->filled(),
-            0.95);
+  EXPECT_GE(
+      run_pinned(proto::Tier::kCatastrophic, loss, "catastrophic, 40 % Gilbert-Elliott burst 3")
+          ->filled(),
+      0.95);
 }
 
 TEST(Pipeline, CleanLinkWithJitterPlaysEverything) {
@@ -82,7 +82,7 @@ TEST(Pipeline, TierFollowsWhatTheProtectionNeedsWithoutFlappingOrGaps) {
   proto::RandomLoss l15(0.15, 4), l50(0.5, 5);
   proto::NoLoss none;
   call.run(90, [&](uint32_t s) {
-    call.link.loss = s < 10 ? static_cast<proto::LossModel*>(&none)
+    call.link.loss = s < 10   ? static_cast<proto::LossModel*>(&none)
                      : s < 30 ? static_cast<proto::LossModel*>(&l15)
                      : s < 45 ? static_cast<proto::LossModel*>(&l50)
                               : static_cast<proto::LossModel*>(&none);
@@ -97,11 +97,12 @@ TEST(Pipeline, TierFollowsWhatTheProtectionNeedsWithoutFlappingOrGaps) {
   const size_t down = first(proto::Tier::kDegraded, 0);
   const size_t back = first(proto::Tier::kGood, down);
   std::printf("tier: degraded from s=%zu, good again from s=%zu\n", down, back);
-  for (size_t i = 0; i < 30; ++i) EXPECT_EQ(tiers[i], proto::Tier::kGood) << "15 % needs no lower tier, s=" << i;
+  for (size_t i = 0; i < 30; ++i)
+    EXPECT_EQ(tiers[i], proto::Tier::kGood) << "15 % needs no lower tier, s=" << i;
   EXPECT_GE(down, 30u);
-  EXPECT_LE(down, 32u);   // within two reports of 50 % loss
+  EXPECT_LE(down, 32u);  // within two reports of 50 % loss
   EXPECT_GE(back, 45u);
-  EXPECT_LE(back, 56u);   // back within ~10 s of the loss ending
+  EXPECT_LE(back, 56u);  // back within ~10 s of the loss ending
   int changes = 0;
   for (size_t i = 1; i < tiers.size(); ++i) changes += tiers[i] != tiers[i - 1];
   EXPECT_LE(changes, 3);  // down (perhaps through two steps) and up: no flapping

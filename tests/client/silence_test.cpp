@@ -7,8 +7,8 @@
 #include <fstream>
 #include <random>
 
-#include "codec/vad.h"
 #include "client/sim_call.h"
+#include "codec/vad.h"
 #include "speech.h"
 
 namespace wzp::client {
@@ -18,7 +18,8 @@ namespace {
 // the time, as in a conversation.
 std::vector<int16_t> speech_with_pauses() {
   const auto speech = interop::espeak_speech(
-      "The relay forwards every packet to the others in the room, and it never decodes the audio.", 160);
+      "The relay forwards every packet to the others in the room, and it never decodes the audio.",
+      160);
   EXPECT_FALSE(speech.empty()) << "needs espeak-ng and sox";
   std::mt19937 rng(7);
   std::normal_distribution<double> hiss(0, 30);  // quiet room noise, RMS 30
@@ -43,9 +44,8 @@ CallResult call_with(const std::vector<int16_t>& audio, bool suppress) {
   c.silence_suppression = suppress;
   SimCall call(c);
   const auto frames = static_cast<uint32_t>(audio.size() / kPcmFrame);
-  call.run(frames / 50, {}, [&](uint32_t t) {
-    return std::span(audio).subspan(t * kPcmFrame, kPcmFrame);
-  });
+  call.run(frames / 50, {},
+           [&](uint32_t t) { return std::span(audio).subspan(t * kPcmFrame, kPcmFrame); });
   return {call.encoder->stats().bytes, call.decoder->stats(), call.output};
 }
 
@@ -54,10 +54,11 @@ TEST(SilenceSuppression, SavesBandwidthOnSpeechWithPausesAndFillsPausesWithComfo
   const CallResult plain = call_with(audio, false);
   const CallResult vad = call_with(audio, true);
   const double saved = 1.0 - static_cast<double>(vad.bytes) / plain.bytes;
-  std::printf("silence suppression: %lu bytes with, %lu without: %.1f %% saved; comfort-noise "
-              "slots %lu of %lu\n",
-              vad.bytes, plain.bytes, 100 * saved, vad.rx.slots_comfort,
-              vad.rx.slots_comfort + vad.rx.slots_decoded + vad.rx.slots_concealed);
+  std::printf(
+      "silence suppression: %lu bytes with, %lu without: %.1f %% saved; comfort-noise "
+      "slots %lu of %lu\n",
+      vad.bytes, plain.bytes, 100 * saved, vad.rx.slots_comfort,
+      vad.rx.slots_comfort + vad.rx.slots_decoded + vad.rx.slots_concealed);
   EXPECT_GT(saved, 0.35);  // half the time is pause; hangover and comfort noise cost a little
   EXPECT_GT(vad.rx.slots_comfort, 200u);
   // The pauses are not dead air: comfort noise near the room's level, not zeros.
@@ -76,9 +77,12 @@ TEST(SilenceSuppression, ComfortNoiseCarriesNoRepairs) {
   CallEncoderConfig c;
   SimCall call(c);
   const std::vector<int16_t> hush(kPcmFrame, 0);
-  call.run(10, [&](uint32_t s) {
-    call.encoder->on_peer_quality({.loss_percent = 20, .packets = 200}, s * 1000ull);
-  }, [&](uint32_t) { return std::span<const int16_t>(hush); });
+  call.run(
+      10,
+      [&](uint32_t s) {
+        call.encoder->on_peer_quality({.loss_percent = 20, .packets = 200}, s * 1000ull);
+      },
+      [&](uint32_t) { return std::span<const int16_t>(hush); });
   const auto& st = call.encoder->stats();
   EXPECT_GT(call.encoder->fec_config().ratio, 0.5);  // speech would be protected
   EXPECT_EQ(st.speech_frames, 0u);
@@ -130,7 +134,7 @@ Observed observe(const std::vector<int16_t>& audio, bool suppress) {
 // apart. Its cost in bytes is printed (docs/BENCHMARKS.md).
 TEST(Metadata, AnObserverCannotTellSpeechFromPausesInAConstantRateCall) {
   const auto audio = speech_with_pauses();
-  const size_t segment = audio.size() / 8;  // speech, pause, speech, ... (4 rounds)
+  const size_t segment = audio.size() / 8;        // speech, pause, speech, ... (4 rounds)
   const auto truth = [&](size_t second) -> int {  // 1 speech, 0 pause, -1 a second that straddles
     const size_t a = second * codec::kSampleRate, b = a + codec::kSampleRate - 1;
     if (a / segment != b / segment || b >= audio.size()) return -1;
@@ -152,8 +156,9 @@ TEST(Metadata, AnObserverCannotTellSpeechFromPausesInAConstantRateCall) {
   const Observed suppressed = observe(audio, true), constant = observe(audio, false);
   size_t n = 0;
   const double told = judge(suppressed, n);
-  std::printf("silence suppression: the observer tells speech from pause in %.0f %% of %zu seconds\n",
-              100 * told, n);
+  std::printf(
+      "silence suppression: the observer tells speech from pause in %.0f %% of %zu seconds\n",
+      100 * told, n);
   EXPECT_GT(told, 0.9);
   EXPECT_GE(n, 8u);
 
@@ -166,10 +171,11 @@ TEST(Metadata, AnObserverCannotTellSpeechFromPausesInAConstantRateCall) {
     EXPECT_EQ(constant.packets[s], constant.packets[1]) << "second " << s;
     EXPECT_EQ(constant.bytes[s], constant.bytes[1]) << "second " << s;
   }
-  std::printf("constant rate: every second %u packets, %u bytes; %.2f x the bytes of silence "
-              "suppression (%lu against %lu)\n",
-              constant.packets[1], constant.bytes[1], static_cast<double>(c_bytes) / s_bytes,
-              c_bytes, s_bytes);
+  std::printf(
+      "constant rate: every second %u packets, %u bytes; %.2f x the bytes of silence "
+      "suppression (%lu against %lu)\n",
+      constant.packets[1], constant.bytes[1], static_cast<double>(c_bytes) / s_bytes, c_bytes,
+      s_bytes);
 }
 
 }  // namespace

@@ -36,7 +36,8 @@ TEST(StatusLine, ATypicalCallFits80ColumnsAndAnyLineFitsTheWidthGiven) {
   v.sending = true;
   v.level = 9000;
   const auto line = status_line(v);
-  EXPECT_EQ(line, " 754s  3 others  opus24k  loss 23%  rtt 148ms  delay 180ms  heard 95%  [####  ]");
+  EXPECT_EQ(line,
+            " 754s  3 others  opus24k  loss 23%  rtt 148ms  delay 180ms  heard 95%  [####  ]");
   EXPECT_LE(line.size(), 80u) << line;
   EXPECT_NE(line.find("heard 95%"), std::string::npos) << line;
   EXPECT_NE(line.find("rtt 148ms"), std::string::npos) << line;

@@ -76,7 +76,8 @@ TEST(Handshake, BadSignatureIsRefused) {
 TEST(Handshake, AnAnswerIsBoundToItsOffer) {
   Pair p;
   PendingOffer first, second;
-  auto answered = answer_offer(p.bob, make_offer(p.alice, {"good"}, first), std::nullopt, p.replay, "good");
+  auto answered =
+      answer_offer(p.bob, make_offer(p.alice, {"good"}, first), std::nullopt, p.replay, "good");
   ASSERT_TRUE(answered.ok());
   (void)make_offer(p.alice, {"good"}, second);
   EXPECT_TRUE(finish_offer(first, answered->answer, std::nullopt).ok());

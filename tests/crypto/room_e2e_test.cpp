@@ -169,10 +169,12 @@ TEST(RoomE2e, RelayCannotSubstituteARecipientKey) {
 TEST(RoomE2e, TamperedOrMisaddressedSenderKeyIsRefused) {
   Member alice(1, "alice"), bob(2, "bob"), carol(3, "carol");
   auto sk = *seal_sender_key(alice.id, alice.own, bob.as_participant());
-  EXPECT_EQ(open_sender_key(carol.id, sk, carol.connection).error().what, "SenderKey not addressed to us");
+  EXPECT_EQ(open_sender_key(carol.id, sk, carol.connection).error().what,
+            "SenderKey not addressed to us");
   auto relabelled = sk;
   relabelled.session_id = 77;  // a relay trying to attribute Alice's key to another session
-  EXPECT_EQ(open_sender_key(bob.id, relabelled, bob.connection).error().what, "bad signature on SenderKey");
+  EXPECT_EQ(open_sender_key(bob.id, relabelled, bob.connection).error().what,
+            "bad signature on SenderKey");
   auto impostor = sk;
   impostor.identity_pub.assign(carol.id.signing_public().begin(), carol.id.signing_public().end());
   EXPECT_FALSE(open_sender_key(bob.id, impostor, bob.connection).ok());

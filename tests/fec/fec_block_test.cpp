@@ -44,7 +44,7 @@ std::vector<uint8_t> frame_content(uint32_t i, size_t len) {
 struct Result {
   Capture sent;
   Frames received;
-  std::vector<bool> lost;                        // per sent packet
+  std::vector<bool> lost;                                // per sent packet
   std::map<uint32_t, std::vector<uint8_t>> sent_frames;  // by timestamp
 };
 
@@ -100,7 +100,7 @@ TEST(FramePacking, PrefixCarriesLengthAndSlotGap) {
   ASSERT_TRUE(f.ok());
   EXPECT_EQ(f->slot_gap, 5u);
   EXPECT_EQ(std::vector<uint8_t>(f->data.begin(), f->data.end()), frame);
-  EXPECT_EQ(read_frame(buf, 4)->symbols, 2u);  // 2 + 3 bytes in 4-byte symbols
+  EXPECT_EQ(read_frame(buf, 4)->symbols, 2u);                 // 2 + 3 bytes in 4-byte symbols
   EXPECT_FALSE(read_frame(std::span(buf).first(4), 0).ok());  // cut short
   EXPECT_EQ(symbol_size_for(6), 8u);    // Codec2 1200: 6-byte frames in 8-byte symbols
   EXPECT_EQ(symbol_size_for(30), 32u);  // Opus 6k, 40 ms
@@ -108,8 +108,8 @@ TEST(FramePacking, PrefixCarriesLengthAndSlotGap) {
 }
 
 TEST(FecBlocks, NoLossDeliversEveryFrameDirectlyAndInOrder) {
-  const FecConfig cfg{.frames_per_block = 5, .ratio = 0.2, .depth = 1, .slot_ms = 20,
-                      .nominal_frame_bytes = 60};
+  const FecConfig cfg{
+      .frames_per_block = 5, .ratio = 0.2, .depth = 1, .slot_ms = 20, .nominal_frame_bytes = 60};
   proto::NoLoss none;
   auto r = simulate(cfg, none, every_slot(500, 60));
   EXPECT_EQ(r->received.got.size(), 500u);
@@ -125,7 +125,10 @@ TEST(FecBlocks, NoLossDeliversEveryFrameDirectlyAndInOrder) {
 // except for the code's own rare failures.
 TEST(FecBlocks, BlocksWithinTheRepairBudgetAreRecovered) {
   for (const auto& [N, ratio] : {std::pair{5u, 0.2}, {10u, 0.5}, {8u, 1.0}}) {
-    const FecConfig cfg{.frames_per_block = N, .ratio = ratio, .depth = 1, .slot_ms = 40,
+    const FecConfig cfg{.frames_per_block = N,
+                        .ratio = ratio,
+                        .depth = 1,
+                        .slot_ms = 40,
                         .nominal_frame_bytes = 30};
     proto::RandomLoss loss(0.15, N);
     auto r = simulate(cfg, loss, every_slot(N * 250, 30));  // 250 blocks: ids do not wrap
@@ -154,8 +157,8 @@ TEST(FecBlocks, BlocksWithinTheRepairBudgetAreRecovered) {
 
 TEST(FecBlocks, FramesLargerThanASymbolSpanSeveral) {
   // Symbols sized for 30-byte frames; every third frame is 100 bytes.
-  const FecConfig cfg{.frames_per_block = 6, .ratio = 1.0, .depth = 1, .slot_ms = 20,
-                      .nominal_frame_bytes = 30};
+  const FecConfig cfg{
+      .frames_per_block = 6, .ratio = 1.0, .depth = 1, .slot_ms = 20, .nominal_frame_bytes = 30};
   std::vector<FrameAt> frames;
   for (uint32_t i = 0; i < 600; ++i) frames.push_back({i, i % 3 == 0 ? 100u : 30u});
   proto::RandomLoss loss(0.2, 3);
@@ -167,8 +170,8 @@ TEST(FecBlocks, FramesLargerThanASymbolSpanSeveral) {
 
 TEST(FecBlocks, SilenceGapsKeepRecoveredTimestampsRight) {
   // Frames only in some slots (speech with pauses): recovered frames land in their slots.
-  const FecConfig cfg{.frames_per_block = 5, .ratio = 0.6, .depth = 2, .slot_ms = 20,
-                      .nominal_frame_bytes = 20};
+  const FecConfig cfg{
+      .frames_per_block = 5, .ratio = 0.6, .depth = 2, .slot_ms = 20, .nominal_frame_bytes = 20};
   std::vector<FrameAt> frames;
   for (uint32_t slot = 0; slot < 3000; ++slot) {
     if ((slot / 25) % 2 == 1 && slot % 10 != 0) continue;  // pauses: a frame every 10 slots
@@ -186,17 +189,22 @@ TEST(FecBlocks, InterleavingBeatsBurstLoss) {
   for (const auto& [N, ratio] : {std::pair{5u, 0.4}, {10u, 0.5}}) {
     double residual[2];
     for (int d = 0; d < 2; ++d) {
-      const FecConfig cfg{.frames_per_block = N, .ratio = ratio, .depth = d == 0 ? 1u : 3u,
-                          .deadline_ms = 100000, .slot_ms = 20, .nominal_frame_bytes = 40};
+      const FecConfig cfg{.frames_per_block = N,
+                          .ratio = ratio,
+                          .depth = d == 0 ? 1u : 3u,
+                          .deadline_ms = 100000,
+                          .slot_ms = 20,
+                          .nominal_frame_bytes = 40};
       auto loss = proto::GilbertElliott::with_bursts(0.15, 3.0, 77);
       const uint32_t n = 20000;
       auto r = simulate(cfg, loss, every_slot(n, 40));
       residual[d] = 1.0 - static_cast<double>(r->received.got.size()) / n;
       expect_frames_intact(*r);
     }
-    std::printf("N=%u ratio %.1f: residual frame loss %.2f %% without interleaving, %.2f %% "
-                "with depth 3\n",
-                N, ratio, residual[0] * 100, residual[1] * 100);
+    std::printf(
+        "N=%u ratio %.1f: residual frame loss %.2f %% without interleaving, %.2f %% "
+        "with depth 3\n",
+        N, ratio, residual[0] * 100, residual[1] * 100);
     EXPECT_LT(residual[1], residual[0]) << "N=" << N;
   }
 }
@@ -234,7 +242,8 @@ TEST(FecBlocks, AHostileSenderCannotMakeUsHoldMoreThanTheBudget) {
   } count;
   const auto heap = [] { return mallinfo2().uordblks; };
   const size_t before = heap();
-  std::vector<uint8_t> frame(2000, 0x5A), source(kMaxFrameBytes + 8), repair(kRepairInfoBytes + 128, 0x33);
+  std::vector<uint8_t> frame(2000, 0x5A), source(kMaxFrameBytes + 8),
+      repair(kRepairInfoBytes + 128, 0x33);
   const size_t used = write_frame(frame, 0, source);
   repair[0] = 255;      // K: more than it will ever send, so no block decodes (and lets go)
   repair[1] = 128 / 8;  // T: K x T within kMaxBlockBytes
@@ -265,7 +274,8 @@ TEST(FecBlocks, AHostileSenderCannotMakeUsHoldMoreThanTheBudget) {
   EXPECT_LE(dec.held_bytes(), kMaxHeldBytes);
   EXPECT_GT(dec.stats().over_budget, 0u);
   EXPECT_LT(grown, 8u << 20);
-  EXPECT_EQ(count.frames, 256u * 256u);  // every frame was still delivered: only recovery is refused
+  EXPECT_EQ(count.frames,
+            256u * 256u);  // every frame was still delivered: only recovery is refused
   // Its blocks expire: everything is given back, and an honest block recovers again.
   dec.expire(5000 + 256 + kBlockLifetimeMs);
   EXPECT_EQ(dec.held_bytes(), 0u);

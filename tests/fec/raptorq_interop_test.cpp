@@ -133,8 +133,8 @@ TEST(RaptorQInterop, DecoderSucceedsExactlyWhenNpmRaptorqDoes) {
       continue;
     }
     for (uint32_t s = 0; s < c.K; ++s) {
-      ASSERT_TRUE(std::equal(data.begin() + s * 64, data.begin() + (s + 1) * 64,
-                             dec.source(s).begin()))
+      ASSERT_TRUE(
+          std::equal(data.begin() + s * 64, data.begin() + (s + 1) * 64, dec.source(s).begin()))
           << "K=" << c.K << " symbol " << s;
     }
   }

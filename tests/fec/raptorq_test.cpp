@@ -80,8 +80,8 @@ TEST(RaptorQ, RecoversLostSourceSymbolsForEveryKUpTo256) {
       dec.add(esi++, sym);
     }
     for (uint32_t i = 0; i < K; ++i) {
-      ASSERT_TRUE(std::equal(data.begin() + i * T, data.begin() + (i + 1) * T,
-                             dec.source(i).begin()))
+      ASSERT_TRUE(
+          std::equal(data.begin() + i * T, data.begin() + (i + 1) * T, dec.source(i).begin()))
           << "K=" << K << " symbol " << i;
     }
   }

@@ -28,7 +28,9 @@ struct Frames : FrameSink {
   uint32_t recovered = 0;
   bool check_codec = true;
   void on_frame(uint32_t ts, std::span<const uint8_t> f, bool rec, uint8_t codec) override {
-    if (check_codec) EXPECT_EQ(codec, 0);
+    if (check_codec) {
+      EXPECT_EQ(codec, 0);
+    }
     if (got.count(ts)) return;
     got[ts] = {f.begin(), f.end()};
     when[ts] = now;

@@ -29,7 +29,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!datagram.empty()) datagram[0] = 0x05;
   if (auto m = wzp::proto::parse_signal_datagram(datagram); m.ok()) {
     const auto again = wzp::proto::signal_datagram(m.value());  // (its text may be longer)
-    if (again.size() <= wzp::proto::kMaxSignalDatagram && !wzp::proto::parse_signal_datagram(again).ok()) {
+    if (again.size() <= wzp::proto::kMaxSignalDatagram &&
+        !wzp::proto::parse_signal_datagram(again).ok()) {
       __builtin_trap();
     }
   }

@@ -1,5 +1,5 @@
-// The page's control messages, join URLs' queries, room names and relay addresses (a page picks the relay): any
-// bytes parse to a control or a reason; an address that parses is confined to safe
+// The page's control messages, join URLs' queries, room names and relay addresses (a page picks the
+// relay): any bytes parse to a control or a reason; an address that parses is confined to safe
 // characters and prints back as itself.
 #include <cctype>
 #include <cstddef>
@@ -29,10 +29,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!a.address && a.error.empty()) __builtin_trap();
   if (a.address) {
     for (char ch : a.address->host) {
-      if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' || ch == ':')) __builtin_trap();
+      if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' || ch == ':'))
+        __builtin_trap();
     }
     const auto again = wzp::transport::parse_address(a.address->text());
-    if (!again.address || again.address->host != a.address->host || again.address->port != a.address->port) {
+    if (!again.address || again.address->host != a.address->host ||
+        again.address->port != a.address->port) {
       __builtin_trap();
     }
     (void)wzp::transport::numeric_endpoint(*a.address);

@@ -132,12 +132,14 @@ TEST(Call, ARecorderThatHeardNothingSaysSoAndFails) {
   ASSERT_FALSE(relay.address.empty()) << "the relay did not start";
   testing::Process recorder({kBin + "/wzp-client", relay.address, "--room", "empty", "--record",
                              (dir / "out.wav").string(), "--duration", "2", "--identity",
-                             (dir / "rec.id").string(), "--known-relays", (dir / "rec.pins").string()});
+                             (dir / "rec.id").string(), "--known-relays",
+                             (dir / "rec.pins").string()});
   std::vector<std::string> lines;
   while (auto line = recorder.read_line(std::chrono::seconds(10))) lines.push_back(*line);
   EXPECT_EQ(recorder.wait(std::chrono::seconds(5)), 1);
   EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
-    return l.find("wzp-client: heard nothing: the recording is silence (0 others") != std::string::npos;
+    return l.find("wzp-client: heard nothing: the recording is silence (0 others") !=
+           std::string::npos;
   })) << ::testing::PrintToString(lines);
   std::filesystem::remove_all(dir);
 }
@@ -157,7 +159,8 @@ TEST(Cli, EveryBinarySaysItsVersionAndRefusesABadFlagWithStatus2) {
     const auto line = bad.read_line(std::chrono::seconds(5));
     ASSERT_TRUE(line) << name;
     EXPECT_EQ(line->rfind(name + ": ", 0), 0u) << *line;
-    EXPECT_GT(line->size(), name.size() + 10) << *line;  // and what is wrong (a flag it lacks, or this one)
+    EXPECT_GT(line->size(), name.size() + 10)
+        << *line;  // and what is wrong (a flag it lacks, or this one)
     EXPECT_EQ(bad.wait(std::chrono::seconds(5)), 2) << name;
   }
 }
@@ -166,9 +169,9 @@ TEST(Cli, EveryBinarySaysItsVersionAndRefusesABadFlagWithStatus2) {
 // reason, the socket) and a non-zero status; none is silently accepted.
 TEST(Cli, MistakesAreRefusedWithALineNamingTheThingAtFault) {
   const auto dir = fresh_dir("mistakes");
-  const std::vector<std::string> client = {kBin + "/wzp-client", "127.0.0.1:9", "--identity",
-                                           (dir / "id").string(), "--known-relays",
-                                           (dir / "pins").string()};
+  const std::vector<std::string> client = {kBin + "/wzp-client", "127.0.0.1:9",
+                                           "--identity",         (dir / "id").string(),
+                                           "--known-relays",     (dir / "pins").string()};
   struct Case {
     std::vector<std::string> args;
     int status;
@@ -178,8 +181,12 @@ TEST(Cli, MistakesAreRefusedWithALineNamingTheThingAtFault) {
       {{"--send-tone", "-5"}, 2, "--send-tone: must be a number of seconds above 0, not '-5'"},
       {{"--duration", "0"}, 2, "--duration: must be a number of seconds above 0"},
       {{"--record", "out.mp3"}, 2, "--record: must end in .wav or .raw"},
-      {{"--record", (dir / "no/such/dir/out.wav").string()}, 2, "out.wav: No such file or directory"},
-      {{"--send-file", (dir / "missing.wav").string()}, 2, "missing.wav: No such file or directory"},
+      {{"--record", (dir / "no/such/dir/out.wav").string()},
+       2,
+       "out.wav: No such file or directory"},
+      {{"--send-file", (dir / "missing.wav").string()},
+       2,
+       "missing.wav: No such file or directory"},
       {{}, 2, "what should the call do?"},
   };
   for (const auto& c : cases) {
@@ -189,7 +196,8 @@ TEST(Cli, MistakesAreRefusedWithALineNamingTheThingAtFault) {
     std::string out;
     while (auto line = p.read_line(std::chrono::seconds(5))) out += *line + "\n";
     EXPECT_EQ(p.wait(std::chrono::seconds(5)), c.status) << out;
-    EXPECT_NE(out.find(c.says), std::string::npos) << ::testing::PrintToString(c.args) << "\n" << out;
+    EXPECT_NE(out.find(c.says), std::string::npos) << ::testing::PrintToString(c.args) << "\n"
+                                                   << out;
   }
   // A socket that is taken: the relay and the bridge say which one.
   boost::asio::io_context io;
@@ -204,10 +212,12 @@ TEST(Cli, MistakesAreRefusedWithALineNamingTheThingAtFault) {
       {{kBin + "/wzp-relay", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:" + tcp_port,
         "--state-dir", (dir / "r").string()},
        1,
-       "wzp-relay: cannot listen on TCP 127.0.0.1:" + tcp_port + " (--metrics-listen): Address already in use"},
+       "wzp-relay: cannot listen on TCP 127.0.0.1:" + tcp_port +
+           " (--metrics-listen): Address already in use"},
       {{kBin + "/wzp-web", "--port", tcp_port, "--relay", "127.0.0.1:9"},
        1,
-       "wzp-web: cannot listen on TCP 127.0.0.1:" + tcp_port + " (--host, --port): Address already in use"},
+       "wzp-web: cannot listen on TCP 127.0.0.1:" + tcp_port +
+           " (--host, --port): Address already in use"},
   };
   for (const auto& c : busy) {
     testing::Process p(c.args);

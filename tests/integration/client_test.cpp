@@ -36,7 +36,8 @@ bool wait_for(testing::Process& p, const std::string& what, std::vector<std::str
               std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
   const auto deadline = Clock::now() + timeout;
   while (Clock::now() < deadline) {
-    auto line = p.read_line(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
+    auto line =
+        p.read_line(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
     if (!line) return false;
     seen.push_back(*line);
     if (line->find(what) != std::string::npos) return true;
@@ -78,13 +79,15 @@ TEST(ClientProcess, DirectCallRingsConnectsAndHangsUp) {
   auto bob = client(dir, "bob", relay.address,
                     {"--auto-answer", "--record", (dir / "bob.wav").string(), "--duration", "10"});
   ASSERT_TRUE(wait_for(*bob, "registered with", bob_says));
-  auto alice = client(dir, "alice", relay.address, {"--call", bob_fp, "--send-tone", "4", "--duration", "6"});
+  auto alice = client(dir, "alice", relay.address,
+                      {"--call", bob_fp, "--send-tone", "4", "--duration", "6"});
   EXPECT_TRUE(wait_for(*alice, "ringing", alice_says));
   EXPECT_TRUE(wait_for(*alice, "call connected in room direct-", alice_says));
   EXPECT_TRUE(wait_for(*bob, "incoming call from " + alice_fp, bob_says));
   EXPECT_TRUE(wait_for(*bob, "call connected in room direct-", bob_says));
   // Alice hangs up when her six seconds are over; Bob hears it.
-  EXPECT_TRUE(wait_for(*bob, "call ended: hung up by the other side", bob_says, std::chrono::seconds(12)));
+  EXPECT_TRUE(
+      wait_for(*bob, "call ended: hung up by the other side", bob_says, std::chrono::seconds(12)));
   EXPECT_EQ(alice->wait(std::chrono::seconds(10)), 0);
   EXPECT_EQ(bob->wait(std::chrono::seconds(10)), 0);
   const auto rec = client::read_wav((dir / "bob.wav").string());
@@ -113,9 +116,11 @@ TEST(ClientProcess, ACallSurvivesItsRelayBeingKilledAndRestarted) {
   auto bob = client(dir, "bob", listen,
                     {"--auto-answer", "--record", (dir / "bob.wav").string(), "--duration", "16"});
   ASSERT_TRUE(wait_for(*bob, "registered with", bob_says));
-  auto alice = client(dir, "alice", listen, {"--call", bob_fp, "--send-tone", "30", "--duration", "14"});
+  auto alice =
+      client(dir, "alice", listen, {"--call", bob_fp, "--send-tone", "30", "--duration", "14"});
   ASSERT_TRUE(wait_for(*bob, "call connected", bob_says));
-  ASSERT_TRUE(wait_for(*bob, "heard ", bob_says)) << ::testing::PrintToString(bob_says);  // media is flowing
+  ASSERT_TRUE(wait_for(*bob, "heard ", bob_says))
+      << ::testing::PrintToString(bob_says);  // media is flowing
   // Kill the relay outright (no goodbyes) and start it again on the same port and state.
   const auto killed = Clock::now();
   relay->proc->signal(SIGKILL);
@@ -137,8 +142,10 @@ TEST(ClientProcess, ACallSurvivesItsRelayBeingKilledAndRestarted) {
   ASSERT_GT(heard.span_s, 0) << "no tone recorded";
   const double gap_s = heard.gap_s;
   const double resumed_after_s = gap_s - down_s;
-  std::printf("relay down %.2f s; Bob heard a %.2f s gap: media back %.2f s after the relay; "
-              "tone until %.2f s before the end\n", down_s, gap_s, resumed_after_s, heard.tail_s);
+  std::printf(
+      "relay down %.2f s; Bob heard a %.2f s gap: media back %.2f s after the relay; "
+      "tone until %.2f s before the end\n",
+      down_s, gap_s, resumed_after_s, heard.tail_s);
   EXPECT_GT(gap_s, 0.5);  // there was an outage to recover from
   EXPECT_LT(resumed_after_s, 3.0);
   EXPECT_LT(heard.span_s, 15.0);
@@ -150,7 +157,8 @@ TEST(ClientProcess, ACallSurvivesItsRelayBeingKilledAndRestarted) {
 // comes back at another address under the same name, the call finds it and goes on. Before,
 // host names were refused ("'relay.test' is not an IP address").
 TEST(ClientProcess, ARelayNamedByHostIsFoundAgainAtItsNewAddress) {
-  if (!testing::can_use_private_hosts()) GTEST_SKIP() << "needs unshare --mount for a private /etc/hosts";
+  if (!testing::can_use_private_hosts())
+    GTEST_SKIP() << "needs unshare --mount for a private /etc/hosts";
   const auto dir = fresh_dir("hostname");
   const auto hosts = dir / "hosts";
   const auto point_at = [&](const std::string& ip) {
@@ -161,8 +169,13 @@ TEST(ClientProcess, ARelayNamedByHostIsFoundAgainAtItsNewAddress) {
   ASSERT_FALSE(relay->address.empty());
   const std::string port = relay->address.substr(relay->address.rfind(':') + 1);
   const auto named = [&](const std::string& name, std::vector<std::string> args) {
-    std::vector<std::string> argv = {testing::kBin + "/wzp-client", "relay.test:" + port, "--room", "moved",
-                                     "--identity", (dir / (name + ".id")).string(), "--known-relays",
+    std::vector<std::string> argv = {testing::kBin + "/wzp-client",
+                                     "relay.test:" + port,
+                                     "--room",
+                                     "moved",
+                                     "--identity",
+                                     (dir / (name + ".id")).string(),
+                                     "--known-relays",
                                      (dir / (name + ".pins")).string()};
     argv.insert(argv.end(), args.begin(), args.end());
     return std::make_unique<testing::Process>(testing::with_hosts(hosts, argv));
@@ -176,7 +189,8 @@ TEST(ClientProcess, ARelayNamedByHostIsFoundAgainAtItsNewAddress) {
   relay->proc->signal(SIGKILL);
   relay->proc->wait(std::chrono::seconds(5));
   point_at("127.0.0.2");
-  relay = std::make_unique<testing::Relay>(dir / "relay", std::vector<std::string>{}, "127.0.0.2:" + port);
+  relay = std::make_unique<testing::Relay>(dir / "relay", std::vector<std::string>{},
+                                           "127.0.0.2:" + port);
   ASSERT_EQ(relay->address, "127.0.0.2:" + port) << "the relay did not start at its new address";
   EXPECT_TRUE(wait_for(*rx, "back in the call", rx_says, std::chrono::seconds(10)))
       << ::testing::PrintToString(rx_says);
@@ -184,8 +198,9 @@ TEST(ClientProcess, ARelayNamedByHostIsFoundAgainAtItsNewAddress) {
   EXPECT_EQ(rx->wait(std::chrono::seconds(25)), 0);
   // The tone is heard after the move: in the recording's last seconds of the sender's tone.
   const auto heard = tone_gaps(client::read_wav((dir / "rx.wav").string()).mono);
-  std::printf("tone heard over %.2f s with a %.2f s gap (the relay's move)\n", heard.span_s, heard.gap_s);
-  EXPECT_GT(heard.gap_s, 0.2);  // the move was heard as a gap
+  std::printf("tone heard over %.2f s with a %.2f s gap (the relay's move)\n", heard.span_s,
+              heard.gap_s);
+  EXPECT_GT(heard.gap_s, 0.2);    // the move was heard as a gap
   EXPECT_GT(heard.span_s, 10.0);  // and the tone went on after it
   std::filesystem::remove_all(dir);
 }
@@ -200,14 +215,15 @@ TEST(ClientProcess, AThreeSecondOutageKeepsTheConnectionAndTheAudioIsBackAtOnce)
   testing::Relay relay(dir / "relay");
   ASSERT_FALSE(relay.address.empty());
   const std::string path = "127.0.0.1:" + std::to_string(testing::free_udp_port());
-  testing::Process netem({testing::kBin + "/wzp-netem", "--listen", path, "--upstream", relay.address,
-                          "--outage", "5:3"});
+  testing::Process netem({testing::kBin + "/wzp-netem", "--listen", path, "--upstream",
+                          relay.address, "--outage", "5:3"});
   ASSERT_TRUE(netem.read_line(std::chrono::seconds(5)));
   std::vector<std::string> bob_says;
   auto bob = client(dir, "bob", path,
                     {"--room", "tunnel", "--record", (dir / "bob.wav").string(), "--duration", "11",
                      "--metrics-file", (dir / "bob.jsonl").string()});
-  auto alice = client(dir, "alice", relay.address, {"--room", "tunnel", "--send-tone", "10", "--duration", "11"});
+  auto alice = client(dir, "alice", relay.address,
+                      {"--room", "tunnel", "--send-tone", "10", "--duration", "11"});
   EXPECT_EQ(alice->wait(std::chrono::seconds(20)), 0);
   EXPECT_EQ(bob->wait(std::chrono::seconds(20)), 0);
   // Bob's connection went through the outage: no reconnect in his last metrics line.
@@ -230,9 +246,15 @@ TEST(ClientProcess, SwitchingRelaysMovesTheRegistrationWithNoDuplicate) {
   ASSERT_FALSE(a.address.empty());
   ASSERT_FALSE(b.address.empty());
   std::vector<std::string> says;
-  std::vector<std::string> argv = {testing::kBin + "/wzp-client", a.address, "--register",
-                                   "--identity", (dir / "c.id").string(), "--known-relays",
-                                   (dir / "c.pins").string(), "--duration", "15"};
+  std::vector<std::string> argv = {testing::kBin + "/wzp-client",
+                                   a.address,
+                                   "--register",
+                                   "--identity",
+                                   (dir / "c.id").string(),
+                                   "--known-relays",
+                                   (dir / "c.pins").string(),
+                                   "--duration",
+                                   "15"};
   testing::Process carol(argv, {}, true);
   ASSERT_TRUE(wait_for(carol, "registered with " + a.address, says));
   EXPECT_EQ(metric(a.scrape(dir / "a.txt"), "wzp_relay_sessions"), 1);
@@ -242,7 +264,8 @@ TEST(ClientProcess, SwitchingRelaysMovesTheRegistrationWithNoDuplicate) {
   // The old connection is closed, not leaked; the new relay has exactly one.
   const auto deadline = Clock::now() + std::chrono::seconds(3);
   double a_sessions = -1;
-  while (Clock::now() < deadline && (a_sessions = metric(a.scrape(dir / "a.txt"), "wzp_relay_sessions")) != 0) {
+  while (Clock::now() < deadline &&
+         (a_sessions = metric(a.scrape(dir / "a.txt"), "wzp_relay_sessions")) != 0) {
     carol.read_line(std::chrono::milliseconds(100));
   }
   const auto a_text = a.scrape(dir / "a.txt"), b_text = b.scrape(dir / "b.txt");
@@ -257,7 +280,7 @@ TEST(ClientProcess, SwitchingRelaysMovesTheRegistrationWithNoDuplicate) {
 
 // Every line the process prints until it exits (bounded), and its exit status.
 std::pair<std::vector<std::string>, std::optional<int>> run_all(testing::Process& p,
-                                                               std::chrono::seconds limit) {
+                                                                std::chrono::seconds limit) {
   std::vector<std::string> lines;
   const auto deadline = Clock::now() + limit;
   while (Clock::now() < deadline) {
@@ -281,11 +304,14 @@ TEST(ClientProcess, EchoTestMeasuresThePathAndWritesMetricsLines) {
   testing::Relay relay(dir / "relay");
   ASSERT_FALSE(relay.address.empty());
   const auto metrics = dir / "m.jsonl";
-  auto p = client(dir, "e", relay.address, {"--echo-test", "5", "--metrics-file", metrics.string()});
+  auto p =
+      client(dir, "e", relay.address, {"--echo-test", "5", "--metrics-file", metrics.string()});
   const auto [lines, rc] = run_all(*p, std::chrono::seconds(20));
   EXPECT_EQ(rc, 0);
-  EXPECT_TRUE(any_line(lines, "echo window  1: 660 Hz ->  660.")) << ::testing::PrintToString(lines);
-  EXPECT_TRUE(any_line(lines, "echo window  2: 880 Hz ->  880.")) << ::testing::PrintToString(lines);
+  EXPECT_TRUE(any_line(lines, "echo window  1: 660 Hz ->  660."))
+      << ::testing::PrintToString(lines);
+  EXPECT_TRUE(any_line(lines, "echo window  2: 880 Hz ->  880."))
+      << ::testing::PrintToString(lines);
   // A verdict is printed. (Known since the jitter-buffer redesign: from the third window the
   // echo room's playout delay grows by three frames and the SNR of later windows drops, so the
   // verdict can read POOR on a clean path; tracked in the hostile-network issue.)
@@ -295,9 +321,10 @@ TEST(ClientProcess, EchoTestMeasuresThePathAndWritesMetricsLines) {
   for (std::string line; std::getline(in, line);) {
     if (line.find("\"event\":") != std::string::npos) continue;  // capture/playout marks
     ++n;
-    for (const char* key : {"\"loss_percent\":", "\"rtt_ms\":", "\"jitter_ms\":", "\"tier\":",
-                            "\"buffer_delay_ms\":", "\"concealment_percent\":", "\"bitrate_kbps\":",
-                            "\"codec\":\"opus24k\"", "\"repairs_per_frame\":", "\"path_budget_kbps\":"}) {
+    for (const char* key :
+         {"\"loss_percent\":", "\"rtt_ms\":", "\"jitter_ms\":", "\"tier\":", "\"buffer_delay_ms\":",
+          "\"concealment_percent\":", "\"bitrate_kbps\":", "\"codec\":\"opus24k\"",
+          "\"repairs_per_frame\":", "\"path_budget_kbps\":"}) {
       EXPECT_NE(line.find(key), std::string::npos) << key << " missing in " << line;
     }
   }
@@ -318,7 +345,8 @@ TEST(ClientProcess, DriftTestMeasuresAFastSenderAndTheBufferAbsorbsIt) {
   EXPECT_EQ(rc, 0);
   double ppm = 0;
   for (const auto& l : lines) {
-    if (auto at = l.find("clock runs "); at != std::string::npos) ppm = std::stod(l.substr(at + 11));
+    if (auto at = l.find("clock runs "); at != std::string::npos)
+      ppm = std::stod(l.substr(at + 11));
   }
   std::printf("sender 5000 ppm fast: measured %+.0f ppm\n", ppm);
   EXPECT_NEAR(ppm, 5000, 1000);
@@ -329,7 +357,8 @@ TEST(ClientProcess, DriftTestMeasuresAFastSenderAndTheBufferAbsorbsIt) {
 
 TEST(ClientProcess, SweepWritesATableAndAChart) {
   const auto dir = fresh_dir("sweep");
-  testing::Process p({testing::kBin + "/wzp-client", "--sweep", "--sweep-out", (dir / "s.svg").string()});
+  testing::Process p(
+      {testing::kBin + "/wzp-client", "--sweep", "--sweep-out", (dir / "s.svg").string()});
   const auto [lines, rc] = run_all(p, std::chrono::seconds(60));
   EXPECT_EQ(rc, 0);
   EXPECT_TRUE(any_line(lines, "fixed 20 ms"));
@@ -352,11 +381,13 @@ TEST(ClientProcess, AChangedRelayCertificateWhileRegisteredIsSaidAtOnce) {
   ASSERT_TRUE(wait_for(*c, "registered with", says));
   relay->proc->signal(SIGKILL);
   relay->proc->wait(std::chrono::seconds(5));
-  relay = std::make_unique<testing::Relay>(dir / "relay2", std::vector<std::string>{}, listen);  // a new certificate
+  relay = std::make_unique<testing::Relay>(dir / "relay2", std::vector<std::string>{},
+                                           listen);  // a new certificate
   ASSERT_EQ(relay->address, listen);
   const auto [lines, rc] = run_all(*c, std::chrono::seconds(15));
   EXPECT_EQ(rc, 1);
-  EXPECT_TRUE(any_line(lines, "wzp-client: the certificate of " + listen + " changed")) << ::testing::PrintToString(lines);
+  EXPECT_TRUE(any_line(lines, "wzp-client: the certificate of " + listen + " changed"))
+      << ::testing::PrintToString(lines);
   EXPECT_FALSE(any_line(lines, "Certificate is bad")) << ::testing::PrintToString(lines);
   EXPECT_FALSE(any_line(lines, "attempt 2")) << ::testing::PrintToString(lines);
   std::filesystem::remove_all(dir);

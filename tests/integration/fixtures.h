@@ -20,8 +20,8 @@ namespace wzp::testing {
 inline const std::string kBin = WZP_BIN_DIR;
 
 inline std::filesystem::path fresh_dir(const std::string& name) {
-  auto d = std::filesystem::temp_directory_path() /
-           ("wzp-it-" + name + "-" + std::to_string(getpid()));
+  auto d =
+      std::filesystem::temp_directory_path() / ("wzp-it-" + name + "-" + std::to_string(getpid()));
   std::filesystem::remove_all(d);
   std::filesystem::create_directories(d);
   return d;
@@ -30,9 +30,11 @@ inline std::filesystem::path fresh_dir(const std::string& name) {
 // `argv` run with `hosts` as its /etc/hosts (a bind mount in a mount namespace of its own):
 // host names that resolve to loopback addresses chosen by the test. Rewrite `hosts` in place
 // (truncate, not rename) and the process sees the change at its next lookup.
-inline std::vector<std::string> with_hosts(const std::filesystem::path& hosts, std::vector<std::string> argv) {
-  std::vector<std::string> out = {"/usr/bin/unshare", "--mount", "/bin/sh", "-c",
-                                  "mount --bind " + hosts.string() + " /etc/hosts && exec \"$0\" \"$@\""};
+inline std::vector<std::string> with_hosts(const std::filesystem::path& hosts,
+                                           std::vector<std::string> argv) {
+  std::vector<std::string> out = {
+      "/usr/bin/unshare", "--mount", "/bin/sh", "-c",
+      "mount --bind " + hosts.string() + " /etc/hosts && exec \"$0\" \"$@\""};
   out.insert(out.end(), argv.begin(), argv.end());
   return out;
 }
@@ -49,8 +51,9 @@ struct Relay {
         const std::string& listen = "127.0.0.1:0", const std::filesystem::path& hosts = {}) {
     const std::string metrics_listen =
         hosts.empty() ? "127.0.0.1:0" : listen.substr(0, listen.rfind(':')) + ":0";
-    std::vector<std::string> argv = {kBin + "/wzp-relay", "--listen", listen, "--state-dir",
-                                     state.string(), "--metrics-listen", metrics_listen};
+    std::vector<std::string> argv = {kBin + "/wzp-relay", "--listen",     listen,
+                                     "--state-dir",       state.string(), "--metrics-listen",
+                                     metrics_listen};
     argv.insert(argv.end(), extra.begin(), extra.end());
     if (!hosts.empty()) argv = with_hosts(hosts, argv);
     proc = std::make_unique<Process>(argv);
@@ -78,9 +81,14 @@ struct Relay {
 // wzp-client with its identity and relay pins under dir/NAME.*, then `args`.
 inline std::unique_ptr<Process> client(const std::filesystem::path& dir, const std::string& name,
                                        const std::string& relay, std::vector<std::string> args) {
-  std::vector<std::string> argv = {kBin + "/wzp-client", relay, "--identity",
-                                   (dir / (name + ".id")).string(), "--known-relays",
-                                   (dir / (name + ".pins")).string(), "--name", name};
+  std::vector<std::string> argv = {kBin + "/wzp-client",
+                                   relay,
+                                   "--identity",
+                                   (dir / (name + ".id")).string(),
+                                   "--known-relays",
+                                   (dir / (name + ".pins")).string(),
+                                   "--name",
+                                   name};
   argv.insert(argv.end(), args.begin(), args.end());
   return std::make_unique<Process>(argv);
 }

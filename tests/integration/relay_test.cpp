@@ -42,11 +42,12 @@ TEST(RelayProcess, ThreeMembersHearTheOtherTwoNeverThemselvesAndRoomsDoNotLeak) 
     // a, b and c share "trio"; d is alone in "solo", sending too.
     procs.push_back(client(dir, names[i], relay.address,
                            {"--room", i < 3 ? "trio" : "solo", "--send-tone", "7", "--tone-freq",
-                            std::to_string(freqs[i]), "--record", (dir / (names[i] + ".wav")).string(),
-                            "--duration", "8"}));
+                            std::to_string(freqs[i]), "--record",
+                            (dir / (names[i] + ".wav")).string(), "--duration", "8"}));
   }
   // d, alone, recorded silence and says so with its exit status.
-  for (size_t i = 0; i < procs.size(); ++i) EXPECT_EQ(procs[i]->wait(std::chrono::seconds(25)), i < 3 ? 0 : 1);
+  for (size_t i = 0; i < procs.size(); ++i)
+    EXPECT_EQ(procs[i]->wait(std::chrono::seconds(25)), i < 3 ? 0 : 1);
   for (size_t i = 0; i < 3; ++i) {
     const auto p = purity((dir / (names[i] + ".wav")).string(), 2.5, 6.5, freqs);
     std::printf("%s hears: 440 Hz %.2f, 660 Hz %.2f, 990 Hz %.2f, 1320 Hz %.2f\n", names[i].c_str(),
@@ -67,7 +68,10 @@ TEST(RelayProcess, ThreeMembersHearTheOtherTwoNeverThemselvesAndRoomsDoNotLeak) 
   EXPECT_EQ(metric(text, "wzp_relay_handshakes_total{result=\"ok\"}"), 4);
   // The health check beside the metrics: a load balancer's or a watchdog's question.
   const auto health = relay.get("/healthz", dir / "healthz.json");
-  EXPECT_EQ(health.rfind(std::string(R"({"status":"ok","version":")") + WZP_VERSION + R"(","mode":"rooms","sessions":)", 0), 0u)
+  EXPECT_EQ(health.rfind(std::string(R"({"status":"ok","version":")") + WZP_VERSION +
+                             R"(","mode":"rooms","sessions":)",
+                         0),
+            0u)
       << health;
   relay.proc->signal(SIGTERM);
   EXPECT_EQ(relay.proc->wait(std::chrono::seconds(3)), 0);
@@ -100,8 +104,10 @@ TEST(RelayProcess, ASighupReloadsWhatItCanAndNamesWhatNeedsARestart) {
       << "max_participants = 1\ntrunk_clients = true\nlog_level = \"warn\"\n[acl]\nops = []\n";
   relay.proc->signal(SIGHUP);
   const auto said = read_until("in force only after a restart");
-  EXPECT_NE(said.find("reloaded " + toml.string() + ": 1 room access lists; max_participants 5 -> 1, log_level info -> warn"),
-            std::string::npos) << said;
+  EXPECT_NE(said.find("reloaded " + toml.string() +
+                      ": 1 room access lists; max_participants 5 -> 1, log_level info -> warn"),
+            std::string::npos)
+      << said;
   EXPECT_NE(said.find("after a restart: trunk_clients"), std::string::npos) << said;
   // The smaller room is in force: a second member is turned away.
   auto b = client(dir, "b", relay.address, {"--room", "r", "--duration", "5"});
@@ -113,8 +119,10 @@ TEST(RelayProcess, ASighupReloadsWhatItCanAndNamesWhatNeedsARestart) {
   std::ofstream(toml, std::ios::trunc) << "max_participants = \"many\"\n";
   relay.proc->signal(SIGHUP);
   const auto refused = read_until("reload failed");
-  EXPECT_NE(refused.find("reload failed, nothing changed: config " + toml.string() + ": max_participants"),
-            std::string::npos) << refused;
+  EXPECT_NE(refused.find("reload failed, nothing changed: config " + toml.string() +
+                         ": max_participants"),
+            std::string::npos)
+      << refused;
   // At log_level warn since the reload: b's connection and refusal were not logged as info.
   EXPECT_EQ(refused.find("Z info "), std::string::npos) << refused;
   a->signal(SIGTERM);
@@ -134,19 +142,25 @@ TEST(RelayProcess, LogsAreTimestampedLevelledLinesAndJsonWhenAsked) {
                            (dir / "text").string(), "--metrics-listen", "off"});
     const auto first = text.read_line(std::chrono::seconds(10));
     ASSERT_TRUE(first);
-    EXPECT_TRUE(std::regex_search(*first, std::regex(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info  wzp-relay  listening on 127\.0\.0\.1:\d+)")))
+    EXPECT_TRUE(std::regex_search(
+        *first,
+        std::regex(
+            R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info  wzp-relay  listening on 127\.0\.0\.1:\d+)")))
         << *first;
   }
   testing::Relay relay(dir / "relay", {"--log-format", "json"});
   ASSERT_FALSE(relay.address.empty());
-  auto a = client(dir, "a", relay.address, {"--room", "r", "--send-tone", "440", "--duration", "2"});
+  auto a =
+      client(dir, "a", relay.address, {"--room", "r", "--send-tone", "440", "--duration", "2"});
   std::vector<nlohmann::json> events;
   std::string seen;
   while (auto line = relay.proc->read_line(std::chrono::seconds(10))) {
     seen += *line + "\n";
     const auto j = nlohmann::json::parse(*line, nullptr, false);
     ASSERT_TRUE(j.is_object()) << "not a JSON object: " << *line;
-    EXPECT_TRUE(std::regex_match(j.value("time", ""), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)"))) << *line;
+    EXPECT_TRUE(std::regex_match(j.value("time", ""),
+                                 std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")))
+        << *line;
     EXPECT_EQ(j.value("component", ""), "wzp-relay") << *line;
     EXPECT_TRUE(j.value("level", "") == "info" || j.value("level", "") == "warning") << *line;
     if (j.contains("event")) events.push_back(j);
@@ -155,7 +169,8 @@ TEST(RelayProcess, LogsAreTimestampedLevelledLinesAndJsonWhenAsked) {
   a->wait(std::chrono::seconds(10));
   const auto has = [&](const std::string& e) {
     return std::any_of(events.begin(), events.end(), [&](const auto& j) {
-      return j.value("event", "") == e && j.value("level", "") == "info" && j.contains("session") && j.contains("room");
+      return j.value("event", "") == e && j.value("level", "") == "info" && j.contains("session") &&
+             j.contains("room");
     });
   };
   EXPECT_TRUE(has("join")) << seen;
@@ -169,17 +184,20 @@ TEST(RelayProcess, LogsAreTimestampedLevelledLinesAndJsonWhenAsked) {
 // The near relay knows every address by host name (listen, metrics, remote, probe), looked up
 // in an /etc/hosts of its own; before, each was refused as "not an IP address".
 TEST(RelayProcess, ACallCrossesAChainOfTwoRelaysAndTheFirstProbesTheSecond) {
-  if (!testing::can_use_private_hosts()) GTEST_SKIP() << "needs unshare --mount for a private /etc/hosts";
+  if (!testing::can_use_private_hosts())
+    GTEST_SKIP() << "needs unshare --mount for a private /etc/hosts";
   const auto dir = fresh_dir("chain");
   testing::Relay far(dir / "far");
   ASSERT_FALSE(far.address.empty());
   std::ofstream(dir / "hosts") << "127.0.0.1 near.test far.test\n";
   const std::string far_name = "far.test:" + far.address.substr(far.address.rfind(':') + 1);
-  testing::Relay near(dir / "near", {"--remote", far_name, "--probe", far_name}, "near.test:0", dir / "hosts");
+  testing::Relay near(dir / "near", {"--remote", far_name, "--probe", far_name}, "near.test:0",
+                      dir / "hosts");
   ASSERT_FALSE(near.address.empty());
   // The recorder is on the far relay, the sender reaches it through the near one.
   const std::string wav = (dir / "out.wav").string();
-  auto recorder = client(dir, "rec", far.address, {"--room", "chain", "--record", wav, "--duration", "8"});
+  auto recorder =
+      client(dir, "rec", far.address, {"--room", "chain", "--record", wav, "--duration", "8"});
   recorder->read_line(std::chrono::milliseconds(1500));
   auto sender = client(dir, "snd", near.address, {"--room", "chain", "--send-tone", "5"});
   EXPECT_EQ(sender->wait(std::chrono::seconds(20)), 0);

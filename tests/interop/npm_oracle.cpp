@@ -15,8 +15,7 @@ namespace wzp::interop {
 
 std::vector<std::string> run_oracle(const std::vector<std::string>& jobs) {
   const std::string dir = WZP_SOURCE_DIR;
-  const std::string input =
-      "/tmp/wzp-raptorq-jobs-" + std::to_string(::getpid()) + ".txt";
+  const std::string input = "/tmp/wzp-raptorq-jobs-" + std::to_string(::getpid()) + ".txt";
   {
     std::ofstream out(input);
     for (const auto& j : jobs) out << j << "\n";

@@ -15,9 +15,10 @@ std::vector<int16_t> espeak_speech(const std::string& sentence, int words_per_mi
   const auto dir = std::filesystem::temp_directory_path();
   const std::string stem = (dir / ("wzp-speech-" + std::to_string(getpid()))).string();
   std::ofstream(stem + ".txt") << sentence;
-  const std::string cmd = "espeak-ng --stdout -s " + std::to_string(words_per_minute) + " -f '" + stem +
-                          ".txt' 2>/dev/null | sox -q -D -t wav - -r 48000 -c 1 -b 16 -e signed -t raw '" +
-                          stem + ".raw' 2>/dev/null";
+  const std::string cmd =
+      "espeak-ng --stdout -s " + std::to_string(words_per_minute) + " -f '" + stem +
+      ".txt' 2>/dev/null | sox -q -D -t wav - -r 48000 -c 1 -b 16 -e signed -t raw '" + stem +
+      ".raw' 2>/dev/null";
   if (std::system(cmd.c_str()) == 0) {
     std::ifstream in(stem + ".raw", std::ios::binary);
     for (int16_t s; in.read(reinterpret_cast<char*>(&s), 2);) pcm.push_back(s);

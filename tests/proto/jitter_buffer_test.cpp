@@ -77,7 +77,7 @@ TEST(JitterBuffer, ReorderedFramesPlayInOrderDuplicatesAndLateOnesAreCounted) {
   a.push_back({a[60].at + 5, a[60].ts});  // duplicate
   a.push_back({6000, 20 * 20});           // far too late
   sim.run(a, 400 * 20 + 200);
-  EXPECT_GE(sim.played.size(), 398u);     // the first overtaken frame may be given up
+  EXPECT_GE(sim.played.size(), 398u);  // the first overtaken frame may be given up
   EXPECT_TRUE(std::is_sorted(sim.played.begin(), sim.played.end()));
   EXPECT_EQ(sim.jb.stats().duplicates, 1u);
   EXPECT_GE(sim.jb.stats().late, 1u);
@@ -95,14 +95,17 @@ TEST(JitterBuffer, MissingFramesAreConcealedNeverSkippedSilently) {
   EXPECT_TRUE(std::search(sim.concealed.begin(), sim.concealed.end(), gap.begin(), gap.end()) !=
               sim.concealed.end());
   // Nothing else is concealed before the stream ends.
-  EXPECT_EQ(std::count_if(sim.concealed.begin(), sim.concealed.end(), [](uint32_t t) { return t < 6000; }), 3);
+  EXPECT_EQ(std::count_if(sim.concealed.begin(), sim.concealed.end(),
+                          [](uint32_t t) { return t < 6000; }),
+            3);
 }
 
 TEST(JitterBuffer, WaitsForRebuiltFramesOnlyWhileLossLasts) {
   Sim sim;
   std::vector<Sim::Arrival> a;
   // Ten seconds in which every fifth frame comes 60 ms late (rebuilt by FEC), then ten clean.
-  for (uint32_t i = 0; i < 1000; ++i) a.push_back({i * 20 + 10 + (i < 500 && i % 5 == 0 ? 60 : 0), i * 20});
+  for (uint32_t i = 0; i < 1000; ++i)
+    a.push_back({i * 20 + 10 + (i < 500 && i % 5 == 0 ? 60 : 0), i * 20});
   std::vector<uint32_t> target_at;
   size_t next = 0;
   std::stable_sort(a.begin(), a.end(), [](auto& x, auto& y) { return x.at < y.at; });
@@ -115,7 +118,7 @@ TEST(JitterBuffer, WaitsForRebuiltFramesOnlyWhileLossLasts) {
     sim.jb.pop(now);
     if (now % 1000 == 0) target_at.push_back(sim.jb.target_delay_ms());
   }
-  EXPECT_GE(target_at[8], 60u);  // covers the rebuilt frames during loss
+  EXPECT_GE(target_at[8], 60u);   // covers the rebuilt frames during loss
   EXPECT_LE(target_at[13], 10u);  // back to the jitter's within 2 s of the loss ending
   EXPECT_LE(sim.jb.stats().lost, 10u);
 }
@@ -160,7 +163,8 @@ TEST(JitterBuffer, AQueueThatStoodAndDrainedIsLetGoWithinThreeSeconds) {
     if (ms < 14000) return 800 * (14000 - ms) / 2000;
     return 0.0;
   };
-  for (uint32_t i = 0; i < 1250; ++i) a.push_back({static_cast<uint64_t>(i * 20 + 30 + queue_at(i * 20)), i * 20});
+  for (uint32_t i = 0; i < 1250; ++i)
+    a.push_back({static_cast<uint64_t>(i * 20 + 30 + queue_at(i * 20)), i * 20});
   Sim clean;
   clean.run(steady(250, 30), 5000);
   Sim sim({.max_delay_ms = 1000});

@@ -120,9 +120,9 @@ TEST(SignalDatagram, CarriesOneMessageAfterItsTag) {
 TEST(SignalDatagram, CopiesGrowWithTheLossOfThePath) {
   EXPECT_EQ(signal_copies(0), 0);
   EXPECT_EQ(signal_copies(19.9), 0);
-  EXPECT_EQ(signal_copies(20), 2);   // 0.2^2 = 4 % all lost
-  EXPECT_EQ(signal_copies(40), 4);   // 2.6 %
-  EXPECT_EQ(signal_copies(60), 6);   // 4.7 %
+  EXPECT_EQ(signal_copies(20), 2);  // 0.2^2 = 4 % all lost
+  EXPECT_EQ(signal_copies(40), 4);  // 2.6 %
+  EXPECT_EQ(signal_copies(60), 6);  // 4.7 %
   EXPECT_EQ(signal_copies(80), kMaxSignalCopies);
   EXPECT_EQ(signal_copies(100), kMaxSignalCopies);
   EXPECT_EQ(signal_copies(std::nan("")), 0);

@@ -54,12 +54,15 @@ ops = ["aaaa:bbbb", "cccc:dddd"]
 
 TEST(RelayConfig, BadFilesNameTheKeyAndTheProblem) {
   EXPECT_NE(error_of("listen = 5").find("listen: must be a string"), std::string::npos);
-  EXPECT_NE(error_of("max_sessions = 0").find("max_sessions: must be between 1"), std::string::npos);
+  EXPECT_NE(error_of("max_sessions = 0").find("max_sessions: must be between 1"),
+            std::string::npos);
   EXPECT_NE(error_of("max_sessions = 1.5").find("max_sessions: must be a whole number"),
             std::string::npos);
   EXPECT_NE(error_of("lisen = \"x\"").find("lisen: unknown setting"), std::string::npos);
-  EXPECT_NE(error_of("log_level = \"loud\"").find("log_level: must be \"debug\""), std::string::npos);
-  EXPECT_NE(error_of("log_format = \"xml\"").find("log_format: must be \"text\" or \"json\""), std::string::npos);
+  EXPECT_NE(error_of("log_level = \"loud\"").find("log_level: must be \"debug\""),
+            std::string::npos);
+  EXPECT_NE(error_of("log_format = \"xml\"").find("log_format: must be \"text\" or \"json\""),
+            std::string::npos);
   EXPECT_NE(error_of("[acl]\nops = \"x\"").find("acl.ops: must be an array"), std::string::npos);
   EXPECT_NE(error_of("listen = \"x").find("line 1"), std::string::npos);
   RelayOptions o;

@@ -26,11 +26,11 @@ struct Member : transport::QuicEvents {
   proto::SignalFrameReader reader;
   std::vector<proto::SignalMessage> messages;
   std::vector<proto::SignalMessage> by_datagram;  // signalling that came in datagrams
-  std::map<uint16_t, int> media_from;  // session id -> datagrams
-  std::set<uint8_t> markers;           // first payload byte of each datagram received
+  std::map<uint16_t, int> media_from;             // session id -> datagrams
+  std::set<uint8_t> markers;                      // first payload byte of each datagram received
   bool answered = false;
   std::string closed;
-  std::vector<proto::SignalMessage> preamble;  // sent before the CallOffer (hello, token)
+  std::vector<proto::SignalMessage> preamble;     // sent before the CallOffer (hello, token)
   std::function<void(proto::CallOffer&)> tamper;  // a hostile member's changes to its offer
   int datagrams = 0, entries = 0, probes = 0;
   crypto::PendingOffer pending;  // this connection's offer: sender keys for us are bound to it
@@ -40,7 +40,8 @@ struct Member : transport::QuicEvents {
   Member(asio::io_context& io, udp::endpoint relay, const std::string& room, std::string n)
       : Member(io, relay, transport::room_address(room, std::nullopt), std::move(n)) {}
   // Any SNI with any key: the room's own, or what an observer or a guesser has.
-  Member(asio::io_context& io, udp::endpoint relay, const transport::RoomAddress& room, std::string n)
+  Member(asio::io_context& io, udp::endpoint relay, const transport::RoomAddress& room,
+         std::string n)
       : name(std::move(n)), room_key(room.key) {
     client = std::make_unique<transport::QuicClient>(io, relay, room.sni, nullptr, *this);
   }

@@ -123,27 +123,28 @@ struct AuthService {
     namespace http = boost::beast::http;
     auto buf = std::make_shared<boost::beast::flat_buffer>();
     auto req = std::make_shared<http::request<http::string_body>>();
-    http::async_read(*sock, *buf, *req, [this, sock, buf, req](boost::system::error_code ec, size_t) {
-      if (ec) return;
-      const auto body = nlohmann::json::parse(req->body(), nullptr, false);
-      const std::string token = body.is_object() ? body.value("token", "") : "";
-      tokens.push_back(token);
-      if (token == "slow") {
-        silent.push_back(sock);  // keeps the socket open, answers nothing
-        return;
-      }
-      auto res = std::make_shared<http::response<http::string_body>>();
-      res->version(11);
-      if (token == "good") {
-        res->result(http::status::ok);
-        res->body() = R"({"valid": true, "fingerprint": "ignored"})";
-      } else {
-        res->result(http::status::unauthorized);
-        res->body() = R"({"valid": false, "reason": "token expired"})";
-      }
-      res->prepare_payload();
-      http::async_write(*sock, *res, [sock, res](boost::system::error_code, size_t) {});
-    });
+    http::async_read(
+        *sock, *buf, *req, [this, sock, buf, req](boost::system::error_code ec, size_t) {
+          if (ec) return;
+          const auto body = nlohmann::json::parse(req->body(), nullptr, false);
+          const std::string token = body.is_object() ? body.value("token", "") : "";
+          tokens.push_back(token);
+          if (token == "slow") {
+            silent.push_back(sock);  // keeps the socket open, answers nothing
+            return;
+          }
+          auto res = std::make_shared<http::response<http::string_body>>();
+          res->version(11);
+          if (token == "good") {
+            res->result(http::status::ok);
+            res->body() = R"({"valid": true, "fingerprint": "ignored"})";
+          } else {
+            res->result(http::status::unauthorized);
+            res->body() = R"({"valid": false, "reason": "token expired"})";
+          }
+          res->prepare_payload();
+          http::async_write(*sock, *res, [sock, res](boost::system::error_code, size_t) {});
+        });
   }
 };
 
@@ -197,11 +198,13 @@ TEST(RelayLinks, AServiceThatIsDownRefusesWithAReason) {
   RelayConfig rc = checking_tokens_with(authorizer);
   RelayFixture f(rc);
   // A port nothing listens on.
-  asio::ip::tcp::acceptor probe(f.io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  asio::ip::tcp::acceptor probe(f.io,
+                                asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   const auto port = probe.local_endpoint().port();
   probe.close();
   authorizer = std::make_unique<HttpAuthorizer>(
-      f.io, HttpUrl{"127.0.0.1", std::to_string(port), "/validate"}, std::chrono::milliseconds(500));
+      f.io, HttpUrl{"127.0.0.1", std::to_string(port), "/validate"},
+      std::chrono::milliseconds(500));
   Member m(f.io, f.server.local_endpoint(), "ops", "m");
   m.preamble = {proto::AuthToken{"good"}};
   ASSERT_TRUE(f.run_until([&] { return !m.closed.empty(); }));

@@ -45,21 +45,24 @@ TEST(RelayRooms, MembersHearEachOtherNeverThemselvesAndRoomsDoNotLeak) {
     d.send_media('D');
     f.io.run_for(std::chrono::milliseconds(2));
   }
-  f.run_until([&] { return a.markers.size() == 2 && b.markers.size() == 2 && c.markers.size() == 2; });
+  f.run_until(
+      [&] { return a.markers.size() == 2 && b.markers.size() == 2 && c.markers.size() == 2; });
   f.io.run_for(std::chrono::milliseconds(100));
   EXPECT_EQ(a.markers, (std::set<uint8_t>{'B', 'C'}));  // the other two streams, never its own
   EXPECT_EQ(b.markers, (std::set<uint8_t>{'A', 'C'}));
   EXPECT_EQ(c.markers, (std::set<uint8_t>{'A', 'B'}));
-  EXPECT_TRUE(d.markers.empty());  // the other room heard nothing
+  EXPECT_TRUE(d.markers.empty());      // the other room heard nothing
   EXPECT_EQ(a.media_from.size(), 2u);  // two senders, by session id
   EXPECT_EQ(a.media_from.begin()->second, 50);
 
   // A member leaves: the others get a RoomUpdate without it.
   c.client.reset();
-  ASSERT_TRUE(f.run_until([&] {
-    auto u2 = a.last_update();
-    return u2 && u2->participants.size() == 2;
-  }, 35000));
+  ASSERT_TRUE(f.run_until(
+      [&] {
+        auto u2 = a.last_update();
+        return u2 && u2->participants.size() == 2;
+      },
+      35000));
 }
 
 // A member that mutes is shown muted to the others (and unmuted again); saying it twice
@@ -122,16 +125,18 @@ TEST(RelayRooms, EachMemberIsDirectedByTheLossOfThoseWhoReceiveIt) {
            *directed(a)->loss_percent == 30 && *directed(c)->loss_percent == 30 &&
            directed(a)->capacity_kbps && directed(c)->capacity_kbps;
   };
-  ASSERT_TRUE(f.run_until([&] {
-    report(a, 0, std::nullopt);
-    report(c, 5, std::nullopt);
-    report(b, 30, 20.0);
-    f.io.run_for(std::chrono::milliseconds(200));
-    return settled();
-  }, 8000));
+  ASSERT_TRUE(f.run_until(
+      [&] {
+        report(a, 0, std::nullopt);
+        report(c, 5, std::nullopt);
+        report(b, 30, 20.0);
+        f.io.run_for(std::chrono::milliseconds(200));
+        return settled();
+      },
+      8000));
   EXPECT_DOUBLE_EQ(*directed(a)->loss_percent, 30);  // bob receives alice
   EXPECT_DOUBLE_EQ(*directed(c)->loss_percent, 30);
-  EXPECT_DOUBLE_EQ(*directed(b)->loss_percent, 5);   // carol's is the worst path bob's stream takes
+  EXPECT_DOUBLE_EQ(*directed(b)->loss_percent, 5);  // carol's is the worst path bob's stream takes
   EXPECT_DOUBLE_EQ(*directed(a)->capacity_kbps, 20);  // alice's and carol's streams reach bob
   EXPECT_DOUBLE_EQ(*directed(c)->capacity_kbps, 20);
   EXPECT_FALSE(directed(b)->capacity_kbps.has_value());  // bob's reaches two unlimited paths
@@ -155,12 +160,14 @@ TEST(RelayRooms, AReportInDatagramsIsTakenOnceAndADirectiveSentBackTheSameWay) {
     const auto copy = proto::signal_datagram(q);
     for (int i = 0; i < 3; ++i) b.client->connection().send_datagram(copy);
   };
-  ASSERT_TRUE(f.run_until([&] {
-    report();
-    f.io.run_for(std::chrono::milliseconds(300));
-    const auto* d = a.last<proto::QualityDirective>();
-    return d && d->loss_percent && *d->loss_percent == 80;
-  }, 8000));
+  ASSERT_TRUE(f.run_until(
+      [&] {
+        report();
+        f.io.run_for(std::chrono::milliseconds(300));
+        const auto* d = a.last<proto::QualityDirective>();
+        return d && d->loss_percent && *d->loss_percent == 80;
+      },
+      8000));
   ASSERT_TRUE(f.run_until([&] { return f.relay.stats().signal_datagrams_stale == 2 * *q.seq; }));
   EXPECT_EQ(f.relay.stats().signal_datagrams_in, *q.seq);  // the first copy of each
   // bob's own way in loses 80 %: his directives come in datagrams as well, six copies of each
@@ -177,7 +184,8 @@ TEST(RelayRooms, AReportInDatagramsIsTakenOnceAndADirectiveSentBackTheSameWay) {
   for (const auto& [seq, n] : copies) EXPECT_EQ(n, 6) << seq;
   EXPECT_TRUE(a.by_datagram.empty());  // alice reported no loss at all
   ASSERT_TRUE(f.run_until([&] { return f.relay.stats().signal_datagrams_stale == 2 * *q.seq; }));
-  const uint64_t taken = f.relay.stats().signal_datagrams_in, stale = f.relay.stats().signal_datagrams_stale;
+  const uint64_t taken = f.relay.stats().signal_datagrams_in,
+                 stale = f.relay.stats().signal_datagrams_stale;
 
   // The same report on the stream, and an older one, change nothing.
   b.client->connection().send_stream(proto::frame_signal(q));
@@ -198,9 +206,10 @@ TEST(RelayRooms, AReportInDatagramsIsTakenOnceAndADirectiveSentBackTheSameWay) {
     EXPECT_FALSE(std::holds_alternative<proto::RoomUpdate>(a.messages[i]));
   }
   EXPECT_EQ(f.relay.stats().signal_datagrams_in, taken);
-  EXPECT_NE(f.relay.metrics_text().find("wzp_relay_signal_datagrams_total{outcome=\"report_taken\"} " +
-                                        std::to_string(taken) + "\n"),
-            std::string::npos);
+  EXPECT_NE(
+      f.relay.metrics_text().find("wzp_relay_signal_datagrams_total{outcome=\"report_taken\"} " +
+                                  std::to_string(taken) + "\n"),
+      std::string::npos);
 }
 
 // The QualityDirectives a member has received on the stream.
@@ -294,7 +303,9 @@ TEST(RelayRooms, ANarrowPathToAListenerIsShedAndItsTalkerToldItsCapacity) {
   EXPECT_GT(told(), 10);
   EXPECT_LT(told(), 40);
   EXPECT_GE(f.relay.stats().narrow_paths, 1u);
-  EXPECT_EQ(listener.probes, static_cast<int>(transport::DatagramPacer::kProbes));  // (and the talker's own, on an open path, said nothing)
+  EXPECT_EQ(listener.probes,
+            static_cast<int>(transport::DatagramPacer::kProbes));  // (and the talker's own, on an
+                                                                   // open path, said nothing)
   // What is shed is counted where operators look.
   f.io.run_for(std::chrono::milliseconds(500));
   const std::string metrics = f.relay.metrics_text();
@@ -302,13 +313,15 @@ TEST(RelayRooms, ANarrowPathToAListenerIsShedAndItsTalkerToldItsCapacity) {
   // A member joining seconds later, with no queue standing by then, is told at once as well.
   f.io.run_for(std::chrono::milliseconds(2500));
   Member late(f.io, f.server.local_endpoint(), "ops", "carol");
-  ASSERT_TRUE(f.run_until([&] {
-    for (const auto& m : late.messages) {
-      const auto* d = std::get_if<proto::QualityDirective>(&m);
-      if (d && d->capacity_kbps) return true;
-    }
-    return false;
-  }, 2000));
+  ASSERT_TRUE(f.run_until(
+      [&] {
+        for (const auto& m : late.messages) {
+          const auto* d = std::get_if<proto::QualityDirective>(&m);
+          if (d && d->capacity_kbps) return true;
+        }
+        return false;
+      },
+      2000));
 }
 
 TEST(RelayRooms, EchoRoomSendsMediaBackToItsSenderOnly) {
@@ -355,9 +368,9 @@ TEST(RelayRooms, SenderKeysReachOnlyTheirAddresseeUnopened) {
   f.io.run_for(std::chrono::milliseconds(50));
   EXPECT_EQ(got(c), 0);
   // Bob opens it; the relay could not have (it is not addressed to the relay).
-  const auto& received = std::get<proto::SenderKey>(*std::find_if(
-      b.messages.begin(), b.messages.end(),
-      [](const auto& m) { return std::holds_alternative<proto::SenderKey>(m); }));
+  const auto& received = std::get<proto::SenderKey>(
+      *std::find_if(b.messages.begin(), b.messages.end(),
+                    [](const auto& m) { return std::holds_alternative<proto::SenderKey>(m); }));
   EXPECT_TRUE(crypto::open_sender_key(b.id, received, b.pending.ephemeral_public).ok());
   EXPECT_FALSE(crypto::open_sender_key(f.relay_id, received, received.to_ephemeral).ok());
 }
@@ -389,9 +402,10 @@ TEST(RelayRooms, ForgedSenderKeyIsDroppedAndItsSenderCutOff) {
   ASSERT_TRUE(f.run_until([&] { return !m.closed.empty() && !m2.closed.empty(); }));
   EXPECT_NE(m.last<proto::Hangup>(), nullptr);
   f.io.run_for(std::chrono::milliseconds(50));
-  EXPECT_EQ(std::count_if(b.messages.begin(), b.messages.end(),
-                          [](const auto& msg) { return std::holds_alternative<proto::SenderKey>(msg); }),
-            0);
+  EXPECT_EQ(
+      std::count_if(b.messages.begin(), b.messages.end(),
+                    [](const auto& msg) { return std::holds_alternative<proto::SenderKey>(msg); }),
+      0);
   EXPECT_TRUE(a.closed.empty());
   EXPECT_TRUE(b.closed.empty());
   EXPECT_EQ(f.relay.members(transport::room_sni("ops")), 2u);
@@ -445,7 +459,9 @@ struct Presence : transport::QuicEvents {
     client = std::make_unique<transport::QuicClient>(io, relay, transport::room_sni("presence"),
                                                      nullptr, *this);
   }
-  void on_established(transport::QuicConnection&) override { register_as(crypto::make_presence(id)); }
+  void on_established(transport::QuicConnection&) override {
+    register_as(crypto::make_presence(id));
+  }
   void register_as(proto::RegisterPresence reg) {
     sent.push_back(replay.value_or(std::move(reg)));
     send(sent.back());
@@ -463,7 +479,9 @@ struct Presence : transport::QuicEvents {
       messages.push_back(m->value());
     }
   }
-  void send(const proto::SignalMessage& m) { client->connection().send_stream(proto::frame_signal(m)); }
+  void send(const proto::SignalMessage& m) {
+    client->connection().send_stream(proto::frame_signal(m));
+  }
   template <class T>
   const T* last() const {
     for (auto it = messages.rbegin(); it != messages.rend(); ++it) {
@@ -492,7 +510,8 @@ TEST(RelayDirectCalls, ARegistrationReplayedToAnotherRelayOrConnectionIsRefused)
   to_other.replay = captured;
   to_same.replay = captured;
   ASSERT_TRUE(f.run_until([&] {
-    return to_other.last<proto::RegisterPresenceAck>() && to_same.last<proto::RegisterPresenceAck>();
+    return to_other.last<proto::RegisterPresenceAck>() &&
+           to_same.last<proto::RegisterPresenceAck>();
   }));
   for (const Presence* p : {&to_other, &to_same}) {
     const auto* ack = p->last<proto::RegisterPresenceAck>();
@@ -512,25 +531,31 @@ TEST(RelayDirectCalls, RingConnectInAPrivateRoomAndHangUp) {
   ASSERT_TRUE(f.run_until([&] { return alice.registered && bob.registered; }));
   // Alice calls Bob by fingerprint: Bob is offered the call, Alice hears it ring.
   alice.send(proto::DirectCallOffer{"call-1", bob.id.fingerprint(), std::nullopt, "alice"});
-  ASSERT_TRUE(f.run_until([&] { return bob.last<proto::DirectCallOffer>() && alice.last<proto::CallRinging>(); }));
+  ASSERT_TRUE(f.run_until(
+      [&] { return bob.last<proto::DirectCallOffer>() && alice.last<proto::CallRinging>(); }));
   EXPECT_EQ(bob.last<proto::DirectCallOffer>()->from, alice.id.fingerprint());
   // Bob accepts: both learn the private room.
   bob.send(proto::DirectCallAnswer{"call-1", true, std::nullopt, std::nullopt});
-  ASSERT_TRUE(f.run_until([&] { return alice.last<proto::DirectCallAnswer>() && bob.last<proto::DirectCallAnswer>(); }));
+  ASSERT_TRUE(f.run_until([&] {
+    return alice.last<proto::DirectCallAnswer>() && bob.last<proto::DirectCallAnswer>();
+  }));
   const std::string room = *alice.last<proto::DirectCallAnswer>()->room;
   EXPECT_EQ(room, *bob.last<proto::DirectCallAnswer>()->room);
   // The two meet there with their identities; a stranger is turned away.
-  Member a_media(f.io, ep, room, "alice"), b_media(f.io, ep, room, "bob"), eve(f.io, ep, room, "eve");
+  Member a_media(f.io, ep, room, "alice"), b_media(f.io, ep, room, "bob"),
+      eve(f.io, ep, room, "eve");
   a_media.id = alice.id;
   b_media.id = bob.id;
-  ASSERT_TRUE(f.run_until([&] { return a_media.answered && b_media.answered && !eve.closed.empty(); }));
+  ASSERT_TRUE(
+      f.run_until([&] { return a_media.answered && b_media.answered && !eve.closed.empty(); }));
   EXPECT_NE(eve.closed.find("not a participant"), std::string::npos) << eve.closed;
   for (int i = 0; i < 20; ++i) {
     a_media.send_media('a');
     b_media.send_media('b');
     f.io.run_for(std::chrono::milliseconds(2));
   }
-  ASSERT_TRUE(f.run_until([&] { return a_media.markers.count('b') && b_media.markers.count('a'); }));
+  ASSERT_TRUE(
+      f.run_until([&] { return a_media.markers.count('b') && b_media.markers.count('a'); }));
   // Hangup with the call id reaches the other side and ends only that call.
   alice.send(proto::Hangup{"call-1", "bye"});
   ASSERT_TRUE(f.run_until([&] { return bob.last<proto::Hangup>() != nullptr; }));
@@ -544,7 +569,8 @@ TEST(RelayDirectCalls, OnlyThePartiesCanHangUp) {
   RelayFixture f;
   const auto ep = f.server.local_endpoint();
   Presence alice(f.io, ep), bob(f.io, ep), mallory(f.io, ep);
-  ASSERT_TRUE(f.run_until([&] { return alice.registered && bob.registered && mallory.registered; }));
+  ASSERT_TRUE(
+      f.run_until([&] { return alice.registered && bob.registered && mallory.registered; }));
   alice.send(proto::DirectCallOffer{"call-1", bob.id.fingerprint(), std::nullopt, "alice"});
   ASSERT_TRUE(f.run_until([&] { return bob.last<proto::DirectCallOffer>() != nullptr; }));
   bob.send(proto::DirectCallAnswer{"call-1", true, std::nullopt, std::nullopt});
@@ -585,7 +611,8 @@ TEST(RelayRooms, OversizedMemberFieldsAreRefusedAndOthersStay) {
   fat.tamper = [](proto::CallOffer& o) { o.agreement_sig = proto::Bytes(30000, 1); };
   ASSERT_TRUE(f.run_until([&] { return !fat.closed.empty(); }));
   ASSERT_NE(fat.last<proto::Hangup>(), nullptr);
-  EXPECT_EQ(fat.last<proto::Hangup>()->reason, "agreement key must be 32 bytes and its signature 64");
+  EXPECT_EQ(fat.last<proto::Hangup>()->reason,
+            "agreement key must be 32 bytes and its signature 64");
   // Alice and Bob never left.
   f.io.run_for(std::chrono::milliseconds(50));
   EXPECT_TRUE(a.closed.empty());
@@ -601,11 +628,13 @@ TEST(RelayDirectCalls, CallStateIsBoundedAndFreedWithItsCaller) {
   auto spammer = std::make_unique<Presence>(f.io, ep);
   Presence bob(f.io, ep);
   ASSERT_TRUE(f.run_until([&] { return spammer->registered && bob.registered; }));
-  spammer->send(proto::DirectCallOffer{std::string(5000, 'c'), bob.id.fingerprint(), std::nullopt, "s"});
+  spammer->send(
+      proto::DirectCallOffer{std::string(5000, 'c'), bob.id.fingerprint(), std::nullopt, "s"});
   ASSERT_TRUE(f.run_until([&] { return spammer->last<proto::Hangup>() != nullptr; }));
   EXPECT_EQ(spammer->last<proto::Hangup>()->reason, "call id must be 1 to 64 bytes");
   for (int i = 0; i < 10; ++i) {
-    spammer->send(proto::DirectCallOffer{std::string{'c', static_cast<char>('0' + i)}, bob.id.fingerprint(), std::nullopt, "s"});
+    spammer->send(proto::DirectCallOffer{std::string{'c', static_cast<char>('0' + i)},
+                                         bob.id.fingerprint(), std::nullopt, "s"});
   }
   ASSERT_TRUE(f.run_until([&] {
     return std::count_if(spammer->messages.begin(), spammer->messages.end(), [](const auto& m) {
@@ -633,7 +662,8 @@ TEST(RelayRooms, AccessListsAdmitOnlyTheListedFingerprints) {
     return l.find("\"event\":\"join\"") != std::string::npos;
   });
   ASSERT_NE(joined, f.log.end());
-  EXPECT_NE(joined->find("\"room\":\"" + transport::room_sni("ops") + "\",\"room_name\":\"ops\""), std::string::npos)
+  EXPECT_NE(joined->find("\"room\":\"" + transport::room_sni("ops") + "\",\"room_name\":\"ops\""),
+            std::string::npos)
       << *joined;
 }
 
@@ -655,12 +685,12 @@ TEST(RelayRooms, AnInviteOnlyRoomRefusesAnObserverAForgerAndAGuesser) {
   ASSERT_TRUE(f.run_until([&] { return a.answered && b.answered; }));
 
   Member observer(f.io, ep, transport::RoomAddress{room.sni, std::nullopt}, "eve");
-  auto other = transport::room_address("ops", proto::parse_room_secret("ffeeddccbbaa99887766554433221100"));
+  auto other =
+      transport::room_address("ops", proto::parse_room_secret("ffeeddccbbaa99887766554433221100"));
   Member forger(f.io, ep, transport::RoomAddress{room.sni, other.key}, "mallory");
   Member guesser(f.io, ep, "ops", "trudy");  // the name alone: the open room of that name
-  ASSERT_TRUE(f.run_until([&] {
-    return !observer.closed.empty() && !forger.closed.empty() && guesser.answered;
-  }));
+  ASSERT_TRUE(f.run_until(
+      [&] { return !observer.closed.empty() && !forger.closed.empty() && guesser.answered; }));
   EXPECT_NE(observer.closed.find("invite-only"), std::string::npos) << observer.closed;
   EXPECT_NE(forger.closed.find("invite-only"), std::string::npos) << forger.closed;
   EXPECT_FALSE(observer.answered);
@@ -705,10 +735,12 @@ TEST(RelayRooms, OversizedDatagramsAreDroppedAndCounted) {
   transport::QuicConfig big;
   big.max_udp_payload = 4000;  // loopback carries it
   big.probe_path_mtu = false;
-  a.client = std::make_unique<transport::QuicClient>(f.io, ep, transport::room_sni("ops"), nullptr, a, big);
+  a.client = std::make_unique<transport::QuicClient>(f.io, ep, transport::room_sni("ops"), nullptr,
+                                                     a, big);
   a.closed.clear();  // the replaced client's own close
   ASSERT_TRUE(f.run_until([&] { return a.answered && b.answered; }));
-  ASSERT_TRUE(f.run_until([&] { return a.last_update() && a.last_update()->participants.size() == 2; }));
+  ASSERT_TRUE(
+      f.run_until([&] { return a.last_update() && a.last_update()->participants.size() == 2; }));
   std::vector<uint8_t> huge(3000, 'H');
   huge[0] = 0x00;  // a media tag
   ASSERT_TRUE(f.until_paths_measured());
@@ -717,7 +749,8 @@ TEST(RelayRooms, OversizedDatagramsAreDroppedAndCounted) {
   ASSERT_TRUE(f.run_until([&] { return b.markers.count('A') > 0; }));
   ASSERT_TRUE(f.run_until([&] { return f.relay.stats().dropped_oversized == 5; }));
   EXPECT_FALSE(b.markers.count('H'));
-  EXPECT_NE(f.relay.metrics_text().find(R"(wzp_relay_dropped_total{reason="oversized"} 5)"), std::string::npos);
+  EXPECT_NE(f.relay.metrics_text().find(R"(wzp_relay_dropped_total{reason="oversized"} 5)"),
+            std::string::npos);
   EXPECT_TRUE(a.closed.empty()) << a.closed;
 }
 
@@ -741,9 +774,10 @@ TEST(RelayRooms, MalformedDatagramStormDoesNotDisturbOthers) {
   }
   f.run_until([&] { return !m.closed.empty(); }, 3000);
   f.io.run_for(std::chrono::milliseconds(100));
-  std::printf("storm: relay dropped %lu over-rate datagrams and cut off %lu session; alice and "
-              "bob each sent %d\n",
-              f.relay.stats().dropped_rate, f.relay.stats().cut_off, a_sent);
+  std::printf(
+      "storm: relay dropped %lu over-rate datagrams and cut off %lu session; alice and "
+      "bob each sent %d\n",
+      f.relay.stats().dropped_rate, f.relay.stats().cut_off, a_sent);
   EXPECT_GT(f.relay.stats().dropped_rate, 0u);
   EXPECT_TRUE(a.markers.count('B'));
   EXPECT_TRUE(b.markers.count('A'));
@@ -775,7 +809,8 @@ TEST(RelayRooms, ASignallingFloodIsDroppedAndItsSenderCutOff) {
     if (i % 2) {
       m.client->connection().send_stream(proto::frame_signal(fake));
     } else {
-      m.client->connection().send_stream(proto::frame_signal(proto::Ping{static_cast<uint64_t>(i), 0}));
+      m.client->connection().send_stream(
+          proto::frame_signal(proto::Ping{static_cast<uint64_t>(i), 0}));
     }
     if (i % 100 == 0) f.io.run_for(std::chrono::milliseconds(1));
   }

@@ -22,7 +22,9 @@ struct Path {
   uint64_t busy_until = 0;  // when the FIFO's last packet has left
   int burst_left = 0;
   std::mt19937 rng{7};
-  uint64_t jitter() { return jitter_ms ? std::uniform_int_distribution<uint64_t>(0, jitter_ms)(rng) * kMs : 0; }
+  uint64_t jitter() {
+    return jitter_ms ? std::uniform_int_distribution<uint64_t>(0, jitter_ms)(rng) * kMs : 0;
+  }
   bool lose() {
     if (burst_left > 0) return --burst_left, true;
     if (std::uniform_real_distribution<double>(0, 1)(rng) < loss / 3) return burst_left = 2, true;
@@ -32,12 +34,15 @@ struct Path {
   uint64_t ack_at(size_t bytes, uint64_t now) {
     uint64_t leaves = now;
     if (kbps > 0) {
-      leaves = std::max(now, busy_until) + static_cast<uint64_t>(static_cast<double>(bytes) * 8 / kbps * 1e6);
+      leaves = std::max(now, busy_until) +
+               static_cast<uint64_t>(static_cast<double>(bytes) * 8 / kbps * 1e6);
       busy_until = leaves;
     }
     return leaves + delay_ms * kMs + jitter() + back_ms * kMs + jitter();
   }
-  double queue_ms(uint64_t now) const { return busy_until > now ? static_cast<double>(busy_until - now) / kMs : 0; }
+  double queue_ms(uint64_t now) const {
+    return busy_until > now ? static_cast<double>(busy_until - now) / kMs : 0;
+  }
 };
 
 struct StreamRun {
@@ -66,7 +71,8 @@ StreamRun stream(DatagramPacer& pacer, Path& path, Bytes bytes, uint64_t seconds
     acks.erase(acks.begin(), acks.begin() + static_cast<std::ptrdiff_t>(done));
     if (pacer.state().limiting && r.limited_at == 0) r.limited_at = now;
     before(now);
-    if (now > 4000 * kMs) r.worst_queue_after_4s = std::max(r.worst_queue_after_4s, path.queue_ms(now));
+    if (now > 4000 * kMs)
+      r.worst_queue_after_4s = std::max(r.worst_queue_after_4s, path.queue_ms(now));
     const size_t n = bytes(now / kMs);
     if (n == 0) continue;
     if (!pacer.admit(n, now)) {
@@ -132,12 +138,14 @@ TEST(DatagramPacer, ABurstOfOtherTrafficThatDrainsByItselfShedsNothing) {
   DatagramPacer pacer;
   Path path{.kbps = 24};
   bool burst = false;
-  const StreamRun r = stream(pacer, path, [](uint64_t ms) { return ms % 40 < 20 ? 75 : 0; }, 20, [&](uint64_t now) {
-    if (!burst && now >= 5000 * kMs) {
-      burst = true;
-      path.busy_until = std::max(path.busy_until, now) + 500 * kMs;
-    }
-  });
+  const StreamRun r = stream(
+      pacer, path, [](uint64_t ms) { return ms % 40 < 20 ? 75 : 0; }, 20,
+      [&](uint64_t now) {
+        if (!burst && now >= 5000 * kMs) {
+          burst = true;
+          path.busy_until = std::max(path.busy_until, now) + 500 * kMs;
+        }
+      });
   EXPECT_EQ(r.shed, 0u);
 }
 
@@ -146,8 +154,11 @@ TEST(DatagramPacer, ItLetsGoOnceTheSenderFitsThePath) {
   DatagramPacer pacer;
   Path path{.kbps = 24};
   bool limited = false;
-  const StreamRun r = stream(pacer, path, [](uint64_t ms) -> size_t { return ms < 5000 ? 150 : ms % 60 < 20 ? 100 : 0; }, 10,
-                             [&](uint64_t) { limited = limited || pacer.state().limiting; });
+  const StreamRun r = stream(
+      pacer, path, [](uint64_t ms) -> size_t { return ms < 5000      ? 150
+                                                      : ms % 60 < 20 ? 100
+                                                                     : 0; },
+      10, [&](uint64_t) { limited = limited || pacer.state().limiting; });
   EXPECT_TRUE(limited);
   EXPECT_FALSE(pacer.state().limiting);
   EXPECT_LT(r.worst_queue_after_4s, 300);
@@ -157,13 +168,14 @@ TEST(DatagramPacer, ItsMemoryIsBoundedWhateverIsNeverAcknowledged) {
   DatagramPacer pacer;
   for (uint64_t id = 0; id < 100'000; ++id) pacer.sent(id, 1200, id * kMs);
   for (uint64_t id = 0; id < 100'000; ++id) pacer.acked(id, 200'000 * kMs);  // most long forgotten
-  pacer.acked(12345678, 0);  // never sent
+  pacer.acked(12345678, 0);                                                  // never sent
   pacer.lost(99'999, 200'000 * kMs);
   pacer.lost(99'999, 200'000 * kMs);
   EXPECT_LT(sizeof(DatagramPacer), 64u * 1024);
   // Datagrams never heard of again leave nothing behind: a small stream afterwards sees no queue.
   Path path{.kbps = 24};
-  const StreamRun r = stream(pacer, path, [](uint64_t ms) -> size_t { return ms % 60 < 20 ? 100 : 0; }, 20, nothing);
+  const StreamRun r = stream(
+      pacer, path, [](uint64_t ms) -> size_t { return ms % 60 < 20 ? 100 : 0; }, 20, nothing);
   EXPECT_EQ(r.shed, 0u);
   EXPECT_FALSE(pacer.state().limiting);
 }
@@ -176,11 +188,13 @@ struct Train {
   bool began = false;
   // Acknowledgements at these times (ms), in this order of ids (0, 1, ... unless told); kLost:
   // that probe is declared lost instead.
-  void answer(std::array<uint64_t, kProbes> at_ms, std::array<uint64_t, kProbes> ids = {0, 1, 2, 3, 4}) {
+  void answer(std::array<uint64_t, kProbes> at_ms,
+              std::array<uint64_t, kProbes> ids = {0, 1, 2, 3, 4}) {
     pacer.probe(0, 0);
     for (uint64_t i = 0; i < kProbes; ++i) pacer.sent(i, 698, 0);
     for (size_t k = 0; k < kProbes; ++k) {
-      began = (at_ms[k] == kLost ? pacer.lost(ids[k], 0) : pacer.acked(ids[k], at_ms[k] * kMs)) || began;
+      began = (at_ms[k] == kLost ? pacer.lost(ids[k], 0) : pacer.acked(ids[k], at_ms[k] * kMs)) ||
+              began;
     }
   }
 };

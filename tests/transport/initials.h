@@ -13,14 +13,16 @@ namespace wzp::testing {
 inline std::vector<std::vector<uint8_t>> capture_initials(boost::asio::io_context& io, int n) {
   namespace asio = boost::asio;
   using asio::ip::udp;
-  struct Nobody : transport::QuicEvents {} nobody;
+  struct Nobody : transport::QuicEvents {
+  } nobody;
   udp::socket capture(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   capture.non_blocking(true);
   std::vector<std::vector<uint8_t>> out;
   std::vector<uint8_t> buf(2048);
   for (int i = 0; i < n; ++i) {
     {
-      transport::QuicClient c(io, capture.local_endpoint(), transport::room_sni("ops"), nullptr, nobody);
+      transport::QuicClient c(io, capture.local_endpoint(), transport::room_sni("ops"), nullptr,
+                              nobody);
       io.poll();
     }
     boost::system::error_code ec;

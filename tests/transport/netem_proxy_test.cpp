@@ -23,7 +23,8 @@ struct Echo {
   udp::endpoint from;
   std::vector<uint8_t> buf = std::vector<uint8_t>(2048);
   std::vector<uint16_t> ports;  // source port of each datagram, in order
-  explicit Echo(asio::io_context& io) : sock(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+  explicit Echo(asio::io_context& io)
+      : sock(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
     loop();
   }
   void loop() {
@@ -68,7 +69,8 @@ std::set<uint32_t> send_through(Harness& h, uint32_t n, std::chrono::microsecond
       udp::endpoint from;
       const size_t got = s.receive_from(asio::buffer(buf), from, 0, ec);
       if (ec) break;
-      if (got >= 4) back.insert(buf[0] | buf[1] << 8 | buf[2] << 16 | static_cast<uint32_t>(buf[3]) << 24);
+      if (got >= 4)
+        back.insert(buf[0] | buf[1] << 8 | buf[2] << 16 | static_cast<uint32_t>(buf[3]) << 24);
     }
   };
   const auto target = h.proxy->local_endpoint();

@@ -62,12 +62,13 @@ TEST(Quic, HandshakeStreamAndDatagramsBothWays) {
   // The server echoes datagrams and answers the stream.
   server_side.on_dgram = [](QuicConnection& c, std::span<const uint8_t> d) { c.send_datagram(d); };
   std::string pinned;
-  QuicClient client(io, server.local_endpoint(), room_sni("ops"),
-                    [&](const std::string& fp) {
-                      pinned = fp;
-                      return true;
-                    },
-                    client_side);
+  QuicClient client(
+      io, server.local_endpoint(), room_sni("ops"),
+      [&](const std::string& fp) {
+        pinned = fp;
+        return true;
+      },
+      client_side);
   ASSERT_TRUE(run_until(io, [&] { return client_side.established && server_side.established; }))
       << client_side.closed;
   EXPECT_EQ(pinned, cert().fingerprint);
@@ -84,7 +85,8 @@ TEST(Quic, HandshakeStreamAndDatagramsBothWays) {
     client.connection().send_datagram(d);
     if (i % 5 == 0) io.run_for(std::chrono::milliseconds(1));
   }
-  run_until(io, [&] { return client_side.datagrams.size() >= 1000; }, 3000);
+  run_until(
+      io, [&] { return client_side.datagrams.size() >= 1000; }, 3000);
   const auto cs = client.connection().stats();
   std::printf("datagrams: sent %lu acked %lu lost %lu dropped %lu, echoed back %zu\n",
               cs.datagrams_sent, cs.datagrams_acked, cs.datagrams_lost, cs.datagrams_dropped,
@@ -114,7 +116,8 @@ TEST(Quic, AnInviteRoomsSniRevealsNeitherItsNameNorItsKey) {
   EXPECT_EQ(a.sni.find(room_sni("ops")), std::string::npos);
   EXPECT_EQ(a.sni.find(proto::to_hex(*a.key).substr(0, 16)), std::string::npos);
   EXPECT_NE(room_address("ops2", secret).sni, a.sni);
-  EXPECT_NE(room_address("ops", proto::parse_room_secret("00112233445566778899aabbccddeefe")).sni, a.sni);
+  EXPECT_NE(room_address("ops", proto::parse_room_secret("00112233445566778899aabbccddeefe")).sni,
+            a.sni);
   EXPECT_TRUE(invite_key_opens(a.sni, *a.key));
   auto wrong = *a.key;
   wrong[0] ^= 1;
@@ -123,7 +126,8 @@ TEST(Quic, AnInviteRoomsSniRevealsNeitherItsNameNorItsKey) {
   EXPECT_FALSE(invite_key_opens(a.sni, std::span<const uint8_t>(a.key->data(), 16)));
   EXPECT_EQ(room_address("ops", std::nullopt).sni, room_sni("ops"));
   EXPECT_FALSE(room_address("ops", std::nullopt).key);
-  for (const char* bad : {"", "0011", "00112233445566778899aabbccddeeffaa", "00112233445566778899aabbccddeefg"}) {
+  for (const char* bad :
+       {"", "0011", "00112233445566778899aabbccddeeffaa", "00112233445566778899aabbccddeefg"}) {
     EXPECT_FALSE(proto::parse_room_secret(bad)) << bad;
   }
 }
@@ -143,7 +147,8 @@ TEST(Quic, ADatagramTooBigForThePathDoesNotBlockTheOthers) {
   ASSERT_TRUE(c.send_datagram(std::vector<uint8_t>(1195, 'B')));
   for (uint8_t i = 0; i < 5; ++i) ASSERT_TRUE(c.send_datagram(std::vector<uint8_t>(100, i)));
   const auto sent = std::chrono::steady_clock::now();
-  ASSERT_TRUE(run_until(io, [&] { return server_side.datagrams.size() == 5; }, 2000));
+  ASSERT_TRUE(run_until(
+      io, [&] { return server_side.datagrams.size() == 5; }, 2000));
   EXPECT_LT(std::chrono::steady_clock::now() - sent, std::chrono::milliseconds(200));
   for (const auto& d : server_side.datagrams) EXPECT_EQ(d.size(), 100u);
   EXPECT_EQ(c.stats().datagrams_dropped, 1u);
@@ -156,11 +161,13 @@ struct TwoLoops {
   asio::io_context server_io, client_io;
   Recorder server_side, client_side;
   QuicConnection* to_client = nullptr;
-  QuicServer server{server_io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), cert(), server_side};
+  QuicServer server{server_io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), cert(),
+                    server_side};
   std::unique_ptr<QuicClient> client;
   bool connect() {
     server_side.on_up = [this](QuicConnection& c) { to_client = &c; };
-    client = std::make_unique<QuicClient>(client_io, server.local_endpoint(), room_sni("ops"), nullptr, client_side);
+    client = std::make_unique<QuicClient>(client_io, server.local_endpoint(), room_sni("ops"),
+                                          nullptr, client_side);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (!(client_side.established && to_client) && std::chrono::steady_clock::now() < deadline) {
       server_io.run_for(std::chrono::milliseconds(2));
@@ -182,7 +189,8 @@ TEST(Quic, AClientDestroyedWithADatagramWaitingIsLeftAlone) {
   // Two datagrams, a packet each, both on the client's socket before its loop runs. The first
   // one's handler destroys the client from a posted handler; the second packet's receive has
   // completed by then (asio reads at once when the socket is readable) and runs after it.
-  for (uint8_t i = 0; i < 2; ++i) ASSERT_TRUE(to_client->send_datagram(std::vector<uint8_t>(900, i)));
+  for (uint8_t i = 0; i < 2; ++i)
+    ASSERT_TRUE(to_client->send_datagram(std::vector<uint8_t>(900, i)));
   server_io.run_for(std::chrono::milliseconds(20));
   size_t at_destroy = 0;
   client_side.on_dgram = [&](QuicConnection&, std::span<const uint8_t>) {
@@ -212,7 +220,8 @@ TEST(Quic, APeerThatStopsReadingSignallingIsCutOff) {
     server_io.run_for(std::chrono::milliseconds(1));
   }
   ASSERT_TRUE(run_until(server_io, [&] { return !server_side.closed.empty(); }));
-  EXPECT_NE(server_side.closed.find("signalling not read"), std::string::npos) << server_side.closed;
+  EXPECT_NE(server_side.closed.find("signalling not read"), std::string::npos)
+      << server_side.closed;
 }
 
 // An owner that closes a connection from inside one of its events (a relay refusing a bad
@@ -242,8 +251,9 @@ TEST(Quic, PinnedFingerprintMismatchFailsTheHandshake) {
   asio::io_context io;
   Recorder server_side, client_side;
   QuicServer server(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), cert(), server_side);
-  QuicClient client(io, server.local_endpoint(), room_sni("ops"),
-                    [](const std::string&) { return false; }, client_side);
+  QuicClient client(
+      io, server.local_endpoint(), room_sni("ops"), [](const std::string&) { return false; },
+      client_side);
   ASSERT_TRUE(run_until(io, [&] { return !client_side.closed.empty(); }));
   EXPECT_EQ(client_side.established, 0);
   EXPECT_NE(client_side.closed.find("TLS"), std::string::npos) << client_side.closed;
@@ -293,7 +303,8 @@ TEST(Quic, HostileInputIsDroppedAndOthersUnaffected) {
       drain();
     }
   }
-  run_until(io, [&] { return client_side.datagrams.size() >= 300; }, 3000);
+  run_until(
+      io, [&] { return client_side.datagrams.size() >= 300; }, 3000);
   io.run_for(std::chrono::milliseconds(100));
   drain();
   std::printf("hostile: %zu bytes sent, %zu back; server dropped %lu packets; client echoed %zu\n",
@@ -316,11 +327,13 @@ TEST(Quic, AFloodOfInitialsFromOneAddressGetsRetriesNotConnections) {
   const auto initials = testing::capture_initials(io, 200);  // 200 distinct ones
   udp::socket attacker(io, udp::endpoint(asio::ip::make_address("127.0.0.2"), 0));
   for (int i = 0; i < 10000; ++i) {
-    attacker.send_to(asio::buffer(initials[static_cast<size_t>(i) % initials.size()]), server.local_endpoint());
+    attacker.send_to(asio::buffer(initials[static_cast<size_t>(i) % initials.size()]),
+                     server.local_endpoint());
     if (i % 20 == 0) io.poll();
   }
   const auto handled = [&] { return server.limits().retries + server.dropped_packets(); };
-  run_until(io, [&] { return handled() >= 9000; }, 5000);
+  run_until(
+      io, [&] { return handled() >= 9000; }, 5000);
   io.run_for(std::chrono::milliseconds(100));
   std::printf("flood: %zu connections, %lu retries, %lu dropped\n", server.connections(),
               server.limits().retries, server.dropped_packets());
@@ -329,7 +342,8 @@ TEST(Quic, AFloodOfInitialsFromOneAddressGetsRetriesNotConnections) {
   // An honest client (another address) is not asked to retry and connects at once.
   QuicClient client(io, server.local_endpoint(), room_sni("ops"), nullptr, client_side);
   const auto start = std::chrono::steady_clock::now();
-  ASSERT_TRUE(run_until(io, [&] { return client_side.established > 0; }, 2000));
+  ASSERT_TRUE(run_until(
+      io, [&] { return client_side.established > 0; }, 2000));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
 }
 
@@ -344,10 +358,12 @@ TEST(Quic, ClosedConnectionsAreFreedWithTheirIds) {
   std::vector<std::unique_ptr<QuicClient>> clients;
   for (int i = 0; i < 12; ++i) {
     events.push_back(std::make_unique<Recorder>());
-    clients.push_back(std::make_unique<QuicClient>(io, server.local_endpoint(), room_sni("ops"), nullptr, *events.back()));
+    clients.push_back(std::make_unique<QuicClient>(io, server.local_endpoint(), room_sni("ops"),
+                                                   nullptr, *events.back()));
   }
   ASSERT_TRUE(run_until(io, [&] {
-    return std::all_of(events.begin(), events.end(), [](const auto& e) { return e->established > 0; });
+    return std::all_of(events.begin(), events.end(),
+                       [](const auto& e) { return e->established > 0; });
   }));
   ASSERT_EQ(server.connections(), 12u);
   const size_t ids = server.connection_ids();

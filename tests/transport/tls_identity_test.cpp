@@ -13,8 +13,8 @@ namespace wzp::transport {
 namespace {
 
 std::filesystem::path temp_dir(const char* name) {
-  auto d = std::filesystem::temp_directory_path() / (std::string("wzp-tls-") + name + "-" +
-                                                     std::to_string(::getpid()));
+  auto d = std::filesystem::temp_directory_path() /
+           (std::string("wzp-tls-") + name + "-" + std::to_string(::getpid()));
   std::filesystem::remove_all(d);
   return d;
 }
@@ -91,7 +91,8 @@ TEST(Endpoint, AHostNameIsAnAddressAndJunkIsNot) {
   for (const char* bad : {"a_b:1", "a b:1", "relay\n:1", "[fe80::1%eth0]:1", ":1", "host:-1"}) {
     EXPECT_FALSE(parse_address(bad).address) << bad;
   }
-  EXPECT_NE(parse_address(std::string(300, 'a') + ":1").error.find("not a host name"), std::string::npos);
+  EXPECT_NE(parse_address(std::string(300, 'a') + ":1").error.find("not a host name"),
+            std::string::npos);
 }
 
 // A numeric address answers without a lookup, and never from inside the call (the caller may

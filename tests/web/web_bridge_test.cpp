@@ -47,8 +47,8 @@ struct Stack {
                            }()};
   transport::QuicServer quic{io, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0),
                              transport::generate_certificate("relay"), relay};
-  std::filesystem::path state = std::filesystem::temp_directory_path() /
-                                ("wzp-web-test-" + std::to_string(getpid()));
+  std::filesystem::path state =
+      std::filesystem::temp_directory_path() / ("wzp-web-test-" + std::to_string(getpid()));
   std::unique_ptr<WebBridge> bridge;
   std::thread thread;
   std::string logged() {
@@ -164,7 +164,8 @@ TEST(WebBridge, MisbehavingBrowsersAreClosedWithAReasonOthersKeepTheirCall) {
   for (int i = 0; i < 5; ++i) good.ws.write(asio::buffer(frame), ec);
   EXPECT_FALSE(ec) << ec.message();
   const std::string metrics = get(s.port(), "/metrics");
-  EXPECT_NE(metrics.find("wzp_web_errors_total{reason=\"bad_frame\"} 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("wzp_web_errors_total{reason=\"bad_frame\"} 1"), std::string::npos)
+      << metrics;
   EXPECT_NE(metrics.find("wzp_web_errors_total{reason=\"bad_control\"} 1"), std::string::npos);
   EXPECT_NE(metrics.find("wzp_web_errors_total{reason=\"flood\"} 1"), std::string::npos);
   EXPECT_NE(metrics.find("wzp_web_connections 2"), std::string::npos) << metrics;
@@ -173,10 +174,14 @@ TEST(WebBridge, MisbehavingBrowsersAreClosedWithAReasonOthersKeepTheirCall) {
   EXPECT_EQ(std::system(("promtool check metrics < " + file.string()).c_str()), 0);
   // The log says which page was cut off and why, beside every page's join.
   const std::string log = s.logged();
-  EXPECT_NE(log.find(R"("event":"page_closed","page":3,"reason":"bad audio frame: 100 bytes, expected 1920")"),
-            std::string::npos) << log;
+  EXPECT_NE(
+      log.find(
+          R"("event":"page_closed","page":3,"reason":"bad audio frame: 100 bytes, expected 1920")"),
+      std::string::npos)
+      << log;
   EXPECT_NE(log.find(R"("event":"page_join","fingerprint":)"), std::string::npos) << log;
-  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 5 + 3 + 3) << log;  // 5 joins; 3 cut off, and gone
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 5 + 3 + 3)
+      << log;  // 5 joins; 3 cut off, and gone
 }
 
 // Another website the visitor has open tries to join a call through the visitor's bridge
@@ -195,13 +200,15 @@ TEST(WebBridge, AnotherSitesPageCannotOpenACall) {
 TEST(WebBridge, APageExpectingWhatIsNotAFingerprintIsRefusedAtTheHandshake) {
   Stack s;
   EXPECT_THROW(Browser(s.port(), "t?expect=alice"), boost::system::system_error);
-  EXPECT_NO_THROW(Browser(s.port(), "t?expect=0a1b%3A2c3d%3A4e5f%3A6a7b%3A8c9d%3A0e1f%3A2a3b%3A4c5d"));
+  EXPECT_NO_THROW(
+      Browser(s.port(), "t?expect=0a1b%3A2c3d%3A4e5f%3A6a7b%3A8c9d%3A0e1f%3A2a3b%3A4c5d"));
 }
 
 TEST(WebBridge, ServesThePageItsFilesAndNothingElse) {
   Stack s;
   unsigned status = 0;
-  EXPECT_NE(get(s.port(), "/some-room", &status).find("<title>WarzonePhone</title>"), std::string::npos);
+  EXPECT_NE(get(s.port(), "/some-room", &status).find("<title>WarzonePhone</title>"),
+            std::string::npos);
   EXPECT_EQ(status, 200u);
   EXPECT_NE(get(s.port(), "/static/app.js", &status).find("AudioWorklet"), std::string::npos);
   EXPECT_EQ(status, 200u);
@@ -240,9 +247,12 @@ TEST(WebBridge, ServesHttpsAndSecureWebSocketsWithACertificate) {
                                 "Upgrade: websocket\r\nConnection: Upgrade\r\n"
                                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                                 "Sec-WebSocket-Version: 13\r\n"
-                                "Origin: https://127.0.0.1:" + std::to_string(s.port()) + "\r\n\r\n");
+                                "Origin: https://127.0.0.1:" +
+                                std::to_string(s.port()) + "\r\n\r\n");
   EXPECT_EQ(upgrade.rfind("HTTP/1.1 101 Switching Protocols\r\n", 0), 0u) << upgrade;
-  EXPECT_NE(upgrade.find("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"), std::string::npos) << upgrade;
+  EXPECT_NE(upgrade.find("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"),
+            std::string::npos)
+      << upgrade;
   unsigned status = 0;
   EXPECT_THROW(get(s.port(), "/healthz", &status), boost::system::system_error);
 }
@@ -254,14 +264,15 @@ TEST(WebControl, ParsesWhatThePageSendsAndRefusesTheRest) {
   EXPECT_TRUE(std::holds_alternative<BadControl>(parse_control(R"({"type":"dance"})")));
   // A member's volume in this page's mix: a fingerprint and a gain from 0 to 4, nothing else.
   const std::string fp = "0a1b:2c3d:4e5f:6a7b:8c9d:0e1f:2a3b:4c5d";
-  const auto v = std::get<SetVolume>(parse_control(R"({"type":"volume","fingerprint":")" + fp + R"(","gain":0.5})"));
+  const auto v = std::get<SetVolume>(
+      parse_control(R"({"type":"volume","fingerprint":")" + fp + R"(","gain":0.5})"));
   EXPECT_EQ(v.fingerprint, fp);
   EXPECT_EQ(v.gain, 0.5);
   for (const std::string& bad : {std::string(R"({"type":"volume","fingerprint":"alice","gain":1})"),
-                                R"({"type":"volume","fingerprint":")" + fp + R"(","gain":-1})",
-                                R"({"type":"volume","fingerprint":")" + fp + R"(","gain":5})",
-                                R"({"type":"volume","fingerprint":")" + fp + R"(","gain":"1"})",
-                                R"({"type":"volume","fingerprint":")" + fp + R"("})"}) {
+                                 R"({"type":"volume","fingerprint":")" + fp + R"(","gain":-1})",
+                                 R"({"type":"volume","fingerprint":")" + fp + R"(","gain":5})",
+                                 R"({"type":"volume","fingerprint":")" + fp + R"(","gain":"1"})",
+                                 R"({"type":"volume","fingerprint":")" + fp + R"("})"}) {
     EXPECT_TRUE(std::holds_alternative<BadControl>(parse_control(bad))) << bad;
   }
   EXPECT_TRUE(std::holds_alternative<BadControl>(parse_control("[]")));
@@ -277,10 +288,15 @@ TEST(WebControl, ParsesWhatThePageSendsAndRefusesTheRest) {
 // percent-encoded or not, bounded, and anything that is not a fingerprint is refused by name
 // rather than silently matching nobody. The secret= of an invite-only room: 32 hex digits.
 TEST(WebControl, AJoinTakesFingerprintsOnlyAtMostSixteenASecretAPrintableNameAndASeed) {
-  const std::string a = "0a1b:2c3d:4e5f:6a7b:8c9d:0e1f:2a3b:4c5d", b = "ffff:0000:1111:2222:3333:4444:5555:6666";
+  const std::string a = "0a1b:2c3d:4e5f:6a7b:8c9d:0e1f:2a3b:4c5d",
+                    b = "ffff:0000:1111:2222:3333:4444:5555:6666";
   using List = std::vector<std::string>;
-  const auto expect = [](const std::string& q) { return std::get<JoinRequest>(parse_join("ops", q)).expect; };
-  const auto refused = [](const std::string& q) { return std::get<BadControl>(parse_join("ops", q)).reason; };
+  const auto expect = [](const std::string& q) {
+    return std::get<JoinRequest>(parse_join("ops", q)).expect;
+  };
+  const auto refused = [](const std::string& q) {
+    return std::get<BadControl>(parse_join("ops", q)).reason;
+  };
   EXPECT_EQ(expect(""), List{});
   EXPECT_EQ(expect("processing=off"), List{});
   EXPECT_EQ(expect("expect=" + a + "," + b), (List{a, b}));
@@ -293,7 +309,8 @@ TEST(WebControl, AJoinTakesFingerprintsOnlyAtMostSixteenASecretAPrintableNameAnd
   for (int i = 0; i < 17; ++i) many += a + ",";
   EXPECT_EQ(refused(many), "expect: more than 16 fingerprints");
 
-  const auto join = std::get<JoinRequest>(parse_join("ops", "secret=00112233445566778899AABBCCDDEEFF&expect=" + a));
+  const auto join = std::get<JoinRequest>(
+      parse_join("ops", "secret=00112233445566778899AABBCCDDEEFF&expect=" + a));
   EXPECT_EQ(join.room, "ops");
   EXPECT_EQ(join.expect, List{a});
   ASSERT_TRUE(join.secret);
@@ -316,10 +333,13 @@ TEST(WebControl, AJoinTakesFingerprintsOnlyAtMostSixteenASecretAPrintableNameAnd
   const std::string seed(64, 'a');
   const auto with_seed = std::get<JoinRequest>(parse_join("ops", "seed=" + seed));
   ASSERT_TRUE(with_seed.seed);
-  EXPECT_EQ(crypto::Identity::from_seed(*with_seed.seed).fingerprint(),
-            crypto::Identity::from_seed(*std::get<JoinRequest>(parse_join("ops", "seed=" + seed)).seed).fingerprint());
+  EXPECT_EQ(
+      crypto::Identity::from_seed(*with_seed.seed).fingerprint(),
+      crypto::Identity::from_seed(*std::get<JoinRequest>(parse_join("ops", "seed=" + seed)).seed)
+          .fingerprint());
   EXPECT_FALSE(std::get<JoinRequest>(parse_join("ops", "")).seed);
-  for (const std::string& bad : {std::string("seed="), "seed=" + std::string(62, 'a'), "seed=" + std::string(63, 'a') + "g"}) {
+  for (const std::string& bad : {std::string("seed="), "seed=" + std::string(62, 'a'),
+                                 "seed=" + std::string(63, 'a') + "g"}) {
     EXPECT_EQ(refused(bad), "seed: an identity seed is 64 hex digits") << bad;
   }
 }
