@@ -7,6 +7,7 @@
 #include <limits>
 #include <numbers>
 #include <random>
+#include <utility>
 
 namespace wzp::codec {
 namespace {
@@ -199,8 +200,8 @@ ListeningResult track(size_t n, const At& at, double offset_ms, double skip_ms) 
     for (size_t i = from; i < std::min(n, from + kAcquireSegments); ++i) count += at(i, d);
     return count;
   };
-  // The delay that most of the next segments agree on.
-  const auto acquire = [&](size_t from) -> long {
+  // The delay that most of the next segments agree on (-1: too few agree), and how many do.
+  const auto acquire = [&](size_t from) -> std::pair<long, size_t> {
     const long lo = first_hop(offset_ms), hi = lo + static_cast<long>(kAcquireMaxMs / 5);
     long best = -1;
     size_t best_count = 0;
@@ -208,14 +209,14 @@ ListeningResult track(size_t n, const At& at, double offset_ms, double skip_ms) 
       const size_t count = agree(from, d);
       if (count > best_count) best_count = count, best = d;
     }
-    return best_count >= kAcquireMin ? best : -1;
+    return {best_count >= kAcquireMin ? best : -1, best_count};
   };
   const long search = static_cast<long>(kSearchMs / 5);
   long track = -1;
   size_t missed = 0;
   for (size_t i = first; i < n; ++i) {
     if (track < 0 || missed >= kLostBeforeReacquire) {
-      const long d = acquire(i);
+      const long d = acquire(i).first;
       if (d >= 0) track = d;
       missed = 0;
     } else if ((i - first) % kRecheckSegments == 0) {
@@ -223,8 +224,8 @@ ListeningResult track(size_t n, const At& at, double offset_ms, double skip_ms) 
       // a wrong place about 10 times in 16, so the search keeps finding something there. The
       // delay most segments agree on exactly, far from the tracked one and agreed on by more
       // than twice as many, is where the signal is.
-      const long d = acquire(i);
-      if (d >= 0 && std::abs(d - track) > search && agree(i, d) > 2 * agree(i, track)) track = d;
+      const auto [d, count] = acquire(i);
+      if (d >= 0 && std::abs(d - track) > search && count > 2 * agree(i, track)) track = d;
     }
     if (track < 0) continue;
     // The matching run nearest the tracked delay; its middle is the segment's place.

@@ -107,22 +107,23 @@ void WindowDecoder::on_copies(uint64_t end, std::span<const uint8_t> payload, Fr
   const size_t n = payload[1];
   const auto in = payload.subspan(kWindowRepairInfo);
   std::array<std::span<const uint8_t>, kMaxWindow> copies;
+  // A count of 0 or over kMaxWindow, or copies of frames before the stream's first.
+  if (n == 0 || n > kMaxWindow || end + 1 < n) {
+    ++stats_.malformed;
+    return;
+  }
   size_t at = 0;
   for (size_t i = 0; i < n; ++i) {
-    if (n > kMaxWindow || end < i || in.size() - at < kWindowSymbolHeader) {
-      ++stats_.malformed;
-      return;
-    }
+    if (in.size() - at < kWindowSymbolHeader) break;
     const size_t len = proto::load_be16(in.data() + at + 5);
     if (len > kMaxWindowFrame || in.size() - at - kWindowSymbolHeader < len ||
         !proto::codec_from_wire(in[at + 4])) {
-      ++stats_.malformed;
-      return;
+      break;
     }
     copies[i] = in.subspan(at, kWindowSymbolHeader + len);
     at += kWindowSymbolHeader + len;
   }
-  if (n == 0 || at != in.size()) {
+  if (at != in.size() || copies[n - 1].empty()) {  // a copy that did not parse, or bytes after
     ++stats_.malformed;
     return;
   }

@@ -69,6 +69,20 @@ struct Path {
         io, proxy->local_endpoint(), room_sni("test"), [](const std::string&) { return true; },
         client_side);
   }
+  // A datagram of `bytes` every 20 ms until `until`, numbered in its first 4 bytes (the server
+  // side records the numbers); when each was sent.
+  std::vector<Clock::time_point> send_numbered(size_t bytes, Clock::time_point until) {
+    std::vector<Clock::time_point> sent_at;
+    while (Clock::now() < until) {
+      std::vector<uint8_t> d(bytes, 1);
+      const auto i = static_cast<uint32_t>(sent_at.size());
+      std::memcpy(d.data(), &i, 4);
+      sent_at.push_back(Clock::now());
+      client->connection().send_datagram(d);
+      io.run_for(std::chrono::milliseconds(20));
+    }
+    return sent_at;
+  }
 };
 
 // 10 000 datagrams at a media pace plus 300 signalling messages, through the proxy.
@@ -183,15 +197,7 @@ TEST(QuicNetem, AnOutageFullOfMediaNeitherStallsTheConnectionNorSendsStaleMedia)
   Path s(cfg);
   ASSERT_TRUE(run_until(
       s.io, [&] { return s.client_side.up; }, 10000));
-  std::vector<Clock::time_point> sent_at;
-  while (Clock::now() < path_back + std::chrono::seconds(3)) {
-    std::vector<uint8_t> d(1000, 1);
-    const auto i = static_cast<uint32_t>(sent_at.size());
-    std::memcpy(d.data(), &i, 4);
-    sent_at.push_back(Clock::now());
-    s.client->connection().send_datagram(d);
-    s.io.run_for(std::chrono::milliseconds(20));
-  }
+  const auto sent_at = s.send_numbered(1000, path_back + std::chrono::seconds(3));
   s.io.run_for(std::chrono::milliseconds(200));
   ASSERT_EQ(s.server_side.arrivals.size(), s.server_side.ids.size());
   double oldest_ms = 0, back_s = -1;
@@ -244,15 +250,7 @@ TEST(QuicNetem, MediaKeepsFlowingThroughEightyPercentLossBothWays) {
   Path s(cfg);
   ASSERT_TRUE(run_until(
       s.io, [&] { return s.client_side.up; }, 900));
-  std::vector<Clock::time_point> sent_at;
-  while (Clock::now() < lossy_from + std::chrono::seconds(7)) {
-    std::vector<uint8_t> d(100, 1);
-    const auto i = static_cast<uint32_t>(sent_at.size());
-    std::memcpy(d.data(), &i, 4);
-    sent_at.push_back(Clock::now());
-    s.client->connection().send_datagram(d);
-    s.io.run_for(std::chrono::milliseconds(20));
-  }
+  const auto sent_at = s.send_numbered(100, lossy_from + std::chrono::seconds(7));
   s.io.run_for(std::chrono::milliseconds(300));
   // Datagrams sent into the lossy path from its second second, and when they arrived.
   const auto from = lossy_from + std::chrono::seconds(1);
