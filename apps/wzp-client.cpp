@@ -36,6 +36,7 @@
 #include "crypto/handshake.h"
 #include "crypto/identity.h"
 #include "proto/hex.h"
+#include "proto/room_name.h"
 #include "proto/room_secret.h"
 #include "transport/asio_scheduler.h"
 #include "transport/endpoint.h"
@@ -274,7 +275,7 @@ int main(int argc, char** argv) {
   }
   do_register = do_register || !call_fp.empty() || auto_answer;
   if (echo_secs > 0) {
-    room = "echo";
+    room = wzp::proto::kEchoRoom;
     duration = echo_secs + 2;  // the last window's answer needs a second more
   }
   if (drift_secs > 0) duration = drift_secs;

@@ -18,6 +18,7 @@
 
 #include "bench_member.h"
 #include "proto/bytes.h"
+#include "proto/room_name.h"
 #include "proto/signal_framing.h"
 #include "proto/trunk_frame.h"
 #include "relay/relay_server.h"
@@ -98,7 +99,7 @@ struct Member : BenchMember {
   Result* result = nullptr;
   void on_datagram(transport::QuicConnection&, std::span<const uint8_t> d) override {
     std::array<proto::TrunkEntry, 16> e;
-    auto n = proto::parse_trunk_frame(d.subspan(1), {.max_entries = 16, .max_bytes = 1500}, e);
+    auto n = proto::parse_trunk_frame(d, {.max_entries = 16, .max_bytes = 1500}, e);
     if (!n.ok() || !result) return;
     for (size_t i = 0; i < *n; ++i) {
       result->forwarded += 1;
@@ -130,7 +131,7 @@ Result relay_case(size_t members, bool trunk) {
   for (size_t i = 0; i < members; ++i) {
     m.push_back(std::make_unique<Member>());
     m.back()->client = std::make_unique<transport::QuicClient>(
-        io, server.local_endpoint(), transport::room_sni("bench"), nullptr, *m.back());
+        io, server.local_endpoint(), proto::room_sni("bench"), nullptr, *m.back());
   }
   const auto deadline = Clock::now() + std::chrono::seconds(20);
   while (Clock::now() < deadline &&

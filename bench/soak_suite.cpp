@@ -34,6 +34,7 @@
 #include "chart.h"
 #include "proc_stats.h"
 #include "process.h"
+#include "proto/room_name.h"
 #include "storm.h"
 #include "suites.h"
 #include "transport/endpoint.h"
@@ -138,7 +139,7 @@ std::unique_ptr<Member> join(asio::io_context& io, const asio::ip::udp::endpoint
   auto m = std::make_unique<Member>();
   m->delivered = delivered;
   m->client = std::make_unique<transport::QuicClient>(
-      io, relay, transport::room_sni("soak-" + std::to_string(room)), nullptr, *m);
+      io, relay, proto::room_sni("soak-" + std::to_string(room)), nullptr, *m);
   return m;
 }
 

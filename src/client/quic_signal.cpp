@@ -1,5 +1,6 @@
 #include "client/quic_signal.h"
 
+#include "proto/room_name.h"
 #include "proto/signal_framing.h"
 #include "transport/endpoint.h"
 
@@ -16,7 +17,7 @@ class QuicSignalConnector::Connection : public SignalConnection, public transpor
         timer_(owner.io_) {
     auto verify = options_.verify;
     client_ = std::make_unique<transport::QuicClient>(
-        io_, relay, transport::room_sni("presence"),
+        io_, relay, proto::room_sni("presence"),
         verify ? std::function<bool(const std::string&)>(
                      [verify, name](const std::string& fp) { return verify(name, fp); })
                : nullptr,

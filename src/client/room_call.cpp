@@ -39,7 +39,7 @@ RoomCall::RoomCall(boost::asio::io_context& io, transport::Peer relay,
       relay_name_(std::move(relay.name)),
       identity_(identity),
       options_(std::move(options)),
-      address_(transport::room_address(options_.room, options_.secret)),
+      address_(proto::room_address(options_.room, options_.secret)),
       source_(std::move(source)),
       sink_(std::move(sink)),
       timer_(io),
@@ -383,7 +383,7 @@ void RoomCall::on_room(const proto::RoomUpdate& u) {
   const std::string me = identity_.fingerprint();
   std::map<uint32_t, proto::Participant> now;
   // In the echo room our own media comes back: we are the one member we hear.
-  const bool echo = options_.room == "echo";
+  const bool echo = options_.room == proto::kEchoRoom;
   // Our key already existed before this update: a change in who is here means a new key.
   const bool had_key = own_key_.has_value();
   for (const auto& p : u.participants) {
@@ -477,9 +477,8 @@ void RoomCall::on_datagram(transport::QuicConnection&, std::span<const uint8_t> 
     }
     return;
   }
-  if (d.empty() || d[0] != static_cast<uint8_t>(proto::FrameTag::kTrunk)) return;
   std::array<proto::TrunkEntry, 16> entries;
-  auto n = proto::parse_trunk_frame(d.subspan(1), {.max_entries = 16, .max_bytes = 65535}, entries);
+  auto n = proto::parse_trunk_frame(d, {.max_entries = 16, .max_bytes = 65535}, entries);
   if (!n) return;
   const uint64_t now = now_ms();
   for (size_t i = 0; i < *n; ++i) {
@@ -570,7 +569,8 @@ void RoomCall::tick() {
   ++ticks_;
   const uint64_t now = now_ms();
   // And on a schedule, so that a key that leaked protects a bounded stretch of the call.
-  if (own_key_ && options_.room != "echo" && !peers_.empty() && options_.key_rotation.count() > 0 &&
+  if (own_key_ && options_.room != proto::kEchoRoom && !peers_.empty() &&
+      options_.key_rotation.count() > 0 &&
       now >= rotated_at_ + static_cast<uint64_t>(options_.key_rotation.count())) {
     rotate_key();
   }

@@ -30,6 +30,7 @@
 #include "crypto/handshake.h"
 #include "crypto/identity.h"
 #include "crypto/sender_keys.h"
+#include "proto/room_name.h"
 #include "proto/signal_framing.h"
 #include "transport/endpoint.h"
 #include "transport/quic.h"
@@ -47,7 +48,7 @@ struct MemberEvent {
 
 struct RoomCallOptions {
   std::string room = "lobby";
-  // Set: the invite-only room of that name and secret (transport::room_address), which the
+  // Set: the invite-only room of that name and secret (proto::room_address), which the
   // relay opens only to offers carrying its key. Unset: the open room, anyone who knows the name.
   std::optional<std::vector<uint8_t>> secret;
   std::string display_name;
@@ -195,7 +196,7 @@ class RoomCall : public transport::QuicEvents {
   uint64_t dials_ = 0;         // a lookup's answer counts only for the dial that asked
   const crypto::Identity& identity_;
   RoomCallOptions options_;
-  transport::RoomAddress address_;  // the room's SNI and, invite-only, its key
+  proto::RoomAddress address_;  // the room's SNI and, invite-only, its key
   Source source_;
   Sink sink_;
   std::unique_ptr<transport::QuicClient> quic_;

@@ -8,16 +8,6 @@
 
 namespace wzp::proto {
 
-void MiniHeader::write(std::span<uint8_t, kSize> out) const {
-  store_be16(&out[0], ts_delta_ms);
-  store_be16(&out[2], payload_len);
-}
-
-Result<MiniHeader> MiniHeader::parse(std::span<const uint8_t> in) {
-  if (in.size() < kSize) return Error{Errc::kTruncated, "mini header needs 4 bytes"};
-  return MiniHeader{load_be16(&in[0]), load_be16(&in[2])};
-}
-
 bool MediaHeaderWriter::can_use_mini(const MediaHeader& h, const QualityReport* report,
                                      size_t payload_len) const {
   if (!mini_enabled_ || !have_last_ || report != nullptr || h.has_quality_report) return false;

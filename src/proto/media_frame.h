@@ -14,36 +14,16 @@
 #include <optional>
 #include <span>
 
+#include "proto/frame_tag.h"
 #include "proto/media_header.h"
+#include "proto/mini_header.h"
 #include "proto/quality_report.h"
 #include "proto/result.h"
 
 namespace wzp::proto {
 
-// 0x03/0x04 are relay-to-relay probes: [tag][seq u32][sender time u64], reflected unchanged
-// but for the tag (docs/PROTOCOL.md §10.3); they never carry media. 0x05 is a signalling
-// message in a datagram (proto/signal_framing.h, signal_datagram).
-enum class FrameTag : uint8_t {
-  kFull = 0x00,
-  kMini = 0x01,
-  kTrunk = 0x02,
-  kProbe = 0x03,
-  kProbeReply = 0x04,
-  kSignal = 0x05,
-};
-
 inline constexpr uint32_t kFullHeaderInterval = 5;
 inline constexpr size_t kMaxMediaHeaderBytes = 1 + MediaHeader::kSize + QualityReport::kSize;
-
-struct MiniHeader {
-  static constexpr size_t kSize = 4;
-  uint16_t ts_delta_ms = 0;  // since the last full header's timestamp
-  uint16_t payload_len = 0;
-
-  void write(std::span<uint8_t, kSize> out) const;
-  static Result<MiniHeader> parse(std::span<const uint8_t> in);
-  bool operator==(const MiniHeader&) const = default;
-};
 
 struct MediaFrame {
   MediaHeader header;  // for a mini frame, the header as expanded from context

@@ -1,5 +1,5 @@
 // An invite-only room's secret as people pass it on (wzp-client --secret, the page's
-// ?secret=): 16 random bytes written as 32 hex digits. transport::room_address turns it and the
+// ?secret=): 16 random bytes written as 32 hex digits. proto::room_address turns it and the
 // room's name into the room's SNI and key.
 #pragma once
 

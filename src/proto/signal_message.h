@@ -46,7 +46,7 @@ struct CallOffer {
   // signature binding it (over "agreement-key" || agreement_pub).
   std::optional<Bytes> agreement_pub;
   std::optional<Bytes> agreement_sig;
-  // An invite-only room's key (transport::room_address): the relay admits the offer to the
+  // An invite-only room's key (proto::room_address): the relay admits the offer to the
   // room its SNI names only when the key hashes to that SNI.
   std::optional<Bytes> room_key;
   static constexpr auto fields() {

@@ -7,13 +7,14 @@ namespace wzp::proto {
 Result<size_t> parse_trunk_frame(std::span<const uint8_t> in, const TrunkLimits& limits,
                                  std::span<TrunkEntry> out) {
   if (in.size() > limits.max_bytes) return Error{Errc::kTooLarge, "trunk frame over the MTU"};
-  if (in.size() < kTrunkCountBytes) return Error{Errc::kTruncated, "trunk frame count"};
-  const size_t count = load_be16(in.data());
+  if (in.size() < kTrunkHeaderBytes) return Error{Errc::kTruncated, "trunk frame count"};
+  if (in[0] != tag_byte(FrameTag::kTrunk)) return Error{Errc::kBadValue, "not a trunk frame"};
+  const size_t count = load_be16(&in[1]);
   if (count == 0) return Error{Errc::kBadValue, "trunk frame with no entries"};
   if (count > limits.max_entries || count > out.size()) {
     return Error{Errc::kTooLarge, "trunk frame entry count"};
   }
-  size_t pos = kTrunkCountBytes;
+  size_t pos = kTrunkHeaderBytes;
   for (size_t i = 0; i < count; ++i) {
     if (in.size() - pos < kTrunkEntryOverhead) {
       return Error{Errc::kTruncated, "trunk entry header"};
@@ -43,14 +44,15 @@ bool TrunkBuilder::try_add(uint16_t session_id, std::span<const uint8_t> payload
   store_be16(&buf_[at + 2], static_cast<uint16_t>(payload.size()));
   std::copy(payload.begin(), payload.end(), buf_.begin() + at + kTrunkEntryOverhead);
   ++count_;
-  store_be16(buf_.data(), static_cast<uint16_t>(count_));
+  store_be16(&buf_[1], static_cast<uint16_t>(count_));
   return true;
 }
 
 std::span<const uint8_t> TrunkBuilder::bytes() { return buf_; }
 
 void TrunkBuilder::clear() {
-  buf_.assign(kTrunkCountBytes, 0);
+  buf_.assign(kTrunkHeaderBytes, 0);
+  buf_[0] = tag_byte(FrameTag::kTrunk);
   count_ = 0;
 }
 

@@ -101,7 +101,10 @@ void Forwarder::on_datagram(transport::QuicConnection& c, std::span<const uint8_
   auto it = pipes_.find(&c);
   if (it == pipes_.end()) return;
   Pipe& p = *it->second;
-  if (!admit(p.bucket, config_.rate, stats_.dropped_rate, stats_.cut_off, [&] {
+  const auto now_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::steady_clock::now().time_since_epoch())
+                                                .count());
+  if (!admit(p.bucket, config_.rate, now_ms, stats_.dropped_rate, stats_.cut_off, [&] {
         log("cut_off", p, "packet rate exceeded");
         c.close("packet rate exceeded");
       })) {

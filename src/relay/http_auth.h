@@ -14,7 +14,7 @@
 #include <optional>
 #include <string>
 
-#include "relay/relay_server.h"
+#include "relay/auth_gate.h"
 
 namespace wzp::relay {
 

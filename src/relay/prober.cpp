@@ -5,6 +5,7 @@
 #include "proto/bytes.h"
 #include "proto/media_frame.h"
 #include "proto/prometheus.h"
+#include "proto/room_name.h"
 #include "proto/signal_framing.h"
 
 namespace wzp::relay {
@@ -108,7 +109,7 @@ void Prober::dial(Peer& p) {
 
 void Prober::connect(Peer& p) {
   p.client = std::make_unique<transport::QuicClient>(
-      io_, p.target.endpoint, transport::room_sni("wzp-probe"), p.target.verify, p);
+      io_, p.target.endpoint, proto::room_sni("wzp-probe"), p.target.verify, p);
   p.client->connection().send_stream(proto::frame_signal(proto::FederationHello{relay_id_, 1, {}}));
 }
 

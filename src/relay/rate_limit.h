@@ -3,7 +3,6 @@
 #pragma once
 
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 
 namespace wzp::relay {
@@ -24,15 +23,16 @@ class TokenBucket {
  public:
   enum class Verdict { kPass, kDrop, kCutOff };
 
-  Verdict take(const RateLimit& limit, std::chrono::steady_clock::time_point now) {
-    if (refilled_ == std::chrono::steady_clock::time_point{}) {
+  // now_ms: a monotonic clock in milliseconds (the relay's scheduler).
+  Verdict take(const RateLimit& limit, uint64_t now_ms) {
+    if (!started_) {
       tokens_ = limit.burst;
-    } else {
-      tokens_ =
-          std::min(limit.burst,
-                   tokens_ + limit.rate * std::chrono::duration<double>(now - refilled_).count());
+      started_ = true;
+    } else if (now_ms > refilled_ms_) {
+      tokens_ = std::min(limit.burst,
+                         tokens_ + limit.rate * static_cast<double>(now_ms - refilled_ms_) / 1000);
     }
-    refilled_ = now;
+    refilled_ms_ = std::max(refilled_ms_, now_ms);
     if (tokens_ >= 1) {
       tokens_ -= 1;
       return Verdict::kPass;
@@ -43,16 +43,17 @@ class TokenBucket {
 
  private:
   double tokens_ = 0;
-  std::chrono::steady_clock::time_point refilled_{};
+  bool started_ = false;
+  uint64_t refilled_ms_ = 0;
   uint64_t over_ = 0;
 };
 
 // The bucket's verdict applied: true when the datagram may pass; a refusal is counted in
 // `dropped`, and a source over its allowance is counted in `cut_off` and handed to `cut`.
 template <class CutOff>
-bool admit(TokenBucket& bucket, const RateLimit& limit, uint64_t& dropped, uint64_t& cut_off,
-           CutOff&& cut) {
-  const auto v = bucket.take(limit, std::chrono::steady_clock::now());
+bool admit(TokenBucket& bucket, const RateLimit& limit, uint64_t now_ms, uint64_t& dropped,
+           uint64_t& cut_off, CutOff&& cut) {
+  const auto v = bucket.take(limit, now_ms);
   if (v == TokenBucket::Verdict::kPass) return true;
   ++dropped;
   if (v == TokenBucket::Verdict::kCutOff) {

@@ -64,42 +64,6 @@ udp::endpoint to_endpoint(const ngtcp2_addr& a) {
 
 }  // namespace
 
-namespace {
-
-std::array<uint8_t, 32> sha256(std::string_view label, std::span<const uint8_t> a,
-                               std::string_view b = {}) {
-  std::vector<uint8_t> input(label.begin(), label.end());
-  input.insert(input.end(), a.begin(), a.end());
-  input.insert(input.end(), b.begin(), b.end());
-  std::array<uint8_t, 32> h{};
-  gnutls_hash_fast(GNUTLS_DIG_SHA256, input.data(), input.size(), h.data());
-  return h;
-}
-
-std::string hex16(const std::array<uint8_t, 32>& h) {
-  return proto::to_hex(std::span<const uint8_t>(h.data(), 16));
-}
-
-}  // namespace
-
-std::string room_sni(const std::string& room) {
-  return hex16(sha256("featherchat-group:", {}, room));
-}
-
-RoomAddress room_address(const std::string& room,
-                         const std::optional<std::vector<uint8_t>>& secret) {
-  if (!secret) return {room_sni(room), std::nullopt};
-  const auto key = sha256("wzp-room-key:", *secret, room);
-  return {"i" + hex16(sha256("wzp-room-sni:", key)), std::vector<uint8_t>(key.begin(), key.end())};
-}
-
-bool is_invite_sni(std::string_view sni) { return !sni.empty() && sni.front() == 'i'; }
-
-bool invite_key_opens(std::string_view sni, std::span<const uint8_t> key) {
-  return is_invite_sni(sni) && key.size() == 32 &&
-         sni.substr(1) == hex16(sha256("wzp-room-sni:", key));
-}
-
 struct QuicConnection::Impl {
   ngtcp2_conn* conn = nullptr;
   gnutls_session_t session = nullptr;

@@ -34,25 +34,6 @@ inline constexpr const char* kAlpn = "wzp/1";
 // A client sends each packet of its handshake this many times (see QuicClient).
 inline constexpr int kHandshakeCopies = 3;
 
-// The room name travels hashed in the TLS SNI: hex of the first 16 bytes of
-// SHA-256("featherchat-group:" || name), a valid DNS label that does not reveal the room.
-std::string room_sni(const std::string& room);
-
-// An invite-only room: the name plus a 16-byte secret that only its members hold
-// (proto/room_secret.h). The key
-// (SHA-256("wzp-room-key:" || secret || name)) travels inside TLS in the CallOffer; the SNI is
-// "i" and the hex of the first 16 bytes of SHA-256("wzp-room-sni:" || key), so an observer who
-// reads it learns neither the name, the secret nor the key, and the relay admits to it only
-// an offer whose key hashes to it. Without a secret: the open room, room_sni(room).
-struct RoomAddress {
-  std::string sni;
-  std::optional<std::vector<uint8_t>> key;  // set for an invite-only room
-};
-RoomAddress room_address(const std::string& room,
-                         const std::optional<std::vector<uint8_t>>& secret);
-bool is_invite_sni(std::string_view sni);
-bool invite_key_opens(std::string_view sni, std::span<const uint8_t> key);
-
 struct QuicStats {
   double srtt_ms = 0, rttvar_ms = 0, min_rtt_ms = 0;
   uint64_t datagrams_sent = 0, datagrams_acked = 0, datagrams_lost = 0, datagrams_received = 0;

@@ -165,8 +165,7 @@ struct AsMember : DatagramSink {
   void send(std::span<const uint8_t> d) override {
     proto::TrunkBuilder b({.max_entries = 1, .max_bytes = 1500});
     ASSERT_TRUE(b.try_add(session, d));
-    std::vector<uint8_t> out = {static_cast<uint8_t>(proto::FrameTag::kTrunk)};
-    out.insert(out.end(), b.bytes().begin(), b.bytes().end());
+    std::vector<uint8_t> out(b.bytes().begin(), b.bytes().end());
     sent.push_back(out);
     if (relay->conn) relay->conn->send_datagram(out);
   }

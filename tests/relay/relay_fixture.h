@@ -9,6 +9,7 @@
 
 #include "crypto/handshake.h"
 #include "proto/media_frame.h"
+#include "proto/room_name.h"
 #include "proto/signal_framing.h"
 #include "proto/trunk_frame.h"
 #include "relay/relay_server.h"
@@ -38,10 +39,9 @@ struct Member : transport::QuicEvents {
   std::optional<proto::Bytes> room_key;  // an invite-only room's key, sent in the offer
 
   Member(asio::io_context& io, udp::endpoint relay, const std::string& room, std::string n)
-      : Member(io, relay, transport::room_address(room, std::nullopt), std::move(n)) {}
+      : Member(io, relay, proto::room_address(room, std::nullopt), std::move(n)) {}
   // Any SNI with any key: the room's own, or what an observer or a guesser has.
-  Member(asio::io_context& io, udp::endpoint relay, const transport::RoomAddress& room,
-         std::string n)
+  Member(asio::io_context& io, udp::endpoint relay, const proto::RoomAddress& room, std::string n)
       : name(std::move(n)), room_key(room.key) {
     client = std::make_unique<transport::QuicClient>(io, relay, room.sni, nullptr, *this);
   }
@@ -74,7 +74,7 @@ struct Member : transport::QuicEvents {
     }
     ASSERT_EQ(d[0], static_cast<uint8_t>(proto::FrameTag::kTrunk));
     std::array<proto::TrunkEntry, 16> got;
-    auto n = proto::parse_trunk_frame(d.subspan(1), {.max_entries = 16, .max_bytes = 1500}, got);
+    auto n = proto::parse_trunk_frame(d, {.max_entries = 16, .max_bytes = 1500}, got);
     ASSERT_TRUE(n.ok());
     ++datagrams;
     for (size_t i = 0; i < *n; ++i) {

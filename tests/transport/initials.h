@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "proto/room_name.h"
 #include "transport/quic.h"
 
 namespace wzp::testing {
@@ -21,7 +22,7 @@ inline std::vector<std::vector<uint8_t>> capture_initials(boost::asio::io_contex
   std::vector<uint8_t> buf(2048);
   for (int i = 0; i < n; ++i) {
     {
-      transport::QuicClient c(io, capture.local_endpoint(), transport::room_sni("ops"), nullptr,
+      transport::QuicClient c(io, capture.local_endpoint(), proto::room_sni("ops"), nullptr,
                               nobody);
       io.poll();
     }

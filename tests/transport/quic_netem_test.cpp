@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "proto/room_name.h"
 #include "transport/netem_proxy.h"
 #include "transport/quic.h"
 
@@ -66,8 +67,8 @@ struct Path {
     proxy = std::make_unique<NetemProxy>(io, cfg);
     proxy->start();
     client = std::make_unique<QuicClient>(
-        io, proxy->local_endpoint(), room_sni("test"), [](const std::string&) { return true; },
-        client_side);
+        io, proxy->local_endpoint(), proto::room_sni("test"),
+        [](const std::string&) { return true; }, client_side);
   }
   // A datagram of `bytes` every 20 ms until `until`, numbered in its first 4 bytes (the server
   // side records the numbers); when each was sent.

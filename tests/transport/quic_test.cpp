@@ -6,6 +6,7 @@
 #include "proto/room_secret.h"
 
 #include "initials.h"
+#include "proto/room_name.h"
 
 #include <gtest/gtest.h>
 
@@ -63,7 +64,7 @@ TEST(Quic, HandshakeStreamAndDatagramsBothWays) {
   server_side.on_dgram = [](QuicConnection& c, std::span<const uint8_t> d) { c.send_datagram(d); };
   std::string pinned;
   QuicClient client(
-      io, server.local_endpoint(), room_sni("ops"),
+      io, server.local_endpoint(), proto::room_sni("ops"),
       [&](const std::string& fp) {
         pinned = fp;
         return true;
@@ -94,42 +95,9 @@ TEST(Quic, HandshakeStreamAndDatagramsBothWays) {
   EXPECT_GE(client_side.datagrams.size(), 990u);
   // The room name never appears on the wire in clear: the server sees only its hash.
   EXPECT_EQ(server.connections(), 1u);
-  EXPECT_EQ(room_sni("ops").size(), 32u);
-  EXPECT_NE(room_sni("ops"), room_sni("ops2"));
   const auto st = client.connection().stats();
   EXPECT_GT(st.srtt_ms, 0);
   EXPECT_GE(st.max_udp_payload, 1200u);
-}
-
-// An invite-only room's address: its SNI names neither the room nor the secret (it differs
-// from the open room's and from the same name's under another secret), and only the room's own
-// key opens it. A secret is 32 hex digits, nothing else.
-TEST(Quic, AnInviteRoomsSniRevealsNeitherItsNameNorItsKey) {
-  const auto secret = proto::parse_room_secret("00112233445566778899AABBCCDDEEFF");
-  ASSERT_TRUE(secret);
-  const auto a = room_address("ops", secret);
-  ASSERT_TRUE(a.key);
-  EXPECT_EQ(a.key->size(), 32u);
-  EXPECT_EQ(a.sni.size(), 33u);  // a valid DNS label
-  EXPECT_TRUE(is_invite_sni(a.sni));
-  EXPECT_FALSE(is_invite_sni(room_sni("ops")));  // open rooms' SNIs are hex: never 'i'
-  EXPECT_EQ(a.sni.find(room_sni("ops")), std::string::npos);
-  EXPECT_EQ(a.sni.find(proto::to_hex(*a.key).substr(0, 16)), std::string::npos);
-  EXPECT_NE(room_address("ops2", secret).sni, a.sni);
-  EXPECT_NE(room_address("ops", proto::parse_room_secret("00112233445566778899aabbccddeefe")).sni,
-            a.sni);
-  EXPECT_TRUE(invite_key_opens(a.sni, *a.key));
-  auto wrong = *a.key;
-  wrong[0] ^= 1;
-  EXPECT_FALSE(invite_key_opens(a.sni, wrong));
-  EXPECT_FALSE(invite_key_opens(room_sni("ops"), *a.key));
-  EXPECT_FALSE(invite_key_opens(a.sni, std::span<const uint8_t>(a.key->data(), 16)));
-  EXPECT_EQ(room_address("ops", std::nullopt).sni, room_sni("ops"));
-  EXPECT_FALSE(room_address("ops", std::nullopt).key);
-  for (const char* bad :
-       {"", "0011", "00112233445566778899aabbccddeeffaa", "00112233445566778899aabbccddeefg"}) {
-    EXPECT_FALSE(proto::parse_room_secret(bad)) << bad;
-  }
 }
 
 // A datagram that cannot fit the path's current packet size (1200 bytes unless configured
@@ -140,7 +108,7 @@ TEST(Quic, ADatagramTooBigForThePathDoesNotBlockTheOthers) {
   asio::io_context io;
   Recorder server_side, client_side;
   QuicServer server(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), cert(), server_side);
-  QuicClient client(io, server.local_endpoint(), room_sni("ops"), nullptr, client_side);
+  QuicClient client(io, server.local_endpoint(), proto::room_sni("ops"), nullptr, client_side);
   ASSERT_TRUE(run_until(io, [&] { return client_side.established && server_side.established; }));
   auto& c = client.connection();
   // Within our own limit (1200 bytes a packet), over what such a packet holds with its headers.
@@ -166,8 +134,8 @@ struct TwoLoops {
   std::unique_ptr<QuicClient> client;
   bool connect() {
     server_side.on_up = [this](QuicConnection& c) { to_client = &c; };
-    client = std::make_unique<QuicClient>(client_io, server.local_endpoint(), room_sni("ops"),
-                                          nullptr, client_side);
+    client = std::make_unique<QuicClient>(client_io, server.local_endpoint(),
+                                          proto::room_sni("ops"), nullptr, client_side);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (!(client_side.established && to_client) && std::chrono::steady_clock::now() < deadline) {
       server_io.run_for(std::chrono::milliseconds(2));
@@ -238,7 +206,7 @@ TEST(Quic, ACloseFromInsideAnEventWaitsForNgtcp2AndReachesThePeer) {
     EXPECT_EQ(c.stats().deferred_closes, 1u);
   };
   QuicServer server(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), cert(), server_side);
-  QuicClient client(io, server.local_endpoint(), room_sni("ops"), nullptr, client_side);
+  QuicClient client(io, server.local_endpoint(), proto::room_sni("ops"), nullptr, client_side);
   ASSERT_TRUE(run_until(io, [&] { return client_side.established > 0; }));
   client.connection().send_datagram(std::vector<uint8_t>(40, 'x'));
   ASSERT_TRUE(run_until(io, [&] { return !client_side.closed.empty(); }));
@@ -252,7 +220,7 @@ TEST(Quic, PinnedFingerprintMismatchFailsTheHandshake) {
   Recorder server_side, client_side;
   QuicServer server(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), cert(), server_side);
   QuicClient client(
-      io, server.local_endpoint(), room_sni("ops"), [](const std::string&) { return false; },
+      io, server.local_endpoint(), proto::room_sni("ops"), [](const std::string&) { return false; },
       client_side);
   ASSERT_TRUE(run_until(io, [&] { return !client_side.closed.empty(); }));
   EXPECT_EQ(client_side.established, 0);
@@ -266,7 +234,7 @@ TEST(Quic, HostileInputIsDroppedAndOthersUnaffected) {
   Recorder server_side, client_side;
   QuicServer server(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), cert(), server_side);
   server_side.on_dgram = [](QuicConnection& c, std::span<const uint8_t> d) { c.send_datagram(d); };
-  QuicClient client(io, server.local_endpoint(), room_sni("ops"), {}, client_side);
+  QuicClient client(io, server.local_endpoint(), proto::room_sni("ops"), {}, client_side);
   ASSERT_TRUE(run_until(io, [&] { return client_side.established > 0; }));
 
   udp::socket attacker(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
@@ -340,7 +308,7 @@ TEST(Quic, AFloodOfInitialsFromOneAddressGetsRetriesNotConnections) {
   EXPECT_LE(server.connections(), server.limits().retry_above_per_source);
   EXPECT_GE(server.limits().retries, 9000u);
   // An honest client (another address) is not asked to retry and connects at once.
-  QuicClient client(io, server.local_endpoint(), room_sni("ops"), nullptr, client_side);
+  QuicClient client(io, server.local_endpoint(), proto::room_sni("ops"), nullptr, client_side);
   const auto start = std::chrono::steady_clock::now();
   ASSERT_TRUE(run_until(
       io, [&] { return client_side.established > 0; }, 2000));
@@ -358,8 +326,8 @@ TEST(Quic, ClosedConnectionsAreFreedWithTheirIds) {
   std::vector<std::unique_ptr<QuicClient>> clients;
   for (int i = 0; i < 12; ++i) {
     events.push_back(std::make_unique<Recorder>());
-    clients.push_back(std::make_unique<QuicClient>(io, server.local_endpoint(), room_sni("ops"),
-                                                   nullptr, *events.back()));
+    clients.push_back(std::make_unique<QuicClient>(
+        io, server.local_endpoint(), proto::room_sni("ops"), nullptr, *events.back()));
   }
   ASSERT_TRUE(run_until(io, [&] {
     return std::all_of(events.begin(), events.end(),
@@ -385,7 +353,7 @@ TEST(Quic, AClientAskedToRetryComesBackWithTheTokenAndConnects) {
   QuicServer server(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), cert(), server_side);
   server.limits().retry_above_per_source = 0;  // everyone proves their address
   server_side.on_dgram = [](QuicConnection& c, std::span<const uint8_t> d) { c.send_datagram(d); };
-  QuicClient client(io, server.local_endpoint(), room_sni("ops"), nullptr, client_side);
+  QuicClient client(io, server.local_endpoint(), proto::room_sni("ops"), nullptr, client_side);
   ASSERT_TRUE(run_until(io, [&] { return client_side.established > 0; }));
   // The client sends each handshake packet kHandshakeCopies times: each copy of its first
   // Initial is asked to retry, and the copies of the second (with the token) make one connection.
