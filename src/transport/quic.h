@@ -96,6 +96,23 @@ inline constexpr int kMaxControlCopies = 3;
 // peer that leaves more than this unread is closed.
 inline constexpr uint64_t kMaxUnackedSignalBytes = 1 << 20;
 
+// What a connection needs of the endpoint that owns it (QuicServer or QuicClient): a socket to
+// send its packets on and, for a server, the table that routes connection IDs to it. Given to
+// the connection when it is made.
+class QuicEndpoint {
+ public:
+  virtual void send_packet(QuicConnection& c, std::span<const uint8_t> packet,
+                           const boost::asio::ip::udp::endpoint& to) = 0;
+  // A connection ID issued for c (route packets bearing it to c), or retired.
+  virtual void cid_issued(QuicConnection& c, std::span<const uint8_t> cid) { (void)c, (void)cid; }
+  virtual void cid_retired(QuicConnection& c, std::span<const uint8_t> cid) { (void)c, (void)cid; }
+  // c has closed and may be freed once the current callback has returned.
+  virtual void closed(QuicConnection& c) { (void)c; }
+
+ protected:
+  ~QuicEndpoint() = default;
+};
+
 class QuicConnection {
  public:
   ~QuicConnection();
@@ -126,7 +143,8 @@ class QuicConnection {
   friend struct QuicCallbacks;
   struct Impl;
 
-  QuicConnection(boost::asio::io_context& io, QuicEvents& events, const QuicConfig& config);
+  QuicConnection(boost::asio::io_context& io, QuicEndpoint& endpoint, QuicEvents& events,
+                 const QuicConfig& config);
   int read(const boost::asio::ip::udp::endpoint& local, const boost::asio::ip::udp::endpoint& from,
            std::span<const uint8_t> packet);
   void flush();
@@ -146,12 +164,10 @@ class QuicConnection {
                    int copies);
 
   boost::asio::io_context& io_;
+  QuicEndpoint& endpoint_;
   QuicEvents& events_;
   QuicConfig config_;
   std::unique_ptr<Impl> impl_;
-  std::function<void(std::span<const uint8_t>, const boost::asio::ip::udp::endpoint&)> send_;
-  std::function<void(std::span<const uint8_t>)> on_new_cid_, on_retired_cid_;
-  std::function<void()> on_dead_;  // the server's: this connection is closed, reap it
   boost::asio::steady_timer timer_;
   boost::asio::ip::udp::endpoint remote_;
   std::string sni_;
@@ -175,7 +191,7 @@ struct QuicServerLimits {
 };
 
 // Accepts connections on one UDP socket.
-class QuicServer {
+class QuicServer : private QuicEndpoint {
  public:
   QuicServer(boost::asio::io_context& io, const boost::asio::ip::udp::endpoint& listen,
              const TlsCertificate& cert, QuicEvents& events, QuicConfig config = {});
@@ -194,6 +210,11 @@ class QuicServer {
   void handle(std::span<const uint8_t> packet, const boost::asio::ip::udp::endpoint& from);
 
  private:
+  void send_packet(QuicConnection& c, std::span<const uint8_t> packet,
+                   const boost::asio::ip::udp::endpoint& to) override;
+  void cid_issued(QuicConnection& c, std::span<const uint8_t> cid) override;
+  void cid_retired(QuicConnection& c, std::span<const uint8_t> cid) override;
+  void closed(QuicConnection& c) override;
   void receive();
   void reap();
   void send_retry(const ::ngtcp2_pkt_hd& hd, const boost::asio::ip::udp::endpoint& from);
@@ -227,7 +248,7 @@ class QuicServer {
 
 // One connection to a server. `verify` decides on the server certificate's fingerprint
 // (pinning); returning false fails the handshake.
-class QuicClient {
+class QuicClient : private QuicEndpoint {
  public:
   QuicClient(boost::asio::io_context& io, const boost::asio::ip::udp::endpoint& server,
              const std::string& sni, std::function<bool(const std::string& fingerprint)> verify,
@@ -241,6 +262,8 @@ class QuicClient {
   struct Tls;
 
  private:
+  void send_packet(QuicConnection& c, std::span<const uint8_t> packet,
+                   const boost::asio::ip::udp::endpoint& to) override;
   void receive();
   boost::asio::io_context& io_;
   boost::asio::ip::udp::endpoint server_;

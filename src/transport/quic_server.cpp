@@ -1,0 +1,253 @@
+#include "proto/prometheus.h"
+#include "transport/quic_callbacks.h"
+
+namespace wzp::transport {
+
+struct QuicServer::Tls {
+  gnutls_certificate_credentials_t cred = nullptr;
+  ~Tls() {
+    if (cred) gnutls_certificate_free_credentials(cred);
+  }
+};
+
+QuicServer::QuicServer(asio::io_context& io, const udp::endpoint& listen,
+                       const TlsCertificate& cert, QuicEvents& events, QuicConfig config)
+    : io_(io),
+      socket_(io, listen),
+      out_(io, socket_),
+      events_(events),
+      config_(config),
+      tls_(std::make_unique<Tls>()),
+      buf_(65536) {
+  local_ = socket_.local_endpoint();
+  socket_.non_blocking(true);  // receive() drains what is already queued without blocking
+  // Every member's packets and any flood of junk share this socket's queue: at the default
+  // (about 200 kB, a few hundred packets of kernel bookkeeping) a burst of junk fills it and
+  // the kernel drops members' media with it. 4 MiB, or what net.core.rmem_max allows.
+  boost::system::error_code ignored;
+  socket_.set_option(asio::socket_base::receive_buffer_size(kReceiveBufferBytes), ignored);
+  gnutls_certificate_allocate_credentials(&tls_->cred);
+  gnutls_datum_t c{reinterpret_cast<unsigned char*>(const_cast<char*>(cert.cert_pem.data())),
+                   static_cast<unsigned>(cert.cert_pem.size())};
+  gnutls_datum_t k{reinterpret_cast<unsigned char*>(const_cast<char*>(cert.key_pem.data())),
+                   static_cast<unsigned>(cert.key_pem.size())};
+  if (gnutls_certificate_set_x509_key_mem(tls_->cred, &c, &k, GNUTLS_X509_FMT_PEM) < 0) {
+    throw std::runtime_error("tls: the relay certificate or key does not load");
+  }
+  random_bytes(retry_secret_.data(), retry_secret_.size());
+  receive();
+}
+
+QuicServer::~QuicServer() { stopped_ = true; }
+
+void QuicServer::stop() {
+  stopped_ = true;
+  for (auto& c : conns_) c->close("server shutting down");
+  out_.flush();  // the close frames leave before the socket does
+  boost::system::error_code ec;
+  socket_.close(ec);
+}
+
+void QuicServer::receive() {
+  socket_.async_receive_from(
+      asio::buffer(buf_), from_, [this](const boost::system::error_code& ec, std::size_t n) {
+        if (stopped_ || ec == asio::error::operation_aborted) return;
+        if (!ec) handle({buf_.data(), n}, from_);
+        // Under load more packets are already waiting: take them in this turn (bounded, so that
+        // timers and sends still get their turn) instead of one trip through epoll each. The
+        // packets they trigger leave together, in one sendmmsg.
+        for (int more = 0; more < 32 && !stopped_; ++more) {
+          boost::system::error_code again;
+          const size_t m = socket_.receive_from(asio::buffer(buf_), from_, 0, again);
+          if (again) break;
+          handle({buf_.data(), m}, from_);
+        }
+        reap();
+        receive();
+      });
+}
+
+void QuicServer::handle(std::span<const uint8_t> pkt, const udp::endpoint& from) {
+  // An empty UDP datagram is legal on the wire, and ngtcp2's decoder asserts on one (the
+  // server-receive fuzz target found it): drop it first.
+  if (pkt.empty()) {
+    ++dropped_;
+    return;
+  }
+  ngtcp2_version_cid vc;
+  if (ngtcp2_pkt_decode_version_cid(&vc, pkt.data(), pkt.size(), kCidLen) != 0) {
+    ++dropped_;
+    return;
+  }
+  const std::string_view dcid(reinterpret_cast<const char*>(vc.dcid), vc.dcidlen);
+  if (auto it = by_cid_.find(dcid); it != by_cid_.end()) {
+    if (!it->second->take_bare(pkt)) it->second->read(local_, from, pkt);
+    return;
+  }
+  ngtcp2_pkt_hd hd;
+  if (ngtcp2_accept(&hd, pkt.data(), pkt.size()) != 0) {
+    ++dropped_;  // not an Initial for a new connection: garbage, or for one long gone
+    return;
+  }
+  // Address validation. An Initial costs us a connection and a TLS session until its
+  // handshake ends or times out; one with a spoofed source would cost them for nothing. Past a
+  // few handshakes in progress (from this address, or in all), a new one is first sent a Retry:
+  // only a client that receives at the address it claims can come back with the token.
+  std::optional<ngtcp2_cid> odcid;  // the client's first DCID, when its Retry token checks out
+  if (hd.token.len > 0 && hd.token.base[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY) {
+    ngtcp2_cid o;
+    if (ngtcp2_crypto_verify_retry_token(
+            &o, hd.token.base, hd.token.len, retry_secret_.data(), retry_secret_.size(), hd.version,
+            from.data(), static_cast<ngtcp2_socklen>(from.size()), &hd.dcid,
+            kRetryTokenLifetimeMs * NGTCP2_MILLISECONDS, now_ns()) != 0) {
+      ++limits_.bad_tokens;
+      ++dropped_;
+      return;
+    }
+    odcid = o;
+  }
+  const auto [in_progress, from_source] = half_open(from);
+  if (!odcid &&
+      (from_source >= limits_.retry_above_per_source || in_progress >= limits_.retry_above)) {
+    return send_retry(hd, from);
+  }
+  if (from_source >= limits_.max_half_open_per_source || in_progress >= limits_.max_half_open) {
+    ++limits_.refused;  // even validated: this address (or everyone) has enough in progress
+    ++dropped_;
+    return;
+  }
+  auto conn = std::unique_ptr<QuicConnection>(new QuicConnection(io_, *this, events_, config_));
+  conn->remote_ = from;
+  QuicConnection* c = conn.get();
+  ngtcp2_settings settings;
+  ngtcp2_transport_params params;
+  QuicCallbacks::settings_and_params(config_, settings, params);
+  params.original_dcid = hd.dcid;
+  if (odcid) {
+    // After a Retry: the client's first DCID came back inside the token, and the DCID it uses
+    // now is the one our Retry gave it.
+    params.original_dcid = *odcid;
+    params.retry_scid = hd.dcid;
+    params.retry_scid_present = 1;
+    settings.token = hd.token;
+  }
+  params.stateless_reset_token_present = 1;
+  random_bytes(params.stateless_reset_token, NGTCP2_STATELESS_RESET_TOKENLEN);
+  ngtcp2_cid scid;
+  scid.datalen = kCidLen;
+  random_bytes(scid.data, kCidLen);
+  PathStore p;
+  p.set(local_, from);
+  const auto cb = QuicCallbacks::make(true);
+  if (ngtcp2_conn_server_new(&c->impl_->conn, &hd.scid, &scid, &p.path, hd.version, &cb, &settings,
+                             &params, nullptr, c) != 0) {
+    ++dropped_;
+    return;
+  }
+  c->impl_->session = make_session(true, tls_->cred, &c->impl_->ref);
+  ngtcp2_conn_set_tls_native_handle(c->impl_->conn, c->impl_->session);
+  ngtcp2_conn_set_keep_alive_timeout(c->impl_->conn, config_.keepalive_ms * NGTCP2_MILLISECONDS);
+  add_cid(c, std::string(reinterpret_cast<const char*>(scid.data), scid.datalen));
+  add_cid(c, std::string(dcid));  // the client's first DCID, until it switches to ours
+  conns_.push_back(std::move(conn));
+  c->read(local_, from, pkt);
+}
+
+std::pair<size_t, size_t> QuicServer::half_open(const udp::endpoint& from) const {
+  size_t all = 0, from_source = 0;
+  for (const auto& c : conns_) {
+    if (c->established_ || c->closed_) continue;
+    ++all;
+    from_source += c->remote_.address() == from.address();
+  }
+  return {all, from_source};
+}
+
+std::string QuicServer::metrics_text(const std::string& name) const {
+  std::string out;
+  const auto n = [](uint64_t v) { return static_cast<double>(v); };
+  proto::family(
+      out, (name + "_quic_connections").c_str(), "gauge",
+      "QUIC connections held, in any state (a closed one is freed with the next packets read).",
+      {{"", n(conns_.size())}});
+  proto::family(out, (name + "_quic_connection_ids").c_str(), "gauge",
+                "Connection IDs routed to a connection of ours.", {{"", n(by_cid_.size())}});
+  proto::family(out, (name + "_quic_handshakes_in_progress").c_str(), "gauge",
+                "QUIC connections whose handshake has not finished.",
+                {{"", n(half_open({}).first)}});
+  proto::family(out, (name + "_quic_packets_dropped_total").c_str(), "counter",
+                "UDP packets that were no QUIC packet for a connection of ours or a new one.",
+                {{"", n(dropped_)}});
+  proto::family(out, (name + "_quic_retries_total").c_str(), "counter",
+                "Retry packets sent: a client asked to prove its address first.",
+                {{"", n(limits_.retries)}});
+  proto::family(out, (name + "_quic_initials_refused_total").c_str(), "counter",
+                "New-connection Initials dropped, by reason.",
+                {{R"({reason="bad_token"})", n(limits_.bad_tokens)},
+                 {R"({reason="too_many_in_progress"})", n(limits_.refused)}});
+  return out;
+}
+
+void QuicServer::send_retry(const ngtcp2_pkt_hd& hd, const udp::endpoint& from) {
+  std::array<uint8_t, NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN> token{};
+  ngtcp2_cid scid;
+  scid.datalen = kCidLen;
+  random_bytes(scid.data, kCidLen);
+  const auto tokenlen = ngtcp2_crypto_generate_retry_token(
+      token.data(), retry_secret_.data(), retry_secret_.size(), hd.version, from.data(),
+      static_cast<ngtcp2_socklen>(from.size()), &scid, &hd.dcid, now_ns());
+  std::array<uint8_t, 256> packet{};  // smaller than the Initial it answers: no amplification
+  const auto n = tokenlen < 0 ? -1
+                              : ngtcp2_crypto_write_retry(packet.data(), packet.size(), hd.version,
+                                                          &hd.scid, &scid, &hd.dcid, token.data(),
+                                                          static_cast<size_t>(tokenlen));
+  if (n <= 0) {
+    ++dropped_;
+    return;
+  }
+  ++limits_.retries;
+  out_.queue({packet.data(), static_cast<size_t>(n)}, from);
+}
+
+void QuicServer::send_packet(QuicConnection&, std::span<const uint8_t> packet,
+                             const udp::endpoint& to) {
+  out_.queue(packet, to);
+}
+
+void QuicServer::cid_issued(QuicConnection& c, std::span<const uint8_t> cid) {
+  add_cid(&c, std::string(reinterpret_cast<const char*>(cid.data()), cid.size()));
+}
+
+void QuicServer::cid_retired(QuicConnection& c, std::span<const uint8_t> cid) {
+  const std::string key(reinterpret_cast<const char*>(cid.data()), cid.size());
+  if (auto it = by_cid_.find(key); it != by_cid_.end() && it->second == &c) by_cid_.erase(it);
+  auto& mine = cids_of_[&c];
+  mine.erase(std::remove(mine.begin(), mine.end(), key), mine.end());
+}
+
+void QuicServer::closed(QuicConnection& c) { dead_.push_back(&c); }
+
+// IDs are random (ours) or looked up before a connection is made for them (a client's first
+// DCID), so one never has two owners; removals check the owner all the same.
+void QuicServer::add_cid(QuicConnection* c, std::string cid) {
+  by_cid_[cid] = c;
+  cids_of_[c].push_back(std::move(cid));
+}
+
+// Frees the connections closed since the last call, with their IDs: work only for those.
+void QuicServer::reap() {
+  if (dead_.empty()) return;
+  for (QuicConnection* c : std::exchange(dead_, {})) {
+    if (auto mine = cids_of_.find(c); mine != cids_of_.end()) {
+      for (const auto& cid : mine->second) {
+        if (auto it = by_cid_.find(cid); it != by_cid_.end() && it->second == c) by_cid_.erase(it);
+      }
+      cids_of_.erase(mine);
+    }
+    auto it =
+        std::find_if(conns_.begin(), conns_.end(), [c](const auto& p) { return p.get() == c; });
+    if (it != conns_.end()) conns_.erase(it);
+  }
+}
+
+}  // namespace wzp::transport
