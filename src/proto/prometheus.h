@@ -2,6 +2,8 @@
 // TYPE lines, then its samples. Shared by everything that serves /metrics.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <cstdio>
 #include <initializer_list>
 #include <span>
@@ -79,5 +81,35 @@ inline std::string label_value(const std::string& v) {
   }
   return out;
 }
+
+// A latency histogram observed in one unit (µs for the relay, ms for the bridge) and exposed in
+// seconds: `bounds` in the observed unit, each observation counted in every bucket it fits.
+template <size_t N>
+class LatencyHistogram {
+ public:
+  constexpr LatencyHistogram(std::array<double, N> bounds, double seconds_per_unit)
+      : bounds_(bounds), seconds_per_unit_(seconds_per_unit) {}
+  void observe(double v) {
+    for (size_t b = 0; b < N; ++b) {
+      if (v <= bounds_[b]) ++cumulative_[b];
+    }
+    ++count_;
+    sum_ += v;
+  }
+  uint64_t count() const { return count_; }
+  double sum() const { return sum_; }  // in the observed unit
+  void write(std::string& out, const char* name, const char* help) const {
+    std::array<double, N> seconds{};
+    for (size_t i = 0; i < N; ++i) seconds[i] = bounds_[i] * seconds_per_unit_;
+    histogram(out, name, help, seconds, cumulative_, count_, sum_ * seconds_per_unit_);
+  }
+
+ private:
+  std::array<double, N> bounds_;
+  double seconds_per_unit_;
+  std::array<uint64_t, N> cumulative_{};
+  uint64_t count_ = 0;
+  double sum_ = 0;
+};
 
 }  // namespace wzp::proto

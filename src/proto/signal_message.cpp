@@ -1,4 +1,5 @@
 #include "proto/signal_message.h"
+#include "proto/json_text.h"
 
 #include <concepts>
 #include <limits>
@@ -163,8 +164,7 @@ std::string encode_signal(const SignalMessage& msg) {
   json j = json::object();
   j["type"] = std::string(signal_type(msg));
   std::visit([&](const auto& m) { write_fields(j, m); }, msg);
-  // Invalid UTF-8 in a string field is replaced rather than thrown on.
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  return json_text(j);
 }
 
 Result<SignalMessage> decode_signal(std::string_view json_text) {

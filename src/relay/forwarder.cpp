@@ -1,4 +1,5 @@
 #include "relay/forwarder.h"
+#include "proto/json_text.h"
 
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -58,10 +59,8 @@ void Forwarder::look_up_remote() {
           config_.remote = *r.endpoint;
           remote_known_ = true;
         } else {
-          const std::string line = R"({"event":"remote_lookup_failed","reason":)" +
-                                   nlohmann::json(r.error).dump(
-                                       -1, ' ', false, nlohmann::json::error_handler_t::replace) +
-                                   "}";
+          const std::string line = proto::json_text(
+              nlohmann::ordered_json{{"event", "remote_lookup_failed"}, {"reason", r.error}});
           if (config_.log) {
             config_.log(line);
           } else {
@@ -153,13 +152,9 @@ void Forwarder::shutdown(const std::string& reason) {
 }
 
 void Forwarder::log(const char* event, const Pipe& p, const std::string& reason) {
-  std::string line =
-      std::string("{\"event\":\"") + event + "\",\"pipe\":" + std::to_string(p.serial);
-  if (!reason.empty()) {
-    line += ",\"reason\":";
-    line += nlohmann::json(reason).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  }
-  line += '}';
+  nlohmann::ordered_json j = {{"event", event}, {"pipe", p.serial}};
+  if (!reason.empty()) j["reason"] = reason;
+  const std::string line = proto::json_text(j);
   if (config_.log) {
     config_.log(line);
   } else {

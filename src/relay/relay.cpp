@@ -7,15 +7,12 @@
 #include <nlohmann/json.hpp>
 
 #include "proto/frame_tag.h"
+#include "proto/json_text.h"
 #include "proto/room_name.h"
 
 namespace wzp::relay {
 
 namespace {
-
-std::string json_string(const std::string& text) {
-  return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
 
 uint64_t system_wall_ms() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -75,7 +72,7 @@ void Relay::connected(Peer& p, const std::string& sni, const std::string& from) 
   s->serial = ++last_serial_;
   s->last_active_ms = scheduler_.now_ms();
   s->room = sni;
-  log("connect", *s, ",\"from\":" + json_string(from));
+  log("connect", *s, {{"from", from}});
   sessions_[&p] = std::move(s);
 }
 
@@ -91,7 +88,7 @@ bool Relay::datagram(Peer& p, std::span<const uint8_t> d) {
   // one misbehaving member cannot drown the others.
   const uint64_t now = scheduler_.now_ms();
   if (!admit(s->bucket, config_.rate, now, stats_.dropped_rate, stats_.cut_off, [&] {
-        log("cut_off", *s, ",\"over_rate\":" + std::to_string(s->bucket.over_rate()));
+        log("cut_off", *s, {{"over_rate", s->bucket.over_rate()}});
         hangup(*s, "packet rate exceeded");
       })) {
     return false;
@@ -157,8 +154,7 @@ void Relay::stream(Peer& p, std::span<const uint8_t> d) {
 bool Relay::admit_signal(Session& s) {
   return admit(s.signal_bucket, kSignalRate, scheduler_.now_ms(), stats_.signal_rate_dropped,
                stats_.cut_off, [&] {
-                 log("cut_off", s,
-                     ",\"signal_over_rate\":" + std::to_string(s.signal_bucket.over_rate()));
+                 log("cut_off", s, {{"signal_over_rate", s.signal_bucket.over_rate()}});
                  hangup(s, "signalling rate exceeded");
                });
 }
@@ -173,11 +169,10 @@ void Relay::authorized(uint64_t serial, const AuthVerdict& v) {
   if (auto refused = gate_.settle(*s, v)) {
     using R = AuthVerdict::Result;
     log("auth", *s,
-        std::string(",\"result\":\"") + (v.result == R::kRefused ? "refused" : "unavailable") +
-            "\",\"reason\":" + json_string(v.reason));
+        {{"result", v.result == R::kRefused ? "refused" : "unavailable"}, {"reason", v.reason}});
     return hangup(*s, *refused);
   }
-  log("auth", *s, R"(,"result":"valid")");
+  log("auth", *s, {{"result", "valid"}});
   auto held = std::move(s->held);
   s->held.clear();
   for (const auto& m : held) {
@@ -191,7 +186,7 @@ void Relay::handle(Session& s, const proto::SignalMessage& msg) {
     if (*alive) authorized(serial, v);
   });
   if (step.kind == AuthGate::Step::Kind::kRefuse) {
-    if (!step.log_result.empty()) log("auth", s, ",\"result\":\"" + step.log_result + "\"");
+    if (!step.log_result.empty()) log("auth", s, {{"result", step.log_result}});
     return hangup(s, step.reason);
   }
   if (step.kind == AuthGate::Step::Kind::kWait) return;
@@ -199,7 +194,7 @@ void Relay::handle(Session& s, const proto::SignalMessage& msg) {
   if (const auto* hello = std::get_if<proto::FederationHello>(&msg)) {
     if (!s.peer_relay) {
       s.peer_relay = true;
-      log("peer_relay", s, ",\"relay_id\":" + json_string(hello->relay_id));
+      log("peer_relay", s, {{"relay_id", hello->relay_id}});
     }
     return;
   }
@@ -245,7 +240,7 @@ void Relay::on_sender_key(Session& s, const proto::SenderKey& key) {
   if (key.from != s.info.fingerprint || key.session_id != s.info.session_id ||
       key.identity_pub != s.info.identity_pub) {
     ++stats_.forged_sender_keys;
-    log("forged_sender_key", s, ",\"claimed_session\":" + std::to_string(key.session_id));
+    log("forged_sender_key", s, {{"claimed_session", key.session_id}});
     return hangup(s, "SenderKey for another member's session or identity");
   }
   rooms_.forward_sender_key(s, key);
@@ -256,7 +251,7 @@ void Relay::join(Session& s, const proto::CallOffer& offer) {
   auto answered = crypto::answer_offer(identity_, offer, std::nullopt, replay_, "good");
   if (!answered) {
     ++stats_.handshakes_failed;
-    log("handshake_failed", s, ",\"reason\":" + json_string(std::string(answered.error().what)));
+    log("handshake_failed", s, {{"reason", std::string(answered.error().what)}});
     return hangup(s, std::string("handshake failed: ") + std::string(answered.error().what));
   }
   // What the member puts in everyone's RoomUpdate is bounded: a 60 KB name would make every
@@ -303,9 +298,7 @@ void Relay::join(Session& s, const proto::CallOffer& offer) {
   // probes; what the others send meanwhile (a round trip on an open path) is not forwarded.
   s.peer->send_probe_train(proto::tag_byte(proto::FrameTag::kProbe), kJoinProbeBytes);
   s.joined = true;
-  log("join", s,
-      ",\"fingerprint\":\"" + s.info.fingerprint +
-          "\",\"members\":" + std::to_string(rooms_.members(s.room) + 1));
+  log("join", s, {{"fingerprint", s.info.fingerprint}, {"members", rooms_.members(s.room) + 1}});
   rooms_.add(s, scheduler_.now_ms());
 }
 
@@ -333,13 +326,13 @@ void Relay::narrow_path(Peer& p) {
 
 void Relay::leave(Session& s) {
   if (!s.joined) return;
-  log("leave", s, ",\"fingerprint\":\"" + s.info.fingerprint + "\"");
+  log("leave", s, {{"fingerprint", s.info.fingerprint}});
   s.joined = false;
   rooms_.remove(s);
 }
 
 void Relay::hangup(Session& s, const std::string& reason) {
-  log("hangup", s, ",\"reason\":" + json_string(reason));
+  log("hangup", s, {{"reason", reason}});
   s.send(proto::Hangup{std::nullopt, reason});
   leave(s);
   s.peer->close(reason);
@@ -424,19 +417,18 @@ void Relay::shutdown(const std::string& reason) {
   }
 }
 
-void Relay::log(const char* event, const Session& s, const std::string& extra) {
-  // Room names are hashes (hex) and fingerprints hex-and-colons; free text goes through
-  // json_string(), since a reason can quote what a client sent.
-  std::string line = std::string("{\"event\":\"") + event +
-                     "\",\"session\":" + std::to_string(s.id) + ",\"room\":" + json_string(s.room);
+void Relay::log(const char* event, const Session& s, const nlohmann::ordered_json& extra) {
+  nlohmann::ordered_json line = {{"event", event}, {"session", s.id}, {"room", s.room}};
+  // The names the relay knows (from its access lists) beside their hash.
   if (const auto name = room_names_.find(s.room); name != room_names_.end()) {
-    line += ",\"room_name\":" + json_string(name->second);
+    line["room_name"] = name->second;
   }
-  line += extra + "}";
+  for (const auto& [key, value] : extra.items()) line[key] = value;
+  const std::string text = proto::json_text(line);
   if (config_.log) {
-    config_.log(line);
+    config_.log(text);
   } else {
-    std::fprintf(stderr, "%s\n", line.c_str());
+    std::fprintf(stderr, "%s\n", text.c_str());
   }
 }
 

@@ -26,6 +26,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "crypto/handshake.h"
 #include "crypto/identity.h"
 #include "proto/room_name.h"
@@ -106,8 +108,8 @@ class Relay {
   void hangup(Session& s, const std::string& reason);
   void arm_sweep();
   void sweep_idle();
-  // {"event":..., "session":..., "room":..., plus extra fields} as one line.
-  void log(const char* event, const Session& s, const std::string& extra_json = {});
+  // {"event":..., "session":..., "room":..., plus the extra fields} as one line.
+  void log(const char* event, const Session& s, const nlohmann::ordered_json& extra = {});
 
   // The size of each probe in the train sent right after a member joins (see join()).
   static constexpr size_t kJoinProbeBytes = 640;

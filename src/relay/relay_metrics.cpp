@@ -116,12 +116,8 @@ std::string Relay::metrics_text() const {
   family(out, "wzp_relay_direct_calls", "gauge",
          "Direct calls the relay tracks: ringing, or connected and not yet hung up.",
          {{"", n(calls_.calls())}});
-  // The histogram: cumulative buckets (each datagram counted in every bucket it fits).
-  std::array<double, std::size(RelayStats::kLatencyBucketsUs)> bounds{};
-  for (size_t i = 0; i < bounds.size(); ++i) bounds[i] = RelayStats::kLatencyBucketsUs[i] / 1e6;
-  proto::histogram(out, "wzp_relay_forward_latency_seconds",
-                   "Arrival to last copy handed to the transport.", bounds, st.latency_buckets,
-                   st.latency_count, st.latency_sum_us / 1e6);
+  st.latency.write(out, "wzp_relay_forward_latency_seconds",
+                   "Arrival to last copy handed to the transport.");
   return out;
 }
 

@@ -39,7 +39,7 @@ void RelayServer::on_datagram(transport::QuicConnection& c, std::span<const uint
   }
   const auto start = std::chrono::steady_clock::now();
   if (relay_.datagram(*p, d)) {
-    relay_.stats().note_latency(
+    relay_.stats().latency.observe(
         std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
             .count());
   }

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <iterator>
 
+#include "proto/prometheus.h"
+
 namespace wzp::relay {
 
 struct RelayStats {
@@ -29,18 +31,7 @@ struct RelayStats {
   uint64_t signal_datagrams_in = 0, signal_datagrams_stale = 0, dropped_bad_signal = 0;
   uint64_t signal_datagrams_out = 0;
   // Time from a datagram's arrival to its last copy handed to the transport, microseconds.
-  static constexpr double kLatencyBucketsUs[] = {5, 10, 25, 50, 100, 250, 1000};
-  uint64_t latency_buckets[std::size(kLatencyBucketsUs)] = {};
-  uint64_t latency_count = 0;
-  double latency_sum_us = 0;
-
-  void note_latency(double us) {
-    for (size_t b = 0; b < std::size(kLatencyBucketsUs); ++b) {
-      if (us <= kLatencyBucketsUs[b]) ++latency_buckets[b];
-    }
-    ++latency_count;
-    latency_sum_us += us;
-  }
+  proto::LatencyHistogram<7> latency{{5, 10, 25, 50, 100, 250, 1000}, 1e-6};
 };
 
 }  // namespace wzp::relay

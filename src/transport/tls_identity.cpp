@@ -15,6 +15,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "proto/hex.h"
+
 namespace wzp::transport {
 namespace {
 
@@ -57,13 +59,7 @@ std::string fingerprint_of_pem(const std::string& pem) {
 std::string der_fingerprint(const unsigned char* der, size_t len) {
   unsigned char hash[32];
   check(gnutls_hash_fast(GNUTLS_DIG_SHA256, der, len, hash), "sha256");
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : hash) {
-    out += kHex[b >> 4];
-    out += kHex[b & 15];
-  }
-  return out;
+  return proto::to_hex(hash);
 }
 
 TlsCertificate generate_certificate(const std::string& common_name) {

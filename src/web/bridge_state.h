@@ -39,7 +39,6 @@ struct WebBridge::Impl : std::enable_shared_from_this<Impl> {
     return transport::KnownRelays::trusted(known.check(relay, fp));
   }
   static std::string metrics(const Impl& b);
-  void record_latency(double ms);
 };
 
 // An accepted connection: HTTP (the page, its files, /metrics) and the upgrade to a WebSocket.

@@ -5,6 +5,7 @@
 
 #include "client/room_call.h"
 #include "client/signal_session.h"
+#include "proto/json_text.h"
 #include "proto/quality_profile.h"
 #include "transport/endpoint.h"
 #include "web/control_message.h"
@@ -44,8 +45,7 @@ Participant::Participant(std::shared_ptr<WebBridge::Impl> bridge, JoinRequest jo
 }
 
 void Participant::log(const json& j) const {
-  if (bridge_->config.log)
-    bridge_->config.log(j.dump(-1, ' ', false, json::error_handler_t::replace));
+  if (bridge_->config.log) bridge_->config.log(proto::json_text(j));
 }
 
 void Participant::close(const std::string& reason) {
@@ -153,7 +153,7 @@ void Participant::start_call() {
     if (frames_.empty()) return false;
     const Frame& f = frames_.front();
     std::copy(f.pcm.begin(), f.pcm.end(), pcm.begin());
-    bridge_->record_latency(
+    bridge_->stats.latency.observe(
         std::chrono::duration<double, std::milli>(Clock::now() - f.arrived).count());
     frames_.pop_front();
     return true;
@@ -246,8 +246,6 @@ void Participant::tick() {
   });
 }
 
-void Participant::send(const json& j) {
-  out_.text(j.dump(-1, ' ', false, json::error_handler_t::replace));
-}
+void Participant::send(const json& j) { out_.text(proto::json_text(j)); }
 
 }  // namespace wzp::web

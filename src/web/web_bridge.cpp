@@ -43,14 +43,6 @@ void WebBridge::Impl::accept() {
   });
 }
 
-void WebBridge::Impl::record_latency(double ms) {
-  for (size_t b = 0; b < std::size(BridgeStats::kLatencyBucketsMs); ++b) {
-    if (ms <= BridgeStats::kLatencyBucketsMs[b]) ++stats.latency_buckets[b];
-  }
-  ++stats.latency_count;
-  stats.latency_sum_ms += ms;
-}
-
 std::string WebBridge::Impl::metrics(const Impl& b) {
   using proto::family;
   const auto& st = b.stats;
@@ -73,11 +65,8 @@ std::string WebBridge::Impl::metrics(const Impl& b) {
           {R"({reason="origin"})", n(st.errors_origin)}});
   family(out, "wzp_web_http_requests_total", "counter", "HTTP requests (pages, files, metrics).",
          {{"", n(st.http_requests)}});
-  std::array<double, std::size(BridgeStats::kLatencyBucketsMs)> bounds{};
-  for (size_t i = 0; i < bounds.size(); ++i) bounds[i] = BridgeStats::kLatencyBucketsMs[i] / 1000;
-  proto::histogram(out, "wzp_web_bridge_latency_seconds",
-                   "A browser frame's wait from arrival to the encoder taking it.", bounds,
-                   st.latency_buckets, st.latency_count, st.latency_sum_ms / 1000);
+  st.latency.write(out, "wzp_web_bridge_latency_seconds",
+                   "A browser frame's wait from arrival to the encoder taking it.");
   return out;
 }
 

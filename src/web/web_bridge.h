@@ -20,6 +20,8 @@
 #include <set>
 #include <string>
 
+#include "proto/prometheus.h"
+
 namespace wzp::web {
 
 struct BridgeConfig {
@@ -46,11 +48,8 @@ struct BridgeStats {
   uint64_t errors_bad_frame = 0, errors_bad_control = 0, errors_flood = 0, errors_full = 0;
   uint64_t errors_origin = 0;  // WebSocket handshakes from another site's page, refused
   uint64_t http_requests = 0, not_found = 0;
-  // Browser frame arrival to the encoder taking it (queue wait), microseconds.
-  static constexpr double kLatencyBucketsMs[] = {5, 10, 20, 40, 80, 160};
-  uint64_t latency_buckets[std::size(kLatencyBucketsMs)] = {};
-  uint64_t latency_count = 0;
-  double latency_sum_ms = 0;
+  // Browser frame arrival to the encoder taking it (queue wait), milliseconds.
+  proto::LatencyHistogram<6> latency{{5, 10, 20, 40, 80, 160}, 1e-3};
 };
 
 class WebBridge {
