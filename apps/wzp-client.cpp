@@ -21,6 +21,7 @@
 #include <sstream>
 
 #include "cli.h"
+#include "client/direct_call.h"
 #include "client/echo_probe.h"
 #include "client/jitter_sweep.h"
 #include "client/live_audio.h"
@@ -467,35 +468,66 @@ int main(int argc, char** argv) {
   wzp::transport::AsioScheduler scheduler(io);
   wzp::client::QuicSignalConnector connector(io, {token, pin});
   std::unique_ptr<wzp::client::SignalSession> session;
-  std::string call_id, incoming_id, incoming_from;
-  std::string call_peer;  // the other party's fingerprint: the private room must hold only it
-  bool registered_once = false;
-  const auto start_call = [&](const std::string& private_room) {
-    const auto at_ep = wzp::transport::parse_address(current_relay);
-    auto o = opt;
-    o.room = call_room = private_room;
-    o.secret.reset();  // the relay names the private room and admits the two parties only
-    call_access = " (private: the relay admits the two parties only)";
-    o.expect = {call_peer};  // a direct call's room holds exactly the peer we called or answered
-    call = std::make_unique<wzp::client::RoomCall>(io, *at_ep.address, *identity, o, source, sink);
-    say("call connected in room " + private_room);
-  };
   std::vector<std::unique_ptr<wzp::client::RoomCall>> ended;  // kept until exit: goodbyes in flight
-  const auto end_call = [&](const std::string& why) {
-    if (!call) return;
-    call->hang_up();
-    say("call ended: " + why);
-    call_id.clear();
-    ended.push_back(std::move(call));
-  };
+  bool registered_once = false;
+  // The direct-call flow (client/direct_call.h): calls become a RoomCall in the private room
+  // the relay names, expecting the one peer.
+  wzp::client::DirectCallFlow calls(
+      {.send = [&](const wzp::proto::SignalMessage& m) { return session && session->send(m); },
+       .start_call =
+           [&](const std::string& private_room, const std::string& peer) {
+             const auto at_ep = wzp::transport::parse_address(current_relay);
+             auto o = opt;
+             o.room = call_room = private_room;
+             o.secret.reset();  // the relay names the private room and admits the two only
+             call_access = " (private: the relay admits the two parties only)";
+             o.expect = {peer};  // exactly the peer we called or answered
+             call = std::make_unique<wzp::client::RoomCall>(io, *at_ep.address, *identity, o,
+                                                            source, sink);
+             say("call connected in room " + private_room);
+           },
+       .end_call =
+           [&](const std::string& why) {
+             if (!call) return;
+             call->hang_up();
+             say("call ended: " + why);
+             ended.push_back(std::move(call));
+           },
+       .on_event =
+           [&](const wzp::client::DirectCallEvent& e) {
+             using K = wzp::client::DirectCallEvent::Kind;
+             switch (e.kind) {
+               case K::kCalling:
+                 say("calling " + e.peer);
+                 break;
+               case K::kIncoming:
+                 say("incoming call from " + e.peer +
+                     (e.display_name.empty() ? std::string() : " (" + e.display_name + ")") +
+                     (auto_answer ? "; answering" : "; type 'answer' or 'decline'"));
+                 break;
+               case K::kRinging:
+                 say("ringing");
+                 break;
+               case K::kDeclined:
+                 say("call declined" + (e.reason.empty() ? std::string() : ": " + e.reason));
+                 break;
+               case K::kOtherEnded:
+                 say("call " + e.call_id + " ended: " + e.reason);
+                 break;
+               case K::kConnected:
+               case K::kEnded:
+                 break;  // said by start_call and end_call
+             }
+           },
+       .new_call_id =
+           [] {
+             uint8_t r[8];
+             randombytes_buf(r, sizeof r);
+             return wzp::proto::to_hex(r);
+           }},
+      auto_answer);
   const auto place_call = [&](const std::string& to) {
-    call_peer = to;
-    uint8_t r[8];
-    randombytes_buf(r, sizeof r);
-    call_id = wzp::proto::to_hex(r);
-    session->send(wzp::proto::DirectCallOffer{call_id, to, std::nullopt,
-                                              name.empty() ? std::nullopt : std::optional(name)});
-    say("calling " + to);
+    calls.place(to, name.empty() ? std::nullopt : std::optional(name));
   };
   if (do_register) {
     session = std::make_unique<wzp::client::SignalSession>(
@@ -523,34 +555,7 @@ int main(int argc, char** argv) {
               break;
           }
         },
-        [&](const wzp::proto::SignalMessage& m) {
-          if (const auto* offer = std::get_if<wzp::proto::DirectCallOffer>(&m)) {
-            incoming_id = offer->call_id;
-            incoming_from = offer->from.value_or("?");
-            call_peer = incoming_from;
-            say("incoming call from " + incoming_from +
-                (offer->display_name ? " (" + *offer->display_name + ")" : std::string()) +
-                (auto_answer ? "; answering" : "; type 'answer' or 'decline'"));
-            if (auto_answer)
-              session->send(
-                  wzp::proto::DirectCallAnswer{incoming_id, true, std::nullopt, std::nullopt});
-          } else if (std::holds_alternative<wzp::proto::CallRinging>(m)) {
-            say("ringing");
-          } else if (const auto* ans = std::get_if<wzp::proto::DirectCallAnswer>(&m)) {
-            if (ans->accept && ans->room) {
-              call_id = ans->call_id;
-              start_call(*ans->room);
-            } else {
-              say("call declined" + (ans->reason ? ": " + *ans->reason : std::string()));
-            }
-          } else if (const auto* h = std::get_if<wzp::proto::Hangup>(&m)) {
-            if (h->call_id && *h->call_id == call_id) {
-              end_call("hung up by the other side (" + h->reason + ")");
-            } else if (h->call_id) {
-              say("call " + *h->call_id + " ended: " + h->reason);
-            }
-          }
-        });
+        [&](const wzp::proto::SignalMessage& m) { calls.on_message(m); });
     session->register_relay(relay);
   }
   // Commands on stdin (--register): relay HOST:PORT, call FP, answer, decline, hangup, quit.
@@ -567,39 +572,37 @@ int main(int argc, char** argv) {
   }
   boost::asio::streambuf in_buf;
   std::function<void()> read_command = [&] {
-    boost::asio::async_read_until(
-        in, in_buf, '\n', [&](const boost::system::error_code& ec, size_t) {
-          if (ec) return;
-          std::istream is(&in_buf);
-          std::string line, verb, arg;
-          std::getline(is, line);
-          std::istringstream words(line);
-          words >> verb >> arg;
-          if (verb == "relay" && !arg.empty()) {
-            const auto to = wzp::transport::parse_address(arg);
-            if (!to.address) {
-              say("relay " + to.error);
-            } else {
-              current_relay = arg;
-              session->register_relay(arg);
-              if (call) call->move_to(*to.address);
-              say("moving to " + arg);
-            }
-          } else if (verb == "call" && !arg.empty()) {
-            place_call(arg);
-          } else if ((verb == "answer" || verb == "decline") && !incoming_id.empty()) {
-            session->send(wzp::proto::DirectCallAnswer{incoming_id, verb == "answer", std::nullopt,
-                                                       std::nullopt});
-          } else if (verb == "hangup" && call) {
-            session->send(wzp::proto::Hangup{call_id, "bye"});
-            end_call("hung up");
-          } else if (verb == "quit") {
-            stopping = true;
-          } else if (!verb.empty()) {
-            say("unknown command '" + verb + "'");
-          }
-          read_command();
-        });
+    boost::asio::async_read_until(in, in_buf, '\n',
+                                  [&](const boost::system::error_code& ec, size_t) {
+                                    if (ec) return;
+                                    std::istream is(&in_buf);
+                                    std::string line, verb, arg;
+                                    std::getline(is, line);
+                                    std::istringstream words(line);
+                                    words >> verb >> arg;
+                                    if (verb == "relay" && !arg.empty()) {
+                                      const auto to = wzp::transport::parse_address(arg);
+                                      if (!to.address) {
+                                        say("relay " + to.error);
+                                      } else {
+                                        current_relay = arg;
+                                        session->register_relay(arg);
+                                        if (call) call->move_to(*to.address);
+                                        say("moving to " + arg);
+                                      }
+                                    } else if (verb == "call" && !arg.empty()) {
+                                      place_call(arg);
+                                    } else if (verb == "answer" || verb == "decline") {
+                                      calls.answer(verb == "answer");
+                                    } else if (verb == "hangup" && calls.in_call()) {
+                                      calls.hang_up("hung up");
+                                    } else if (verb == "quit") {
+                                      stopping = true;
+                                    } else if (!verb.empty()) {
+                                      say("unknown command '" + verb + "'");
+                                    }
+                                    read_command();
+                                  });
   };
   if (commands && in.is_open()) read_command();
 
@@ -737,7 +740,7 @@ int main(int argc, char** argv) {
   }
   if (tty) std::cout << "\n";
   const auto final_status = call ? call->status() : wzp::client::RoomCallStatus{};
-  if (session && call) session->send(wzp::proto::Hangup{call_id, "bye"});
+  if (session && calls.in_call()) session->send(wzp::proto::Hangup{calls.call_id(), "bye"});
   if (call) call->hang_up();
   if (session) session->deregister();
   io.run_for(std::chrono::milliseconds(200));

@@ -44,7 +44,7 @@ RoomCall::RoomCall(boost::asio::io_context& io, transport::Peer relay,
       sink_(std::move(sink)),
       timer_(io),
       start_(std::chrono::steady_clock::now()),
-      redial_(io),
+      scheduler_(io),
       pcm_(kPcmFrame),
       mix_(kPcmFrame),
       part_(kPcmFrame) {
@@ -90,7 +90,6 @@ RoomCall::~RoomCall() {
 
 // A fresh connection, handshake and sender key; everything tied to the old session goes.
 void RoomCall::dial() {
-  redial_pending_ = false;
   drop_probe();
   if (quic_) {
     std::shared_ptr<transport::QuicClient> old(std::move(quic_));
@@ -142,23 +141,16 @@ void RoomCall::connect() {
 void RoomCall::lost(const std::string& reason) {
   joined_ = false;
   wire_.conn = nullptr;
-  if (hung_up_ || failed_ || redial_pending_) return;
-  if (!ever_joined_ && attempt_ == 0 && !reason.empty()) closed_reason_ = reason;
-  const uint64_t delay = SignalSession::kBackoffMs[std::min<size_t>(
-      attempt_, std::size(SignalSession::kBackoffMs) - 1)];
-  ++attempt_;
-  redial_pending_ = true;
-  redial_.expires_after(std::chrono::milliseconds(delay));
-  redial_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
-    if (!ec && *alive) dial();
-  });
+  if (hung_up_ || failed_ || redial_.due()) return;
+  if (!ever_joined_ && redial_.taken() == 0 && !reason.empty()) closed_reason_ = reason;
+  redial_.next();
 }
 
 void RoomCall::move_to(const boost::asio::ip::udp::endpoint& relay) {
   relay_ = relay;
   relay_name_.reset();
-  attempt_ = 0;
   redial_.cancel();
+  redial_.reset();
   dial();
 }
 
@@ -166,8 +158,8 @@ void RoomCall::move_to(const transport::Address& relay) {
   auto peer = transport::peer_of(relay);
   if (!peer.name) relay_ = peer.endpoint;
   relay_name_ = std::move(peer.name);
-  attempt_ = 0;
   redial_.cancel();
+  redial_.reset();
   dial();
 }
 
@@ -511,10 +503,10 @@ void RoomCall::check_liveness() {
     lost("no answer looking up " + relay_name_->host);
     return;
   }
-  if (hung_up_ || failed_ || redial_pending_ || !quic_) return;
+  if (hung_up_ || failed_ || redial_.due() || !quic_) return;
   // The backoff starts over only once a connection has held for a while: a relay that takes
   // us in and drops us at once is not dialled again in a tight loop.
-  if (joined_ && attempt_ > 0 && t - joined_at_ > std::chrono::seconds(5)) attempt_ = 0;
+  if (joined_ && redial_.taken() > 0 && t - joined_at_ > std::chrono::seconds(5)) redial_.reset();
   if (!joined_) {
     drop_probe();
     if (t - dialled_ > std::chrono::seconds(3)) {
@@ -548,7 +540,7 @@ void RoomCall::check_liveness() {
                        [this, alive = alive_, dial = dials_](const transport::EndpointResult& r) {
                          if (!*alive) return;
                          probe_lookup_ = false;
-                         if (dial != dials_ || !quic_ || !joined_ || redial_pending_) return;
+                         if (dial != dials_ || !quic_ || !joined_ || redial_.due()) return;
                          if (r.endpoint && *r.endpoint != relay_) {
                            quic_->connection().close("relay moved");
                            lost("the relay's name now points to another address");

@@ -30,8 +30,10 @@
 #include "crypto/handshake.h"
 #include "crypto/identity.h"
 #include "crypto/sender_keys.h"
+#include "proto/redial_schedule.h"
 #include "proto/room_name.h"
 #include "proto/signal_framing.h"
+#include "transport/asio_scheduler.h"
 #include "transport/endpoint.h"
 #include "transport/quic.h"
 
@@ -230,7 +232,7 @@ class RoomCall : public transport::QuicEvents {
   uint64_t signal_datagrams_sent_ = 0, directives_by_datagram_ = 0;
   bool joined_ = false, failed_ = false, hung_up_ = false;
   bool ever_joined_ = false, muted_ = false;
-  uint32_t attempt_ = 0, reconnects_ = 0;
+  uint32_t reconnects_ = 0;
   uint64_t keys_refused_ = 0;  // SenderKeys that did not open or named another member's session
   uint64_t rotated_at_ = 0;    // now_ms() of our key's last rotation
   std::optional<uint32_t> my_session_;  // the relay's id for this connection's session
@@ -241,8 +243,9 @@ class RoomCall : public transport::QuicEvents {
   bool our_old_session(const proto::Participant& p) const;
   crypto::PeerDirectory directory_;  // names seen with their fingerprints, for changes
   std::deque<std::pair<std::string, double>> volumes_;  // set_volume's, oldest first
-  boost::asio::steady_timer redial_;
-  bool redial_pending_ = false;
+  // The redial after a loss, on the schedule the signalling session follows too.
+  transport::AsioScheduler scheduler_;
+  proto::RedialSchedule redial_{scheduler_, [this] { dial(); }};
   std::chrono::steady_clock::time_point dialled_{}, heard_{}, joined_at_{}, probed_at_{};
   std::unique_ptr<Probe> probe_;
   std::string closed_reason_;

@@ -19,12 +19,8 @@ SignalSession::SignalSession(const crypto::Identity& identity, SignalConnector& 
 
 SignalSession::~SignalSession() {
   *alive_ = false;
-  if (timer_) scheduler_.cancel(timer_);
+  redial_.cancel();
   teardown();
-}
-
-uint64_t SignalSession::backoff(uint32_t attempt) {
-  return kBackoffMs[std::min<size_t>(attempt, std::size(kBackoffMs) - 1)];
 }
 
 void SignalSession::register_relay(const std::string& relay) {
@@ -32,13 +28,8 @@ void SignalSession::register_relay(const std::string& relay) {
   desired_ = relay;
   if (supervisor_) {
     // A supervisor is waiting out a backoff: let it retarget now, with a fresh schedule.
-    if (timer_) scheduler_.cancel(timer_);
     teardown();
-    attempt_ = 0;
-    auto alive = alive_;
-    timer_ = scheduler_.call_after(0, [this, alive] {
-      if (*alive) supervise();
-    });
+    redial_.restart();
     return;
   }
   teardown();
@@ -47,8 +38,7 @@ void SignalSession::register_relay(const std::string& relay) {
 
 void SignalSession::deregister() {
   desired_.reset();
-  if (timer_) scheduler_.cancel(timer_);
-  timer_ = 0;
+  redial_.cancel();
   supervisor_ = false;
   teardown();
   emit({SignalEvent::Kind::kDeregistered});
@@ -117,8 +107,8 @@ void SignalSession::on_connected(uint64_t gen, const std::string& relay,
            }
            registered_ = true;
            supervisor_ = false;  // done: the connection's own loop owns it from here
-           if (timer_) scheduler_.cancel(timer_);
-           timer_ = 0;
+           redial_.cancel();
+           redial_.reset();
            emit({SignalEvent::Kind::kRegistered, conn_relay_, 0, 0, identity_.fingerprint()});
            return;
          }
@@ -137,13 +127,9 @@ void SignalSession::on_lost(uint64_t gen, const std::string&) {
   if (!desired_) return;
   if (supervisor_) {
     // This attempt failed: wait out the next step of the backoff.
-    ++attempt_;
-    const uint64_t delay = backoff(attempt_);
-    emit({SignalEvent::Kind::kReconnecting, supervisor_target_, attempt_ + 1, delay});
-    auto alive = alive_;
-    timer_ = scheduler_.call_after(delay, [this, alive] {
-      if (*alive) supervise();
-    });
+    if (const auto step = redial_.next()) {
+      emit({SignalEvent::Kind::kReconnecting, supervisor_target_, step->attempt, step->delay_ms});
+    }
     return;
   }
   start_supervisor();
@@ -151,21 +137,19 @@ void SignalSession::on_lost(uint64_t gen, const std::string&) {
 
 void SignalSession::start_supervisor() {
   supervisor_ = true;
-  attempt_ = 0;
   supervisor_target_ = *desired_;
-  emit({SignalEvent::Kind::kReconnecting, supervisor_target_, 1, 0});
-  supervise();  // the first try is immediate
+  redial_.reset();
+  const auto step = redial_.restart();  // the first try is immediate
+  emit({SignalEvent::Kind::kReconnecting, supervisor_target_, step.attempt, step.delay_ms});
 }
 
 void SignalSession::supervise() {
-  timer_ = 0;
   if (!desired_ || registered_) {  // deregistered, or another path got there first
     supervisor_ = false;
     return;
   }
   if (*desired_ != supervisor_target_) {  // the user picked another relay meanwhile
     supervisor_target_ = *desired_;
-    attempt_ = 0;
     emit({SignalEvent::Kind::kReconnecting, supervisor_target_, 1, 0});
   }
   if (connecting_) return;  // an attempt is already in flight; its outcome drives us on

@@ -5,9 +5,9 @@
 // "the user asked to be idle" — which is what tells a dropped connection (retry) apart from a
 // deregistration (stop). When the connection ends unexpectedly while a relay is desired, one
 // reconnect supervisor runs (never two): it tries at once, then after 1, 2, 4, 8, 15, 30, 30,
-// ... seconds, never giving up; before each try it stops if the user deregistered or another
-// path re-registered, and if the user picked another relay it resets the backoff and targets
-// that one. Every transition is reported as an event.
+// ... seconds, never giving up (proto::RedialSchedule, the one a call follows too); before each try
+// it stops if the user deregistered or another path re-registered, and if the user picked another
+// relay it resets the backoff and targets that one. Every transition is reported as an event.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "crypto/identity.h"
+#include "proto/redial_schedule.h"
 #include "proto/scheduler.h"
 #include "proto/signal_message.h"
 
@@ -56,8 +57,6 @@ struct SignalEvent {
 
 class SignalSession {
  public:
-  static constexpr uint64_t kBackoffMs[] = {0, 1000, 2000, 4000, 8000, 15000, 30000};
-
   SignalSession(const crypto::Identity& identity, SignalConnector& connector,
                 proto::Scheduler& scheduler, std::function<void(const SignalEvent&)> on_event,
                 std::function<void(const proto::SignalMessage&)> on_message = {});
@@ -82,7 +81,6 @@ class SignalSession {
   void teardown();
   void start_supervisor();
   void supervise();
-  static uint64_t backoff(uint32_t attempt);
   void emit(SignalEvent e) {
     if (on_event_) on_event_(e);
   }
@@ -103,9 +101,8 @@ class SignalSession {
 
   bool supervisor_ = false;
   std::string supervisor_target_;
-  uint32_t attempt_ = 0;
-  uint64_t timer_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  proto::RedialSchedule redial_{scheduler_, [this] { supervise(); }};
 };
 
 }  // namespace wzp::client

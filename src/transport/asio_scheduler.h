@@ -17,6 +17,7 @@ class AsioScheduler final : public proto::Scheduler {
   explicit AsioScheduler(boost::asio::io_context& io)
       : io_(io), start_(std::chrono::steady_clock::now()) {}
   ~AsioScheduler() override {
+    *alive_ = false;
     for (auto& [id, t] : timers_) t->cancel();
   }
   uint64_t now_ms() const override {
@@ -28,11 +29,16 @@ class AsioScheduler final : public proto::Scheduler {
     const uint64_t id = ++next_;
     auto t = std::make_shared<boost::asio::steady_timer>(io_, std::chrono::milliseconds(delay_ms));
     timers_[id] = t;
-    t->async_wait([this, id, t, fn = std::move(fn)](const boost::system::error_code& ec) {
-      if (ec) return;
-      timers_.erase(id);
-      fn();
-    });
+    t->async_wait(
+        [this, id, t, alive = alive_, fn = std::move(fn)](const boost::system::error_code& ec) {
+          // A handler already queued when it was cancelled (or the scheduler went) runs with no
+          // error: the map says whether it still stands.
+          if (ec || !*alive) return;
+          auto it = timers_.find(id);
+          if (it == timers_.end()) return;
+          timers_.erase(it);
+          fn();
+        });
     return id;
   }
   void cancel(uint64_t id) override {
@@ -47,6 +53,7 @@ class AsioScheduler final : public proto::Scheduler {
   std::chrono::steady_clock::time_point start_;
   std::map<uint64_t, std::shared_ptr<boost::asio::steady_timer>> timers_;
   uint64_t next_ = 0;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace wzp::transport

@@ -16,6 +16,7 @@
 
 #include "web/bridge_state.h"
 #include "web/control_message.h"
+#include "web/out_queue.h"
 #include "web/participant.h"
 
 namespace wzp::web::detail {
@@ -44,20 +45,19 @@ class SocketSession : public std::enable_shared_from_this<SocketSession<Stream>>
         return self->close("bridge full");
       }
       std::weak_ptr<SocketSession> weak = self;
-      self->participant_ =
-          std::make_unique<Participant>(self->bridge_, self->join_,
-                                        Participant::Out{[weak](std::vector<uint8_t> b) {
-                                                           if (auto s = weak.lock())
-                                                             s->queue(std::move(b), true);
-                                                         },
-                                                         [weak](std::string t) {
-                                                           if (auto s = weak.lock())
-                                                             s->queue({t.begin(), t.end()}, false);
-                                                         },
-                                                         [weak](std::string why) {
-                                                           if (auto s = weak.lock())
-                                                             s->close(std::move(why));
-                                                         }});
+      self->participant_ = std::make_unique<Participant>(
+          self->bridge_, self->join_,
+          Participant::Out{
+              [weak](std::span<const uint8_t> b) {
+                if (auto s = weak.lock()) s->queue(b, true);
+              },
+              [weak](std::string_view t) {
+                if (auto s = weak.lock())
+                  s->queue({reinterpret_cast<const uint8_t*>(t.data()), t.size()}, false);
+              },
+              [weak](std::string why) {
+                if (auto s = weak.lock()) s->close(std::move(why));
+              }});
       self->read();
     });
   }
@@ -82,20 +82,18 @@ class SocketSession : public std::enable_shared_from_this<SocketSession<Stream>>
       if (!self->closing_) self->read();
     });
   }
-  void queue(std::vector<uint8_t> msg, bool binary) {
+  void queue(std::span<const uint8_t> msg, bool binary) {
     if (closing_) return;
-    // A browser that stopped reading: drop the oldest message still waiting. Never the front:
-    // async_write is sending from its buffer (dropping it was a use after free).
-    if (out_.size() > 50) out_.erase(out_.begin() + 1);
-    out_.push_back({std::move(msg), binary});
-    if (out_.size() == 1) write();
+    // A browser that stopped reading: the queue drops the oldest message still waiting (never
+    // the front: async_write is sending from its buffer).
+    if (out_.push(msg, binary)) write();
   }
   void write() {
     auto self = this->shared_from_this();
-    ws_.binary(out_.front().second);
-    ws_.async_write(asio::buffer(out_.front().first), [self](beast::error_code ec, size_t) {
+    ws_.binary(out_.front().binary);
+    ws_.async_write(asio::buffer(out_.front().bytes), [self](beast::error_code ec, size_t) {
       if (ec) return;
-      self->out_.pop_front();
+      self->out_.pop();
       if (!self->out_.empty()) self->write();
     });
   }
@@ -112,7 +110,7 @@ class SocketSession : public std::enable_shared_from_this<SocketSession<Stream>>
   JoinRequest join_;
   std::unique_ptr<Participant> participant_;
   beast::flat_buffer buf_;
-  std::deque<std::pair<std::vector<uint8_t>, bool>> out_;
+  OutQueue out_;
   bool closing_ = false;
 };
 

@@ -77,13 +77,11 @@ void Participant::on_binary(std::span<const uint8_t> d) {
                  std::to_string(kFrameBytes));
   }
   ++bridge_->stats.frames_in;
-  Frame f;
+  Frame& f = frames_.push_back();  // the oldest goes when ten wait
   f.arrived = Clock::now();
   for (size_t i = 0; i < kFrameSamples; ++i) {
     f.pcm[i] = static_cast<int16_t>(d[2 * i] | d[2 * i + 1] << 8);
   }
-  frames_.push_back(f);
-  if (frames_.size() > 10) frames_.pop_front();  // never more than 200 ms behind the browser
 }
 
 void Participant::on_text(std::string_view text) {
@@ -162,13 +160,13 @@ void Participant::start_call() {
     if (!call_) return;
     if (++sink_frames_ % 5 == 0) send_speaking();
     if (call_->member_count() == 0) return;
-    std::vector<uint8_t> bytes(pcm.size() * 2);
-    for (size_t i = 0; i < pcm.size(); ++i) {
-      bytes[2 * i] = static_cast<uint8_t>(pcm[i]);
-      bytes[2 * i + 1] = static_cast<uint8_t>(static_cast<uint16_t>(pcm[i]) >> 8);
+    const size_t n = std::min(pcm.size(), kFrameSamples);
+    for (size_t i = 0; i < n; ++i) {
+      pcm_out_[2 * i] = static_cast<uint8_t>(pcm[i]);
+      pcm_out_[2 * i + 1] = static_cast<uint8_t>(static_cast<uint16_t>(pcm[i]) >> 8);
     }
     ++bridge_->stats.frames_out;
-    out_.binary(std::move(bytes));
+    out_.binary(std::span<const uint8_t>(pcm_out_.data(), 2 * n));
   };
   call_ = std::make_unique<client::RoomCall>(bridge_->io, *ep.address, identity_, o, source, sink);
 }

@@ -21,6 +21,7 @@
 #include "crypto/identity.h"
 #include "web/bridge_state.h"
 #include "web/control_message.h"
+#include "web/out_queue.h"
 
 namespace wzp::client {
 class RoomCall;
@@ -33,8 +34,8 @@ namespace wzp::web {
 class Participant {
  public:
   struct Out {
-    std::function<void(std::vector<uint8_t>)> binary;
-    std::function<void(std::string)> text;
+    std::function<void(std::span<const uint8_t>)> binary;  // copied before it returns
+    std::function<void(std::string_view)> text;
     std::function<void(std::string)> close;
   };
 
@@ -73,7 +74,8 @@ class Participant {
   uint64_t serial_ = 0;                         // this page's number in the bridge's log
   Clock::time_point joined_ = Clock::now();
   uint64_t sink_frames_ = 0;
-  std::vector<uint32_t> speaking_;  // the sessions last reported speaking
+  std::array<uint8_t, kFrameBytes> pcm_out_{};  // the frame the page is sent next
+  std::vector<uint32_t> speaking_;              // the sessions last reported speaking
   // The safety number of each member listed (ours with theirs), for the page's list.
   std::map<std::string, std::string> safety_;
   Out out_;
@@ -83,7 +85,7 @@ class Participant {
   std::unique_ptr<client::SignalSession> session_;
   std::unique_ptr<client::RoomCall> call_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-  std::deque<Frame> frames_;
+  NewestRing<Frame, 10> frames_;  // never more than 200 ms behind the browser
   boost::asio::steady_timer timer_;
   Clock::time_point window_start_{};
   double window_count_ = 0;

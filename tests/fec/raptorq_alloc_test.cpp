@@ -2,24 +2,10 @@
 // buffers have grown: every global allocation in the loop is counted.
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <random>
 
 #include "fec/raptorq.h"
-
-namespace {
-std::atomic<long> g_allocations{0};
-}  // namespace
-
-void* operator new(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#include "support/count_allocations.h"
 
 namespace wzp::fec {
 namespace {
@@ -55,9 +41,9 @@ TEST(RaptorQAlloc, SteadyStateDecodingAllocatesNothing) {
     return decoded;
   };
   run(200);  // warm-up: buffers grow to the largest block
-  const long before = g_allocations.load();
+  const long before = test::allocations();
   const int decoded = run(2000);
-  const long during = g_allocations.load() - before;
+  const long during = test::allocations() - before;
   EXPECT_GE(decoded, 1990);
   EXPECT_EQ(during, 0) << "allocations while decoding 2000 blocks";
 }
