@@ -21,6 +21,7 @@
 #include <sstream>
 
 #include "cli.h"
+#include "client/call_metrics.h"
 #include "client/direct_call.h"
 #include "client/echo_probe.h"
 #include "client/jitter_sweep.h"
@@ -410,10 +411,7 @@ int main(int argc, char** argv) {
     const double now = std::chrono::duration<double, std::milli>(
                            std::chrono::steady_clock::now().time_since_epoch())
                            .count();
-    char j[128];
-    std::snprintf(j, sizeof j, "{\"event\":\"%s\",\"monotonic_ms\":%.3f}", event,
-                  now - ms_before_now);
-    metrics_out << j << std::endl;
+    metrics_out << wzp::client::CallMetricsLines::mark(event, now - ms_before_now) << std::endl;
   };
   auto source = [&](std::span<int16_t> pcm) {
     if (echo_secs > 0) {
@@ -615,7 +613,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   bool ever_connected = false, was_connected = false, told_still_trying = false;
   uint32_t reconnects_said = 0;
-  uint64_t last_bytes = 0, last_decoded = 0, last_concealed = 0;
+  wzp::client::CallMetricsLines metrics_lines;
   uint32_t delay_min = UINT32_MAX, delay_max = 0;
   double delay_sum = 0;
   uint64_t delay_n = 0;
@@ -680,37 +678,8 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
       }
     }
-    if (tick % 10 == 9 && metrics_out) {
-      // One JSON object per second: what the status line shows, for machines.
-      const auto& r = st.received;
-      // A counter lower than last second's started again (a new connection's encoder).
-      const auto since = [](uint64_t now, uint64_t last) { return now >= last ? now - last : now; };
-      const uint64_t d_dec = since(r.slots_decoded, last_decoded),
-                     d_con = since(r.slots_concealed, last_concealed);
-      const double kbps = static_cast<double>(since(st.sent.bytes, last_bytes)) * 8 / 1000.0;
-      last_bytes = st.sent.bytes, last_decoded = r.slots_decoded,
-      last_concealed = r.slots_concealed;
-      char j[768];
-      std::snprintf(
-          j, sizeof j,
-          "{\"t\":%.1f,\"state\":\"%s\",\"members\":%zu,\"tier\":\"%s\",\"loss_percent\":%.2f,"
-          "\"rtt_ms\":%.1f,\"jitter_ms\":%.1f,\"buffer_delay_ms\":%u,"
-          "\"concealment_percent\":%.2f,\"bitrate_kbps\":%.1f,\"reconnects\":%u,"
-          "\"codec\":\"%s\",\"repairs_per_frame\":%.2f,\"path_budget_kbps\":%.1f,"
-          "\"reports_by_datagram\":%llu,\"directives_by_datagram\":%llu%s}",
-          elapsed,
-          st.connected      ? "connected"
-          : st.reconnecting ? "reconnecting"
-                            : "connecting",
-          st.members, std::string(wzp::proto::tier_name(st.tier)).c_str(), st.loss_percent,
-          st.rtt_ms, st.jitter_ms, st.buffer_delay_ms,
-          d_dec + d_con ? 100.0 * d_con / (d_dec + d_con) : 0.0, kbps, st.reconnects,
-          std::string(wzp::proto::codec_info(st.codec).name).c_str(), st.repairs_per_frame,
-          st.path_budget_kbps, static_cast<unsigned long long>(st.reports_by_datagram),
-          static_cast<unsigned long long>(st.directives_by_datagram),
-          st.drift_ppm ? (",\"drift_ppm\":" + std::to_string(*st.drift_ppm)).c_str() : "");
-      metrics_out << j << std::endl;
-    }
+    if (tick % 10 == 9 && metrics_out)
+      metrics_out << metrics_lines.second(elapsed, st) << std::endl;
     if (tick % 10 == 9) {
       wzp::client::StatusView v;
       v.elapsed_s = elapsed;

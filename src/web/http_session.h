@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "web/bridge_state.h"
+#include "web/browser_peer.h"
 #include "web/control_message.h"
 #include "web/out_queue.h"
-#include "web/participant.h"
 
 namespace wzp::web::detail {
 
@@ -27,7 +27,7 @@ namespace http = beast::http;
 namespace websocket = beast::websocket;
 namespace ssl = asio::ssl;
 
-// A WebSocket on either stream kind: reads messages into the participant, writes its queue.
+// A WebSocket on either stream kind: reads messages into the browser peer, writes its queue.
 template <class Stream>
 class SocketSession : public std::enable_shared_from_this<SocketSession<Stream>> {
  public:
@@ -45,9 +45,9 @@ class SocketSession : public std::enable_shared_from_this<SocketSession<Stream>>
         return self->close("bridge full");
       }
       std::weak_ptr<SocketSession> weak = self;
-      self->participant_ = std::make_unique<Participant>(
+      self->peer_ = std::make_unique<BrowserPeer>(
           self->bridge_, self->join_,
-          Participant::Out{
+          BrowserPeer::Out{
               [weak](std::span<const uint8_t> b) {
                 if (auto s = weak.lock()) s->queue(b, true);
               },
@@ -67,16 +67,16 @@ class SocketSession : public std::enable_shared_from_this<SocketSession<Stream>>
     auto self = this->shared_from_this();
     ws_.async_read(buf_, [self](beast::error_code ec, size_t) {
       if (ec) {
-        self->participant_.reset();  // the browser left: hang up toward the relay
+        self->peer_.reset();  // the browser left: hang up toward the relay
         return;
       }
       if (self->closing_) return;
       const auto data = self->buf_.cdata();
       const std::span<const uint8_t> bytes(static_cast<const uint8_t*>(data.data()), data.size());
       if (self->ws_.got_binary()) {
-        self->participant_->on_binary(bytes);
+        self->peer_->on_binary(bytes);
       } else {
-        self->participant_->on_text({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
+        self->peer_->on_text({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
       }
       self->buf_.consume(self->buf_.size());
       if (!self->closing_) self->read();
@@ -102,13 +102,13 @@ class SocketSession : public std::enable_shared_from_this<SocketSession<Stream>>
     closing_ = true;
     auto self = this->shared_from_this();
     websocket::close_reason r(websocket::close_code::policy_error, why.substr(0, 120));
-    ws_.async_close(r, [self](beast::error_code) { self->participant_.reset(); });
+    ws_.async_close(r, [self](beast::error_code) { self->peer_.reset(); });
   }
 
   websocket::stream<Stream> ws_;
   std::shared_ptr<WebBridge::Impl> bridge_;
   JoinRequest join_;
-  std::unique_ptr<Participant> participant_;
+  std::unique_ptr<BrowserPeer> peer_;
   beast::flat_buffer buf_;
   OutQueue out_;
   bool closing_ = false;

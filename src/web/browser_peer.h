@@ -31,7 +31,7 @@ struct SignalEvent;
 
 namespace wzp::web {
 
-class Participant {
+class BrowserPeer {
  public:
   struct Out {
     std::function<void(std::span<const uint8_t>)> binary;  // copied before it returns
@@ -39,10 +39,10 @@ class Participant {
     std::function<void(std::string)> close;
   };
 
-  Participant(std::shared_ptr<WebBridge::Impl> bridge, JoinRequest join, Out out);
-  ~Participant();
-  Participant(const Participant&) = delete;
-  Participant& operator=(const Participant&) = delete;
+  BrowserPeer(std::shared_ptr<WebBridge::Impl> bridge, JoinRequest join, Out out);
+  ~BrowserPeer();
+  BrowserPeer(const BrowserPeer&) = delete;
+  BrowserPeer& operator=(const BrowserPeer&) = delete;
 
   // A binary message: one 20 ms frame of 16-bit little-endian PCM (kFrameBytes), or the page is
   // closed with a reason.

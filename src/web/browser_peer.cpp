@@ -1,4 +1,4 @@
-#include "web/participant.h"
+#include "web/browser_peer.h"
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -14,7 +14,7 @@ namespace wzp::web {
 
 using json = nlohmann::json;
 
-Participant::Participant(std::shared_ptr<WebBridge::Impl> bridge, JoinRequest join, Out out)
+BrowserPeer::BrowserPeer(std::shared_ptr<WebBridge::Impl> bridge, JoinRequest join, Out out)
     : bridge_(std::move(bridge)),
       room_(std::move(join.room)),
       expect_(std::move(join.expect)),
@@ -44,16 +44,16 @@ Participant::Participant(std::shared_ptr<WebBridge::Impl> bridge, JoinRequest jo
        {"name", name_}});
 }
 
-void Participant::log(const json& j) const {
+void BrowserPeer::log(const json& j) const {
   if (bridge_->config.log) bridge_->config.log(proto::json_text(j));
 }
 
-void Participant::close(const std::string& reason) {
+void BrowserPeer::close(const std::string& reason) {
   log({{"event", "page_closed"}, {"page", serial_}, {"reason", reason}});
   out_.close(reason);
 }
 
-Participant::~Participant() {
+BrowserPeer::~BrowserPeer() {
   log({{"event", "page_leave"},
        {"page", serial_},
        {"seconds",
@@ -69,7 +69,7 @@ Participant::~Participant() {
   boost::asio::post(bridge_->io, [c] {});
 }
 
-void Participant::on_binary(std::span<const uint8_t> d) {
+void BrowserPeer::on_binary(std::span<const uint8_t> d) {
   if (!admit()) return;
   if (d.size() != kFrameBytes) {
     ++bridge_->stats.errors_bad_frame;
@@ -84,7 +84,7 @@ void Participant::on_binary(std::span<const uint8_t> d) {
   }
 }
 
-void Participant::on_text(std::string_view text) {
+void BrowserPeer::on_text(std::string_view text) {
   if (!admit()) return;
   ++bridge_->stats.control_in;
   const Control c = parse_control(text);
@@ -106,7 +106,7 @@ void Participant::on_text(std::string_view text) {
 }
 
 // A browser may send 50 audio frames a second and some control; a flood is cut off.
-bool Participant::admit() {
+bool BrowserPeer::admit() {
   const auto now = Clock::now();
   if (now - window_start_ > std::chrono::seconds(1)) {
     window_start_ = now;
@@ -121,7 +121,7 @@ bool Participant::admit() {
   return true;
 }
 
-void Participant::start_call() {
+void BrowserPeer::start_call() {
   const auto ep = transport::parse_address(relay_);
   if (!ep.address) return send({{"type", "error"}, {"reason", "relay " + ep.error}});
   client::RoomCallOptions o;
@@ -172,14 +172,14 @@ void Participant::start_call() {
 }
 
 // Every 100 ms: who is speaking, when that changed (the page's speaking rings).
-void Participant::send_speaking() {
+void BrowserPeer::send_speaking() {
   auto now = call_->speaking_sessions();
   if (now == speaking_) return;
   speaking_ = std::move(now);
   send({{"type", "speaking"}, {"sessions", speaking_}});
 }
 
-void Participant::on_event(const client::SignalEvent& e) {
+void BrowserPeer::on_event(const client::SignalEvent& e) {
   using K = client::SignalEvent::Kind;
   json j = {{"type", "session"}, {"relay", e.relay}};
   switch (e.kind) {
@@ -204,7 +204,7 @@ void Participant::on_event(const client::SignalEvent& e) {
 }
 
 // Once a second: the call's state for the page's statistics and participant list.
-void Participant::tick() {
+void BrowserPeer::tick() {
   timer_.expires_after(std::chrono::seconds(1));
   timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
     if (ec || !*alive) return;  // a tick already due when the page left (cancel cannot recall it)
@@ -244,6 +244,6 @@ void Participant::tick() {
   });
 }
 
-void Participant::send(const json& j) { out_.text(proto::json_text(j)); }
+void BrowserPeer::send(const json& j) { out_.text(proto::json_text(j)); }
 
 }  // namespace wzp::web
