@@ -43,14 +43,14 @@ struct Forwarder::Pipe : transport::QuicEvents {
 };
 
 Forwarder::Forwarder(boost::asio::io_context& io, ForwarderConfig config)
-    : io_(io), config_(std::move(config)) {
+    : io_(io), clock_(io), config_(std::move(config)) {
   if (config_.remote_name) look_up_remote();
 }
 
 void Forwarder::look_up_remote() {
   if (looking_up_) return;
   looking_up_ = true;
-  looked_up_at_ = std::chrono::steady_clock::now();
+  looked_up_ms_ = clock_.now_ms();
   transport::resolve(
       io_, *config_.remote_name, [this, alive = alive_](const transport::EndpointResult& r) {
         if (!*alive) return;
@@ -78,8 +78,7 @@ void Forwarder::on_established(transport::QuicConnection& c) {
     return;
   }
   if (config_.remote_name) {
-    if (std::chrono::steady_clock::now() - looked_up_at_ > std::chrono::seconds(10))
-      look_up_remote();
+    if (!looked_up_ms_ || clock_.now_ms() - *looked_up_ms_ > 10000) look_up_remote();
     if (!remote_known_) {
       c.close("the remote relay's address is not known yet");
       return;
@@ -100,10 +99,7 @@ void Forwarder::on_datagram(transport::QuicConnection& c, std::span<const uint8_
   auto it = pipes_.find(&c);
   if (it == pipes_.end()) return;
   Pipe& p = *it->second;
-  const auto now_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                std::chrono::steady_clock::now().time_since_epoch())
-                                                .count());
-  if (!admit(p.bucket, config_.rate, now_ms, stats_.dropped_rate, stats_.cut_off, [&] {
+  if (!admit(p.bucket, config_.rate, clock_.now_ms(), stats_.dropped_rate, stats_.cut_off, [&] {
         log("cut_off", p, "packet rate exceeded");
         c.close("packet rate exceeded");
       })) {

@@ -15,9 +15,11 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "relay/rate_limit.h"
+#include "transport/asio_scheduler.h"
 #include "transport/endpoint.h"
 #include "transport/quic.h"
 
@@ -70,12 +72,13 @@ class Forwarder : public transport::QuicEvents {
   void look_up_remote();  // in the background; pipes opened meanwhile use the last answer
 
   boost::asio::io_context& io_;
+  transport::AsioScheduler clock_;  // the time, as the relay's logic reads it
   ForwarderConfig config_;
   std::map<transport::QuicConnection*, std::unique_ptr<Pipe>> pipes_;
   ForwarderStats stats_;
   uint64_t last_serial_ = 0;
   bool looking_up_ = false, remote_known_ = false;
-  std::chrono::steady_clock::time_point looked_up_at_{};
+  std::optional<uint64_t> looked_up_ms_;  // the last lookup's start (clock_)
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

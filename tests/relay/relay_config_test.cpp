@@ -1,4 +1,5 @@
 #include "relay/relay_config.h"
+#include "relay/http_auth.h"
 
 #include <gtest/gtest.h>
 
@@ -67,6 +68,22 @@ TEST(RelayConfig, BadFilesNameTheKeyAndTheProblem) {
   EXPECT_NE(error_of("listen = \"x").find("line 1"), std::string::npos);
   RelayOptions o;
   EXPECT_THROW(load_relay_config("/nonexistent/wzp.toml", o), std::runtime_error);
+}
+
+TEST(RelayConfig, AuthUrlsAreParsedStrictly) {
+  std::string error;
+  auto u = parse_http_url("http://auth.example:8081/v1/validate", &error);
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->host, "auth.example");
+  EXPECT_EQ(u->port, "8081");
+  EXPECT_EQ(u->target, "/v1/validate");
+  u = parse_http_url("http://[::1]/x", &error);
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->host, "::1");
+  EXPECT_EQ(u->port, "80");
+  EXPECT_FALSE(parse_http_url("https://auth.example/validate", &error));
+  EXPECT_NE(error.find("only http://"), std::string::npos);
+  EXPECT_FALSE(parse_http_url("http://host:80x/", &error));
 }
 
 }  // namespace

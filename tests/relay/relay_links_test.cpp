@@ -211,21 +211,5 @@ TEST(RelayLinks, AServiceThatIsDownRefusesWithAReason) {
       << hangup_reason(m);
 }
 
-TEST(RelayLinks, AuthUrlsAreParsedStrictly) {
-  std::string error;
-  auto u = parse_http_url("http://auth.example:8081/v1/validate", &error);
-  ASSERT_TRUE(u);
-  EXPECT_EQ(u->host, "auth.example");
-  EXPECT_EQ(u->port, "8081");
-  EXPECT_EQ(u->target, "/v1/validate");
-  u = parse_http_url("http://[::1]/x", &error);
-  ASSERT_TRUE(u);
-  EXPECT_EQ(u->host, "::1");
-  EXPECT_EQ(u->port, "80");
-  EXPECT_FALSE(parse_http_url("https://auth.example/validate", &error));
-  EXPECT_NE(error.find("only http://"), std::string::npos);
-  EXPECT_FALSE(parse_http_url("http://host:80x/", &error));
-}
-
 }  // namespace
 }  // namespace wzp::relay
