@@ -138,7 +138,6 @@ void SignalSession::on_lost(uint64_t gen, const std::string&) {
 void SignalSession::start_supervisor() {
   supervisor_ = true;
   supervisor_target_ = *desired_;
-  redial_.reset();
   const auto step = redial_.restart();  // the first try is immediate
   emit({SignalEvent::Kind::kReconnecting, supervisor_target_, step.attempt, step.delay_ms});
 }

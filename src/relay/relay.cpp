@@ -114,7 +114,7 @@ bool Relay::datagram(Peer& p, std::span<const uint8_t> d) {
     ++stats_.dropped_not_media;  // only media frames are forwarded
     return false;
   }
-  if (d.size() + proto::kTrunkHeaderBytes + proto::kTrunkEntryOverhead > 2048) {
+  if (d.size() > TrunkBatcher::kMaxDatagram) {
     // No voice frame is this long; a peer on a large-MTU path can send it.
     ++stats_.dropped_oversized;
     return false;

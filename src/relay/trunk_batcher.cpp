@@ -18,7 +18,7 @@ void TrunkBatcher::deliver(Session& to, uint16_t from, std::span<const uint8_t> 
                            bool batch) {
   if (!batch) {
     single_.clear();
-    if (!single_.try_add(from, datagram)) {
+    if (!single_.try_add(from, datagram)) {  // over kMaxDatagram
       ++stats_.dropped_oversized;
       return;
     }

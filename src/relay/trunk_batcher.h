@@ -17,6 +17,11 @@ namespace wzp::relay {
 
 class TrunkBatcher {
  public:
+  // The longest datagram forwarded: one entry of a trunk frame of at most kMaxFrameBytes.
+  static constexpr size_t kMaxFrameBytes = 2048;
+  static constexpr size_t kMaxDatagram =
+      kMaxFrameBytes - proto::kTrunkHeaderBytes - proto::kTrunkEntryOverhead;
+
   // Each batch waits at most flush_ms (at least 1) before it goes.
   TrunkBatcher(proto::Scheduler& scheduler, RelayStats& stats, uint64_t flush_ms);
   ~TrunkBatcher();
@@ -40,7 +45,7 @@ class TrunkBatcher {
   uint64_t flush_ms_;
   uint64_t timer_ = 0;             // the flush's timer id, 0 when none is armed
   std::vector<Session*> pending_;  // sessions with a batch waiting
-  proto::TrunkBuilder single_{{.max_entries = 1, .max_bytes = 2048}};  // an unbatched copy
+  proto::TrunkBuilder single_{{.max_entries = 1, .max_bytes = kMaxFrameBytes}};  // unbatched
 };
 
 }  // namespace wzp::relay
