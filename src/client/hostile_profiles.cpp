@@ -48,8 +48,7 @@ SimListening simulate_listening(const HostileProfile& profile, uint32_t seconds,
   CallEncoderConfig ec;
   ec.silence_suppression = false;  // the probe never pauses; speech is sent as a file would be
   SimCall call(ec);
-  call.link.delay_ms = 0;
-  call.link.path = std::make_unique<transport::Impairment>(profile.path);
+  call.link.set_path(profile.path);
   call.run(seconds, {}, [&](uint32_t t) {
     return std::span<const int16_t>(probe.pcm).subspan(t * kPcmFrame, kPcmFrame);
   });

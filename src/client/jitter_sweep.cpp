@@ -14,9 +14,11 @@ SweepPoint run_one(const SweepOptions& o, const CallDecoderConfig& dc, std::stri
   ec.adaptive = false;
   ec.silence_suppression = false;
   SimCall call(ec, dc);
-  proto::RandomLoss loss(o.loss, 11);
-  call.link.loss = &loss;
-  call.link.jitter_ms = o.jitter_ms;
+  auto path = SimLink::clean();
+  path.loss = o.loss;
+  path.jitter_ms = o.jitter_ms;
+  path.seed = 11;
+  call.link.set_path(path);
   double delay_sum = 0;
   uint64_t samples = 0;
   call.on_tick = [&](uint32_t t) {

@@ -8,7 +8,6 @@
 #include <deque>
 #include <functional>
 #include <memory>
-#include <random>
 #include <vector>
 
 #include "client/call_decoder.h"
@@ -16,31 +15,35 @@
 #include "codec/audio_analysis.h"
 #include "crypto/session_crypto.h"
 #include "proto/capacity_meter.h"
-#include "proto/loss_model.h"
 #include "transport/impairment.h"
 
 namespace wzp::client {
 
 // Datagrams sent at one instant travel in one packet (as QUIC packs what is queued in one turn
 // of the event loop), so they share one fate. The path is the impairment model wzp-netem
-// applies to real packets (`path`), or, for older tests, a loss model with a fixed delay and
-// uniform jitter.
+// applies to real packets: by default a clean one with 40 ms of delay.
 struct SimLink : DatagramSink {
   struct InFlight {
     uint64_t at;
     std::vector<uint8_t> bytes;
   };
-  std::unique_ptr<transport::Impairment> path;
-  proto::LossModel* loss = nullptr;
-  uint64_t now = 0, delay_ms = 40;
-  uint32_t jitter_ms = 0;
-  std::mt19937 rng{99};
+  static transport::ImpairmentConfig clean() {
+    transport::ImpairmentConfig c;
+    c.delay_ms = 40;
+    return c;
+  }
+  std::unique_ptr<transport::Impairment> path = std::make_unique<transport::Impairment>(clean());
+  uint64_t now = 0;
   std::deque<InFlight> queue;
   std::vector<std::vector<uint8_t>> pending;  // sent at `now`, not yet on the path
   uint64_t sent = 0, dropped = 0;             // datagrams
   uint64_t packets = 0, packets_lost = 0;     // packets (what the path decides on)
   uint64_t bytes_sent = 0;
 
+  // A new path from here on (what is already in flight still arrives).
+  void set_path(const transport::ImpairmentConfig& c) {
+    path = std::make_unique<transport::Impairment>(c);
+  }
   void send(std::span<const uint8_t> d) override {
     ++sent;
     bytes_sent += d.size();
@@ -54,28 +57,18 @@ struct SimLink : DatagramSink {
     // bytes around them (short header, packet number, frame headers, AEAD tag).
     size_t size = proto::kQuicPacketBytes;
     for (const auto& d : pending) size += d.size();
-    uint64_t at[2] = {now + delay_ms, 0};
-    int deliveries = 1;
-    if (path) {
-      const auto decision = path->on_packet(now, size);
-      deliveries = decision.deliveries;
-      at[0] = decision.deliver_at_ms[0];
-      at[1] = decision.deliver_at_ms[1];
-    } else if (loss && loss->lose()) {
-      deliveries = 0;
-    } else if (jitter_ms) {
-      at[0] += std::uniform_int_distribution<uint32_t>(0, jitter_ms)(rng);
-    }
-    if (deliveries == 0) {
+    const auto decision = path->on_packet(now, size);
+    if (decision.deliveries == 0) {
       ++packets_lost;
       dropped += pending.size();
     }
-    for (int k = 0; k < deliveries; ++k) {
+    for (int k = 0; k < decision.deliveries; ++k) {
+      const uint64_t at = decision.deliver_at_ms[k];
       for (const auto& d : pending) {
         // Keep the queue ordered by delivery time (jitter reorders).
         auto it = queue.end();
-        while (it != queue.begin() && std::prev(it)->at > at[k]) --it;
-        queue.insert(it, InFlight{at[k], d});
+        while (it != queue.begin() && std::prev(it)->at > at) --it;
+        queue.insert(it, InFlight{at, d});
       }
     }
     pending.clear();

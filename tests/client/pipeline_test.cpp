@@ -33,18 +33,26 @@ void report(const char* name, const SimCall& call) {
       call.decoder->fec_stats().repairs_expired, call.decoder->fec_stats().malformed);
 }
 
-// A minute of a 440 Hz tone on a pinned tier through `loss`; returns the call for checks.
-std::unique_ptr<SimCall> run_pinned(proto::Tier tier, proto::LossModel& loss, const char* name) {
+// A path with 40 ms of delay and the given loss.
+transport::ImpairmentConfig lossy(double loss, uint64_t seed) {
+  auto p = SimLink::clean();
+  p.loss = loss;
+  p.seed = seed;
+  return p;
+}
+
+// A minute of a 440 Hz tone on a pinned tier through `path`; returns the call for checks.
+std::unique_ptr<SimCall> run_pinned(proto::Tier tier, const transport::ImpairmentConfig& path,
+                                    const char* name) {
   auto call = std::make_unique<SimCall>(pinned(tier));
-  call->link.loss = &loss;
+  call->link.set_path(path);
   call->run(60);
   report(name, *call);
   return call;
 }
 
 TEST(Pipeline, Good5PercentRandomLossFills99Percent) {
-  proto::RandomLoss loss(0.05, 1);
-  auto call = run_pinned(proto::Tier::kGood, loss, "good, 5 % random");
+  auto call = run_pinned(proto::Tier::kGood, lossy(0.05, 1), "good, 5 % random");
   EXPECT_GE(call->filled(), 0.99);
   // The tone arrives intact.
   const auto tail = std::span(call->output).subspan(call->output.size() / 2, codec::kSampleRate);
@@ -52,21 +60,26 @@ TEST(Pipeline, Good5PercentRandomLossFills99Percent) {
 }
 
 TEST(Pipeline, Degraded20PercentRandomLossFills98Percent) {
-  proto::RandomLoss loss(0.20, 2);
-  EXPECT_GE(run_pinned(proto::Tier::kDegraded, loss, "degraded, 20 % random")->filled(), 0.98);
+  EXPECT_GE(run_pinned(proto::Tier::kDegraded, lossy(0.20, 2), "degraded, 20 % random")->filled(),
+            0.98);
 }
 
 TEST(Pipeline, Catastrophic40PercentBurstLossFills95Percent) {
-  auto loss = proto::GilbertElliott::with_bursts(0.40, 3.0, 3);
+  auto path = SimLink::clean();
+  path.burst_loss = 0.40;
+  path.mean_burst = 3;
+  path.seed = 3;
   EXPECT_GE(
-      run_pinned(proto::Tier::kCatastrophic, loss, "catastrophic, 40 % Gilbert-Elliott burst 3")
+      run_pinned(proto::Tier::kCatastrophic, path, "catastrophic, 40 % Gilbert-Elliott burst 3")
           ->filled(),
       0.95);
 }
 
 TEST(Pipeline, CleanLinkWithJitterPlaysEverything) {
   SimCall call(pinned(proto::Tier::kGood));
-  call.link.jitter_ms = 60;
+  auto path = SimLink::clean();
+  path.jitter_ms = 60;
+  call.link.set_path(path);
   call.run(30);
   report("good, clean, 0-60 ms jitter", call);
   EXPECT_GE(call.filled(), 0.995);
@@ -79,14 +92,13 @@ TEST(Pipeline, TierFollowsWhatTheProtectionNeedsWithoutFlappingOrGaps) {
   CallEncoderConfig c;
   c.silence_suppression = false;
   SimCall call(c);
-  proto::RandomLoss l15(0.15, 4), l50(0.5, 5);
-  proto::NoLoss none;
-  call.run(90, [&](uint32_t s) {
-    call.link.loss = s < 10   ? static_cast<proto::LossModel*>(&none)
-                     : s < 30 ? static_cast<proto::LossModel*>(&l15)
-                     : s < 45 ? static_cast<proto::LossModel*>(&l50)
-                              : static_cast<proto::LossModel*>(&none);
-  });
+  auto path = SimLink::clean();
+  path.seed = 4;
+  path.step_ms = 1000;
+  for (uint32_t s = 0; s < 100; ++s)
+    path.loss_steps.push_back(s < 10 ? 0 : s < 30 ? 0.15 : s < 45 ? 0.5 : 0);
+  call.link.set_path(path);
+  call.run(90);
   const auto& tiers = call.tier_by_second;
   auto first = [&](proto::Tier t, size_t from) {
     for (size_t i = from; i < tiers.size(); ++i) {
