@@ -2,6 +2,7 @@
 
 #include "proto/room_name.h"
 #include "proto/signal_framing.h"
+#include "transport/asio_scheduler.h"
 #include "transport/endpoint.h"
 
 namespace wzp::client {
@@ -14,7 +15,8 @@ class QuicSignalConnector::Connection : public SignalConnection, public transpor
         io_(owner.io_),
         options_(owner.options_),
         done_(std::move(done)),
-        timer_(owner.io_) {
+        scheduler_(owner.io_),
+        liveness_(options_.liveness) {
     auto verify = options_.verify;
     client_ = std::make_unique<transport::QuicClient>(
         io_, relay, proto::room_sni("presence"),
@@ -22,12 +24,12 @@ class QuicSignalConnector::Connection : public SignalConnection, public transpor
                      [verify, name](const std::string& fp) { return verify(name, fp); })
                : nullptr,
         *this);
-    started_ = std::chrono::steady_clock::now();
+    liveness_.dialled(scheduler_.now_ms());
     arm();
   }
   ~Connection() override {
     *alive_ = false;
-    timer_.cancel();
+    scheduler_.cancel(timer_);
     // The QUIC client may be on the stack (this can run from its own callback): free it later.
     std::shared_ptr<transport::QuicClient> c(std::move(client_));
     if (c) {
@@ -46,13 +48,13 @@ class QuicSignalConnector::Connection : public SignalConnection, public transpor
   void set_handlers(Handlers h) override { handlers_ = std::move(h); }
 
   void on_established(transport::QuicConnection& c) override {
-    heard_ = std::chrono::steady_clock::now();
+    liveness_.answered(scheduler_.now_ms());
     if (!options_.token.empty())
       c.send_stream(proto::frame_signal(proto::AuthToken{options_.token}));
     if (owner_) hand_over(nullptr);
   }
   void on_stream(transport::QuicConnection& c, std::span<const uint8_t> d) override {
-    heard_ = std::chrono::steady_clock::now();
+    liveness_.heard(scheduler_.now_ms());
     if (!reader_.feed(d)) return c.close("oversized signalling frame");
     while (auto m = reader_.next()) {
       if (!m->ok()) continue;
@@ -98,28 +100,30 @@ class QuicSignalConnector::Connection : public SignalConnection, public transpor
     reported_ = true;
     if (handlers_.on_closed) handlers_.on_closed(reason);
   }
+  // The liveness rule is checked several times per ping interval.
   void arm() {
-    timer_.expires_after(options_.ping_every);
-    timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
-      if (ec || !*alive) return;
-      const auto now = std::chrono::steady_clock::now();
+    timer_ = scheduler_.call_after(liveness_.rule().ping_every_ms / 4, [this, alive = alive_] {
+      if (!*alive) return;
+      const uint64_t now = scheduler_.now_ms();
+      const auto state = liveness_.state(now);
       auto& c = client_->connection();
       // close() reports the close to us at once, and whoever we were handed to may destroy us
       // right there: after it, touch nothing of ours unless the flag says we are still here
       // (calling lost() on the freed connection was the bridge's SIGBUS on a relay kill).
-      if (owner_ && now - started_ > options_.connect_timeout) {
+      if (owner_ && state == proto::Liveness::State::kNoAnswer) {
         c.close("no answer");
         if (*alive)
-          lost("no answer within " + std::to_string(options_.connect_timeout.count()) + " ms");
+          lost("no answer within " + std::to_string(liveness_.rule().answer_within_ms) + " ms");
         return;
       }
-      if (!owner_ && now - heard_ > options_.silent_after) {
+      if (!owner_ && state == proto::Liveness::State::kSilent) {
         c.close("relay silent");
         if (*alive)
-          lost("relay silent for " + std::to_string(options_.silent_after.count()) + " ms");
+          lost("relay silent for " + std::to_string(liveness_.rule().silent_after_ms) + " ms");
         return;
       }
-      if (c.established()) c.send_stream(proto::frame_signal(proto::Ping{++pings_, 0}));
+      if (c.established() && liveness_.ping_due(now))
+        c.send_stream(proto::frame_signal(proto::Ping{++pings_, now}));
       arm();
     });
   }
@@ -131,8 +135,9 @@ class QuicSignalConnector::Connection : public SignalConnection, public transpor
   Handlers handlers_;
   std::unique_ptr<transport::QuicClient> client_;
   proto::SignalFrameReader reader_;
-  boost::asio::steady_timer timer_;
-  std::chrono::steady_clock::time_point started_{}, heard_{};
+  transport::AsioScheduler scheduler_;
+  proto::Liveness liveness_;
+  uint64_t timer_ = 0;
   uint64_t pings_ = 0;
   bool closing_ = false, reported_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -1,7 +1,8 @@
 // SignalSession's connections over QUIC: one connection per registration to the relay (SNI
-// room_sni("presence")), an AuthToken first when one is configured, and a liveness check —
-// a Ping every second, and the connection counts as lost when the relay has said nothing for
-// 3 s (a relay that was killed sends no close, and QUIC's idle timeout is 30 s).
+// room_sni("presence")), an AuthToken first when one is configured, and the liveness rule a
+// call follows too (proto::Liveness): Pings every 500 ms; a dial unanswered for 3 s has failed,
+// and a connection whose relay has said nothing for 3 s is lost (signalling has no state worth
+// probing the path for: SignalSession redials on its schedule).
 #pragma once
 
 #include <utility>
@@ -13,6 +14,7 @@
 #include <string>
 
 #include "client/signal_session.h"
+#include "proto/liveness.h"
 #include "transport/quic.h"
 
 namespace wzp::client {
@@ -21,9 +23,7 @@ struct QuicSignalOptions {
   std::string token;
   // The relay certificate's fingerprint, with the relay as given (pinning); null accepts.
   std::function<bool(const std::string& relay, const std::string& fingerprint)> verify;
-  std::chrono::milliseconds connect_timeout{3000};
-  std::chrono::milliseconds ping_every{1000};
-  std::chrono::milliseconds silent_after{3000};
+  proto::LivenessRule liveness;
 };
 
 class QuicSignalConnector : public SignalConnector {

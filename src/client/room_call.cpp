@@ -42,17 +42,12 @@ RoomCall::RoomCall(boost::asio::io_context& io, transport::Peer relay,
       address_(proto::room_address(options_.room, options_.secret)),
       source_(std::move(source)),
       sink_(std::move(sink)),
-      timer_(io),
-      start_(std::chrono::steady_clock::now()),
       scheduler_(io),
       pcm_(kPcmFrame),
       mix_(kPcmFrame),
       part_(kPcmFrame) {
   dial();
-  timer_.expires_at(start_ + std::chrono::milliseconds(5));
-  timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
-    if (!ec && *alive) step();
-  });
+  schedule_step();
 }
 
 // Every 5 ms: held repairs go out (paced between frames, in packets of their own); every fourth
@@ -65,20 +60,23 @@ void RoomCall::step() {
   } else if (encoder_ && wire_.conn) {
     encoder_->pace(now_ms());
   }
-  // The next step on a fixed grid, so that timing errors do not accumulate.
-  const double period_us = 20000.0 / kStepsPerFrame / (1 + options_.clock_skew_ppm / 1e6);
-  timer_.expires_at(start_ + std::chrono::microseconds(static_cast<int64_t>(
-                                 period_us * static_cast<double>(steps_ + 1))));
-  timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
-    if (!ec && *alive) step();
-  });
+  schedule_step();
+}
+
+// The next step on a fixed grid from the scheduler's start, so that timing errors do not
+// accumulate (a late step makes the next one sooner).
+void RoomCall::schedule_step() {
+  const double period_ms = 20.0 / kStepsPerFrame / (1 + options_.clock_skew_ppm / 1e6);
+  const auto at = static_cast<uint64_t>(std::llround(period_ms * static_cast<double>(steps_ + 1)));
+  const uint64_t now = now_ms();
+  step_timer_ = scheduler_.call_after(at > now ? at - now : 0, [this] { step(); });
 }
 
 RoomCall::~RoomCall() {
   // A handler already due when the call goes away runs anyway (cancel cannot recall it): it
   // finds the flag down and leaves `this` alone.
   *alive_ = false;
-  timer_.cancel();
+  scheduler_.cancel(step_timer_);
   redial_.cancel();
   // Closing the connection reports back to us (on_closed): let it happen now, while every
   // member is alive, and find no current connection (reset() clears quic_ before deleting).
@@ -115,7 +113,7 @@ void RoomCall::dial() {
   report_seq_ = 0;
   directive_seq_.reset();
   report_copies_left_ = 0;
-  dialled_ = heard_ = std::chrono::steady_clock::now();
+  liveness_.dialled(now_ms());
   wire_.conn = nullptr;
   if (!relay_name_) return connect();
   // A relay named by host is looked up again before every dial: one that moved is found.
@@ -163,18 +161,12 @@ void RoomCall::move_to(const transport::Address& relay) {
   dial();
 }
 
-uint64_t RoomCall::now_ms() const {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::steady_clock::now() - start_)
-                                   .count());
-}
-
 void RoomCall::hang_up() {
   hung_up_ = true;
   redial_.cancel();
   // No audio in or out from here: the owner may go away while the goodbye is still leaving
   // (the bridge's participant did, and a step already due read it after it was freed).
-  timer_.cancel();
+  scheduler_.cancel(step_timer_);
   source_ = nullptr;
   sink_ = nullptr;
   if (encoder_) encoder_->flush();
@@ -273,7 +265,7 @@ void RoomCall::on_established(transport::QuicConnection& c) {
 }
 
 void RoomCall::on_stream(transport::QuicConnection& c, std::span<const uint8_t> d) {
-  heard_ = std::chrono::steady_clock::now();
+  liveness_.heard(now_ms());
   if (!reader_.feed(d)) {
     c.close("relay sent an oversized signalling frame");
     return;
@@ -299,7 +291,7 @@ void RoomCall::handle(const proto::SignalMessage& msg) {
     my_session_ = answer->session_id;
     if (ever_joined_) ++reconnects_;
     joined_ = ever_joined_ = true;
-    joined_at_ = std::chrono::steady_clock::now();
+    liveness_.answered(now_ms());
     closed_reason_.clear();
     if (muted_) quic_->connection().send_stream(proto::frame_signal(proto::Mute{}));  // still muted
     return;
@@ -459,7 +451,7 @@ void RoomCall::rotate_key() {
 }
 
 void RoomCall::on_datagram(transport::QuicConnection&, std::span<const uint8_t> d) {
-  heard_ = std::chrono::steady_clock::now();
+  liveness_.heard(now_ms());
   if (!d.empty() && d[0] == static_cast<uint8_t>(proto::FrameTag::kSignal)) {
     // The relay's copies of a directive (only that is taken from a datagram).
     auto msg = proto::parse_signal_datagram(d);
@@ -497,8 +489,8 @@ void RoomCall::drop_probe() {
 // A relay that was killed sends no close, and a path that went down says nothing either: see
 // the class comment for how the two are told apart.
 void RoomCall::check_liveness() {
-  const auto t = std::chrono::steady_clock::now();
-  if (resolving_ && !hung_up_ && !failed_ && t - dialled_ > std::chrono::seconds(5)) {
+  const uint64_t t = now_ms();
+  if (resolving_ && !hung_up_ && !failed_ && liveness_.since_dialled(t) > kLookupWithinMs) {
     resolving_ = false;  // its answer, if it ever comes, is ignored
     lost("no answer looking up " + relay_name_->host);
     return;
@@ -506,18 +498,20 @@ void RoomCall::check_liveness() {
   if (hung_up_ || failed_ || redial_.due() || !quic_) return;
   // The backoff starts over only once a connection has held for a while: a relay that takes
   // us in and drops us at once is not dialled again in a tight loop.
-  if (joined_ && redial_.taken() > 0 && t - joined_at_ > std::chrono::seconds(5)) redial_.reset();
+  if (joined_ && redial_.taken() > 0 && liveness_.held_for(t, kHeldMs)) redial_.reset();
+  using State = proto::Liveness::State;
+  const State state = liveness_.state(t);
   if (!joined_) {
     drop_probe();
-    if (t - dialled_ > std::chrono::seconds(3)) {
+    if (state == State::kNoAnswer) {
       quic_->connection().close("no answer");
       lost("no answer from the relay");
     }
     return;
   }
-  if (ticks_ % 25 == 0)
-    quic_->connection().send_stream(proto::frame_signal(proto::Ping{ticks_, now_ms()}));
-  if (t - heard_ <= std::chrono::seconds(2)) {
+  if (liveness_.ping_due(t))
+    quic_->connection().send_stream(proto::frame_signal(proto::Ping{ticks_, t}));
+  if (state == State::kAlive) {
     drop_probe();
     return;
   }
@@ -525,11 +519,11 @@ void RoomCall::check_liveness() {
     // The path is up. A relay that still knows our connection is heard on it within moments as
     // well (after an outage the probe's handshake can beat our own connection's first packet
     // back by tens of ms); one that is not heard within half a second has lost our session.
-    if (t - probe_->answered_at < std::chrono::milliseconds(500)) return;
+    if (t - probe_->answered_at < kProbeAnsweredMs) return;
     drop_probe();
     quic_->connection().close("relay lost our session");
     lost("the relay no longer knows our connection");
-  } else if (!probe_lookup_ && (!probe_ || t - probed_at_ > std::chrono::seconds(1))) {
+  } else if (!probe_lookup_ && (!probe_ || t - probed_at_ > kProbeEveryMs)) {
     drop_probe();
     probed_at_ = t;
     if (!relay_name_) return start_probe();
@@ -552,7 +546,7 @@ void RoomCall::check_liveness() {
 }
 
 void RoomCall::start_probe() {
-  probe_ = std::make_unique<Probe>();
+  probe_ = std::make_unique<Probe>(scheduler_);
   probe_->quic = std::make_unique<transport::QuicClient>(io_, relay_, address_.sni,
                                                          options_.verify_relay, *probe_);
 }

@@ -2,14 +2,15 @@
 // handed to every member (and rotated when one joins or leaves, and every few minutes), our
 // media through a CallEncoder under our sender key, and one CallDecoder per other member,
 // mixed for playout. Audio comes from a source callback and goes to a sink callback, 20 ms at
-// a time, driven by the io_context's clock.
+// a time. All its time (the 5 ms steps, liveness, key rotation, the redial schedule) comes from
+// one proto::Scheduler on the io_context.
 //
 // The call survives its relay: when the connection drops, it dials again on SignalSession's
 // schedule (at once, then 1, 2, 4, 8, 15, 30 s...) with a new handshake, the same room and a
 // new sender key, and media resumes without the user doing anything. move_to() switches relays
-// the same way. A relay that goes silent (a Ping every 500 ms, none answered for 2 s) is asked
-// with a bare handshake on the side, once a second, whether it is there at all: a path that is
-// down answers nothing, so the connection is kept and media resumes the moment the path is
+// the same way. A relay in doubt (proto::Liveness: a Ping every 500 ms, nothing heard for 2 s)
+// is asked with a bare handshake on the side, once a second, whether it is there at all: a path
+// that is down answers nothing, so the connection is kept and media resumes the moment the path is
 // back; a relay that answers the side handshake but not our connection has lost us (restarted,
 // say), and we dial again.
 // Only a refusal before joining (access list, auth, room full) ends it.
@@ -30,6 +31,7 @@
 #include "crypto/handshake.h"
 #include "crypto/identity.h"
 #include "crypto/sender_keys.h"
+#include "proto/liveness.h"
 #include "proto/redial_schedule.h"
 #include "proto/room_name.h"
 #include "proto/signal_framing.h"
@@ -160,8 +162,9 @@ class RoomCall : public transport::QuicEvents {
   void rotate_key();  // a fresh sender key, handed to everyone in the room we hand keys to
   void announce(MemberEvent::Kind kind, const proto::Participant& p);
   void step();
+  void schedule_step();
   void tick();
-  uint64_t now_ms() const;
+  uint64_t now_ms() const { return scheduler_.now_ms(); }
   void dial();
   void lost(const std::string& reason);  // schedule the next dial on the backoff
   void check_liveness();                 // on every tick: see the class comment
@@ -169,12 +172,14 @@ class RoomCall : public transport::QuicEvents {
 
   // The side handshake of a silent relay (see the class comment): answered once established.
   struct Probe final : transport::QuicEvents {
+    explicit Probe(const proto::Scheduler& s) : scheduler(s) {}
+    const proto::Scheduler& scheduler;
     bool answered = false;
-    std::chrono::steady_clock::time_point answered_at{};
+    uint64_t answered_at = 0;
     std::unique_ptr<transport::QuicClient> quic;
     void on_established(transport::QuicConnection&) override {
       answered = true;
-      answered_at = std::chrono::steady_clock::now();
+      answered_at = scheduler.now_ms();
     }
   };
 
@@ -215,9 +220,8 @@ class RoomCall : public transport::QuicEvents {
   double uplink_loss_ = 0;                  // percent, over the last second
   double received_loss_ = 0;                // percent, worst member, over the last second
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for handlers that outlive us
-  boost::asio::steady_timer timer_;
-  std::chrono::steady_clock::time_point start_;
-  static constexpr uint64_t kStepsPerFrame = 4;  // 5 ms steps
+  uint64_t step_timer_ = 0;                                     // the next step's, on scheduler_
+  static constexpr uint64_t kStepsPerFrame = 4;                 // 5 ms steps
   uint64_t steps_ = 0;
   uint64_t ticks_ = 0;
   uint64_t last_report_tick_ = 0;  // our last QualityUpdate
@@ -246,7 +250,12 @@ class RoomCall : public transport::QuicEvents {
   // The redial after a loss, on the schedule the signalling session follows too.
   transport::AsioScheduler scheduler_;
   proto::RedialSchedule redial_{scheduler_, [this] { dial(); }};
-  std::chrono::steady_clock::time_point dialled_{}, heard_{}, joined_at_{}, probed_at_{};
+  proto::Liveness liveness_;
+  static constexpr uint64_t kLookupWithinMs = 5000;  // a relay's name looked up
+  static constexpr uint64_t kHeldMs = 5000;          // a connection that held: backoff over
+  static constexpr uint64_t kProbeEveryMs = 1000;    // side handshakes while in doubt
+  static constexpr uint64_t kProbeAnsweredMs = 500;  // then our connection must be heard
+  uint64_t probed_at_ = 0;
   std::unique_ptr<Probe> probe_;
   std::string closed_reason_;
   std::vector<int16_t> pcm_, mix_, part_;

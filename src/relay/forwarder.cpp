@@ -1,7 +1,6 @@
 #include "relay/forwarder.h"
 #include "proto/json_text.h"
 
-#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "proto/prometheus.h"
@@ -61,11 +60,7 @@ void Forwarder::look_up_remote() {
         } else {
           const std::string line = proto::json_text(
               nlohmann::ordered_json{{"event", "remote_lookup_failed"}, {"reason", r.error}});
-          if (config_.log) {
-            config_.log(line);
-          } else {
-            std::fprintf(stderr, "%s\n", line.c_str());
-          }
+          if (config_.log) config_.log(line);
         }
       });
 }
@@ -151,11 +146,7 @@ void Forwarder::log(const char* event, const Pipe& p, const std::string& reason)
   nlohmann::ordered_json j = {{"event", event}, {"pipe", p.serial}};
   if (!reason.empty()) j["reason"] = reason;
   const std::string line = proto::json_text(j);
-  if (config_.log) {
-    config_.log(line);
-  } else {
-    std::fprintf(stderr, "%s\n", line.c_str());
-  }
+  if (config_.log) config_.log(line);
 }
 
 std::string Forwarder::metrics_text() const {

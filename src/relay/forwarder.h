@@ -35,7 +35,7 @@ struct ForwarderConfig {
   std::function<bool(const std::string&)> verify_remote;
   size_t max_sessions = 1000;
   RateLimit rate;
-  std::function<void(const std::string&)> log;  // one JSON line per pipe event
+  std::function<void(const std::string&)> log;  // one JSON line per pipe event; none when empty
 };
 
 struct ForwarderStats {

@@ -2,7 +2,6 @@
 
 #include <array>
 #include <chrono>
-#include <cstdio>
 
 #include <nlohmann/json.hpp>
 
@@ -425,11 +424,7 @@ void Relay::log(const char* event, const Session& s, const nlohmann::ordered_jso
   }
   for (const auto& [key, value] : extra.items()) line[key] = value;
   const std::string text = proto::json_text(line);
-  if (config_.log) {
-    config_.log(text);
-  } else {
-    std::fprintf(stderr, "%s\n", text.c_str());
-  }
+  if (config_.log) config_.log(text);
 }
 
 }  // namespace wzp::relay

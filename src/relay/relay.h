@@ -52,7 +52,8 @@ struct RelayConfig {
   std::chrono::microseconds trunk_flush{5000};
   // When set, clients must open with an AuthToken, checked here before anything else.
   Authorizer authorize;
-  // One structured line (JSON) per session lifecycle event; stderr when empty.
+  // One structured line (JSON) per session lifecycle event; none when empty (the library
+  // never writes to the terminal itself: the app routes this to its logger).
   std::function<void(const std::string&)> log;
   // The wall clock, ms since the epoch (presence registrations are timestamped); the system's
   // when empty.
