@@ -14,6 +14,8 @@
 #include <boost/asio.hpp>
 #include <chrono>
 #include <future>
+#include <map>
+#include <optional>
 #include <thread>
 
 #include "bench_member.h"
@@ -108,107 +110,154 @@ struct Member : BenchMember {
   }
 };
 
-Result relay_case(size_t members, bool trunk) {
-  Result r;
-  asio::io_context relay_io;
-  const auto relay_id = crypto::Identity::generate();
+// A RelayServer on a thread of its own (one core), its CPU time read on that thread.
+class RelayThread {
+ public:
+  explicit RelayThread(relay::RelayConfig rc)
+      : relay_(io_, id_, std::move(rc)),
+        server_(io_, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0),
+                transport::generate_certificate("bench-relay"), relay_),
+        core_([this] {
+          pthread_setname_np(pthread_self(), "relay-core");
+          io_.run();
+        }) {}
+  ~RelayThread() {
+    guard_.reset();
+    asio::post(io_, [this] { io_.stop(); });
+    core_.join();
+  }
+  udp::endpoint endpoint() const { return server_.local_endpoint(); }
+  double cpu_seconds() {
+    std::promise<double> p;
+    asio::post(io_, [&] { p.set_value(thread_cpu_seconds()); });
+    return p.get_future().get();
+  }
+
+ private:
+  asio::io_context io_;
+  crypto::Identity id_ = crypto::Identity::generate();
+  relay::RelayServer relay_;
+  transport::QuicServer server_;
+  asio::executor_work_guard<asio::io_context::executor_type> guard_ = asio::make_work_guard(io_);
+  std::thread core_;
+};
+
+relay::RelayConfig bench_relay_config() {
   relay::RelayConfig rc;
   rc.rate = {1e9, 1e9, UINT64_MAX};
   rc.idle_timeout = std::chrono::milliseconds(0);
-  rc.trunk_clients = trunk;
   rc.log = [](const std::string&) {};
-  relay::RelayServer relay(relay_io, relay_id, rc);
-  transport::QuicServer server(relay_io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0),
-                               transport::generate_certificate("bench-relay"), relay);
-  auto guard = asio::make_work_guard(relay_io);
-  std::thread core([&] {
-    pthread_setname_np(pthread_self(), "relay-core");
-    relay_io.run();
-  });
-
-  asio::io_context io;
-  std::vector<std::unique_ptr<Member>> m;
-  for (size_t i = 0; i < members; ++i) {
-    m.push_back(std::make_unique<Member>());
-    m.back()->client = std::make_unique<transport::QuicClient>(
-        io, server.local_endpoint(), proto::room_sni("bench"), nullptr, *m.back());
-  }
-  const auto deadline = Clock::now() + std::chrono::seconds(20);
-  while (Clock::now() < deadline &&
-         !std::all_of(m.begin(), m.end(), [&](auto& x) { return x->room_size == members; })) {
-    io.run_for(std::chrono::milliseconds(5));
-  }
-  for (auto& x : m) x->result = &r;
-  double cpu0 = 0, cpu1 = 0;
-  std::promise<double> p0;
-  asio::post(relay_io, [&] { p0.set_value(thread_cpu_seconds()); });
-  cpu0 = p0.get_future().get();
-  std::vector<uint8_t> d(kPayload);
-  r.offered = pace(&io, members,
-                   [&](size_t i) {
-                     stamp(d);
-                     m[i]->client->connection().send_datagram(d);
-                   },
-                   {});
-  std::promise<double> p1;
-  asio::post(relay_io, [&] { p1.set_value(thread_cpu_seconds()); });
-  cpu1 = p1.get_future().get();
-  r.cpu_s = cpu1 - cpu0;
-  guard.reset();
-  asio::post(relay_io, [&] { relay_io.stop(); });
-  core.join();
-  return r;
+  return rc;
 }
 
-// The reference: receive a datagram, send it to every other member's address.
-Result reflector_case(size_t members) {
-  Result r;
-  asio::io_context rio;
-  udp::socket rs(rio, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  const auto at = rs.local_endpoint();
-  std::atomic<bool> stop{false};
-  std::atomic<double> cpu{0};
-  std::atomic<bool> measuring{false};
-  std::thread core([&] {
-    std::vector<udp::endpoint> peers;
+// The reference: a UDP reflector on a thread of its own. A room sends each datagram to every
+// other member; pairs send it to the member's partner (members pair up in the order they first
+// send). Its CPU time is counted between measure(true) and measure(false).
+class UdpReflector {
+ public:
+  enum class Fanout { kRoom, kPairs };
+  explicit UdpReflector(Fanout fanout)
+      : socket_(io_, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
+        fanout_(fanout),
+        core_([this] { loop(); }) {}
+  ~UdpReflector() {
+    stop_ = true;
+    core_.join();
+  }
+  udp::endpoint endpoint() const { return socket_.local_endpoint(); }
+  void measure(bool on) { measuring_ = on; }
+  // After measure(false): the CPU seconds spent while measuring.
+  double cpu_seconds() {
+    while (cpu_ == 0) std::this_thread::yield();
+    return cpu_;
+  }
+
+ private:
+  void loop() {
+    const int size = 8 << 20;
+    setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    std::vector<udp::endpoint> room;
+    std::map<udp::endpoint, udp::endpoint> partner;
+    std::optional<udp::endpoint> waiting;
     std::vector<uint8_t> buf(2048);
     double start = 0;
     bool was = false;
-    rs.non_blocking(true);
-    while (!stop) {
-      if (measuring && !was) start = thread_cpu_seconds(), was = true;
-      if (!measuring && was) cpu = thread_cpu_seconds() - start, was = false;
+    socket_.non_blocking(true);
+    while (!stop_) {
+      if (measuring_ && !was) start = thread_cpu_seconds(), was = true;
+      if (!measuring_ && was) cpu_ = thread_cpu_seconds() - start, was = false;
       udp::endpoint from;
       boost::system::error_code ec;
-      const size_t n = rs.receive_from(asio::buffer(buf), from, 0, ec);
+      const size_t n = socket_.receive_from(asio::buffer(buf), from, 0, ec);
       if (ec) {
-        pollfd pfd{rs.native_handle(), POLLIN, 0};
+        pollfd pfd{socket_.native_handle(), POLLIN, 0};
         ::poll(&pfd, 1, 20);  // asleep while idle, like the relay's event loop
         continue;
       }
-      if (std::find(peers.begin(), peers.end(), from) == peers.end()) peers.push_back(from);
-      for (const auto& p : peers) {
-        if (p != from) rs.send_to(asio::buffer(buf.data(), n), p, 0, ec);
+      if (fanout_ == Fanout::kRoom) {
+        if (std::find(room.begin(), room.end(), from) == room.end()) room.push_back(from);
+        for (const auto& p : room) {
+          if (p != from) socket_.send_to(asio::buffer(buf.data(), n), p, 0, ec);
+        }
+        continue;
+      }
+      if (auto it = partner.find(from); it != partner.end()) {
+        socket_.send_to(asio::buffer(buf.data(), n), it->second, 0, ec);
+      } else if (waiting && *waiting != from) {
+        partner[from] = *waiting;
+        partner[*waiting] = from;
+        waiting.reset();
+      } else {
+        waiting = from;
       }
     }
-  });
+  }
+
+  asio::io_context io_;
+  udp::socket socket_;
+  Fanout fanout_;
+  std::atomic<bool> stop_{false}, measuring_{false};
+  std::atomic<double> cpu_{0};
+  std::thread core_;
+};
+
+// Plain UDP members of a reflector: each joins with one datagram; drain() waits up to 100 µs
+// for receipts and records them.
+struct UdpMembers {
   asio::io_context io;
   std::vector<std::unique_ptr<udp::socket>> socks;
-  std::vector<uint8_t> d(kPayload), buf(2048);
-  for (size_t i = 0; i < members; ++i) {
-    socks.push_back(
-        std::make_unique<udp::socket>(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)));
-    socks.back()->non_blocking(true);
-    const int size = 4 << 20;
-    setsockopt(socks.back()->native_handle(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-    socks.back()->send_to(asio::buffer("j", 1), at);  // join
+  std::vector<pollfd> fds;
+  std::vector<uint8_t> d = std::vector<uint8_t>(kPayload), buf = std::vector<uint8_t>(2048);
+  udp::endpoint to;
+  Result r;
+
+  UdpMembers(size_t n, udp::endpoint reflector) : to(reflector) {
+    for (size_t i = 0; i < n; ++i) {
+      socks.push_back(
+          std::make_unique<udp::socket>(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)));
+      socks.back()->non_blocking(true);
+      const int size = 4 << 20;
+      setsockopt(socks.back()->native_handle(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+      fds.push_back({socks.back()->native_handle(), POLLIN, 0});
+      socks.back()->send_to(asio::buffer("j", 1), to);  // join
+    }
+    const auto t = Clock::now();
+    while (Clock::now() - t < std::chrono::milliseconds(100)) drain();
+    r = {};
   }
-  auto drain = [&] {
-    for (auto& s : socks) {
+  void send(size_t i) {
+    stamp(d);
+    socks[i]->send_to(asio::buffer(d), to);
+  }
+  void drain() {
+    const timespec wait{0, 100'000};
+    if (::ppoll(fds.data(), fds.size(), &wait, nullptr) <= 0) return;
+    for (size_t i = 0; i < fds.size(); ++i) {
+      if (!(fds[i].revents & POLLIN)) continue;
       boost::system::error_code ec;
       udp::endpoint from;
       for (;;) {
-        const size_t n = s->receive_from(asio::buffer(buf), from, 0, ec);
+        const size_t n = socks[i]->receive_from(asio::buffer(buf), from, 0, ec);
         if (ec) break;
         if (n >= 9) {
           r.forwarded += 1;
@@ -216,25 +265,144 @@ Result reflector_case(size_t members) {
         }
       }
     }
-  };
-  const auto t = Clock::now();
-  while (Clock::now() - t < std::chrono::milliseconds(100)) drain();
-  r.forwarded = 0;
-  r.latency_us.clear();
-  measuring = true;
-  r.offered = pace(
-      nullptr, members,
+  }
+};
+
+// QUIC members of `rooms` rooms (member k in room k / per_room), connected in batches as
+// callers arrive (the server admits only so many handshakes from one address at a time, and
+// every member here is 127.0.0.1); returns once every room is full (or 20 s passed).
+std::vector<std::unique_ptr<Member>> join_rooms(asio::io_context& io, udp::endpoint relay,
+                                                size_t rooms, size_t per_room) {
+  constexpr size_t kBatch = 32;
+  std::vector<std::unique_ptr<Member>> m;
+  const size_t members = rooms * per_room;
+  for (size_t i = 0; i < members; i += kBatch) {
+    for (size_t k = i; k < std::min(i + kBatch, members); ++k) {
+      m.push_back(std::make_unique<Member>());
+      m.back()->client = std::make_unique<transport::QuicClient>(
+          io, relay, proto::room_sni("bench-" + std::to_string(k / per_room)), nullptr, *m.back());
+    }
+    // A batch is in once every member of it has been answered.
+    const auto deadline = Clock::now() + std::chrono::seconds(20);
+    while (Clock::now() < deadline && !std::all_of(m.begin() + static_cast<std::ptrdiff_t>(i),
+                                                   m.end(), [](auto& x) { return x->answered; })) {
+      io.run_for(std::chrono::milliseconds(2));
+    }
+  }
+  const auto deadline = Clock::now() + std::chrono::seconds(20);
+  while (Clock::now() < deadline &&
+         !std::all_of(m.begin(), m.end(), [&](auto& x) { return x->room_size == per_room; })) {
+    io.run_for(std::chrono::milliseconds(2));
+  }
+  return m;
+}
+
+Result relay_case(size_t members, bool trunk) {
+  Result r;
+  auto rc = bench_relay_config();
+  rc.trunk_clients = trunk;
+  RelayThread relay(std::move(rc));
+  asio::io_context io;
+  auto m = join_rooms(io, relay.endpoint(), 1, members);
+  for (auto& x : m) x->result = &r;
+  const double cpu0 = relay.cpu_seconds();
+  std::vector<uint8_t> d(kPayload);
+  r.offered = pace(&io, members,
+                   [&](size_t i) {
+                     stamp(d);
+                     m[i]->client->connection().send_datagram(d);
+                   },
+                   {});
+  r.cpu_s = relay.cpu_seconds() - cpu0;
+  return r;
+}
+
+Result reflector_case(size_t members) {
+  UdpReflector reflector(UdpReflector::Fanout::kRoom);
+  UdpMembers u(members, reflector.endpoint());
+  reflector.measure(true);
+  u.r.offered = pace(
+      nullptr, members, [&](size_t i) { u.send(i); }, [&] { u.drain(); });
+  reflector.measure(false);
+  u.r.cpu_s = reflector.cpu_seconds();
+  return u.r;
+}
+
+// Two-party calls, as on a relay carrying many of them: `calls` rooms of two members, each
+// member sending a 100-byte datagram every 20 ms, the senders' phases spread evenly. The
+// forwarding thread (one core) and the load generator (the other) each report their share of
+// a core over the paced seconds, so a result limited by the generator shows as such.
+struct CallsResult {
+  double p99_ms = 0, delivered_pct = 0, forward_busy_pct = 0, generator_busy_pct = 0;
+};
+constexpr double kCallFramesPerSecond = 50;
+
+// Sends for kSeconds at kCallFramesPerSecond per member, spread evenly; returns what was sent
+// and the generator thread's share of a core. Between sends it waits in `poll` (which handles
+// what arrived and returns within ~100 µs), so its share is work, not spinning.
+std::pair<double, double> pace_calls(size_t members, const std::function<void(size_t)>& send,
+                                     const std::function<void()>& poll) {
+  const double rate = kCallFramesPerSecond * static_cast<double>(members);
+  const double cpu0 = thread_cpu_seconds();
+  const auto start = Clock::now();
+  double sent = 0;
+  size_t next = 0;
+  for (;;) {
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    if (elapsed >= kSeconds) break;
+    while (sent < elapsed * rate) {
+      send(next);
+      next = (next + 1) % members;
+      sent += 1;
+    }
+    poll();
+  }
+  const double busy = (thread_cpu_seconds() - cpu0) / kSeconds;
+  const auto drain = Clock::now();
+  while (Clock::now() - drain < std::chrono::milliseconds(200)) poll();
+  return {sent, busy};
+}
+
+CallsResult calls_result(Result& r, double sent, double forward_cpu_s, double generator_busy) {
+  CallsResult out;
+  out.p99_ms = r.pct(0.99) / 1000;
+  out.delivered_pct = sent > 0 ? 100 * r.forwarded / sent : 0;
+  out.forward_busy_pct = 100 * forward_cpu_s / (kSeconds + 0.2);
+  out.generator_busy_pct = 100 * generator_busy;
+  return out;
+}
+
+CallsResult relay_calls_case(size_t calls) {
+  auto rc = bench_relay_config();
+  rc.max_sessions = calls * 2 + 16;
+  RelayThread relay(std::move(rc));
+  asio::io_context io;
+  Result r;
+  auto m = join_rooms(io, relay.endpoint(), calls, 2);
+  for (auto& x : m) x->result = &r;
+  const double cpu0 = relay.cpu_seconds();
+  std::vector<uint8_t> d(kPayload);
+  const auto [sent, generator_busy] = pace_calls(
+      m.size(),
       [&](size_t i) {
         stamp(d);
-        socks[i]->send_to(asio::buffer(d), at);
+        m[i]->client->connection().send_datagram(d);
       },
-      drain);
-  measuring = false;
-  while (cpu == 0) std::this_thread::yield();
-  r.cpu_s = cpu;
-  stop = true;
-  core.join();
-  return r;
+      [&] {
+        io.poll();
+        io.run_one_for(std::chrono::microseconds(100));
+      });
+  return calls_result(r, sent, relay.cpu_seconds() - cpu0, generator_busy);
+}
+
+CallsResult reflector_calls_case(size_t calls) {
+  UdpReflector reflector(UdpReflector::Fanout::kPairs);
+  UdpMembers u(calls * 2, reflector.endpoint());
+  reflector.measure(true);
+  const auto [sent, generator_busy] = pace_calls(
+      u.socks.size(), [&](size_t i) { u.send(i); }, [&] { u.drain(); });
+  reflector.measure(false);
+  return calls_result(u.r, sent, reflector.cpu_seconds(), generator_busy);
 }
 
 }  // namespace
@@ -264,6 +432,47 @@ std::vector<Measurement> run_relay_suite() {
                    100 * rel.forwarded / (rel.offered * (n - 1)), "%",
                    100 * ref.forwarded / (ref.offered * (n - 1)), true});
   }
+  return out;
+}
+
+}  // namespace wzp::bench
+
+namespace wzp::bench {
+
+// How many two-party calls one relay core carries with p99 forwarding latency under 5 ms (and
+// everything delivered): the load grows until one of the two fails, against a UDP reflector
+// pairing the same members at the same load.
+std::vector<Measurement> run_calls_suite() {
+  constexpr double kP99LimitMs = 5;
+  std::vector<Measurement> out;
+  size_t carried = 0;
+  for (size_t n : {100, 200, 300, 400, 500, 600, 800}) {
+    const CallsResult rel = relay_calls_case(n);
+    const CallsResult ref = reflector_calls_case(n);
+    std::fprintf(stderr,
+                 "  %zu calls: relay p99 %.2f ms, %.1f %% delivered, core %.0f %% busy "
+                 "(generator %.0f %%); reflector p99 %.2f ms, core %.0f %% busy\n",
+                 n, rel.p99_ms, rel.delivered_pct, rel.forward_busy_pct, rel.generator_busy_pct,
+                 ref.p99_ms, ref.forward_busy_pct);
+    const std::string c = std::to_string(n) + " calls";
+    out.push_back(
+        {"calls", c, "latency p99 (ref: UDP reflector)", rel.p99_ms, "ms", ref.p99_ms, false});
+    out.push_back({"calls", c, "forwarding core busy (ref: UDP reflector)", rel.forward_busy_pct,
+                   "%", ref.forward_busy_pct, false});
+    out.push_back({"calls", c, "delivered (ref: UDP reflector)", rel.delivered_pct, "%",
+                   ref.delivered_pct, true});
+    out.push_back({"calls", c, "load generator busy", rel.generator_busy_pct, "%", {}, false});
+    const bool ok = rel.p99_ms < kP99LimitMs && rel.delivered_pct >= 99.0;
+    if (!ok) break;
+    carried = n;
+  }
+  out.push_back({"calls",
+                 "one core",
+                 "two-party calls with p99 < 5 ms",
+                 static_cast<double>(carried),
+                 "calls",
+                 {},
+                 true});
   return out;
 }
 

@@ -6,7 +6,7 @@
 namespace wzp::bench {
 
 std::span<const Suite> all_suites() {
-  static const std::array<Suite, 11> kSuites = {{
+  static const std::array<Suite, 12> kSuites = {{
       {"proto", "wire-format parse and serialise costs", run_proto_suite},
       {"codec", "encode/decode cost per tier and Opus complexity", run_codec_suite},
       {"fec", "RaptorQ against npm raptorq; tier bitrates; burst loss", run_fec_suite},
@@ -15,6 +15,10 @@ std::span<const Suite> all_suites() {
       {"transport", "QUIC datagram rate on one core against plain UDP", run_transport_suite},
       {"relay", "relay forwarding per core and latency, rooms of 2/10/50, against a UDP reflector",
        run_relay_suite},
+      {"calls",
+       "two-party calls one relay core carries with p99 forwarding latency under 5 ms, against a "
+       "UDP reflector at the same load",
+       run_calls_suite},
       {"hostile",
        "what a listener hears over every hostile profile, simulated, against WebRTC-style "
        "references",

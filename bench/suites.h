@@ -27,6 +27,7 @@ std::vector<Measurement> run_codec_suite();
 std::vector<Measurement> run_pipeline_suite();
 std::vector<Measurement> run_transport_suite();
 std::vector<Measurement> run_relay_suite();
+std::vector<Measurement> run_calls_suite();
 // The folder of wzp-bench, which holds the binaries the suites start. A rebuild during a run
 // replaces the file (its link then reads "... (deleted)"): the run goes on with the new ones.
 std::string bin_dir();
