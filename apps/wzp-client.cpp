@@ -110,7 +110,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   // A host name is looked up when the call dials (and again at every redial).
-  if (const auto ep = wzp::transport::parse_address(o.relay); !ep.address) {
+  const auto ep = wzp::transport::parse_address(o.relay);
+  if (!ep.address) {
     std::cerr << "wzp-client: relay " << ep.error << "\n";
     return 2;
   }
@@ -165,5 +166,7 @@ int main(int argc, char** argv) {
     std::cerr << "wzp-client: " << e.what() << "\n";
     return 2;
   }
-  return wzp::apps::ClientApp(o, *identity, *audio, metrics.is_open() ? &metrics : nullptr).run();
+  return wzp::apps::ClientApp(o, *ep.address, *identity, *audio,
+                              metrics.is_open() ? &metrics : nullptr)
+      .run();
 }

@@ -52,8 +52,8 @@ std::string member_line(const client::MemberEvent& e) {
 
 }  // namespace
 
-ClientApp::ClientApp(const ClientOptions& o, const crypto::Identity& identity, CallAudio& audio,
-                     std::ostream* metrics)
+ClientApp::ClientApp(const ClientOptions& o, transport::Address relay,
+                     const crypto::Identity& identity, CallAudio& audio, std::ostream* metrics)
     : o_(o),
       identity_(identity),
       audio_(audio),
@@ -61,6 +61,7 @@ ClientApp::ClientApp(const ClientOptions& o, const crypto::Identity& identity, C
       tty_(isatty(STDOUT_FILENO) != 0),
       known_(o.pins),
       current_relay_(o.relay),
+      relay_address_(std::move(relay)),
       connector_(io_, {o.token, [this](const std::string& which, const std::string& fp) {
                          return pin(which, fp);
                        }}) {
@@ -116,14 +117,13 @@ bool ClientApp::pin(const std::string& which, const std::string& fp) {
 }
 
 void ClientApp::start_call(const std::string& private_room, const std::string& peer) {
-  const auto at = transport::parse_address(current_relay_);
   auto o = opt_;
   o.room = call_room_ = private_room;
   o.secret.reset();  // the relay names the private room and admits the two only
   call_access_ = " (private: the relay admits the two parties only)";
   o.expect = {peer};  // exactly the peer we called or answered
   call_ = std::make_unique<client::RoomCall>(
-      io_, *at.address, identity_, o, [this](std::span<int16_t> p) { return audio_.source(p); },
+      io_, relay_address_, identity_, o, [this](std::span<int16_t> p) { return audio_.source(p); },
       [this](std::span<const int16_t> p) { audio_.sink(p); });
   say("call connected in room " + private_room);
 }
@@ -215,6 +215,7 @@ void ClientApp::on_command(const std::string& line) {
     const auto to = transport::parse_address(arg);
     if (!to.address) return say("relay " + to.error);
     current_relay_ = arg;
+    relay_address_ = *to.address;
     session_->register_relay(arg);
     if (call_) call_->move_to(*to.address);
     say("moving to " + arg);
@@ -234,9 +235,8 @@ void ClientApp::on_command(const std::string& line) {
 int ClientApp::run() {
   const bool do_register = o_.do_register || !o_.call_fp.empty() || o_.auto_answer;
   if (!do_register) {
-    const auto ep = transport::parse_address(o_.relay);
     call_ = std::make_unique<client::RoomCall>(
-        io_, *ep.address, identity_, opt_,
+        io_, relay_address_, identity_, opt_,
         [this](std::span<int16_t> p) { return audio_.source(p); },
         [this](std::span<const int16_t> p) { audio_.sink(p); });
   }

@@ -27,9 +27,9 @@ namespace wzp::apps {
 
 class ClientApp {
  public:
-  // `o` is checked (a relay address that parses, something to do); `o.duration` is final.
-  ClientApp(const ClientOptions& o, const crypto::Identity& identity, CallAudio& audio,
-            std::ostream* metrics);
+  // `o` is checked (something to do; `o.duration` is final); `relay` is `o.relay` parsed.
+  ClientApp(const ClientOptions& o, transport::Address relay, const crypto::Identity& identity,
+            CallAudio& audio, std::ostream* metrics);
   // Runs until the duration is over, Ctrl-C, `quit`, or a failure; the exit status.
   int run();
 
@@ -62,7 +62,8 @@ class ClientApp {
   boost::asio::io_context io_;
   transport::KnownRelays known_;
   std::string pin_error_;
-  std::string current_relay_;  // --register: `relay HOST:PORT` on stdin moves it
+  std::string current_relay_;         // --register: `relay HOST:PORT` on stdin moves it
+  transport::Address relay_address_;  // current_relay_, parsed
   client::RoomCallOptions opt_;
   std::unique_ptr<client::RoomCall> call_;
   std::string call_room_;    // for the "joined room" line
