@@ -113,6 +113,8 @@ void RoomCall::dial() {
   report_seq_ = 0;
   directive_seq_.reset();
   report_copies_left_ = 0;
+  key_copies_.clear();
+  unlisted_keys_.clear();
   liveness_.dialled(now_ms());
   wire_.conn = nullptr;
   if (!relay_name_) return connect();
@@ -185,6 +187,7 @@ RoomCallStatus RoomCall::status() const {
   s.keys_refused = keys_refused_;
   s.reports_by_datagram = signal_datagrams_sent_;
   s.directives_by_datagram = directives_by_datagram_;
+  s.keys_by_datagram = keys_by_datagram_;
   for (const auto& [id, p] : peers_) s.unexpected += !expected(p.info);
   s.closed_reason = closed_reason_;
   s.unresolved = unresolved_;
@@ -302,10 +305,11 @@ void RoomCall::handle(const proto::SignalMessage& msg) {
     // is the member the room lists for that session (a key for someone else's session is an
     // impersonation attempt, a key for an earlier connection a replay).
     auto opened = crypto::open_sender_key(identity_, *sk, pending_.ephemeral_public);
-    if (!opened || keys_.install(std::move(*opened), now_ms()) ==
-                       crypto::SenderKeyStore::Verdict::kWrongSender) {
+    if (!opened) {
       ++keys_refused_;
+      return;
     }
+    install_key(std::move(*opened));
     return;
   }
   if (const auto* h = std::get_if<proto::Hangup>(&msg)) {
@@ -360,7 +364,32 @@ bool RoomCall::our_old_session(const proto::Participant& p) const {
 void RoomCall::give_key(const proto::Participant& p) {
   if (!own_key_ || !expected(p)) return;
   auto sk = crypto::seal_sender_key(identity_, *own_key_, p);
-  if (sk) quic_->connection().send_stream(proto::frame_signal(*sk));
+  if (!sk) return;
+  quic_->connection().send_stream(proto::frame_signal(*sk));
+  // And copies in datagrams, one a frame tick (see tick): on a path losing most packets the
+  // stream's copy can take seconds, and until it comes the member hears nothing of us. At least
+  // two, as a key often goes out at a join, before any loss is measured; none on a path that
+  // shows a limit. A newer key for the same member replaces one still queued.
+  const bool narrow = encoder_ && encoder_->path_budget_kbps() > 0;
+  const int copies =
+      narrow
+          ? 0
+          : std::max(kMinKeyCopies, proto::signal_copies(std::max(uplink_loss_, received_loss_)));
+  if (copies == 0) return;
+  std::erase_if(key_copies_, [&](const KeyCopies& k) { return k.to == p.session_id; });
+  if (key_copies_.size() >= kMaxQueuedKeys) key_copies_.pop_front();
+  key_copies_.push_back({p.session_id, proto::signal_datagram(*sk), copies});
+}
+
+// A key that opened: installed when the room lists its sender on that session. One that came
+// (by datagram) before the RoomUpdate listing its sender waits, a few at most, for the next.
+void RoomCall::install_key(crypto::ReceivedSenderKey k) {
+  using V = crypto::SenderKeyStore::Verdict;
+  const V v = keys_.install(k, now_ms());
+  if (v == V::kWrongSender) ++keys_refused_;
+  if (v != V::kNotAMember) return;
+  if (unlisted_keys_.size() >= kMaxUnlistedKeys) unlisted_keys_.pop_front();
+  unlisted_keys_.push_back(std::move(k));
 }
 
 void RoomCall::on_room(const proto::RoomUpdate& u) {
@@ -434,6 +463,9 @@ void RoomCall::on_room(const proto::RoomUpdate& u) {
       announce(MemberEvent::Kind::kIdentityChanged, p);
     }
   }
+  // Keys that came before this update listed their senders.
+  auto waiting = std::exchange(unlisted_keys_, {});
+  for (auto& k : waiting) install_key(std::move(k));
   if (echo || !own_key_) return;
   if ((someone_left || someone_joined) && had_key) {
     // A departed member must not read what we send from now on, nor a newcomer what we sent
@@ -453,10 +485,14 @@ void RoomCall::rotate_key() {
 void RoomCall::on_datagram(transport::QuicConnection&, std::span<const uint8_t> d) {
   liveness_.heard(now_ms());
   if (!d.empty() && d[0] == static_cast<uint8_t>(proto::FrameTag::kSignal)) {
-    // The relay's copies of a directive (only that is taken from a datagram).
+    // The relay's copies of a directive, and members' keys passed on (only those are taken
+    // from a datagram; a key is checked as one on the stream is).
     auto msg = proto::parse_signal_datagram(d);
     if (msg.ok() && std::holds_alternative<proto::QualityDirective>(msg.value())) {
       ++directives_by_datagram_;
+      handle(msg.value());
+    } else if (msg.ok() && std::holds_alternative<proto::SenderKey>(msg.value())) {
+      ++keys_by_datagram_;
       handle(msg.value());
     }
     return;
@@ -632,6 +668,14 @@ void RoomCall::tick() {
     --report_copies_left_;
     wire_.conn->send_datagram(report_datagram_);
     ++signal_datagrams_sent_;
+  }
+  // And one key copy a tick, the queued keys in turn.
+  if (!key_copies_.empty() && wire_.conn) {
+    KeyCopies k = std::move(key_copies_.front());
+    key_copies_.pop_front();
+    wire_.conn->send_datagram(k.datagram);
+    ++signal_datagrams_sent_;
+    if (--k.left > 0) key_copies_.push_back(std::move(k));
   }
 }
 

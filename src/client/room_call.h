@@ -83,7 +83,8 @@ struct RoomCallStatus {
   // Copies of our quality reports sent in datagrams, and relay directives taken from datagrams
   // (a path losing 20 % or more: proto::signal_copies).
   uint64_t reports_by_datagram = 0, directives_by_datagram = 0;
-  size_t unexpected = 0;  // members not in RoomCallOptions::expect (our key withheld)
+  uint64_t keys_by_datagram = 0;  // members' sender keys that came as datagram copies
+  size_t unexpected = 0;          // members not in RoomCallOptions::expect (our key withheld)
   std::string closed_reason;
   size_t members = 0;  // others in the room
   CallEncoderStats sent;
@@ -159,6 +160,7 @@ class RoomCall : public transport::QuicEvents {
   void handle(const proto::SignalMessage& msg);
   void on_room(const proto::RoomUpdate& u);
   void give_key(const proto::Participant& p);
+  void install_key(crypto::ReceivedSenderKey k);
   void rotate_key();  // a fresh sender key, handed to everyone in the room we hand keys to
   void announce(MemberEvent::Kind kind, const proto::Participant& p);
   void step();
@@ -233,6 +235,20 @@ class RoomCall : public transport::QuicEvents {
   // losing most packets the stream's copy waits behind retransmissions (proto::signal_copies).
   std::vector<uint8_t> report_datagram_;
   int report_copies_left_ = 0;
+  // Our keys' datagram copies still to send (give_key), one a tick, at most one per member.
+  struct KeyCopies {
+    uint32_t to = 0;  // the member's session
+    std::vector<uint8_t> datagram;
+    int left = 0;
+  };
+  static constexpr int kMinKeyCopies = 2;
+  static constexpr size_t kMaxQueuedKeys = 64;
+  std::deque<KeyCopies> key_copies_;
+  // Keys that opened but whose sender the room does not list yet (they came by datagram ahead
+  // of the RoomUpdate): tried again at the next update, the oldest dropped past the bound.
+  static constexpr size_t kMaxUnlistedKeys = 16;
+  std::deque<crypto::ReceivedSenderKey> unlisted_keys_;
+  uint64_t keys_by_datagram_ = 0;
   uint64_t signal_datagrams_sent_ = 0, directives_by_datagram_ = 0;
   bool joined_ = false, failed_ = false, hung_up_ = false;
   bool ever_joined_ = false, muted_ = false;

@@ -31,7 +31,7 @@ Result<SignalMessage> parse_signal_datagram(std::span<const uint8_t> datagram) {
     return Error{Errc::kUnknownFrame, "not a signalling datagram"};
   }
   if (datagram.size() > kMaxSignalDatagram)
-    return Error{Errc::kTooLarge, "signalling datagram over 512 bytes"};
+    return Error{Errc::kTooLarge, "signalling datagram over 1024 bytes"};
   const auto body = datagram.subspan(1);
   return decode_signal(std::string_view(reinterpret_cast<const char*>(body.data()), body.size()));
 }

@@ -19,13 +19,14 @@ inline constexpr size_t kMaxSignalFrame = 64 * 1024;
 
 std::vector<uint8_t> frame_signal(const SignalMessage& msg);
 
-// Signalling in a datagram: [tag 0x05][the message's JSON]. For the two messages that are
-// worth more on time than in order, a receiver's QualityUpdate and the relay's
-// QualityDirective: over a path that loses most packets, a report on the stream waits behind
+// Signalling in a datagram: [tag 0x05][the message's JSON]. For the messages that are worth
+// more on time than in order, a receiver's QualityUpdate, the relay's QualityDirective and a
+// member's SenderKey: over a path that loses most packets, a message on the stream waits behind
 // retransmissions whose timer doubles each time, while copies in datagrams arrive within a
-// frame or two. They go alongside the stream copy, carry its `seq`, and the receiver keeps
-// only the newest (docs/PROTOCOL.md §1).
-inline constexpr size_t kMaxSignalDatagram = 512;
+// frame or two. They go alongside the stream copy; reports carry its `seq` and the receiver
+// keeps only the newest, keys are taken once by their key id (docs/PROTOCOL.md §1). A SenderKey
+// is about 700 bytes of JSON.
+inline constexpr size_t kMaxSignalDatagram = 1024;
 std::vector<uint8_t> signal_datagram(const SignalMessage& msg);
 // The message in a datagram whose first byte is the tag; an error for anything else, or one
 // over kMaxSignalDatagram.

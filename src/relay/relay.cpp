@@ -235,14 +235,14 @@ void Relay::handle(Session& s, const proto::SignalMessage& msg) {
 
 // A member hands out its own key only: for its own session, signed by the identity it joined
 // with. Anything else is an attempt to speak as another member (docs/SECURITY.md).
-void Relay::on_sender_key(Session& s, const proto::SenderKey& key) {
+void Relay::on_sender_key(Session& s, const proto::SenderKey& key, bool by_datagram) {
   if (key.from != s.info.fingerprint || key.session_id != s.info.session_id ||
       key.identity_pub != s.info.identity_pub) {
     ++stats_.forged_sender_keys;
     log("forged_sender_key", s, {{"claimed_session", key.session_id}});
     return hangup(s, "SenderKey for another member's session or identity");
   }
-  rooms_.forward_sender_key(s, key);
+  rooms_.forward_sender_key(s, key, by_datagram, scheduler_.now_ms());
 }
 
 void Relay::join(Session& s, const proto::CallOffer& offer) {
@@ -301,17 +301,23 @@ void Relay::join(Session& s, const proto::CallOffer& offer) {
   rooms_.add(s, scheduler_.now_ms());
 }
 
-// A member behind a path that loses most packets sends copies of its QualityUpdate in
-// datagrams as well as on the stream (proto::signal_datagram). Nothing else is taken from a
-// datagram: the rest of signalling needs its order. It counts against the signalling allowance.
+// A member behind a path that loses most packets sends copies of its QualityUpdate and of its
+// SenderKeys in datagrams as well as on the stream (proto::signal_datagram). Nothing else is
+// taken from a datagram: the rest of signalling needs its order. Each counts against the
+// signalling allowance; a key is checked as one on the stream is.
 void Relay::on_signal_datagram(Session& s, std::span<const uint8_t> d) {
   auto msg = proto::parse_signal_datagram(d);
   const auto* q = msg.ok() ? std::get_if<proto::QualityUpdate>(&msg.value()) : nullptr;
-  if (!q || !q->seq) {
+  const auto* key = msg.ok() && s.joined ? std::get_if<proto::SenderKey>(&msg.value()) : nullptr;
+  if ((!q || !q->seq) && !key) {
     ++stats_.dropped_bad_signal;
     return;
   }
   if (!admit_signal(s) || s.closed) return;
+  if (key) {
+    ++stats_.key_datagrams_in;
+    return on_sender_key(s, *key, true);
+  }
   if (rooms_.on_quality(s, *q, scheduler_.now_ms())) ++stats_.signal_datagrams_in;
 }
 

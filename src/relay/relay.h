@@ -102,7 +102,7 @@ class Relay {
   void handle(Session& s, const proto::SignalMessage& msg);
   void authorized(uint64_t serial, const AuthVerdict& v);
   void join(Session& s, const proto::CallOffer& offer);
-  void on_sender_key(Session& s, const proto::SenderKey& key);
+  void on_sender_key(Session& s, const proto::SenderKey& key, bool by_datagram = false);
   void on_signal_datagram(Session& s, std::span<const uint8_t> d);
   bool admit_signal(Session& s);
   void leave(Session& s);

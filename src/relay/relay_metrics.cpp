@@ -37,12 +37,16 @@ std::string Relay::metrics_text() const {
           {R"({reason="oversized"})", n(st.dropped_oversized)},
           {R"({reason="bad_signal"})", n(st.dropped_bad_signal)}});
   family(out, "wzp_relay_signal_datagrams_total", "counter",
-         "Quality reports and directives as datagrams beside the stream (paths losing 20 % or "
-         "more): reports taken, reports not newer than the one held (a copy, by datagram or "
-         "stream), directive copies sent.",
+         "Quality reports, directives and sender keys as datagrams beside the stream: reports "
+         "taken, reports not newer than the one held (a copy, by datagram or stream), directive "
+         "copies sent, members' key copies taken, key copies of a key already passed on, key "
+         "copies sent.",
          {{R"({outcome="report_taken"})", n(st.signal_datagrams_in)},
           {R"({outcome="report_not_newer"})", n(st.signal_datagrams_stale)},
-          {R"({outcome="directive_sent"})", n(st.signal_datagrams_out)}});
+          {R"({outcome="directive_sent"})", n(st.signal_datagrams_out)},
+          {R"({outcome="key_taken"})", n(st.key_datagrams_in)},
+          {R"({outcome="key_already_sent"})", n(st.key_datagrams_stale)},
+          {R"({outcome="key_sent"})", n(st.key_datagrams_out)}});
   family(out, "wzp_relay_auth_total", "counter", "Token checks (--auth-url), by result.",
          {{R"({result="valid"})", n(st.auth_valid)},
           {R"({result="refused"})", n(st.auth_refused)},

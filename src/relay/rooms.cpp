@@ -48,15 +48,35 @@ void Rooms::remove(Session& s) {
   }
 }
 
-void Rooms::forward_sender_key(const Session& from, const proto::SenderKey& key) {
+void Rooms::forward_sender_key(const Session& from, const proto::SenderKey& key, bool by_datagram,
+                               uint64_t now_ms) {
   auto it = rooms_.find(from.room);
   if (it == rooms_.end()) return;
   for (Session* other : it->second.members) {
-    if (other != &from && other->info.fingerprint == key.to &&
-        other->info.offer_ephemeral == key.to_ephemeral) {
-      other->send(key);
+    if (other == &from || other->info.fingerprint != key.to ||
+        other->info.offer_ephemeral != key.to_ephemeral) {
+      continue;
+    }
+    if (!by_datagram) other->send(key);
+    if (!other->first_copy_of(from.info.session_id, key.key_id)) {
+      if (by_datagram) ++stats_.key_datagrams_stale;
+      continue;
+    }
+    const int copies = std::max(signal_copies_to(*other, now_ms), by_datagram ? 1 : 0);
+    if (copies > 0) {
+      const auto datagram = proto::signal_datagram(key);
+      for (int i = 0; i < copies; ++i) other->peer->send_datagram(datagram);
+      stats_.key_datagrams_out += static_cast<uint64_t>(copies);
     }
   }
+}
+
+// On a way to the member that loses most packets, copies in datagrams too: the stream's copy
+// can wait seconds behind retransmissions there. Not where that way shows a limit (its loss is
+// a queue overflowing, which copies would only feed).
+int Rooms::signal_copies_to(const Session& m, uint64_t now_ms) {
+  const bool narrow = capacity_of(m, now_ms).first > 0 || m.peer->stats().pacer.limiting;
+  return m.quality && !narrow ? proto::signal_copies(m.quality->loss_percent) : 0;
 }
 
 void Rooms::update(const std::string& room) {
@@ -162,11 +182,7 @@ void Rooms::direct(Room& rq, bool queue, bool new_loss, uint64_t now) {
     d.reason = "weakest link";
     d.seq = ++directive_seq_;
     m->send(d);
-    // On a way to the member that loses most packets, copies in datagrams too: the stream's
-    // copy can wait seconds behind retransmissions there. Not where that way shows a limit (its
-    // loss is a queue overflowing, which copies would only feed).
-    const bool narrow = capacity_of(*m, now).first > 0 || m->peer->stats().pacer.limiting;
-    const int copies = m->quality && !narrow ? proto::signal_copies(m->quality->loss_percent) : 0;
+    const int copies = signal_copies_to(*m, now);
     if (copies > 0) {
       const auto datagram = proto::signal_datagram(d);
       for (int i = 0; i < copies; ++i) m->peer->send_datagram(datagram);

@@ -42,8 +42,12 @@ class Rooms {
     }
   }
   // A member's own SenderKey, to the member of the room it is addressed to, on the connection
-  // it names (a second session of the same identity has an offer of its own).
-  void forward_sender_key(const Session& from, const proto::SenderKey& key);
+  // it names (a second session of the same identity has an offer of its own). What came on the
+  // stream goes on the stream; the first arrival of a key (either way) also goes in datagram
+  // copies, as many as the receiver's loss calls for (at least one when it came as a datagram),
+  // and later datagram copies of it are dropped.
+  void forward_sender_key(const Session& from, const proto::SenderKey& key, bool by_datagram,
+                          uint64_t now_ms);
   // The room's members as everyone sees them (after a join, a leave or a mute).
   void update(const std::string& room);
 
@@ -67,6 +71,8 @@ class Rooms {
   // 200 ms), the rest once a second.
   void direct(Room& room, bool queue, bool new_loss, uint64_t now_ms);
   static std::pair<double, double> capacity_of(const Session& m, uint64_t now_ms);
+  // Datagram copies a signalling message to m is worth (proto::signal_copies of its loss).
+  static int signal_copies_to(const Session& m, uint64_t now_ms);
 
   RelayStats& stats_;
   std::string echo_sni_;

@@ -2,9 +2,11 @@
 // reported, and the bounded state each part of the relay keeps for it.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "proto/quality_report.h"
@@ -49,6 +51,20 @@ struct Session {
   } leg;
   proto::Participant info;
   proto::SignalFrameReader reader;
+  // The sender keys lately passed to it in datagram copies, as (sender session, key id): each
+  // key's copies go once, however many of the sender's own copies arrive (Rooms).
+  static constexpr size_t kKeysCopied = 8;
+  std::array<std::pair<uint32_t, uint32_t>, kKeysCopied> keys_copied{};
+  size_t keys_copied_next = 0;
+  // True the first time (sender session, key id) is seen here; remembered, the oldest forgotten.
+  bool first_copy_of(uint32_t session, uint32_t key_id) {
+    const auto k = std::make_pair(session, key_id + 1);  // +1: the zero entry is empty
+    for (const auto& e : keys_copied) {
+      if (e == k) return false;
+    }
+    keys_copied[keys_copied_next++ % kKeysCopied] = k;
+    return true;
+  }
 
   void send(const proto::SignalMessage& msg) { peer->send_signal(msg); }
 };

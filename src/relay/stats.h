@@ -26,10 +26,13 @@ struct RelayStats {
   uint64_t bare_sent = 0, bare_received = 0, bare_rejected = 0;  // the same: bare datagrams
   uint64_t narrow_paths = 0;  // narrow ways to a member found (a probe train or a standing queue)
   // Quality reports and directives in datagrams (proto::signal_datagram): reports taken, copies
-  // of one already had (or older than it), datagrams refused (not a QualityUpdate, or not
-  // parsable), directive copies sent.
+  // of one already had (or older than it), datagrams refused (not a QualityUpdate or a member's
+  // SenderKey, or not parsable), directive copies sent.
   uint64_t signal_datagrams_in = 0, signal_datagrams_stale = 0, dropped_bad_signal = 0;
   uint64_t signal_datagrams_out = 0;
+  // SenderKeys in datagrams: members' copies taken, copies of a key already passed on (dropped),
+  // copies the relay sent.
+  uint64_t key_datagrams_in = 0, key_datagrams_stale = 0, key_datagrams_out = 0;
   // Time from a datagram's arrival to its last copy handed to the transport, microseconds.
   proto::LatencyHistogram<7> latency{{5, 10, 25, 50, 100, 250, 1000}, 1e-6};
 };

@@ -45,9 +45,14 @@ struct HostileRelay : transport::QuicEvents {
     }
   }
   void on_datagram(transport::QuicConnection&, std::span<const uint8_t> d) override {
-    media.emplace_back(d.begin(), d.end());
+    if (!d.empty() && d[0] == static_cast<uint8_t>(proto::FrameTag::kSignal)) {
+      signal_datagrams.emplace_back(d.begin(), d.end());
+    } else {
+      media.emplace_back(d.begin(), d.end());
+    }
   }
-  std::vector<std::vector<uint8_t>> media;  // every media datagram the client sent us
+  std::vector<std::vector<uint8_t>> media;             // every media datagram the client sent us
+  std::vector<std::vector<uint8_t>> signal_datagrams;  // and every signalling one (tag 0x05)
   void on_closed(transport::QuicConnection& c, const std::string&) override {
     if (conn == &c) conn = nullptr;
   }
@@ -328,6 +333,57 @@ TEST(HostileRelay, AKeyForAnotherMembersSessionIsRefusedAndItsAudioNeverPlays) {
   speak(f, alice_enc);
   EXPECT_GT(f.call->status().received.slots_decoded, 20u);
   EXPECT_EQ(f.call->status().keys_refused, 1u);
+}
+
+// On a path that loses most packets a key on the stream can wait seconds, so keys travel in
+// datagram copies too (docs/PROTOCOL.md §8). One that arrives that way before the RoomUpdate
+// listing its sender waits for it, and is then installed; one forged is refused as on the
+// stream. Our own key goes out in datagram copies beside the stream.
+TEST(HostileRelay, KeysByDatagramAreCheckedAsOnTheStreamAndMayComeBeforeTheirMember) {
+  Fixture f;
+  const crypto::Identity alice = crypto::Identity::generate();
+  const crypto::Identity throwaway = crypto::Identity::generate();
+  constexpr uint32_t kAlice = 7, kMe = 8;
+  proto::RoomUpdate alone;
+  alone.room = "ops";
+  alone.participants = {participant(f.me, kMe, "me")};
+  f.answer_then_list(alone, kMe);
+  f.start();
+  ASSERT_TRUE(f.run_until([&] { return f.call->status().connected; }));
+
+  // A forged key for Alice's session, by datagram: refused (a signature by someone else).
+  crypto::OwnSenderKey forged(kAlice);
+  f.relay.conn->send_datagram(
+      proto::signal_datagram(*crypto::seal_sender_key(throwaway, forged, to_me(f, kMe))));
+  ASSERT_TRUE(f.run_until([&] { return f.call->status().keys_by_datagram == 1; }));
+
+  // Alice's real key, by datagram, before the room lists her: held, nothing installed yet.
+  Member a(f.relay, alice, kAlice);
+  f.relay.conn->send_datagram(proto::signal_datagram(a.key_for(f, kMe)));
+  ASSERT_TRUE(f.run_until([&] { return f.call->status().keys_by_datagram == 2; }));
+  proto::RoomUpdate both = alone;
+  both.participants.push_back(participant(alice, kAlice, "alice"));
+  f.relay.send(both);
+  ASSERT_TRUE(f.run_until([&] { return f.call->member_count() == 1; }));
+  // The forged key waited too, and the update showed it for what it is.
+  EXPECT_EQ(f.call->status().keys_refused, 1u);
+  CallEncoder enc(steady_encoder(), a.sealer, a.wire);
+  speak(f, enc);
+  EXPECT_GT(f.frames_heard, 20u);
+
+  // Our key for Alice: on the stream, and in at least two datagram copies that open for her.
+  ASSERT_TRUE(f.run_until([&] { return f.relay.count<proto::SenderKey>() == 1; }));
+  ASSERT_TRUE(f.run_until([&] { return f.relay.signal_datagrams.size() >= 2; }));
+  size_t key_copies = 0;
+  for (const auto& d : f.relay.signal_datagrams) {
+    auto m = proto::parse_signal_datagram(d);
+    ASSERT_TRUE(m.ok());
+    const auto* sk = std::get_if<proto::SenderKey>(&m.value());
+    if (!sk) continue;
+    EXPECT_TRUE(crypto::open_sender_key(alice, *sk, sk->to_ephemeral).ok());
+    ++key_copies;
+  }
+  EXPECT_GE(key_copies, 2u);
 }
 
 // The relay records Alice's key for us and her audio, drops our connection, and when we dial

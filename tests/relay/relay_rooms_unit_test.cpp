@@ -240,13 +240,19 @@ TEST(RelayRoomsUnit, ANarrowPathToAMemberIsToldToItsTalkersAndToLateJoiners) {
   EXPECT_EQ(f.relay.stats().narrow_paths, 1u);
 }
 
+// The room as a member was last told it, by display name.
+std::map<std::string, proto::Participant> by_name(const SimMember& m) {
+  std::map<std::string, proto::Participant> by;
+  for (const auto& p : m.last_update()->participants) by[p.display_name] = p;
+  return by;
+}
+
 TEST(RelayRoomsUnit, SenderKeysReachOnlyTheirAddresseeUnopened) {
   SimRelay f;
   auto &a = f.join("ops", "alice"), &b = f.join("ops", "bob"), &c = f.join("ops", "carol");
-  std::map<std::string, proto::Participant> by;
-  for (const auto& p : a.last_update()->participants) by[p.display_name] = p;
-  crypto::OwnSenderKey key(by["alice"].session_id);
-  auto sk = crypto::seal_sender_key(a.id, key, by["bob"]);
+  const auto by = by_name(a);
+  crypto::OwnSenderKey key(by.at("alice").session_id);
+  auto sk = crypto::seal_sender_key(a.id, key, by.at("bob"));
   ASSERT_TRUE(sk.ok()) << sk.error().message();
   a.say(*sk);
   ASSERT_EQ(b.peer->count<proto::SenderKey>(), 1);
@@ -258,19 +264,66 @@ TEST(RelayRoomsUnit, SenderKeysReachOnlyTheirAddresseeUnopened) {
   EXPECT_FALSE(crypto::open_sender_key(f.relay_id, received, received.to_ephemeral).ok());
 }
 
+// A member behind a path losing most packets sends its keys in datagram copies as well. The
+// relay checks a datagram's key as it checks the stream's (a forgery ends the session), passes
+// the first arrival of each key on in datagrams (one at least; more toward a lossy listener)
+// and drops the sender's further copies, while the stream's copy still goes on the stream.
+TEST(RelayRoomsUnit, AKeyInDatagramsIsCheckedAndPassedOnOnce) {
+  SimRelay f;
+  auto &a = f.join("ops", "alice"), &b = f.join("ops", "bob"), &m = f.join("ops", "mallory");
+  const auto by = by_name(a);
+  crypto::OwnSenderKey key(by.at("alice").session_id);
+  const auto sk = *crypto::seal_sender_key(a.id, key, by.at("bob"));
+  const auto keys_to_bob = [&] {
+    int n = 0;
+    for (const auto& d : b.peer->datagrams) {
+      auto msg = proto::parse_signal_datagram(d);
+      n += msg.ok() && std::holds_alternative<proto::SenderKey>(msg.value());
+    }
+    return n;
+  };
+  for (int i = 0; i < 3; ++i) a.send(proto::signal_datagram(sk));
+  EXPECT_EQ(keys_to_bob(), 1);  // bob reported no loss: one copy, the first
+  EXPECT_EQ(f.relay.stats().key_datagrams_in, 3u);
+  EXPECT_EQ(f.relay.stats().key_datagrams_stale, 2u);
+  a.say(sk);  // the stream's copy: on bob's stream, no more datagrams
+  EXPECT_EQ(b.peer->count<proto::SenderKey>(), 1);
+  EXPECT_EQ(keys_to_bob(), 1);
+  const auto received =
+      std::get<proto::SenderKey>(proto::parse_signal_datagram(b.peer->datagrams.back()).value());
+  EXPECT_TRUE(crypto::open_sender_key(b.id, received, b.pending.ephemeral_public).ok());
+
+  // Bob's way in loses 80 %: alice's next key, sent on the stream alone, goes to him in six
+  // datagram copies beside it.
+  b.say(report(80));
+  key.rotate();
+  a.say(*crypto::seal_sender_key(a.id, key, by.at("bob")));
+  EXPECT_EQ(keys_to_bob(), 1 + 6);
+  EXPECT_EQ(f.relay.stats().key_datagrams_out, 7u);
+
+  // A forged key by datagram is a forgery like any other.
+  crypto::OwnSenderKey alices_session(by.at("alice").session_id);
+  m.send(proto::signal_datagram(*crypto::seal_sender_key(m.id, alices_session, by.at("bob"))));
+  EXPECT_EQ(f.relay.stats().forged_sender_keys, 1u);
+  EXPECT_EQ(m.hangup_reason(), "SenderKey for another member's session or identity");
+  EXPECT_EQ(keys_to_bob(), 7);
+  EXPECT_NE(f.relay.metrics_text().find(
+                "wzp_relay_signal_datagrams_total{outcome=\"key_already_sent\"} 2\n"),
+            std::string::npos);
+}
+
 // A hostile member hands Bob a key for Alice's session, or one that claims Alice's identity:
 // the relay drops it, counts it and hangs the forger up; Bob never sees it, Alice stays.
 TEST(RelayRoomsUnit, ForgedSenderKeyIsDroppedAndItsSenderCutOff) {
   SimRelay f;
   auto &a = f.join("ops", "alice"), &b = f.join("ops", "bob"), &m = f.join("ops", "mallory"),
        &m2 = f.join("ops", "mallory2");
-  std::map<std::string, proto::Participant> by;
-  for (const auto& p : a.last_update()->participants) by[p.display_name] = p;
-  crypto::OwnSenderKey alices_session(by["alice"].session_id);
-  m.say(*crypto::seal_sender_key(m.id, alices_session, by["bob"]));
-  crypto::OwnSenderKey own(by["mallory2"].session_id);
-  auto claims = *crypto::seal_sender_key(m2.id, own, by["bob"]);
-  claims.from = by["alice"].fingerprint;
+  const auto by = by_name(a);
+  crypto::OwnSenderKey alices_session(by.at("alice").session_id);
+  m.say(*crypto::seal_sender_key(m.id, alices_session, by.at("bob")));
+  crypto::OwnSenderKey own(by.at("mallory2").session_id);
+  auto claims = *crypto::seal_sender_key(m2.id, own, by.at("bob"));
+  claims.from = by.at("alice").fingerprint;
   m2.say(claims);
   EXPECT_EQ(f.relay.stats().forged_sender_keys, 2u);
   EXPECT_EQ(m.hangup_reason(), "SenderKey for another member's session or identity");
