@@ -106,10 +106,13 @@ Metrics read_metrics(const fs::path& file) {
 struct PathCounters {
   double in = 0, lost = 0;
 };
-std::optional<PathCounters> parse_netem(const std::string& line) {
-  static const std::regex down(R"(down: in (\d+) out \d+ lost (\d+) outage (\d+) queue (\d+))");
+// One direction of a wzp-netem counter line: `down` (toward the client) or `up`.
+std::optional<PathCounters> parse_netem(const std::string& line, bool down = true) {
+  static const std::regex to_client(
+      R"(down: in (\d+) out \d+ lost (\d+) outage (\d+) queue (\d+))");
+  static const std::regex to_relay(R"(up: in (\d+) out \d+ lost (\d+) outage (\d+) queue (\d+))");
   std::smatch m;
-  if (!std::regex_search(line, m, down)) return std::nullopt;
+  if (!std::regex_search(line, m, down ? to_client : to_relay)) return std::nullopt;
   return PathCounters{std::stod(m[1]), std::stod(m[2]) + std::stod(m[3]) + std::stod(m[4])};
 }
 
@@ -145,7 +148,7 @@ Run run_profile(const HostileProfile& p, bool both, bool speech, int seconds, co
     w.write(probe.pcm.data(), probe.pcm.size());
   }
   Process relay({bin + "/wzp-relay", "--listen", "127.0.0.1:0", "--state-dir",
-                 (dir / "relay").string(), "--metrics-listen", storm ? "127.0.0.1:0" : "off"});
+                 (dir / "relay").string(), "--metrics-listen", "127.0.0.1:0"});
   std::string relay_addr, metrics_at;
   const std::regex listening(R"(listening on (127\.0\.0\.1:\d+))");
   const std::regex metrics_on(R"(metrics on http://(127\.0\.0\.1:\d+)/metrics)");
@@ -154,7 +157,7 @@ Run run_profile(const HostileProfile& p, bool both, bool speech, int seconds, co
     if (std::regex_search(*line, m, metrics_on)) metrics_at = m[1];
     if (std::regex_search(*line, m, listening)) {
       relay_addr = m[1];
-      if (!storm || !metrics_at.empty()) break;
+      if (!metrics_at.empty()) break;
     }
   }
   if (relay_addr.empty()) return r;
@@ -198,10 +201,12 @@ Run run_profile(const HostileProfile& p, bool both, bool speech, int seconds, co
   auto tx = client(
       "tx", tx_at,
       {"--send-file", (dir / "probe.wav").string(), "--duration", std::to_string(seconds + 3)});
-  std::optional<PathCounters> counters;
-  const auto drain = [&](Process& n) {
+  // What the proxies did to the talker's stream: the listener's leg toward it, and with both
+  // legs impaired the talker's leg toward the relay.
+  std::optional<PathCounters> counters, tx_counters;
+  const auto drain = [&](Process& n, bool down = true) {
     while (auto line = n.read_line(std::chrono::milliseconds(10))) {  // (read_line rounds down)
-      if (auto c = parse_netem(*line)) counters = c;
+      if (auto c = parse_netem(*line, down)) (down ? counters : tx_counters) = c;
     }
   };
   std::atomic<bool> stop{false};
@@ -212,19 +217,22 @@ Run run_profile(const HostileProfile& p, bool both, bool speech, int seconds, co
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds + 40);
   while (std::chrono::steady_clock::now() < deadline) {
     drain(*rx_path);
+    if (tx_path) drain(*tx_path, false);
     if (storm) storm->rss_max_kb = std::max(storm->rss_max_kb, sample_process(relay.pid()).rss_kb);
     auto line = rx->read_line(std::chrono::milliseconds(storm ? 250 : 500));
     if (!line && rx->poll_exit()) break;
   }
   stop = true;
   if (storming.joinable()) storming.join();
-  if (storm) {
-    if (const auto text = fetch_http("http://" + metrics_at + "/metrics")) {
+  if (const auto text = fetch_http("http://" + metrics_at + "/metrics")) {
+    if (storm) {
       storm->dropped = metric_value(*text, "wzp_relay_quic_packets_dropped_total");
       storm->retries = metric_value(*text, "wzp_relay_quic_retries_total");
     }
+    std::ofstream(dir / "relay.metrics") << *text;  // for WZP_BENCH_KEEP's closer look
   }
   drain(*rx_path);
+  if (tx_path) drain(*tx_path, false);
   tx->wait(std::chrono::seconds(10));
   const auto rxm = read_metrics(dir / "rx.jsonl");
   const auto txm = read_metrics(dir / "tx.jsonl");
@@ -242,13 +250,21 @@ Run run_profile(const HostileProfile& p, bool both, bool speech, int seconds, co
   }
   for (const auto& s : txm.seconds) r.tiers.push_back(s.value("tier", ""));
   size_t m = 0;
+  // The listener's figure over the seconds it had the talker's stream to measure (before the
+  // talker is in the room there is nothing to lose).
   for (size_t i = 2; i < rxm.seconds.size() && i < static_cast<size_t>(seconds); ++i) {
+    if (rxm.seconds[i].value("members", 0) == 0) continue;
     loss += rxm.seconds[i].value("loss_percent", 0.0);
     ++m;
   }
   r.kbps = n ? kbps / static_cast<double>(n) : 0;
   r.measured_loss = m ? loss / static_cast<double>(m) : -1;
-  if (counters && counters->in > 0) r.path_loss = 100 * counters->lost / counters->in;
+  // End to end: a packet arrives when both legs let it through.
+  const auto through = [](const std::optional<PathCounters>& c) {
+    return c && c->in > 0 ? 1 - c->lost / c->in : 1.0;
+  };
+  if (counters && counters->in > 0)
+    r.path_loss = 100 * (1 - through(counters) * through(tx_counters));
   r.lbrr = run_reference(Reference::kLbrr, p, probe, both);
   r.red = run_reference(Reference::kRed2, p, probe, both);
   r.ok = true;

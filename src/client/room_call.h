@@ -219,8 +219,9 @@ class RoomCall : public transport::QuicEvents {
   std::map<uint32_t, Peer> peers_;          // by session id
   CallDecoderStats departed_;               // what members who left had received
   uint64_t last_sent_ = 0, last_lost_ = 0;  // QUIC datagram counters at the last report
-  double uplink_loss_ = 0;                  // percent, over the last second
-  double received_loss_ = 0;                // percent, worst member, over the last second
+  uint64_t acked_seen_ = 0;   // our datagrams the relay acknowledged, when liveness last looked
+  double uplink_loss_ = 0;    // percent, over the last second
+  double received_loss_ = 0;  // percent, worst member, over the last second
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for handlers that outlive us
   uint64_t step_timer_ = 0;                                     // the next step's, on scheduler_
   static constexpr uint64_t kStepsPerFrame = 4;                 // 5 ms steps
@@ -241,7 +242,7 @@ class RoomCall : public transport::QuicEvents {
     std::vector<uint8_t> datagram;
     int left = 0;
   };
-  static constexpr int kMinKeyCopies = 2;
+  static constexpr int kMinKeyCopies = 4;
   static constexpr size_t kMaxQueuedKeys = 64;
   std::deque<KeyCopies> key_copies_;
   // Keys that opened but whose sender the room does not list yet (they came by datagram ahead

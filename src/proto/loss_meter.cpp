@@ -26,7 +26,7 @@ void LossMeter::on_packet(uint64_t ext) {
     const uint64_t gap = ext - highest_ - 1;
     for (uint64_t s = highest_ + 1; s < ext && s <= highest_ + kSpan; ++s)
       received_.reset(s % kSpan);
-    if (gap >= kOutageGap) {
+    if (gap >= outage_gap_) {
       // The oldest slot makes room.
       auto* slot = std::min_element(outages_.begin(), outages_.end(),
                                     [](const Range& a, const Range& b) { return a.to < b.to; });
@@ -46,6 +46,8 @@ LossReport LossMeter::take() {
   r.outage_packets = outage_packets_;
   r.reorder_depth = depth_;
   outage_packets_ = depth_ = 0;
+  r.loss_percent = last_loss_;  // until packets show otherwise
+  r.mean_burst = last_burst_;
   if (!started_) return r;
   // Packets that may still be overtaken wait for the next report (two more than the deepest
   // reordering of late, which is forgotten slowly).
@@ -74,8 +76,21 @@ LossReport LossMeter::take() {
   for (auto& o : outages_) {
     if (o.from <= o.to && o.to <= upto) o = {};  // covered: forgotten
   }
-  if (r.packets) r.loss_percent = 100.0 * static_cast<double>(lost) / r.packets;
-  if (runs) r.mean_burst = static_cast<double>(lost) / static_cast<double>(runs);
+  if (r.packets == 0) return r;
+  r.loss_percent = 100.0 * static_cast<double>(lost) / r.packets;
+  r.mean_burst = runs ? static_cast<double>(lost) / static_cast<double>(runs) : 1.0;
+  last_loss_ = r.loss_percent;
+  last_burst_ = r.mean_burst;
+  // The run of losses this loss makes once in a thousand (p^n = 0.001) is not an outage.
+  const double q = r.loss_percent / 100;
+  outage_gap_ = kOutageGap;
+  if (q > 0 && q < 1) {
+    const double n = std::ceil(std::log(0.001) / std::log(q));
+    outage_gap_ = static_cast<uint64_t>(
+        std::clamp(n, static_cast<double>(kOutageGap), static_cast<double>(kMaxOutageGap)));
+  } else if (q >= 1) {
+    outage_gap_ = kMaxOutageGap;
+  }
   return r;
 }
 

@@ -4,8 +4,13 @@
 // Reordering is not loss: a report counts only sequence numbers older than the deepest
 // reordering seen lately, so a packet overtaken by its successors still counts as received.
 // An outage is not a loss rate either (no FEC can fix a second of silence, and it says nothing
-// about the path since): a gap of kOutageGap or more is left out, and counted apart.
-// Duplicates count once. State is a fixed ring of the last kSpan sequence numbers.
+// about the path since): a gap longer than the loss of late makes likely is left out, and
+// counted apart. That is kOutageGap on a path losing little; on one losing most packets, runs
+// that long are what the loss itself makes (at 96 % a third of the gaps are 25 or more), so
+// the bound grows with the loss measured, to the run that loss makes once in a thousand, at
+// most kMaxOutageGap. Duplicates count once. State is a fixed ring of the last kSpan sequence
+// numbers. A report over no packets at all (nothing came) repeats the last one's loss: nothing
+// arriving is no sign of the path getting better.
 #pragma once
 
 #include <array>
@@ -26,6 +31,7 @@ class LossMeter {
  public:
   static constexpr uint64_t kSpan = 1024;
   static constexpr uint64_t kOutageGap = 25;
+  static constexpr uint64_t kMaxOutageGap = 150;
 
   // An authenticated packet with extended sequence number `ext`.
   void on_packet(uint64_t ext);
@@ -45,7 +51,9 @@ class LossMeter {
   };
   std::array<Range, 8> outages_{};
   uint32_t outage_packets_ = 0;
-  uint32_t depth_ = 0;  // since the last report
+  uint32_t depth_ = 0;                     // since the last report
+  uint64_t outage_gap_ = kOutageGap;       // gaps this long or longer are outages
+  double last_loss_ = 0, last_burst_ = 1;  // the last report over any packets
 };
 
 }  // namespace wzp::proto

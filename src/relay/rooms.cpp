@@ -58,25 +58,35 @@ void Rooms::forward_sender_key(const Session& from, const proto::SenderKey& key,
       continue;
     }
     if (!by_datagram) other->send(key);
+    // Copies go once per key: for the first datagram of it, or for its stream copy when the
+    // way to the member calls for copies. A stream copy that needed none leaves the sender's
+    // datagrams to be passed on (they may well arrive before it).
+    const int copies = std::max(signal_copies_to(*other, now_ms), by_datagram ? 1 : 0);
+    if (copies == 0) continue;
     if (!other->first_copy_of(from.info.session_id, key.key_id)) {
       if (by_datagram) ++stats_.key_datagrams_stale;
       continue;
     }
-    const int copies = std::max(signal_copies_to(*other, now_ms), by_datagram ? 1 : 0);
-    if (copies > 0) {
-      const auto datagram = proto::signal_datagram(key);
-      for (int i = 0; i < copies; ++i) other->peer->send_datagram(datagram);
-      stats_.key_datagrams_out += static_cast<uint64_t>(copies);
-    }
+    const auto datagram = proto::signal_datagram(key);
+    for (int i = 0; i < copies; ++i) other->peer->send_datagram(datagram);
+    stats_.key_datagrams_out += static_cast<uint64_t>(copies);
   }
 }
 
 // On a way to the member that loses most packets, copies in datagrams too: the stream's copy
 // can wait seconds behind retransmissions there. Not where that way shows a limit (its loss is
-// a queue overflowing, which copies would only feed).
+// a queue overflowing, which copies would only feed). The way's loss is the worse of what the
+// member last reported and what QUIC saw of our datagrams to it: at a join, and on a way that
+// loses most of the member's reports, the member's word comes late.
 int Rooms::signal_copies_to(const Session& m, uint64_t now_ms) {
-  const bool narrow = capacity_of(m, now_ms).first > 0 || m.peer->stats().pacer.limiting;
-  return m.quality && !narrow ? proto::signal_copies(m.quality->loss_percent) : 0;
+  const auto q = m.peer->stats();
+  const bool narrow = capacity_of(m, now_ms).first > 0 || q.pacer.limiting;
+  if (narrow) return 0;
+  const uint64_t judged = q.datagrams_acked + q.datagrams_lost;
+  const double seen = judged >= kJudgedEnough ? 100.0 * static_cast<double>(q.datagrams_lost) /
+                                                    static_cast<double>(judged)
+                                              : 0.0;
+  return proto::signal_copies(std::max(m.quality ? m.quality->loss_percent : 0.0, seen));
 }
 
 void Rooms::update(const std::string& room) {
