@@ -366,20 +366,31 @@ void RoomCall::give_key(const proto::Participant& p) {
   auto sk = crypto::seal_sender_key(identity_, *own_key_, p);
   if (!sk) return;
   quic_->connection().send_stream(proto::frame_signal(*sk));
-  // And copies in datagrams, one a frame tick (see tick): on a path losing most packets the
-  // stream's copy can take seconds, and until it comes the member hears nothing of us. At least
-  // four (2.8 kB once per key), as a key often goes out at a join, before any loss is measured
-  // (through 60 % loss all four are lost one time in 40); none on a path that shows a limit. A
-  // newer key for the same member replaces one still queued.
-  const bool narrow = encoder_ && encoder_->path_budget_kbps() > 0;
-  const int copies =
-      narrow
-          ? 0
-          : std::max(kMinKeyCopies, proto::signal_copies(std::max(uplink_loss_, received_loss_)));
-  if (copies == 0) return;
+  // And copies in datagrams, one a frame tick (see tick), where the path loses most packets:
+  // there the stream's copy can take seconds, and until it comes the member hears nothing of
+  // us. How many is decided when the path is known (key_copies_for). A newer key for the same
+  // member replaces one still queued.
   std::erase_if(key_copies_, [&](const KeyCopies& k) { return k.to == p.session_id; });
   if (key_copies_.size() >= kMaxQueuedKeys) key_copies_.pop_front();
-  key_copies_.push_back({p.session_id, proto::signal_datagram(*sk), copies});
+  key_copies_.push_back({p.session_id, proto::signal_datagram(*sk), 0, now_ms()});
+}
+
+// A key often goes out at a join, before any loss is measured: the copies wait until QUIC has
+// judged 20 of our datagrams (acknowledged or lost; half a second on a path that carries them),
+// and are as many as the worst loss known calls for (none on a path losing under 20 %, or one
+// that shows a limit: a capped path would spend a second of its capacity on them). A path that
+// has not judged 20 in a second loses most acknowledgements: kMinKeyCopies then, or more.
+std::optional<int> RoomCall::key_copies_for(const KeyCopies& k, uint64_t now) const {
+  if (encoder_ && encoder_->path_budget_kbps() > 0) return 0;
+  const auto q = wire_.conn->stats();
+  const uint64_t judged = q.datagrams_acked + q.datagrams_lost;
+  const double known = std::max(uplink_loss_, received_loss_);
+  if (judged >= kJudgedEnough) {
+    const double seen = 100.0 * static_cast<double>(q.datagrams_lost) / static_cast<double>(judged);
+    return proto::signal_copies(std::max(known, seen));
+  }
+  if (now - k.queued_at < kUnjudgedMs) return std::nullopt;
+  return std::max(kMinKeyCopies, proto::signal_copies(known));
 }
 
 // A key that opened: installed when the room lists its sender on that session. One that came
@@ -683,7 +694,14 @@ void RoomCall::tick() {
   }
   // And one key copy a tick, the queued keys in turn.
   if (!key_copies_.empty() && wire_.conn) {
-    KeyCopies k = std::move(key_copies_.front());
+    KeyCopies& front = key_copies_.front();
+    if (front.left == 0) {
+      const auto copies = key_copies_for(front, now);
+      if (!copies) return;  // the path not known yet
+      if (*copies == 0) return key_copies_.pop_front();
+      front.left = *copies;
+    }
+    KeyCopies k = std::move(front);
     key_copies_.pop_front();
     wire_.conn->send_datagram(k.datagram);
     ++signal_datagrams_sent_;

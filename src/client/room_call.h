@@ -240,9 +240,14 @@ class RoomCall : public transport::QuicEvents {
   struct KeyCopies {
     uint32_t to = 0;  // the member's session
     std::vector<uint8_t> datagram;
-    int left = 0;
+    int left = 0;  // 0: not decided yet (key_copies_for)
+    uint64_t queued_at = 0;
   };
+  // How many copies a queued key is worth, once the path is known (0: none; nullopt: wait).
+  std::optional<int> key_copies_for(const KeyCopies& k, uint64_t now) const;
   static constexpr int kMinKeyCopies = 4;
+  static constexpr uint64_t kJudgedEnough = 20;  // of our datagrams acknowledged or lost
+  static constexpr uint64_t kUnjudgedMs = 1000;
   static constexpr size_t kMaxQueuedKeys = 64;
   std::deque<KeyCopies> key_copies_;
   // Keys that opened but whose sender the room does not list yet (they came by datagram ahead
