@@ -703,8 +703,7 @@ void RoomCall::tick() {
     }
     KeyCopies k = std::move(front);
     key_copies_.pop_front();
-    wire_.conn->send_datagram(k.datagram);
-    ++signal_datagrams_sent_;
+    wire_.conn->send_datagram(k.datagram);  // (not a report: not in reports_by_datagram)
     if (--k.left > 0) key_copies_.push_back(std::move(k));
   }
 }
