@@ -385,10 +385,8 @@ std::optional<int> RoomCall::key_copies_for(const KeyCopies& k, uint64_t now) co
   const auto q = wire_.conn->stats();
   const uint64_t judged = q.datagrams_acked + q.datagrams_lost;
   const double known = std::max(uplink_loss_, received_loss_);
-  if (judged >= kJudgedEnough) {
-    const double seen = 100.0 * static_cast<double>(q.datagrams_lost) / static_cast<double>(judged);
-    return proto::signal_copies(std::max(known, seen));
-  }
+  if (judged >= kJudgedEnough)
+    return proto::signal_copies(std::max(known, transport::judged_datagram_loss(q, kJudgedEnough)));
   if (now - k.queued_at < kUnjudgedMs) return std::nullopt;
   return std::max(kMinKeyCopies, proto::signal_copies(known));
 }

@@ -82,11 +82,8 @@ int Rooms::signal_copies_to(const Session& m, uint64_t now_ms) {
   const auto q = m.peer->stats();
   const bool narrow = capacity_of(m, now_ms).first > 0 || q.pacer.limiting;
   if (narrow) return 0;
-  const uint64_t judged = q.datagrams_acked + q.datagrams_lost;
-  const double seen = judged >= kJudgedEnough ? 100.0 * static_cast<double>(q.datagrams_lost) /
-                                                    static_cast<double>(judged)
-                                              : 0.0;
-  return proto::signal_copies(std::max(m.quality ? m.quality->loss_percent : 0.0, seen));
+  return proto::signal_copies(
+      std::max(m.quality ? m.quality->loss_percent : 0.0, transport::judged_datagram_loss(q)));
 }
 
 void Rooms::update(const std::string& room) {

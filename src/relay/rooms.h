@@ -73,9 +73,6 @@ class Rooms {
   static std::pair<double, double> capacity_of(const Session& m, uint64_t now_ms);
   // Datagram copies a signalling message to m is worth (proto::signal_copies of its loss).
   static int signal_copies_to(const Session& m, uint64_t now_ms);
-  // Datagrams to a member QUIC has judged (acknowledged or lost) before its view of the way
-  // counts: fewer say little.
-  static constexpr uint64_t kJudgedEnough = 20;
 
   RelayStats& stats_;
   std::string echo_sni_;

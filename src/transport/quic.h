@@ -58,6 +58,15 @@ struct QuicStats {
   uint64_t control_copies = 0;
 };
 
+// The share of our datagrams QUIC declared lost, in percent, once at least `enough` have been
+// acknowledged or lost (fewer say little: 0 until then).
+inline double judged_datagram_loss(const QuicStats& q, uint64_t enough = 20) {
+  const uint64_t judged = q.datagrams_acked + q.datagrams_lost;
+  return judged >= enough && judged > 0
+             ? 100.0 * static_cast<double>(q.datagrams_lost) / static_cast<double>(judged)
+             : 0.0;
+}
+
 class QuicConnection;
 
 // What a connection's owner hears. All calls come from the io_context's thread.
