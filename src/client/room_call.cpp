@@ -383,10 +383,9 @@ void RoomCall::give_key(const proto::Participant& p) {
 std::optional<int> RoomCall::key_copies_for(const KeyCopies& k, uint64_t now) const {
   if (encoder_ && encoder_->path_budget_kbps() > 0) return 0;
   const auto q = wire_.conn->stats();
-  const uint64_t judged = q.datagrams_acked + q.datagrams_lost;
   const double known = std::max(uplink_loss_, received_loss_);
-  if (judged >= kJudgedEnough)
-    return proto::signal_copies(std::max(known, transport::judged_datagram_loss(q, kJudgedEnough)));
+  if (const auto seen = transport::judged_datagram_loss(q))
+    return proto::signal_copies(std::max(known, *seen));
   if (now - k.queued_at < kUnjudgedMs) return std::nullopt;
   return std::max(kMinKeyCopies, proto::signal_copies(known));
 }

@@ -246,7 +246,6 @@ class RoomCall : public transport::QuicEvents {
   // How many copies a queued key is worth, once the path is known (0: none; nullopt: wait).
   std::optional<int> key_copies_for(const KeyCopies& k, uint64_t now) const;
   static constexpr int kMinKeyCopies = 4;
-  static constexpr uint64_t kJudgedEnough = 20;  // of our datagrams acknowledged or lost
   static constexpr uint64_t kUnjudgedMs = 1000;
   static constexpr size_t kMaxQueuedKeys = 64;
   std::deque<KeyCopies> key_copies_;

@@ -82,8 +82,8 @@ int Rooms::signal_copies_to(const Session& m, uint64_t now_ms) {
   const auto q = m.peer->stats();
   const bool narrow = capacity_of(m, now_ms).first > 0 || q.pacer.limiting;
   if (narrow) return 0;
-  return proto::signal_copies(
-      std::max(m.quality ? m.quality->loss_percent : 0.0, transport::judged_datagram_loss(q)));
+  return proto::signal_copies(std::max(m.quality ? m.quality->loss_percent : 0.0,
+                                       transport::judged_datagram_loss(q).value_or(0.0)));
 }
 
 void Rooms::update(const std::string& room) {

@@ -59,12 +59,11 @@ struct QuicStats {
 };
 
 // The share of our datagrams QUIC declared lost, in percent, once at least `enough` have been
-// acknowledged or lost (fewer say little: 0 until then).
-inline double judged_datagram_loss(const QuicStats& q, uint64_t enough = 20) {
+// acknowledged or lost; nothing until then (fewer say little).
+inline std::optional<double> judged_datagram_loss(const QuicStats& q, uint64_t enough = 20) {
   const uint64_t judged = q.datagrams_acked + q.datagrams_lost;
-  return judged >= enough && judged > 0
-             ? 100.0 * static_cast<double>(q.datagrams_lost) / static_cast<double>(judged)
-             : 0.0;
+  if (judged < enough || judged == 0) return std::nullopt;
+  return 100.0 * static_cast<double>(q.datagrams_lost) / static_cast<double>(judged);
 }
 
 class QuicConnection;
