@@ -207,8 +207,12 @@ class QuicServer : private QuicEndpoint {
   boost::asio::ip::udp::endpoint local_endpoint() const { return local_; }
   void stop();
   size_t connections() const { return conns_.size(); }
-  size_t connection_ids() const { return by_cid_.size(); }  // routed to a connection of ours
-  uint64_t dropped_packets() const { return dropped_; }     // unparsable or unroutable
+  size_t connection_ids() const { return by_cid_.size(); }   // routed to a connection of ours
+  size_t connection_ids_of(const QuicConnection& c) const {  // ... to that one
+    const auto it = cids_of_.find(&c);
+    return it == cids_of_.end() ? 0 : it->second.size();
+  }
+  uint64_t dropped_packets() const { return dropped_; }  // unparsable or unroutable
   QuicServerLimits& limits() { return limits_; }
   const QuicServerLimits& limits() const { return limits_; }
   // Prometheus families NAME_quic_*: connections and their IDs held, handshakes in progress,
