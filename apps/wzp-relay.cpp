@@ -15,6 +15,7 @@
 #include "crypto/identity.h"
 #include "log.h"
 #include "memory_trim.h"
+#include "relay/directory.h"
 #include "relay/forwarder.h"
 #include "relay/http_auth.h"
 #include "relay/metrics_http.h"
@@ -23,6 +24,7 @@
 #include "relay/relay_server.h"
 #include "transport/endpoint.h"
 #include "transport/quic.h"
+#include "transport/redis_client.h"
 #include "transport/tls_identity.h"
 
 int main(int argc, char** argv) {
@@ -58,6 +60,11 @@ int main(int argc, char** argv) {
                                    "probe this peer relay once a second (repeatable), HOST:PORT");
   auto* auth_opt = app.add_option(
       "--auth-url", o.auth_url, "check clients' tokens with POST {\"token\"} to this http:// URL");
+  auto* redis_opt = app.add_option(
+      "--redis", o.redis, "publish this relay in the cluster directory in Redis, HOST:PORT");
+  auto* advertise_opt = app.add_option(
+      "--advertise", o.advertise,
+      "where clients reach this relay, HOST:PORT, for the directory (default: --listen)");
   wzp::apps::LogOptions log_flags;
   const auto [log_format_opt, log_level_opt] = wzp::apps::add_log_flags(app, log_flags);
   const wzp::relay::RelayOptions defaults = o;
@@ -85,6 +92,8 @@ int main(int argc, char** argv) {
     flag(remote_opt, r.remote, flags.remote);
     flag(probe_opt, r.probes, flags.probes);
     flag(auth_opt, r.auth_url, flags.auth_url);
+    flag(redis_opt, r.redis, flags.redis);
+    flag(advertise_opt, r.advertise, flags.advertise);
     flag(log_format_opt, r.log_format, flags.log_format);
     flag(log_level_opt, r.log_level, flags.log_level);
     return r;
@@ -129,6 +138,26 @@ int main(int argc, char** argv) {
     }
     auto peer = wzp::transport::peer_of(*r.address);
     probes.push_back({p, peer.endpoint, nullptr, std::move(peer.name)});
+  }
+  std::optional<wzp::transport::Address> redis_at;
+  if (!o.redis.empty()) {
+    const auto r = wzp::transport::parse_address(o.redis);
+    if (!r.address) {
+      std::cerr << "wzp-relay: redis " << r.error << "\n";
+      return 2;
+    }
+    if (!o.remote.empty()) {
+      std::cerr << "wzp-relay: redis: a relay in forward mode hosts no rooms; set it on the "
+                   "remote relay\n";
+      return 2;
+    }
+    redis_at = *r.address;
+  }
+  if (!o.advertise.empty()) {
+    if (const auto r = wzp::transport::parse_address(o.advertise); !r.address) {
+      std::cerr << "wzp-relay: advertise " << r.error << "\n";
+      return 2;
+    }
   }
   std::optional<wzp::relay::HttpUrl> auth_url;
   if (!o.auth_url.empty()) {
@@ -202,6 +231,35 @@ int main(int argc, char** argv) {
       for (auto& p : probes) p.verify = pin(p.label);
       prober = std::make_unique<wzp::relay::Prober>(io, probes, identity.fingerprint());
     }
+    // The cluster directory: this relay, its rooms and its registrations, in Redis.
+    std::unique_ptr<wzp::transport::RedisClient> redis;
+    std::unique_ptr<wzp::relay::Directory> directory;
+    if (redis_at) {
+      wzp::transport::RedisConfig redis_config;
+      redis_config.address = *redis_at;
+      redis = std::make_unique<wzp::transport::RedisClient>(
+          io, redis_config, [&log, at = o.redis](bool up, const std::string& why) {
+            if (up) {
+              log.info("cluster directory: connected to Redis at " + at);
+            } else {
+              log.warn("cluster directory: Redis at " + at + " unreachable (" + why +
+                       "); rooms and calls go on, the directory is published again once it "
+                       "is back");
+            }
+          });
+      std::ostringstream listening;
+      listening << server->local_endpoint();
+      wzp::relay::DirectorySelf self{identity.fingerprint(),
+                                     o.advertise.empty() ? listening.str() : o.advertise,
+                                     cert.fingerprint};
+      directory = std::make_unique<wzp::relay::Directory>(
+          relay.scheduler(), *redis, self, [&relay] { return relay.directory_load(); },
+          [] {
+            return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count());
+          });
+    }
     std::unique_ptr<wzp::relay::MetricsHttp> metrics;
     if (o.metrics_listen != "off") {
       const auto m = wzp::transport::resolve_now(o.metrics_listen);
@@ -209,9 +267,10 @@ int main(int argc, char** argv) {
       wzp::apps::listening_on("TCP " + o.metrics_listen + " (--metrics-listen)", [&] {
         metrics = std::make_unique<wzp::relay::MetricsHttp>(
             io, boost::asio::ip::tcp::endpoint(m.endpoint->address(), m.endpoint->port()),
-            [&relay, &forwarder, &prober, &server] {
+            [&relay, &forwarder, &prober, &server, &directory] {
               std::string text = forwarder ? forwarder->metrics_text() : relay.metrics_text();
               if (prober) text += prober->metrics_text();
+              if (directory) text += directory->metrics_text("wzp_relay");
               text += server->metrics_text("wzp_relay");
               return text;
             },
@@ -237,11 +296,13 @@ int main(int argc, char** argv) {
     if (remote) log.info("forward mode: every client is piped to " + o.remote);
     for (const auto& p : o.probes) log.info("probing " + p);
     if (auth_url) log.info("tokens checked at " + o.auth_url);
+    if (redis_at) log.info("cluster directory in Redis at " + o.redis);
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
       // Tell every client why, give the goodbyes a moment to leave, then stop.
       relay.shutdown("relay shutting down");
+      if (directory) directory->withdraw();
       if (forwarder) forwarder->shutdown("relay shutting down");
       if (prober) prober->stop();
       server->stop();
@@ -303,6 +364,8 @@ int main(int argc, char** argv) {
       if (o.remote != fresh.remote) note(needs_restart, "remote");
       if (o.probes != fresh.probes) note(needs_restart, "probe");
       if (o.log_format != fresh.log_format) note(needs_restart, "log_format");
+      if (o.redis != fresh.redis) note(needs_restart, "redis");
+      if (o.advertise != fresh.advertise) note(needs_restart, "advertise");
       wzp::relay::RateLimit rate = rc.rate;
       rate.rate = fresh.max_packet_rate;
       rate.burst = fresh.packet_burst;

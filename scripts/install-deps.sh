@@ -21,6 +21,7 @@ packages=(
   nodejs npm sox espeak-ng opus-tools
   help2man dpkg-dev man-db systemd                                    # man pages, the .deb (cpack), its test
   prometheus curl                                                     # promtool checks our /metrics
+  redis-server                                                        # the cluster directory's tests
   chromium                                                            # the page's end-to-end tests
 )
 

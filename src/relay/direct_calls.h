@@ -38,6 +38,11 @@ class DirectCalls {
   const std::set<std::string>* parties(const std::string& room_sni) const;
   size_t calls() const { return calls_.size(); }
   size_t registered() const { return present_.size(); }
+  // f(fingerprint) for every registration.
+  template <class F>
+  void for_each_registered(F&& f) const {
+    for (const auto& entry : present_) f(entry.first);
+  }
 
  private:
   Session* present(const std::string& fingerprint) const;

@@ -34,6 +34,7 @@
 #include "proto/scheduler.h"
 #include "relay/auth_gate.h"
 #include "relay/direct_calls.h"
+#include "relay/directory.h"
 #include "relay/rooms.h"
 #include "relay/session.h"
 #include "relay/stats.h"
@@ -93,6 +94,8 @@ class Relay {
   size_t sessions() const { return sessions_.size(); }
   size_t members(const std::string& room_sni) const { return rooms_.members(room_sni); }
   size_t calls() const { return calls_.calls(); }
+  // What the cluster directory publishes of this relay (directory.h).
+  DirectoryLoad directory_load() const;
   // Prometheus text exposition of everything the relay counts (relay_metrics.cpp).
   std::string metrics_text() const;
 

@@ -65,6 +65,10 @@ void load_relay_config(const std::string& path, RelayOptions& o) {
       text(o.remote);
     } else if (key == "auth_url") {
       text(o.auth_url);
+    } else if (key == "redis") {
+      text(o.redis);
+    } else if (key == "advertise") {
+      text(o.advertise);
     } else if (key == "log_format") {
       text(o.log_format);
       if (o.log_format != "text" && o.log_format != "json")

@@ -23,6 +23,8 @@ struct RelayOptions {
   std::string remote;               // forward mode: every client piped to this relay
   std::vector<std::string> probes;  // peer relays to probe, HOST:PORT
   std::string auth_url;             // token checks, http://host:port/path
+  std::string redis;                // the cluster directory's Redis, HOST:PORT (none: alone)
+  std::string advertise;            // where clients reach this relay, for the directory
   std::string log_format = "text";  // text or json
   std::string log_level = "info";   // debug, info, warn or error
   // Room name -> the fingerprints allowed in it (rooms not listed are open).

@@ -8,6 +8,16 @@ namespace wzp::relay {
 
 using proto::family;
 
+DirectoryLoad Relay::directory_load() const {
+  DirectoryLoad load;
+  load.sessions = sessions_.size();
+  rooms_.for_each_room([&](const std::string& sni, size_t members) {
+    if (sni != echo_sni_) load.rooms.emplace_back(sni, members);
+  });
+  calls_.for_each_registered([&](const std::string& fp) { load.present.push_back(fp); });
+  return load;
+}
+
 std::string Relay::metrics_text() const {
   const auto& st = stats_;
   const auto n = [](uint64_t v) { return static_cast<double>(v); };

@@ -56,6 +56,8 @@ class RelayServer : public transport::QuicEvents {
   size_t sessions() const { return relay_.sessions(); }
   std::string metrics_text() const { return relay_.metrics_text(); }
   size_t members(const std::string& room_sni) const { return relay_.members(room_sni); }
+  DirectoryLoad directory_load() const { return relay_.directory_load(); }
+  proto::Scheduler& scheduler() { return scheduler_; }
 
  private:
   Peer* peer_of(transport::QuicConnection& c);

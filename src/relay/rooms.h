@@ -25,6 +25,11 @@ class Rooms {
   size_t members(const std::string& room) const;
   size_t participants() const;
   size_t invite_rooms() const;
+  // f(room SNI, members) for every room.
+  template <class F>
+  void for_each_room(F&& f) const {
+    for (const auto& [sni, room] : rooms_) f(sni, room.members.size());
+  }
 
   // Joins `s` to its room (s.room) and tells everyone; now_ms: the relay's clock.
   void add(Session& s, uint64_t now_ms);

@@ -214,6 +214,13 @@ TEST(Cli, MistakesAreRefusedWithALineNamingTheThingAtFault) {
        1,
        "wzp-relay: cannot listen on TCP 127.0.0.1:" + tcp_port +
            " (--metrics-listen): Address already in use"},
+      {{kBin + "/wzp-relay", "--redis", "redis-host", "--state-dir", (dir / "r").string()},
+       2,
+       "wzp-relay: redis 'redis-host' has no :PORT"},
+      {{kBin + "/wzp-relay", "--redis", "127.0.0.1:6379", "--remote", "127.0.0.1:9", "--state-dir",
+        (dir / "r").string()},
+       2,
+       "wzp-relay: redis: a relay in forward mode hosts no rooms"},
       {{kBin + "/wzp-web", "--port", tcp_port, "--relay", "127.0.0.1:9"},
        1,
        "wzp-web: cannot listen on TCP 127.0.0.1:" + tcp_port +

@@ -115,10 +115,10 @@ class Process {
   std::string buf_;
 };
 
-// A UDP port on 127.0.0.1 that was free a moment ago (for a process that must listen on a
-// port known in advance, e.g. to be restarted on it).
-inline uint16_t free_udp_port() {
-  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+// A UDP (or TCP) port on 127.0.0.1 that was free a moment ago (for a process that must listen
+// on a port known in advance, e.g. to be restarted on it).
+inline uint16_t free_udp_port(int type = SOCK_DGRAM) {
+  const int fd = socket(AF_INET, type, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -128,5 +128,6 @@ inline uint16_t free_udp_port() {
   close(fd);
   return ntohs(a.sin_port);
 }
+inline uint16_t free_tcp_port() { return free_udp_port(SOCK_STREAM); }
 
 }  // namespace wzp::testing

@@ -6,11 +6,14 @@
 
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <thread>
 
 #include "client/wav.h"
 #include "codec/audio_analysis.h"
 #include "codec/vad.h"
 #include "fixtures.h"
+#include "support/redis_server.h"
+#include "transport/redis_client.h"
 
 namespace wzp {
 namespace {
@@ -223,6 +226,97 @@ TEST(RelayProcess, ACallCrossesAChainOfTwoRelaysAndTheFirstProbesTheSecond) {
   far.proc->signal(SIGTERM);
   EXPECT_EQ(near.proc->wait(std::chrono::seconds(3)), 0);
   EXPECT_EQ(far.proc->wait(std::chrono::seconds(3)), 0);
+  std::filesystem::remove_all(dir);
+}
+
+// With --redis the relay is in the cluster directory: the address it advertises, the
+// certificate fingerprint it logs, the room it hosts. Redis killed for four seconds changes
+// nothing for the call in progress, the entry is back within two seconds of Redis's return,
+// and SIGTERM takes it out at once.
+TEST(RelayProcess, ARelayWithRedisIsInTheDirectoryAndRidesOutARedisOutage) {
+  const auto dir = fresh_dir("directory");
+  testing::RedisServer redis;
+  testing::Relay relay(dir / "relay",
+                       {"--redis", redis.address(), "--advertise", "relay-1.test:4433"});
+  ASSERT_FALSE(relay.address.empty());
+  std::string cert;
+  const std::regex fingerprint(R"(certificate fingerprint ([0-9a-f:]+))");
+  while (auto line = relay.proc->read_line(std::chrono::seconds(5))) {
+    std::smatch m;
+    if (std::regex_search(*line, m, fingerprint)) cert = m[1];
+    if (line->find("cluster directory: connected") != std::string::npos) break;
+  }
+  ASSERT_FALSE(cert.empty());
+  boost::asio::io_context io;
+  transport::RedisConfig rc;
+  rc.address = *transport::parse_address(redis.address()).address;
+  transport::RedisClient reader(io, rc);
+  const auto ask = [&](std::vector<std::string> args) {
+    std::optional<proto::RespValue> out;
+    bool done = false;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (!reader.up() && std::chrono::steady_clock::now() < deadline)
+      io.run_for(std::chrono::milliseconds(10));
+    reader.command(std::move(args), [&](const proto::RespValue* r) {
+      done = true;
+      if (r) out = *r;
+    });
+    while (!done) io.run_for(std::chrono::milliseconds(10));
+    return out;
+  };
+  const auto members = [](const std::optional<proto::RespValue>& v) {
+    std::vector<std::string> out;
+    if (v)
+      for (const auto& i : v->items) out.push_back(i.text);
+    return out;
+  };
+  const auto listed = [&] { return members(ask({"ZRANGE", "wzp:relays", "0", "-1"})); };
+  const auto within = [&](std::chrono::milliseconds limit, const std::function<bool()>& f) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!f() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling another process
+    return f();
+  };
+  ASSERT_TRUE(within(std::chrono::seconds(3), [&] { return listed().size() == 1; }));
+  const std::string id = listed().at(0);
+  const auto hash = members(ask({"HGETALL", "wzp:relay:" + id}));
+  std::map<std::string, std::string> entry;
+  for (size_t i = 0; i + 1 < hash.size(); i += 2) entry[hash[i]] = hash[i + 1];
+  EXPECT_EQ(entry["address"], "relay-1.test:4433");
+  EXPECT_EQ(entry["fingerprint"], cert);
+  // A call: the sender's tone must reach the recorder through Redis's outage.
+  const std::string wav = (dir / "out.wav").string();
+  auto recorder =
+      client(dir, "rec", relay.address, {"--room", "cluster", "--record", wav, "--duration", "11"});
+  recorder->read_line(std::chrono::milliseconds(1500));
+  auto sender = client(dir, "snd", relay.address, {"--room", "cluster", "--send-tone", "9"});
+  ASSERT_TRUE(within(std::chrono::seconds(4), [&] {
+    const auto rooms = members(ask({"KEYS", "wzp:room:*"}));
+    return rooms.size() == 1 &&
+           members(ask({"ZRANGE", rooms[0], "0", "-1"})) == std::vector<std::string>{id};
+  }));
+  redis.stop();
+  EXPECT_TRUE(within(std::chrono::seconds(3), [&] {
+    return metric(relay.scrape(dir / "m.txt"), "wzp_relay_redis_up") == 0;
+  }));
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // the outage itself
+  ASSERT_TRUE(redis.start());
+  EXPECT_TRUE(within(std::chrono::milliseconds(2500), [&] { return listed().size() == 1; }));
+  EXPECT_EQ(sender->wait(std::chrono::seconds(20)), 0);
+  EXPECT_EQ(recorder->wait(std::chrono::seconds(20)), 0);
+  // The tone all through: before, during and after the outage.
+  for (double from : {2.0, 4.0, 6.0, 8.0}) {
+    const auto p = purity(wav, from, from + 1.5, {440});
+    EXPECT_GT(p[0], 0.2) << "the tone is missing from " << from << " s";
+  }
+  const auto text = relay.scrape(dir / "m.txt");
+  EXPECT_EQ(metric(text, "wzp_relay_redis_up"), 1);
+  EXPECT_EQ(metric(text, "wzp_relay_redis_disconnects_total"), 1);
+  EXPECT_GT(metric(text, "wzp_relay_directory_publish_failures_total"), 0);
+  EXPECT_EQ(std::system(("promtool check metrics < " + (dir / "m.txt").string()).c_str()), 0);
+  relay.proc->signal(SIGTERM);
+  EXPECT_EQ(relay.proc->wait(std::chrono::seconds(3)), 0);
+  EXPECT_TRUE(listed().empty());  // withdrawn, not left to expire
   std::filesystem::remove_all(dir);
 }
 

@@ -36,6 +36,8 @@ max_packet_rate = 250
 packet_burst = 500.5
 log_format = "json"
 log_level = "warn"
+redis = "10.0.0.5:6379"
+advertise = "relay-1.example:4433"
 [acl]
 ops = ["aaaa:bbbb", "cccc:dddd"]
 )"),
@@ -49,6 +51,8 @@ ops = ["aaaa:bbbb", "cccc:dddd"]
   EXPECT_DOUBLE_EQ(o.packet_burst, 500.5);
   EXPECT_EQ(o.log_format, "json");
   EXPECT_EQ(o.log_level, "warn");
+  EXPECT_EQ(o.redis, "10.0.0.5:6379");
+  EXPECT_EQ(o.advertise, "relay-1.example:4433");
   ASSERT_EQ(o.acl.count("ops"), 1u);
   EXPECT_EQ(o.acl["ops"], (std::set<std::string>{"aaaa:bbbb", "cccc:dddd"}));
 }

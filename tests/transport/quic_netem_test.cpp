@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "proto/room_name.h"
+#include "support/run_until.h"
 #include "transport/netem_proxy.h"
 #include "transport/quic.h"
 
@@ -49,9 +50,7 @@ const TlsCertificate& cert() {
 }
 
 bool run_until(asio::io_context& io, const std::function<bool()>& done, int ms) {
-  const auto deadline = Clock::now() + std::chrono::milliseconds(ms);
-  while (!done() && Clock::now() < deadline) io.run_for(std::chrono::milliseconds(5));
-  return done();
+  return testing::run_until(io, done, ms, 5);
 }
 
 struct Path {

@@ -1,6 +1,7 @@
 // QUIC over 127.0.0.1 with real sockets: handshake with certificate pinning, the signalling
 // stream in order, datagrams both ways, and the room name hidden in the SNI.
 #include "transport/quic.h"
+#include "support/run_until.h"
 
 #include "proto/hex.h"
 #include "proto/room_secret.h"
@@ -47,14 +48,7 @@ const TlsCertificate& cert() {
   return c;
 }
 
-// Runs the io_context until `done` or a deadline (the bound keeps a broken test from hanging).
-bool run_until(asio::io_context& io, const std::function<bool()>& done, int ms = 5000) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-  while (!done() && std::chrono::steady_clock::now() < deadline) {
-    io.run_for(std::chrono::milliseconds(10));
-  }
-  return done();
-}
+using testing::run_until;
 
 TEST(Quic, HandshakeStreamAndDatagramsBothWays) {
   asio::io_context io;

@@ -1,0 +1,78 @@
+// The relay's entry in the cluster directory, kept in Redis: that it is alive (where clients
+// reach it, its certificate fingerprint, its load), which rooms it hosts members of, and which
+// registered fingerprints are present on it. Relays read it to find each other (federation:
+// issue 19); an operator reads it with redis-cli. docs/OPERATIONS.md lists the keys.
+//
+// Everything is published again every second and expires 3 s after its last publication, so a
+// relay that dies leaves the directory on its own, Redis that restarts empty is whole again a
+// second after it is back, and nothing needs a resynchronisation protocol. Lists of members
+// are sorted sets scored by their expiry (wall clock, ms): a reader skips scores in the past
+// and the writers trim them. Redis being away never touches a call: the relay logs it, counts
+// it and publishes again once it is back.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "proto/scheduler.h"
+#include "transport/redis_client.h"
+
+namespace wzp::relay {
+
+struct DirectorySelf {
+  std::string relay_id;     // the relay's identity fingerprint
+  std::string address;      // where clients reach it, HOST:PORT
+  std::string fingerprint;  // its TLS certificate's (what clients pin)
+  std::string prefix = "wzp:";
+};
+
+// What the relay hosts right now.
+struct DirectoryLoad {
+  size_t sessions = 0;
+  std::vector<std::pair<std::string, size_t>> rooms;  // room SNI, members here
+  std::vector<std::string> present;                   // registered fingerprints
+};
+
+class Directory {
+ public:
+  static constexpr uint64_t kPublishEveryMs = 1000;
+  static constexpr uint64_t kTtlMs = 3000;
+
+  Directory(proto::Scheduler& scheduler, transport::RedisClient& redis, DirectorySelf self,
+            std::function<DirectoryLoad()> load, std::function<uint64_t()> wall_ms);
+  ~Directory();
+  Directory(const Directory&) = delete;
+  Directory& operator=(const Directory&) = delete;
+
+  // Publishes now (and then every second, as from the start).
+  void publish();
+  // Takes the relay out of the directory (a clean shutdown) and stops publishing.
+  void withdraw();
+  // Prometheus families NAME_redis_* and NAME_directory_*.
+  std::string metrics_text(const std::string& name) const;
+
+  // The keys, for readers and tests.
+  std::string relays_key() const { return self_.prefix + "relays"; }
+  std::string relay_key(const std::string& id) const { return self_.prefix + "relay:" + id; }
+  std::string room_key(const std::string& sni) const { return self_.prefix + "room:" + sni; }
+  std::string presence_key(const std::string& fp) const { return self_.prefix + "presence:" + fp; }
+
+ private:
+  void tick();
+  void send(std::vector<std::string> args);
+
+  proto::Scheduler& scheduler_;
+  transport::RedisClient& redis_;
+  DirectorySelf self_;
+  std::function<DirectoryLoad()> load_;
+  std::function<uint64_t()> wall_ms_;
+  uint64_t timer_ = 0;
+  bool withdrawn_ = false;
+  std::set<std::string> rooms_published_;  // to take a room out at once when it empties here
+  uint64_t publishes_ = 0, publish_failures_ = 0;
+};
+
+}  // namespace wzp::relay

@@ -1,0 +1,251 @@
+// The cluster directory against a real redis-server (Debian's, started by each test on a port
+// of its own): the Redis connection, its outages, and what a relay publishes.
+#include <utility>
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <boost/asio.hpp>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "relay/directory.h"
+#include "support/redis_server.h"
+#include "support/run_until.h"
+#include "transport/asio_scheduler.h"
+#include "transport/redis_client.h"
+
+namespace wzp::relay {
+namespace {
+
+namespace asio = boost::asio;
+using transport::RedisClient;
+using transport::RedisConfig;
+
+RedisConfig config_for(const testing::RedisServer& server) {
+  RedisConfig c;
+  c.address = *transport::parse_address(server.address()).address;
+  return c;
+}
+
+using testing::run_until;
+
+// A command's reply, waited for on the io_context (nullopt: the command failed).
+std::optional<proto::RespValue> ask(asio::io_context& io, RedisClient& redis,
+                                    std::vector<std::string> args) {
+  bool done = false;
+  std::optional<proto::RespValue> out;
+  redis.command(std::move(args), [&](const proto::RespValue* r) {
+    done = true;
+    if (r) out = *r;
+  });
+  run_until(io, [&] { return done; });
+  return out;
+}
+
+std::vector<std::string> texts(const std::optional<proto::RespValue>& v) {
+  std::vector<std::string> out;
+  if (v) {
+    for (const auto& i : v->items) out.push_back(i.text);
+  }
+  return out;
+}
+
+std::string numbered(const char* prefix, int i) {
+  std::string s(prefix);
+  s += std::to_string(i);
+  return s;
+}
+
+TEST(Redis, PipelinedCommandsEachGetTheirOwnReplyErrorsIncluded) {
+  testing::RedisServer server;
+  asio::io_context io;
+  RedisClient redis(io, config_for(server));
+  ASSERT_TRUE(run_until(io, [&] { return redis.up(); }));
+  // 2000 commands in one go: each callback gets the reply to its own command, in order.
+  std::vector<std::string> got(1000);
+  int answered = 0;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string key = numbered("k", i);
+    redis.command({"SET", key, numbered("v", i)});
+    redis.command({"GET", key}, [&, i](const proto::RespValue* r) {
+      ++answered;
+      if (r) got[static_cast<size_t>(i)] = r->text;
+    });
+  }
+  ASSERT_TRUE(run_until(io, [&] { return answered == 1000; }));
+  for (int i = 0; i < 1000; ++i) EXPECT_EQ(got[static_cast<size_t>(i)], numbered("v", i));
+  const auto wrong = ask(io, redis, {"INCR", "k1"});  // not an integer: an error reply
+  ASSERT_TRUE(wrong);
+  EXPECT_TRUE(wrong->is_error());
+  EXPECT_EQ(redis.counters().error_replies, 1u);
+  EXPECT_EQ(ask(io, redis, {"GET", "missing"})->type, proto::RespValue::Type::kNull);
+  EXPECT_TRUE(redis.up());  // an error reply is an answer, not a broken connection
+}
+
+// Redis killed: commands fail at once (nothing queues up while it is away), the state change
+// is said once, and the client is back within the backoff's ceiling of its return.
+TEST(Redis, AServerThatDiesFailsCommandsAtOnceAndIsRedialledWhenBack) {
+  testing::RedisServer server;
+  asio::io_context io;
+  std::vector<std::pair<bool, std::string>> states;
+  RedisClient redis(io, config_for(server),
+                    [&](bool up, const std::string& why) { states.emplace_back(up, why); });
+  ASSERT_TRUE(run_until(io, [&] { return redis.up(); }));
+  server.stop();
+  ASSERT_TRUE(run_until(io, [&] { return !redis.up(); }));
+  bool failed = false;
+  redis.command({"PING"}, [&](const proto::RespValue* r) { failed = r == nullptr; });
+  EXPECT_TRUE(failed);                          // at once, inside command()
+  io.run_for(std::chrono::milliseconds(1500));  // several redials fail meanwhile
+  ASSERT_TRUE(server.start());
+  const auto back = std::chrono::steady_clock::now();
+  ASSERT_TRUE(run_until(io, [&] { return redis.up(); }));
+  EXPECT_LT(std::chrono::steady_clock::now() - back, std::chrono::milliseconds(2500));
+  EXPECT_EQ(ask(io, redis, {"PING"})->text, "PONG");
+  ASSERT_EQ(states.size(), 3u);  // up, down (once, however many redials failed), up
+  EXPECT_TRUE(states[0].first);
+  EXPECT_FALSE(states[1].first);
+  EXPECT_FALSE(states[1].second.empty());
+  EXPECT_TRUE(states[2].first);
+  EXPECT_EQ(redis.counters().disconnects, 1u);
+  EXPECT_GE(redis.counters().failed, 1u);
+}
+
+// A server that holds the connection and answers nothing (stopped, overloaded) counts as gone
+// once a reply is overdue: its commands fail rather than wait forever.
+TEST(Redis, AServerThatAnswersNothingCountsAsGone) {
+  testing::RedisServer server;
+  asio::io_context io;
+  RedisConfig c = config_for(server);
+  c.reply_timeout = std::chrono::milliseconds(300);
+  RedisClient redis(io, c);
+  ASSERT_TRUE(run_until(io, [&] { return redis.up(); }));
+  server.freeze();
+  EXPECT_FALSE(ask(io, redis, {"PING"}).has_value());
+  EXPECT_FALSE(redis.up());
+  server.thaw();
+  ASSERT_TRUE(run_until(io, [&] { return redis.up(); }));
+  EXPECT_EQ(ask(io, redis, {"PING"})->text, "PONG");
+}
+
+// Whatever answers on Redis's port and is not Redis: the connection is dropped with the
+// reason, the command fails, nothing crashes.
+TEST(Redis, WhatIsNotRedisIsDroppedWithTheReason) {
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+  asio::ip::tcp::socket peer(io);
+  std::array<char, 256> command{};
+  // It answers the first command it reads.
+  acceptor.async_accept(peer, [&](const boost::system::error_code& ec) {
+    if (ec) return;
+    peer.async_read_some(asio::buffer(command), [&](const boost::system::error_code& e, size_t) {
+      if (!e) asio::write(peer, asio::buffer(std::string("HTTP/1.1 400 Bad Request\r\n\r\n")));
+    });
+  });
+  RedisConfig c;
+  c.address = {"127.0.0.1", acceptor.local_endpoint().port()};
+  std::string why;
+  RedisClient redis(io, c, [&](bool up, const std::string& w) {
+    if (!up) why = w;
+  });
+  ASSERT_TRUE(run_until(io, [&] { return redis.up(); }));
+  EXPECT_FALSE(ask(io, redis, {"PING"}).has_value());
+  EXPECT_NE(why.find("bad reply"), std::string::npos) << why;
+}
+
+struct Published {
+  std::vector<std::string> relays, room, gone_room;
+  std::optional<proto::RespValue> entry, presence;
+};
+
+// What a relay puts in the directory, read back with a client of our own.
+TEST(Directory, ARelayItsRoomsAndRegistrationsAreListedAndFollowItsLoad) {
+  testing::RedisServer server;
+  asio::io_context io;
+  transport::AsioScheduler scheduler(io);
+  RedisClient redis(io, config_for(server)), reader(io, config_for(server));
+  DirectoryLoad load{.sessions = 3, .rooms = {{"room-a", 2}, {"room-b", 1}}, .present = {"fp1"}};
+  uint64_t wall = 1'000'000;
+  Directory dir(
+      scheduler, redis, {"relay-1", "198.51.100.7:4433", "certfp"}, [&] { return load; },
+      [&] { return wall; });
+  ASSERT_TRUE(run_until(io, [&] {
+    return reader.up() && texts(ask(io, reader, {"ZRANGE", "wzp:relays", "0", "-1"})) ==
+                              std::vector<std::string>{"relay-1"};
+  }));
+  const auto entry = ask(io, reader, {"HGETALL", "wzp:relay:relay-1"});
+  const auto fields = texts(entry);
+  std::map<std::string, std::string> hash;
+  for (size_t i = 0; i + 1 < fields.size(); i += 2) hash[fields[i]] = fields[i + 1];
+  EXPECT_EQ(hash["address"], "198.51.100.7:4433");
+  EXPECT_EQ(hash["fingerprint"], "certfp");
+  EXPECT_EQ(hash["sessions"], "3");
+  EXPECT_EQ(hash["rooms"], "2");
+  const auto score = ask(io, reader, {"ZSCORE", "wzp:relays", "relay-1"});
+  EXPECT_EQ(score->text, std::to_string(wall + Directory::kTtlMs));  // listed until then
+  EXPECT_EQ(texts(ask(io, reader, {"ZRANGE", "wzp:room:room-a", "0", "-1"})),
+            std::vector<std::string>{"relay-1"});
+  EXPECT_EQ(ask(io, reader, {"GET", "wzp:presence:fp1"})->text, "relay-1");
+  const auto ttl = ask(io, reader, {"PTTL", "wzp:relay:relay-1"})->integer;
+  EXPECT_GT(ttl, 1000);
+  EXPECT_LE(ttl, 3000);
+  // room-b empties here: it is taken out at the next publication, not left to expire.
+  load.rooms = {{"room-a", 2}};
+  wall += 1000;
+  dir.publish();
+  EXPECT_TRUE(texts(ask(io, reader, {"ZRANGE", "wzp:room:room-b", "0", "-1"})).empty());
+  // Another relay's entry that stopped being refreshed is trimmed by the next publication.
+  ask(io, reader, {"ZADD", "wzp:relays", std::to_string(wall - 1), "relay-dead"});
+  dir.publish();
+  EXPECT_EQ(texts(ask(io, reader, {"ZRANGE", "wzp:relays", "0", "-1"})),
+            std::vector<std::string>{"relay-1"});
+  // A clean shutdown takes it all out at once; a registration that moved on is not touched.
+  ask(io, reader, {"SET", "wzp:presence:fp1", "relay-2"});
+  dir.withdraw();
+  EXPECT_TRUE(texts(ask(io, reader, {"ZRANGE", "wzp:relays", "0", "-1"})).empty());
+  EXPECT_EQ(ask(io, reader, {"EXISTS", "wzp:relay:relay-1"})->integer, 0);
+  EXPECT_TRUE(texts(ask(io, reader, {"ZRANGE", "wzp:room:room-a", "0", "-1"})).empty());
+  EXPECT_EQ(ask(io, reader, {"GET", "wzp:presence:fp1"})->text, "relay-2");
+}
+
+// Redis restarted empty: the relay's entry is back within about a second of its return, with
+// no resynchronisation step (every publication is whole); meanwhile the failures are counted.
+TEST(Directory, RedisThatRestartsEmptyHasTheEntryBackWithinTwoSeconds) {
+  testing::RedisServer server;
+  asio::io_context io;
+  transport::AsioScheduler scheduler(io);
+  RedisClient redis(io, config_for(server)), reader(io, config_for(server));
+  const auto now = [] {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+  };
+  Directory dir(
+      scheduler, redis, {"relay-1", "127.0.0.1:4433", "certfp"},
+      [] {
+        return DirectoryLoad{.sessions = 1, .rooms = {{"r", 1}}, .present = {}};
+      },
+      now);
+  const auto listed = [&] {
+    return texts(ask(io, reader, {"ZRANGEBYSCORE", "wzp:relays", std::to_string(now()), "+inf"})) ==
+           std::vector<std::string>{"relay-1"};
+  };
+  ASSERT_TRUE(run_until(io, listed));
+  server.stop();
+  io.run_for(std::chrono::milliseconds(2500));
+  const std::string metrics = dir.metrics_text("wzp_relay");
+  EXPECT_NE(metrics.find("wzp_relay_redis_up 0"), std::string::npos) << metrics;
+  EXPECT_EQ(metrics.find("wzp_relay_directory_publish_failures_total 0\n"), std::string::npos);
+  ASSERT_TRUE(server.start());
+  const auto back = std::chrono::steady_clock::now();
+  ASSERT_TRUE(run_until(io, [&] { return reader.up() && listed(); }));
+  EXPECT_LT(std::chrono::steady_clock::now() - back, std::chrono::milliseconds(3000));
+  EXPECT_NE(dir.metrics_text("wzp_relay").find("wzp_relay_redis_up 1"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace wzp::relay
