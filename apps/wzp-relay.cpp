@@ -15,6 +15,7 @@
 #include "crypto/identity.h"
 #include "log.h"
 #include "memory_trim.h"
+#include "relay/cluster_router.h"
 #include "relay/directory.h"
 #include "relay/forwarder.h"
 #include "relay/http_auth.h"
@@ -221,19 +222,39 @@ int main(int argc, char** argv) {
       fc.log = event;
       forwarder = std::make_unique<wzp::relay::Forwarder>(io, fc);
     }
-    wzp::transport::QuicEvents& events =
-        forwarder ? static_cast<wzp::transport::QuicEvents&>(*forwarder) : relay;
+    // In a cluster (--redis) a router stands in front of the rooms: members of a room whose
+    // home is another relay are piped there (cluster_router.h).
+    std::unique_ptr<wzp::transport::RedisClient> redis;
+    std::unique_ptr<wzp::relay::Directory> directory;
+    std::unique_ptr<wzp::relay::Forwarder> cluster_pipes;
+    std::unique_ptr<wzp::relay::ClusterRouter> router;
+    // Filled in once the socket is bound (the directory needs its address).
+    wzp::transport::QuicEvents* events =
+        forwarder ? static_cast<wzp::transport::QuicEvents*>(forwarder.get()) : &relay;
+    struct Deferred : wzp::transport::QuicEvents {
+      wzp::transport::QuicEvents** to;
+      explicit Deferred(wzp::transport::QuicEvents** t) : to(t) {}
+      void on_established(wzp::transport::QuicConnection& c) override { (*to)->on_established(c); }
+      void on_datagram(wzp::transport::QuicConnection& c, std::span<const uint8_t> d) override {
+        (*to)->on_datagram(c, d);
+      }
+      void on_stream(wzp::transport::QuicConnection& c, std::span<const uint8_t> d) override {
+        (*to)->on_stream(c, d);
+      }
+      void on_closed(wzp::transport::QuicConnection& c, const std::string& r) override {
+        (*to)->on_closed(c, r);
+      }
+      void on_narrow_path(wzp::transport::QuicConnection& c) override { (*to)->on_narrow_path(c); }
+    } deferred(&events);
     std::optional<wzp::transport::QuicServer> server;
     wzp::apps::listening_on("UDP " + o.listen + " (--listen)",
-                            [&] { server.emplace(io, *ep.endpoint, cert, events); });
+                            [&] { server.emplace(io, *ep.endpoint, cert, deferred); });
     std::unique_ptr<wzp::relay::Prober> prober;
     if (!probes.empty()) {
       for (auto& p : probes) p.verify = pin(p.label);
       prober = std::make_unique<wzp::relay::Prober>(io, probes, identity.fingerprint());
     }
     // The cluster directory: this relay, its rooms and its registrations, in Redis.
-    std::unique_ptr<wzp::transport::RedisClient> redis;
-    std::unique_ptr<wzp::relay::Directory> directory;
     if (redis_at) {
       wzp::transport::RedisConfig redis_config;
       redis_config.address = *redis_at;
@@ -253,12 +274,27 @@ int main(int argc, char** argv) {
                                      o.advertise.empty() ? listening.str() : o.advertise,
                                      cert.fingerprint};
       directory = std::make_unique<wzp::relay::Directory>(
-          relay.scheduler(), *redis, self, [&relay] { return relay.directory_load(); },
+          relay.scheduler(), *redis, self,
+          [&relay, &router] {
+            auto load = relay.directory_load();
+            if (router) load.piped = router->piped_rooms();
+            return load;
+          },
           [] {
             return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                              std::chrono::system_clock::now().time_since_epoch())
                                              .count());
           });
+      wzp::relay::ForwarderConfig fc;
+      fc.relay_id = identity.fingerprint();
+      fc.max_sessions = o.max_sessions;
+      fc.rate = rc.rate;
+      fc.log = event;
+      cluster_pipes = std::make_unique<wzp::relay::Forwarder>(io, fc);
+      router = std::make_unique<wzp::relay::ClusterRouter>(
+          io, relay, *cluster_pipes, *directory,
+          [&relay](const std::string& sni) { return relay.local_only(sni); }, event);
+      events = router.get();
     }
     std::unique_ptr<wzp::relay::MetricsHttp> metrics;
     if (o.metrics_listen != "off") {
@@ -267,10 +303,11 @@ int main(int argc, char** argv) {
       wzp::apps::listening_on("TCP " + o.metrics_listen + " (--metrics-listen)", [&] {
         metrics = std::make_unique<wzp::relay::MetricsHttp>(
             io, boost::asio::ip::tcp::endpoint(m.endpoint->address(), m.endpoint->port()),
-            [&relay, &forwarder, &prober, &server, &directory] {
+            [&relay, &forwarder, &prober, &server, &directory, &router] {
               std::string text = forwarder ? forwarder->metrics_text() : relay.metrics_text();
               if (prober) text += prober->metrics_text();
               if (directory) text += directory->metrics_text("wzp_relay");
+              if (router) text += router->metrics_text();
               text += server->metrics_text("wzp_relay");
               return text;
             },
@@ -302,6 +339,7 @@ int main(int argc, char** argv) {
       if (ec) return;
       // Tell every client why, give the goodbyes a moment to leave, then stop.
       relay.shutdown("relay shutting down");
+      if (cluster_pipes) cluster_pipes->shutdown("relay shutting down");
       if (directory) directory->withdraw();
       if (forwarder) forwarder->shutdown("relay shutting down");
       if (prober) prober->stop();

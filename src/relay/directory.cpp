@@ -5,6 +5,31 @@
 #include "proto/prometheus.h"
 
 namespace wzp::relay {
+namespace {
+
+// KEYS[1] home key, KEYS[2] the relays' sorted set; ARGV: us, TTL ms, now ms, key prefix.
+constexpr const char* kClaimHome =
+    "local home = redis.call('GET', KEYS[1]) "
+    "if home and home ~= ARGV[1] then "
+    "  local live = redis.call('ZSCORE', KEYS[2], home) "
+    "  if live and tonumber(live) > tonumber(ARGV[3]) then "
+    "    local e = redis.call('HMGET', ARGV[4] .. 'relay:' .. home, 'address', 'fingerprint') "
+    "    if e[1] then return {home, e[1], e[2] or ''} end "
+    "  end "
+    "end "
+    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) "
+    "return {ARGV[1], '', ''}";
+// KEYS[1] a key; ARGV: us, TTL ms. Refreshed while it is ours or nobody's.
+constexpr const char* kKeepIfOurs =
+    "local v = redis.call('GET', KEYS[1]) "
+    "if not v or v == ARGV[1] then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end "
+    "return 0";
+// KEYS[1] a key; ARGV[1] us. Deleted only while it is ours.
+constexpr const char* kDeleteIfOurs =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
+    "return 0";
+
+}  // namespace
 
 Directory::Directory(proto::Scheduler& scheduler, transport::RedisClient& redis, DirectorySelf self,
                      std::function<DirectoryLoad()> load, std::function<uint64_t()> wall_ms)
@@ -50,13 +75,22 @@ void Directory::publish() {
   send({"ZADD", relays_key(), until, self_.relay_id});
   send({"ZREMRANGEBYSCORE", relays_key(), "-inf", "(" + past});
   std::set<std::string> rooms;
-  for (const auto& [sni, members] : load.rooms) {
-    if (members == 0) continue;
+  const auto list = [&](const std::string& sni) {
     rooms.insert(sni);
     const std::string key = room_key(sni);
     send({"ZADD", key, until, self_.relay_id});
     send({"ZREMRANGEBYSCORE", key, "-inf", "(" + past});
     send({"PEXPIRE", key, ttl});
+  };
+  for (const auto& [sni, members] : load.rooms) {
+    if (members == 0) continue;
+    list(sni);
+    // The rooms hosted here are homed here (unless another relay holds the home: a room split
+    // while Redis was away, mended as its members rejoin).
+    send({"EVAL", kKeepIfOurs, "1", home_key(sni), self_.relay_id, ttl});
+  }
+  for (const auto& [sni, members] : load.piped) {
+    if (members > 0) list(sni);
   }
   for (const auto& sni : rooms_published_) {
     if (!rooms.count(sni)) send({"ZREM", room_key(sni), self_.relay_id});
@@ -72,15 +106,28 @@ void Directory::withdraw() {
   if (!redis_.up()) return;
   send({"ZREM", relays_key(), self_.relay_id});
   send({"DEL", relay_key(self_.relay_id)});
-  for (const auto& sni : rooms_published_) send({"ZREM", room_key(sni), self_.relay_id});
-  const DirectoryLoad load = load_();
-  for (const auto& fp : load.present) {
-    // Only if it is still ours: a client that moved on to another relay keeps its entry there.
-    send({"EVAL",
-          "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
-          "return 0",
-          "1", presence_key(fp), self_.relay_id});
+  for (const auto& sni : rooms_published_) {
+    send({"ZREM", room_key(sni), self_.relay_id});
+    send({"EVAL", kDeleteIfOurs, "1", home_key(sni), self_.relay_id});  // another takes it at once
   }
+  const DirectoryLoad load = load_();
+  // Only if it is still ours: a client that moved on to another relay keeps its entry there.
+  for (const auto& fp : load.present)
+    send({"EVAL", kDeleteIfOurs, "1", presence_key(fp), self_.relay_id});
+}
+
+void Directory::home_of(const std::string& sni, std::function<void(std::optional<RoomHome>)> done) {
+  const std::string now = std::to_string(wall_ms_());
+  redis_.command({"EVAL", kClaimHome, "2", home_key(sni), relays_key(), self_.relay_id,
+                  std::to_string(kTtlMs), now, self_.prefix},
+                 [this, done = std::move(done)](const proto::RespValue* r) {
+                   if (!r || r->type != proto::RespValue::Type::kArray || r->items.size() != 3) {
+                     return done(std::nullopt);
+                   }
+                   RoomHome h{r->items[0].text, r->items[1].text, r->items[2].text};
+                   if (h.relay_id == self_.relay_id) h.address.clear();
+                   done(std::move(h));
+                 });
 }
 
 std::string Directory::metrics_text(const std::string& name) const {

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -30,9 +31,17 @@ struct DirectorySelf {
 };
 
 // What the relay hosts right now.
+// A room's home: the relay that hosts it, where every other relay pipes its members.
+struct RoomHome {
+  std::string relay_id;
+  std::string address;      // empty when it is us
+  std::string fingerprint;  // its certificate's, for pinning the pipe
+};
+
 struct DirectoryLoad {
   size_t sessions = 0;
   std::vector<std::pair<std::string, size_t>> rooms;  // room SNI, members here
+  std::vector<std::pair<std::string, size_t>> piped;  // ... members piped to the room's home
   std::vector<std::string> present;                   // registered fingerprints
 };
 
@@ -51,6 +60,11 @@ class Directory {
   void publish();
   // Takes the relay out of the directory (a clean shutdown) and stops publishing.
   void withdraw();
+  // The home of the room with this SNI: the relay named in the directory while that relay is
+  // alive there, else this one, which claims it (atomically: two relays asking at once get the
+  // same answer). nullopt when Redis is away or the reply is not understood.
+  void home_of(const std::string& sni, std::function<void(std::optional<RoomHome>)> done);
+  const std::string& relay_id() const { return self_.relay_id; }
   // Prometheus families NAME_redis_* and NAME_directory_*.
   std::string metrics_text(const std::string& name) const;
 
@@ -58,6 +72,7 @@ class Directory {
   std::string relays_key() const { return self_.prefix + "relays"; }
   std::string relay_key(const std::string& id) const { return self_.prefix + "relay:" + id; }
   std::string room_key(const std::string& sni) const { return self_.prefix + "room:" + sni; }
+  std::string home_key(const std::string& sni) const { return self_.prefix + "home:" + sni; }
   std::string presence_key(const std::string& fp) const { return self_.prefix + "presence:" + fp; }
 
  private:

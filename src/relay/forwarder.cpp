@@ -68,10 +68,6 @@ void Forwarder::look_up_remote() {
 Forwarder::~Forwarder() { *alive_ = false; }
 
 void Forwarder::on_established(transport::QuicConnection& c) {
-  if (pipes_.size() >= config_.max_sessions) {
-    c.close("relay full");
-    return;
-  }
   if (config_.remote_name) {
     if (!looked_up_ms_ || clock_.now_ms() - *looked_up_ms_ > 10000) look_up_remote();
     if (!remote_known_) {
@@ -79,15 +75,24 @@ void Forwarder::on_established(transport::QuicConnection& c) {
       return;
     }
   }
+  (void)open(c, config_.remote, config_.verify_remote);
+}
+
+bool Forwarder::open(transport::QuicConnection& c, const boost::asio::ip::udp::endpoint& remote,
+                     std::function<bool(const std::string&)> verify) {
+  if (pipes_.size() >= config_.max_sessions) {
+    c.close("relay full");
+    return false;
+  }
   auto p = std::make_unique<Pipe>(*this, &c, ++last_serial_);
-  p->up = std::make_unique<transport::QuicClient>(io_, config_.remote, c.sni(),
-                                                  config_.verify_remote, *p);
+  p->up = std::make_unique<transport::QuicClient>(io_, remote, c.sni(), std::move(verify), *p);
   // First on the upstream stream, before any of the client's bytes: who we are.
   p->up->connection().send_stream(
       proto::frame_signal(proto::FederationHello{config_.relay_id, 1, {}}));
   ++stats_.pipes_opened;
   log("pipe_open", *p, {});
   pipes_[&c] = std::move(p);
+  return true;
 }
 
 void Forwarder::on_datagram(transport::QuicConnection& c, std::span<const uint8_t> d) {
@@ -149,11 +154,12 @@ void Forwarder::log(const char* event, const Pipe& p, const std::string& reason)
   if (config_.log) config_.log(line);
 }
 
-std::string Forwarder::metrics_text() const {
+std::string Forwarder::metrics_text(bool alone) const {
   const auto& st = stats_;
   const auto n = [](uint64_t v) { return static_cast<double>(v); };
   std::string out;
-  family(out, "wzp_relay_sessions", "gauge", "Open client sessions.", {{"", n(pipes_.size())}});
+  if (alone)
+    family(out, "wzp_relay_sessions", "gauge", "Open client sessions.", {{"", n(pipes_.size())}});
   family(out, "wzp_relay_forward_pipes_total", "counter",
          "Client sessions piped to the remote relay (forward mode).", {{"", n(st.pipes_opened)}});
   family(out, "wzp_relay_forward_upstream_failures_total", "counter",
@@ -168,6 +174,11 @@ std::string Forwarder::metrics_text() const {
   family(out, "wzp_relay_forward_signal_bytes_total", "counter", "Signalling bytes piped.",
          {{R"({direction="up"})", n(st.signal_bytes_up)},
           {R"({direction="down"})", n(st.signal_bytes_down)}});
+  if (!alone) {
+    family(out, "wzp_relay_forward_pipes_open", "gauge",
+           "Client sessions piped to their room's home relay now.", {{"", n(pipes_.size())}});
+    return out;
+  }
   family(out, "wzp_relay_dropped_total", "counter", "Datagrams dropped, by reason.",
          {{R"({reason="send_failed"})", n(st.dropped_send)},
           {R"({reason="rate_limited"})", n(st.dropped_rate)}});

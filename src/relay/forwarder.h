@@ -55,6 +55,15 @@ class Forwarder : public transport::QuicEvents {
   void on_stream(transport::QuicConnection& c, std::span<const uint8_t> d) override;
   void on_closed(transport::QuicConnection& c, const std::string& reason) override;
 
+  // A pipe for `c` to `remote`, whose certificate `verify` decides on (null accepts any): what
+  // on_established does with the configured remote, and what the cluster router does with a
+  // room's home relay. False (and `c` closed) when the relay already pipes its most.
+  bool open(transport::QuicConnection& c, const boost::asio::ip::udp::endpoint& remote,
+            std::function<bool(const std::string&)> verify);
+  bool piped(const transport::QuicConnection& c) const {
+    return pipes_.count(const_cast<transport::QuicConnection*>(&c)) > 0;
+  }
+
   void shutdown(const std::string& reason);
   size_t sessions() const { return pipes_.size(); }
   // At a reload (SIGHUP): the bounds for pipes opened and datagrams piped from now on.
@@ -63,7 +72,9 @@ class Forwarder : public transport::QuicEvents {
     config_.rate = rate;
   }
   const ForwarderStats& stats() const { return stats_; }
-  std::string metrics_text() const;
+  // `alone`: the forward-mode relay's whole /metrics; otherwise (beside the rooms' own
+  // families, in a cluster) only the wzp_relay_forward_* families.
+  std::string metrics_text(bool alone = true) const;
 
  private:
   struct Pipe;

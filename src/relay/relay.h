@@ -96,6 +96,9 @@ class Relay {
   size_t calls() const { return calls_.calls(); }
   // What the cluster directory publishes of this relay (directory.h).
   DirectoryLoad directory_load() const;
+  // Rooms that live on this relay alone, never homed elsewhere in a cluster: the echo room,
+  // presence registrations, and a direct call's private room (its parties are known here).
+  bool local_only(const std::string& sni) const;
   // Prometheus text exposition of everything the relay counts (relay_metrics.cpp).
   std::string metrics_text() const;
 

@@ -4,6 +4,8 @@
 #include "proto/prometheus.h"
 #include "relay/relay.h"
 
+#include "proto/room_name.h"
+
 namespace wzp::relay {
 
 using proto::family;
@@ -16,6 +18,11 @@ DirectoryLoad Relay::directory_load() const {
   });
   calls_.for_each_registered([&](const std::string& fp) { load.present.push_back(fp); });
   return load;
+}
+
+bool Relay::local_only(const std::string& sni) const {
+  static const std::string presence = proto::room_sni("presence");
+  return sni == echo_sni_ || sni == presence || calls_.parties(sni) != nullptr;
 }
 
 std::string Relay::metrics_text() const {

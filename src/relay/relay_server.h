@@ -57,6 +57,7 @@ class RelayServer : public transport::QuicEvents {
   std::string metrics_text() const { return relay_.metrics_text(); }
   size_t members(const std::string& room_sni) const { return relay_.members(room_sni); }
   DirectoryLoad directory_load() const { return relay_.directory_load(); }
+  bool local_only(const std::string& sni) const { return relay_.local_only(sni); }
   proto::Scheduler& scheduler() { return scheduler_; }
 
  private:

@@ -12,6 +12,7 @@
 #include "codec/audio_analysis.h"
 #include "codec/vad.h"
 #include "fixtures.h"
+#include "support/redis_ask.h"
 #include "support/redis_server.h"
 #include "transport/redis_client.h"
 
@@ -34,6 +35,27 @@ std::vector<double> purity(const std::string& wav, double from, double to,
   return out;
 }
 
+// a, b and c (one room) each hear the other two and never themselves; d (another room) leaked
+// into none of them and, alone, heard nothing at all.
+void expect_trio_apart_from_d(const std::filesystem::path& dir,
+                              const std::vector<std::string>& names,
+                              const std::vector<double>& freqs) {
+  for (size_t i = 0; i < 3; ++i) {
+    const auto p = purity((dir / (names[i] + ".wav")).string(), 2.5, 6.5, freqs);
+    std::printf("%s hears: 440 Hz %.2f, 660 Hz %.2f, 990 Hz %.2f, 1320 Hz %.2f\n", names[i].c_str(),
+                p[0], p[1], p[2], p[3]);
+    for (size_t j = 0; j < 3; ++j) {
+      if (j == i) {
+        EXPECT_LT(p[j], 0.01) << names[i] << " hears itself";
+      } else {
+        EXPECT_GT(p[j], 0.2) << names[i] << " does not hear " << names[j];
+      }
+    }
+    EXPECT_LT(p[3], 0.01) << "the other room leaked into " << names[i];
+  }
+  EXPECT_LT(codec::rms(client::read_wav((dir / "d.wav").string()).mono), 50);
+}
+
 TEST(RelayProcess, ThreeMembersHearTheOtherTwoNeverThemselvesAndRoomsDoNotLeak) {
   const auto dir = fresh_dir("trio");
   testing::Relay relay(dir / "relay");
@@ -51,22 +73,7 @@ TEST(RelayProcess, ThreeMembersHearTheOtherTwoNeverThemselvesAndRoomsDoNotLeak) 
   // d, alone, recorded silence and says so with its exit status.
   for (size_t i = 0; i < procs.size(); ++i)
     EXPECT_EQ(procs[i]->wait(std::chrono::seconds(25)), i < 3 ? 0 : 1);
-  for (size_t i = 0; i < 3; ++i) {
-    const auto p = purity((dir / (names[i] + ".wav")).string(), 2.5, 6.5, freqs);
-    std::printf("%s hears: 440 Hz %.2f, 660 Hz %.2f, 990 Hz %.2f, 1320 Hz %.2f\n", names[i].c_str(),
-                p[0], p[1], p[2], p[3]);
-    for (size_t j = 0; j < 3; ++j) {
-      if (j == i) {
-        EXPECT_LT(p[j], 0.01) << names[i] << " hears itself";
-      } else {
-        EXPECT_GT(p[j], 0.2) << names[i] << " does not hear " << names[j];
-      }
-    }
-    EXPECT_LT(p[3], 0.01) << "the other room leaked into " << names[i];
-  }
-  // d, alone in its room, heard nothing at all.
-  const auto d = client::read_wav((dir / "d.wav").string());
-  EXPECT_LT(codec::rms(d.mono), 50);
+  expect_trio_apart_from_d(dir, names, freqs);
   const auto text = relay.scrape(dir / "metrics.txt");
   EXPECT_EQ(metric(text, "wzp_relay_handshakes_total{result=\"ok\"}"), 4);
   // The health check beside the metrics: a load balancer's or a watchdog's question.
@@ -252,24 +259,9 @@ TEST(RelayProcess, ARelayWithRedisIsInTheDirectoryAndRidesOutARedisOutage) {
   rc.address = *transport::parse_address(redis.address()).address;
   transport::RedisClient reader(io, rc);
   const auto ask = [&](std::vector<std::string> args) {
-    std::optional<proto::RespValue> out;
-    bool done = false;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-    while (!reader.up() && std::chrono::steady_clock::now() < deadline)
-      io.run_for(std::chrono::milliseconds(10));
-    reader.command(std::move(args), [&](const proto::RespValue* r) {
-      done = true;
-      if (r) out = *r;
-    });
-    while (!done) io.run_for(std::chrono::milliseconds(10));
-    return out;
+    return testing::redis_ask(io, reader, std::move(args));
   };
-  const auto members = [](const std::optional<proto::RespValue>& v) {
-    std::vector<std::string> out;
-    if (v)
-      for (const auto& i : v->items) out.push_back(i.text);
-    return out;
-  };
+  const auto members = testing::redis_items;
   const auto listed = [&] { return members(ask({"ZRANGE", "wzp:relays", "0", "-1"})); };
   const auto within = [&](std::chrono::milliseconds limit, const std::function<bool()>& f) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
@@ -317,6 +309,68 @@ TEST(RelayProcess, ARelayWithRedisIsInTheDirectoryAndRidesOutARedisOutage) {
   relay.proc->signal(SIGTERM);
   EXPECT_EQ(relay.proc->wait(std::chrono::seconds(3)), 0);
   EXPECT_TRUE(listed().empty());  // withdrawn, not left to expire
+  std::filesystem::remove_all(dir);
+}
+
+// Three relays sharing one Redis: members of one room, each on a different relay, each hear
+// the other two and never themselves, while a room on one relay alone stays apart. The room
+// has one home (the first relay a member reached); the other two pipe their members there.
+TEST(RelayProcess, MembersOfOneRoomOnThreeRelaysHearEachOther) {
+  const auto dir = fresh_dir("cluster");
+  testing::RedisServer redis;
+  std::vector<std::unique_ptr<testing::Relay>> relays;
+  for (int i = 0; i < 3; ++i) {
+    relays.push_back(std::make_unique<testing::Relay>(
+        dir / ("relay" + std::to_string(i)), std::vector<std::string>{"--redis", redis.address()}));
+    ASSERT_FALSE(relays.back()->address.empty());
+  }
+  // Each relay is listed before the members come (it publishes at once once Redis is up).
+  boost::asio::io_context io;
+  transport::RedisConfig rc;
+  rc.address = *transport::parse_address(redis.address()).address;
+  transport::RedisClient reader(io, rc);
+  const auto ask = [&](std::vector<std::string> args) {
+    return testing::redis_items(testing::redis_ask(io, reader, std::move(args)));
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while ((!reader.up() || ask({"ZRANGE", "wzp:relays", "0", "-1"}).size() < 3) &&
+         std::chrono::steady_clock::now() < deadline)
+    io.run_for(std::chrono::milliseconds(50));
+  ASSERT_EQ(ask({"ZRANGE", "wzp:relays", "0", "-1"}).size(), 3u);
+  const std::vector<std::string> names = {"a", "b", "c", "d"};
+  const std::vector<double> freqs = {440, 660, 990, 1320};
+  std::vector<std::unique_ptr<testing::Process>> procs;
+  for (size_t i = 0; i < names.size(); ++i) {
+    // a, b and c share "global", one on each relay; d is alone in "solo" on the second.
+    procs.push_back(client(dir, names[i], relays[i % 3]->address,
+                           {"--room", i < 3 ? "global" : "solo", "--send-tone", "7", "--tone-freq",
+                            std::to_string(freqs[i]), "--record",
+                            (dir / (names[i] + ".wav")).string(), "--duration", "8"}));
+    if (i == 0) procs[0]->read_line(std::chrono::milliseconds(1500));  // a makes the home
+  }
+  // One home for the room, named in the directory, and all three relays listed as hosting it.
+  const auto joined = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (ask({"KEYS", "wzp:home:*"}).size() < 2 && std::chrono::steady_clock::now() < joined)
+    io.run_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(ask({"KEYS", "wzp:home:*"}).size(), 2u);  // "global" and "solo"
+  for (size_t i = 0; i < procs.size(); ++i)
+    EXPECT_EQ(procs[i]->wait(std::chrono::seconds(25)), i < 3 ? 0 : 1) << names[i];
+  expect_trio_apart_from_d(dir, names, freqs);
+  // The first relay is the room's home; the other two each piped their member there.
+  double piped = 0;
+  for (size_t i = 0; i < 3; ++i) {
+    const auto text = relays[i]->scrape(dir / ("m" + std::to_string(i) + ".txt"));
+    const double n = metric(text, "wzp_relay_cluster_connections_total{room=\"piped\"}");
+    EXPECT_EQ(n, i == 0 ? 0 : 1) << "relay " << i;
+    piped += n;
+    EXPECT_EQ(std::system(("promtool check metrics < " +
+                           (dir / ("m" + std::to_string(i) + ".txt")).string())
+                              .c_str()),
+              0);
+  }
+  EXPECT_EQ(piped, 2);
+  for (auto& r : relays) r->proc->signal(SIGTERM);
+  for (auto& r : relays) EXPECT_EQ(r->proc->wait(std::chrono::seconds(3)), 0);
   std::filesystem::remove_all(dir);
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "relay/directory.h"
+#include "support/redis_ask.h"
 #include "support/redis_server.h"
 #include "support/run_until.h"
 #include "transport/asio_scheduler.h"
@@ -33,26 +34,11 @@ RedisConfig config_for(const testing::RedisServer& server) {
 
 using testing::run_until;
 
-// A command's reply, waited for on the io_context (nullopt: the command failed).
 std::optional<proto::RespValue> ask(asio::io_context& io, RedisClient& redis,
                                     std::vector<std::string> args) {
-  bool done = false;
-  std::optional<proto::RespValue> out;
-  redis.command(std::move(args), [&](const proto::RespValue* r) {
-    done = true;
-    if (r) out = *r;
-  });
-  run_until(io, [&] { return done; });
-  return out;
+  return testing::redis_ask(io, redis, std::move(args));
 }
-
-std::vector<std::string> texts(const std::optional<proto::RespValue>& v) {
-  std::vector<std::string> out;
-  if (v) {
-    for (const auto& i : v->items) out.push_back(i.text);
-  }
-  return out;
-}
+using testing::redis_items;
 
 std::string numbered(const char* prefix, int i) {
   std::string s(prefix);
@@ -174,11 +160,11 @@ TEST(Directory, ARelayItsRoomsAndRegistrationsAreListedAndFollowItsLoad) {
       scheduler, redis, {"relay-1", "198.51.100.7:4433", "certfp"}, [&] { return load; },
       [&] { return wall; });
   ASSERT_TRUE(run_until(io, [&] {
-    return reader.up() && texts(ask(io, reader, {"ZRANGE", "wzp:relays", "0", "-1"})) ==
+    return reader.up() && redis_items(ask(io, reader, {"ZRANGE", "wzp:relays", "0", "-1"})) ==
                               std::vector<std::string>{"relay-1"};
   }));
   const auto entry = ask(io, reader, {"HGETALL", "wzp:relay:relay-1"});
-  const auto fields = texts(entry);
+  const auto fields = redis_items(entry);
   std::map<std::string, std::string> hash;
   for (size_t i = 0; i + 1 < fields.size(); i += 2) hash[fields[i]] = fields[i + 1];
   EXPECT_EQ(hash["address"], "198.51.100.7:4433");
@@ -187,7 +173,7 @@ TEST(Directory, ARelayItsRoomsAndRegistrationsAreListedAndFollowItsLoad) {
   EXPECT_EQ(hash["rooms"], "2");
   const auto score = ask(io, reader, {"ZSCORE", "wzp:relays", "relay-1"});
   EXPECT_EQ(score->text, std::to_string(wall + Directory::kTtlMs));  // listed until then
-  EXPECT_EQ(texts(ask(io, reader, {"ZRANGE", "wzp:room:room-a", "0", "-1"})),
+  EXPECT_EQ(redis_items(ask(io, reader, {"ZRANGE", "wzp:room:room-a", "0", "-1"})),
             std::vector<std::string>{"relay-1"});
   EXPECT_EQ(ask(io, reader, {"GET", "wzp:presence:fp1"})->text, "relay-1");
   const auto ttl = ask(io, reader, {"PTTL", "wzp:relay:relay-1"})->integer;
@@ -197,18 +183,18 @@ TEST(Directory, ARelayItsRoomsAndRegistrationsAreListedAndFollowItsLoad) {
   load.rooms = {{"room-a", 2}};
   wall += 1000;
   dir.publish();
-  EXPECT_TRUE(texts(ask(io, reader, {"ZRANGE", "wzp:room:room-b", "0", "-1"})).empty());
+  EXPECT_TRUE(redis_items(ask(io, reader, {"ZRANGE", "wzp:room:room-b", "0", "-1"})).empty());
   // Another relay's entry that stopped being refreshed is trimmed by the next publication.
   ask(io, reader, {"ZADD", "wzp:relays", std::to_string(wall - 1), "relay-dead"});
   dir.publish();
-  EXPECT_EQ(texts(ask(io, reader, {"ZRANGE", "wzp:relays", "0", "-1"})),
+  EXPECT_EQ(redis_items(ask(io, reader, {"ZRANGE", "wzp:relays", "0", "-1"})),
             std::vector<std::string>{"relay-1"});
   // A clean shutdown takes it all out at once; a registration that moved on is not touched.
   ask(io, reader, {"SET", "wzp:presence:fp1", "relay-2"});
   dir.withdraw();
-  EXPECT_TRUE(texts(ask(io, reader, {"ZRANGE", "wzp:relays", "0", "-1"})).empty());
+  EXPECT_TRUE(redis_items(ask(io, reader, {"ZRANGE", "wzp:relays", "0", "-1"})).empty());
   EXPECT_EQ(ask(io, reader, {"EXISTS", "wzp:relay:relay-1"})->integer, 0);
-  EXPECT_TRUE(texts(ask(io, reader, {"ZRANGE", "wzp:room:room-a", "0", "-1"})).empty());
+  EXPECT_TRUE(redis_items(ask(io, reader, {"ZRANGE", "wzp:room:room-a", "0", "-1"})).empty());
   EXPECT_EQ(ask(io, reader, {"GET", "wzp:presence:fp1"})->text, "relay-2");
 }
 
@@ -231,7 +217,8 @@ TEST(Directory, RedisThatRestartsEmptyHasTheEntryBackWithinTwoSeconds) {
       },
       now);
   const auto listed = [&] {
-    return texts(ask(io, reader, {"ZRANGEBYSCORE", "wzp:relays", std::to_string(now()), "+inf"})) ==
+    return redis_items(
+               ask(io, reader, {"ZRANGEBYSCORE", "wzp:relays", std::to_string(now()), "+inf"})) ==
            std::vector<std::string>{"relay-1"};
   };
   ASSERT_TRUE(run_until(io, listed));
@@ -245,6 +232,56 @@ TEST(Directory, RedisThatRestartsEmptyHasTheEntryBackWithinTwoSeconds) {
   ASSERT_TRUE(run_until(io, [&] { return reader.up() && listed(); }));
   EXPECT_LT(std::chrono::steady_clock::now() - back, std::chrono::milliseconds(3000));
   EXPECT_NE(dir.metrics_text("wzp_relay").find("wzp_relay_redis_up 1"), std::string::npos);
+}
+
+// A room's home: the first relay to ask claims it, the others are told its address and
+// certificate while it is alive in the directory, and once its entry has lapsed the next to
+// ask takes the home over.
+TEST(Directory, ARoomHasOneHomeWhileItsRelayLivesAndANewOneAfter) {
+  testing::RedisServer server;
+  asio::io_context io;
+  transport::AsioScheduler scheduler(io);
+  RedisClient ra(io, config_for(server)), rb(io, config_for(server));
+  uint64_t wall_a = 5'000'000, wall_b = 5'000'000;
+  Directory a(
+      scheduler, ra, {"relay-a", "10.0.0.1:4433", "fp-a"},
+      [] {
+        return DirectoryLoad{.sessions = 1, .rooms = {{"r", 1}}, .present = {}};
+      },
+      [&] { return wall_a; });
+  Directory b(
+      scheduler, rb, {"relay-b", "10.0.0.2:4433", "fp-b"}, [] { return DirectoryLoad{}; },
+      [&] { return wall_b; });
+  ASSERT_TRUE(run_until(io, [&] { return ra.up() && rb.up(); }));
+  const auto home = [&](Directory& d) {
+    std::optional<RoomHome> out;
+    bool done = false;
+    d.home_of("r", [&](std::optional<RoomHome> h) {
+      out = std::move(h);
+      done = true;
+    });
+    run_until(io, [&] { return done; });
+    return out;
+  };
+  a.publish();  // relay-a is listed, alive until wall_a + 3 s
+  const auto first = home(a);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->relay_id, "relay-a");
+  EXPECT_TRUE(first->address.empty());  // it is us
+  const auto seen = home(b);
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(seen->relay_id, "relay-a");
+  EXPECT_EQ(seen->address, "10.0.0.1:4433");
+  EXPECT_EQ(seen->fingerprint, "fp-a");
+  // relay-a stops publishing (it died): once its listing has lapsed, relay-b takes the home.
+  a.withdraw();
+  ask(io, ra, {"ZADD", "wzp:relays", std::to_string(wall_a + Directory::kTtlMs), "relay-a"});
+  ask(io, ra, {"SET", "wzp:home:r", "relay-a"});
+  wall_b = wall_a + Directory::kTtlMs + 1;
+  const auto taken = home(b);
+  ASSERT_TRUE(taken);
+  EXPECT_EQ(taken->relay_id, "relay-b");
+  EXPECT_EQ(redis_items(ask(io, rb, {"GET", "wzp:home:r"})), std::vector<std::string>{"relay-b"});
 }
 
 }  // namespace
