@@ -90,6 +90,14 @@ client::RoomCallOptions ClientApp::call_options() {
       audio_.nothing_to_send() && o_.echo_secs <= 0 && !o_.constant_rate;
   opt.verify_relay = [this](const std::string& fp) { return pin(current_relay_, fp); };
   opt.expect = o_.expect;
+  for (const auto& f : o_.fallbacks) opt.fallbacks.push_back(*transport::parse_address(f).address);
+  opt.verify_relay_at = [this](const transport::Address& a, const std::string& fp) {
+    return pin(a.text(), fp);
+  };
+  opt.on_move = [this](const transport::Address& a) {
+    current_relay_ = a.text();
+    say("relay " + a.text() + ": our relay stopped answering, moving the call there");
+  };
   // The relay alone says who is here: every join and leave is shown, with the fingerprint and
   // the safety number to compare out of band.
   opt.on_member = [this](const client::MemberEvent& e) { say(member_line(e)); };

@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "crypto/identity.h"
 #include "proto/room_secret.h"
+#include "transport/endpoint.h"
 
 namespace wzp::apps {
 
@@ -27,6 +28,18 @@ void add_client_flags(CLI::App& app, ClientOptions& o) {
   o.pins = home_path("known_relays");
   app.add_option("relay", o.relay, "relay address HOST:PORT");
   app.add_option("--room", o.room, "room to join")->capture_default_str();
+  app.add_option("--fallback-relay", o.fallbacks,
+                 "another relay of the cluster (repeatable), numeric HOST:PORT: the call moves "
+                 "there on its own when its relay stops answering")
+      ->check(check(
+          [](std::string& a) {
+            const auto parsed = transport::parse_address(a);
+            if (!parsed.address) return parsed.error;
+            return transport::numeric_endpoint(*parsed.address).endpoint
+                       ? std::string()
+                       : "'" + a + "' is not a numeric address (IP:PORT)";
+          },
+          "HOST:PORT"));
   app.add_option("--name", o.name, "display name shown to the room");
   app.add_option(
          "--secret", o.secret,

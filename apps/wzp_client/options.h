@@ -13,7 +13,8 @@ struct ClientOptions {
   std::string relay, room = "lobby", name, identity_path, pins;
   std::string secret;
   bool new_secret = false, constant_rate = false;
-  std::vector<std::string> expect;  // fingerprints we hand our key to (empty: everyone listed)
+  std::vector<std::string> expect;     // fingerprints we hand our key to (empty: everyone listed)
+  std::vector<std::string> fallbacks;  // other relays of the cluster, numeric HOST:PORT
   bool show_identity = false, show_mnemonic = false, restore = false;
   double tone_secs = 0, tone_hz = 440;
   bool do_register = false, auto_answer = false;

@@ -46,6 +46,13 @@ RoomCall::RoomCall(boost::asio::io_context& io, transport::Peer relay,
       pcm_(kPcmFrame),
       mix_(kPcmFrame),
       part_(kPcmFrame) {
+  if (!options_.fallbacks.empty()) {
+    cluster_.push_back(relay_name_
+                           ? *relay_name_
+                           : transport::Address{relay_.address().to_string(), relay_.port()});
+    cluster_.insert(cluster_.end(), options_.fallbacks.begin(), options_.fallbacks.end());
+    probing_ = 1;
+  }
   dial();
   schedule_step();
 }
@@ -559,8 +566,11 @@ void RoomCall::check_liveness() {
   const State state = liveness_.state(t);
   if (!joined_) {
     drop_probe();
+    drop_fallback();
     if (state == State::kNoAnswer) {
       quic_->connection().close("no answer");
+      // With other relays to go to, the next one is dialled at once instead.
+      if (cluster_.size() > 1) return move_on((at_ + 1) % cluster_.size());
       lost("no answer from the relay");
     }
     return;
@@ -569,7 +579,18 @@ void RoomCall::check_liveness() {
     quic_->connection().send_stream(proto::frame_signal(proto::Ping{ticks_, t}));
   if (state == State::kAlive) {
     drop_probe();
+    drop_fallback();
     return;
+  }
+  if (cluster_.size() > 1) {
+    // Another relay of the cluster answers a bare handshake and ours, asked the same, does not
+    // (within a margin for a farther relay): ours is gone, not our path. Move there.
+    if (fallback_probe_ && fallback_probe_->answered && !(probe_ && probe_->answered) &&
+        t - fallback_probe_->answered_at >= kFallbackMarginMs) {
+      quic_->connection().close("moving to another relay");
+      return move_on(probing_);
+    }
+    probe_fallback(t);
   }
   if (probe_ && probe_->answered) {
     // The path is up. A relay that still knows our connection is heard on it within moments as
@@ -599,6 +620,44 @@ void RoomCall::check_liveness() {
                          start_probe();
                        });
   }
+}
+
+void RoomCall::drop_fallback() {
+  if (!fallback_probe_) return;
+  std::shared_ptr<Probe> old(std::move(fallback_probe_));
+  old->quic->connection().close("probe done");
+  boost::asio::post(io_, [old] {});
+}
+
+void RoomCall::probe_fallback(uint64_t now) {
+  if (fallback_probe_ && (fallback_probe_->answered || now - fallback_probed_at_ < kProbeEveryMs))
+    return;
+  if (fallback_probe_) {
+    // Unanswered for a second: the next one in turn.
+    drop_fallback();
+    probing_ = (probing_ + 1) % cluster_.size();
+    if (probing_ == at_) probing_ = (probing_ + 1) % cluster_.size();
+  }
+  const auto to = transport::numeric_endpoint(cluster_[probing_]);
+  if (!to.endpoint) return;  // fallbacks are numeric (the command line checks)
+  fallback_probed_at_ = now;
+  fallback_probe_ = std::make_unique<Probe>(scheduler_);
+  auto verify = options_.verify_relay;
+  if (options_.verify_relay_at)
+    verify = [f = options_.verify_relay_at, a = cluster_[probing_]](const std::string& fp) {
+      return f(a, fp);
+    };
+  fallback_probe_->quic = std::make_unique<transport::QuicClient>(io_, *to.endpoint, address_.sni,
+                                                                  verify, *fallback_probe_);
+}
+
+void RoomCall::move_on(size_t to) {
+  drop_probe();
+  drop_fallback();
+  at_ = to;
+  probing_ = (at_ + 1) % cluster_.size();
+  if (options_.on_move) options_.on_move(cluster_[at_]);
+  move_to(cluster_[at_]);
 }
 
 void RoomCall::start_probe() {

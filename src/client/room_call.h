@@ -71,6 +71,17 @@ struct RoomCallOptions {
   std::function<void(const MemberEvent&)> on_member;
   // Our sender key is replaced whenever someone joins or leaves, and at least this often.
   std::chrono::milliseconds key_rotation{std::chrono::minutes(5)};
+  // Other relays of the cluster (numeric HOST:PORT). While ours is in doubt, the next of them
+  // is asked with a bare handshake beside ours: when it answers and ours does not, ours is
+  // gone (not our path), and the call moves there on its own; a dial that ours leaves
+  // unanswered moves on to the next one too. The cluster pipes the call to its room's home.
+  std::vector<transport::Address> fallbacks;
+  // Decides on a relay's certificate by which relay it is (pins are per relay); unset: only
+  // verify_relay, which must then follow on_move.
+  std::function<bool(const transport::Address& relay, const std::string& fingerprint)>
+      verify_relay_at;
+  // The call moved to another relay of the cluster (see fallbacks).
+  std::function<void(const transport::Address& relay)> on_move;
 };
 
 struct RoomCallStatus {
@@ -171,6 +182,10 @@ class RoomCall : public transport::QuicEvents {
   void lost(const std::string& reason);  // schedule the next dial on the backoff
   void check_liveness();                 // on every tick: see the class comment
   void drop_probe();
+  // Fallbacks (RoomCallOptions::fallbacks): probe the next one; move to the one that answered.
+  void probe_fallback(uint64_t now);
+  void drop_fallback();
+  void move_on(size_t to);
 
   // The side handshake of a silent relay (see the class comment): answered once established.
   struct Probe final : transport::QuicEvents {
@@ -278,6 +293,14 @@ class RoomCall : public transport::QuicEvents {
   static constexpr uint64_t kProbeAnsweredMs = 500;  // then our connection must be heard
   uint64_t probed_at_ = 0;
   std::unique_ptr<Probe> probe_;
+  // The relays of the cluster: where we started, then the fallbacks; at_ is ours, and the
+  // fallback probe asks probing_ (the next after at_ in turn).
+  std::vector<transport::Address> cluster_;
+  size_t at_ = 0, probing_ = 0;
+  std::unique_ptr<Probe> fallback_probe_;
+  uint64_t fallback_probed_at_ = 0;
+  // A fallback that answered waits this long for ours to answer too (it may just be farther).
+  static constexpr uint64_t kFallbackMarginMs = 300;
   std::string closed_reason_;
   std::vector<int16_t> pcm_, mix_, part_;
 };

@@ -1,6 +1,7 @@
 #include "relay/cluster_router.h"
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "proto/json_text.h"
 #include "proto/prometheus.h"
@@ -17,7 +18,34 @@ ClusterRouter::ClusterRouter(boost::asio::io_context& io, RelayServer& local, Fo
       pipes_(pipes),
       directory_(directory),
       local_only_(std::move(local_only)),
-      log_(std::move(log)) {}
+      log_(std::move(log)),
+      watch_(io) {
+  watch_homes();
+}
+
+void ClusterRouter::watch_homes() {
+  watch_.expires_after(std::chrono::milliseconds(Directory::kPublishEveryMs));
+  watch_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+    if (ec || !*alive) return;
+    std::set<std::string> homes;
+    for (const auto& [c, home] : home_of_) homes.insert(home);
+    for (const auto& home : homes) {
+      directory_.alive(home, [this, alive, home](std::optional<bool> listed) {
+        if (!*alive || !listed || *listed) return;  // alive, or nothing known (Redis away)
+        std::vector<transport::QuicConnection*> gone;
+        for (const auto& [c, h] : home_of_)
+          if (h == home) gone.push_back(c);
+        for (auto* c : gone) {
+          ++stats_.homes_lost;
+          log("home_lost", *c, home);
+          home_of_.erase(c);
+          c->close("the room's home relay is gone; join again");
+        }
+      });
+    }
+    watch_homes();
+  });
+}
 
 ClusterRouter::~ClusterRouter() { *alive_ = false; }
 
@@ -84,6 +112,7 @@ void ClusterRouter::decide(transport::QuicConnection& c) {
       return;  // closed: this relay pipes its most already
     ++stats_.piped;
     piped_[conn] = true;
+    home_of_[conn] = home->relay_id;
     log("room_piped", *conn, home->relay_id + " at " + home->address);
     if (!stream.empty()) pipes_.on_stream(*conn, stream);
   });
@@ -98,6 +127,7 @@ void ClusterRouter::on_datagram(transport::QuicConnection& c, std::span<const ui
 
 void ClusterRouter::on_closed(transport::QuicConnection& c, const std::string& reason) {
   waiting_.erase(&c);
+  home_of_.erase(&c);
   auto it = piped_.find(&c);
   if (it == piped_.end()) return;
   const bool piped = it->second;
@@ -133,6 +163,9 @@ std::string ClusterRouter::metrics_text() const {
   proto::family(out, "wzp_relay_cluster_home_lookups_failed_total", "counter",
                 "Rooms served here because the directory could not name their home.",
                 {{"", n(stats_.lookups_failed)}});
+  proto::family(out, "wzp_relay_cluster_homes_lost_total", "counter",
+                "Piped members closed because their room's home relay left the directory.",
+                {{"", n(stats_.homes_lost)}});
   proto::family(out, "wzp_relay_cluster_undecided_datagrams_dropped_total", "counter",
                 "Datagrams from a connection whose room was still being looked up.",
                 {{"", n(stats_.undecided_dropped)}});

@@ -10,6 +10,11 @@
 // is looked up (or claimed) in Redis and the connection served here or piped there. Redis away:
 // served here (the room may split; it mends as members rejoin). What waits is bounded: one
 // frame of stream bytes, and datagrams before the decision are dropped and counted.
+//
+// A home relay that dies sends no close, and a pipe to it would wait for QUIC's idle timeout:
+// so every half second the router asks the directory whether each relay it pipes to is still
+// listed, and closes the pipes to one that has lapsed. Their members redial at once and the
+// first of them claims a new home.
 #pragma once
 
 #include <utility>
@@ -31,6 +36,7 @@ namespace wzp::relay {
 
 struct ClusterRouterStats {
   uint64_t here = 0, piped = 0, undecided_dropped = 0, lookups_failed = 0;
+  uint64_t homes_lost = 0;  // piped connections closed because their home relay lapsed
 };
 
 class ClusterRouter : public transport::QuicEvents {
@@ -59,6 +65,7 @@ class ClusterRouter : public transport::QuicEvents {
     bool asked = false;           // the home lookup is in flight
   };
   void serve_here(transport::QuicConnection& c, const std::vector<uint8_t>& stream);
+  void watch_homes();
   void decide(transport::QuicConnection& c);
   void log(const char* event, const transport::QuicConnection& c, const std::string& detail);
 
@@ -69,7 +76,9 @@ class ClusterRouter : public transport::QuicEvents {
   std::function<bool(const std::string&)> local_only_;
   std::function<void(const std::string&)> log_;
   std::map<transport::QuicConnection*, Waiting> waiting_;
-  std::map<transport::QuicConnection*, bool> piped_;  // decided: true piped, false here
+  std::map<transport::QuicConnection*, bool> piped_;           // decided: true piped, false here
+  std::map<transport::QuicConnection*, std::string> home_of_;  // piped: to which relay
+  boost::asio::steady_timer watch_;
   ClusterRouterStats stats_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

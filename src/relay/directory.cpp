@@ -1,5 +1,6 @@
 #include "relay/directory.h"
 
+#include <cstdlib>
 #include <memory>
 
 #include "proto/prometheus.h"
@@ -114,6 +115,17 @@ void Directory::withdraw() {
   // Only if it is still ours: a client that moved on to another relay keeps its entry there.
   for (const auto& fp : load.present)
     send({"EVAL", kDeleteIfOurs, "1", presence_key(fp), self_.relay_id});
+}
+
+void Directory::alive(const std::string& relay_id, std::function<void(std::optional<bool>)> done) {
+  redis_.command({"ZSCORE", relays_key(), relay_id},
+                 [this, done = std::move(done)](const proto::RespValue* r) {
+                   if (!r || r->is_error()) return done(std::nullopt);
+                   if (r->type == proto::RespValue::Type::kNull) return done(false);  // not listed
+                   char* end = nullptr;
+                   const double until = std::strtod(r->text.c_str(), &end);
+                   done(end != r->text.c_str() && until > static_cast<double>(wall_ms_()));
+                 });
 }
 
 void Directory::home_of(const std::string& sni, std::function<void(std::optional<RoomHome>)> done) {

@@ -3,12 +3,12 @@
 // registered fingerprints are present on it. Relays read it to find each other (federation:
 // issue 19); an operator reads it with redis-cli. docs/OPERATIONS.md lists the keys.
 //
-// Everything is published again every second and expires 3 s after its last publication, so a
-// relay that dies leaves the directory on its own, Redis that restarts empty is whole again a
-// second after it is back, and nothing needs a resynchronisation protocol. Lists of members
-// are sorted sets scored by their expiry (wall clock, ms): a reader skips scores in the past
-// and the writers trim them. Redis being away never touches a call: the relay logs it, counts
-// it and publishes again once it is back.
+// Everything is published again every half second and expires 2 s after its last publication,
+// so a relay that dies leaves the directory on its own, Redis that restarts empty is whole
+// again within 2.5 s of its return (the redial backoff, then a publication), and nothing needs a
+// resynchronisation protocol. Lists of members are sorted sets scored by their expiry (wall clock,
+// ms): a reader skips scores in the past and the writers trim them. Redis being away never touches
+// a call: the relay logs it, counts it and publishes again once it is back.
 #pragma once
 
 #include <cstdint>
@@ -47,8 +47,11 @@ struct DirectoryLoad {
 
 class Directory {
  public:
-  static constexpr uint64_t kPublishEveryMs = 1000;
-  static constexpr uint64_t kTtlMs = 3000;
+  // A relay that dies is out of the directory 2 s after its last publication at most: sooner
+  // than a client's failover (proto::Liveness: 2 s of silence), so that the relay it moves to
+  // finds the room's home free to take.
+  static constexpr uint64_t kPublishEveryMs = 500;
+  static constexpr uint64_t kTtlMs = 2000;
 
   Directory(proto::Scheduler& scheduler, transport::RedisClient& redis, DirectorySelf self,
             std::function<DirectoryLoad()> load, std::function<uint64_t()> wall_ms);
@@ -56,7 +59,7 @@ class Directory {
   Directory(const Directory&) = delete;
   Directory& operator=(const Directory&) = delete;
 
-  // Publishes now (and then every second, as from the start).
+  // Publishes now (and then every kPublishEveryMs, as from the start).
   void publish();
   // Takes the relay out of the directory (a clean shutdown) and stops publishing.
   void withdraw();
@@ -64,6 +67,9 @@ class Directory {
   // alive there, else this one, which claims it (atomically: two relays asking at once get the
   // same answer). nullopt when Redis is away or the reply is not understood.
   void home_of(const std::string& sni, std::function<void(std::optional<RoomHome>)> done);
+  // Whether the relay with this ID is listed alive (its score ahead of now); nullopt when Redis
+  // is away or answers nonsense (nothing is known: nothing should be done about it).
+  void alive(const std::string& relay_id, std::function<void(std::optional<bool>)> done);
   const std::string& relay_id() const { return self_.relay_id; }
   // Prometheus families NAME_redis_* and NAME_directory_*.
   std::string metrics_text(const std::string& name) const;
