@@ -237,9 +237,9 @@ TEST(RelayProcess, ACallCrossesAChainOfTwoRelaysAndTheFirstProbesTheSecond) {
 }
 
 // With --redis the relay is in the cluster directory: the address it advertises, the
-// certificate fingerprint it logs, the room it hosts. Redis killed for four seconds changes
+// certificate fingerprint it logs, the room it hosts. Redis killed for ten seconds changes
 // nothing for the call in progress, the entry is back within three seconds of Redis's return,
-// and SIGTERM takes it out at once.
+// a member who joins then hears the call, and SIGTERM takes the entry out at once.
 TEST(RelayProcess, ARelayWithRedisIsInTheDirectoryAndRidesOutARedisOutage) {
   const auto dir = fresh_dir("directory");
   testing::RedisServer redis;
@@ -279,25 +279,32 @@ TEST(RelayProcess, ARelayWithRedisIsInTheDirectoryAndRidesOutARedisOutage) {
   // A call: the sender's tone must reach the recorder through Redis's outage.
   const std::string wav = (dir / "out.wav").string();
   auto recorder =
-      client(dir, "rec", relay.address, {"--room", "cluster", "--record", wav, "--duration", "11"});
+      client(dir, "rec", relay.address, {"--room", "cluster", "--record", wav, "--duration", "19"});
   recorder->read_line(std::chrono::milliseconds(1500));
-  auto sender = client(dir, "snd", relay.address, {"--room", "cluster", "--send-tone", "9"});
+  auto sender = client(dir, "snd", relay.address, {"--room", "cluster", "--send-tone", "17"});
   ASSERT_TRUE(within(std::chrono::seconds(4), [&] {
     const auto rooms = members(ask({"KEYS", "wzp:room:*"}));
     return rooms.size() == 1 &&
            members(ask({"ZRANGE", rooms[0], "0", "-1"})) == std::vector<std::string>{id};
   }));
+  const auto outage = std::chrono::steady_clock::now();
   redis.stop();
   EXPECT_TRUE(within(std::chrono::seconds(3), [&] {
     return metric(relay.scrape(dir / "m.txt"), "wzp_relay_redis_up") == 0;
   }));
-  std::this_thread::sleep_for(std::chrono::seconds(3));  // the outage itself
+  std::this_thread::sleep_until(outage + std::chrono::seconds(10));  // the outage itself
   ASSERT_TRUE(redis.start());
   EXPECT_TRUE(within(std::chrono::milliseconds(3000), [&] { return listed().size() == 1; }));
+  // Joining works once Redis is back: a newcomer hears the call.
+  const std::string late_wav = (dir / "late.wav").string();
+  auto late = client(dir, "late", relay.address,
+                     {"--room", "cluster", "--record", late_wav, "--duration", "4"});
+  EXPECT_EQ(late->wait(std::chrono::seconds(20)), 0);
+  EXPECT_GT(purity(late_wav, 1.5, 3.5, {440})[0], 0.2) << "the newcomer does not hear the call";
   EXPECT_EQ(sender->wait(std::chrono::seconds(20)), 0);
   EXPECT_EQ(recorder->wait(std::chrono::seconds(20)), 0);
   // The tone all through: before, during and after the outage.
-  for (double from : {2.0, 4.0, 6.0, 8.0}) {
+  for (double from : {2.0, 5.0, 8.0, 11.0, 14.0}) {
     const auto p = purity(wav, from, from + 1.5, {440});
     EXPECT_GT(p[0], 0.2) << "the tone is missing from " << from << " s";
   }
