@@ -159,6 +159,9 @@ TEST(Directory, ARelayItsRoomsAndRegistrationsAreListedAndFollowItsLoad) {
   Directory dir(
       scheduler, redis, {"relay-1", "198.51.100.7:4433", "certfp"}, [&] { return load; },
       [&] { return wall; });
+  // What the directory sent is in Redis once a later command on its own connection (which
+  // Redis answers in order) is answered: the reader's connection is another one.
+  const auto settle = [&] { ask(io, redis, {"PING"}); };
   ASSERT_TRUE(run_until(io, [&] {
     return reader.up() && redis_items(ask(io, reader, {"ZRANGE", "wzp:relays", "0", "-1"})) ==
                               std::vector<std::string>{"relay-1"};
@@ -183,15 +186,18 @@ TEST(Directory, ARelayItsRoomsAndRegistrationsAreListedAndFollowItsLoad) {
   load.rooms = {{"room-a", 2}};
   wall += 1000;
   dir.publish();
+  settle();
   EXPECT_TRUE(redis_items(ask(io, reader, {"ZRANGE", "wzp:room:room-b", "0", "-1"})).empty());
   // Another relay's entry that stopped being refreshed is trimmed by the next publication.
   ask(io, reader, {"ZADD", "wzp:relays", std::to_string(wall - 1), "relay-dead"});
   dir.publish();
+  settle();
   EXPECT_EQ(redis_items(ask(io, reader, {"ZRANGE", "wzp:relays", "0", "-1"})),
             std::vector<std::string>{"relay-1"});
   // A clean shutdown takes it all out at once; a registration that moved on is not touched.
   ask(io, reader, {"SET", "wzp:presence:fp1", "relay-2"});
   dir.withdraw();
+  settle();
   EXPECT_TRUE(redis_items(ask(io, reader, {"ZRANGE", "wzp:relays", "0", "-1"})).empty());
   EXPECT_EQ(ask(io, reader, {"EXISTS", "wzp:relay:relay-1"})->integer, 0);
   EXPECT_TRUE(redis_items(ask(io, reader, {"ZRANGE", "wzp:room:room-a", "0", "-1"})).empty());
