@@ -228,32 +228,6 @@ int main(int argc, char** argv) {
     std::unique_ptr<wzp::relay::Directory> directory;
     std::unique_ptr<wzp::relay::Forwarder> cluster_pipes;
     std::unique_ptr<wzp::relay::ClusterRouter> router;
-    // Filled in once the socket is bound (the directory needs its address).
-    wzp::transport::QuicEvents* events =
-        forwarder ? static_cast<wzp::transport::QuicEvents*>(forwarder.get()) : &relay;
-    struct Deferred : wzp::transport::QuicEvents {
-      wzp::transport::QuicEvents** to;
-      explicit Deferred(wzp::transport::QuicEvents** t) : to(t) {}
-      void on_established(wzp::transport::QuicConnection& c) override { (*to)->on_established(c); }
-      void on_datagram(wzp::transport::QuicConnection& c, std::span<const uint8_t> d) override {
-        (*to)->on_datagram(c, d);
-      }
-      void on_stream(wzp::transport::QuicConnection& c, std::span<const uint8_t> d) override {
-        (*to)->on_stream(c, d);
-      }
-      void on_closed(wzp::transport::QuicConnection& c, const std::string& r) override {
-        (*to)->on_closed(c, r);
-      }
-      void on_narrow_path(wzp::transport::QuicConnection& c) override { (*to)->on_narrow_path(c); }
-    } deferred(&events);
-    std::optional<wzp::transport::QuicServer> server;
-    wzp::apps::listening_on("UDP " + o.listen + " (--listen)",
-                            [&] { server.emplace(io, *ep.endpoint, cert, deferred); });
-    std::unique_ptr<wzp::relay::Prober> prober;
-    if (!probes.empty()) {
-      for (auto& p : probes) p.verify = pin(p.label);
-      prober = std::make_unique<wzp::relay::Prober>(io, probes, identity.fingerprint());
-    }
     // The cluster directory: this relay, its rooms and its registrations, in Redis.
     if (redis_at) {
       wzp::transport::RedisConfig redis_config;
@@ -268,11 +242,8 @@ int main(int argc, char** argv) {
                        "is back");
             }
           });
-      std::ostringstream listening;
-      listening << server->local_endpoint();
-      wzp::relay::DirectorySelf self{identity.fingerprint(),
-                                     o.advertise.empty() ? listening.str() : o.advertise,
-                                     cert.fingerprint};
+      // The address is the socket's unless --advertise says otherwise: set once it is bound.
+      wzp::relay::DirectorySelf self{identity.fingerprint(), o.advertise, cert.fingerprint};
       directory = std::make_unique<wzp::relay::Directory>(
           relay.scheduler(), *redis, self,
           [&relay, &router] {
@@ -280,11 +251,7 @@ int main(int argc, char** argv) {
             if (router) load.piped = router->piped_rooms();
             return load;
           },
-          [] {
-            return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                             std::chrono::system_clock::now().time_since_epoch())
-                                             .count());
-          });
+          [&relay] { return relay.wall_ms(); });
       wzp::relay::ForwarderConfig fc;
       fc.relay_id = identity.fingerprint();
       fc.max_sessions = o.max_sessions;
@@ -294,7 +261,23 @@ int main(int argc, char** argv) {
       router = std::make_unique<wzp::relay::ClusterRouter>(
           io, relay, *cluster_pipes, *directory,
           [&relay](const std::string& sni) { return relay.local_only(sni); }, event);
-      events = router.get();
+    }
+    wzp::transport::QuicEvents& events =
+        forwarder ? static_cast<wzp::transport::QuicEvents&>(*forwarder)
+        : router  ? static_cast<wzp::transport::QuicEvents&>(*router)
+                  : relay;
+    std::optional<wzp::transport::QuicServer> server;
+    wzp::apps::listening_on("UDP " + o.listen + " (--listen)",
+                            [&] { server.emplace(io, *ep.endpoint, cert, events); });
+    if (directory && o.advertise.empty()) {
+      std::ostringstream listening;
+      listening << server->local_endpoint();
+      directory->set_address(listening.str());
+    }
+    std::unique_ptr<wzp::relay::Prober> prober;
+    if (!probes.empty()) {
+      for (auto& p : probes) p.verify = pin(p.label);
+      prober = std::make_unique<wzp::relay::Prober>(io, probes, identity.fingerprint());
     }
     std::unique_ptr<wzp::relay::MetricsHttp> metrics;
     if (o.metrics_listen != "off") {

@@ -71,6 +71,8 @@ class Directory {
   // is away or answers nonsense (nothing is known: nothing should be done about it).
   void alive(const std::string& relay_id, std::function<void(std::optional<bool>)> done);
   const std::string& relay_id() const { return self_.relay_id; }
+  // Where clients reach us, once the socket is bound (before the first publication).
+  void set_address(std::string address) { self_.address = std::move(address); }
   // Prometheus families NAME_redis_* and NAME_directory_*.
   std::string metrics_text(const std::string& name) const;
 

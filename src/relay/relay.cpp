@@ -19,6 +19,12 @@ uint64_t system_wall_ms() {
                                    .count());
 }
 
+}  // namespace
+
+uint64_t Relay::wall_ms() const { return config_.wall_ms ? config_.wall_ms() : system_wall_ms(); }
+
+namespace {
+
 uint64_t flush_ms(std::chrono::microseconds flush) {
   return static_cast<uint64_t>((flush.count() + 999) / 1000);
 }

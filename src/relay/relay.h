@@ -99,6 +99,8 @@ class Relay {
   // Rooms that live on this relay alone, never homed elsewhere in a cluster: the echo room,
   // presence registrations, and a direct call's private room (its parties are known here).
   bool local_only(const std::string& sni) const;
+  // The wall clock the relay goes by (RelayConfig::wall_ms, else the system's), ms since the epoch.
+  uint64_t wall_ms() const;
   // Prometheus text exposition of everything the relay counts (relay_metrics.cpp).
   std::string metrics_text() const;
 

@@ -58,6 +58,7 @@ class RelayServer : public transport::QuicEvents {
   size_t members(const std::string& room_sni) const { return relay_.members(room_sni); }
   DirectoryLoad directory_load() const { return relay_.directory_load(); }
   bool local_only(const std::string& sni) const { return relay_.local_only(sni); }
+  uint64_t wall_ms() const { return relay_.wall_ms(); }
   proto::Scheduler& scheduler() { return scheduler_; }
 
  private:
