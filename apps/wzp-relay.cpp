@@ -260,7 +260,10 @@ int main(int argc, char** argv) {
       cluster_pipes = std::make_unique<wzp::relay::Forwarder>(io, fc);
       router = std::make_unique<wzp::relay::ClusterRouter>(
           io, relay, *cluster_pipes, *directory,
-          [&relay](const std::string& sni) { return relay.local_only(sni); }, event);
+          [&relay](const std::string& sni) { return relay.local_only(sni); },
+          [&relay](const std::string& sni) { return relay.direct_calls().hosted_abroad(sni); },
+          event);
+      wzp::relay::link_calls_abroad(relay.direct_calls(), *directory, event);
     }
     wzp::transport::QuicEvents& events =
         forwarder ? static_cast<wzp::transport::QuicEvents&>(*forwarder)

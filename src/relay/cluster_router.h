@@ -1,5 +1,5 @@
 // Rooms that span relays: each room has one home relay in the cluster directory (directory.h,
-// RoomHome), and the other relays pipe their members of it there, as forward mode pipes every
+// RelayAt), and the other relays pipe their members of it there, as forward mode pipes every
 // client (forwarder.h): opaque bytes both ways, so end-to-end encryption and the members'
 // handshakes hold across the hop. A room lives whole on its home (LiveKit's model: a room fits
 // one node); the relay a member reached is its way in.
@@ -23,10 +23,12 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "proto/signal_framing.h"
+#include "relay/direct_calls.h"
 #include "relay/directory.h"
 #include "relay/forwarder.h"
 #include "relay/relay_server.h"
@@ -39,11 +41,19 @@ struct ClusterRouterStats {
   uint64_t homes_lost = 0;  // piped connections closed because their home relay lapsed
 };
 
+// Direct calls to fingerprints registered on other relays (direct_calls.h): the calls' messages
+// go between the relays' inboxes in the directory.
+void link_calls_abroad(DirectCalls& calls, Directory& directory,
+                       std::function<void(const std::string&)> log = {});
+
 class ClusterRouter : public transport::QuicEvents {
  public:
-  // `local_only(sni)`: rooms never homed elsewhere. `log`: one JSON line per decision.
+  // `local_only(sni)`: rooms never homed elsewhere. `fixed_home(sni)`: rooms whose home is
+  // known without the directory (a direct call's room on the callee's relay). `log`: one JSON
+  // line per decision.
   ClusterRouter(boost::asio::io_context& io, RelayServer& local, Forwarder& pipes,
                 Directory& directory, std::function<bool(const std::string&)> local_only,
+                std::function<std::optional<RelayAt>(const std::string&)> fixed_home,
                 std::function<void(const std::string&)> log = {});
   ~ClusterRouter() override;
 
@@ -67,6 +77,8 @@ class ClusterRouter : public transport::QuicEvents {
   void serve_here(transport::QuicConnection& c, const std::vector<uint8_t>& stream);
   void watch_homes();
   void decide(transport::QuicConnection& c);
+  void route(transport::QuicConnection& c, const std::optional<RelayAt>& home,
+             const std::vector<uint8_t>& stream);
   void log(const char* event, const transport::QuicConnection& c, const std::string& detail);
 
   boost::asio::io_context& io_;
@@ -74,10 +86,11 @@ class ClusterRouter : public transport::QuicEvents {
   Forwarder& pipes_;
   Directory& directory_;
   std::function<bool(const std::string&)> local_only_;
+  std::function<std::optional<RelayAt>(const std::string&)> fixed_home_;
   std::function<void(const std::string&)> log_;
   std::map<transport::QuicConnection*, Waiting> waiting_;
-  std::map<transport::QuicConnection*, bool> piped_;           // decided: true piped, false here
-  std::map<transport::QuicConnection*, std::string> home_of_;  // piped: to which relay
+  // Decided: served here (nullopt), or piped to the relay with this ID.
+  std::map<transport::QuicConnection*, std::optional<std::string>> decided_;
   boost::asio::steady_timer watch_;
   ClusterRouterStats stats_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

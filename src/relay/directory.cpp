@@ -30,6 +30,22 @@ constexpr const char* kDeleteIfOurs =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
     "return 0";
 
+// KEYS[1] presence key, KEYS[2] the relays' sorted set; ARGV: now ms, key prefix. The relay the
+// fingerprint is registered on, while that relay is alive: {id, address, fingerprint}, or {}.
+constexpr const char* kLocate =
+    "local id = redis.call('GET', KEYS[1]) "
+    "if not id then return {} end "
+    "local live = redis.call('ZSCORE', KEYS[2], id) "
+    "if not live or tonumber(live) <= tonumber(ARGV[1]) then return {} end "
+    "local e = redis.call('HMGET', ARGV[2] .. 'relay:' .. id, 'address', 'fingerprint') "
+    "if not e[1] then return {} end "
+    "return {id, e[1], e[2] or ''}";
+
+// An inbox message: the posting relay's ID, a newline, the text.
+std::string inbox_message(const std::string& from, const std::string& text) {
+  return from + "\n" + text;
+}
+
 }  // namespace
 
 Directory::Directory(proto::Scheduler& scheduler, transport::RedisClient& redis, DirectorySelf self,
@@ -44,6 +60,7 @@ Directory::Directory(proto::Scheduler& scheduler, transport::RedisClient& redis,
 
 Directory::~Directory() {
   if (timer_) scheduler_.cancel(timer_);
+  if (inbox_timer_) scheduler_.cancel(inbox_timer_);
 }
 
 void Directory::tick() {
@@ -128,7 +145,7 @@ void Directory::alive(const std::string& relay_id, std::function<void(std::optio
                  });
 }
 
-void Directory::home_of(const std::string& sni, std::function<void(std::optional<RoomHome>)> done) {
+void Directory::home_of(const std::string& sni, std::function<void(std::optional<RelayAt>)> done) {
   const std::string now = std::to_string(wall_ms_());
   redis_.command({"EVAL", kClaimHome, "2", home_key(sni), relays_key(), self_.relay_id,
                   std::to_string(kTtlMs), now, self_.prefix},
@@ -136,10 +153,60 @@ void Directory::home_of(const std::string& sni, std::function<void(std::optional
                    if (!r || r->type != proto::RespValue::Type::kArray || r->items.size() != 3) {
                      return done(std::nullopt);
                    }
-                   RoomHome h{r->items[0].text, r->items[1].text, r->items[2].text};
+                   RelayAt h{r->items[0].text, r->items[1].text, r->items[2].text};
                    if (h.relay_id == self_.relay_id) h.address.clear();
                    done(std::move(h));
                  });
+}
+
+void Directory::locate(const std::string& fingerprint,
+                       std::function<void(std::optional<RelayAt>)> done) {
+  redis_.command({"EVAL", kLocate, "2", presence_key(fingerprint), relays_key(),
+                  std::to_string(wall_ms_()), self_.prefix},
+                 [done = std::move(done)](const proto::RespValue* r) {
+                   if (!r || r->type != proto::RespValue::Type::kArray) return done(std::nullopt);
+                   if (r->items.empty()) return done(RelayAt{});
+                   if (r->items.size() != 3) return done(std::nullopt);
+                   done(RelayAt{r->items[0].text, r->items[1].text, r->items[2].text});
+                 });
+}
+
+void Directory::post(const std::string& relay_id, const std::string& text) {
+  if (!redis_.up()) {
+    ++publish_failures_;
+    return;
+  }
+  ++inbox_out_;
+  const std::string key = inbox_key(relay_id);
+  send({"RPUSH", key, inbox_message(self_.relay_id, text)});
+  send({"LTRIM", key, "-" + std::to_string(kInboxMax), "-1"});
+  send({"PEXPIRE", key, std::to_string(kInboxTtlMs)});
+}
+
+void Directory::on_inbox(std::function<void(const std::string&, const std::string&)> take) {
+  take_ = std::move(take);
+  if (!inbox_timer_) inbox_timer_ = scheduler_.call_after(0, [this] { poll_inbox(); });
+}
+
+void Directory::poll_inbox() {
+  inbox_timer_ = scheduler_.call_after(kInboxPollMs, [this] { poll_inbox(); });
+  if (polling_ || !redis_.up() || withdrawn_) return;
+  polling_ = true;
+  redis_.command(
+      {"LPOP", inbox_key(self_.relay_id), std::to_string(kInboxMax)},
+      [this](const proto::RespValue* r) {
+        polling_ = false;
+        if (!r || r->type != proto::RespValue::Type::kArray) return;  // empty: null
+        for (const auto& item : r->items) {
+          const auto nl = item.text.find('\n');
+          if (nl == std::string::npos || nl == 0 || item.text.size() > kMaxInboxMessage) {
+            ++inbox_bad_;
+            continue;
+          }
+          ++inbox_in_;
+          if (take_) take_(item.text.substr(0, nl), item.text.substr(nl + 1));
+        }
+      });
 }
 
 std::string Directory::metrics_text(const std::string& name) const {
@@ -156,6 +223,11 @@ std::string Directory::metrics_text(const std::string& name) const {
          "Commands not sent (Redis away) or lost with the connection.", c.failed);
   family("_redis_error_replies_total", "counter", "Commands Redis answered with an error.",
          c.error_replies);
+  family("_inbox_posted_total", "counter", "Messages posted to other relays' inboxes.", inbox_out_);
+  family("_inbox_taken_total", "counter", "Messages taken from this relay's inbox.", inbox_in_);
+  family("_inbox_dropped_total", "counter",
+         "Messages in this relay's inbox that were not understood (no sender, or too long).",
+         inbox_bad_);
   family("_directory_publishes_total", "counter", "Times the relay's directory entry was sent.",
          publishes_);
   family("_directory_publish_failures_total", "counter",

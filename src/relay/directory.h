@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "proto/scheduler.h"
+#include "relay/relay_at.h"
 #include "transport/redis_client.h"
 
 namespace wzp::relay {
@@ -31,13 +32,6 @@ struct DirectorySelf {
 };
 
 // What the relay hosts right now.
-// A room's home: the relay that hosts it, where every other relay pipes its members.
-struct RoomHome {
-  std::string relay_id;
-  std::string address;      // empty when it is us
-  std::string fingerprint;  // its certificate's, for pinning the pipe
-};
-
 struct DirectoryLoad {
   size_t sessions = 0;
   std::vector<std::pair<std::string, size_t>> rooms;  // room SNI, members here
@@ -66,10 +60,26 @@ class Directory {
   // The home of the room with this SNI: the relay named in the directory while that relay is
   // alive there, else this one, which claims it (atomically: two relays asking at once get the
   // same answer). nullopt when Redis is away or the reply is not understood.
-  void home_of(const std::string& sni, std::function<void(std::optional<RoomHome>)> done);
+  void home_of(const std::string& sni, std::function<void(std::optional<RelayAt>)> done);
   // Whether the relay with this ID is listed alive (its score ahead of now); nullopt when Redis
   // is away or answers nonsense (nothing is known: nothing should be done about it).
   void alive(const std::string& relay_id, std::function<void(std::optional<bool>)> done);
+  // Where the fingerprint is registered: the relay named by its presence entry while that relay
+  // is alive (relay_id empty: registered nowhere in the cluster); nullopt when Redis is away.
+  void locate(const std::string& fingerprint, std::function<void(std::optional<RelayAt>)> done);
+
+  // Relays' inboxes: short messages between relays (a direct call's signalling, direct_calls.h).
+  // post() appends to the other relay's inbox, which holds the newest kInboxMax and lapses
+  // kInboxTtlMs after the last post (a relay that died takes nothing with it). Once
+  // on_inbox() is set, this relay takes its inbox every kInboxPollMs and hands each message
+  // over with the ID of the relay that posted it.
+  static constexpr uint64_t kInboxPollMs = 50;
+  static constexpr size_t kInboxMax = 256;
+  static constexpr uint64_t kInboxTtlMs = 10000;
+  static constexpr size_t kMaxInboxMessage = 4096;  // bytes; longer ones are dropped, counted
+  void post(const std::string& relay_id, const std::string& text);
+  void on_inbox(std::function<void(const std::string& from, const std::string& text)> take);
+
   const std::string& relay_id() const { return self_.relay_id; }
   // Where clients reach us, once the socket is bound (before the first publication).
   void set_address(std::string address) { self_.address = std::move(address); }
@@ -82,10 +92,12 @@ class Directory {
   std::string room_key(const std::string& sni) const { return self_.prefix + "room:" + sni; }
   std::string home_key(const std::string& sni) const { return self_.prefix + "home:" + sni; }
   std::string presence_key(const std::string& fp) const { return self_.prefix + "presence:" + fp; }
+  std::string inbox_key(const std::string& id) const { return self_.prefix + "inbox:" + id; }
 
  private:
   void tick();
   void send(std::vector<std::string> args);
+  void poll_inbox();
 
   proto::Scheduler& scheduler_;
   transport::RedisClient& redis_;
@@ -96,6 +108,10 @@ class Directory {
   bool withdrawn_ = false;
   std::set<std::string> rooms_published_;  // to take a room out at once when it empties here
   uint64_t publishes_ = 0, publish_failures_ = 0;
+  std::function<void(const std::string&, const std::string&)> take_;
+  uint64_t inbox_timer_ = 0;
+  bool polling_ = false;  // an LPOP in flight
+  uint64_t inbox_in_ = 0, inbox_out_ = 0, inbox_bad_ = 0;
 };
 
 }  // namespace wzp::relay

@@ -94,6 +94,7 @@ class Relay {
   size_t sessions() const { return sessions_.size(); }
   size_t members(const std::string& room_sni) const { return rooms_.members(room_sni); }
   size_t calls() const { return calls_.calls(); }
+  DirectCalls& direct_calls() { return calls_; }
   // What the cluster directory publishes of this relay (directory.h).
   DirectoryLoad directory_load() const;
   // Rooms that live on this relay alone, never homed elsewhere in a cluster: the echo room,

@@ -137,6 +137,11 @@ std::string Relay::metrics_text() const {
   family(out, "wzp_relay_direct_calls", "gauge",
          "Direct calls the relay tracks: ringing, or connected and not yet hung up.",
          {{"", n(calls_.calls())}});
+  family(out, "wzp_relay_direct_call_messages_abroad_total", "counter",
+         "Direct-call messages from other relays of the cluster (their inboxes): taken, or "
+         "refused (about a call this relay does not share with the sender, or out of bounds).",
+         {{R"({outcome="taken"})", n(st.calls_abroad_taken)},
+          {R"({outcome="refused"})", n(st.calls_abroad_refused)}});
   st.latency.write(out, "wzp_relay_forward_latency_seconds",
                    "Arrival to last copy handed to the transport.");
   return out;

@@ -59,6 +59,7 @@ class RelayServer : public transport::QuicEvents {
   DirectoryLoad directory_load() const { return relay_.directory_load(); }
   bool local_only(const std::string& sni) const { return relay_.local_only(sni); }
   uint64_t wall_ms() const { return relay_.wall_ms(); }
+  DirectCalls& direct_calls() { return relay_.direct_calls(); }
   proto::Scheduler& scheduler() { return scheduler_; }
 
  private:

@@ -19,6 +19,7 @@ struct RelayStats {
   uint64_t signal_errors = 0, handshakes_ok = 0, handshakes_failed = 0, forged_sender_keys = 0;
   uint64_t invites_refused = 0;  // offers for an invite-only room without its key
   uint64_t presence = 0, calls_offered = 0, calls_connected = 0;
+  uint64_t calls_abroad_taken = 0, calls_abroad_refused = 0;  // call messages from other relays
   uint64_t auth_valid = 0, auth_refused = 0, auth_unavailable = 0, idle_expired = 0;
   uint64_t trunk_frames = 0, trunk_entries = 0, probes_reflected = 0;
   uint64_t stale_dropped = 0;  // on connections now closed (live ones are summed when scraped)

@@ -19,31 +19,11 @@ namespace wzp {
 namespace {
 
 using testing::client;
+using testing::fingerprint_of;
 using testing::fresh_dir;
 using testing::metric;
+using testing::wait_for;
 using Clock = std::chrono::steady_clock;
-
-std::string fingerprint_of(const std::filesystem::path& id) {
-  testing::Process p({testing::kBin + "/wzp-client", "--show-identity", "--identity", id.string()});
-  while (auto line = p.read_line(std::chrono::seconds(5))) {
-    if (line->rfind("fingerprint: ", 0) == 0) return line->substr(13);
-  }
-  return {};
-}
-
-// Reads lines until one contains `what` (kept in `seen`), or the deadline.
-bool wait_for(testing::Process& p, const std::string& what, std::vector<std::string>& seen,
-              std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  const auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    auto line =
-        p.read_line(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
-    if (!line) return false;
-    seen.push_back(*line);
-    if (line->find(what) != std::string::npos) return true;
-  }
-  return false;
-}
 
 // Where a 440 Hz tone was heard in a recording, by 20 ms frames: the longest run without it
 // between its first and last appearance (the gap), how long from first to last, and how much
@@ -92,13 +72,7 @@ TEST(ClientProcess, DirectCallRingsConnectsAndHangsUp) {
   EXPECT_EQ(bob->wait(std::chrono::seconds(10)), 0);
   const auto rec = client::read_wav((dir / "bob.wav").string());
   ASSERT_GE(rec.mono.size(), 48000u * 5);
-  size_t best = 0;
-  double best_rms = 0;
-  for (size_t s = 0; s + 48000 <= rec.mono.size(); s += 4800) {
-    const double r = codec::rms(std::span(rec.mono).subspan(s, 48000));
-    if (r > best_rms) best_rms = r, best = s;
-  }
-  const double f = codec::dominant_frequency(std::span(rec.mono).subspan(best, 48000));
+  const auto [f, best_rms] = testing::loudest_second((dir / "bob.wav").string());
   std::printf("direct call: Bob heard %.1f Hz at RMS %.0f\n", f, best_rms);
   EXPECT_NEAR(f, 440, 2);
   const auto text = relay.scrape(dir / "m.txt");

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "client/wav.h"
+#include "codec/audio_analysis.h"
 #include "process.h"
 
 namespace wzp::testing {
@@ -91,6 +93,43 @@ inline std::unique_ptr<Process> client(const std::filesystem::path& dir, const s
                                    name};
   argv.insert(argv.end(), args.begin(), args.end());
   return std::make_unique<Process>(argv);
+}
+
+// The fingerprint of the identity in this file (created if it is missing).
+inline std::string fingerprint_of(const std::filesystem::path& id) {
+  Process p({kBin + "/wzp-client", "--show-identity", "--identity", id.string()});
+  while (auto line = p.read_line(std::chrono::seconds(5))) {
+    if (line->rfind("fingerprint: ", 0) == 0) return line->substr(13);
+  }
+  return {};
+}
+
+// Reads lines until one contains `what` (kept in `seen`), or the deadline.
+inline bool wait_for(Process& p, const std::string& what, std::vector<std::string>& seen,
+                     std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto line = p.read_line(std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now()));
+    if (!line) return false;
+    seen.push_back(*line);
+    if (line->find(what) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// The loudest second of a recording (in steps of 0.1 s): its dominant frequency and its RMS.
+// {0, 0} when the recording is shorter than a second.
+inline std::pair<double, double> loudest_second(const std::string& wav) {
+  const auto rec = client::read_wav(wav);
+  if (rec.mono.size() < 48000) return {0, 0};
+  size_t best = 0;
+  double best_rms = 0;
+  for (size_t s = 0; s + 48000 <= rec.mono.size(); s += 4800) {
+    const double r = codec::rms(std::span(rec.mono).subspan(s, 48000));
+    if (r > best_rms) best_rms = r, best = s;
+  }
+  return {codec::dominant_frequency(std::span(rec.mono).subspan(best, 48000)), best_rms};
 }
 
 // The value of a metric line that starts with `series` (name plus labels), or -1.

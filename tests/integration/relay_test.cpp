@@ -397,6 +397,79 @@ TEST(RelayProcess, MembersOfOneRoomOnThreeRelaysHearEachOther) {
   std::filesystem::remove_all(dir);
 }
 
+// A direct call to a fingerprint registered on another relay of the cluster: the caller's relay
+// finds it in the directory, the call rings there, and once it is answered the two talk in a
+// private room hosted on the callee's relay (the caller piped there), each hearing the other.
+// A fingerprint registered nowhere is refused by name; a third client who learns the room's
+// name is not let in.
+TEST(RelayProcess, ADirectCallToAFingerprintOnAnotherRelayRingsThereAndConnects) {
+  const auto dir = fresh_dir("cluster-direct");
+  Cluster cluster(dir, 2);
+  ASSERT_TRUE(cluster.started());
+  auto& relays = cluster.relays;
+  auto& io = cluster.io;
+  const std::string bob_fp = testing::fingerprint_of(dir / "bob.id");
+  const std::string alice_fp = testing::fingerprint_of(dir / "alice.id");
+  const std::string nobody_fp = testing::fingerprint_of(dir / "nobody.id");
+  ASSERT_FALSE(bob_fp.empty());
+  std::vector<std::string> bob_says, alice_says, carol_says, eve_says;
+  auto bob = client(dir, "bob", relays[0]->address,
+                    {"--auto-answer", "--send-tone", "12", "--tone-freq", "660", "--record",
+                     (dir / "bob.wav").string(), "--duration", "12"});
+  ASSERT_TRUE(testing::wait_for(*bob, "registered with", bob_says));
+  // Bob's registration is in the directory, on the first relay.
+  const auto bob_is_at = [&] {
+    const auto id = cluster.ask({"GET", "wzp:presence:" + bob_fp});
+    return id.size() == 1 ? cluster.ask({"HGET", "wzp:relay:" + id[0], "address"})
+                          : std::vector<std::string>{};
+  };
+  testing::run_until(io, [&] { return bob_is_at() == std::vector{relays[0]->address}; });
+  ASSERT_EQ(bob_is_at(), std::vector{relays[0]->address});
+  // Carol, on the second relay, calls a fingerprint that nobody registered.
+  auto carol = client(dir, "carol", relays[1]->address, {"--call", nobody_fp, "--duration", "3"});
+  EXPECT_TRUE(testing::wait_for(*carol, "is not registered here or on any relay of the cluster",
+                                carol_says))
+      << ::testing::PrintToString(carol_says);
+  // Alice, on the second relay, calls Bob.
+  auto alice = client(dir, "alice", relays[1]->address,
+                      {"--call", bob_fp, "--send-tone", "6", "--record",
+                       (dir / "alice.wav").string(), "--duration", "8"});
+  EXPECT_TRUE(testing::wait_for(*alice, "ringing", alice_says))
+      << ::testing::PrintToString(alice_says);
+  EXPECT_TRUE(testing::wait_for(*bob, "incoming call from " + alice_fp, bob_says));
+  EXPECT_TRUE(testing::wait_for(*alice, "call connected in room direct-", alice_says));
+  ASSERT_TRUE(testing::wait_for(*bob, "call connected in room direct-", bob_says));
+  const std::string room = bob_says.back().substr(bob_says.back().find("direct-"), 31);
+  // Eve knows the room's name (read off a screen) and joins it on either relay: refused.
+  for (size_t i = 0; i < 2; ++i) {
+    auto eve = client(dir, "eve", relays[i]->address, {"--room", room, "--duration", "3"});
+    EXPECT_TRUE(testing::wait_for(*eve, "not a participant of this call", eve_says,
+                                  std::chrono::seconds(6)))
+        << "relay " << i << ": " << ::testing::PrintToString(eve_says);
+  }
+  // Alice hangs up when her eight seconds are over; Bob, on the other relay, hears it.
+  EXPECT_TRUE(testing::wait_for(*bob, "call ended: hung up by the other side", bob_says,
+                                std::chrono::seconds(14)))
+      << ::testing::PrintToString(bob_says);
+  EXPECT_EQ(alice->wait(std::chrono::seconds(10)), 0);
+  EXPECT_EQ(bob->wait(std::chrono::seconds(10)), 0);
+  const auto [bob_heard, bob_rms] = testing::loudest_second((dir / "bob.wav").string());
+  const auto [alice_heard, alice_rms] = testing::loudest_second((dir / "alice.wav").string());
+  std::printf("direct call across relays: Bob heard %.1f Hz (RMS %.0f), Alice %.1f Hz (RMS %.0f)\n",
+              bob_heard, bob_rms, alice_heard, alice_rms);
+  EXPECT_NEAR(bob_heard, 440, 2);
+  EXPECT_NEAR(alice_heard, 660, 2);
+  // The call connected on both relays; the caller's relay piped Alice to Bob's.
+  const auto callee_side = relays[0]->scrape(dir / "m0.txt");
+  const auto caller_side = relays[1]->scrape(dir / "m1.txt");
+  EXPECT_EQ(metric(callee_side, "wzp_relay_direct_calls_connected_total"), 1);
+  EXPECT_EQ(metric(caller_side, "wzp_relay_direct_calls_connected_total"), 1);
+  EXPECT_GE(metric(caller_side, R"(wzp_relay_cluster_connections_total{room="piped"})"), 1);
+  EXPECT_GE(metric(callee_side, "wzp_relay_inbox_taken_total"), 1);
+  EXPECT_GE(metric(caller_side, "wzp_relay_inbox_taken_total"), 2);  // ringing, answer
+  std::filesystem::remove_all(dir);
+}
+
 // The longest stretch of `wav` between from and to (s) in which the tone at `hz` is not heard,
 // in 100 ms steps: how long a listener lost a speaker.
 double longest_gap(const std::string& wav, double from, double to, double hz) {

@@ -261,9 +261,9 @@ TEST(Directory, ARoomHasOneHomeWhileItsRelayLivesAndANewOneAfter) {
       [&] { return wall_b; });
   ASSERT_TRUE(run_until(io, [&] { return ra.up() && rb.up(); }));
   const auto home = [&](Directory& d) {
-    std::optional<RoomHome> out;
+    std::optional<RelayAt> out;
     bool done = false;
-    d.home_of("r", [&](std::optional<RoomHome> h) {
+    d.home_of("r", [&](std::optional<RelayAt> h) {
       out = std::move(h);
       done = true;
     });
@@ -289,6 +289,75 @@ TEST(Directory, ARoomHasOneHomeWhileItsRelayLivesAndANewOneAfter) {
   ASSERT_TRUE(taken);
   EXPECT_EQ(taken->relay_id, "relay-b");
   EXPECT_EQ(redis_items(ask(io, rb, {"GET", "wzp:home:r"})), std::vector<std::string>{"relay-b"});
+}
+
+// A fingerprint is located on the relay it is registered on while that relay is listed alive,
+// and nowhere once it has lapsed. A message posted to a relay's inbox is taken by that relay
+// with the poster's ID, once; what is not a message (no sender, too long) is dropped, counted.
+TEST(Directory, FingerprintsAreLocatedAndInboxesCarryMessagesBetweenRelays) {
+  testing::RedisServer server;
+  asio::io_context io;
+  transport::AsioScheduler scheduler(io);
+  RedisClient ra(io, config_for(server)), rb(io, config_for(server));
+  uint64_t wall = 5'000'000;
+  Directory a(
+      scheduler, ra, {"relay-a", "10.0.0.1:4433", "fp-a"},
+      [] { return DirectoryLoad{.sessions = 1, .rooms = {}, .present = {"alice"}}; },
+      [&] { return wall; });
+  Directory b(
+      scheduler, rb, {"relay-b", "10.0.0.2:4433", "fp-b"}, [] { return DirectoryLoad{}; },
+      [&] { return wall; });
+  ASSERT_TRUE(run_until(io, [&] { return ra.up() && rb.up(); }));
+  a.publish();
+  const auto locate = [&](const std::string& fp) {
+    std::optional<RelayAt> out;
+    bool done = false;
+    b.locate(fp, [&](std::optional<RelayAt> at) {
+      out = std::move(at);
+      done = true;
+    });
+    run_until(io, [&] { return done; });
+    return out;
+  };
+  const auto alice = locate("alice");
+  ASSERT_TRUE(alice);
+  EXPECT_EQ(alice->relay_id, "relay-a");
+  EXPECT_EQ(alice->address, "10.0.0.1:4433");
+  EXPECT_EQ(alice->fingerprint, "fp-a");
+  ASSERT_TRUE(locate("nobody"));
+  EXPECT_TRUE(locate("nobody")->relay_id.empty());
+  // Inboxes.
+  std::vector<std::pair<std::string, std::string>> got;
+  b.on_inbox(
+      [&](const std::string& from, const std::string& text) { got.emplace_back(from, text); });
+  a.post("relay-b", "hello");
+  a.post("relay-b", "again\nwith a newline");
+  ask(io, ra, {"RPUSH", "wzp:inbox:relay-b", "no sender"});
+  ask(io, ra, {"RPUSH", "wzp:inbox:relay-b", "relay-a\n" + std::string(5000, 'x')});
+  ASSERT_TRUE(run_until(io, [&] { return got.size() >= 2; }));
+  run_until(
+      io, [] { return false; }, 2 * Directory::kInboxPollMs);
+  EXPECT_EQ(got, (std::vector<std::pair<std::string, std::string>>{
+                     {"relay-a", "hello"}, {"relay-a", "again\nwith a newline"}}));
+  EXPECT_NE(b.metrics_text("wzp_relay").find("wzp_relay_inbox_dropped_total 2"), std::string::npos);
+  const auto integer = [&](std::vector<std::string> args) {
+    const auto r = ask(io, ra, std::move(args));
+    return r ? r->integer : -1;
+  };
+  EXPECT_EQ(integer({"LLEN", "wzp:inbox:relay-b"}), 0);
+  // The inbox is bounded and lapses on its own.
+  for (size_t i = 0; i < Directory::kInboxMax + 10; ++i)
+    a.post("relay-c", numbered("m", static_cast<int>(i)));
+  EXPECT_EQ(integer({"LLEN", "wzp:inbox:relay-c"}), static_cast<int64_t>(Directory::kInboxMax));
+  const int64_t ttl = integer({"PTTL", "wzp:inbox:relay-c"});
+  EXPECT_GT(ttl, 0);
+  EXPECT_LE(ttl, static_cast<int64_t>(Directory::kInboxTtlMs));
+  // Alice's relay lapses: she is found nowhere.
+  a.withdraw();
+  wall += Directory::kTtlMs + 1;
+  ask(io, ra, {"SET", "wzp:presence:alice", "relay-a"});
+  ASSERT_TRUE(locate("alice"));
+  EXPECT_TRUE(locate("alice")->relay_id.empty());
 }
 
 }  // namespace

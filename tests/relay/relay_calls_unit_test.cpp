@@ -2,6 +2,9 @@
 // clock (sim_relay.h). Real QUIC and a real auth service are in relay_links_test.cpp.
 #include <gtest/gtest.h>
 
+#include <initializer_list>
+#include <tuple>
+
 #include "sim_relay.h"
 
 namespace wzp::relay {
@@ -163,6 +166,165 @@ TEST(RelayDirectCallsUnit, TheNewestRegistrationOfAFingerprintTakesItsCalls) {
   caller.say(proto::DirectCallOffer{"c", new_conn.id.fingerprint(), std::nullopt, std::nullopt});
   EXPECT_NE(new_conn.peer->last<proto::DirectCallOffer>(), nullptr);
   EXPECT_NE(caller.peer->last<proto::CallRinging>(), nullptr);
+}
+
+// Relays of a cluster as the directory links them (link_calls_abroad): who is registered where,
+// and each relay's inbox, delivered when the test says (Redis is between them in life).
+struct SimCluster {
+  std::map<std::string, SimRelay*> relays;      // by relay ID
+  std::map<std::string, std::string> presence;  // fingerprint -> relay ID
+  std::vector<std::tuple<std::string, std::string, proto::SignalMessage>> inbox;  // from, to, msg
+  explicit SimCluster(std::initializer_list<SimRelay*> members) {
+    for (SimRelay* r : members) link(*r);
+  }
+  // A client registered on `r`, and so listed there in the directory.
+  SimMember& registered(SimRelay& r) {
+    auto& m = r.connect(proto::room_sni("presence"));
+    EXPECT_TRUE(m.register_presence());
+    presence[m.id.fingerprint()] = r.relay_id.fingerprint();
+    return m;
+  }
+  void link(SimRelay& r) {
+    const std::string self = r.relay_id.fingerprint();
+    relays[self] = &r;
+    CallsAbroad a;
+    a.self = self;
+    a.locate = [this](const std::string& fp, std::function<void(std::optional<RelayAt>)> done) {
+      auto it = presence.find(fp);
+      done(it == presence.end() ? RelayAt{} : RelayAt{it->second, "127.0.0.1:1", "cert"});
+    };
+    a.post = [this, self](const std::string& to, const proto::SignalMessage& m) {
+      inbox.emplace_back(self, to, m);
+    };
+    r.relay.direct_calls().set_abroad(std::move(a));
+  }
+  void deliver() {
+    while (!inbox.empty()) {
+      auto [from, to, m] = inbox.front();
+      inbox.erase(inbox.begin());
+      if (relays.count(to)) relays[to]->relay.direct_calls().on_abroad(from, m);
+    }
+  }
+  // A message as if posted by `from` (a relay of the cluster, or whoever writes to Redis).
+  void forge(const std::string& from, SimRelay& to, const proto::SignalMessage& m) {
+    to.relay.direct_calls().on_abroad(from, m);
+  }
+};
+
+// Alice is registered on relay A, Bob on relay B. Her call rings on B, his answer names a room
+// hosted on B (A pipes Alice there), and either hanging up ends it on both relays.
+TEST(RelayDirectCallsUnit, ACallToAFingerprintOnAnotherRelayRingsThereAndIsHostedThere) {
+  SimRelay a, b;
+  SimCluster cluster({&a, &b});
+  auto& alice = cluster.registered(a);
+  auto& bob = cluster.registered(b);
+  alice.say(proto::DirectCallOffer{"call-1", bob.id.fingerprint(), std::nullopt, "alice"});
+  EXPECT_EQ(bob.peer->last<proto::DirectCallOffer>(), nullptr);  // not before B's inbox is read
+  cluster.deliver();
+  const auto* offered = bob.peer->last<proto::DirectCallOffer>();
+  ASSERT_NE(offered, nullptr);
+  EXPECT_EQ(offered->from, alice.id.fingerprint());
+  EXPECT_EQ(offered->display_name, "alice");
+  EXPECT_NE(alice.peer->last<proto::CallRinging>(), nullptr);
+  bob.say(proto::DirectCallAnswer{"call-1", true, std::nullopt, std::nullopt});
+  cluster.deliver();
+  ASSERT_NE(alice.peer->last<proto::DirectCallAnswer>(), nullptr);
+  const std::string room = *alice.peer->last<proto::DirectCallAnswer>()->room;
+  EXPECT_EQ(room, *bob.peer->last<proto::DirectCallAnswer>()->room);
+  const std::string sni = proto::room_sni(room);
+  // B hosts the room and admits the two; A pipes it to B and keeps nothing of it to serve.
+  EXPECT_TRUE(b.relay.local_only(sni));
+  EXPECT_FALSE(a.relay.local_only(sni));
+  ASSERT_TRUE(a.relay.direct_calls().hosted_abroad(sni).has_value());
+  EXPECT_EQ(a.relay.direct_calls().hosted_abroad(sni)->relay_id, b.relay_id.fingerprint());
+  EXPECT_FALSE(b.relay.direct_calls().hosted_abroad(sni).has_value());
+  EXPECT_EQ(a.relay.stats().calls_connected, 1u);
+  EXPECT_EQ(b.relay.stats().calls_connected, 1u);
+  // Bob hangs up: Alice is told by her relay, and neither relay keeps the call.
+  bob.say(proto::Hangup{"call-1", "bye"});
+  cluster.deliver();
+  ASSERT_NE(alice.peer->last<proto::Hangup>(), nullptr);
+  EXPECT_EQ(a.relay.calls(), 0u);
+  EXPECT_EQ(b.relay.calls(), 0u);
+  EXPECT_FALSE(a.relay.direct_calls().hosted_abroad(sni).has_value());
+  EXPECT_FALSE(b.relay.local_only(sni));
+}
+
+// Whoever can write to a relay's inbox (a hostile relay, or a hostile Redis) reaches only what
+// that relay shares with it: an answer, ringing or hangup for a call with another relay is
+// dropped and counted, an answer naming a room that is not a private one is dropped, and offers
+// from abroad are bounded like offers from here, each refusal told back to the sender.
+TEST(RelayDirectCallsUnit, AnInboxWriterReachesOnlyTheCallsItsRelayShares) {
+  SimRelay a, b, c;
+  SimCluster cluster({&a, &b, &c});
+  const std::string b_id = b.relay_id.fingerprint(), c_id = c.relay_id.fingerprint();
+  auto& alice = cluster.registered(a);
+  auto& bob = cluster.registered(b);
+  alice.say(proto::DirectCallOffer{"call-1", bob.id.fingerprint(), std::nullopt, "alice"});
+  cluster.inbox.clear();  // B never hears of it: the call rings nowhere yet
+  // C answers Alice's call to Bob, and rings and hangs it up: none of it reaches her.
+  cluster.forge(c_id, a, proto::DirectCallAnswer{"call-1", true, std::nullopt, "direct-00"});
+  cluster.forge(c_id, a, proto::CallRinging{"call-1"});
+  cluster.forge(c_id, a, proto::Hangup{"call-1", "gotcha"});
+  EXPECT_EQ(alice.peer->last<proto::DirectCallAnswer>(), nullptr);
+  EXPECT_EQ(alice.peer->last<proto::CallRinging>(), nullptr);
+  EXPECT_EQ(alice.peer->last<proto::Hangup>(), nullptr);
+  EXPECT_EQ(a.relay.stats().calls_abroad_refused, 3u);
+  // B (whose call it is) names a room that is not a private one: dropped too.
+  cluster.forge(b_id, a, proto::DirectCallAnswer{"call-1", true, std::nullopt, "lobby"});
+  EXPECT_EQ(alice.peer->last<proto::DirectCallAnswer>(), nullptr);
+  EXPECT_FALSE(a.relay.direct_calls().hosted_abroad(proto::room_sni("lobby")).has_value());
+  EXPECT_EQ(a.relay.stats().calls_abroad_refused, 4u);
+  EXPECT_EQ(a.relay.calls(), 1u);  // still ringing for Alice
+  // Offers from abroad: a long call id, a callee not registered on B, and one caller ringing
+  // more than four calls at once are refused with the reason, posted back to C.
+  const std::string eve = "eve-fingerprint";
+  cluster.forge(c_id, b,
+                proto::DirectCallOffer{std::string(100, 'x'), bob.id.fingerprint(), eve, "eve"});
+  cluster.forge(c_id, b, proto::DirectCallOffer{"x1", "nobody-here", eve, "eve"});
+  for (int i = 0; i < 6; ++i) {
+    cluster.forge(c_id, b,
+                  proto::DirectCallOffer{"r" + std::to_string(i), bob.id.fingerprint(), eve, "e"});
+  }
+  size_t refusals = 0;
+  for (const auto& [from, to, m] : cluster.inbox) {
+    if (const auto* h = std::get_if<proto::Hangup>(&m); h && from == b_id && to == c_id) {
+      ++refusals;
+      EXPECT_TRUE(h->reason == "callee nobody-here is not registered here" ||
+                  h->reason == "too many calls ringing")
+          << h->reason;
+    }
+  }
+  EXPECT_EQ(refusals, 3u);  // the long id is not echoed back; 2 over the four ringing
+  EXPECT_EQ(b.relay.calls(), 4u);
+  EXPECT_EQ(b.relay.stats().calls_abroad_refused, 4u);
+  // An offer without a caller is nobody's: dropped.
+  cluster.forge(c_id, b, proto::DirectCallOffer{"x2", bob.id.fingerprint(), std::nullopt, "e"});
+  EXPECT_EQ(b.relay.stats().calls_abroad_refused, 5u);
+}
+
+// A call still ringing ends with the caller's registration on both relays: the callee's relay
+// is told, and so is the callee.
+TEST(RelayDirectCallsUnit, ACallRingingAbroadEndsWithTheCallersRegistration) {
+  SimRelay a, b;
+  SimCluster cluster({&a, &b});
+  auto& alice = cluster.registered(a);
+  auto& bob = cluster.registered(b);
+  alice.say(proto::DirectCallOffer{"call-1", bob.id.fingerprint(), std::nullopt, "alice"});
+  cluster.deliver();
+  ASSERT_EQ(b.relay.calls(), 1u);
+  a.disconnect(alice);
+  cluster.deliver();
+  EXPECT_EQ(a.relay.calls(), 0u);
+  EXPECT_EQ(b.relay.calls(), 0u);
+  ASSERT_NE(bob.peer->last<proto::Hangup>(), nullptr);
+  EXPECT_EQ(bob.peer->last<proto::Hangup>()->reason, "registration ended");
+  // A fingerprint registered nowhere in the cluster is refused by name.
+  auto& carol = cluster.registered(a);
+  carol.say(proto::DirectCallOffer{"call-2", "nobody", std::nullopt, std::nullopt});
+  EXPECT_EQ(carol.hangup_reason(),
+            "callee nobody is not registered here or on any relay of the cluster");
+  EXPECT_EQ(a.relay.calls(), 0u);
 }
 
 // The token gate: with an authorizer, what a client sends after its token waits for the verdict
