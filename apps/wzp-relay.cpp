@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio.hpp>
 #include <csignal>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -66,6 +67,11 @@ int main(int argc, char** argv) {
   auto* advertise_opt = app.add_option(
       "--advertise", o.advertise,
       "where clients reach this relay, HOST:PORT, for the directory (default: --listen)");
+  auto* redis_user_opt =
+      app.add_option("--redis-user", o.redis_user, "Redis ACL user to authenticate as");
+  auto* redis_password_opt = app.add_option(
+      "--redis-password-file", o.redis_password_file,
+      "file holding the password Redis asks for (requirepass, or --redis-user's); its first line");
   wzp::apps::LogOptions log_flags;
   const auto [log_format_opt, log_level_opt] = wzp::apps::add_log_flags(app, log_flags);
   const wzp::relay::RelayOptions defaults = o;
@@ -95,6 +101,8 @@ int main(int argc, char** argv) {
     flag(auth_opt, r.auth_url, flags.auth_url);
     flag(redis_opt, r.redis, flags.redis);
     flag(advertise_opt, r.advertise, flags.advertise);
+    flag(redis_user_opt, r.redis_user, flags.redis_user);
+    flag(redis_password_opt, r.redis_password_file, flags.redis_password_file);
     flag(log_format_opt, r.log_format, flags.log_format);
     flag(log_level_opt, r.log_level, flags.log_level);
     return r;
@@ -153,6 +161,24 @@ int main(int argc, char** argv) {
       return 2;
     }
     redis_at = *r.address;
+  }
+  std::string redis_password;
+  if (!o.redis_password_file.empty() || !o.redis_user.empty()) {
+    if (o.redis.empty()) {
+      std::cerr << "wzp-relay: redis-user and redis-password-file need --redis\n";
+      return 2;
+    }
+    if (o.redis_password_file.empty()) {
+      std::cerr << "wzp-relay: redis-user needs --redis-password-file\n";
+      return 2;
+    }
+    std::ifstream in(o.redis_password_file);
+    if (!in || !std::getline(in, redis_password) || redis_password.empty()) {
+      std::cerr << "wzp-relay: redis-password-file " << o.redis_password_file
+                << ": cannot read a password from its first line\n";
+      return 2;
+    }
+    if (!redis_password.empty() && redis_password.back() == '\r') redis_password.pop_back();
   }
   if (!o.advertise.empty()) {
     if (const auto r = wzp::transport::parse_address(o.advertise); !r.address) {
@@ -232,6 +258,8 @@ int main(int argc, char** argv) {
     if (redis_at) {
       wzp::transport::RedisConfig redis_config;
       redis_config.address = *redis_at;
+      redis_config.username = o.redis_user;
+      redis_config.password = redis_password;
       redis = std::make_unique<wzp::transport::RedisClient>(
           io, redis_config, [&log, at = o.redis](bool up, const std::string& why) {
             if (up) {

@@ -69,6 +69,10 @@ void load_relay_config(const std::string& path, RelayOptions& o) {
       text(o.redis);
     } else if (key == "advertise") {
       text(o.advertise);
+    } else if (key == "redis_user") {
+      text(o.redis_user);
+    } else if (key == "redis_password_file") {
+      text(o.redis_password_file);
     } else if (key == "log_format") {
       text(o.log_format);
       if (o.log_format != "text" && o.log_format != "json")

@@ -25,6 +25,8 @@ struct RelayOptions {
   std::string auth_url;             // token checks, http://host:port/path
   std::string redis;                // the cluster directory's Redis, HOST:PORT (none: alone)
   std::string advertise;            // where clients reach this relay, for the directory
+  std::string redis_user;           // Redis ACL user (empty: the default user)
+  std::string redis_password_file;  // a file holding Redis's password (requirepass or the user's)
   std::string log_format = "text";  // text or json
   std::string log_level = "info";   // debug, info, warn or error
   // Room name -> the fingerprints allowed in it (rooms not listed are open).

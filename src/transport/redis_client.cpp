@@ -30,7 +30,7 @@ void RedisClient::stop() {
   watchdog_.cancel();
   boost::system::error_code ignored;
   socket_.close(ignored);
-  up_ = false;
+  up_ = linked_ = false;
   for (auto& p : std::exchange(pending_, {})) {
     ++counters_.failed;
     if (p.done && *alive_) p.done(nullptr);
@@ -59,15 +59,28 @@ void RedisClient::dial() {
 void RedisClient::connected() {
   boost::system::error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
+  linked_ = true;
+  parser_ = proto::RespParser();
+  read();
+  if (config_.password.empty()) return ready();
+  std::vector<std::string> auth = {"AUTH"};
+  if (!config_.username.empty()) auth.push_back(config_.username);
+  auth.push_back(config_.password);
+  enqueue(std::move(auth), [this](const proto::RespValue* r) {
+    if (!r) return;  // the connection went meanwhile (said by lost)
+    if (r->is_error()) return lost("Redis refused our credentials (AUTH): " + r->text);
+    ready();
+  });
+}
+
+void RedisClient::ready() {
   up_ = true;
   backoff_ = config_.min_backoff;
   ++counters_.connects;
-  parser_ = proto::RespParser();
   if (said_down_ || counters_.connects == 1) {
     said_down_ = false;
     if (on_state_) on_state_(true, "");
   }
-  read();
 }
 
 void RedisClient::command(std::vector<std::string> args, Reply done) {
@@ -76,6 +89,10 @@ void RedisClient::command(std::vector<std::string> args, Reply done) {
     if (done) done(nullptr);
     return;
   }
+  enqueue(std::move(args), std::move(done));
+}
+
+void RedisClient::enqueue(std::vector<std::string> args, Reply done) {
   ++counters_.commands;
   out_ += proto::resp_command(args);
   pending_.push_back({std::move(done), std::chrono::steady_clock::now()});
@@ -83,7 +100,7 @@ void RedisClient::command(std::vector<std::string> args, Reply done) {
 }
 
 void RedisClient::flush() {
-  if (!writing_.empty() || out_.empty() || !up_) return;
+  if (!writing_.empty() || out_.empty() || !linked_) return;
   writing_.swap(out_);
   asio::async_write(socket_, asio::buffer(writing_),
                     [this, alive = alive_](const boost::system::error_code& ec, size_t) {
@@ -98,7 +115,7 @@ void RedisClient::flush() {
 void RedisClient::read() {
   socket_.async_read_some(
       asio::buffer(in_), [this, alive = alive_](const boost::system::error_code& ec, size_t n) {
-        if (!*alive || !up_ || ec == asio::error::operation_aborted) return;
+        if (!*alive || !linked_ || ec == asio::error::operation_aborted) return;
         if (ec)
           return lost(ec == asio::error::eof ? "closed by the server" : "read: " + ec.message());
         if (!parser_.feed({in_.data(), n})) return lost("bad reply: " + parser_.error());
@@ -108,7 +125,7 @@ void RedisClient::read() {
           pending_.pop_front();
           if (v->is_error()) ++counters_.error_replies;
           if (p.done) p.done(&*v);
-          if (!*alive || !up_) return;  // the callback stopped us
+          if (!*alive || !linked_) return;  // the callback stopped us
         }
         if (parser_.failed()) return lost("bad reply: " + parser_.error());
         read();
@@ -118,7 +135,7 @@ void RedisClient::read() {
 void RedisClient::lost(const std::string& why) {
   if (stopped_) return;
   const bool was_up = up_;
-  up_ = false;
+  up_ = linked_ = false;
   boost::system::error_code ignored;
   socket_.close(ignored);
   out_.clear();
@@ -143,7 +160,7 @@ void RedisClient::check_overdue() {
   watchdog_.expires_after(std::chrono::milliseconds(250));
   watchdog_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
     if (ec || !*alive || stopped_) return;
-    if (up_ && !pending_.empty() &&
+    if (linked_ && !pending_.empty() &&
         std::chrono::steady_clock::now() - pending_.front().sent > config_.reply_timeout) {
       lost("no reply within " + std::to_string(config_.reply_timeout.count()) + " ms");
     }

@@ -29,6 +29,9 @@ struct RedisConfig {
   std::chrono::milliseconds reply_timeout{2000};
   size_t max_in_flight = 20000;  // commands awaiting a reply; past it, new ones fail
   std::chrono::milliseconds min_backoff{100}, max_backoff{2000};
+  // Sent with AUTH first on every connection when set (requirepass; a user too for Redis ACLs).
+  // The connection is up only once Redis has taken them; a refusal is said like an outage.
+  std::string username, password;
 };
 
 struct RedisCounters {
@@ -61,6 +64,8 @@ class RedisClient {
  private:
   void dial();
   void connected();
+  void ready();
+  void enqueue(std::vector<std::string> args, Reply done);
   void read();
   void flush();
   void lost(const std::string& why);
@@ -81,7 +86,8 @@ class RedisClient {
   std::deque<Pending> pending_;
   std::string out_, writing_;
   std::vector<uint8_t> in_;
-  bool up_ = false, dialling_ = false, stopped_ = false, said_down_ = false;
+  // linked_: the TCP connection is open; up_: and Redis has taken our password (if any).
+  bool linked_ = false, up_ = false, dialling_ = false, stopped_ = false, said_down_ = false;
   RedisCounters counters_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -221,6 +221,14 @@ TEST(Cli, MistakesAreRefusedWithALineNamingTheThingAtFault) {
         (dir / "r").string()},
        2,
        "wzp-relay: redis: a relay in forward mode hosts no rooms"},
+      {{kBin + "/wzp-relay", "--redis", "127.0.0.1:6379", "--redis-password-file",
+        (dir / "no-such-file").string(), "--state-dir", (dir / "r").string()},
+       2,
+       "wzp-relay: redis-password-file " + (dir / "no-such-file").string() +
+           ": cannot read a password from its first line"},
+      {{kBin + "/wzp-relay", "--redis-user", "relay", "--state-dir", (dir / "r").string()},
+       2,
+       "wzp-relay: redis-user and redis-password-file need --redis"},
       {{kBin + "/wzp-web", "--port", tcp_port, "--relay", "127.0.0.1:9"},
        1,
        "wzp-web: cannot listen on TCP 127.0.0.1:" + tcp_port +

@@ -4,6 +4,7 @@
 // first relay probing the second.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <thread>
@@ -326,14 +327,21 @@ struct Cluster {
   std::vector<std::unique_ptr<testing::Relay>> relays;
   boost::asio::io_context io;
   std::unique_ptr<transport::RedisClient> reader;
-  Cluster(const std::filesystem::path& dir, int n) {
+  // `password`: Redis asks for it (requirepass), and the relays read it from a file.
+  Cluster(const std::filesystem::path& dir, int n, const std::string& password = {})
+      : redis(password.empty() ? std::vector<std::string>{}
+                               : std::vector<std::string>{"--requirepass", password}) {
+    std::vector<std::string> args = {"--redis", redis.address()};
+    if (!password.empty()) {
+      std::ofstream(dir / "redis-password") << password << "\n";
+      args.insert(args.end(), {"--redis-password-file", (dir / "redis-password").string()});
+    }
     for (int i = 0; i < n; ++i) {
-      relays.push_back(
-          std::make_unique<testing::Relay>(dir / ("relay" + std::to_string(i)),
-                                           std::vector<std::string>{"--redis", redis.address()}));
+      relays.push_back(std::make_unique<testing::Relay>(dir / ("relay" + std::to_string(i)), args));
     }
     transport::RedisConfig rc;
     rc.address = *transport::parse_address(redis.address()).address;
+    rc.password = password;
     reader = std::make_unique<transport::RedisClient>(io, rc);
     testing::run_until(io, [&] {
       return ask({"ZRANGE", "wzp:relays", "0", "-1"}).size() == static_cast<size_t>(n);
@@ -401,10 +409,10 @@ TEST(RelayProcess, MembersOfOneRoomOnThreeRelaysHearEachOther) {
 // finds it in the directory, the call rings there, and once it is answered the two talk in a
 // private room hosted on the callee's relay (the caller piped there), each hearing the other.
 // A fingerprint registered nowhere is refused by name; a third client who learns the room's
-// name is not let in.
+// name is not let in. This cluster's Redis asks for a password.
 TEST(RelayProcess, ADirectCallToAFingerprintOnAnotherRelayRingsThereAndConnects) {
   const auto dir = fresh_dir("cluster-direct");
-  Cluster cluster(dir, 2);
+  Cluster cluster(dir, 2, "cluster-secret");
   ASSERT_TRUE(cluster.started());
   auto& relays = cluster.relays;
   auto& io = cluster.io;

@@ -101,6 +101,52 @@ TEST(Redis, AServerThatDiesFailsCommandsAtOnceAndIsRedialledWhenBack) {
   EXPECT_GE(redis.counters().failed, 1u);
 }
 
+// A Redis that asks for a password: given the right one (as requirepass, and as an ACL user's)
+// the client is up and its commands work; given a wrong one it is never up, and says why once,
+// naming Redis's refusal, while it keeps redialling.
+TEST(Redis, CredentialsAreSentFirstAndARefusalIsSaidWithRedissReason) {
+  testing::RedisServer server({"--requirepass", "s3cret"});
+  asio::io_context io;
+  RedisConfig good = config_for(server);
+  good.password = "s3cret";
+  RedisClient redis(io, good);
+  ASSERT_TRUE(run_until(io, [&] { return redis.up(); }));
+  EXPECT_EQ(ask(io, redis, {"SET", "k", "v"})->text, "OK");
+  EXPECT_EQ(ask(io, redis, {"GET", "k"})->text, "v");
+  // An ACL user of its own.
+  EXPECT_EQ(ask(io, redis, {"ACL", "SETUSER", "relay", "on", ">pw", "~wzp:*", "+@all"})->text,
+            "OK");
+  RedisConfig user = config_for(server);
+  user.username = "relay";
+  user.password = "pw";
+  RedisClient as_user(io, user);
+  ASSERT_TRUE(run_until(io, [&] { return as_user.up(); }));
+  EXPECT_EQ(ask(io, as_user, {"SET", "wzp:x", "1"})->text, "OK");
+  EXPECT_TRUE(ask(io, as_user, {"SET", "other", "1"})->is_error());  // outside its keys
+  // The wrong password.
+  std::vector<std::pair<bool, std::string>> states;
+  RedisConfig bad = config_for(server);
+  bad.password = "guess";
+  RedisClient refused(io, bad,
+                      [&](bool up, const std::string& why) { states.emplace_back(up, why); });
+  run_until(
+      io, [] { return false; }, 800);  // several redials
+  EXPECT_FALSE(refused.up());
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_FALSE(states[0].first);
+  EXPECT_NE(states[0].second.find("Redis refused our credentials (AUTH): WRONGPASS"),
+            std::string::npos)
+      << states[0].second;
+  EXPECT_GE(refused.counters().error_replies, 2u);
+  // No password at all: commands are answered NOAUTH (the relay's counters show it).
+  RedisClient none(io, config_for(server));
+  ASSERT_TRUE(run_until(io, [&] { return none.up(); }));
+  const auto r = ask(io, none, {"GET", "k"});
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->is_error());
+  EXPECT_NE(r->text.find("NOAUTH"), std::string::npos) << r->text;
+}
+
 // A server that holds the connection and answers nothing (stopped, overloaded) counts as gone
 // once a reply is overdue: its commands fail rather than wait forever.
 TEST(Redis, AServerThatAnswersNothingCountsAsGone) {

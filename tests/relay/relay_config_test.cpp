@@ -38,6 +38,8 @@ log_format = "json"
 log_level = "warn"
 redis = "10.0.0.5:6379"
 advertise = "relay-1.example:4433"
+redis_user = "relay"
+redis_password_file = "/etc/wzp/redis-password"
 [acl]
 ops = ["aaaa:bbbb", "cccc:dddd"]
 )"),
@@ -53,6 +55,8 @@ ops = ["aaaa:bbbb", "cccc:dddd"]
   EXPECT_EQ(o.log_level, "warn");
   EXPECT_EQ(o.redis, "10.0.0.5:6379");
   EXPECT_EQ(o.advertise, "relay-1.example:4433");
+  EXPECT_EQ(o.redis_user, "relay");
+  EXPECT_EQ(o.redis_password_file, "/etc/wzp/redis-password");
   ASSERT_EQ(o.acl.count("ops"), 1u);
   EXPECT_EQ(o.acl["ops"], (std::set<std::string>{"aaaa:bbbb", "cccc:dddd"}));
 }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "integration/process.h"
 
@@ -13,12 +14,26 @@ namespace wzp::testing {
 
 class RedisServer {
  public:
-  RedisServer() : port_(free_tcp_port()) { start(); }
+  // `extra`: more redis-server arguments (say {"--requirepass", "secret"}).
+  explicit RedisServer(std::vector<std::string> extra = {})
+      : port_(free_tcp_port()), extra_(std::move(extra)) {
+    start();
+  }
   // Starts it (again) and waits until it says it is ready; false if it did not in 10 s.
   bool start() {
-    process_ = std::make_unique<Process>(std::vector<std::string>{
-        "/usr/bin/redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save",
-        "", "--appendonly", "no", "--protected-mode", "no"});
+    std::vector<std::string> argv = {"/usr/bin/redis-server",
+                                     "--port",
+                                     std::to_string(port_),
+                                     "--bind",
+                                     "127.0.0.1",
+                                     "--save",
+                                     "",
+                                     "--appendonly",
+                                     "no",
+                                     "--protected-mode",
+                                     "no"};
+    argv.insert(argv.end(), extra_.begin(), extra_.end());
+    process_ = std::make_unique<Process>(argv);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (std::chrono::steady_clock::now() < deadline) {
       const auto line = process_->read_line(std::chrono::milliseconds(500));
@@ -39,6 +54,7 @@ class RedisServer {
 
  private:
   uint16_t port_;
+  std::vector<std::string> extra_;
   std::unique_ptr<Process> process_;
 };
 
