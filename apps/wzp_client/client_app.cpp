@@ -176,6 +176,12 @@ void ClientApp::on_signal_event(const client::SignalEvent& e) {
   switch (e.kind) {
     case K::kRegistered:
       say("registered with " + e.relay + " as " + e.fingerprint);
+      // On a fallback relay (ours was lost): the calls placed or answered from now on start
+      // there too. A call in progress keeps its own way (it moves on its own).
+      if (const auto at = transport::parse_address(e.relay); at.address && !call_) {
+        current_relay_ = e.relay;
+        relay_address_ = *at.address;
+      }
       if (!registered_once_ && !o_.call_fp.empty()) place_call(o_.call_fp);
       registered_once_ = true;
       break;
@@ -269,6 +275,7 @@ int ClientApp::run() {
         identity_, connector_, scheduler_,
         [this](const client::SignalEvent& e) { on_signal_event(e); },
         [this](const proto::SignalMessage& m) { calls_->on_message(m); });
+    session_->set_fallbacks(o_.fallbacks);
     session_->register_relay(o_.relay);
     watch_stdin();
   }

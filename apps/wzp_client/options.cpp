@@ -29,8 +29,9 @@ void add_client_flags(CLI::App& app, ClientOptions& o) {
   app.add_option("relay", o.relay, "relay address HOST:PORT");
   app.add_option("--room", o.room, "room to join")->capture_default_str();
   app.add_option("--fallback-relay", o.fallbacks,
-                 "another relay of the cluster (repeatable), numeric HOST:PORT: the call moves "
-                 "there on its own when its relay stops answering")
+                 "another relay of the cluster (repeatable), numeric HOST:PORT: the call, and "
+                 "the registration (--register), move there on their own when their relay stops "
+                 "answering")
       ->check(check(
           [](std::string& a) {
             const auto parsed = transport::parse_address(a);

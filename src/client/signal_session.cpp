@@ -60,6 +60,7 @@ void SignalSession::teardown() {
 
 void SignalSession::connect_to(const std::string& relay) {
   connecting_ = true;
+  last_target_ = relay;
   const uint64_t gen = generation_;
   auto alive = alive_;
   connector_.connect(
@@ -128,7 +129,7 @@ void SignalSession::on_lost(uint64_t gen, const std::string&) {
   if (supervisor_) {
     // This attempt failed: wait out the next step of the backoff.
     if (const auto step = redial_.next()) {
-      emit({SignalEvent::Kind::kReconnecting, supervisor_target_, step->attempt, step->delay_ms});
+      emit({SignalEvent::Kind::kReconnecting, next_target(), step->attempt, step->delay_ms});
     }
     return;
   }
@@ -137,9 +138,23 @@ void SignalSession::on_lost(uint64_t gen, const std::string&) {
 
 void SignalSession::start_supervisor() {
   supervisor_ = true;
-  supervisor_target_ = *desired_;
+  supervised_for_ = *desired_;
+  // With fallbacks, the round starts after the relay just lost (or just tried): it is the one
+  // known not to answer now.
+  tries_ = 0;
+  if (!fallbacks_.empty()) {
+    const auto at = std::find(fallbacks_.begin(), fallbacks_.end(), last_target_);
+    tries_ = at == fallbacks_.end() ? (last_target_ == *desired_ ? 1 : 0)
+                                    : static_cast<size_t>(at - fallbacks_.begin()) + 2;
+  }
   const auto step = redial_.restart();  // the first try is immediate
-  emit({SignalEvent::Kind::kReconnecting, supervisor_target_, step.attempt, step.delay_ms});
+  emit({SignalEvent::Kind::kReconnecting, next_target(), step.attempt, step.delay_ms});
+}
+
+const std::string& SignalSession::next_target() const {
+  const size_t n = 1 + fallbacks_.size();
+  const size_t k = tries_ % n;
+  return k == 0 ? *desired_ : fallbacks_[k - 1];
 }
 
 void SignalSession::supervise() {
@@ -147,12 +162,15 @@ void SignalSession::supervise() {
     supervisor_ = false;
     return;
   }
-  if (*desired_ != supervisor_target_) {  // the user picked another relay meanwhile
-    supervisor_target_ = *desired_;
-    emit({SignalEvent::Kind::kReconnecting, supervisor_target_, 1, 0});
+  if (*desired_ != supervised_for_) {  // the user picked another relay meanwhile
+    supervised_for_ = *desired_;
+    tries_ = 0;
+    emit({SignalEvent::Kind::kReconnecting, *desired_, 1, 0});
   }
   if (connecting_) return;  // an attempt is already in flight; its outcome drives us on
-  connect_to(supervisor_target_);
+  const std::string target = next_target();
+  ++tries_;
+  connect_to(target);
 }
 
 }  // namespace wzp::client

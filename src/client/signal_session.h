@@ -8,6 +8,11 @@
 // ... seconds, never giving up (proto::RedialSchedule, the one a call follows too); before each try
 // it stops if the user deregistered or another path re-registered, and if the user picked another
 // relay it resets the backoff and targets that one. Every transition is reported as an event.
+//
+// Fallbacks (the other relays of a cluster): the supervisor's tries go round the desired relay
+// and the fallbacks in turn, starting after the relay just lost, so a relay that died is left
+// for the next one at once; the registration stays where it lands (the cluster's directory
+// finds it there) until it drops again.
 #pragma once
 
 #include <cstdint>
@@ -65,6 +70,8 @@ class SignalSession {
   // Keep me connected to `relay` (also how a front end switches relays). A no-op when
   // already registered, or registering, with that relay.
   void register_relay(const std::string& relay);
+  // Where the supervisor tries after the desired relay, in turn.
+  void set_fallbacks(std::vector<std::string> relays) { fallbacks_ = std::move(relays); }
   // Stop: clear the desired relay and close; no reconnect follows.
   void deregister();
   bool send(const proto::SignalMessage& msg);
@@ -72,6 +79,8 @@ class SignalSession {
   const std::optional<std::string>& desired_relay() const { return desired_; }
   bool registered() const { return registered_; }
   bool supervisor_running() const { return supervisor_; }
+  // The relay the session is registered with (or trying now).
+  const std::string& relay() const { return conn_relay_; }
 
  private:
   void connect_to(const std::string& relay);
@@ -81,6 +90,7 @@ class SignalSession {
   void teardown();
   void start_supervisor();
   void supervise();
+  const std::string& next_target() const;  // the desired relay, then the fallbacks, in turn
   void emit(SignalEvent e) {
     if (on_event_) on_event_(e);
   }
@@ -100,7 +110,10 @@ class SignalSession {
   uint64_t generation_ = 0;  // bumps on every teardown: late callbacks of old attempts are ignored
 
   bool supervisor_ = false;
-  std::string supervisor_target_;
+  std::string supervised_for_;  // the desired relay when this supervisor run (re)started
+  size_t tries_ = 0;            // tries in this run: which target is next
+  std::string last_target_;     // the relay of the last connection attempt
+  std::vector<std::string> fallbacks_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   proto::RedialSchedule redial_{scheduler_, [this] { supervise(); }};
 };

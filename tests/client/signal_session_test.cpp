@@ -210,5 +210,40 @@ TEST(SignalSession, SwitchingWhileRegisteredMovesWithoutADuplicate) {
   EXPECT_EQ(f.count(Kind::kRegistered), 2);
 }
 
+// With fallbacks (a cluster's other relays), the supervisor's tries go round the desired relay
+// and the fallbacks, starting after the relay just lost: its relay killed, the session tries
+// the next one at once and is registered on the first that answers; a later drop goes on round
+// to the desired relay.
+TEST(SignalSession, ARelayThatDiesIsLeftForTheNextFallbackThatAnswers) {
+  Fixture f;
+  f.net.up = {"relay-a", "relay-c"};
+  f.session.set_fallbacks({"relay-b", "relay-c"});
+  f.session.register_relay("relay-a");
+  f.sched.advance(100);
+  ASSERT_TRUE(f.session.registered());
+  f.net.attempts.clear();
+  const uint64_t killed = f.sched.now_ms();
+  f.net.kill("relay-a");
+  f.sched.advance(5000);
+  ASSERT_TRUE(f.session.registered());
+  EXPECT_EQ(f.session.relay(), "relay-c");
+  EXPECT_EQ(f.events.back().kind, Kind::kRegistered);
+  EXPECT_EQ(f.events.back().relay, "relay-c");
+  // Tried in turn from the next one: b at once, c a second after it failed.
+  std::vector<std::pair<uint64_t, std::string>> expected = {{killed, "relay-b"},
+                                                            {killed + 50 + 1000, "relay-c"}};
+  EXPECT_EQ(f.net.attempts, expected);
+  EXPECT_EQ(f.session.desired_relay(), "relay-a");  // still what the user asked for
+  // relay-c dies and relay-a is back: the round goes on to relay-a.
+  f.net.up = {"relay-a"};
+  f.net.attempts.clear();
+  f.net.kill("relay-c");
+  f.sched.advance(1000);
+  ASSERT_TRUE(f.session.registered());
+  EXPECT_EQ(f.session.relay(), "relay-a");
+  ASSERT_EQ(f.net.attempts.size(), 1u);
+  EXPECT_EQ(f.net.open_connections["relay-a"], 1);
+}
+
 }  // namespace
 }  // namespace wzp::client

@@ -493,6 +493,57 @@ double longest_gap(const std::string& wav, double from, double to, double hz) {
   return gap;
 }
 
+// A registered client whose relay is killed (SIGKILL) registers on the next relay of the cluster
+// on its own (--fallback-relay), within 5 s of the kill; the directory finds it there, and a
+// direct call to it from a third relay rings and connects.
+TEST(RelayProcess, ARegistrationMovesToAFallbackRelayWhenItsRelayIsKilledAndStillTakesCalls) {
+  const auto dir = fresh_dir("cluster-register");
+  Cluster cluster(dir, 3);
+  ASSERT_TRUE(cluster.started());
+  auto& relays = cluster.relays;
+  auto& io = cluster.io;
+  const std::string bob_fp = testing::fingerprint_of(dir / "bob.id");
+  std::vector<std::string> bob_says, alice_says;
+  auto bob = client(dir, "bob", relays[0]->address,
+                    {"--auto-answer", "--fallback-relay", relays[1]->address, "--record",
+                     (dir / "bob.wav").string(), "--duration", "25"});
+  ASSERT_TRUE(testing::wait_for(*bob, "registered with " + relays[0]->address, bob_says));
+  relays[0]->proc->signal(SIGKILL);
+  const auto killed = std::chrono::steady_clock::now();
+  EXPECT_TRUE(relays[0]->proc->wait(std::chrono::seconds(2)).has_value());
+  ASSERT_TRUE(testing::wait_for(*bob, "registered with " + relays[1]->address, bob_says,
+                                std::chrono::seconds(8)))
+      << ::testing::PrintToString(bob_says);
+  const double moved_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
+  std::printf("registration moved to the fallback relay %.1f s after the kill\n", moved_s);
+  EXPECT_LT(moved_s, 5.0);
+  // The directory has Bob on the second relay (the first's entry lapsed with it).
+  const auto bob_is_at = [&] {
+    const auto id = cluster.ask({"GET", "wzp:presence:" + bob_fp});
+    return id.size() == 1 ? cluster.ask({"HGET", "wzp:relay:" + id[0], "address"})
+                          : std::vector<std::string>{};
+  };
+  testing::run_until(io, [&] { return bob_is_at() == std::vector{relays[1]->address}; });
+  ASSERT_EQ(bob_is_at(), std::vector{relays[1]->address});
+  auto alice = client(dir, "alice", relays[2]->address,
+                      {"--call", bob_fp, "--send-tone", "5", "--duration", "7"});
+  EXPECT_TRUE(testing::wait_for(*alice, "call connected in room direct-", alice_says))
+      << ::testing::PrintToString(alice_says);
+  EXPECT_TRUE(testing::wait_for(*bob, "call connected in room direct-", bob_says));
+  EXPECT_TRUE(testing::wait_for(*bob, "call ended: hung up by the other side", bob_says,
+                                std::chrono::seconds(14)))
+      << ::testing::PrintToString(bob_says);
+  EXPECT_EQ(alice->wait(std::chrono::seconds(10)), 0);
+  bob->signal(SIGTERM);
+  bob->wait(std::chrono::seconds(10));
+  const auto [heard, rms] = testing::loudest_second((dir / "bob.wav").string());
+  std::printf("after the move, Bob heard %.1f Hz (RMS %.0f) from Alice on a third relay\n", heard,
+              rms);
+  EXPECT_NEAR(heard, 440, 2);
+  std::filesystem::remove_all(dir);
+}
+
 // SIGKILL of the relay that is home to a room whose members sit on three relays: the member on
 // it moves to another relay of the cluster on its own (--fallback-relay), the members piped to
 // it are let go at once by their own relays (its directory entry lapsed) and rejoin, a new home
