@@ -347,6 +347,12 @@ struct Cluster {
       return ask({"ZRANGE", "wzp:relays", "0", "-1"}).size() == static_cast<size_t>(n);
     });
   }
+  // The address of the relay this fingerprint is registered on, per the directory ({} if none).
+  std::vector<std::string> address_of(const std::string& fingerprint) {
+    const auto id = ask({"GET", "wzp:presence:" + fingerprint});
+    return id.size() == 1 ? ask({"HGET", "wzp:relay:" + id[0], "address"})
+                          : std::vector<std::string>{};
+  }
   bool started() const {
     return std::all_of(relays.begin(), relays.end(),
                        [](const auto& r) { return !r->address.empty(); });
@@ -426,11 +432,7 @@ TEST(RelayProcess, ADirectCallToAFingerprintOnAnotherRelayRingsThereAndConnects)
                      (dir / "bob.wav").string(), "--duration", "12"});
   ASSERT_TRUE(testing::wait_for(*bob, "registered with", bob_says));
   // Bob's registration is in the directory, on the first relay.
-  const auto bob_is_at = [&] {
-    const auto id = cluster.ask({"GET", "wzp:presence:" + bob_fp});
-    return id.size() == 1 ? cluster.ask({"HGET", "wzp:relay:" + id[0], "address"})
-                          : std::vector<std::string>{};
-  };
+  const auto bob_is_at = [&] { return cluster.address_of(bob_fp); };
   testing::run_until(io, [&] { return bob_is_at() == std::vector{relays[0]->address}; });
   ASSERT_EQ(bob_is_at(), std::vector{relays[0]->address});
   // Carol, on the second relay, calls a fingerprint that nobody registered.
@@ -519,11 +521,7 @@ TEST(RelayProcess, ARegistrationMovesToAFallbackRelayWhenItsRelayIsKilledAndStil
   std::printf("registration moved to the fallback relay %.1f s after the kill\n", moved_s);
   EXPECT_LT(moved_s, 5.0);
   // The directory has Bob on the second relay (the first's entry lapsed with it).
-  const auto bob_is_at = [&] {
-    const auto id = cluster.ask({"GET", "wzp:presence:" + bob_fp});
-    return id.size() == 1 ? cluster.ask({"HGET", "wzp:relay:" + id[0], "address"})
-                          : std::vector<std::string>{};
-  };
+  const auto bob_is_at = [&] { return cluster.address_of(bob_fp); };
   testing::run_until(io, [&] { return bob_is_at() == std::vector{relays[1]->address}; });
   ASSERT_EQ(bob_is_at(), std::vector{relays[1]->address});
   auto alice = client(dir, "alice", relays[2]->address,
