@@ -4,10 +4,11 @@ BUILD        ?= build
 BUILD_ASAN   ?= build-asan
 BUILD_TSAN   ?= build-tsan
 BUILD_FUZZ   ?= build-fuzz
+BUILD_WASM   ?= build-wasm
 FUZZ_SECONDS ?= 30
 CMAKE_GEN    := -G Ninja
 
-.PHONY: all deps build run test test-fast sanitize tsan soak fuzz ci bench format clean
+.PHONY: all deps build run test test-fast wasm sanitize tsan soak fuzz ci bench format clean
 
 all: build
 
@@ -25,6 +26,14 @@ run: build
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j 2
+	$(MAKE) wasm
+
+# The protocol layers built to WebAssembly by Debian's emscripten from the same sources (the
+# engine in the page, issue 20), and their unit tests run under node (wasm/CMakeLists.txt).
+wasm: deps
+	NODE_PATH=/usr/share/nodejs emcmake cmake -S wasm -B $(BUILD_WASM) $(CMAKE_GEN)
+	cmake --build $(BUILD_WASM)
+	ctest --test-dir $(BUILD_WASM) --output-on-failure
 
 # The fast suite only: no real processes, no browser.
 test-fast: build

@@ -23,6 +23,7 @@ packages=(
   prometheus curl                                                     # promtool checks our /metrics
   redis-server                                                        # the cluster directory's tests
   chromium                                                            # the page's end-to-end tests
+  emscripten                                                          # the protocol in WebAssembly (wasm/)
 )
 
 missing=()

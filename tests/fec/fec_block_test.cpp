@@ -240,7 +240,13 @@ TEST(FecBlocks, AHostileSenderCannotMakeUsHoldMoreThanTheBudget) {
     size_t frames = 0;
     void on_frame(uint32_t, std::span<const uint8_t>, bool, uint8_t) override { ++frames; }
   } count;
-  const auto heap = [] { return mallinfo2().uordblks; };
+  const auto heap = []() -> size_t {
+#if defined(__GLIBC__)
+    return mallinfo2().uordblks;
+#else
+    return static_cast<size_t>(mallinfo().uordblks);  // emscripten's dlmalloc (wasm/)
+#endif
+  };
   const size_t before = heap();
   std::vector<uint8_t> frame(2000, 0x5A), source(kMaxFrameBytes + 8),
       repair(kRepairInfoBytes + 128, 0x33);
@@ -269,8 +275,8 @@ TEST(FecBlocks, AHostileSenderCannotMakeUsHoldMoreThanTheBudget) {
     }
   }
   const size_t grown = heap() - std::min(heap(), before);
-  std::printf("held %zu bytes (budget %zu), heap grew %zu bytes, %lu refused\n", dec.held_bytes(),
-              kMaxHeldBytes, grown, dec.stats().over_budget);
+  std::printf("held %zu bytes (budget %zu), heap grew %zu bytes, %llu refused\n", dec.held_bytes(),
+              kMaxHeldBytes, grown, static_cast<unsigned long long>(dec.stats().over_budget));
   EXPECT_LE(dec.held_bytes(), kMaxHeldBytes);
   EXPECT_GT(dec.stats().over_budget, 0u);
   EXPECT_LT(grown, 8u << 20);

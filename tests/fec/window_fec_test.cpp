@@ -143,7 +143,8 @@ TEST(WindowFec, MalformedCopiesAreDroppedWholeAndCounted) {
   WindowEncoder enc({.ratio = 1, .window = 1, .copies = 3});
   Captured c;
   for (uint32_t i = 0; i < 3; ++i) enc.push(i * 20, frame_for(i), 0, c);
-  const auto& [last, good] = c.packets.back();
+  const auto& [last_packet, good] = c.packets.back();
+  const FecPacket last = last_packet;  // a copy the lambda below can capture
   ASSERT_TRUE(last.is_repair);
   ASSERT_EQ(good[0], 0);
   ASSERT_EQ(good[1], 3);
