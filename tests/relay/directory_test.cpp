@@ -355,6 +355,9 @@ TEST(Directory, FingerprintsAreLocatedAndInboxesCarryMessagesBetweenRelays) {
       [&] { return wall; });
   ASSERT_TRUE(run_until(io, [&] { return ra.up() && rb.up(); }));
   a.publish();
+  // What a sent is in Redis once a PING behind it on a's own connection is answered (b asks
+  // on another connection, which may overtake it).
+  ask(io, ra, {"PING"});
   const auto locate = [&](const std::string& fp) {
     std::optional<RelayAt> out;
     bool done = false;
