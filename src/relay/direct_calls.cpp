@@ -84,8 +84,7 @@ std::string DirectCalls::refusal(const proto::DirectCallOffer& offer,
 }
 
 void DirectCalls::tell(const Call& call, bool to_caller, const proto::SignalMessage& m) {
-  const bool abroad = !call.abroad.relay_id.empty() && call.callee_abroad == !to_caller;
-  if (abroad) return abroad_.post(call.abroad.relay_id, m);
+  if (!call.here(to_caller)) return abroad_.post(call.abroad.relay_id, m);
   if (Session* party = present(to_caller ? call.caller : call.callee)) party->send(m);
 }
 
@@ -149,8 +148,7 @@ void DirectCalls::handle(Session& s, const proto::SignalMessage& msg) {
     // Only the parties registered here end a call: anyone else who learnt its id is told there
     // is none.
     const auto here = [&](const Call& c, bool caller) {
-      return (caller ? c.caller : c.callee) == s.presence &&
-             (c.abroad.relay_id.empty() || c.callee_abroad == caller);
+      return (caller ? c.caller : c.callee) == s.presence && c.here(caller);
     };
     if (it == calls_.end() || !(here(it->second, true) || here(it->second, false))) {
       return s.send(proto::Hangup{*h->call_id, "no such call"});
@@ -261,8 +259,7 @@ void DirectCalls::forget(Session& s) {
   for (auto it = calls_.begin(); it != calls_.end();) {
     const Call& c = it->second;
     const bool ours =
-        (c.caller == fingerprint && !(c.abroad.relay_id.size() && !c.callee_abroad)) ||
-        (c.callee == fingerprint && !c.callee_abroad);
+        (c.caller == fingerprint && c.here(true)) || (c.callee == fingerprint && c.here(false));
     if (!c.room.empty() || !ours) {
       ++it;
       continue;

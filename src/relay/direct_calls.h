@@ -79,6 +79,8 @@ class DirectCalls {
     // which party that is: on the caller's relay the callee is abroad, and the other way round.
     RelayAt abroad;
     bool callee_abroad = false;
+    // Whether that party (the caller, or else the callee) is registered on this relay.
+    bool here(bool caller) const { return abroad.relay_id.empty() || callee_abroad == caller; }
   };
   using Calls = std::map<std::string, Call>;  // by call_id
 

@@ -90,8 +90,10 @@ EM_JS(int, js_aead_decrypt,
         }
       });
 
-void gather(wzp_sodium_gather* g, const unsigned char* in, size_t n) {
-  if (n == 0) return;
+// Every streaming update: the input kept for _final. Returns libsodium's 0.
+int gather(wzp_sodium_gather* g, const unsigned char* in, unsigned long long len) {
+  const size_t n = static_cast<size_t>(len);
+  if (n == 0) return 0;
   if (g->len + n > g->cap) {
     const size_t cap = (g->len + n) * 2;
     auto* grown = static_cast<unsigned char*>(std::realloc(g->data, cap));
@@ -101,12 +103,21 @@ void gather(wzp_sodium_gather* g, const unsigned char* in, size_t n) {
   }
   std::memcpy(g->data + g->len, in, n);
   g->len += n;
+  return 0;
 }
 
 void release(wzp_sodium_gather* g) {
   if (g->data) sodium_memzero(g->data, g->cap);
   std::free(g->data);
   *g = {};
+}
+
+// A streaming hash's _final: the gathered input hashed whole, then let go.
+int hash_whole(void (*hash)(const unsigned char*, size_t, unsigned char*), wzp_sodium_gather* in,
+               unsigned char* out) {
+  hash(in->data, in->len, out);
+  release(in);
+  return 0;
 }
 
 }  // namespace
@@ -140,13 +151,10 @@ int crypto_hash_sha256_init(crypto_hash_sha256_state* state) {
 }
 int crypto_hash_sha256_update(crypto_hash_sha256_state* state, const unsigned char* in,
                               unsigned long long inlen) {
-  gather(&state->in, in, static_cast<size_t>(inlen));
-  return 0;
+  return gather(&state->in, in, inlen);
 }
 int crypto_hash_sha256_final(crypto_hash_sha256_state* state, unsigned char* out) {
-  js_sha256(state->in.data, state->in.len, out);
-  release(&state->in);
-  return 0;
+  return hash_whole(js_sha256, &state->in, out);
 }
 int crypto_hash_sha512_init(crypto_hash_sha512_state* state) {
   *state = {};
@@ -154,24 +162,19 @@ int crypto_hash_sha512_init(crypto_hash_sha512_state* state) {
 }
 int crypto_hash_sha512_update(crypto_hash_sha512_state* state, const unsigned char* in,
                               unsigned long long inlen) {
-  gather(&state->in, in, static_cast<size_t>(inlen));
-  return 0;
+  return gather(&state->in, in, inlen);
 }
 int crypto_hash_sha512_final(crypto_hash_sha512_state* state, unsigned char* out) {
-  js_sha512(state->in.data, state->in.len, out);
-  release(&state->in);
-  return 0;
+  return hash_whole(js_sha512, &state->in, out);
 }
 int crypto_auth_hmacsha256_init(crypto_auth_hmacsha256_state* state, const unsigned char* key,
                                 size_t keylen) {
   *state = {};
-  gather(&state->key, key, keylen);
-  return 0;
+  return gather(&state->key, key, keylen);
 }
 int crypto_auth_hmacsha256_update(crypto_auth_hmacsha256_state* state, const unsigned char* in,
                                   unsigned long long inlen) {
-  gather(&state->in, in, static_cast<size_t>(inlen));
-  return 0;
+  return gather(&state->in, in, inlen);
 }
 int crypto_auth_hmacsha256_final(crypto_auth_hmacsha256_state* state, unsigned char* out) {
   js_hmacsha256(state->key.data, state->key.len, state->in.data, state->in.len, out);
