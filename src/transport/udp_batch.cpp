@@ -58,34 +58,4 @@ void UdpBatchSender::flush() {
   used_ = 0;
 }
 
-size_t UdpBatchReceiver::receive(int fd) {
-  std::array<mmsghdr, kBatch> msgs{};
-  std::array<iovec, kBatch> iov{};
-  std::array<sockaddr_storage, kBatch> names{};
-  for (size_t i = 0; i < kBatch; ++i) {
-    iov[i] = {slots_[i].data(), kSlotBytes};
-    msgs[i].msg_hdr.msg_name = &names[i];
-    msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-    msgs[i].msg_hdr.msg_iov = &iov[i];
-    msgs[i].msg_hdr.msg_iovlen = 1;
-  }
-  const int n = ::recvmmsg(fd, msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
-  if (n <= 0) return 0;
-  size_t kept = 0;
-  for (size_t i = 0; i < static_cast<size_t>(n); ++i) {
-    if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
-      ++oversized_;
-      continue;
-    }
-    if (kept != i) std::memcpy(slots_[kept].data(), slots_[i].data(), msgs[i].msg_len);
-    sizes_[kept] = msgs[i].msg_len;
-    auto& ep = from_[kept];
-    const size_t len = std::min<size_t>(msgs[i].msg_hdr.msg_namelen, ep.capacity());
-    std::memcpy(ep.data(), &names[i], len);
-    ep.resize(len);
-    ++kept;
-  }
-  return kept;
-}
-
 }  // namespace wzp::transport

@@ -1,8 +1,6 @@
-// UDP in batches. Outgoing packets gathered during one turn of the event loop are handed to the
-// kernel with sendmmsg(2), up to 64 per call: a relay fanning one packet out to a room makes one
-// system call instead of one per member. Incoming ones are taken with recvmmsg(2), up to 32 per
-// call: whatever queued while the loop was busy costs one system call, and the last call of a
-// turn needs no second one to learn that the queue is empty.
+// Outgoing UDP packets gathered during one turn of the event loop and handed to the kernel
+// with sendmmsg(2), up to 64 per call: a relay fanning one packet out to a room makes one
+// system call instead of one per member.
 #pragma once
 
 #include <utility>
@@ -42,29 +40,6 @@ class UdpBatchSender {
   bool posted_ = false;
   uint64_t errors_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-};
-
-class UdpBatchReceiver {
- public:
-  static constexpr size_t kBatch = 32;
-  // Larger than any QUIC packet we accept (ngtcp2 is configured for at most 1 452 bytes of
-  // payload; a peer's PMTU probes stay below this); a larger datagram is dropped and counted.
-  static constexpr size_t kSlotBytes = 2048;
-
-  // Takes what is queued on the socket `fd`, without blocking, at most kBatch datagrams; they
-  // stay readable through packet(i) and from(i) until the next call. 0: nothing was queued.
-  size_t receive(int fd);
-  std::span<const uint8_t> packet(size_t i) const { return {slots_[i].data(), sizes_[i]}; }
-  const boost::asio::ip::udp::endpoint& from(size_t i) const { return from_[i]; }
-  // Datagrams dropped for being larger than a slot, since the last call.
-  uint64_t take_oversized() { return std::exchange(oversized_, 0); }
-
- private:
-  std::vector<std::array<uint8_t, kSlotBytes>> slots_ =
-      std::vector<std::array<uint8_t, kSlotBytes>>(kBatch);
-  std::array<size_t, kBatch> sizes_{};
-  std::array<boost::asio::ip::udp::endpoint, kBatch> from_{};
-  uint64_t oversized_ = 0;
 };
 
 }  // namespace wzp::transport
