@@ -242,8 +242,7 @@ class QuicServer : private QuicEndpoint {
   QuicConfig config_;
   struct Tls;
   std::unique_ptr<Tls> tls_;
-  std::vector<uint8_t> buf_;
-  boost::asio::ip::udp::endpoint from_;
+  UdpBatchReceiver in_;
   // Transparent comparison: a packet's connection ID is looked up without building a string.
   std::map<std::string, QuicConnection*, std::less<>> by_cid_;
   // Each connection's IDs in by_cid_, and the connections closed since the last reap(): a

@@ -17,8 +17,7 @@ QuicServer::QuicServer(asio::io_context& io, const udp::endpoint& listen,
       out_(io, socket_),
       events_(events),
       config_(config),
-      tls_(std::make_unique<Tls>()),
-      buf_(65536) {
+      tls_(std::make_unique<Tls>()) {
   local_ = socket_.local_endpoint();
   socket_.non_blocking(true);  // receive() drains what is already queued without blocking
   // Every member's packets and any flood of junk share this socket's queue: at the default
@@ -49,22 +48,20 @@ void QuicServer::stop() {
 }
 
 void QuicServer::receive() {
-  socket_.async_receive_from(
-      asio::buffer(buf_), from_, [this](const boost::system::error_code& ec, std::size_t n) {
-        if (stopped_ || ec == asio::error::operation_aborted) return;
-        if (!ec) handle({buf_.data(), n}, from_);
-        // Under load more packets are already waiting: take them in this turn (bounded, so that
-        // timers and sends still get their turn) instead of one trip through epoll each. The
-        // packets they trigger leave together, in one sendmmsg.
-        for (int more = 0; more < 32 && !stopped_; ++more) {
-          boost::system::error_code again;
-          const size_t m = socket_.receive_from(asio::buffer(buf_), from_, 0, again);
-          if (again) break;
-          handle({buf_.data(), m}, from_);
-        }
-        reap();
-        receive();
-      });
+  socket_.async_wait(udp::socket::wait_read, [this](const boost::system::error_code& ec) {
+    if (stopped_ || ec == asio::error::operation_aborted) return;
+    // Take what is queued in this turn, in batches of 32 (bounded, so that timers and sends
+    // still get their turn) instead of one trip through epoll each. The packets they trigger
+    // leave together, in one sendmmsg.
+    for (int round = 0; round < 2 && !stopped_; ++round) {
+      const size_t n = in_.receive(socket_.native_handle());
+      for (size_t i = 0; i < n && !stopped_; ++i) handle(in_.packet(i), in_.from(i));
+      if (n < UdpBatchReceiver::kBatch) break;
+    }
+    dropped_ += in_.take_oversized();
+    reap();
+    if (!stopped_) receive();
+  });
 }
 
 void QuicServer::handle(std::span<const uint8_t> pkt, const udp::endpoint& from) {

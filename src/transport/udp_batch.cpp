@@ -58,4 +58,40 @@ void UdpBatchSender::flush() {
   used_ = 0;
 }
 
+UdpBatchReceiver::UdpBatchReceiver(size_t slot_bytes)
+    : slot_bytes_(slot_bytes), slots_(new uint8_t[kBatch * slot_bytes]) {}
+
+size_t UdpBatchReceiver::receive(int fd) {
+  std::array<mmsghdr, kBatch> msgs{};
+  std::array<iovec, kBatch> iov{};
+  std::array<sockaddr_storage, kBatch> names{};
+  for (size_t i = 0; i < kBatch; ++i) {
+    iov[i] = {slots_.get() + i * slot_bytes_, slot_bytes_};
+    msgs[i].msg_hdr.msg_name = &names[i];
+    msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  const int n = ::recvmmsg(fd, msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
+  if (n <= 0) return 0;
+  size_t kept = 0;
+  for (size_t i = 0; i < static_cast<size_t>(n); ++i) {
+    if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+      ++oversized_;
+      continue;
+    }
+    if (kept != i) {
+      std::memcpy(slots_.get() + kept * slot_bytes_, slots_.get() + i * slot_bytes_,
+                  msgs[i].msg_len);
+    }
+    sizes_[kept] = msgs[i].msg_len;
+    auto& ep = from_[kept];
+    const size_t len = std::min<size_t>(msgs[i].msg_hdr.msg_namelen, ep.capacity());
+    std::memcpy(ep.data(), &names[i], len);
+    ep.resize(len);
+    ++kept;
+  }
+  return kept;
+}
+
 }  // namespace wzp::transport
