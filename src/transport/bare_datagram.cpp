@@ -9,7 +9,8 @@
 
 namespace wzp::transport {
 
-BareChannel::BareChannel(std::span<const uint8_t, kSecretBytes> secret, bool server) {
+BareChannel::BareChannel(std::span<const uint8_t, kSecretBytes> secret, bool server)
+    : server_(server) {
   auto load = [&](Direction& d, size_t at) {
     gnutls_datum_t key{const_cast<uint8_t*>(secret.data() + at), kKeyBytes};
     if (gnutls_aead_cipher_init(&d.aead, GNUTLS_CIPHER_CHACHA20_POLY1305, &key) != 0) {

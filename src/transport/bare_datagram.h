@@ -50,6 +50,10 @@ class BareChannel {
   BareChannel(const BareChannel&) = delete;
   BareChannel& operator=(const BareChannel&) = delete;
 
+  // The client-to-server ID's first byte is `first` (the same at both ends): that of the
+  // server's handshake connection ID, which names the server's worker (QuicWorker), so that a
+  // server sharing its port with others gets the bare datagrams of its own connections.
+  void route_to_server(uint8_t first) { (server_ ? rx_ : tx_).cid[0] = first; }
   // The connection ID the peer's bare datagrams carry to us.
   std::span<const uint8_t> rx_cid() const { return rx_.cid; }
   // True when `packet` is addressed to our rx_cid(): a bare datagram (or a forgery of one).
@@ -65,6 +69,7 @@ class BareChannel {
   Opened open(std::span<const uint8_t> packet, std::span<uint8_t> out, size_t* len);
 
  private:
+  bool server_;
   struct Direction {
     std::array<uint8_t, kIvBytes> iv{};
     std::array<uint8_t, kCidBytes> cid{};

@@ -98,6 +98,19 @@ struct QuicConfig {
   uint64_t max_datagram_wait_ms = 300;
 };
 
+// A server that is one of `count` sharing a UDP port, one per thread (SO_REUSEPORT). The kernel
+// hands each packet to the server its connection ID names: every ID a server issues has
+// cid[0] % count == index, and the group's steering program (a classic BPF program on the
+// reuseport group) returns the first byte of a packet's destination ID modulo count. A client
+// that migrates keeps its IDs, so it keeps its server. A new client's Initial bears an ID of
+// its own choosing and lands on any server, which answers with IDs of its own.
+struct QuicWorker {
+  size_t index = 0, count = 1;
+  // A connection ID's first byte made to name this server: `random` with the lowest bits
+  // changed so that it is index modulo count (random when count is 1).
+  uint8_t route_byte(uint8_t random) const;
+};
+
 inline constexpr int kMaxControlCopies = 3;
 
 // Signalling queued toward a peer and not yet acknowledged, at most (four stream windows): a
@@ -114,6 +127,8 @@ class QuicEndpoint {
   // A connection ID issued for c (route packets bearing it to c), or retired.
   virtual void cid_issued(QuicConnection& c, std::span<const uint8_t> cid) { (void)c, (void)cid; }
   virtual void cid_retired(QuicConnection& c, std::span<const uint8_t> cid) { (void)c, (void)cid; }
+  // Makes a connection ID about to be issued name this endpoint (QuicWorker); a client's need not.
+  virtual void stamp_cid(std::span<uint8_t> cid) { (void)cid; }
   // c has closed and may be freed once the current callback has returned.
   virtual void closed(QuicConnection& c) { (void)c; }
 
@@ -201,8 +216,12 @@ struct QuicServerLimits {
 // Accepts connections on one UDP socket.
 class QuicServer : private QuicEndpoint {
  public:
+  // With worker.count > 1 the socket joins a reuseport group on `listen` (bind the servers in
+  // index order: the group's order is the order they bound; index 0 binds first and attaches
+  // the steering program).
   QuicServer(boost::asio::io_context& io, const boost::asio::ip::udp::endpoint& listen,
-             const TlsCertificate& cert, QuicEvents& events, QuicConfig config = {});
+             const TlsCertificate& cert, QuicEvents& events, QuicConfig config = {},
+             QuicWorker worker = {});
   ~QuicServer();
   boost::asio::ip::udp::endpoint local_endpoint() const { return local_; }
   void stop();
@@ -226,6 +245,7 @@ class QuicServer : private QuicEndpoint {
                    const boost::asio::ip::udp::endpoint& to) override;
   void cid_issued(QuicConnection& c, std::span<const uint8_t> cid) override;
   void cid_retired(QuicConnection& c, std::span<const uint8_t> cid) override;
+  void stamp_cid(std::span<uint8_t> cid) override;
   void closed(QuicConnection& c) override;
   void receive();
   void reap();
@@ -254,6 +274,7 @@ class QuicServer : private QuicEndpoint {
   uint64_t dropped_ = 0;
   bool stopped_ = false;
   QuicServerLimits limits_;
+  QuicWorker worker_;
   std::array<uint8_t, 32> retry_secret_{};  // keys the Retry tokens of this process
 };
 

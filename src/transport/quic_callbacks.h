@@ -11,10 +11,11 @@ struct QuicCallbacks {
   static void rand(uint8_t* dest, size_t len, const ngtcp2_rand_ctx*) { random_bytes(dest, len); }
 
   static int new_cid(ngtcp2_conn*, ngtcp2_cid* cid, uint8_t* token, size_t len, void* user) {
+    auto& c = self(user);
     random_bytes(cid->data, len);
     cid->datalen = len;
+    c.endpoint_.stamp_cid({cid->data, len});
     random_bytes(token, NGTCP2_STATELESS_RESET_TOKENLEN);
-    auto& c = self(user);
     c.endpoint_.cid_issued(c, {cid->data, cid->datalen});
     return 0;
   }

@@ -156,6 +156,9 @@ void QuicConnection::key_bare_datagrams(bool server) {
     return;  // no exporter: media waits for the window as before
   }
   impl_->bare = std::make_unique<BareChannel>(secret, server);
+  // The server's handshake ID: the client's destination ID until now.
+  impl_->bare->route_to_server(server ? impl_->server_scid0
+                                      : ngtcp2_conn_get_dcid(impl_->conn)->data[0]);
   impl_->bare_buf.resize(config_.max_udp_payload + BareChannel::kOverheadBytes);
   // The server routes packets by connection ID: the bare ones' is one more of ours.
   if (server) endpoint_.cid_issued(*this, impl_->bare->rx_cid());

@@ -92,6 +92,7 @@ struct QuicConnection::Impl {
   // keyed once the handshake is done.
   std::unique_ptr<BareChannel> bare;
   std::vector<uint8_t> bare_buf;
+  uint8_t server_scid0 = 0;  // server: the first byte of the ID it answered the handshake with
 
   ~Impl() {
     if (conn) ngtcp2_conn_del(conn);

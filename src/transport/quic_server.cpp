@@ -1,3 +1,9 @@
+#include <linux/filter.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <system_error>
+
 #include "proto/prometheus.h"
 #include "transport/quic_callbacks.h"
 
@@ -10,14 +16,66 @@ struct QuicServer::Tls {
   }
 };
 
+uint8_t QuicWorker::route_byte(uint8_t random) const {
+  if (count <= 1) return random;
+  // The largest multiple of count not above `random`, plus index; back one step when that
+  // passes 255. Still spread over the byte's range, so IDs stay unguessable beyond the index.
+  unsigned b = random - random % count + index;
+  if (b > 255) b -= count;
+  return static_cast<uint8_t>(b);
+}
+
+namespace {
+
+// The classic BPF program a reuseport group runs on each packet (the UDP payload from offset
+// 0) to choose its socket: the first byte of the destination connection ID, byte 6 of a long
+// header (flags, version, ID length, ID) or byte 1 of a short one, modulo the group's size. A
+// packet too short to hold it aborts the program, which returns 0: the first socket.
+void attach_steering(int fd, size_t count) {
+  sock_filter code[] = {
+      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0),
+      BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x80, 0, 2),
+      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 6),
+      BPF_JUMP(BPF_JMP | BPF_JA, 1, 0, 0),
+      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 1),
+      BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, static_cast<uint32_t>(count)),
+      BPF_STMT(BPF_RET | BPF_A, 0),
+  };
+  sock_fprog prog{static_cast<unsigned short>(std::size(code)), code};
+  if (::setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) != 0) {
+    throw std::system_error(errno, std::generic_category(),
+                            "quic: steering packets to workers (SO_ATTACH_REUSEPORT_CBPF)");
+  }
+}
+
+udp::socket open_socket(asio::io_context& io, const udp::endpoint& listen,
+                        const QuicWorker& worker) {
+  if (worker.count <= 1) return udp::socket(io, listen);
+  udp::socket s(io, listen.protocol());
+  const int one = 1;
+  if (::setsockopt(s.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+    throw std::system_error(errno, std::generic_category(), "quic: SO_REUSEPORT");
+  }
+  s.bind(listen);
+  if (worker.index == 0) attach_steering(s.native_handle(), worker.count);
+  return s;
+}
+
+}  // namespace
+
 QuicServer::QuicServer(asio::io_context& io, const udp::endpoint& listen,
-                       const TlsCertificate& cert, QuicEvents& events, QuicConfig config)
+                       const TlsCertificate& cert, QuicEvents& events, QuicConfig config,
+                       QuicWorker worker)
     : io_(io),
-      socket_(io, listen),
+      socket_(open_socket(io, listen, worker)),
       out_(io, socket_),
       events_(events),
       config_(config),
-      tls_(std::make_unique<Tls>()) {
+      tls_(std::make_unique<Tls>()),
+      worker_(worker) {
+  if (worker.count == 0 || worker.index >= worker.count || worker.count > 256) {
+    throw std::invalid_argument("quic: worker index out of range");
+  }
   local_ = socket_.local_endpoint();
   socket_.non_blocking(true);  // receive() drains what is already queued without blocking
   // Every member's packets and any flood of junk share this socket's queue: at the default
@@ -133,6 +191,8 @@ void QuicServer::handle(std::span<const uint8_t> pkt, const udp::endpoint& from)
   ngtcp2_cid scid;
   scid.datalen = kCidLen;
   random_bytes(scid.data, kCidLen);
+  stamp_cid({scid.data, scid.datalen});
+  c->impl_->server_scid0 = scid.data[0];
   PathStore p;
   p.set(local_, from);
   const auto cb = QuicCallbacks::make(true);
@@ -190,6 +250,7 @@ void QuicServer::send_retry(const ngtcp2_pkt_hd& hd, const udp::endpoint& from) 
   ngtcp2_cid scid;
   scid.datalen = kCidLen;
   random_bytes(scid.data, kCidLen);
+  stamp_cid({scid.data, scid.datalen});  // the client's next Initial comes back to this worker
   const auto tokenlen = ngtcp2_crypto_generate_retry_token(
       token.data(), retry_secret_.data(), retry_secret_.size(), hd.version, from.data(),
       static_cast<ngtcp2_socklen>(from.size()), &scid, &hd.dcid, now_ns());
@@ -220,6 +281,10 @@ void QuicServer::cid_retired(QuicConnection& c, std::span<const uint8_t> cid) {
   if (auto it = by_cid_.find(key); it != by_cid_.end() && it->second == &c) by_cid_.erase(it);
   auto& mine = cids_of_[&c];
   mine.erase(std::remove(mine.begin(), mine.end(), key), mine.end());
+}
+
+void QuicServer::stamp_cid(std::span<uint8_t> cid) {
+  if (!cid.empty()) cid[0] = worker_.route_byte(cid[0]);
 }
 
 void QuicServer::closed(QuicConnection& c) { dead_.push_back(&c); }

@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <random>
 #include <set>
 #include <thread>
@@ -219,6 +221,81 @@ TEST(Quic, PinnedFingerprintMismatchFailsTheHandshake) {
   ASSERT_TRUE(run_until(io, [&] { return !client_side.closed.empty(); }));
   EXPECT_EQ(client_side.established, 0);
   EXPECT_NE(client_side.closed.find("TLS"), std::string::npos) << client_side.closed;
+}
+
+TEST(QuicWorker, EveryRouteByteNamesItsWorker) {
+  for (size_t count = 1; count <= 7; ++count) {
+    for (size_t index = 0; index < count; ++index) {
+      std::set<uint8_t> seen;
+      for (unsigned r = 0; r < 256; ++r) {
+        const uint8_t b = QuicWorker{index, count}.route_byte(static_cast<uint8_t>(r));
+        EXPECT_EQ(b % count, index) << count << " " << index << " " << r;
+        seen.insert(b);
+      }
+      EXPECT_GE(seen.size(), 256 / count - 1);  // all but one of the bytes that name it
+    }
+  }
+}
+
+// Two servers on one port (SO_REUSEPORT), as two workers. The kernel's steering program hands
+// each connection's packets to the server whose IDs it bears: every client is served by one
+// of them, both serve some, and after each client migrates to a new port (a new 4-tuple, which
+// the kernel's default hash would send anywhere) its datagrams still reach the same server,
+// none is dropped as unknown, and no new connection appears.
+TEST(QuicWorker, ConnectionsStayWithTheirWorkerAcrossMigration) {
+  asio::io_context io;
+  std::array<Recorder, 2> side;
+  std::array<std::unique_ptr<QuicServer>, 2> worker;
+  for (size_t i = 0; i < 2; ++i) {
+    const auto at = i == 0 ? udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)
+                           : worker[0]->local_endpoint();
+    worker[i] =
+        std::make_unique<QuicServer>(io, at, cert(), side[i], QuicConfig{}, QuicWorker{i, 2});
+    // Each echoes with its own mark, so the client sees which one served it.
+    side[i].on_dgram = [i](QuicConnection& c, std::span<const uint8_t> d) {
+      std::vector<uint8_t> back(d.begin(), d.end());
+      back.push_back(static_cast<uint8_t>(i));
+      c.send_datagram(back);
+    };
+  }
+  ASSERT_EQ(worker[1]->local_endpoint(), worker[0]->local_endpoint());
+  constexpr size_t kClients = 24;  // all on one worker: odds 2^-23
+  std::vector<Recorder> client_side(kClients);
+  std::vector<std::unique_ptr<QuicClient>> clients;
+  for (auto& r : client_side) {
+    clients.push_back(std::make_unique<QuicClient>(io, worker[0]->local_endpoint(),
+                                                   proto::room_sni("ops"), nullptr, r));
+  }
+  ASSERT_TRUE(run_until(io, [&] {
+    return std::all_of(client_side.begin(), client_side.end(),
+                       [](const Recorder& r) { return r.established > 0; });
+  }));
+  EXPECT_EQ(worker[0]->connections() + worker[1]->connections(), kClients);
+  EXPECT_GT(worker[0]->connections(), 0u);
+  EXPECT_GT(worker[1]->connections(), 0u);
+  const auto served_by = [&](size_t c) {
+    const auto& d = client_side[c].datagrams;
+    return d.empty() ? -1 : static_cast<int>(d.back().back());
+  };
+  const auto ping = [&](uint8_t mark) {
+    for (auto& r : client_side) r.datagrams.clear();
+    for (auto& c : clients) c->connection().send_datagram(std::vector<uint8_t>(40, mark));
+    return run_until(io, [&] {
+      return std::all_of(client_side.begin(), client_side.end(),
+                         [](const Recorder& r) { return !r.datagrams.empty(); });
+    });
+  };
+  ASSERT_TRUE(ping(1));
+  std::vector<int> before;
+  for (size_t c = 0; c < kClients; ++c) before.push_back(served_by(c));
+  const uint64_t dropped = worker[0]->dropped_packets() + worker[1]->dropped_packets();
+  for (auto& c : clients) c->migrate();
+  ASSERT_TRUE(ping(2));
+  for (size_t c = 0; c < kClients; ++c) EXPECT_EQ(served_by(c), before[c]) << "client " << c;
+  EXPECT_EQ(worker[0]->dropped_packets() + worker[1]->dropped_packets(), dropped);
+  EXPECT_EQ(worker[0]->connections() + worker[1]->connections(), kClients);
+  EXPECT_EQ(side[0].established + side[1].established, static_cast<int>(kClients));
+  for (const auto& r : client_side) EXPECT_TRUE(r.closed.empty()) << r.closed;
 }
 
 // Garbage at the server's port (random bytes, truncated and Initial-shaped packets) is dropped
