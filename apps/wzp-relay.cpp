@@ -11,6 +11,7 @@
 #include <iostream>
 #include <optional>
 #include <sstream>
+#include <thread>
 
 #include "cli.h"
 #include "crypto/identity.h"
@@ -24,6 +25,7 @@
 #include "relay/prober.h"
 #include "relay/relay_config.h"
 #include "relay/relay_server.h"
+#include "relay/workers.h"
 #include "transport/endpoint.h"
 #include "transport/quic.h"
 #include "transport/redis_client.h"
@@ -54,6 +56,11 @@ int main(int argc, char** argv) {
   auto* idle_opt = app.add_option("--idle-timeout", o.idle_timeout,
                                   "seconds without traffic before a session is hung up (0: never)")
                        ->capture_default_str();
+  auto* workers_opt = app.add_option("--workers", o.workers,
+                                     "threads, each with an event loop and a QUIC server on the "
+                                     "port (0: one per core; forward and cluster modes use one)")
+                          ->check(CLI::Range(0, 64))
+                          ->capture_default_str();
   auto* trunk_opt = app.add_flag("--trunk-clients", o.trunk_clients,
                                  "batch media toward clients into trunk frames too (5 ms)");
   auto* remote_opt = app.add_option("--remote", o.remote,
@@ -96,6 +103,7 @@ int main(int argc, char** argv) {
     flag(rate_opt, r.max_packet_rate, flags.max_packet_rate);
     flag(idle_opt, r.idle_timeout, flags.idle_timeout);
     flag(trunk_opt, r.trunk_clients, flags.trunk_clients);
+    flag(workers_opt, r.workers, flags.workers);
     flag(remote_opt, r.remote, flags.remote);
     flag(probe_opt, r.probes, flags.probes);
     flag(auth_opt, r.auth_url, flags.auth_url);
@@ -185,6 +193,18 @@ int main(int argc, char** argv) {
       std::cerr << "wzp-relay: advertise " << r.error << "\n";
       return 2;
     }
+  }
+  // Every core by default. Forward mode and the cluster router pipe connections whole, on one
+  // event loop: they keep to one worker until they are split like the rooms are.
+  size_t workers = o.workers;
+  if (workers == 0) {
+    workers = !o.remote.empty() || !o.redis.empty()
+                  ? 1
+                  : std::max<size_t>(1, std::thread::hardware_concurrency());
+  } else if (workers > 1 && (!o.remote.empty() || !o.redis.empty())) {
+    std::cerr << "wzp-relay: workers: forward mode (--remote) and a cluster (--redis) run on "
+                 "one worker; leave workers unset or 1\n";
+    return 2;
   }
   std::optional<wzp::relay::HttpUrl> auth_url;
   if (!o.auth_url.empty()) {
@@ -298,8 +318,45 @@ int main(int argc, char** argv) {
         : router  ? static_cast<wzp::transport::QuicEvents&>(*router)
                   : relay;
     std::optional<wzp::transport::QuicServer> server;
-    wzp::apps::listening_on("UDP " + o.listen + " (--listen)",
-                            [&] { server.emplace(io, *ep.endpoint, cert, events); });
+    wzp::apps::listening_on("UDP " + o.listen + " (--listen)", [&] {
+      server.emplace(io, *ep.endpoint, cert, events, wzp::transport::QuicConfig{},
+                     wzp::transport::QuicWorker{0, workers});
+    });
+    // Workers 1..N-1: a loop, a server on the same port, and a link to the rooms on this one.
+    // Declared in the order that lets each be destroyed while what it uses still exists: the
+    // loops, the links (in the hub), each worker's server and front, then the threads, which
+    // are stopped and joined first.
+    std::vector<std::unique_ptr<boost::asio::io_context>> loops;
+    std::unique_ptr<wzp::relay::WorkerHub> hub;
+    struct Worker {
+      std::unique_ptr<wzp::relay::WorkerFront> front;
+      std::unique_ptr<wzp::transport::QuicServer> server;
+    };
+    std::vector<Worker> others;
+    if (workers > 1) hub = std::make_unique<wzp::relay::WorkerHub>(io, relay);
+    for (size_t k = 1; k < workers; ++k) {
+      auto& loop = *loops.emplace_back(std::make_unique<boost::asio::io_context>(1));
+      auto& w = others.emplace_back();
+      w.front = std::make_unique<wzp::relay::WorkerFront>(loop, hub->add_worker(loop));
+      w.server = std::make_unique<wzp::transport::QuicServer>(
+          loop, server->local_endpoint(), cert, *w.front, wzp::transport::QuicConfig{},
+          wzp::transport::QuicWorker{k, workers});
+      w.front->set_metrics([&s = *w.server] { return s.metrics_text("wzp_relay"); });
+    }
+    struct Threads {
+      std::vector<std::unique_ptr<boost::asio::io_context>>& loops;
+      std::vector<std::thread> running;
+      ~Threads() {
+        for (auto& l : loops) l->stop();
+        for (auto& t : running) t.join();
+      }
+    } threads{loops, {}};
+    for (auto& l : loops) {
+      threads.running.emplace_back([&loop = *l] {
+        auto busy = boost::asio::make_work_guard(loop);
+        loop.run();
+      });
+    }
     if (directory && o.advertise.empty()) {
       std::ostringstream listening;
       listening << server->local_endpoint();
@@ -317,12 +374,13 @@ int main(int argc, char** argv) {
       wzp::apps::listening_on("TCP " + o.metrics_listen + " (--metrics-listen)", [&] {
         metrics = std::make_unique<wzp::relay::MetricsHttp>(
             io, boost::asio::ip::tcp::endpoint(m.endpoint->address(), m.endpoint->port()),
-            [&relay, &forwarder, &prober, &server, &directory, &router] {
+            [&relay, &forwarder, &prober, &server, &directory, &router, &hub] {
               std::string text = forwarder ? forwarder->metrics_text() : relay.metrics_text();
               if (prober) text += prober->metrics_text();
               if (directory) text += directory->metrics_text("wzp_relay");
               if (router) text += router->metrics_text();
-              text += server->metrics_text("wzp_relay");
+              text += hub ? hub->metrics_text(server->metrics_text("wzp_relay"))
+                          : server->metrics_text("wzp_relay");
               return text;
             },
             [&relay, &forwarder, started = std::chrono::steady_clock::now()] {
@@ -342,6 +400,7 @@ int main(int argc, char** argv) {
     at << server->local_endpoint();
     log.info("listening on " + at.str() + " (QUIC, ALPN " + std::string(wzp::transport::kAlpn) +
              ")");
+    if (workers > 1) log.info(std::to_string(workers) + " workers on the port");
     log.info("certificate fingerprint " + cert.fingerprint);
     log.info("relay identity " + identity.fingerprint());
     if (remote) log.info("forward mode: every client is piped to " + o.remote);
@@ -358,6 +417,9 @@ int main(int argc, char** argv) {
       if (forwarder) forwarder->shutdown("relay shutting down");
       if (prober) prober->stop();
       server->stop();
+      for (size_t k = 0; k < others.size(); ++k) {
+        boost::asio::post(*loops[k], [&s = *others[k].server] { s.stop(); });
+      }
       if (metrics) metrics->stop();
       io.run_for(std::chrono::milliseconds(200));
       io.stop();
@@ -413,6 +475,7 @@ int main(int argc, char** argv) {
       if (o.state_dir != fresh.state_dir) note(needs_restart, "state_dir");
       if (o.metrics_listen != fresh.metrics_listen) note(needs_restart, "metrics_listen");
       if (o.trunk_clients != fresh.trunk_clients) note(needs_restart, "trunk_clients");
+      if (o.workers != fresh.workers) note(needs_restart, "workers");
       if (o.remote != fresh.remote) note(needs_restart, "remote");
       if (o.probes != fresh.probes) note(needs_restart, "probe");
       if (o.log_format != fresh.log_format) note(needs_restart, "log_format");

@@ -2,12 +2,16 @@
 // TYPE lines, then its samples. Shared by everything that serves /metrics.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <initializer_list>
 #include <span>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace wzp::proto {
@@ -66,6 +70,71 @@ inline void histogram(std::string& out, const char* name, const char* help,
   std::snprintf(line, sizeof line, "%s_sum %.9g\n%s_count %llu\n", name, sum, name,
                 static_cast<unsigned long long>(count));
   out += line;
+}
+
+// Several expositions of the same families (one per worker thread of a process) as one: each
+// family once, its HELP and TYPE lines once, each series' values summed (counters, gauges of
+// what is held, and histogram buckets all add up across workers). Families and their series
+// keep the order they first appear in; a series only some texts have stays in its family.
+inline std::string sum_expositions(std::span<const std::string> texts) {
+  struct Family {
+    std::vector<std::string> comments;
+    std::vector<std::pair<std::string, double>> series;
+  };
+  std::vector<Family> families;
+  std::unordered_map<std::string, size_t> family_at;
+  std::unordered_map<std::string, std::pair<size_t, size_t>> series_at;
+  for (const auto& text : texts) {
+    size_t current = families.size();  // none yet in this text
+    size_t pos = 0;
+    while (pos < text.size()) {
+      size_t end = text.find('\n', pos);
+      if (end == std::string::npos) end = text.size();
+      const std::string line = text.substr(pos, end - pos);
+      pos = end + 1;
+      if (line.empty()) continue;
+      if (line[0] == '#') {
+        // "# HELP name ..." or "# TYPE name ...": the family of the samples after it.
+        const size_t from = line.find(' ', 2) + 1;
+        const std::string name = from == 0 ? "" : line.substr(from, line.find(' ', from) - from);
+        auto [it, added] = family_at.emplace(name, families.size());
+        if (added) families.emplace_back();
+        current = it->second;
+        auto& c = families[current].comments;
+        if (std::find(c.begin(), c.end(), line) == c.end()) c.push_back(line);
+        continue;
+      }
+      const size_t space = line.rfind(' ');
+      if (space == std::string::npos) continue;
+      if (current == families.size()) {
+        auto [it, added] = family_at.emplace("", families.size());
+        if (added) families.emplace_back();
+        current = it->second;
+      }
+      std::string key = line.substr(0, space);
+      const double v = std::strtod(line.c_str() + space + 1, nullptr);
+      if (auto it = series_at.find(key); it != series_at.end()) {
+        families[it->second.first].series[it->second.second].second += v;
+      } else {
+        series_at.emplace(key, std::make_pair(current, families[current].series.size()));
+        families[current].series.emplace_back(std::move(key), v);
+      }
+    }
+  }
+  std::string out;
+  char v[40];
+  for (const auto& f : families) {
+    for (const auto& c : f.comments) {
+      out += c;
+      out += '\n';
+    }
+    for (const auto& [key, value] : f.series) {
+      std::snprintf(v, sizeof v, " %.15g\n", value);
+      out += key;
+      out += v;
+    }
+  }
+  return out;
 }
 
 // A label value with \, " and newline escaped, as the format asks.

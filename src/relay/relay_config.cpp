@@ -58,6 +58,8 @@ void load_relay_config(const std::string& path, RelayOptions& o) {
       number(o.packet_burst, 1);
     } else if (key == "idle_timeout") {
       count(o.idle_timeout, 0, 86400);
+    } else if (key == "workers") {
+      count(o.workers, 0, 64);
     } else if (key == "trunk_clients") {
       if (!v.is_boolean()) fail(path, key, "must be true or false");
       o.trunk_clients = *v.value<bool>();

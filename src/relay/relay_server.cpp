@@ -31,14 +31,21 @@ void RelayServer::on_established(transport::QuicConnection& c) {
 }
 
 void RelayServer::on_datagram(transport::QuicConnection& c, std::span<const uint8_t> d) {
-  Peer* p = peer_of(c);
-  if (!p) {
-    ++relay_.stats().datagrams_in;  // counted as the relay counts a datagram of no session
-    ++relay_.stats().dropped_not_joined;
-    return;
+  if (Peer* p = peer_of(c)) {
+    peer_datagram(*p, d);
+  } else {
+    stray_datagram();
   }
+}
+
+void RelayServer::stray_datagram() {
+  ++relay_.stats().datagrams_in;  // counted as the relay counts a datagram of no session
+  ++relay_.stats().dropped_not_joined;
+}
+
+void RelayServer::peer_datagram(Peer& p, std::span<const uint8_t> d) {
   const auto start = std::chrono::steady_clock::now();
-  if (relay_.datagram(*p, d)) {
+  if (relay_.datagram(p, d)) {
     relay_.stats().latency.observe(
         std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
             .count());

@@ -43,6 +43,19 @@ class RelayServer : public transport::QuicEvents {
   void on_closed(transport::QuicConnection& c, const std::string& reason) override;
   void on_narrow_path(transport::QuicConnection& c) override;
 
+  // The same events for a peer that is not a connection of this thread's server: one held by
+  // another worker thread (workers.h). The caller owns `p` and keeps it valid until
+  // peer_closed(p) has returned and the next event has begun.
+  void peer_connected(Peer& p, const std::string& sni, const std::string& from) {
+    relay_.connected(p, sni, from);
+  }
+  void peer_datagram(Peer& p, std::span<const uint8_t> d);
+  void peer_stream(Peer& p, std::span<const uint8_t> d) { relay_.stream(p, d); }
+  void peer_narrow_path(Peer& p) { relay_.narrow_path(p); }
+  void peer_closed(Peer& p) { relay_.closed(p); }
+  // A datagram from a connection of no session (closed meanwhile), counted as such.
+  void stray_datagram();
+
   void set_room_acls(const std::map<std::string, std::set<std::string>>& acls) {
     relay_.set_room_acls(acls);
   }

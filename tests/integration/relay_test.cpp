@@ -4,6 +4,7 @@
 // first relay probing the second.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -556,9 +557,10 @@ TEST(RelayProcess, KillingARoomsHomeRelayMovesItsMembersAndTheRoomIsWholeAgain) 
   const std::vector<double> freqs = {440, 660, 990};
   std::vector<std::unique_ptr<testing::Process>> procs;
   for (size_t i = 0; i < 3; ++i) {
-    // a starts first and talks longest: its tone still covers the others' last window when
-    // they were slow to start (a loaded machine).
-    const std::string secs = i == 0 ? "19" : "16";
+    // Each member starts after the one before and talks for less time: whoever started
+    // earlier still talks through the later ones' last window, even when they were seconds
+    // slow to start (a loaded machine).
+    const std::string secs = std::array{"21", "19", "16"}[i];
     std::vector<std::string> args = {"--room",      "global",
                                      "--send-tone", secs,
                                      "--tone-freq", std::to_string(freqs[i]),

@@ -1,0 +1,371 @@
+#include "relay/workers.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <future>
+#include <stdexcept>
+#include <system_error>
+
+#include "proto/prometheus.h"
+#include "proto/signal_framing.h"
+
+namespace wzp::relay {
+
+namespace asio = boost::asio;
+
+// A slot's bytes are kept for the next message, unless a large one (signalling) grew them.
+constexpr size_t kKeptSlotBytes = 4096;
+
+WorkerPipe::WorkerPipe(asio::io_context& producer, asio::io_context& consumer)
+    : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
+      producer_(producer),
+      retry_(producer),
+      wake_(consumer) {
+  if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "workers: eventfd");
+  wake_.assign(::dup(fd_));
+}
+
+WorkerPipe::~WorkerPipe() {
+  *alive_ = false;
+  boost::system::error_code ignored;
+  wake_.close(ignored);
+  ::close(fd_);
+}
+
+void WorkerPipe::consume(std::function<void(WorkerMessage&)> handler) {
+  handler_ = std::move(handler);
+  wait();
+}
+
+void WorkerPipe::wait() {
+  wake_.async_wait(asio::posix::stream_descriptor::wait_read,
+                   [this, alive = alive_](const boost::system::error_code& ec) {
+                     if (!*alive || ec) return;
+                     uint64_t count = 0;
+                     // Reset before draining: whatever is queued after the drain has looked
+                     // at the ring comes with a write of its own.
+                     (void)!::read(wake_.native_handle(), &count, sizeof count);
+                     ring_.drain([this](WorkerMessage& m) {
+                       handler_(m);
+                       if (m.bytes.capacity() > kKeptSlotBytes) m.bytes = {};
+                     });
+                     wait();
+                   });
+}
+
+void WorkerPipe::copy(WorkerMessage& to, const WorkerMessage& from) {
+  to.kind = from.kind;
+  to.conn = from.conn;
+  to.bytes.assign(from.bytes.begin(), from.bytes.end());
+  to.stats = from.stats;
+  to.tag = from.tag;
+  to.size = from.size;
+}
+
+bool WorkerPipe::send(const WorkerMessage& m) {
+  if (m.droppable()) {
+    return send_droppable([&m](WorkerMessage& slot) { copy(slot, m); },
+                          m.kind != WorkerMessage::Kind::kStats);
+  }
+  if (backlog_.empty() && ring_.push([&m](WorkerMessage& slot) { copy(slot, m); })) {
+    queued();
+    return true;
+  }
+  if (backlog_.size() >= kMaxBacklog) {
+    ++dropped_;
+    return false;
+  }
+  backlog_.push_back(m);
+  queued();
+  return true;
+}
+
+void WorkerPipe::queued() {
+  if (posted_) return;
+  posted_ = true;
+  asio::post(producer_, [this, alive = alive_] {
+    if (!*alive) return;
+    posted_ = false;
+    notify();
+  });
+}
+
+void WorkerPipe::notify() {
+  while (!backlog_.empty() &&
+         ring_.push([this](WorkerMessage& slot) { slot = std::move(backlog_.front()); })) {
+    backlog_.pop_front();
+  }
+  const uint64_t one = 1;
+  (void)!::write(fd_, &one, sizeof one);
+  if (!backlog_.empty()) {
+    // The consumer is behind: try again shortly rather than spin.
+    retry_.expires_after(std::chrono::milliseconds(1));
+    retry_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+      if (!ec && *alive) notify();
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+WorkerFront::WorkerFront(asio::io_context& io, WorkerLink& link)
+    : io_(io), link_(link), stats_timer_(io) {
+  link_.down.consume([this](WorkerMessage& m) { down(m); });
+  link_.render = [this] {
+    std::string out = render_ ? render_() : std::string();
+    proto::family(out, "wzp_relay_worker_dropped_total", "counter",
+                  "Datagrams dropped between worker threads: the ring toward the room logic "
+                  "was full, or the connection refused one that came back.",
+                  {{R"({direction="to_rooms"})", static_cast<double>(link_.up.dropped())},
+                   {R"({direction="to_connection"})", static_cast<double>(refused_down_)}});
+    return out;
+  };
+  snapshot();
+}
+
+WorkerFront::~WorkerFront() { link_.render = nullptr; }
+
+void WorkerFront::send(WorkerMessage::Kind kind, transport::QuicConnection& c, uint64_t serial) {
+  scratch_.kind = kind;
+  scratch_.conn = serial;
+  scratch_.bytes.clear();
+  if (kind == WorkerMessage::Kind::kEstablished || kind == WorkerMessage::Kind::kNarrowPath ||
+      kind == WorkerMessage::Kind::kStats) {
+    scratch_.stats = c.stats();
+  }
+  link_.up.send(scratch_);
+}
+
+void WorkerFront::on_established(transport::QuicConnection& c) {
+  const uint64_t serial = ++last_serial_;
+  by_serial_[serial] = &c;
+  serial_of_[&c] = serial;
+  scratch_.kind = WorkerMessage::Kind::kEstablished;
+  scratch_.conn = serial;
+  const std::string from =
+      c.remote().address().to_string() + ":" + std::to_string(c.remote().port());
+  scratch_.bytes.assign(c.sni().begin(), c.sni().end());
+  scratch_.bytes.push_back(0);
+  scratch_.bytes.insert(scratch_.bytes.end(), from.begin(), from.end());
+  scratch_.stats = c.stats();
+  link_.up.send(scratch_);
+}
+
+void WorkerFront::on_datagram(transport::QuicConnection& c, std::span<const uint8_t> d) {
+  const auto it = serial_of_.find(&c);
+  if (it == serial_of_.end()) return;
+  link_.up.send_droppable([&](WorkerMessage& slot) {
+    slot.kind = WorkerMessage::Kind::kDatagram;
+    slot.conn = it->second;
+    slot.bytes.assign(d.begin(), d.end());
+  });
+}
+
+void WorkerFront::on_stream(transport::QuicConnection& c, std::span<const uint8_t> d) {
+  const auto it = serial_of_.find(&c);
+  if (it == serial_of_.end()) return;
+  scratch_.kind = WorkerMessage::Kind::kStream;
+  scratch_.conn = it->second;
+  scratch_.bytes.assign(d.begin(), d.end());
+  link_.up.send(scratch_);
+}
+
+void WorkerFront::on_narrow_path(transport::QuicConnection& c) {
+  if (const auto it = serial_of_.find(&c); it != serial_of_.end()) {
+    send(WorkerMessage::Kind::kNarrowPath, c, it->second);
+  }
+}
+
+void WorkerFront::on_closed(transport::QuicConnection& c, const std::string&) {
+  const auto it = serial_of_.find(&c);
+  if (it == serial_of_.end()) return;
+  const uint64_t serial = it->second;
+  serial_of_.erase(it);
+  by_serial_.erase(serial);
+  scratch_.kind = WorkerMessage::Kind::kClosed;
+  scratch_.conn = serial;
+  scratch_.bytes.clear();
+  link_.up.send(scratch_);
+}
+
+void WorkerFront::down(WorkerMessage& m) {
+  const auto it = by_serial_.find(m.conn);
+  if (it == by_serial_.end()) return;  // closed meanwhile; worker 0 hears of it
+  transport::QuicConnection& c = *it->second;
+  switch (m.kind) {
+    case WorkerMessage::Kind::kSendDatagram:
+      if (!c.send_datagram(m.bytes)) ++refused_down_;
+      break;
+    case WorkerMessage::Kind::kSendStream:
+      c.send_stream(m.bytes);
+      break;
+    case WorkerMessage::Kind::kProbeTrain:
+      c.send_probe_train(m.tag, m.size);
+      break;
+    case WorkerMessage::Kind::kClose:
+      c.close(std::string(m.bytes.begin(), m.bytes.end()));
+      break;
+    default:
+      break;
+  }
+}
+
+// What the room logic reads of a connection's transport (the path's pacer, its MTU, loss for
+// the metrics) is a snapshot at most a quarter of a second old.
+void WorkerFront::snapshot() {
+  for (const auto& [serial, c] : by_serial_) {
+    link_.up.send_droppable(
+        [&, serial = serial, c = c](WorkerMessage& slot) {
+          slot.kind = WorkerMessage::Kind::kStats;
+          slot.conn = serial;
+          slot.bytes.clear();
+          slot.stats = c->stats();
+        },
+        false);
+  }
+  stats_timer_.expires_after(std::chrono::milliseconds(250));
+  stats_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) snapshot();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+// A connection held by another worker, as the room logic sees it.
+class WorkerHub::RemotePeer final : public Peer {
+ public:
+  RemotePeer(WorkerPipe& down, uint64_t conn, const transport::QuicStats& stats)
+      : down_(down), conn_(conn), stats_(stats) {}
+  bool send_datagram(std::span<const uint8_t> d) override {
+    return down_.send_droppable([&](WorkerMessage& slot) {
+      slot.kind = WorkerMessage::Kind::kSendDatagram;
+      slot.conn = conn_;
+      slot.bytes.assign(d.begin(), d.end());
+    });
+  }
+  void send_signal(const proto::SignalMessage& msg) override {
+    WorkerMessage m;
+    m.kind = WorkerMessage::Kind::kSendStream;
+    m.conn = conn_;
+    m.bytes = proto::frame_signal(msg);
+    down_.send(m);
+  }
+  void send_probe_train(uint8_t tag, size_t bytes) override {
+    WorkerMessage m;
+    m.kind = WorkerMessage::Kind::kProbeTrain;
+    m.conn = conn_;
+    m.tag = tag;
+    m.size = bytes;
+    down_.send(m);
+  }
+  void close(const std::string& reason) override {
+    WorkerMessage m;
+    m.kind = WorkerMessage::Kind::kClose;
+    m.conn = conn_;
+    m.bytes.assign(reason.begin(), reason.end());
+    down_.send(m);
+  }
+  transport::QuicStats stats() const override { return stats_; }
+  void set_stats(const transport::QuicStats& s) { stats_ = s; }
+
+ private:
+  WorkerPipe& down_;
+  uint64_t conn_;
+  transport::QuicStats stats_;
+};
+
+WorkerHub::WorkerHub(asio::io_context& home, RelayServer& relay) : home_(home), relay_(relay) {}
+
+WorkerHub::~WorkerHub() = default;
+
+WorkerLink& WorkerHub::add_worker(asio::io_context& worker) {
+  links_.push_back(std::make_unique<WorkerLink>(worker, home_));
+  last_text_.emplace_back();
+  const size_t k = links_.size();
+  links_.back()->up.consume([this, k](WorkerMessage& m) { up(k, m); });
+  return *links_.back();
+}
+
+void WorkerHub::up(size_t worker, WorkerMessage& m) {
+  graveyard_.clear();
+  const auto key = std::make_pair(worker, m.conn);
+  if (m.kind == WorkerMessage::Kind::kEstablished) {
+    auto& peer = peers_[key];
+    if (peer) return;  // a serial is never reused: not from a sane worker
+    peer = std::make_unique<RemotePeer>(links_[worker - 1]->down, m.conn, m.stats);
+    const auto zero = std::find(m.bytes.begin(), m.bytes.end(), uint8_t{0});
+    const std::string sni(m.bytes.begin(), zero);
+    const std::string from(zero == m.bytes.end() ? zero : zero + 1, m.bytes.end());
+    relay_.peer_connected(*peer, sni, from);
+    return;
+  }
+  const auto it = peers_.find(key);
+  if (it == peers_.end()) {
+    if (m.kind == WorkerMessage::Kind::kDatagram) relay_.stray_datagram();
+    return;
+  }
+  RemotePeer& p = *it->second;
+  switch (m.kind) {
+    case WorkerMessage::Kind::kDatagram:
+      relay_.peer_datagram(p, m.bytes);
+      break;
+    case WorkerMessage::Kind::kStream:
+      relay_.peer_stream(p, m.bytes);
+      break;
+    case WorkerMessage::Kind::kNarrowPath:
+      p.set_stats(m.stats);
+      relay_.peer_narrow_path(p);
+      break;
+    case WorkerMessage::Kind::kStats:
+      p.set_stats(m.stats);
+      break;
+    case WorkerMessage::Kind::kClosed:
+      relay_.peer_closed(p);
+      graveyard_.push_back(std::move(it->second));
+      peers_.erase(it);
+      break;
+    default:
+      break;
+  }
+}
+
+std::string WorkerHub::metrics_text(const std::string& home_text, std::chrono::milliseconds wait) {
+  std::vector<std::future<std::string>> asked;
+  for (auto& link : links_) {
+    auto promise = std::make_shared<std::promise<std::string>>();
+    asked.push_back(promise->get_future());
+    asio::post(link->worker_io, [promise, &render = link->render] {
+      promise->set_value(render ? render() : std::string());
+    });
+  }
+  std::vector<std::string> texts{home_text};
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  for (size_t k = 0; k < asked.size(); ++k) {
+    // A worker that does not answer in time (stopped, or stalled) counts with what it said last.
+    if (asked[k].wait_until(deadline) == std::future_status::ready) last_text_[k] = asked[k].get();
+    texts.push_back(last_text_[k]);
+  }
+  std::string out = proto::sum_expositions(texts);
+  double dropped_down = 0, backlog = 0;
+  for (const auto& link : links_) {
+    dropped_down += static_cast<double>(link->down.dropped());
+    backlog += static_cast<double>(link->down.backlog() + link->up.backlog());
+  }
+  proto::family(out, "wzp_relay_workers", "gauge",
+                "Threads with an event loop and a QUIC server on the relay's port.",
+                {{"", static_cast<double>(links_.size() + 1)}});
+  proto::family(out, "wzp_relay_worker_remote_connections", "gauge",
+                "Connections held by workers other than the room logic's (worker 0).",
+                {{"", static_cast<double>(peers_.size())}});
+  proto::family(out, "wzp_relay_worker_ring_full_total", "counter",
+                "Datagrams toward connections on other workers dropped: their ring was full.",
+                {{"", dropped_down}});
+  proto::family(out, "wzp_relay_worker_backlog", "gauge",
+                "Messages that must arrive waiting for room in a ring between workers.",
+                {{"", backlog}});
+  return out;
+}
+
+}  // namespace wzp::relay

@@ -1,0 +1,187 @@
+// The relay on several threads (wzp-relay --workers N). Each worker thread runs an event loop
+// with a QUIC server on the shared port (transport::QuicWorker: the kernel hands each packet to
+// the worker whose connection IDs it bears, so a migrating client keeps its worker). The
+// transport's work — system calls, packet protection, congestion control — happens on the
+// worker that holds the connection. The room logic (Relay, one instance) runs on worker 0:
+// a connection held by worker k > 0 reaches it as a RemotePeer, through a WorkerLink of two
+// single-producer single-consumer rings, one each way, each with an eventfd that wakes the
+// other loop once per turn in which something was queued. No lock is taken on the packet path.
+//
+// Bounds: a ring holds kRingSlots messages. A datagram (or a stats snapshot) that finds its
+// ring full is dropped and counted; a message that must arrive (a connection's arrival,
+// signalling, a close) waits in its producer's backlog, retried each millisecond. Only a loop
+// stalled for seconds fills a backlog (kMaxBacklog); past it messages are dropped and counted
+// too.
+#pragma once
+
+#include <utility>
+
+#include <boost/asio.hpp>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "relay/peer.h"
+#include "relay/relay_server.h"
+#include "relay/spsc_ring.h"
+#include "transport/quic.h"
+
+namespace wzp::relay {
+
+struct WorkerMessage {
+  enum class Kind : uint8_t {
+    // worker k -> worker 0, about a connection worker k holds
+    kEstablished,  // bytes: SNI, a zero byte, the peer's address; stats
+    kDatagram,
+    kStream,
+    kNarrowPath,  // stats
+    kClosed,
+    kStats,  // a fresh snapshot of the connection's QuicStats (four times a second)
+    // worker 0 -> worker k
+    kSendDatagram,
+    kSendStream,  // a framed signalling message
+    kProbeTrain,  // tag, size
+    kClose,       // bytes: the reason
+  };
+  Kind kind = Kind::kDatagram;
+  uint64_t conn = 0;  // the serial worker k gave the connection
+  std::vector<uint8_t> bytes;
+  transport::QuicStats stats;
+  uint8_t tag = 0;
+  size_t size = 0;
+
+  // Droppable ones may be lost when a ring is full; the others wait in a backlog.
+  bool droppable() const {
+    return kind == Kind::kDatagram || kind == Kind::kStats || kind == Kind::kSendDatagram;
+  }
+};
+
+// One direction between two event loops: the ring, the consumer's eventfd, and the
+// producer's backlog.
+class WorkerPipe {
+ public:
+  static constexpr size_t kRingSlots = 4096;
+  static constexpr size_t kMaxBacklog = 16384;
+
+  WorkerPipe(boost::asio::io_context& producer, boost::asio::io_context& consumer);
+  ~WorkerPipe();
+  WorkerPipe(const WorkerPipe&) = delete;
+  WorkerPipe& operator=(const WorkerPipe&) = delete;
+
+  // Consumer's thread, once: each message as it arrives.
+  void consume(std::function<void(WorkerMessage&)> handler);
+  // Producer's thread: `m` copied into the ring (or the backlog). False when dropped: a
+  // droppable message that found the ring full, or any message past the backlog's bound.
+  bool send(const WorkerMessage& m);
+  // Producer's thread: a message built in place in the ring's slot (a datagram's bytes copied
+  // once). False, and fill is not called, when it is dropped.
+  // `counted`: a drop adds to dropped() (a stats snapshot's does not).
+  template <class Fill>
+  bool send_droppable(Fill&& fill, bool counted = true) {
+    if (!backlog_.empty() || !ring_.push(fill)) {
+      dropped_ += counted ? 1 : 0;
+      return false;
+    }
+    queued();
+    return true;
+  }
+  // Producer's side.
+  uint64_t dropped() const { return dropped_; }
+  size_t backlog() const { return backlog_.size(); }
+
+ private:
+  void queued();  // producer: wake the consumer at the end of this turn
+  void notify();  // producer: move the backlog into the ring, write the eventfd
+  void wait();    // consumer: wait for the eventfd, then drain
+  static void copy(WorkerMessage& to, const WorkerMessage& from);
+
+  SpscRing<WorkerMessage> ring_{kRingSlots};
+  int fd_ = -1;  // eventfd
+  // Producer's side.
+  boost::asio::io_context& producer_;
+  std::deque<WorkerMessage> backlog_;
+  boost::asio::steady_timer retry_;
+  bool posted_ = false;
+  uint64_t dropped_ = 0;
+  // Consumer's side.
+  boost::asio::posix::stream_descriptor wake_;
+  std::function<void(WorkerMessage&)> handler_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+// Both directions between worker 0 and worker k.
+struct WorkerLink {
+  WorkerLink(boost::asio::io_context& worker, boost::asio::io_context& home)
+      : worker_io(worker), up(worker, home), down(home, worker) {}
+  boost::asio::io_context& worker_io;
+  WorkerPipe up;    // worker k -> worker 0
+  WorkerPipe down;  // worker 0 -> worker k
+  // Worker k's Prometheus text, rendered on its thread (set by its WorkerFront).
+  std::function<std::string()> render;
+};
+
+// On worker k > 0: the QUIC server's events, sent up to worker 0; what comes down, done.
+class WorkerFront final : public transport::QuicEvents {
+ public:
+  WorkerFront(boost::asio::io_context& io, WorkerLink& link);
+  ~WorkerFront() override;
+
+  void on_established(transport::QuicConnection& c) override;
+  void on_datagram(transport::QuicConnection& c, std::span<const uint8_t> d) override;
+  void on_stream(transport::QuicConnection& c, std::span<const uint8_t> d) override;
+  void on_closed(transport::QuicConnection& c, const std::string& reason) override;
+  void on_narrow_path(transport::QuicConnection& c) override;
+
+  size_t connections() const { return by_serial_.size(); }
+  // What this worker's metrics add (its server's, from the app) to its own; worker 0 asks for
+  // them through the link when /metrics is read.
+  void set_metrics(std::function<std::string()> render) { render_ = std::move(render); }
+
+ private:
+  void down(WorkerMessage& m);
+  void send(WorkerMessage::Kind kind, transport::QuicConnection& c, uint64_t serial);
+  void snapshot();
+
+  boost::asio::io_context& io_;
+  WorkerLink& link_;
+  boost::asio::steady_timer stats_timer_;
+  uint64_t last_serial_ = 0;
+  std::map<uint64_t, transport::QuicConnection*> by_serial_;
+  std::map<const transport::QuicConnection*, uint64_t> serial_of_;
+  uint64_t refused_down_ = 0;  // datagrams from worker 0 the connection did not take
+  std::function<std::string()> render_;
+  WorkerMessage scratch_;
+};
+
+// On worker 0: the links' messages, as events of the RelayServer there.
+class WorkerHub {
+ public:
+  WorkerHub(boost::asio::io_context& home, RelayServer& relay);
+  ~WorkerHub();
+  // The link to the next worker, whose loop is `worker` (workers 1, 2, ... in order).
+  WorkerLink& add_worker(boost::asio::io_context& worker);
+  // Prometheus text: each worker's (fetched from its thread, waiting at most `wait`), summed
+  // with `home_text` (worker 0's server), plus the links' own counters.
+  std::string metrics_text(const std::string& home_text,
+                           std::chrono::milliseconds wait = std::chrono::milliseconds(500));
+  size_t remote_peers() const { return peers_.size(); }
+
+ private:
+  class RemotePeer;
+  void up(size_t worker, WorkerMessage& m);
+
+  boost::asio::io_context& home_;
+  RelayServer& relay_;
+  std::vector<std::unique_ptr<WorkerLink>> links_;  // links_[0] is worker 1's
+  std::map<std::pair<size_t, uint64_t>, std::unique_ptr<RemotePeer>> peers_;
+  // Peers closed during the current message, freed at the next one (see Relay::graveyard_).
+  std::vector<std::unique_ptr<RemotePeer>> graveyard_;
+  std::vector<std::string> last_text_;  // each worker's, for one that does not answer in time
+};
+
+}  // namespace wzp::relay
