@@ -55,21 +55,12 @@ void WorkerPipe::wait() {
                    });
 }
 
-void WorkerPipe::copy(WorkerMessage& to, const WorkerMessage& from) {
-  to.kind = from.kind;
-  to.conn = from.conn;
-  to.bytes.assign(from.bytes.begin(), from.bytes.end());
-  to.stats = from.stats;
-  to.tag = from.tag;
-  to.size = from.size;
-}
-
 bool WorkerPipe::send(const WorkerMessage& m) {
   if (m.droppable()) {
-    return send_droppable([&m](WorkerMessage& slot) { copy(slot, m); },
+    return send_droppable([&m](WorkerMessage& slot) { slot = m; },
                           m.kind != WorkerMessage::Kind::kStats);
   }
-  if (backlog_.empty() && ring_.push([&m](WorkerMessage& slot) { copy(slot, m); })) {
+  if (backlog_.empty() && ring_.push([&m](WorkerMessage& slot) { slot = m; })) {
     queued();
     return true;
   }
@@ -110,8 +101,7 @@ void WorkerPipe::notify() {
 
 // ---------------------------------------------------------------------------------------------
 
-WorkerFront::WorkerFront(asio::io_context& io, WorkerLink& link)
-    : io_(io), link_(link), stats_timer_(io) {
+WorkerFront::WorkerFront(asio::io_context& io, WorkerLink& link) : link_(link), stats_timer_(io) {
   link_.down.consume([this](WorkerMessage& m) { down(m); });
   link_.render = [this] {
     std::string out = render_ ? render_() : std::string();
@@ -127,14 +117,12 @@ WorkerFront::WorkerFront(asio::io_context& io, WorkerLink& link)
 
 WorkerFront::~WorkerFront() { link_.render = nullptr; }
 
-void WorkerFront::send(WorkerMessage::Kind kind, transport::QuicConnection& c, uint64_t serial) {
+void WorkerFront::send(WorkerMessage::Kind kind, uint64_t serial, std::span<const uint8_t> bytes,
+                       const transport::QuicConnection* stats_of) {
   scratch_.kind = kind;
   scratch_.conn = serial;
-  scratch_.bytes.clear();
-  if (kind == WorkerMessage::Kind::kEstablished || kind == WorkerMessage::Kind::kNarrowPath ||
-      kind == WorkerMessage::Kind::kStats) {
-    scratch_.stats = c.stats();
-  }
+  scratch_.bytes.assign(bytes.begin(), bytes.end());
+  if (stats_of) scratch_.stats = stats_of->stats();
   link_.up.send(scratch_);
 }
 
@@ -142,15 +130,10 @@ void WorkerFront::on_established(transport::QuicConnection& c) {
   const uint64_t serial = ++last_serial_;
   by_serial_[serial] = &c;
   serial_of_[&c] = serial;
-  scratch_.kind = WorkerMessage::Kind::kEstablished;
-  scratch_.conn = serial;
-  const std::string from =
-      c.remote().address().to_string() + ":" + std::to_string(c.remote().port());
-  scratch_.bytes.assign(c.sni().begin(), c.sni().end());
-  scratch_.bytes.push_back(0);
-  scratch_.bytes.insert(scratch_.bytes.end(), from.begin(), from.end());
-  scratch_.stats = c.stats();
-  link_.up.send(scratch_);
+  const std::string who =
+      c.sni() + '\0' + c.remote().address().to_string() + ":" + std::to_string(c.remote().port());
+  send(WorkerMessage::Kind::kEstablished, serial,
+       {reinterpret_cast<const uint8_t*>(who.data()), who.size()}, &c);
 }
 
 void WorkerFront::on_datagram(transport::QuicConnection& c, std::span<const uint8_t> d) {
@@ -164,17 +147,14 @@ void WorkerFront::on_datagram(transport::QuicConnection& c, std::span<const uint
 }
 
 void WorkerFront::on_stream(transport::QuicConnection& c, std::span<const uint8_t> d) {
-  const auto it = serial_of_.find(&c);
-  if (it == serial_of_.end()) return;
-  scratch_.kind = WorkerMessage::Kind::kStream;
-  scratch_.conn = it->second;
-  scratch_.bytes.assign(d.begin(), d.end());
-  link_.up.send(scratch_);
+  if (const auto it = serial_of_.find(&c); it != serial_of_.end()) {
+    send(WorkerMessage::Kind::kStream, it->second, d, nullptr);
+  }
 }
 
 void WorkerFront::on_narrow_path(transport::QuicConnection& c) {
   if (const auto it = serial_of_.find(&c); it != serial_of_.end()) {
-    send(WorkerMessage::Kind::kNarrowPath, c, it->second);
+    send(WorkerMessage::Kind::kNarrowPath, it->second, {}, &c);
   }
 }
 
@@ -184,10 +164,7 @@ void WorkerFront::on_closed(transport::QuicConnection& c, const std::string&) {
   const uint64_t serial = it->second;
   serial_of_.erase(it);
   by_serial_.erase(serial);
-  scratch_.kind = WorkerMessage::Kind::kClosed;
-  scratch_.conn = serial;
-  scratch_.bytes.clear();
-  link_.up.send(scratch_);
+  send(WorkerMessage::Kind::kClosed, serial, {}, nullptr);
 }
 
 void WorkerFront::down(WorkerMessage& m) {
@@ -246,31 +223,30 @@ class WorkerHub::RemotePeer final : public Peer {
     });
   }
   void send_signal(const proto::SignalMessage& msg) override {
-    WorkerMessage m;
-    m.kind = WorkerMessage::Kind::kSendStream;
-    m.conn = conn_;
-    m.bytes = proto::frame_signal(msg);
-    down_.send(m);
+    control(WorkerMessage::Kind::kSendStream, proto::frame_signal(msg));
   }
   void send_probe_train(uint8_t tag, size_t bytes) override {
-    WorkerMessage m;
-    m.kind = WorkerMessage::Kind::kProbeTrain;
-    m.conn = conn_;
-    m.tag = tag;
-    m.size = bytes;
-    down_.send(m);
+    control(WorkerMessage::Kind::kProbeTrain, {}, tag, bytes);
   }
   void close(const std::string& reason) override {
-    WorkerMessage m;
-    m.kind = WorkerMessage::Kind::kClose;
-    m.conn = conn_;
-    m.bytes.assign(reason.begin(), reason.end());
-    down_.send(m);
+    control(WorkerMessage::Kind::kClose, {reason.begin(), reason.end()});
   }
   transport::QuicStats stats() const override { return stats_; }
   void set_stats(const transport::QuicStats& s) { stats_ = s; }
 
  private:
+  // A message that must arrive (the pipe's backlog holds it when the ring is full).
+  void control(WorkerMessage::Kind kind, std::vector<uint8_t> bytes, uint8_t tag = 0,
+               size_t size = 0) {
+    WorkerMessage m;
+    m.kind = kind;
+    m.conn = conn_;
+    m.bytes = std::move(bytes);
+    m.tag = tag;
+    m.size = size;
+    down_.send(m);
+  }
+
   WorkerPipe& down_;
   uint64_t conn_;
   transport::QuicStats stats_;

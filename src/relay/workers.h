@@ -98,7 +98,6 @@ class WorkerPipe {
   void queued();  // producer: wake the consumer at the end of this turn
   void notify();  // producer: move the backlog into the ring, write the eventfd
   void wait();    // consumer: wait for the eventfd, then drain
-  static void copy(WorkerMessage& to, const WorkerMessage& from);
 
   SpscRing<WorkerMessage> ring_{kRingSlots};
   int fd_ = -1;  // eventfd
@@ -144,10 +143,11 @@ class WorkerFront final : public transport::QuicEvents {
 
  private:
   void down(WorkerMessage& m);
-  void send(WorkerMessage::Kind kind, transport::QuicConnection& c, uint64_t serial);
+  // A message that must arrive; with the connection's stats when `stats_of` is given.
+  void send(WorkerMessage::Kind kind, uint64_t serial, std::span<const uint8_t> bytes,
+            const transport::QuicConnection* stats_of);
   void snapshot();
 
-  boost::asio::io_context& io_;
   WorkerLink& link_;
   boost::asio::steady_timer stats_timer_;
   uint64_t last_serial_ = 0;
