@@ -326,39 +326,10 @@ int main(int argc, char** argv) {
                      wzp::transport::QuicWorker{0, workers});
     });
     // Workers 1..N-1: a loop, a server on the same port, and a link to the rooms on this one.
-    // Declared in the order that lets each be destroyed while what it uses still exists: the
-    // loops, the links (in the hub), each worker's server and front, then the threads, which
-    // are stopped and joined first.
-    std::vector<std::unique_ptr<boost::asio::io_context>> loops;
-    std::unique_ptr<wzp::relay::WorkerHub> hub;
-    struct Worker {
-      std::unique_ptr<wzp::relay::WorkerFront> front;
-      std::unique_ptr<wzp::transport::QuicServer> server;
-    };
-    std::vector<Worker> others;
-    if (workers > 1) hub = std::make_unique<wzp::relay::WorkerHub>(io, relay);
-    for (size_t k = 1; k < workers; ++k) {
-      auto& loop = *loops.emplace_back(std::make_unique<boost::asio::io_context>(1));
-      auto& w = others.emplace_back();
-      w.front = std::make_unique<wzp::relay::WorkerFront>(loop, hub->add_worker(loop));
-      w.server = std::make_unique<wzp::transport::QuicServer>(
-          loop, server->local_endpoint(), cert, *w.front, wzp::transport::QuicConfig{},
-          wzp::transport::QuicWorker{k, workers});
-      w.front->set_metrics([&s = *w.server] { return s.metrics_text("wzp_relay"); });
-    }
-    struct Threads {
-      std::vector<std::unique_ptr<boost::asio::io_context>>& loops;
-      std::vector<std::thread> running;
-      ~Threads() {
-        for (auto& l : loops) l->stop();
-        for (auto& t : running) t.join();
-      }
-    } threads{loops, {}};
-    for (auto& l : loops) {
-      threads.running.emplace_back([&loop = *l] {
-        auto busy = boost::asio::make_work_guard(loop);
-        loop.run();
-      });
+    std::unique_ptr<wzp::relay::WorkerPool> pool;
+    if (workers > 1) {
+      pool = std::make_unique<wzp::relay::WorkerPool>(io, relay, server->local_endpoint(), cert,
+                                                      workers);
     }
     if (directory && o.advertise.empty()) {
       std::ostringstream listening;
@@ -377,13 +348,13 @@ int main(int argc, char** argv) {
       wzp::apps::listening_on("TCP " + o.metrics_listen + " (--metrics-listen)", [&] {
         metrics = std::make_unique<wzp::relay::MetricsHttp>(
             io, boost::asio::ip::tcp::endpoint(m.endpoint->address(), m.endpoint->port()),
-            [&relay, &forwarder, &prober, &server, &directory, &router, &hub] {
+            [&relay, &forwarder, &prober, &server, &directory, &router, &pool] {
               std::string text = forwarder ? forwarder->metrics_text() : relay.metrics_text();
               if (prober) text += prober->metrics_text();
               if (directory) text += directory->metrics_text("wzp_relay");
               if (router) text += router->metrics_text();
-              text += hub ? hub->metrics_text(server->metrics_text("wzp_relay"))
-                          : server->metrics_text("wzp_relay");
+              text += pool ? pool->metrics_text(server->metrics_text("wzp_relay"))
+                           : server->metrics_text("wzp_relay");
               return text;
             },
             [&relay, &forwarder, started = std::chrono::steady_clock::now()] {
@@ -420,9 +391,7 @@ int main(int argc, char** argv) {
       if (forwarder) forwarder->shutdown("relay shutting down");
       if (prober) prober->stop();
       server->stop();
-      for (size_t k = 0; k < others.size(); ++k) {
-        boost::asio::post(*loops[k], [&s = *others[k].server] { s.stop(); });
-      }
+      if (pool) pool->stop_servers();
       if (metrics) metrics->stop();
       io.run_for(std::chrono::milliseconds(200));
       io.stop();

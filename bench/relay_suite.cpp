@@ -3,7 +3,8 @@
 // own thread with plain UDP members. The rate is forwarded datagrams per second of the
 // forwarding thread's own CPU time (so that the load generator, which shares this machine,
 // does not count); latency is from a member's send to another member's receipt, under a paced
-// offered load of kOutRate forwarded datagrams per second.
+// offered load of kOutRate forwarded datagrams per second. Then the scaling over workers: the
+// same rooms on a relay with one worker and on one with two (as wzp-relay --workers 2 runs).
 #include <poll.h>
 #include <time.h>
 
@@ -24,6 +25,7 @@
 #include "proto/signal_framing.h"
 #include "proto/trunk_frame.h"
 #include "relay/relay_server.h"
+#include "relay/workers.h"
 #include "suites.h"
 #include "transport/quic.h"
 
@@ -67,11 +69,12 @@ struct Result {
   }
 };
 
-// Paces `members` senders so that the room forwards kOutRate datagrams/s in all, for kSeconds,
-// polling `io` for receipts; returns the datagrams offered.
+// Paces `members` senders, each heard by `fanout` others, so that the relay forwards `rate`
+// datagrams/s in all, for kSeconds, polling `io` for receipts; returns the datagrams offered.
 template <class Send>
-double pace(asio::io_context* io, size_t members, Send send, const std::function<void()>& poll) {
-  const double per_member = kOutRate / (members * (members - 1));
+double pace(asio::io_context* io, size_t members, size_t fanout, Send send,
+            const std::function<void()>& poll, double rate = kOutRate) {
+  const double per_member = rate / static_cast<double>(members * fanout);
   const auto start = Clock::now();
   double credit = 0;
   double offered = 0;
@@ -110,13 +113,17 @@ struct Member : BenchMember {
   }
 };
 
-// A RelayServer on a thread of its own (one core), its CPU time read on that thread.
+// A RelayServer on a thread of its own (one core), as wzp-relay --workers N runs it: with N > 1,
+// workers 1..N-1 each on a thread of their own too. CPU time is read on each worker's thread.
 class RelayThread {
  public:
-  explicit RelayThread(relay::RelayConfig rc)
+  explicit RelayThread(relay::RelayConfig rc, size_t workers = 1)
       : relay_(io_, id_, std::move(rc)),
-        server_(io_, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0),
-                transport::generate_certificate("bench-relay"), relay_),
+        server_(io_, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), cert_, relay_,
+                transport::QuicConfig{}, transport::QuicWorker{0, workers}),
+        pool_(workers > 1 ? std::make_unique<relay::WorkerPool>(
+                                io_, relay_, server_.local_endpoint(), cert_, workers)
+                          : nullptr),
         core_([this] {
           pthread_setname_np(pthread_self(), "relay-core");
           io_.run();
@@ -127,17 +134,33 @@ class RelayThread {
     core_.join();
   }
   udp::endpoint endpoint() const { return server_.local_endpoint(); }
-  double cpu_seconds() {
-    std::promise<double> p;
-    asio::post(io_, [&] { p.set_value(thread_cpu_seconds()); });
+  // Each worker's CPU seconds so far, worker 0 first.
+  std::vector<double> cpu_seconds() {
+    std::vector<double> out{on_thread(io_)};
+    for (size_t k = 1; pool_ && k < pool_->workers(); ++k) out.push_back(on_thread(pool_->loop(k)));
+    return out;
+  }
+  // Connections held by workers other than worker 0.
+  size_t remote_peers() {
+    if (!pool_) return 0;
+    std::promise<size_t> p;
+    asio::post(io_, [&] { p.set_value(pool_->remote_peers()); });
     return p.get_future().get();
   }
 
  private:
+  static double on_thread(asio::io_context& loop) {
+    std::promise<double> p;
+    asio::post(loop, [&] { p.set_value(thread_cpu_seconds()); });
+    return p.get_future().get();
+  }
+
   asio::io_context io_;
   crypto::Identity id_ = crypto::Identity::generate();
+  transport::TlsCertificate cert_ = transport::generate_certificate("bench-relay");
   relay::RelayServer relay_;
   transport::QuicServer server_;
+  std::unique_ptr<relay::WorkerPool> pool_;
   asio::executor_work_guard<asio::io_context::executor_type> guard_ = asio::make_work_guard(io_);
   std::thread core_;
 };
@@ -305,15 +328,15 @@ Result relay_case(size_t members, bool trunk) {
   asio::io_context io;
   auto m = join_rooms(io, relay.endpoint(), 1, members);
   for (auto& x : m) x->result = &r;
-  const double cpu0 = relay.cpu_seconds();
+  const double cpu0 = relay.cpu_seconds()[0];
   std::vector<uint8_t> d(kPayload);
-  r.offered = pace(&io, members,
+  r.offered = pace(&io, members, members - 1,
                    [&](size_t i) {
                      stamp(d);
                      m[i]->client->connection().send_datagram(d);
                    },
                    {});
-  r.cpu_s = relay.cpu_seconds() - cpu0;
+  r.cpu_s = relay.cpu_seconds()[0] - cpu0;
   return r;
 }
 
@@ -322,10 +345,51 @@ Result reflector_case(size_t members) {
   UdpMembers u(members, reflector.endpoint());
   reflector.measure(true);
   u.r.offered = pace(
-      nullptr, members, [&](size_t i) { u.send(i); }, [&] { u.drain(); });
+      nullptr, members, members - 1, [&](size_t i) { u.send(i); }, [&] { u.drain(); });
   reflector.measure(false);
   u.r.cpu_s = reflector.cpu_seconds();
   return u.r;
+}
+
+// The relay on `workers` workers with `rooms` rooms of `per_room` members, spread by the kernel
+// over the workers as wzp-relay's are. Each worker's CPU time is read on its own thread; the
+// capacity is what the relay forwards per CPU second of its busiest worker, which is what it
+// forwards per second when each worker has a core of its own and the busiest one is the limit
+// (this machine's two cores are shared with the load generator, so a wall-clock rate would
+// measure the generator).
+constexpr double kScaleRate = 24000;  // forwarded datagrams/s offered
+
+struct WorkersResult {
+  Result r;
+  std::vector<double> cpu_s;  // per worker
+  size_t remote = 0;          // members held by workers other than worker 0
+  double capacity() const {
+    const double busiest = cpu_s.empty() ? 0 : *std::max_element(cpu_s.begin(), cpu_s.end());
+    return busiest > 0 ? r.forwarded / busiest : 0;
+  }
+};
+
+WorkersResult workers_case(size_t workers, size_t rooms, size_t per_room) {
+  WorkersResult w;
+  auto rc = bench_relay_config();
+  rc.max_sessions = rooms * per_room + 16;
+  RelayThread relay(std::move(rc), workers);
+  asio::io_context io;
+  auto m = join_rooms(io, relay.endpoint(), rooms, per_room);
+  for (auto& x : m) x->result = &w.r;
+  w.remote = relay.remote_peers();
+  const auto cpu0 = relay.cpu_seconds();
+  std::vector<uint8_t> d(kPayload);
+  w.r.offered = pace(
+      &io, m.size(), per_room - 1,
+      [&](size_t i) {
+        stamp(d);
+        m[i]->client->connection().send_datagram(d);
+      },
+      {}, kScaleRate);
+  w.cpu_s = relay.cpu_seconds();
+  for (size_t k = 0; k < w.cpu_s.size(); ++k) w.cpu_s[k] -= cpu0[k];
+  return w;
 }
 
 // Two-party calls, as on a relay carrying many of them: `calls` rooms of two members, each
@@ -380,7 +444,7 @@ CallsResult relay_calls_case(size_t calls) {
   Result r;
   auto m = join_rooms(io, relay.endpoint(), calls, 2);
   for (auto& x : m) x->result = &r;
-  const double cpu0 = relay.cpu_seconds();
+  const double cpu0 = relay.cpu_seconds()[0];
   std::vector<uint8_t> d(kPayload);
   const auto [sent, generator_busy] = pace_calls(
       m.size(),
@@ -392,7 +456,7 @@ CallsResult relay_calls_case(size_t calls) {
         io.poll();
         io.run_one_for(std::chrono::microseconds(100));
       });
-  return calls_result(r, sent, relay.cpu_seconds() - cpu0, generator_busy);
+  return calls_result(r, sent, relay.cpu_seconds()[0] - cpu0, generator_busy);
 }
 
 CallsResult reflector_calls_case(size_t calls) {
@@ -431,6 +495,45 @@ std::vector<Measurement> run_relay_suite() {
     out.push_back({"relay", room, "delivered of offered (ref: UDP reflector)",
                    100 * rel.forwarded / (rel.offered * (n - 1)), "%",
                    100 * ref.forwarded / (ref.offered * (n - 1)), true});
+  }
+  // Scaling over workers: the same rooms on 1 and on 2 workers, alternately, kScaleRounds
+  // times; each figure is its median round (the load generator shares the cores).
+  constexpr size_t kScaleRounds = 3;
+  for (auto [rooms, per_room] : {std::pair<size_t, size_t>{200, 2}, {40, 10}}) {
+    const std::string c = std::to_string(rooms) + " rooms of " + std::to_string(per_room);
+    std::vector<WorkersResult> one, two;
+    for (size_t round = 0; round < kScaleRounds; ++round) {
+      std::fprintf(stderr, "  %s on 1 and 2 workers, round %zu of %zu...\n", c.c_str(), round + 1,
+                   kScaleRounds);
+      one.push_back(workers_case(1, rooms, per_room));
+      two.push_back(workers_case(2, rooms, per_room));
+      const auto& a = one.back();
+      const auto& b = two.back();
+      std::fprintf(stderr,
+                   "    1 worker: %.0f forwarded, %.2f s CPU; 2 workers: %.0f forwarded, %zu of "
+                   "%zu members on worker 1, CPU %.2f s + %.2f s\n",
+                   a.r.forwarded, a.cpu_s[0], b.r.forwarded, b.remote, rooms * per_room, b.cpu_s[0],
+                   b.cpu_s.size() > 1 ? b.cpu_s[1] : 0.0);
+    }
+    const auto median = [](std::vector<WorkersResult>& v) -> WorkersResult& {
+      std::sort(v.begin(), v.end(),
+                [](const auto& x, const auto& y) { return x.capacity() < y.capacity(); });
+      return v[v.size() / 2];
+    };
+    WorkersResult& a = median(one);
+    WorkersResult& b = median(two);
+    out.push_back({"relay", c + ", 2 workers",
+                   "forwarded per busiest worker's CPU second (ref: 1 worker)", b.capacity(),
+                   "datagrams/s", a.capacity(), true});
+    out.push_back({"relay",
+                   c + ", 2 workers",
+                   "members on worker 1",
+                   100.0 * static_cast<double>(b.remote) / static_cast<double>(rooms * per_room),
+                   "%",
+                   {},
+                   true});
+    out.push_back({"relay", c + ", 2 workers", "latency p99 (ref: 1 worker)", b.r.pct(0.99), "µs",
+                   a.r.pct(0.99), false});
   }
   return out;
 }

@@ -13,7 +13,9 @@ std::span<const Suite> all_suites() {
       {"crypto", "media AEAD seal+open against raw libsodium", run_crypto_suite},
       {"pipeline", "whole call pipeline both ways against the codec alone", run_pipeline_suite},
       {"transport", "QUIC datagram rate on one core against plain UDP", run_transport_suite},
-      {"relay", "relay forwarding per core and latency, rooms of 2/10/50, against a UDP reflector",
+      {"relay",
+       "relay forwarding per core and latency, rooms of 2/10/50, against a UDP reflector; "
+       "scaling from 1 to 2 workers",
        run_relay_suite},
       {"calls",
        "two-party calls one relay core carries with p99 forwarding latency under 5 ms, against a "

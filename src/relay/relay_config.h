@@ -20,7 +20,7 @@ struct RelayOptions {
   double packet_burst = 800;
   uint64_t idle_timeout = 120;  // seconds; 0 never expires
   bool trunk_clients = false;
-  uint64_t workers = 1;             // threads with an event loop each (workers.h); 0: one per core
+  uint64_t workers = 0;             // threads with an event loop each (workers.h); 0: one per core
   std::string remote;               // forward mode: every client piped to this relay
   std::vector<std::string> probes;  // peer relays to probe, HOST:PORT
   std::string auth_url;             // token checks, http://host:port/path

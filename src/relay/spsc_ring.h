@@ -47,6 +47,12 @@ class SpscRing {
     return n;
   }
 
+  // Producer: no slot is free now (the consumer may free one at any time).
+  bool full() const {
+    return head_.load(std::memory_order_relaxed) - tail_.load(std::memory_order_acquire) ==
+           slots_.size();
+  }
+
   size_t capacity() const { return slots_.size(); }
 
  private:

@@ -1,5 +1,6 @@
 #include "relay/workers.h"
 
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -55,7 +56,40 @@ void WorkerPipe::wait() {
                    });
 }
 
+bool WorkerPipe::send_datagram(uint64_t conn, std::span<const uint8_t> d) {
+  if (fanning_ && fan_out_.conns.size() < kMaxFanOut &&
+      std::equal(d.begin(), d.end(), fan_out_.bytes.begin(), fan_out_.bytes.end()) &&
+      std::find(fan_out_.conns.begin(), fan_out_.conns.end(), conn) == fan_out_.conns.end()) {
+    fan_out_.conns.push_back(conn);
+    return true;
+  }
+  flush_fan_out();
+  // Only this thread fills the ring: a slot free now is free when the message is flushed.
+  if (!backlog_.empty() || ring_.full()) {
+    ++dropped_;
+    return false;
+  }
+  fanning_ = true;
+  fan_out_.kind = WorkerMessage::Kind::kSendDatagram;
+  fan_out_.bytes.assign(d.begin(), d.end());
+  fan_out_.conns.assign(1, conn);
+  queued();
+  return true;
+}
+
+void WorkerPipe::flush_fan_out() {
+  if (!fanning_) return;
+  fanning_ = false;
+  // Swapped, not copied: the slot's buffers come back to be filled next time.
+  ring_.push([this](WorkerMessage& slot) {
+    slot.kind = WorkerMessage::Kind::kSendDatagram;
+    slot.bytes.swap(fan_out_.bytes);
+    slot.conns.swap(fan_out_.conns);
+  });
+}
+
 bool WorkerPipe::send(const WorkerMessage& m) {
+  flush_fan_out();
   if (m.droppable()) {
     return send_droppable([&m](WorkerMessage& slot) { slot = m; },
                           m.kind != WorkerMessage::Kind::kStats);
@@ -84,6 +118,7 @@ void WorkerPipe::queued() {
 }
 
 void WorkerPipe::notify() {
+  flush_fan_out();
   while (!backlog_.empty() &&
          ring_.push([this](WorkerMessage& slot) { slot = std::move(backlog_.front()); })) {
     backlog_.pop_front();
@@ -168,13 +203,18 @@ void WorkerFront::on_closed(transport::QuicConnection& c, const std::string&) {
 }
 
 void WorkerFront::down(WorkerMessage& m) {
+  if (m.kind == WorkerMessage::Kind::kSendDatagram) {
+    for (const uint64_t conn : m.conns) {
+      const auto it = by_serial_.find(conn);
+      // A connection closed meanwhile is not counted: worker 0 hears of it.
+      if (it != by_serial_.end() && !it->second->send_datagram(m.bytes)) ++refused_down_;
+    }
+    return;
+  }
   const auto it = by_serial_.find(m.conn);
   if (it == by_serial_.end()) return;  // closed meanwhile; worker 0 hears of it
   transport::QuicConnection& c = *it->second;
   switch (m.kind) {
-    case WorkerMessage::Kind::kSendDatagram:
-      if (!c.send_datagram(m.bytes)) ++refused_down_;
-      break;
     case WorkerMessage::Kind::kSendStream:
       c.send_stream(m.bytes);
       break;
@@ -215,13 +255,7 @@ class WorkerHub::RemotePeer final : public Peer {
  public:
   RemotePeer(WorkerPipe& down, uint64_t conn, const transport::QuicStats& stats)
       : down_(down), conn_(conn), stats_(stats) {}
-  bool send_datagram(std::span<const uint8_t> d) override {
-    return down_.send_droppable([&](WorkerMessage& slot) {
-      slot.kind = WorkerMessage::Kind::kSendDatagram;
-      slot.conn = conn_;
-      slot.bytes.assign(d.begin(), d.end());
-    });
-  }
+  bool send_datagram(std::span<const uint8_t> d) override { return down_.send_datagram(conn_, d); }
   void send_signal(const proto::SignalMessage& msg) override {
     control(WorkerMessage::Kind::kSendStream, proto::frame_signal(msg));
   }
@@ -342,6 +376,38 @@ std::string WorkerHub::metrics_text(const std::string& home_text, std::chrono::m
                 "Messages that must arrive waiting for room in a ring between workers.",
                 {{"", backlog}});
   return out;
+}
+
+WorkerPool::WorkerPool(asio::io_context& home, RelayServer& relay, asio::ip::udp::endpoint port,
+                       const transport::TlsCertificate& cert, size_t workers,
+                       const transport::QuicConfig& config)
+    : hub_(home, relay) {
+  for (size_t k = 1; k < workers; ++k) {
+    auto& loop = *loops_.emplace_back(std::make_unique<asio::io_context>(1));
+    auto& w = others_.emplace_back();
+    w.front = std::make_unique<WorkerFront>(loop, hub_.add_worker(loop));
+    w.server = std::make_unique<transport::QuicServer>(loop, port, cert, *w.front, config,
+                                                       transport::QuicWorker{k, workers});
+    w.front->set_metrics([&s = *w.server] { return s.metrics_text("wzp_relay"); });
+  }
+  for (size_t k = 1; k < workers; ++k) {
+    threads_.emplace_back([&loop = *loops_[k - 1], name = "wzp-worker-" + std::to_string(k)] {
+      pthread_setname_np(pthread_self(), name.c_str());  // as top -H and perf show it
+      auto busy = asio::make_work_guard(loop);
+      loop.run();
+    });
+  }
+}
+
+void WorkerPool::stop_servers() {
+  for (size_t k = 0; k < others_.size(); ++k) {
+    asio::post(*loops_[k], [&s = *others_[k].server] { s.stop(); });
+  }
+}
+
+WorkerPool::~WorkerPool() {
+  for (auto& l : loops_) l->stop();
+  for (auto& t : threads_) t.join();
 }
 
 }  // namespace wzp::relay

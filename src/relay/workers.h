@@ -24,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "relay/peer.h"
@@ -49,7 +50,8 @@ struct WorkerMessage {
     kClose,       // bytes: the reason
   };
   Kind kind = Kind::kDatagram;
-  uint64_t conn = 0;  // the serial worker k gave the connection
+  uint64_t conn = 0;            // the serial worker k gave the connection
+  std::vector<uint64_t> conns;  // kSendDatagram: every connection the datagram goes to
   std::vector<uint8_t> bytes;
   transport::QuicStats stats;
   uint8_t tag = 0;
@@ -83,6 +85,7 @@ class WorkerPipe {
   // `counted`: a drop adds to dropped() (a stats snapshot's does not).
   template <class Fill>
   bool send_droppable(Fill&& fill, bool counted = true) {
+    flush_fan_out();
     if (!backlog_.empty() || !ring_.push(fill)) {
       dropped_ += counted ? 1 : 0;
       return false;
@@ -90,14 +93,21 @@ class WorkerPipe {
     queued();
     return true;
   }
+  // Producer's thread: datagram `d` toward connection `conn`. Consecutive ones with the same
+  // bytes (one datagram fanned out to the members a worker holds) travel as one message,
+  // queued when a different one or any other message follows, or at the end of the turn; the
+  // order of everything on the pipe is kept. False when dropped (the ring was full).
+  bool send_datagram(uint64_t conn, std::span<const uint8_t> d);
   // Producer's side.
   uint64_t dropped() const { return dropped_; }
   size_t backlog() const { return backlog_.size(); }
 
  private:
-  void queued();  // producer: wake the consumer at the end of this turn
-  void notify();  // producer: move the backlog into the ring, write the eventfd
-  void wait();    // consumer: wait for the eventfd, then drain
+  static constexpr size_t kMaxFanOut = 256;  // connections one datagram message names
+  void flush_fan_out();  // producer: the datagram being fanned out, into the ring
+  void queued();         // producer: wake the consumer at the end of this turn
+  void notify();         // producer: move the backlog into the ring, write the eventfd
+  void wait();           // consumer: wait for the eventfd, then drain
 
   SpscRing<WorkerMessage> ring_{kRingSlots};
   int fd_ = -1;  // eventfd
@@ -106,6 +116,8 @@ class WorkerPipe {
   std::deque<WorkerMessage> backlog_;
   boost::asio::steady_timer retry_;
   bool posted_ = false;
+  bool fanning_ = false;  // fan_out_ holds a datagram not yet in the ring
+  WorkerMessage fan_out_;
   uint64_t dropped_ = 0;
   // Consumer's side.
   boost::asio::posix::stream_descriptor wake_;
@@ -182,6 +194,41 @@ class WorkerHub {
   // Peers closed during the current message, freed at the next one (see Relay::graveyard_).
   std::vector<std::unique_ptr<RemotePeer>> graveyard_;
   std::vector<std::string> last_text_;  // each worker's, for one that does not answer in time
+};
+
+// Workers 1..N-1 of a relay whose worker 0 is `home`, with `relay` and a QUIC server (made with
+// QuicWorker{0, N}) on `port`: for each, a loop on a thread of its own, a WorkerFront and a
+// QuicServer on the same port, linked to the rooms through a WorkerHub. The threads start in the
+// constructor and are stopped and joined first in the destructor, before what they use goes.
+class WorkerPool {
+ public:
+  WorkerPool(boost::asio::io_context& home, RelayServer& relay, boost::asio::ip::udp::endpoint port,
+             const transport::TlsCertificate& cert, size_t workers,
+             const transport::QuicConfig& config = {});
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  size_t workers() const { return others_.size() + 1; }
+  // Worker k's loop and server, for k in 1..workers()-1.
+  boost::asio::io_context& loop(size_t k) { return *loops_.at(k - 1); }
+  transport::QuicServer& server(size_t k) { return *others_.at(k - 1).server; }
+  size_t remote_peers() const { return hub_.remote_peers(); }
+  // Each worker's server stops (on its own thread): it closes its connections and takes no
+  // more.
+  void stop_servers();
+  // Prometheus text of all workers, `home_text` being worker 0's server's.
+  std::string metrics_text(const std::string& home_text) { return hub_.metrics_text(home_text); }
+
+ private:
+  struct Worker {
+    std::unique_ptr<WorkerFront> front;
+    std::unique_ptr<transport::QuicServer> server;
+  };
+  std::vector<std::unique_ptr<boost::asio::io_context>> loops_;
+  WorkerHub hub_;
+  std::vector<Worker> others_;
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace wzp::relay

@@ -4,8 +4,6 @@
 // kernel steers by connection ID) and one room spans both.
 #include <gtest/gtest.h>
 
-#include <thread>
-
 #include "relay/workers.h"
 #include "relay_fixture.h"
 
@@ -23,24 +21,8 @@ struct TwoWorkers {
                                 relay,
                                 transport::QuicConfig{},
                                 transport::QuicWorker{0, 2}};
-  asio::io_context loop1;
-  WorkerHub hub{io, relay};
-  WorkerFront front1{loop1, hub.add_worker(loop1)};
-  transport::QuicServer server1{loop1,  server0.local_endpoint(), cert,
-                                front1, transport::QuicConfig{},  transport::QuicWorker{1, 2}};
-  std::thread thread1;
+  WorkerPool pool{io, relay, server0.local_endpoint(), cert, 2};
 
-  TwoWorkers() {
-    front1.set_metrics([this] { return server1.metrics_text("wzp_relay"); });
-    thread1 = std::thread([this] {
-      auto busy = asio::make_work_guard(loop1);
-      loop1.run();
-    });
-  }
-  ~TwoWorkers() {
-    loop1.stop();
-    thread1.join();
-  }
   bool run_until(const std::function<bool()>& done, int ms = 10000) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
     while (!done() && std::chrono::steady_clock::now() < deadline) {
@@ -48,7 +30,7 @@ struct TwoWorkers {
     }
     return done();
   }
-  std::string metrics() { return hub.metrics_text(server0.metrics_text("wzp_relay")); }
+  std::string metrics() { return pool.metrics_text(server0.metrics_text("wzp_relay")); }
 };
 
 // Members join one room until each worker holds at least two of them; every member then hears
@@ -58,7 +40,7 @@ struct TwoWorkers {
 TEST(RelayWorkers, ARoomSpanningTwoWorkersHearsEveryMemberThroughMigrationAndLeaving) {
   TwoWorkers w;
   std::vector<std::unique_ptr<Member>> members;
-  const auto on_worker1 = [&] { return w.hub.remote_peers(); };
+  const auto on_worker1 = [&] { return w.pool.remote_peers(); };
   while (members.size() < 40 && (on_worker1() < 2 || members.size() - on_worker1() < 2)) {
     members.push_back(std::make_unique<Member>(w.io, w.server0.local_endpoint(), "ops",
                                                "m" + std::to_string(members.size())));
@@ -98,7 +80,7 @@ TEST(RelayWorkers, ARoomSpanningTwoWorkersHearsEveryMemberThroughMigrationAndLea
   EXPECT_TRUE(everyone_hears_everyone(100));
   for (auto& m : members) m->client->migrate();
   EXPECT_TRUE(everyone_hears_everyone(150));
-  EXPECT_EQ(w.hub.remote_peers() + w.server0.connections(), n);  // nobody reconnected
+  EXPECT_EQ(w.pool.remote_peers() + w.server0.connections(), n);  // nobody reconnected
 
   const auto text = w.metrics();
   EXPECT_NE(text.find("wzp_relay_quic_connections " + std::to_string(n) + "\n"), std::string::npos)
@@ -112,12 +94,12 @@ TEST(RelayWorkers, ARoomSpanningTwoWorkersHearsEveryMemberThroughMigrationAndLea
   std::vector<bool> left(n, false);
   size_t remaining = n;
   for (size_t i = 0; i < n; ++i) {
-    const size_t before = w.hub.remote_peers();
+    const size_t before = w.pool.remote_peers();
     members[i]->client->connection().close("bye");
     left[i] = true;
     --remaining;
     ASSERT_TRUE(w.run_until([&] { return w.relay.sessions() == remaining; }));
-    if (w.hub.remote_peers() < before) break;
+    if (w.pool.remote_peers() < before) break;
   }
   ASSERT_GT(remaining, 0u);  // worker 0 holds two at least
   for (size_t i = 0; i < n; ++i) {
