@@ -68,9 +68,9 @@ void Directory::tick() {
   publish();
 }
 
-void Directory::send(std::vector<std::string> args) {
-  redis_.command(std::move(args), [this](const proto::RespValue* r) {
-    if (!r || r->is_error()) ++publish_failures_;
+void Directory::send(std::vector<std::string> args, uint64_t& failures) {
+  redis_.command(std::move(args), [&failures](const proto::RespValue* r) {
+    if (!r || r->is_error()) ++failures;
   });
 }
 
@@ -173,14 +173,14 @@ void Directory::locate(const std::string& fingerprint,
 
 void Directory::post(const std::string& relay_id, const std::string& text) {
   if (!redis_.up()) {
-    ++publish_failures_;
+    ++inbox_failures_;
     return;
   }
   ++inbox_out_;
   const std::string key = inbox_key(relay_id);
-  send({"RPUSH", key, inbox_message(self_.relay_id, text)});
-  send({"LTRIM", key, "-" + std::to_string(kInboxMax), "-1"});
-  send({"PEXPIRE", key, std::to_string(kInboxTtlMs)});
+  send({"RPUSH", key, inbox_message(self_.relay_id, text)}, inbox_failures_);
+  send({"LTRIM", key, "-" + std::to_string(kInboxMax), "-1"}, inbox_failures_);
+  send({"PEXPIRE", key, std::to_string(kInboxTtlMs)}, inbox_failures_);
 }
 
 void Directory::on_inbox(std::function<void(const std::string&, const std::string&)> take) {
@@ -224,6 +224,10 @@ std::string Directory::metrics_text(const std::string& name) const {
   family("_redis_error_replies_total", "counter", "Commands Redis answered with an error.",
          c.error_replies);
   family("_inbox_posted_total", "counter", "Messages posted to other relays' inboxes.", inbox_out_);
+  family("_inbox_post_failures_total", "counter",
+         "Messages for other relays' inboxes not posted (Redis away) and commands posting them "
+         "that failed.",
+         inbox_failures_);
   family("_inbox_taken_total", "counter", "Messages taken from this relay's inbox.", inbox_in_);
   family("_inbox_dropped_total", "counter",
          "Messages in this relay's inbox that were not understood (no sender, or too long).",

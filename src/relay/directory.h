@@ -96,7 +96,9 @@ class Directory {
 
  private:
   void tick();
-  void send(std::vector<std::string> args);
+  // A command whose failure counts in `failures` (the publications' by default).
+  void send(std::vector<std::string> args, uint64_t& failures);
+  void send(std::vector<std::string> args) { send(std::move(args), publish_failures_); }
   void poll_inbox();
 
   proto::Scheduler& scheduler_;
@@ -111,7 +113,7 @@ class Directory {
   std::function<void(const std::string&, const std::string&)> take_;
   uint64_t inbox_timer_ = 0;
   bool polling_ = false;  // an LPOP in flight
-  uint64_t inbox_in_ = 0, inbox_out_ = 0, inbox_bad_ = 0;
+  uint64_t inbox_in_ = 0, inbox_out_ = 0, inbox_bad_ = 0, inbox_failures_ = 0;
 };
 
 }  // namespace wzp::relay

@@ -280,6 +280,18 @@ TEST(Directory, RedisThatRestartsEmptyHasTheEntryBackWithinThreeSeconds) {
   const std::string metrics = dir.metrics_text("wzp_relay");
   EXPECT_NE(metrics.find("wzp_relay_redis_up 0"), std::string::npos) << metrics;
   EXPECT_EQ(metrics.find("wzp_relay_directory_publish_failures_total 0\n"), std::string::npos);
+  // A message for another relay's inbox meanwhile is lost, and counted apart from publications.
+  const auto publish_failures = [&] {
+    const std::string m = dir.metrics_text("wzp_relay");
+    const std::string name = "\nwzp_relay_directory_publish_failures_total ";
+    return std::stod(m.substr(m.find(name) + name.size()));
+  };
+  const double before = publish_failures();
+  dir.post("relay-2", "ring");
+  const std::string after = dir.metrics_text("wzp_relay");
+  EXPECT_NE(after.find("wzp_relay_inbox_post_failures_total 1\n"), std::string::npos) << after;
+  EXPECT_NE(after.find("wzp_relay_inbox_posted_total 0\n"), std::string::npos) << after;
+  EXPECT_EQ(publish_failures(), before);
   ASSERT_TRUE(server.start());
   const auto back = std::chrono::steady_clock::now();
   ASSERT_TRUE(run_until(io, [&] { return reader.up() && listed(); }));
