@@ -8,10 +8,11 @@ src=$1
 bin=$2
 state=$(mktemp -d /tmp/wzp-demo-test.XXXXXX)
 trap 'rm -rf "$state"' EXIT
-base=$((20000 + ($$ % 2000) * 16))
+# Below the kernel's ephemeral range (32768 and up), so no outgoing socket holds one of them.
+base=$((20000 + ($$ % 700) * 16))
 out=$(DEMO_SECONDS=11 WZP_DEMO_REPORT=0 WZP_DEMO_STAY=0 WZP_DEMO_RELAY_PORT=$base \
       WZP_DEMO_NETEM_PORT=$((base + 1)) WZP_DEMO_WEB_PORT=$((base + 2)) WZP_DEMO_METRICS_PORT=$((base + 3)) \
-      timeout 60 "$src/scripts/demo.sh" "$bin" "$state" 2>&1) || { echo "$out"; echo "FAIL: the demo exited $?"; exit 1; }
+      timeout 60 "$src/scripts/demo.sh" "$bin" "$state" 2>&1) || { status=$?; echo "$out"; echo "FAIL: the demo exited $status"; exit 1; }
 echo "$out"
 fail=0
 expect() {
