@@ -148,7 +148,8 @@ Run run_profile(const HostileProfile& p, bool both, bool speech, int seconds, co
     w.write(probe.pcm.data(), probe.pcm.size());
   }
   Process relay({bin + "/wzp-relay", "--listen", "127.0.0.1:0", "--state-dir",
-                 (dir / "relay").string(), "--metrics-listen", "127.0.0.1:0"});
+                 (dir / "relay").string(), "--metrics-listen", "127.0.0.1:0", "--workers",
+                 std::getenv("WZP_BENCH_WORKERS") ? std::getenv("WZP_BENCH_WORKERS") : "0"});
   std::string relay_addr, metrics_at;
   const std::regex listening(R"(listening on (127\.0\.0\.1:\d+))");
   const std::regex metrics_on(R"(metrics on http://(127\.0\.0\.1:\d+)/metrics)");
@@ -168,6 +169,9 @@ Run run_profile(const HostileProfile& p, bool both, bool speech, int seconds, co
                                   std::to_string(seed)};
     const auto f = netem_flags(p.path);
     a.insert(a.end(), f.begin(), f.end());
+    // With WZP_BENCH_KEEP, each proxy's per-packet log is kept beside the call's other files.
+    if (std::getenv("WZP_BENCH_KEEP") != nullptr)
+      a.insert(a.end(), {"--log", (dir / ("netem-" + std::to_string(seed) + ".csv")).string()});
     auto proc = std::make_unique<Process>(a);
     proc->read_line(std::chrono::seconds(5));
     return std::make_pair(std::move(proc), at);

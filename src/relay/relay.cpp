@@ -357,6 +357,7 @@ void Relay::closed(Peer& p) {
   const auto st = p.stats();
   stats_.stale_dropped += st.datagrams_expired;
   stats_.shed += st.datagrams_shed;
+  stats_.probe_trains += st.probe_trains;
   stats_.bare_sent += st.bare_sent;
   stats_.bare_received += st.bare_received;
   stats_.bare_rejected += st.bare_rejected;

@@ -77,7 +77,7 @@ std::string Relay::metrics_text() const {
          {{"", n(st.trunk_entries)}});
   family(out, "wzp_relay_probes_reflected_total", "counter",
          "Probe datagrams from peer relays answered.", {{"", n(st.probes_reflected)}});
-  uint64_t stale = st.stale_dropped, shed = st.shed, measuring = 0;
+  uint64_t stale = st.stale_dropped, shed = st.shed, measuring = 0, trains = st.probe_trains;
   uint64_t bare_sent = st.bare_sent, bare_received = st.bare_received,
            bare_rejected = st.bare_rejected;
   for (const auto& [peer, s] : sessions_) {
@@ -85,6 +85,7 @@ std::string Relay::metrics_text() const {
     stale += cs.datagrams_expired;
     shed += cs.datagrams_shed;
     measuring += cs.pacer.measuring;
+    trains += cs.probe_trains;
     bare_sent += cs.bare_sent;
     bare_received += cs.bare_received;
     bare_rejected += cs.bare_rejected;
@@ -107,6 +108,10 @@ std::string Relay::metrics_text() const {
          "Members whose join's probe train is not yet acknowledged: media toward them is not "
          "forwarded meanwhile (1.5 s at most).",
          {{"", n(measuring)}});
+  family(out, "wzp_relay_probe_trains_total", "counter",
+         "Probe trains sent to measure the way to a member: one at each join, and again (twice at "
+         "most) when loss left a train without a verdict.",
+         {{"", n(trains)}});
   family(out, "wzp_relay_narrow_paths_total", "counter",
          "Times the way to a member was found narrow: by its join's probe train, or a queue "
          "standing (its senders were told its capacity).",

@@ -24,6 +24,7 @@ struct RelayStats {
   uint64_t trunk_frames = 0, trunk_entries = 0, probes_reflected = 0;
   uint64_t stale_dropped = 0;  // on connections now closed (live ones are summed when scraped)
   uint64_t shed = 0;           // the same: shed in front of a queue (DatagramPacer)
+  uint64_t probe_trains = 0;   // the same: probe trains sent
   uint64_t bare_sent = 0, bare_received = 0, bare_rejected = 0;  // the same: bare datagrams
   uint64_t narrow_paths = 0;  // narrow ways to a member found (a probe train or a standing queue)
   // Quality reports and directives in datagrams (proto::signal_datagram): reports taken, copies

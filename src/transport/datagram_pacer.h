@@ -23,7 +23,10 @@
 // acknowledgement was lost so that the next one's carried it, tells no time; see verdict() for
 // a gap across a lost probe): at least two of them, one between neighbours, agreeing within
 // kProbeAgree, and no probe acknowledged before an earlier one: jitter reorders and scatters.
-// A lossy narrow path (10 % of packets) still leaves that in most trains of five. Under
+// A lossy narrow path (10 % of packets) still leaves that in most trains of five; a train that
+// loss left without enough gaps is sent again (wants_train(); kProbeTrains in all), since the
+// path that loses probes is the one a wrong start hurts most: about one train in six at 10 %
+// loss, which let the first second's media fill the narrow path's queue. Under
 // kProbeMaxKbps that rate is the path's capacity from the start; until the train is answered (or
 // kProbeWaitNs) no other datagram goes, so that none queues behind the probes on a path not yet
 // known.
@@ -74,6 +77,10 @@ class DatagramPacer {
       0.1;  // a link spaces them alike, to the acknowledgement delay
   static constexpr double kProbeMaxKbps = 100;
   static constexpr uint64_t kProbeWaitNs = 1500 * kMs;
+  static constexpr uint32_t kProbeTrains = 3;
+  static constexpr double kLateAck = 3;  // a last gap this many times the others': see verdict()
+  static constexpr uint64_t kLateFloorNs =
+      20 * kMs;  // trains at most, while loss leaves no verdict
 
   // A datagram `id` of `bytes` on the wire (its share of the packet's headers included) sent.
   void sent(uint64_t id, size_t bytes, uint64_t now) {
@@ -85,12 +92,49 @@ class DatagramPacer {
     if (ring_[id % kRing].id == id) ring_[id % kRing].bytes = 0;
     if (train_.first == kNone || id < train_.first || id >= train_.first + kProbes) return false;
     train_.at[id - train_.first] = kNone;
+    train_.mask |= 1u << (id - train_.first);
     return ++train_.answered == kProbes && verdict(now);
+  }
+
+  // When the train's unanswered tail is taken as lost (see poll); UINT64_MAX: no such moment.
+  uint64_t deadline() const {
+    // Only a tail: every probe up to the last answered one is answered.
+    if (train_.first == kNone || (train_.mask & (train_.mask + 1)) != 0) return kNone;
+    uint64_t last = 0, gap = 0;
+    uint32_t acked = 0;
+    for (uint64_t i = 0; i < kProbes && (train_.mask >> i & 1); ++i) {
+      if (train_.at[i] == kNone) continue;
+      if (acked++ > 0) gap = std::max(gap, train_.at[i] - last);
+      last = train_.at[i];
+    }
+    if (acked < 2) return kNone;
+    return last +
+           static_cast<uint64_t>(kLateAck * static_cast<double>(std::max(gap, kLateFloorNs)));
+  }
+  // The last probes' acknowledgements, lost, are carried by whatever the peer acknowledges
+  // next, which may be probe timeouts later (nothing else is sent meanwhile): once the answered
+  // head of the train is kLateAck of its largest gaps old, the tail counts as lost and the
+  // verdict is taken. True, as acked(), when that begins a limit.
+  bool poll(uint64_t now) {
+    if (now < deadline()) return false;
+    for (uint64_t i = 0; i < kProbes; ++i) {
+      if (train_.mask >> i & 1) continue;
+      train_.at[i] = kNone;
+      ring_[(train_.first + i) % kRing].bytes = 0;  // a late acknowledgement is no round trip
+    }
+    train_.answered = kProbes;
+    return verdict(now);
   }
 
   // The datagrams `first` to `first + kProbes - 1`, queued back to back at `now`, are a probe
   // train (see above).
-  void probe(uint64_t first, uint64_t now) { train_ = {first, now, {}, 0, 0}; }
+  void probe(uint64_t first, uint64_t now) {
+    train_ = {first, now, {}, 0, 0, 0};
+    ++trains_;
+    again_ = false;
+  }
+  // Whether the train that just ended should be sent again (asked once per such train).
+  bool wants_train() { return std::exchange(again_, false); }
   bool probing(uint64_t now) const {
     return train_.first != kNone && now < train_.since + kProbeWaitNs;
   }
@@ -188,6 +232,7 @@ class DatagramPacer {
   // A probe's acknowledgement; the train's verdict once every probe is acknowledged or lost.
   bool answered(uint64_t id, uint32_t bytes, uint64_t now) {
     train_.at[id - train_.first] = now;
+    train_.mask |= 1u << (id - train_.first);
     train_.bytes = bytes;
     return ++train_.answered == kProbes && verdict(now);
   }
@@ -195,6 +240,7 @@ class DatagramPacer {
     train_.first = kNone;
     const auto& at = train_.at;
     double gaps[kProbes - 1], most = 0, sum = 0;
+    bool next_door[kProbes - 1];
     size_t n = 0;
     uint64_t latest = 0;
     for (uint64_t i = 0; i < kProbes; ++i) {
@@ -221,14 +267,41 @@ class DatagramPacer {
       uint64_t j = i + 1;
       while (j < kProbes && at[j] == kNone) ++j;
       if (j == kProbes || !own(j)) continue;
-      neighbours = neighbours || j == i + 1;
-      gaps[n] = static_cast<double>(at[j] - at[i]);
-      most = std::max(most, gaps[n]);
-      sum += gaps[n++];
+      next_door[n] = j == i + 1;
+      gaps[n++] = static_cast<double>(at[j] - at[i]);
     }
-    if (n < kProbeGaps || !neighbours || train_.bytes == 0) return false;
+    // The last probe's acknowledgement, lost, is carried by whatever the peer acknowledges
+    // next, which may be a probe timeout later (nothing else is sent meanwhile): a last gap far
+    // over the others is that, not the link, and tells nothing.
+    if (n > 1 && gaps[n - 1] > kLateAck * *std::max_element(gaps, gaps + n - 1)) --n;
     for (size_t i = 0; i < n; ++i) {
-      if (gaps[i] < (1 - kProbeAgree) * most) return false;
+      neighbours = neighbours || next_door[i];
+      most = std::max(most, gaps[i]);
+      sum += gaps[i];
+    }
+    // No verdict. Worth another train when loss was in this one (a probe lost, or
+    // acknowledgements lost so that later ones carried them, which leaves probes acknowledged
+    // apart as well): too few gaps left, or gaps that loss on the way back bunched. Not when
+    // the path is wide (every probe acknowledged at once) or jitter alone scattered them, nor
+    // when fewer than two came back (a path losing most packets: each train would hold media
+    // back for kProbeWaitNs again, for a verdict as unlikely).
+    const auto inconclusive = [&] {
+      bool lost = false, shared = false, apart = false;
+      uint32_t back = 0;
+      for (uint64_t i = 0; i < kProbes; ++i) {
+        lost = lost || at[i] == kNone;
+        back += at[i] != kNone;
+        shared = shared || (at[i] != kNone && !own(i));
+        for (uint64_t j = i + 1; j < kProbes; ++j)
+          apart = apart || (at[i] != kNone && at[j] != kNone && at[j] >= at[i] + kMs);
+      }
+      again_ =
+          (lost || (shared && apart)) && back >= 2 && trains_ < kProbeTrains && !state_.limiting;
+      return false;
+    };
+    if (n < kProbeGaps || !neighbours || train_.bytes == 0) return inconclusive();
+    for (size_t i = 0; i < n; ++i) {
+      if (gaps[i] < (1 - kProbeAgree) * most) return inconclusive();
     }
     const double kbps =
         static_cast<double>(train_.bytes) * 8 / (sum / static_cast<double>(n) / 1e6);
@@ -290,10 +363,13 @@ class DatagramPacer {
   double tokens_ = 0;
   uint64_t refilled_ = 0, last_cut_ = 0, over_since_ = 0;
   double cut_queue_ms_ = 0, over_queue_ms_ = 0;
+  uint32_t trains_ = 0;  // sent on this connection
+  bool again_ = false;
   struct Train {
     uint64_t first = kNone, since = 0;
     std::array<uint64_t, kProbes> at{};
     uint32_t answered = 0, bytes = 0;
+    uint32_t mask = 0;  // probes answered: acknowledged or lost
   } train_;
 };
 

@@ -41,6 +41,7 @@ struct QuicStats {
   uint64_t datagrams_expired = 0;  // waited longer than QuicConfig::max_datagram_wait_ms
   uint64_t datagrams_shed = 0;     // not sent: a queue stood on the way (see DatagramPacer)
   PacerState pacer;                // that queue, and the path's capacity while it stood
+  uint64_t probe_trains = 0;       // probe trains sent (a join's, and any loss made it repeat)
   uint64_t heartbeats = 0;         // one-byte heartbeats sent beside media (see flush)
   uint64_t signal_overflows = 0;   // messages refused: the peer left too much unacknowledged
   size_t max_udp_payload = 0;      // current path MTU for QUIC packets
@@ -147,7 +148,8 @@ class QuicConnection {
   // Queues DatagramPacer::kProbes datagrams of `bytes` (the first byte `tag`, zeros after),
   // back to back, as a probe train that measures the path before any media (see
   // DatagramPacer; other datagrams wait for its answer). False when it cannot be one:
-  // datagrams already queued, or two would share a packet.
+  // datagrams already queued, or two would share a packet. A train that loss leaves without a
+  // verdict is sent again by the connection itself (DatagramPacer::wants_train).
   bool send_probe_train(uint8_t tag, size_t bytes);
   // Appends bytes to the signalling stream (past kMaxUnackedSignalBytes unacknowledged, the
   // connection is closed instead).
@@ -176,6 +178,9 @@ class QuicConnection {
   // The pacer found the path narrow: the owner hears of it once this packet has been read
   // (never from inside ngtcp2's callback).
   void narrowed();
+  // The pacer asks for another probe train: sent once this packet has been read, in place of
+  // whatever datagrams queued meanwhile (they would wait behind it on a path not yet known).
+  void probe_again();
   void fail(const std::string& reason);
   // Bare datagrams: keys from the finished handshake; a received packet that is one (true:
   // taken, delivered or dropped); the queue's head sent as one when the window is full.

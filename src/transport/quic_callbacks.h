@@ -82,6 +82,7 @@ struct QuicCallbacks {
     // The owner hears of a queue on the way once this packet has been read (never from inside
     // ngtcp2's callback).
     if (c.impl_->pacer.acked(id, now_ns())) c.narrowed();
+    if (c.impl_->pacer.wants_train()) c.probe_again();
     return 0;
   }
 
@@ -89,6 +90,7 @@ struct QuicCallbacks {
     auto& c = self(user);
     ++c.stats_.datagrams_lost;
     if (c.impl_->pacer.lost(id, now_ns())) c.narrowed();
+    if (c.impl_->pacer.wants_train()) c.probe_again();
     return 0;
   }
 

@@ -62,6 +62,9 @@ bool QuicConnection::send_probe_train(uint8_t tag, size_t bytes) {
       2 * bytes <= config_.max_udp_payload) {
     return false;
   }
+  impl_->probe_tag = tag;
+  impl_->probe_bytes = bytes;
+  ++stats_.probe_trains;
   std::vector<uint8_t> probe(bytes, 0);
   probe[0] = tag;
   const uint64_t ts = now_ns();
@@ -148,6 +151,15 @@ void QuicConnection::narrowed() {
   });
 }
 
+void QuicConnection::probe_again() {
+  asio::post(io_, [this, alive = alive_] {
+    if (!*alive || closed_) return;
+    stats_.datagrams_shed += impl_->datagrams.size();
+    impl_->datagrams.clear();
+    send_probe_train(impl_->probe_tag, impl_->probe_bytes);
+  });
+}
+
 void QuicConnection::key_bare_datagrams(bool server) {
   std::array<uint8_t, BareChannel::kSecretBytes> secret{};
   const std::string_view label = BareChannel::kExporterLabel;
@@ -183,6 +195,9 @@ void QuicConnection::flush() {
   if (closed_ || !impl_->conn) return;
   std::span<uint8_t> buf = impl_->packet;
   const uint64_t ts = now_ns();
+  // A probe train whose tail went unanswered is judged without it (DatagramPacer::poll).
+  if (impl_->pacer.poll(ts)) narrowed();
+  if (impl_->pacer.wants_train()) probe_again();
   auto& queue = impl_->datagrams;
   while (!queue.empty() && ts - queue.front().at_ns > config_.max_datagram_wait_ms * 1'000'000) {
     queue.pop_front();
@@ -364,7 +379,7 @@ bool QuicConnection::send_bare() {
 
 void QuicConnection::arm_timer() {
   if (closed_) return;
-  const uint64_t expiry = ngtcp2_conn_get_expiry(impl_->conn);
+  const uint64_t expiry = std::min(ngtcp2_conn_get_expiry(impl_->conn), impl_->pacer.deadline());
   const uint64_t now = now_ns();
   // An expiry already past that handle_expiry and flush cannot move (nothing the congestion
   // window lets out, say) would re-arm at zero forever and starve the event loop: wait at least

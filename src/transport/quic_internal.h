@@ -82,6 +82,8 @@ struct QuicConnection::Impl {
   std::deque<Queued> datagrams;
   uint64_t next_dgram_id = 0;
   DatagramPacer pacer;
+  uint8_t probe_tag = 0;  // the last probe train's, for another (probe_again)
+  size_t probe_bytes = 0;
   uint64_t last_eliciting_ns = 0;  // the last STREAM frame written (see flush)
   int64_t beat_stream = -1;        // ours, unidirectional, for heartbeats (see flush)
   std::function<bool(const std::string&)> verify;  // client: certificate pinning
