@@ -195,6 +195,7 @@ Run run_profile(const HostileProfile& p, bool both, bool speech, int seconds, co
     a.insert(a.end(), extra.begin(), extra.end());
     return std::make_unique<Process>(a);
   };
+  const auto rx_started = std::chrono::steady_clock::now();
   auto rx =
       client("rx", rx_at,
              {"--record", (dir / "rx.wav").string(), "--duration", std::to_string(seconds + 5)});
@@ -207,10 +208,18 @@ Run run_profile(const HostileProfile& p, bool both, bool speech, int seconds, co
       {"--send-file", (dir / "probe.wav").string(), "--duration", std::to_string(seconds + 3)});
   // What the proxies did to the talker's stream: the listener's leg toward it, and with both
   // legs impaired the talker's leg toward the relay.
-  std::optional<PathCounters> counters, tx_counters;
+  // Each proxy prints its counters every second: kept with when they were read, so that the
+  // path's loss is taken over the seconds the listener measured (rx_started: the listener's
+  // seconds count from about then).
+  struct Reading {
+    std::chrono::steady_clock::time_point at;
+    PathCounters c;
+  };
+  std::vector<Reading> readings, tx_readings;
   const auto drain = [&](Process& n, bool down = true) {
     while (auto line = n.read_line(std::chrono::milliseconds(10))) {  // (read_line rounds down)
-      if (auto c = parse_netem(*line, down)) (down ? counters : tx_counters) = c;
+      if (auto c = parse_netem(*line, down))
+        (down ? readings : tx_readings).push_back({std::chrono::steady_clock::now(), *c});
     }
   };
   std::atomic<bool> stop{false};
@@ -253,22 +262,41 @@ Run run_profile(const HostileProfile& p, bool both, bool speech, int seconds, co
     ++n;
   }
   for (const auto& s : txm.seconds) r.tiers.push_back(s.value("tier", ""));
+  // The listener's figure, a mean over the seconds it had the talker's stream to measure, from
+  // the stream's second second (the first one's report may be from before the first frame),
+  // and the proxies' over the same seconds, a mean of seconds too: the packets a second carry
+  // change with the protection, and a mean weighted by them would differ from the listener's
+  // where the loss changes.
+  const auto nearest = [&](const std::vector<Reading>& rs, double s) {
+    const auto at = rx_started + std::chrono::milliseconds(static_cast<int64_t>(s * 1000));
+    const Reading* best = &rs.front();
+    for (const auto& x : rs) {
+      if (std::chrono::abs(x.at - at) < std::chrono::abs(best->at - at)) best = &x;
+    }
+    return best->c;
+  };
+  // The share a proxy let through in the second that ended at `s` (nothing known: all of it).
+  const auto through = [&](const std::vector<Reading>& rs, double s) {
+    if (rs.empty()) return 1.0;
+    const PathCounters a = nearest(rs, s - 1), b = nearest(rs, s);
+    return b.in > a.in ? 1 - (b.lost - a.lost) / (b.in - a.in) : 1.0;
+  };
   size_t m = 0;
-  // The listener's figure over the seconds it had the talker's stream to measure (before the
-  // talker is in the room there is nothing to lose).
+  double path = 0;
+  bool streaming = false;
   for (size_t i = 2; i < rxm.seconds.size() && i < static_cast<size_t>(seconds); ++i) {
-    if (rxm.seconds[i].value("members", 0) == 0) continue;
-    loss += rxm.seconds[i].value("loss_percent", 0.0);
+    const auto& sec = rxm.seconds[i];
+    if (sec.value("members", 0) == 0 || sec.value("decoded", 0) == 0) continue;
+    if (!std::exchange(streaming, true)) continue;
+    loss += sec.value("loss_percent", 0.0);
+    const double t = sec.value("t", 0.0);
+    // End to end: a packet arrives when both legs let it through.
+    path += 100 * (1 - through(readings, t) * through(tx_readings, t));
     ++m;
   }
   r.kbps = n ? kbps / static_cast<double>(n) : 0;
   r.measured_loss = m ? loss / static_cast<double>(m) : -1;
-  // End to end: a packet arrives when both legs let it through.
-  const auto through = [](const std::optional<PathCounters>& c) {
-    return c && c->in > 0 ? 1 - c->lost / c->in : 1.0;
-  };
-  if (counters && counters->in > 0)
-    r.path_loss = 100 * (1 - through(counters) * through(tx_counters));
+  if (m && !readings.empty()) r.path_loss = path / static_cast<double>(m);
   r.lbrr = run_reference(Reference::kLbrr, p, probe, both);
   r.red = run_reference(Reference::kRed2, p, probe, both);
   r.ok = true;

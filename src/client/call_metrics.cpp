@@ -38,6 +38,7 @@ std::string CallMetricsLines::second(double elapsed_s, const RoomCallStatus& st)
       {"buffer_delay_ms", st.buffer_delay_ms},
       {"concealment_percent",
        round_to(d_dec + d_con ? 100.0 * static_cast<double>(d_con) / (d_dec + d_con) : 0.0, 2)},
+      {"decoded", d_dec},
       {"bitrate_kbps", round_to(kbps, 1)},
       {"reconnects", st.reconnects},
       {"codec", std::string(proto::codec_info(st.codec).name)},

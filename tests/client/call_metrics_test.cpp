@@ -25,6 +25,7 @@ TEST(CallMetricsLines, EachSecondSaysWhatChangedSinceTheLast) {
   EXPECT_DOUBLE_EQ(j["loss_percent"].get<double>(), 12.35);
   EXPECT_DOUBLE_EQ(j["bitrate_kbps"].get<double>(), 24.0);
   EXPECT_DOUBLE_EQ(j["concealment_percent"].get<double>(), 10.0);
+  EXPECT_EQ(j["decoded"], 45);
   EXPECT_FALSE(j.contains("drift_ppm"));
   // The next second: 3 000 bytes more, 50 slots all decoded.
   st.sent.bytes = 6000;
@@ -33,6 +34,7 @@ TEST(CallMetricsLines, EachSecondSaysWhatChangedSinceTheLast) {
   j = nlohmann::json::parse(lines.second(2.0, st));
   EXPECT_DOUBLE_EQ(j["bitrate_kbps"].get<double>(), 24.0);
   EXPECT_DOUBLE_EQ(j["concealment_percent"].get<double>(), 0.0);
+  EXPECT_EQ(j["decoded"], 50);
   EXPECT_DOUBLE_EQ(j["drift_ppm"].get<double>(), 51.3);
   // A reconnect: the encoder's counter starts again from zero.
   st.sent.bytes = 1500;
