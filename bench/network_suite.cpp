@@ -147,9 +147,10 @@ Run run_profile(const HostileProfile& p, bool both, bool speech, int seconds, co
     client::WavWriter w((dir / "probe.wav").string());
     w.write(probe.pcm.data(), probe.pcm.size());
   }
+  const char* workers = std::getenv("WZP_BENCH_WORKERS");  // unset: the relay's default
   Process relay({bin + "/wzp-relay", "--listen", "127.0.0.1:0", "--state-dir",
                  (dir / "relay").string(), "--metrics-listen", "127.0.0.1:0", "--workers",
-                 std::getenv("WZP_BENCH_WORKERS") ? std::getenv("WZP_BENCH_WORKERS") : "0"});
+                 workers ? workers : "0"});
   std::string relay_addr, metrics_at;
   const std::regex listening(R"(listening on (127\.0\.0\.1:\d+))");
   const std::regex metrics_on(R"(metrics on http://(127\.0\.0\.1:\d+)/metrics)");

@@ -36,6 +36,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <utility>
@@ -77,10 +78,9 @@ class DatagramPacer {
       0.1;  // a link spaces them alike, to the acknowledgement delay
   static constexpr double kProbeMaxKbps = 100;
   static constexpr uint64_t kProbeWaitNs = 1500 * kMs;
-  static constexpr uint32_t kProbeTrains = 3;
-  static constexpr double kLateAck = 3;  // a last gap this many times the others': see verdict()
-  static constexpr uint64_t kLateFloorNs =
-      20 * kMs;  // trains at most, while loss leaves no verdict
+  static constexpr uint32_t kProbeTrains = 3;  // trains at most, while loss leaves no verdict
+  static constexpr double kLateAck = 3;        // a last gap this many times the others': see poll()
+  static constexpr uint64_t kLateFloorNs = 20 * kMs;  // the least gap poll() reckons with
 
   // A datagram `id` of `bytes` on the wire (its share of the packet's headers included) sent.
   void sent(uint64_t id, size_t bytes, uint64_t now) {
@@ -92,8 +92,7 @@ class DatagramPacer {
     if (ring_[id % kRing].id == id) ring_[id % kRing].bytes = 0;
     if (train_.first == kNone || id < train_.first || id >= train_.first + kProbes) return false;
     train_.at[id - train_.first] = kNone;
-    train_.mask |= 1u << (id - train_.first);
-    return ++train_.answered == kProbes && verdict(now);
+    return answer(id) && verdict(now);
   }
 
   // When the train's unanswered tail is taken as lost (see poll); UINT64_MAX: no such moment.
@@ -122,14 +121,13 @@ class DatagramPacer {
       train_.at[i] = kNone;
       ring_[(train_.first + i) % kRing].bytes = 0;  // a late acknowledgement is no round trip
     }
-    train_.answered = kProbes;
     return verdict(now);
   }
 
   // The datagrams `first` to `first + kProbes - 1`, queued back to back at `now`, are a probe
   // train (see above).
   void probe(uint64_t first, uint64_t now) {
-    train_ = {first, now, {}, 0, 0, 0};
+    train_ = {first, now, {}, 0, 0};
     ++trains_;
     again_ = false;
   }
@@ -232,9 +230,13 @@ class DatagramPacer {
   // A probe's acknowledgement; the train's verdict once every probe is acknowledged or lost.
   bool answered(uint64_t id, uint32_t bytes, uint64_t now) {
     train_.at[id - train_.first] = now;
-    train_.mask |= 1u << (id - train_.first);
     train_.bytes = bytes;
-    return ++train_.answered == kProbes && verdict(now);
+    return answer(id) && verdict(now);
+  }
+  // Probe `id` answered (acknowledged or lost): whether that was the train's last.
+  bool answer(uint64_t id) {
+    train_.mask |= 1u << (id - train_.first);
+    return std::popcount(train_.mask) == kProbes;
   }
   bool verdict(uint64_t now) {
     train_.first = kNone;
@@ -286,15 +288,17 @@ class DatagramPacer {
     // when fewer than two came back (a path losing most packets: each train would hold media
     // back for kProbeWaitNs again, for a verdict as unlikely).
     const auto inconclusive = [&] {
-      bool lost = false, shared = false, apart = false;
+      bool lost = false, shared = false;
       uint32_t back = 0;
+      uint64_t first_back = kNone;  // acknowledged in order (checked above): first and last
       for (uint64_t i = 0; i < kProbes; ++i) {
         lost = lost || at[i] == kNone;
-        back += at[i] != kNone;
-        shared = shared || (at[i] != kNone && !own(i));
-        for (uint64_t j = i + 1; j < kProbes; ++j)
-          apart = apart || (at[i] != kNone && at[j] != kNone && at[j] >= at[i] + kMs);
+        if (at[i] == kNone) continue;
+        ++back;
+        first_back = std::min(first_back, at[i]);
+        shared = shared || !own(i);
       }
+      const bool apart = back >= 2 && latest >= first_back + kMs;
       again_ =
           (lost || (shared && apart)) && back >= 2 && trains_ < kProbeTrains && !state_.limiting;
       return false;
@@ -368,7 +372,7 @@ class DatagramPacer {
   struct Train {
     uint64_t first = kNone, since = 0;
     std::array<uint64_t, kProbes> at{};
-    uint32_t answered = 0, bytes = 0;
+    uint32_t bytes = 0;
     uint32_t mask = 0;  // probes answered: acknowledged or lost
   } train_;
 };

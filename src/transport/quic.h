@@ -181,6 +181,9 @@ class QuicConnection {
   // The pacer asks for another probe train: sent once this packet has been read, in place of
   // whatever datagrams queued meanwhile (they would wait behind it on a path not yet known).
   void probe_again();
+  // What the pacer said after an acknowledgement, a loss or a poll: a limit begun, and whether
+  // it wants another train.
+  void pacer_said(bool began_limiting);
   void fail(const std::string& reason);
   // Bare datagrams: keys from the finished handshake; a received packet that is one (true:
   // taken, delivered or dropped); the queue's head sent as one when the window is full.

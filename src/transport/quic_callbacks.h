@@ -81,16 +81,14 @@ struct QuicCallbacks {
     ++c.stats_.datagrams_acked;
     // The owner hears of a queue on the way once this packet has been read (never from inside
     // ngtcp2's callback).
-    if (c.impl_->pacer.acked(id, now_ns())) c.narrowed();
-    if (c.impl_->pacer.wants_train()) c.probe_again();
+    c.pacer_said(c.impl_->pacer.acked(id, now_ns()));
     return 0;
   }
 
   static int lost_datagram(ngtcp2_conn*, uint64_t id, void* user) {
     auto& c = self(user);
     ++c.stats_.datagrams_lost;
-    if (c.impl_->pacer.lost(id, now_ns())) c.narrowed();
-    if (c.impl_->pacer.wants_train()) c.probe_again();
+    c.pacer_said(c.impl_->pacer.lost(id, now_ns()));
     return 0;
   }
 

@@ -151,6 +151,11 @@ void QuicConnection::narrowed() {
   });
 }
 
+void QuicConnection::pacer_said(bool began_limiting) {
+  if (began_limiting) narrowed();
+  if (impl_->pacer.wants_train()) probe_again();
+}
+
 void QuicConnection::probe_again() {
   asio::post(io_, [this, alive = alive_] {
     if (!*alive || closed_) return;
@@ -196,8 +201,7 @@ void QuicConnection::flush() {
   std::span<uint8_t> buf = impl_->packet;
   const uint64_t ts = now_ns();
   // A probe train whose tail went unanswered is judged without it (DatagramPacer::poll).
-  if (impl_->pacer.poll(ts)) narrowed();
-  if (impl_->pacer.wants_train()) probe_again();
+  pacer_said(impl_->pacer.poll(ts));
   auto& queue = impl_->datagrams;
   while (!queue.empty() && ts - queue.front().at_ns > config_.max_datagram_wait_ms * 1'000'000) {
     queue.pop_front();
