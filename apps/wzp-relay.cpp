@@ -349,12 +349,14 @@ int main(int argc, char** argv) {
         metrics = std::make_unique<wzp::relay::MetricsHttp>(
             io, boost::asio::ip::tcp::endpoint(m.endpoint->address(), m.endpoint->port()),
             [&relay, &forwarder, &prober, &server, &directory, &router, &pool] {
+              // Worker 0's text (the room logic's and its server's), summed with the other
+              // workers' (which forward media too, under the same families).
               std::string text = forwarder ? forwarder->metrics_text() : relay.metrics_text();
+              text += server->metrics_text("wzp_relay");
+              if (pool) text = pool->metrics_text(text);
               if (prober) text += prober->metrics_text();
               if (directory) text += directory->metrics_text("wzp_relay");
               if (router) text += router->metrics_text();
-              text += pool ? pool->metrics_text(server->metrics_text("wzp_relay"))
-                           : server->metrics_text("wzp_relay");
               return text;
             },
             [&relay, &forwarder, started = std::chrono::steady_clock::now()] {

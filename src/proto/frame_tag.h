@@ -22,4 +22,7 @@ enum class FrameTag : uint8_t {
 
 inline constexpr uint8_t tag_byte(FrameTag t) { return static_cast<uint8_t>(t); }
 
+// A media frame (full or mini header): what a relay forwards to a room.
+inline constexpr bool is_media(uint8_t first) { return first <= tag_byte(FrameTag::kMini); }
+
 }  // namespace wzp::proto

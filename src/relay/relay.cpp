@@ -92,10 +92,8 @@ bool Relay::datagram(Peer& p, std::span<const uint8_t> d) {
   // Per-source rate limit: a token bucket; a source that keeps flooding is cut off, so that
   // one misbehaving member cannot drown the others.
   const uint64_t now = scheduler_.now_ms();
-  if (!admit(s->bucket, config_.rate, now, stats_.dropped_rate, stats_.cut_off, [&] {
-        log("cut_off", *s, {{"over_rate", s->bucket.over_rate()}});
-        hangup(*s, "packet rate exceeded");
-      })) {
+  if (!admit(s->bucket, config_.rate, now, stats_.dropped_rate, stats_.cut_off,
+             [&] { cut_off(*s, s->bucket.over_rate()); })) {
     return false;
   }
   s->last_active_ms = now;
@@ -115,7 +113,7 @@ bool Relay::datagram(Peer& p, std::span<const uint8_t> d) {
     on_signal_datagram(*s, d);
     return false;
   }
-  if (d[0] > proto::tag_byte(proto::FrameTag::kMini)) {
+  if (!proto::is_media(d[0])) {
     ++stats_.dropped_not_media;  // only media frames are forwarded
     return false;
   }
@@ -128,6 +126,30 @@ bool Relay::datagram(Peer& p, std::span<const uint8_t> d) {
     batcher_.deliver(to, s->id, d, to.peer_relay || config_.trunk_clients);
   });
   return true;
+}
+
+void Relay::cut_off(Session& s, uint64_t over) {
+  log("cut_off", s, {{"over_rate", over}});
+  hangup(s, "packet rate exceeded");
+}
+
+void Relay::cut_off(Peer& p, uint64_t over) {
+  if (Session* s = session_of(p); s && !s->closed) cut_off(*s, over);
+}
+
+void Relay::active(Peer& p) {
+  if (Session* s = session_of(p)) s->last_active_ms = scheduler_.now_ms();
+}
+
+std::vector<Relay::MediaRoute> Relay::media_routes(const std::string& room) {
+  bool direct = !config_.trunk_clients;
+  rooms_.for_each_member(room, [&](const Session& m) { direct = direct && !m.peer_relay; });
+  std::vector<MediaRoute> out;
+  rooms_.for_each_member(room, [&](const Session& m) {
+    auto& r = out.emplace_back(MediaRoute{m.peer, m.id, direct, {}});
+    rooms_.for_each_receiver(m, [&](const Session& to) { r.to.push_back(to.peer); });
+  });
+  return out;
 }
 
 void Relay::stream(Peer& p, std::span<const uint8_t> d) {
@@ -305,6 +327,7 @@ void Relay::join(Session& s, const proto::CallOffer& offer) {
   s.joined = true;
   log("join", s, {{"fingerprint", s.info.fingerprint}, {"members", rooms_.members(s.room) + 1}});
   rooms_.add(s, scheduler_.now_ms());
+  routes_changed(s.room);
 }
 
 // A member behind a path that loses most packets sends copies of its QualityUpdate and of its
@@ -340,6 +363,7 @@ void Relay::leave(Session& s) {
   log("leave", s, {{"fingerprint", s.info.fingerprint}});
   s.joined = false;
   rooms_.remove(s);
+  routes_changed(s.room, s.peer);
 }
 
 void Relay::hangup(Session& s, const std::string& reason) {
@@ -376,6 +400,7 @@ void Relay::set_limits(size_t max_sessions, size_t max_participants_per_room, Ra
   config_.rate = rate;
   config_.idle_timeout = idle_timeout;
   if (!sweep_timer_) arm_sweep();
+  rooms_.for_each_room([&](const std::string& room, size_t) { routes_changed(room); });
 }
 
 // Sessions that sent nothing for idle_timeout are hung up; checked once a second (not at all

@@ -78,6 +78,29 @@ class Relay {
   // The transport found the way to p narrow (p.stats().pacer).
   void narrow_path(Peer& p);
 
+  // For a transport that forwards media itself (WorkerPool: the worker that holds a sender and
+  // all its receivers). Each joined member of `room`, with whom its media goes to; `direct` when
+  // its datagrams may go to them as datagram() would send them, each copy a trunk frame of one
+  // entry: no batching toward clients (trunk_clients), no relay among the room's members.
+  struct MediaRoute {
+    Peer* from = nullptr;
+    uint16_t id = 0;  // the sender's session, named in each copy
+    bool direct = false;
+    std::vector<Peer*> to;
+  };
+  std::vector<MediaRoute> media_routes(const std::string& room);
+  // Told a room's SNI whenever its routes may have changed: a join, a leave (with the member
+  // that left, whose own route is gone), the rate limit reloaded (every room).
+  void set_route_watcher(std::function<void(const std::string& room, Peer* left)> watcher) {
+    route_watcher_ = std::move(watcher);
+  }
+  const RateLimit& rate_limit() const { return config_.rate; }
+  // p's media went to its room without datagram() (its transport forwarded it): p is active.
+  void active(Peer& p);
+  // p kept sending over its rate where its transport forwarded its media (which counted it):
+  // hung up as datagram() hangs up a flood. `over`: the datagrams over the rate.
+  void cut_off(Peer& p, uint64_t over);
+
   // Room ACLs from the config (room name -> fingerprints allowed); replaces the previous set
   // (SIGHUP reloads it). Members already in a room stay; the list applies to joins.
   void set_room_acls(const std::map<std::string, std::set<std::string>>& acls);
@@ -115,6 +138,10 @@ class Relay {
   void on_signal_datagram(Session& s, std::span<const uint8_t> d);
   bool admit_signal(Session& s);
   void leave(Session& s);
+  void cut_off(Session& s, uint64_t over);
+  void routes_changed(const std::string& room, Peer* left = nullptr) {
+    if (route_watcher_) route_watcher_(room, left);
+  }
   void hangup(Session& s, const std::string& reason);
   void arm_sweep();
   void sweep_idle();
@@ -143,6 +170,7 @@ class Relay {
   // still on the stack holds a dangling reference.
   std::vector<std::unique_ptr<Session>> graveyard_;
   std::map<std::string, std::set<std::string>> config_acl_;  // room SNI -> fingerprints
+  std::function<void(const std::string&, Peer*)> route_watcher_;
   // The names the relay knows (the echo room, the rooms of its access lists), by SNI: log lines
   // name these rooms beside their hash. Other rooms reach the relay as a hash alone.
   std::map<std::string, std::string> room_names_;

@@ -25,19 +25,8 @@ bool Relay::local_only(const std::string& sni) const {
   return sni == echo_sni_ || sni == presence || calls_.parties(sni) != nullptr;
 }
 
-std::string Relay::metrics_text() const {
-  const auto& st = stats_;
+void media_metrics(std::string& out, const RelayStats& st) {
   const auto n = [](uint64_t v) { return static_cast<double>(v); };
-  std::string out;
-  family(out, "wzp_relay_sessions", "gauge", "Open client sessions.", {{"", n(sessions_.size())}});
-  family(out, "wzp_relay_rooms", "gauge", "Rooms with at least one member.",
-         {{"", n(rooms_.count())}});
-  family(out, "wzp_relay_invite_rooms", "gauge",
-         "Of those, invite-only rooms (joined with the room's key; the others are open to anyone "
-         "who knows the name).",
-         {{"", n(rooms_.invite_rooms())}});
-  family(out, "wzp_relay_participants", "gauge", "Members of all rooms.",
-         {{"", n(rooms_.participants())}});
   family(out, "wzp_relay_datagrams_received_total", "counter", "Media datagrams received.",
          {{"", n(st.datagrams_in)}});
   family(out, "wzp_relay_datagrams_sent_total", "counter", "Media datagrams forwarded.",
@@ -53,6 +42,26 @@ std::string Relay::metrics_text() const {
           {R"({reason="rate_limited"})", n(st.dropped_rate)},
           {R"({reason="oversized"})", n(st.dropped_oversized)},
           {R"({reason="bad_signal"})", n(st.dropped_bad_signal)}});
+  family(out, "wzp_relay_cut_off_total", "counter", "Sessions cut off for flooding.",
+         {{"", n(st.cut_off)}});
+  st.latency.write(out, "wzp_relay_forward_latency_seconds",
+                   "Arrival to last copy handed to the transport.");
+}
+
+std::string Relay::metrics_text() const {
+  const auto& st = stats_;
+  const auto n = [](uint64_t v) { return static_cast<double>(v); };
+  std::string out;
+  family(out, "wzp_relay_sessions", "gauge", "Open client sessions.", {{"", n(sessions_.size())}});
+  family(out, "wzp_relay_rooms", "gauge", "Rooms with at least one member.",
+         {{"", n(rooms_.count())}});
+  family(out, "wzp_relay_invite_rooms", "gauge",
+         "Of those, invite-only rooms (joined with the room's key; the others are open to anyone "
+         "who knows the name).",
+         {{"", n(rooms_.invite_rooms())}});
+  family(out, "wzp_relay_participants", "gauge", "Members of all rooms.",
+         {{"", n(rooms_.participants())}});
+  media_metrics(out, st);
   family(out, "wzp_relay_signal_datagrams_total", "counter",
          "Quality reports, directives and sender keys as datagrams beside the stream: reports "
          "taken, reports not newer than the one held (a copy, by datagram or stream), directive "
@@ -131,8 +140,6 @@ std::string Relay::metrics_text() const {
   family(out, "wzp_relay_invites_refused_total", "counter",
          "Offers for an invite-only room without its key (hung up before joining).",
          {{"", n(st.invites_refused)}});
-  family(out, "wzp_relay_cut_off_total", "counter", "Sessions cut off for flooding.",
-         {{"", n(st.cut_off)}});
   family(out, "wzp_relay_presence_registrations_total", "counter",
          "Accepted presence registrations.", {{"", n(st.presence)}});
   family(out, "wzp_relay_direct_calls_total", "counter", "Direct calls offered.",
@@ -147,8 +154,6 @@ std::string Relay::metrics_text() const {
          "refused (about a call this relay does not share with the sender, or out of bounds).",
          {{R"({outcome="taken"})", n(st.calls_abroad_taken)},
           {R"({outcome="refused"})", n(st.calls_abroad_refused)}});
-  st.latency.write(out, "wzp_relay_forward_latency_seconds",
-                   "Arrival to last copy handed to the transport.");
   return out;
 }
 

@@ -74,6 +74,7 @@ class RelayServer : public transport::QuicEvents {
   uint64_t wall_ms() const { return relay_.wall_ms(); }
   DirectCalls& direct_calls() { return relay_.direct_calls(); }
   proto::Scheduler& scheduler() { return scheduler_; }
+  Relay& logic() { return relay_; }
 
  private:
   Peer* peer_of(transport::QuicConnection& c);

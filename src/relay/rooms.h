@@ -35,6 +35,13 @@ class Rooms {
   void add(Session& s, uint64_t now_ms);
   // Takes `s` out of its room; the others are told, and a room left empty is gone.
   void remove(Session& s);
+  // f(member) for every member of `room`.
+  template <class F>
+  void for_each_member(const std::string& room, F&& f) {
+    if (auto it = rooms_.find(room); it != rooms_.end()) {
+      for (Session* m : it->second.members) f(*m);
+    }
+  }
   // Every member that hears `from`'s media: everyone else, or in the echo room only `from`.
   template <class F>
   void for_each_receiver(const Session& from, F&& f) {

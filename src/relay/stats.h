@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <string>
 
 #include "proto/prometheus.h"
 
@@ -38,5 +39,10 @@ struct RelayStats {
   // Time from a datagram's arrival to its last copy handed to the transport, microseconds.
   proto::LatencyHistogram<7> latency{{5, 10, 25, 50, 100, 250, 1000}, 1e-6};
 };
+
+// The media families (datagrams in and out, drops by reason, cut-offs, forwarding latency) of
+// `st`: the room logic's, and a worker's that forwards media itself (workers.h); a scrape sums
+// them.
+void media_metrics(std::string& out, const RelayStats& st);
 
 }  // namespace wzp::relay

@@ -14,18 +14,24 @@ void TrunkBatcher::stop() {
   timer_ = 0;
 }
 
+std::optional<std::span<const uint8_t>> TrunkBatcher::single_frame(
+    proto::TrunkBuilder& single, uint16_t from, std::span<const uint8_t> datagram) {
+  single.clear();
+  if (!single.try_add(from, datagram)) return std::nullopt;
+  return single.bytes();
+}
+
 void TrunkBatcher::deliver(Session& to, uint16_t from, std::span<const uint8_t> datagram,
                            bool batch) {
   if (!batch) {
-    single_.clear();
-    if (!single_.try_add(from, datagram)) {  // over kMaxDatagram
+    const auto frame = single_frame(single_, from, datagram);
+    if (!frame) {
       ++stats_.dropped_oversized;
       return;
     }
-    const auto frame = single_.bytes();
-    if (to.peer->send_datagram(frame)) {
+    if (to.peer->send_datagram(*frame)) {
       ++stats_.datagrams_out;
-      stats_.bytes_out += frame.size();
+      stats_.bytes_out += frame->size();
     } else {
       ++stats_.dropped_send;  // one receiver's trouble is not the others'
     }

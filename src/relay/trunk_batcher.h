@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -21,6 +22,14 @@ class TrunkBatcher {
   static constexpr size_t kMaxFrameBytes = 2048;
   static constexpr size_t kMaxDatagram =
       kMaxFrameBytes - proto::kTrunkHeaderBytes - proto::kTrunkEntryOverhead;
+
+  // A datagram sent on its own: a trunk frame of one entry.
+  static constexpr proto::TrunkLimits kSingle{.max_entries = 1, .max_bytes = kMaxFrameBytes};
+  // `datagram` of session `from` as such a frame, built in `single` (made with kSingle);
+  // nothing when it is longer than kMaxDatagram.
+  static std::optional<std::span<const uint8_t>> single_frame(proto::TrunkBuilder& single,
+                                                              uint16_t from,
+                                                              std::span<const uint8_t> datagram);
 
   // Each batch waits at most flush_ms (at least 1) before it goes.
   TrunkBatcher(proto::Scheduler& scheduler, RelayStats& stats, uint64_t flush_ms);
@@ -43,9 +52,9 @@ class TrunkBatcher {
   proto::Scheduler& scheduler_;
   RelayStats& stats_;
   uint64_t flush_ms_;
-  uint64_t timer_ = 0;             // the flush's timer id, 0 when none is armed
-  std::vector<Session*> pending_;  // sessions with a batch waiting
-  proto::TrunkBuilder single_{{.max_entries = 1, .max_bytes = kMaxFrameBytes}};  // unbatched
+  uint64_t timer_ = 0;                   // the flush's timer id, 0 when none is armed
+  std::vector<Session*> pending_;        // sessions with a batch waiting
+  proto::TrunkBuilder single_{kSingle};  // unbatched
 };
 
 }  // namespace wzp::relay

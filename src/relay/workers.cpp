@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "proto/frame_tag.h"
 #include "proto/prometheus.h"
 #include "proto/signal_framing.h"
 
@@ -145,6 +146,11 @@ WorkerFront::WorkerFront(asio::io_context& io, WorkerLink& link) : link_(link), 
                   "was full, or the connection refused one that came back.",
                   {{R"({direction="to_rooms"})", static_cast<double>(link_.up.dropped())},
                    {R"({direction="to_connection"})", static_cast<double>(refused_down_)}});
+    proto::family(out, "wzp_relay_worker_routed_datagrams_total", "counter",
+                  "Media datagrams a worker forwarded itself (their sender and receivers all on "
+                  "it), without the room logic's worker.",
+                  {{"", static_cast<double>(routed_)}});
+    media_metrics(out, media_);
     return out;
   };
   snapshot();
@@ -173,12 +179,57 @@ void WorkerFront::on_established(transport::QuicConnection& c) {
 
 void WorkerFront::on_datagram(transport::QuicConnection& c, std::span<const uint8_t> d) {
   const auto it = serial_of_.find(&c);
-  if (it == serial_of_.end()) return;
+  if (it == serial_of_.end() || forward(it->second, d)) return;
   link_.up.send_droppable([&](WorkerMessage& slot) {
     slot.kind = WorkerMessage::Kind::kDatagram;
     slot.conn = it->second;
     slot.bytes.assign(d.begin(), d.end());
   });
+}
+
+// What Relay::datagram does with a member's media, for a member whose route is here: the rate
+// limit, then one trunk frame naming the sender, to each receiver.
+bool WorkerFront::forward(uint64_t serial, std::span<const uint8_t> d) {
+  const auto r = routes_.find(serial);
+  if (r == routes_.end() || d.empty() || !proto::is_media(d[0])) return false;
+  const auto start = std::chrono::steady_clock::now();
+  ++media_.datagrams_in;
+  media_.bytes_in += d.size();
+  Route& route = r->second;
+  const auto now_ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(start.time_since_epoch()).count());
+  bool cut = false;
+  if (!admit(route.bucket, route.rate, now_ms, media_.dropped_rate, media_.cut_off,
+             [&] { cut = true; })) {
+    if (cut) {
+      // Worker 0 hangs up; meanwhile the flood is dropped here uncounted by the bucket.
+      scratch_.size = route.bucket.over_rate();
+      routes_.erase(r);
+      send(WorkerMessage::Kind::kCutOff, serial, {}, nullptr);
+      scratch_.size = 0;
+    }
+    return true;
+  }
+  route.active = true;
+  const auto frame = TrunkBatcher::single_frame(single_, route.from, d);
+  if (!frame) {
+    ++media_.dropped_oversized;
+    return true;
+  }
+  ++routed_;
+  for (const uint64_t to : route.to) {
+    const auto c = by_serial_.find(to);
+    if (c == by_serial_.end()) continue;  // closed meanwhile: its leave reroutes the room
+    if (c->second->send_datagram(*frame)) {
+      ++media_.datagrams_out;
+      media_.bytes_out += frame->size();
+    } else {
+      ++media_.dropped_send;
+    }
+  }
+  media_.latency.observe(
+      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
+  return true;
 }
 
 void WorkerFront::on_stream(transport::QuicConnection& c, std::span<const uint8_t> d) {
@@ -199,10 +250,23 @@ void WorkerFront::on_closed(transport::QuicConnection& c, const std::string&) {
   const uint64_t serial = it->second;
   serial_of_.erase(it);
   by_serial_.erase(serial);
+  routes_.erase(serial);
   send(WorkerMessage::Kind::kClosed, serial, {}, nullptr);
 }
 
 void WorkerFront::down(WorkerMessage& m) {
+  if (m.kind == WorkerMessage::Kind::kRoute) {
+    if (!by_serial_.count(m.conn)) return;  // closed meanwhile
+    Route& r = routes_[m.conn];             // a bucket already running keeps its tokens
+    r.from = m.from;
+    r.to.swap(m.conns);
+    r.rate = m.rate;
+    return;
+  }
+  if (m.kind == WorkerMessage::Kind::kUnroute) {
+    routes_.erase(m.conn);
+    return;
+  }
   if (m.kind == WorkerMessage::Kind::kSendDatagram) {
     for (const uint64_t conn : m.conns) {
       const auto it = by_serial_.find(conn);
@@ -239,6 +303,8 @@ void WorkerFront::snapshot() {
           slot.conn = serial;
           slot.bytes.clear();
           slot.stats = c->stats();
+          const auto r = routes_.find(serial);
+          slot.size = r != routes_.end() && std::exchange(r->second.active, false) ? 1 : 0;
         },
         false);
   }
@@ -253,8 +319,17 @@ void WorkerFront::snapshot() {
 // A connection held by another worker, as the room logic sees it.
 class WorkerHub::RemotePeer final : public Peer {
  public:
-  RemotePeer(WorkerPipe& down, uint64_t conn, const transport::QuicStats& stats)
-      : down_(down), conn_(conn), stats_(stats) {}
+  RemotePeer(WorkerPipe& down, size_t worker, uint64_t conn, const transport::QuicStats& stats)
+      : down_(down), worker_(worker), conn_(conn), stats_(stats) {}
+  size_t worker() const { return worker_; }
+  uint64_t conn() const { return conn_; }
+  bool routed() const { return routed_; }
+  // A route for this connection's media to its worker (kRoute), or none (kUnroute).
+  void route(WorkerMessage m) {
+    routed_ = m.kind == WorkerMessage::Kind::kRoute;
+    m.conn = conn_;
+    down_.send(m);
+  }
   bool send_datagram(std::span<const uint8_t> d) override { return down_.send_datagram(conn_, d); }
   void send_signal(const proto::SignalMessage& msg) override {
     control(WorkerMessage::Kind::kSendStream, proto::frame_signal(msg));
@@ -282,13 +357,47 @@ class WorkerHub::RemotePeer final : public Peer {
   }
 
   WorkerPipe& down_;
+  size_t worker_;
   uint64_t conn_;
   transport::QuicStats stats_;
+  bool routed_ = false;
 };
 
-WorkerHub::WorkerHub(asio::io_context& home, RelayServer& relay) : home_(home), relay_(relay) {}
+WorkerHub::WorkerHub(asio::io_context& home, RelayServer& relay) : home_(home), relay_(relay) {
+  relay_.logic().set_route_watcher(
+      [this](const std::string& room, Peer* left) { reroute(room, left); });
+}
 
-WorkerHub::~WorkerHub() = default;
+WorkerHub::~WorkerHub() { relay_.logic().set_route_watcher(nullptr); }
+
+void WorkerHub::reroute(const std::string& room, Peer* left) {
+  if (auto* gone = dynamic_cast<RemotePeer*>(left); gone && gone->routed()) {
+    WorkerMessage m;
+    m.kind = WorkerMessage::Kind::kUnroute;
+    gone->route(std::move(m));
+  }
+  for (auto& r : relay_.logic().media_routes(room)) {
+    auto* from = dynamic_cast<RemotePeer*>(r.from);
+    if (!from) continue;  // worker 0's own: the room logic forwards its media
+    WorkerMessage m;
+    m.kind = r.direct ? WorkerMessage::Kind::kRoute : WorkerMessage::Kind::kUnroute;
+    for (Peer* p : r.to) {
+      const auto* to = dynamic_cast<RemotePeer*>(p);
+      if (!to || to->worker() != from->worker()) {
+        m.kind = WorkerMessage::Kind::kUnroute;
+        break;
+      }
+      m.conns.push_back(to->conn());
+    }
+    if (m.kind == WorkerMessage::Kind::kUnroute) {
+      if (from->routed()) from->route(std::move(m));
+      continue;
+    }
+    m.from = r.id;
+    m.rate = relay_.logic().rate_limit();
+    from->route(std::move(m));
+  }
+}
 
 WorkerLink& WorkerHub::add_worker(asio::io_context& worker) {
   links_.push_back(std::make_unique<WorkerLink>(worker, home_));
@@ -304,7 +413,7 @@ void WorkerHub::up(size_t worker, WorkerMessage& m) {
   if (m.kind == WorkerMessage::Kind::kEstablished) {
     auto& peer = peers_[key];
     if (peer) return;  // a serial is never reused: not from a sane worker
-    peer = std::make_unique<RemotePeer>(links_[worker - 1]->down, m.conn, m.stats);
+    peer = std::make_unique<RemotePeer>(links_[worker - 1]->down, worker, m.conn, m.stats);
     const auto zero = std::find(m.bytes.begin(), m.bytes.end(), uint8_t{0});
     const std::string sni(m.bytes.begin(), zero);
     const std::string from(zero == m.bytes.end() ? zero : zero + 1, m.bytes.end());
@@ -330,6 +439,10 @@ void WorkerHub::up(size_t worker, WorkerMessage& m) {
       break;
     case WorkerMessage::Kind::kStats:
       p.set_stats(m.stats);
+      if (m.size) relay_.logic().active(p);
+      break;
+    case WorkerMessage::Kind::kCutOff:
+      relay_.logic().cut_off(p, m.size);
       break;
     case WorkerMessage::Kind::kClosed:
       relay_.peer_closed(p);

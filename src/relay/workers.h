@@ -7,6 +7,14 @@
 // single-producer single-consumer rings, one each way, each with an eventfd that wakes the
 // other loop once per turn in which something was queued. No lock is taken on the packet path.
 //
+// A room whose members all sit on one worker k > 0 has its media forwarded by worker k alone
+// (our clients choose their first connection ID from the room's SNI, so the kernel puts a room
+// on one worker: transport::QuicConfig::steer_by_sni). Worker 0 keeps the room logic and tells
+// worker k, at every join and leave, each member's receivers (a route); worker k then sends a
+// member's media datagram straight to them, with the rate limit and counters the room logic
+// would apply, and everything else (signalling, anything not media, a member of no route) goes
+// to worker 0 as before. A room spanning workers is served through worker 0, as before.
+//
 // Bounds: a ring holds kRingSlots messages. A datagram (or a stats snapshot) that finds its
 // ring full is dropped and counted; a message that must arrive (a connection's arrival,
 // signalling, a close) waits in its producer's backlog, retried each millisecond. Only a loop
@@ -28,8 +36,11 @@
 #include <vector>
 
 #include "relay/peer.h"
+#include "relay/rate_limit.h"
 #include "relay/relay_server.h"
 #include "relay/spsc_ring.h"
+#include "relay/stats.h"
+#include "relay/trunk_batcher.h"
 #include "transport/quic.h"
 
 namespace wzp::relay {
@@ -42,12 +53,17 @@ struct WorkerMessage {
     kStream,
     kNarrowPath,  // stats
     kClosed,
-    kStats,  // a fresh snapshot of the connection's QuicStats (four times a second)
+    // A fresh snapshot of the connection's QuicStats (four times a second); size: 1 when the
+    // worker forwarded media of the connection's since the last one.
+    kStats,
+    kCutOff,  // the connection flooded media the worker forwarded; size: datagrams over
     // worker 0 -> worker k
     kSendDatagram,
     kSendStream,  // a framed signalling message
     kProbeTrain,  // tag, size
     kClose,       // bytes: the reason
+    kRoute,       // from, rate; conns: the receivers of the connection's media (all on worker k)
+    kUnroute,     // the connection's media goes to worker 0 again
   };
   Kind kind = Kind::kDatagram;
   uint64_t conn = 0;            // the serial worker k gave the connection
@@ -56,6 +72,8 @@ struct WorkerMessage {
   transport::QuicStats stats;
   uint8_t tag = 0;
   size_t size = 0;
+  uint16_t from = 0;  // kRoute: the sender's session
+  RateLimit rate;     // kRoute: its rate limit
 
   // Droppable ones may be lost when a ring is full; the others wait in a backlog.
   bool droppable() const {
@@ -168,6 +186,21 @@ class WorkerFront final : public transport::QuicEvents {
   uint64_t refused_down_ = 0;  // datagrams from worker 0 the connection did not take
   std::function<std::string()> render_;
   WorkerMessage scratch_;
+
+  // A connection whose media this worker forwards itself (kRoute).
+  struct Route {
+    uint16_t from = 0;
+    std::vector<uint64_t> to;
+    RateLimit rate;
+    TokenBucket bucket;
+    bool active = false;  // media since the last stats snapshot
+  };
+  // True when d was media of a routed connection, forwarded (or dropped) here.
+  bool forward(uint64_t serial, std::span<const uint8_t> d);
+  std::map<uint64_t, Route> routes_;
+  RelayStats media_;  // what this worker forwarded itself, as the room logic counts it
+  uint64_t routed_ = 0;
+  proto::TrunkBuilder single_{TrunkBatcher::kSingle};
 };
 
 // On worker 0: the links' messages, as events of the RelayServer there.
@@ -186,6 +219,9 @@ class WorkerHub {
  private:
   class RemotePeer;
   void up(size_t worker, WorkerMessage& m);
+  // The room logic's routes for `room` sent to the workers: a route to the worker that holds a
+  // member and all its receivers, none otherwise; `left` has none.
+  void reroute(const std::string& room, Peer* left);
 
   boost::asio::io_context& home_;
   RelayServer& relay_;

@@ -19,6 +19,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -97,6 +98,11 @@ struct QuicConfig {
   // Media is perishable: a datagram the congestion window held back this long (through an
   // outage, say) is dropped rather than sent ahead of fresh ones once the path is back.
   uint64_t max_datagram_wait_ms = 300;
+  // A client's first destination connection ID opens with sni_route_byte(SNI) rather than a
+  // random byte, so that every client of one SNI (one room) reaches the same worker of a relay
+  // that has several (QuicWorker), and the room's media stays on that worker. The SNI is in the
+  // clear in the same packet, so the byte tells an observer nothing new.
+  bool steer_by_sni = true;
 };
 
 // A server that is one of `count` sharing a UDP port, one per thread (SO_REUSEPORT). The kernel
@@ -111,6 +117,10 @@ struct QuicWorker {
   // changed so that it is index modulo count (random when count is 1).
   uint8_t route_byte(uint8_t random) const;
 };
+
+// The first byte of a client's first connection ID for `sni` (FNV-1a of the SNI, folded to a
+// byte): the same on every client and build, so one SNI's clients share a worker.
+uint8_t sni_route_byte(std::string_view sni);
 
 inline constexpr int kMaxControlCopies = 3;
 

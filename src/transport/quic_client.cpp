@@ -11,6 +11,15 @@ struct QuicClient::Tls {
   }
 };
 
+uint8_t sni_route_byte(std::string_view sni) {
+  uint32_t h = 2166136261u;
+  for (const char c : sni) {
+    h ^= static_cast<uint8_t>(c);
+    h *= 16777619u;
+  }
+  return static_cast<uint8_t>(h ^ (h >> 8) ^ (h >> 16) ^ (h >> 24));
+}
+
 QuicClient::QuicClient(asio::io_context& io, const udp::endpoint& server, const std::string& sni,
                        std::function<bool(const std::string&)> verify, QuicEvents& events,
                        QuicConfig config)
@@ -29,6 +38,7 @@ QuicClient::QuicClient(asio::io_context& io, const udp::endpoint& server, const 
   ngtcp2_cid dcid, scid;
   dcid.datalen = kCidLen;
   random_bytes(dcid.data, kCidLen);
+  if (config.steer_by_sni) dcid.data[0] = sni_route_byte(sni);
   scid.datalen = kCidLen;
   random_bytes(scid.data, kCidLen);
   local_ = socket_->local_endpoint();

@@ -38,12 +38,14 @@ struct Member : transport::QuicEvents {
 
   std::optional<proto::Bytes> room_key;  // an invite-only room's key, sent in the offer
 
-  Member(asio::io_context& io, udp::endpoint relay, const std::string& room, std::string n)
-      : Member(io, relay, proto::room_address(room, std::nullopt), std::move(n)) {}
+  Member(asio::io_context& io, udp::endpoint relay, const std::string& room, std::string n,
+         transport::QuicConfig config = {})
+      : Member(io, relay, proto::room_address(room, std::nullopt), std::move(n), config) {}
   // Any SNI with any key: the room's own, or what an observer or a guesser has.
-  Member(asio::io_context& io, udp::endpoint relay, const proto::RoomAddress& room, std::string n)
+  Member(asio::io_context& io, udp::endpoint relay, const proto::RoomAddress& room, std::string n,
+         transport::QuicConfig config = {})
       : name(std::move(n)), room_key(room.key) {
-    client = std::make_unique<transport::QuicClient>(io, relay, room.sni, nullptr, *this);
+    client = std::make_unique<transport::QuicClient>(io, relay, room.sni, nullptr, *this, config);
   }
   void on_established(transport::QuicConnection& c) override {
     for (const auto& m : preamble) c.send_stream(proto::frame_signal(m));

@@ -237,6 +237,20 @@ TEST(QuicWorker, EveryRouteByteNamesItsWorker) {
   }
 }
 
+// Two servers on 127.0.0.1, one port (SO_REUSEPORT), as the two workers of one relay.
+struct WorkerPair {
+  std::array<Recorder, 2> side;
+  std::array<std::unique_ptr<QuicServer>, 2> worker;
+  explicit WorkerPair(asio::io_context& io) {
+    for (size_t i = 0; i < 2; ++i) {
+      const auto at = i == 0 ? udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)
+                             : worker[0]->local_endpoint();
+      worker[i] =
+          std::make_unique<QuicServer>(io, at, cert(), side[i], QuicConfig{}, QuicWorker{i, 2});
+    }
+  }
+};
+
 // Two servers on one port (SO_REUSEPORT), as two workers. The kernel's steering program hands
 // each connection's packets to the server whose IDs it bears: every client is served by one
 // of them, both serve some, and after each client migrates to a new port (a new 4-tuple, which
@@ -244,13 +258,9 @@ TEST(QuicWorker, EveryRouteByteNamesItsWorker) {
 // none is dropped as unknown, and no new connection appears.
 TEST(QuicWorker, ConnectionsStayWithTheirWorkerAcrossMigration) {
   asio::io_context io;
-  std::array<Recorder, 2> side;
-  std::array<std::unique_ptr<QuicServer>, 2> worker;
+  WorkerPair pair(io);
+  auto& [side, worker] = pair;
   for (size_t i = 0; i < 2; ++i) {
-    const auto at = i == 0 ? udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)
-                           : worker[0]->local_endpoint();
-    worker[i] =
-        std::make_unique<QuicServer>(io, at, cert(), side[i], QuicConfig{}, QuicWorker{i, 2});
     // Each echoes with its own mark, so the client sees which one served it.
     side[i].on_dgram = [i](QuicConnection& c, std::span<const uint8_t> d) {
       std::vector<uint8_t> back(d.begin(), d.end());
@@ -259,12 +269,13 @@ TEST(QuicWorker, ConnectionsStayWithTheirWorkerAcrossMigration) {
     };
   }
   ASSERT_EQ(worker[1]->local_endpoint(), worker[0]->local_endpoint());
-  constexpr size_t kClients = 24;  // all on one worker: odds 2^-23
+  constexpr size_t kClients = 24;  // all on one worker: odds 2^-23 (the rooms' names fixed)
   std::vector<Recorder> client_side(kClients);
   std::vector<std::unique_ptr<QuicClient>> clients;
-  for (auto& r : client_side) {
-    clients.push_back(std::make_unique<QuicClient>(io, worker[0]->local_endpoint(),
-                                                   proto::room_sni("ops"), nullptr, r));
+  for (auto& r : client_side) {  // each of a room of its own: they spread over the workers
+    clients.push_back(std::make_unique<QuicClient>(
+        io, worker[0]->local_endpoint(), proto::room_sni("ops-" + std::to_string(clients.size())),
+        nullptr, r));
   }
   ASSERT_TRUE(run_until(io, [&] {
     return std::all_of(client_side.begin(), client_side.end(),
@@ -451,4 +462,39 @@ TEST(Quic, AClientAskedToRetryComesBackWithTheTokenAndConnects) {
 }
 
 }  // namespace
+// Clients of one SNI (one room) all reach the same worker, the one sni_route_byte names, so
+// that the room's media stays on one thread; clients told not to steer spread over both.
+TEST(QuicWorker, ClientsOfOneSniShareAWorker) {
+  asio::io_context io;
+  WorkerPair pair(io);
+  auto& [side, worker] = pair;
+  constexpr size_t kClients = 24;
+  for (const bool steer : {true, false}) {
+    // Counted as handshakes each server finished (the first round's clients close meanwhile).
+    const int before0 = side[0].established, before1 = side[1].established;
+    QuicConfig config;
+    config.steer_by_sni = steer;
+    std::vector<Recorder> client_side(kClients);
+    std::vector<std::unique_ptr<QuicClient>> clients;
+    const std::string sni = proto::room_sni(steer ? "ops" : "random");
+    for (auto& r : client_side) {
+      clients.push_back(
+          std::make_unique<QuicClient>(io, worker[0]->local_endpoint(), sni, nullptr, r, config));
+    }
+    ASSERT_TRUE(run_until(io, [&] {
+      return std::all_of(client_side.begin(), client_side.end(),
+                         [](const Recorder& r) { return r.established > 0; });
+    }));
+    const size_t on0 = static_cast<size_t>(side[0].established - before0);
+    const size_t on1 = static_cast<size_t>(side[1].established - before1);
+    EXPECT_EQ(on0 + on1, kClients);
+    if (steer) {
+      EXPECT_EQ(sni_route_byte(sni) % 2 == 0 ? on0 : on1, kClients);
+    } else {  // all on one worker: odds 2^-23
+      EXPECT_GT(on0, 0u);
+      EXPECT_GT(on1, 0u);
+    }
+  }
+}
+
 }  // namespace wzp::transport
