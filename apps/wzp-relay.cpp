@@ -328,8 +328,7 @@ int main(int argc, char** argv) {
     // Workers 1..N-1: a loop, a server on the same port, and a link to the rooms on this one.
     std::unique_ptr<wzp::relay::WorkerPool> pool;
     if (workers > 1) {
-      pool = std::make_unique<wzp::relay::WorkerPool>(io, relay, server->local_endpoint(), cert,
-                                                      workers);
+      pool = std::make_unique<wzp::relay::WorkerPool>(io, relay, *server, cert);
     }
     if (directory && o.advertise.empty()) {
       std::ostringstream listening;

@@ -121,8 +121,7 @@ class RelayThread {
       : relay_(io_, id_, std::move(rc)),
         server_(io_, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), cert_, relay_,
                 transport::QuicConfig{}, transport::QuicWorker{0, workers}),
-        pool_(workers > 1 ? std::make_unique<relay::WorkerPool>(
-                                io_, relay_, server_.local_endpoint(), cert_, workers)
+        pool_(workers > 1 ? std::make_unique<relay::WorkerPool>(io_, relay_, server_, cert_)
                           : nullptr),
         core_([this] {
           pthread_setname_np(pthread_self(), "relay-core");

@@ -491,16 +491,17 @@ std::string WorkerHub::metrics_text(const std::string& home_text, std::chrono::m
   return out;
 }
 
-WorkerPool::WorkerPool(asio::io_context& home, RelayServer& relay, asio::ip::udp::endpoint port,
-                       const transport::TlsCertificate& cert, size_t workers,
-                       const transport::QuicConfig& config)
+WorkerPool::WorkerPool(asio::io_context& home, RelayServer& relay, transport::QuicServer& server0,
+                       const transport::TlsCertificate& cert, const transport::QuicConfig& config)
     : hub_(home, relay) {
+  const size_t workers = server0.worker().count;
   for (size_t k = 1; k < workers; ++k) {
     auto& loop = *loops_.emplace_back(std::make_unique<asio::io_context>(1));
     auto& w = others_.emplace_back();
     w.front = std::make_unique<WorkerFront>(loop, hub_.add_worker(loop));
-    w.server = std::make_unique<transport::QuicServer>(loop, port, cert, *w.front, config,
-                                                       transport::QuicWorker{k, workers});
+    w.server = std::make_unique<transport::QuicServer>(
+        loop, server0.local_endpoint(), cert, *w.front, config,
+        transport::QuicWorker{k, workers, server0.worker().placement});
     w.front->set_metrics([&s = *w.server] { return s.metrics_text("wzp_relay"); });
   }
   for (size_t k = 1; k < workers; ++k) {

@@ -232,15 +232,15 @@ class WorkerHub {
   std::vector<std::string> last_text_;  // each worker's, for one that does not answer in time
 };
 
-// Workers 1..N-1 of a relay whose worker 0 is `home`, with `relay` and a QUIC server (made with
-// QuicWorker{0, N}) on `port`: for each, a loop on a thread of its own, a WorkerFront and a
-// QuicServer on the same port, linked to the rooms through a WorkerHub. The threads start in the
-// constructor and are stopped and joined first in the destructor, before what they use goes.
+// Workers 1..N-1 of a relay whose worker 0 is `home`, with `relay` and `server0`, a QUIC server
+// made with QuicWorker{0, N}: for each, a loop on a thread of its own, a WorkerFront and a
+// QuicServer on server0's port (sharing its group's placement), linked to the rooms through a
+// WorkerHub. The threads start in the constructor and are stopped and joined first in the
+// destructor, before what they use goes.
 class WorkerPool {
  public:
-  WorkerPool(boost::asio::io_context& home, RelayServer& relay, boost::asio::ip::udp::endpoint port,
-             const transport::TlsCertificate& cert, size_t workers,
-             const transport::QuicConfig& config = {});
+  WorkerPool(boost::asio::io_context& home, RelayServer& relay, transport::QuicServer& server0,
+             const transport::TlsCertificate& cert, const transport::QuicConfig& config = {});
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;

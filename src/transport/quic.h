@@ -28,6 +28,7 @@ struct ngtcp2_pkt_hd;  // ngtcp2.h, kept out of this header
 #include "transport/datagram_pacer.h"
 #include "transport/tls_identity.h"
 #include "transport/udp_batch.h"
+#include "transport/worker_placement.h"
 
 namespace wzp::transport {
 
@@ -113,6 +114,10 @@ struct QuicConfig {
 // its own choosing and lands on any server, which answers with IDs of its own.
 struct QuicWorker {
   size_t index = 0, count = 1;
+  // Shared by the group's servers (worker_placement.h): where each first byte's connections
+  // go, and the Retry key. Made by worker 0's server when not given; the others are given its
+  // (QuicServer::worker()).
+  std::shared_ptr<WorkerPlacement> placement;
   // A connection ID's first byte made to name this server: `random` with the lowest bits
   // changed so that it is index modulo count (random when count is 1).
   uint8_t route_byte(uint8_t random) const;
@@ -226,9 +231,10 @@ struct QuicServerLimits {
   size_t retry_above = 64;               // ... from everyone
   size_t max_half_open_per_source = 64;  // not even after a Retry
   size_t max_half_open = 1024;
-  uint64_t retries = 0;     // Retry packets sent
-  uint64_t bad_tokens = 0;  // Initials with a Retry token that does not check out (dropped)
-  uint64_t refused = 0;     // Initials over the hard bounds (dropped)
+  uint64_t retries = 0;           // Retry packets sent
+  uint64_t placed_elsewhere = 0;  // of them, to send a client to the worker its room is on
+  uint64_t bad_tokens = 0;        // Initials with a Retry token that does not check out (dropped)
+  uint64_t refused = 0;           // Initials over the hard bounds (dropped)
 };
 
 // Accepts connections on one UDP socket.
@@ -250,6 +256,8 @@ class QuicServer : private QuicEndpoint {
     return it == cids_of_.end() ? 0 : it->second.size();
   }
   uint64_t dropped_packets() const { return dropped_; }  // unparsable or unroutable
+  // This server's place in its group, with the group's shared placement (for the others).
+  const QuicWorker& worker() const { return worker_; }
   QuicServerLimits& limits() { return limits_; }
   const QuicServerLimits& limits() const { return limits_; }
   // Prometheus families NAME_quic_*: connections and their IDs held, handshakes in progress,
@@ -267,7 +275,8 @@ class QuicServer : private QuicEndpoint {
   void closed(QuicConnection& c) override;
   void receive();
   void reap();
-  void send_retry(const ::ngtcp2_pkt_hd& hd, const boost::asio::ip::udp::endpoint& from);
+  // A Retry whose new connection ID names worker `to` (this one's, or another of the group's).
+  bool send_retry(const ::ngtcp2_pkt_hd& hd, const boost::asio::ip::udp::endpoint& from, size_t to);
   void add_cid(QuicConnection* c, std::string cid);
   // Handshakes in progress, in all and from `from`'s address.
   std::pair<size_t, size_t> half_open(const boost::asio::ip::udp::endpoint& from) const;
@@ -293,7 +302,9 @@ class QuicServer : private QuicEndpoint {
   bool stopped_ = false;
   QuicServerLimits limits_;
   QuicWorker worker_;
-  std::array<uint8_t, 32> retry_secret_{};  // keys the Retry tokens of this process
+  std::array<uint8_t, 32> retry_secret_{};  // keys the Retry tokens of this process (group)
+  // Each connection's placement byte (the first byte of its client's first ID), while held.
+  std::unordered_map<const QuicConnection*, uint8_t> placed_;
 };
 
 // One connection to a server. `verify` decides on the server certificate's fingerprint

@@ -76,6 +76,15 @@ QuicServer::QuicServer(asio::io_context& io, const udp::endpoint& listen,
   if (worker.count == 0 || worker.index >= worker.count || worker.count > 256) {
     throw std::invalid_argument("quic: worker index out of range");
   }
+  if (worker_.count > 1 && !worker_.placement) {
+    if (worker_.index != 0) {
+      throw std::invalid_argument("quic: a worker other than 0 needs its group's placement");
+    }
+    worker_.placement = std::make_shared<WorkerPlacement>(worker_.count);
+  }
+  if (worker_.placement && worker_.placement->workers() != worker_.count) {
+    throw std::invalid_argument("quic: the group's placement is for another number of workers");
+  }
   local_ = socket_.local_endpoint();
   socket_.non_blocking(true);  // receive() drains what is already queued without blocking
   // Every member's packets and any flood of junk share this socket's queue: at the default
@@ -91,11 +100,20 @@ QuicServer::QuicServer(asio::io_context& io, const udp::endpoint& listen,
   if (gnutls_certificate_set_x509_key_mem(tls_->cred, &c, &k, GNUTLS_X509_FMT_PEM) < 0) {
     throw std::runtime_error("tls: the relay certificate or key does not load");
   }
-  random_bytes(retry_secret_.data(), retry_secret_.size());
+  if (worker_.placement) {
+    retry_secret_ = worker_.placement->retry_secret();
+  } else {
+    random_bytes(retry_secret_.data(), retry_secret_.size());
+  }
   receive();
 }
 
-QuicServer::~QuicServer() { stopped_ = true; }
+QuicServer::~QuicServer() {
+  stopped_ = true;
+  for (const auto& [c, byte] : placed_) {
+    worker_.placement->closed(byte, worker_.index, now_ns() / NGTCP2_MILLISECONDS);
+  }
+}
 
 void QuicServer::stop() {
   stopped_ = true;
@@ -161,10 +179,23 @@ void QuicServer::handle(std::span<const uint8_t> pkt, const udp::endpoint& from)
     }
     odcid = o;
   }
+  // The worker this client's first ID is placed on (worker_placement.h: its room's): a Retry
+  // sends the client there. One back with a Retry token was placed when it first came.
+  uint8_t byte = hd.dcid.datalen > 0 ? hd.dcid.data[0] : 0;
+  if (odcid) {
+    byte = odcid->datalen > 0 ? odcid->data[0] : 0;
+  } else if (worker_.placement) {
+    const size_t to = worker_.placement->place(byte, now_ns() / NGTCP2_MILLISECONDS);
+    if (to != worker_.index) {
+      if (send_retry(hd, from, to)) ++limits_.placed_elsewhere;
+      return;
+    }
+  }
   const auto [in_progress, from_source] = half_open(from);
   if (!odcid &&
       (from_source >= limits_.retry_above_per_source || in_progress >= limits_.retry_above)) {
-    return send_retry(hd, from);
+    if (send_retry(hd, from, worker_.index)) ++limits_.retries;
+    return;
   }
   if (from_source >= limits_.max_half_open_per_source || in_progress >= limits_.max_half_open) {
     ++limits_.refused;  // even validated: this address (or everyone) has enough in progress
@@ -207,6 +238,10 @@ void QuicServer::handle(std::span<const uint8_t> pkt, const udp::endpoint& from)
   add_cid(c, std::string(reinterpret_cast<const char*>(scid.data), scid.datalen));
   add_cid(c, std::string(dcid));  // the client's first DCID, until it switches to ours
   conns_.push_back(std::move(conn));
+  if (worker_.placement) {
+    placed_[c] = byte;
+    worker_.placement->opened(byte, worker_.index, now_ns() / NGTCP2_MILLISECONDS);
+  }
   c->read(local_, from, pkt);
 }
 
@@ -238,6 +273,10 @@ std::string QuicServer::metrics_text(const std::string& name) const {
   proto::family(out, (name + "_quic_retries_total").c_str(), "counter",
                 "Retry packets sent: a client asked to prove its address first.",
                 {{"", n(limits_.retries)}});
+  proto::family(out, (name + "_quic_placed_elsewhere_total").c_str(), "counter",
+                "Retry packets sent to move a new client to the worker its room is placed on "
+                "(the workers' rooms kept even).",
+                {{"", n(limits_.placed_elsewhere)}});
   proto::family(out, (name + "_quic_initials_refused_total").c_str(), "counter",
                 "New-connection Initials dropped, by reason.",
                 {{R"({reason="bad_token"})", n(limits_.bad_tokens)},
@@ -245,12 +284,13 @@ std::string QuicServer::metrics_text(const std::string& name) const {
   return out;
 }
 
-void QuicServer::send_retry(const ngtcp2_pkt_hd& hd, const udp::endpoint& from) {
+bool QuicServer::send_retry(const ngtcp2_pkt_hd& hd, const udp::endpoint& from, size_t to) {
   std::array<uint8_t, NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN> token{};
   ngtcp2_cid scid;
   scid.datalen = kCidLen;
   random_bytes(scid.data, kCidLen);
-  stamp_cid({scid.data, scid.datalen});  // the client's next Initial comes back to this worker
+  // The client's next Initial goes to worker `to`.
+  scid.data[0] = QuicWorker{to, worker_.count, nullptr}.route_byte(scid.data[0]);
   const auto tokenlen = ngtcp2_crypto_generate_retry_token(
       token.data(), retry_secret_.data(), retry_secret_.size(), hd.version, from.data(),
       static_cast<ngtcp2_socklen>(from.size()), &scid, &hd.dcid, now_ns());
@@ -261,10 +301,10 @@ void QuicServer::send_retry(const ngtcp2_pkt_hd& hd, const udp::endpoint& from) 
                                                           static_cast<size_t>(tokenlen));
   if (n <= 0) {
     ++dropped_;
-    return;
+    return false;
   }
-  ++limits_.retries;
   out_.queue({packet.data(), static_cast<size_t>(n)}, from);
+  return true;
 }
 
 void QuicServer::send_packet(QuicConnection&, std::span<const uint8_t> packet,
@@ -305,6 +345,10 @@ void QuicServer::reap() {
         if (auto it = by_cid_.find(cid); it != by_cid_.end() && it->second == c) by_cid_.erase(it);
       }
       cids_of_.erase(mine);
+    }
+    if (auto p = placed_.find(c); p != placed_.end()) {
+      worker_.placement->closed(p->second, worker_.index, now_ns() / NGTCP2_MILLISECONDS);
+      placed_.erase(p);
     }
     auto it =
         std::find_if(conns_.begin(), conns_.end(), [c](const auto& p) { return p.get() == c; });

@@ -23,7 +23,7 @@ struct TwoWorkers {
                                 relay,
                                 transport::QuicConfig{},
                                 transport::QuicWorker{0, 2}};
-  WorkerPool pool{io, relay, server0.local_endpoint(), cert, 2};
+  WorkerPool pool{io, relay, server0, cert};
 
   bool run_until(const std::function<bool()>& done, int ms = 10000) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);

@@ -13,6 +13,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
+#include <map>
 #include <random>
 #include <set>
 #include <thread>
@@ -245,8 +247,9 @@ struct WorkerPair {
     for (size_t i = 0; i < 2; ++i) {
       const auto at = i == 0 ? udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)
                              : worker[0]->local_endpoint();
-      worker[i] =
-          std::make_unique<QuicServer>(io, at, cert(), side[i], QuicConfig{}, QuicWorker{i, 2});
+      worker[i] = std::make_unique<QuicServer>(
+          io, at, cert(), side[i], QuicConfig{},
+          QuicWorker{i, 2, i == 0 ? nullptr : worker[0]->worker().placement});
     }
   }
 };
@@ -495,6 +498,48 @@ TEST(QuicWorker, ClientsOfOneSniShareAWorker) {
       EXPECT_GT(on1, 0u);
     }
   }
+}
+
+// Rooms whose names all name worker 0 still spread over both workers, whole: once worker 0
+// holds more than its share, a new room's clients are sent to worker 1 by a Retry (whose token
+// worker 1 honours, the group sharing its key), and each room's clients end on one worker.
+TEST(QuicWorker, RoomsWhoseNamesNameOneWorkerSpreadOverBothWhole) {
+  asio::io_context io;
+  WorkerPair pair(io);
+  auto& [side, worker] = pair;
+  std::map<std::string, std::set<size_t>> served;  // SNI -> the workers that served it
+  for (size_t i = 0; i < 2; ++i) {
+    side[i].on_up = [&served, i](QuicConnection& c) { served[c.sni()].insert(i); };
+  }
+  std::vector<std::string> rooms;
+  for (int i = 0; rooms.size() < 8; ++i) {
+    const std::string sni = proto::room_sni("even-" + std::to_string(i));
+    if (sni_route_byte(sni) % 2 == 0) rooms.push_back(sni);
+  }
+  std::vector<Recorder> client_side(rooms.size() * 3);
+  std::vector<std::unique_ptr<QuicClient>> clients;
+  for (const auto& sni : rooms) {  // room after room, as people arrive
+    for (int m = 0; m < 3; ++m) {
+      clients.push_back(std::make_unique<QuicClient>(io, worker[0]->local_endpoint(), sni, nullptr,
+                                                     client_side[clients.size()]));
+    }
+    ASSERT_TRUE(run_until(io, [&] {
+      return std::all_of(client_side.begin(), client_side.begin() + clients.size(),
+                         [](const Recorder& r) { return r.established > 0; });
+    }));
+  }
+  for (const auto& sni : rooms) EXPECT_EQ(served[sni].size(), 1u) << "a room split";
+  const int on0 = side[0].established, on1 = side[1].established;
+  EXPECT_EQ(on0 + on1, static_cast<int>(clients.size()));
+  EXPECT_LE(std::abs(on0 - on1), 4 + 3) << on0 << " / " << on1;  // the margin, and one room
+  EXPECT_GT(worker[0]->limits().placed_elsewhere, 0u);
+  EXPECT_EQ(worker[1]->limits().bad_tokens, 0u);
+  for (const auto& r : client_side) EXPECT_TRUE(r.closed.empty()) << r.closed;
+  const auto text = worker[0]->metrics_text("wzp_relay");
+  EXPECT_NE(text.find("wzp_relay_quic_placed_elsewhere_total " +
+                      std::to_string(worker[0]->limits().placed_elsewhere) + "\n"),
+            std::string::npos)
+      << text;
 }
 
 }  // namespace wzp::transport
