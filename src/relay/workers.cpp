@@ -159,9 +159,10 @@ WorkerFront::WorkerFront(asio::io_context& io, WorkerLink& link) : link_(link), 
 WorkerFront::~WorkerFront() { link_.render = nullptr; }
 
 void WorkerFront::send(WorkerMessage::Kind kind, uint64_t serial, std::span<const uint8_t> bytes,
-                       const transport::QuicConnection* stats_of) {
+                       const transport::QuicConnection* stats_of, size_t size) {
   scratch_.kind = kind;
   scratch_.conn = serial;
+  scratch_.size = size;
   scratch_.bytes.assign(bytes.begin(), bytes.end());
   if (stats_of) scratch_.stats = stats_of->stats();
   link_.up.send(scratch_);
@@ -201,12 +202,10 @@ bool WorkerFront::forward(uint64_t serial, std::span<const uint8_t> d) {
   bool cut = false;
   if (!admit(route.bucket, route.rate, now_ms, media_.dropped_rate, media_.cut_off,
              [&] { cut = true; })) {
-    if (cut) {
-      // Worker 0 hangs up; meanwhile the flood is dropped here uncounted by the bucket.
-      scratch_.size = route.bucket.over_rate();
+    if (cut) {  // worker 0 hangs up; what comes meanwhile goes to it
+      const uint64_t over = route.bucket.over_rate();
       routes_.erase(r);
-      send(WorkerMessage::Kind::kCutOff, serial, {}, nullptr);
-      scratch_.size = 0;
+      send(WorkerMessage::Kind::kCutOff, serial, {}, nullptr, over);
     }
     return true;
   }
@@ -323,10 +322,18 @@ class WorkerHub::RemotePeer final : public Peer {
       : down_(down), worker_(worker), conn_(conn), stats_(stats) {}
   size_t worker() const { return worker_; }
   uint64_t conn() const { return conn_; }
-  bool routed() const { return routed_; }
-  // A route for this connection's media to its worker (kRoute), or none (kUnroute).
+  // A route for this connection's media to its worker: `m` (kRoute) names the receivers.
   void route(WorkerMessage m) {
-    routed_ = m.kind == WorkerMessage::Kind::kRoute;
+    routed_ = true;
+    m.kind = WorkerMessage::Kind::kRoute;
+    m.conn = conn_;
+    down_.send(m);
+  }
+  // None (kUnroute): its media goes to worker 0 again. Said once.
+  void unroute() {
+    if (!std::exchange(routed_, false)) return;
+    WorkerMessage m;
+    m.kind = WorkerMessage::Kind::kUnroute;
     m.conn = conn_;
     down_.send(m);
   }
@@ -371,28 +378,21 @@ WorkerHub::WorkerHub(asio::io_context& home, RelayServer& relay) : home_(home), 
 WorkerHub::~WorkerHub() { relay_.logic().set_route_watcher(nullptr); }
 
 void WorkerHub::reroute(const std::string& room, Peer* left) {
-  if (auto* gone = dynamic_cast<RemotePeer*>(left); gone && gone->routed()) {
-    WorkerMessage m;
-    m.kind = WorkerMessage::Kind::kUnroute;
-    gone->route(std::move(m));
-  }
+  if (auto* gone = dynamic_cast<RemotePeer*>(left)) gone->unroute();
   for (auto& r : relay_.logic().media_routes(room)) {
     auto* from = dynamic_cast<RemotePeer*>(r.from);
     if (!from) continue;  // worker 0's own: the room logic forwards its media
-    WorkerMessage m;
-    m.kind = r.direct ? WorkerMessage::Kind::kRoute : WorkerMessage::Kind::kUnroute;
-    for (Peer* p : r.to) {
+    // A route only when every receiver is on the sender's worker.
+    const auto here = [&](Peer* p) {
       const auto* to = dynamic_cast<RemotePeer*>(p);
-      if (!to || to->worker() != from->worker()) {
-        m.kind = WorkerMessage::Kind::kUnroute;
-        break;
-      }
-      m.conns.push_back(to->conn());
-    }
-    if (m.kind == WorkerMessage::Kind::kUnroute) {
-      if (from->routed()) from->route(std::move(m));
+      return to && to->worker() == from->worker();
+    };
+    if (!r.direct || !std::all_of(r.to.begin(), r.to.end(), here)) {
+      from->unroute();
       continue;
     }
+    WorkerMessage m;
+    for (Peer* p : r.to) m.conns.push_back(static_cast<RemotePeer*>(p)->conn());
     m.from = r.id;
     m.rate = relay_.logic().rate_limit();
     from->route(std::move(m));

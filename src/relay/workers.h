@@ -175,7 +175,7 @@ class WorkerFront final : public transport::QuicEvents {
   void down(WorkerMessage& m);
   // A message that must arrive; with the connection's stats when `stats_of` is given.
   void send(WorkerMessage::Kind kind, uint64_t serial, std::span<const uint8_t> bytes,
-            const transport::QuicConnection* stats_of);
+            const transport::QuicConnection* stats_of, size_t size = 0);
   void snapshot();
 
   WorkerLink& link_;

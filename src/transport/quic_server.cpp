@@ -27,6 +27,9 @@ uint8_t QuicWorker::route_byte(uint8_t random) const {
 
 namespace {
 
+// The placement's clock (worker_placement.h), in milliseconds.
+uint64_t now_ms() { return now_ns() / NGTCP2_MILLISECONDS; }
+
 // The classic BPF program a reuseport group runs on each packet (the UDP payload from offset
 // 0) to choose its socket: the first byte of the destination connection ID, byte 6 of a long
 // header (flags, version, ID length, ID) or byte 1 of a short one, modulo the group's size. A
@@ -111,7 +114,7 @@ QuicServer::QuicServer(asio::io_context& io, const udp::endpoint& listen,
 QuicServer::~QuicServer() {
   stopped_ = true;
   for (const auto& [c, byte] : placed_) {
-    worker_.placement->closed(byte, worker_.index, now_ns() / NGTCP2_MILLISECONDS);
+    worker_.placement->closed(byte, worker_.index, now_ms());
   }
 }
 
@@ -185,7 +188,7 @@ void QuicServer::handle(std::span<const uint8_t> pkt, const udp::endpoint& from)
   if (odcid) {
     byte = odcid->datalen > 0 ? odcid->data[0] : 0;
   } else if (worker_.placement) {
-    const size_t to = worker_.placement->place(byte, now_ns() / NGTCP2_MILLISECONDS);
+    const size_t to = worker_.placement->place(byte, now_ms());
     if (to != worker_.index) {
       if (send_retry(hd, from, to)) ++limits_.placed_elsewhere;
       return;
@@ -240,7 +243,7 @@ void QuicServer::handle(std::span<const uint8_t> pkt, const udp::endpoint& from)
   conns_.push_back(std::move(conn));
   if (worker_.placement) {
     placed_[c] = byte;
-    worker_.placement->opened(byte, worker_.index, now_ns() / NGTCP2_MILLISECONDS);
+    worker_.placement->opened(byte, worker_.index, now_ms());
   }
   c->read(local_, from, pkt);
 }
@@ -347,7 +350,7 @@ void QuicServer::reap() {
       cids_of_.erase(mine);
     }
     if (auto p = placed_.find(c); p != placed_.end()) {
-      worker_.placement->closed(p->second, worker_.index, now_ns() / NGTCP2_MILLISECONDS);
+      worker_.placement->closed(p->second, worker_.index, now_ms());
       placed_.erase(p);
     }
     auto it =

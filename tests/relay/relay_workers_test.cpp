@@ -32,6 +32,30 @@ struct TwoWorkers {
     }
     return done();
   }
+  // n members join `room` one after another (fewer when one is not answered: the test says
+  // so); with `talk`, those already in send media meanwhile.
+  std::vector<std::unique_ptr<Member>> join(const std::string& room, int n, bool talk = false) {
+    std::vector<std::unique_ptr<Member>> members;
+    for (int i = 0; i < n; ++i) {
+      std::string name = "m";  // not "m" + ...: GCC 12 warns falsely (-Wrestrict)
+      name += std::to_string(i);
+      members.push_back(std::make_unique<Member>(io, server0.local_endpoint(), room, name));
+      Member& m = *members.back();
+      const bool in = run_until([&] {
+        for (auto& k : members) {
+          if (talk && k->answered) k->send_media(1);
+        }
+        if (talk) io.run_for(std::chrono::milliseconds(15));
+        return m.answered;
+      });
+      if (!in) {
+        ADD_FAILURE() << m.name << " not answered: " << m.closed;
+        members.pop_back();
+        break;
+      }
+    }
+    return members;
+  }
   // As wzp-relay serves /metrics: worker 0's (room logic and server) summed with worker 1's.
   std::string metrics() {
     return pool.metrics_text(relay.metrics_text() + server0.metrics_text("wzp_relay"));
@@ -143,13 +167,8 @@ TEST(RelayWorkers, ARoomSpanningTwoWorkersHearsEveryMemberThroughMigrationAndLea
 TEST(RelayWorkers, ARoomOnOneWorkerIsForwardedByThatWorkerAlone) {
   TwoWorkers w;
   const std::string room = room_on_worker(1, "steered-");
-  std::vector<std::unique_ptr<Member>> members;
-  for (int i = 0; i < 3; ++i) {
-    members.push_back(
-        std::make_unique<Member>(w.io, w.server0.local_endpoint(), room, "m" + std::to_string(i)));
-    Member& m = *members.back();
-    ASSERT_TRUE(w.run_until([&] { return m.answered; })) << m.closed;
-  }
+  auto members = w.join(room, 3);
+  ASSERT_EQ(members.size(), 3u);
   Member other(w.io, w.server0.local_endpoint(), room_on_worker(0, "elsewhere-"), "other");
   ASSERT_TRUE(w.run_until([&] { return other.answered; })) << other.closed;
   EXPECT_EQ(w.pool.remote_peers(), 3u);  // the room's three, on worker 1
@@ -188,19 +207,8 @@ TEST(RelayWorkers, AWorkerForwardingARoomKeepsTheRateLimitAndTheIdleSweep) {
   config.rate = {.rate = 100, .burst = 100, .cut_off_after = 200};
   TwoWorkers w(config);
   const std::string room = room_on_worker(1, "limits-");
-  std::vector<std::unique_ptr<Member>> members;
-  for (int i = 0; i < 3; ++i) {
-    members.push_back(
-        std::make_unique<Member>(w.io, w.server0.local_endpoint(), room, "m" + std::to_string(i)));
-    Member& m = *members.back();
-    ASSERT_TRUE(w.run_until([&] {
-      for (auto& k : members) {
-        if (k->answered) k->send_media(1);
-      }
-      w.io.run_for(std::chrono::milliseconds(15));
-      return m.answered;
-    })) << m.closed;
-  }
+  auto members = w.join(room, 3, /*talk=*/true);  // the idle clock runs from each join
+  ASSERT_EQ(members.size(), 3u);
   ASSERT_EQ(w.pool.remote_peers(), 3u);
   // Three seconds of talk, twice the idle timeout: no one is hung up.
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
