@@ -62,7 +62,7 @@ function slowReader(host, port, room) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-let browser;
+const browsers = [];
 try {
   mkdirSync(dir, { recursive: true });
   const tone = join(dir, 'tone.wav');
@@ -75,23 +75,31 @@ try {
                           /serving (http:\/\/(127\.0\.0\.1):(\d+))\//);
   const base = web.match[1];
   say({ event: 'bridge', pid: web.proc.pid, base, relay: relayAddr });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-           `--use-file-for-fake-audio-capture=${tone}`, '--autoplay-policy=no-user-gesture-required', '--no-sandbox'],
-  });
-  const context = await browser.newContext({ viewport: { width: 390, height: 760 } });
-  // Each page a visitor of its own: a fresh identity (pages of one context share storage, and
-  // the page keeps its identity there).
-  await context.addInitScript(() => localStorage.removeItem('wzp.seed'));
+  // Chromium's audio service opens at most 16 microphones at once per browser ("Could not start
+  // audio source" past that): the pages are spread over browsers of at most 12 each.
+  const browserCount = Math.ceil(maxPages / 12);
+  const contexts = [];
+  for (let b = 0; b < browserCount; ++b) {
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+             `--use-file-for-fake-audio-capture=${tone}`, '--autoplay-policy=no-user-gesture-required', '--no-sandbox'],
+    });
+    browsers.push(browser);
+    const context = await browser.newContext({ viewport: { width: 390, height: 760 } });
+    // Each page a visitor of its own: a fresh identity (pages of one context share storage, and
+    // the page keeps its identity there).
+    await context.addInitScript(() => localStorage.removeItem('wzp.seed'));
+    contexts.push(context);
+  }
   const began = Date.now();
   const left = () => runMs - (Date.now() - began);
   let open = 0, n = 0;
 
   const page = async (k) => {
     const lifetime = Math.min(10000 + Math.random() * 30000, Math.max(0, left() - 2000));
-    const p = await context.newPage();
+    const p = await contexts[k % contexts.length].newPage();
     try {
       await p.goto(`${base}/${rooms[k % rooms.length]}?processing=off`);
       await p.click('#join');
@@ -107,7 +115,10 @@ try {
       }
       say({ event: 'leave', page: k, heard });
     } catch (e) {
-      say({ event: 'error', page: k, message: e.message.split('\n')[0] });
+      // What the page itself said: its connection's state and banner.
+      const seen = await p.evaluate(() => `state ${window.wzp.state}, banner "${window.wzp.banner?.text ?? ''}"`)
+        .catch(() => 'page gone');
+      say({ event: 'error', page: k, message: `${e.message.split('\n')[0]} (${seen})` });
     } finally {
       await p.close().catch(() => {});
     }
@@ -153,7 +164,7 @@ try {
   say({ event: 'error', message: e.message.split('\n')[0] });
 } finally {
   stopping = true;
-  if (browser) await browser.close().catch(() => {});
+  for (const b of browsers) await b.close().catch(() => {});
   for (const p of procs) p.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
   process.exit(0);

@@ -7,7 +7,26 @@ const room = decodeURIComponent(location.pathname.slice(1)) || 'lobby';
 const $ = (id) => document.getElementById(id);
 
 // What tests (and curious users, from the console) can read.
-const wzp = (window.wzp = { state: 'idle', framesSent: 0, framesHeard: 0, heard: [], sent: [], events: [], memberEvents: [] });
+// The last two seconds of 16-bit samples, kept in a ring (tests read them with last(n)).
+class SampleTail {
+  constructor(n) {
+    this.ring = new Int16Array(n);
+    this.count = 0;
+  }
+  push(v) {
+    this.ring[this.count++ % this.ring.length] = v;
+  }
+  last(n) {
+    n = Math.min(n, this.count, this.ring.length);
+    const out = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.ring[(this.count - n + i) % this.ring.length];
+    return out;
+  }
+}
+const wzp = (window.wzp = {
+  state: 'idle', framesSent: 0, framesHeard: 0, heard: new SampleTail(96000), sent: new SampleTail(96000),
+  events: [], memberEvents: [],
+});
 
 // `?expect=FP,FP` in the page's address fills the field: the call hands its key to them only.
 $('expect').value = new URLSearchParams(location.search).get('expect') || '';
@@ -41,7 +60,6 @@ if (!/^[0-9a-f]{64}$/.test(seed)) {
 let ws, ctx, capture, playback, stream, source;
 let muted = false, talking = false, pttMode = false;
 let listenOnly = false, leaving = false, attempts = 0, retry = null;
-let pending = new Float32Array(0);
 
 $('room').textContent = room;
 $('name').value = localStorage.getItem('wzp.name') || '';
@@ -213,7 +231,7 @@ function stopAudio() {
   if (stream) stream.getTracks().forEach((t) => t.stop());
   if (ctx) ctx.close();
   stream = ctx = capture = playback = source = null;
-  $('level').style.width = '0';
+  showLevel(0);
 }
 
 // Leaves the call: the bridge hangs up at once; the page stays, ready to join again.
@@ -270,30 +288,30 @@ function connect() {
   };
 }
 
-// 128-sample blocks from the worklet, framed into 20 ms of little-endian 16-bit PCM.
-function onCaptured(block) {
-  let sum = 0;
-  for (let i = 0; i < block.length; i++) sum += block[i] * block[i];
-  $('level').style.width = Math.min(100, Math.sqrt(sum / block.length) * 300) + '%';
-  const joined = new Float32Array(pending.length + block.length);
-  joined.set(pending);
-  joined.set(block, pending.length);
-  pending = joined;
-  while (pending.length >= FRAME) {
-    const frame = pending.slice(0, FRAME);
-    pending = pending.slice(FRAME);
-    denoiseFrame(frame);
-    if (!ws || ws.readyState !== WebSocket.OPEN || !transmitting()) continue;
-    const out = new DataView(new ArrayBuffer(FRAME * 2));
-    for (let i = 0; i < FRAME; i++) {
-      const v = Math.max(-32768, Math.min(32767, Math.round(frame[i] * 32767)));
-      out.setInt16(i * 2, v, true);
-      wzp.sent.push(v);
-    }
-    if (wzp.sent.length > 96000) wzp.sent.splice(0, wzp.sent.length - 96000);
-    ws.send(out.buffer);
-    wzp.framesSent++;
+// 20 ms frames from the worklet, sent as little-endian 16-bit PCM. The level meter moves ten
+// times a second (every fifth frame), which is all an eye follows.
+let levelFrames = 0;
+function onCaptured(frame) {
+  if (levelFrames++ % 5 === 0) {
+    let sum = 0;
+    for (let i = 0; i < frame.length; i++) sum += frame[i] * frame[i];
+    showLevel(Math.min(1, Math.sqrt(sum / frame.length) * 3));
   }
+  denoiseFrame(frame);
+  if (!ws || ws.readyState !== WebSocket.OPEN || !transmitting()) return;
+  const out = new DataView(new ArrayBuffer(FRAME * 2));
+  for (let i = 0; i < FRAME; i++) {
+    const v = Math.max(-32768, Math.min(32767, Math.round(frame[i] * 32767)));
+    out.setInt16(i * 2, v, true);
+    wzp.sent.push(v);
+  }
+  ws.send(out.buffer);
+  wzp.framesSent++;
+}
+
+// The meter is scaled rather than resized, which the compositor does without a layout.
+function showLevel(share) {
+  $('level').style.transform = `scaleX(${share.toFixed(2)})`;
 }
 
 function onAudio(buf) {
@@ -305,7 +323,6 @@ function onAudio(buf) {
     f[i] = s / 32768;
     wzp.heard.push(s);
   }
-  if (wzp.heard.length > 96000) wzp.heard.splice(0, wzp.heard.length - 96000);  // the last 2 s
   wzp.framesHeard++;
   if (playback) playback.port.postMessage(f, [f.buffer]);
 }

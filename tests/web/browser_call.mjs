@@ -46,7 +46,7 @@ await run('wzp-web-', async ({ dir, start, check }) => {
   }
   const [a, b] = pages;
   for (const p of pages) await waitFor(p, () => window.wzp.members >= 1, null, 15000, 'the other participant listed');
-  const sentA = await a.evaluate(() => window.wzp.sent.slice(-48000));
+  const sentA = await a.evaluate(() => window.wzp.sent.last(48000));
   log(`page A's microphone: ${dominant(sentA).toFixed(1)} Hz`);
   const bHears = await heardFrequency(b, 150);
   const aHears = await heardFrequency(a, 150);

@@ -73,7 +73,7 @@ await run('wzp-controls-', async ({ dir, start, check }) => {
   await bob.waitForTimeout(600);  // what was already mixed plays out (the bridge's playout)
   const framesAt0 = await bob.evaluate(() => window.wzp.framesHeard);
   await waitFor(bob, (n) => window.wzp.framesHeard >= n + 50, framesAt0, 10000, 'a second at volume 0');
-  const quiet = rms(await bob.evaluate(() => window.wzp.heard.slice(-48000)));
+  const quiet = rms(await bob.evaluate(() => window.wzp.heard.last(48000)));
   const stillRing = await bob.evaluate((s) => window.wzp.speaking?.includes(s), annSession);
   check(quiet < 20 && stillRing, `at volume 0 Bob hears nothing of Ann (RMS ${quiet.toFixed(1)}) while she is shown speaking`);
   await setVolume(100);

@@ -64,7 +64,7 @@ export const within = (page, fn, arg, ms, what) =>
 // What a page heard over the last second, once it has heard `after` more frames.
 export async function heardFrequency(page, after) {
   await waitFor(page, (n) => window.wzp.framesHeard >= n, after, 15000, 'audio from the other page');
-  const samples = await page.evaluate(() => window.wzp.heard.slice(-48000));
+  const samples = await page.evaluate(() => window.wzp.heard.last(48000));
   return { f: dominant(samples), rms: rms(samples) };
 }
 
