@@ -52,3 +52,26 @@ if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
 else
   echo "install-deps: npm packages present"
 fi
+
+# Debian's sources of libraries the codec layer links, for its WebAssembly build (wasm/): Debian
+# ships none of them built for WebAssembly, and the page should encode and conceal with the same
+# library as the native client. Each is the release its -dev package is built from, checked
+# against the SHA-256 in Debian's source index, unpacked into .deps/. (Codec2's, which the page
+# needs next, is not served by this machine's Debian mirror: wasm/codec2_absent.cpp.)
+debian_source() {  # pool-path file sha256 directory
+  local dir=".deps/$4"
+  if [ -f "$dir/.complete" ]; then
+    echo "install-deps: $4 source present"
+    return
+  fi
+  echo "install-deps: Debian's $2 into $dir"
+  mkdir -p .deps
+  curl -fsSL -o ".deps/$2" "http://deb.debian.org/debian/pool/main/$1/$2"
+  echo "$3  .deps/$2" | sha256sum -c --quiet
+  rm -rf "$dir"
+  tar xzf ".deps/$2" -C .deps
+  rm ".deps/$2"
+  touch "$dir/.complete"
+}
+debian_source o/opus opus_1.3.1.orig.tar.gz \
+  65b58e1e25b2a114157014736a3d9dfeaad8d41be1c8179866f144a2fb44ff9d opus-1.3.1

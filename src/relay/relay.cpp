@@ -318,12 +318,15 @@ void Relay::join(Session& s, const proto::CallOffer& offer) {
   s.info.agreement_sig = offer.agreement_sig.value_or(proto::Bytes{});
   s.info.offer_ephemeral = offer.ephemeral_pub;
   answered->answer.session_id = s.id;
-  s.send(answered->answer);
-  // A probe train right behind the answer: a narrow way to the member spaces it (and its
+  // A probe train ahead of the answer: a narrow way to the member spaces it (and its
   // acknowledgements) by the link's rate, so that the member's capacity is known, and the
-  // others told it (narrow_path), before anyone's media has queued there. Members ignore the
-  // probes; what the others send meanwhile (a round trip on an open path) is not forwarded.
+  // others told it (narrow_path), before anyone's media has queued there. The answer follows
+  // the probes down the same link, so a member is in the room once its path is measured (on a
+  // 24 kbit/s link a second later; on an open one at once), and whoever joins after it is told
+  // its capacity at the start rather than a second into a call sent at the wrong rate. Members
+  // ignore the probes; what the others send meanwhile is not forwarded.
   s.peer->send_probe_train(proto::tag_byte(proto::FrameTag::kProbe), kJoinProbeBytes);
+  s.send(answered->answer);
   s.joined = true;
   log("join", s, {{"fingerprint", s.info.fingerprint}, {"members", rooms_.members(s.room) + 1}});
   rooms_.add(s, scheduler_.now_ms());

@@ -261,8 +261,12 @@ void QuicConnection::flush() {
     }
     // Signalling goes ahead of media: it is small (keys, reports, directives) and a sender key
     // queued behind a congested path's media would leave that media unreadable. Media waited
-    // behind it only while the stream can write.
-    if (im.stream_id >= 0 && im.stream_written < im.stream_total && !signal_stalled) {
+    // behind it only while the stream can write. A probe train goes ahead of both: it measures
+    // the path only if it leaves first and together, and what was queued with it (a join's
+    // answer) then reaches the peer once the path is measured.
+    const bool train_first = !im.datagrams.empty() && im.datagrams.front().probe;
+    if (im.stream_id >= 0 && im.stream_written < im.stream_total && !signal_stalled &&
+        !train_first) {
       // The unsent part of the stream, from the chunk that holds stream_written.
       uint64_t base = im.stream_base;
       size_t i = 0;

@@ -33,9 +33,15 @@ std::vector<int16_t> round_trip(CodecId id, const std::vector<int16_t>& pcm,
   return out;
 }
 
+// The WebAssembly build (wasm/) has Opus but no Codec2 yet (wasm/codec2_absent.cpp).
+#ifdef __EMSCRIPTEN__
+const CodecId kSpeechCodecs[] = {CodecId::kOpus24k, CodecId::kOpus16k, CodecId::kOpus6k,
+                                 CodecId::kOpus32k, CodecId::kOpus48k, CodecId::kOpus64k};
+#else
 const CodecId kSpeechCodecs[] = {CodecId::kOpus24k,     CodecId::kOpus16k,     CodecId::kOpus6k,
                                  CodecId::kCodec2_3200, CodecId::kCodec2_1200, CodecId::kOpus32k,
                                  CodecId::kOpus48k,     CodecId::kOpus64k};
+#endif
 
 TEST(Codec, ToneKeepsItsFrequencyThroughEveryCodec) {
   const auto in = tone(440, 2 * kSampleRate, 8000);
@@ -61,6 +67,9 @@ TEST(Codec, ToneKeepsItsFrequencyThroughEveryCodec) {
 TEST(Codec, SpeechKeepsItsEnergyEnvelope) {
   const auto speech = interop::espeak_speech(
       "Warzone phone keeps talking when the network does not. Testing one two three.");
+#ifdef __EMSCRIPTEN__
+  if (speech.empty()) GTEST_SKIP() << "no espeak-ng inside WebAssembly";
+#endif
   ASSERT_GT(speech.size(), kSampleRate) << "needs espeak-ng and sox (scripts/install-deps.sh)";
   const size_t window = 480;  // 10 ms
   const auto ref = envelope(speech, window);
@@ -95,7 +104,11 @@ TEST(Codec, ConcealmentFillsAFrameWithoutGoingSilentAtOnce) {
 }
 
 TEST(Codec, CorruptFramesAreRefusedAndConcealed) {
+#ifdef __EMSCRIPTEN__
+  for (CodecId id : {CodecId::kComfortNoise}) {
+#else
   for (CodecId id : {CodecId::kCodec2_1200, CodecId::kComfortNoise}) {
+#endif
     auto dec = make_decoder(id);
     std::vector<int16_t> out(frame_samples(id));
     const std::vector<uint8_t> junk(40, 0xFF);
