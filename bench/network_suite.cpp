@@ -9,6 +9,7 @@
 // in simulation (deterministic, seconds to run).
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -355,6 +356,14 @@ void progress(const Run& r, size_t i, size_t n) {
       i, n, r.label.c_str(), r.heard.fidelity_percent, r.lbrr.heard.fidelity_percent,
       r.red.heard.fidelity_percent, r.heard.mouth_to_ear_ms, r.lbrr.heard.mouth_to_ear_ms,
       r.red.heard.mouth_to_ear_ms, r.kbps);
+  // Where in the call the misses were (the HTML report charts the same).
+  std::string line = "        per second, % heard:";
+  for (const auto& s : r.seconds) {
+    line += ' ';
+    line += std::isnan(s.fidelity_percent) ? std::string("-")
+                                           : std::to_string(std::lround(s.fidelity_percent));
+  }
+  std::fprintf(stderr, "%s\n", line.c_str());
 }
 
 void write_html(const std::vector<Run>& runs, bool simulated) {
