@@ -111,10 +111,8 @@ const Bound kSpeechBounds[] = {
 class HostileSpeech : public testing::TestWithParam<Bound> {};
 
 TEST_P(HostileSpeech, FidelityDelayAndBitrate) {
+  if (!interop::kCanSpeak) GTEST_SKIP() << "no espeak-ng inside WebAssembly";
   static const auto speech = interop::espeak_speech(interop::speech_passage());
-#ifdef __EMSCRIPTEN__
-  if (speech.empty()) GTEST_SKIP() << "no espeak-ng inside WebAssembly";
-#endif
   ASSERT_FALSE(speech.empty()) << "needs espeak-ng and sox (scripts/install-deps.sh)";
   const Bound& b = GetParam();
   const auto* p = hostile_profile(b.profile);
