@@ -228,7 +228,9 @@ int main(int argc, char** argv) {
     const auto identity =
         wzp::crypto::load_or_create_identity(std::filesystem::path(o.state_dir) / "identity");
     const auto cert = wzp::transport::load_or_create_certificate(o.state_dir);
-    boost::asio::io_context io;
+    // One thread runs this loop (worker 0; the other workers have loops of their own): asio then
+    // keeps what a handler posts on that thread's own queue instead of waking epoll for it.
+    boost::asio::io_context io{1};
     // Other relays' certificates are pinned on first contact, like a client pins ours.
     wzp::transport::KnownRelays known(std::filesystem::path(o.state_dir) / "known_relays");
     const auto pin = [&known, &log](const std::string& label) {

@@ -59,6 +59,7 @@ struct QuicStats {
   // retransmission waited on probe timeouts that double; the receiver drops the copies as
   // duplicates. Media is never copied (the call repairs its own).
   uint64_t control_copies = 0;
+  uint64_t packets_sent = 0;  // QUIC packets, copies included (bare datagrams: bare_sent)
 };
 
 // The share of our datagrams QUIC declared lost, in percent, once at least `enough` have been

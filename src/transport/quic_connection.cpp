@@ -132,7 +132,11 @@ int QuicConnection::read(const udp::endpoint& local, const udp::endpoint& from,
     return rv;
   }
   remote_ = from;
-  flush();
+  // What the packet calls for (an acknowledgement, the handshake's next flight) leaves at the
+  // end of this turn of the loop, with whatever else the turn queues for the peer: at a relay,
+  // the datagrams forwarded to this member from the same batch of packets carry the
+  // acknowledgement instead of a packet of its own.
+  post_flush();
   return 0;
 }
 
@@ -363,6 +367,7 @@ void QuicConnection::send_packet(std::span<const uint8_t> packet, const udp::end
                                  int copies) {
   for (int i = 0; i < copies; ++i) endpoint_.send_packet(*this, packet, to);
   stats_.control_copies += static_cast<uint64_t>(copies - 1);
+  stats_.packets_sent += static_cast<uint64_t>(copies);
 }
 
 bool QuicConnection::send_bare() {
@@ -429,8 +434,10 @@ void QuicConnection::close(const std::string& reason) {
       &ccerr, 0, reinterpret_cast<const uint8_t*>(reason.data()), reason.size());
   const auto n = ngtcp2_conn_write_connection_close(impl_->conn, &ps.path, &pi, buf.data(),
                                                     buf.size(), &ccerr, now_ns());
-  if (n > 0)
+  if (n > 0) {
     endpoint_.send_packet(*this, {buf.data(), static_cast<size_t>(n)}, to_endpoint(ps.path.remote));
+    ++stats_.packets_sent;
+  }
   fail(reason);
 }
 

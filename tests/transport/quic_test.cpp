@@ -98,6 +98,48 @@ TEST(Quic, HandshakeStreamAndDatagramsBothWays) {
   EXPECT_GE(st.max_udp_payload, 1200u);
 }
 
+// A relay's room of two: each member's datagram goes on to the other. What a member's packet
+// calls for (its acknowledgement) leaves with the datagram forwarded to that member from the same
+// batch, in one packet, instead of in a packet of its own ahead of it. Each member acknowledges
+// every packet at once on loopback (ngtcp2 waits min(max_ack_delay, srtt / 8)), so the members'
+// datagrams arrive between acknowledgement-only packets, a gap in their packet numbers that has
+// the relay acknowledge at once too: written as soon as the packet was read, that was a second
+// packet per forwarded datagram, for the relay to send and the member to read.
+TEST(Quic, AnAcknowledgementLeavesWithTheDatagramsOfTheSameTurn) {
+  asio::io_context io;
+  Recorder server_side, a_side, b_side;
+  QuicServer server(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), cert(), server_side);
+  std::vector<QuicConnection*> members;
+  server_side.on_up = [&](QuicConnection& c) { members.push_back(&c); };
+  server_side.on_dgram = [&](QuicConnection& from, std::span<const uint8_t> d) {
+    for (auto* m : members)
+      if (m != &from) m->send_datagram(d);
+  };
+  const auto trust = [](const std::string&) { return true; };
+  QuicClient a(io, server.local_endpoint(), proto::room_sni("pair"), trust, a_side);
+  QuicClient b(io, server.local_endpoint(), proto::room_sni("pair"), trust, b_side);
+  ASSERT_TRUE(run_until(
+      io, [&] { return members.size() == 2 && a_side.established && b_side.established; }));
+  // Settle the handshake's own packets, then count from here.
+  io.run_for(std::chrono::milliseconds(50));
+  const uint64_t before = members[0]->stats().packets_sent + members[1]->stats().packets_sent;
+  constexpr size_t kRounds = 100;
+  std::vector<uint8_t> d(100, 7);
+  for (size_t i = 0; i < kRounds; ++i) {
+    const size_t want = i + 1;
+    a.connection().send_datagram(d);
+    b.connection().send_datagram(d);
+    ASSERT_TRUE(run_until(
+        io, [&] { return a_side.datagrams.size() >= want && b_side.datagrams.size() >= want; }))
+        << "round " << i;
+  }
+  const uint64_t sent =
+      members[0]->stats().packets_sent + members[1]->stats().packets_sent - before;
+  std::printf("relay side: %lu packets for %zu forwarded datagrams\n",
+              static_cast<unsigned long>(sent), 2 * kRounds);
+  EXPECT_LE(sent, 2 * kRounds * 5 / 4);
+}
+
 // A datagram that cannot fit the path's current packet size (1200 bytes unless configured
 // otherwise) must not block the ones behind it: it is dropped and counted, and they leave
 // at once. Before, the flush took "nothing written" for congestion and waited; the big datagram
