@@ -434,10 +434,7 @@ void QuicConnection::close(const std::string& reason) {
       &ccerr, 0, reinterpret_cast<const uint8_t*>(reason.data()), reason.size());
   const auto n = ngtcp2_conn_write_connection_close(impl_->conn, &ps.path, &pi, buf.data(),
                                                     buf.size(), &ccerr, now_ns());
-  if (n > 0) {
-    endpoint_.send_packet(*this, {buf.data(), static_cast<size_t>(n)}, to_endpoint(ps.path.remote));
-    ++stats_.packets_sent;
-  }
+  if (n > 0) send_packet({buf.data(), static_cast<size_t>(n)}, to_endpoint(ps.path.remote), 1);
   fail(reason);
 }
 
