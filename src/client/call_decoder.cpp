@@ -12,7 +12,8 @@ namespace wzp::client {
 CallDecoder::CallDecoder(const CallDecoderConfig& config, MediaOpener& opener)
     : config_(config), opener_(opener), jb_(config.jitter) {}
 
-void CallDecoder::on_datagram(std::span<const uint8_t> d, uint64_t arrival_ms) {
+void CallDecoder::on_datagram(std::span<const uint8_t> d, uint64_t arrival_ms,
+                              uint64_t control_bytes) {
   ++stats_.datagrams;
   arrival_ms_ = arrival_ms;
   // A mini header's inference may be off by frames lost just before it, or by reordering:
@@ -51,7 +52,7 @@ void CallDecoder::on_datagram(std::span<const uint8_t> d, uint64_t arrival_ms) {
     }
     reader_.accept(*frame);
     note_sequence(frame->header.seq);
-    capacity_.on_datagram(d.size(), arrival_ms, frame->header.timestamp_ms);
+    capacity_.on_datagram(d.size(), arrival_ms, frame->header.timestamp_ms, control_bytes);
     if (frame->report) peer_report_ = frame->report;
     fec::FecPacket p;
     p.is_repair = frame->header.is_repair;

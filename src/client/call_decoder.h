@@ -55,7 +55,10 @@ class CallDecoder : private fec::FrameSink {
  public:
   CallDecoder(const CallDecoderConfig& config, MediaOpener& opener);
 
-  void on_datagram(std::span<const uint8_t> datagram, uint64_t arrival_ms);
+  // `control_bytes`: the transport's count of bytes in packets without datagrams so far
+  // (QuicStats::control_bytes_received), for the capacity meter; kNoControl: not known.
+  void on_datagram(std::span<const uint8_t> datagram, uint64_t arrival_ms,
+                   uint64_t control_bytes = proto::CapacityMeter::kNoControl);
   // Fills kPcmFrame samples (20 ms) of playout.
   void pull(std::span<int16_t> pcm, uint64_t now_ms);
 

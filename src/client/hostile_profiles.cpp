@@ -5,6 +5,15 @@
 namespace wzp::client {
 namespace {
 
+// The signalling a talker's join puts on the listener's path (bytes of each packet, from the
+// wzp-netem log of a real call), the relay's acknowledgement of the listener's packets (one
+// every 100 ms there), and the relay's probe datagrams.
+constexpr size_t kJoinSignalling[] = {1092, 162, 604, 677};
+constexpr size_t kAckBytes = 33;
+constexpr uint32_t kAckTicks = 5;
+constexpr uint32_t kResendTicks = 25;
+constexpr double kProbeBytes = 640;
+
 HostileProfile make(std::string name, double nominal, transport::ImpairmentConfig c) {
   c.seed = 7;
   if (c.delay_ms == 0) c.delay_ms = 1;  // loopback
@@ -49,11 +58,43 @@ SimListening simulate_listening(const HostileProfile& profile, uint32_t seconds,
   ec.silence_suppression = false;  // the probe never pauses; speech is sent as a file would be
   SimCall call(ec);
   call.link.set_path(profile.path);
-  call.run(seconds, {}, [&](uint32_t t) {
+  // Where the path is capped, what else the listener's path carries takes its time on the link
+  // too (the real calls' wzp-netem log shows it): the join's signalling just before the talker's
+  // first frame (the room update, the talker's sender key on the stream and its copy in a
+  // datagram), the relay's acknowledgements of the listener's own packets, and what is lost
+  // of the signalling sent again half a second later. The relay's probe train has measured the
+  // path by then, and its verdict reaches the talker with the join.
+  std::vector<std::pair<uint32_t, size_t>> resend;  // tick due, bytes
+  const auto signal = [&](uint32_t t, size_t bytes) {
+    if (!call.link.occupy(bytes)) resend.emplace_back(t + kResendTicks, bytes);
+  };
+  const bool capped = profile.path.rate_kbps > 0;
+  call.on_tick = [&](uint32_t t) {
+    if (!capped) return;
+    if (t % kAckTicks == 0) call.link.occupy(kAckBytes);
+    for (size_t i = 0; i < resend.size();) {
+      if (resend[i].first != t) {
+        ++i;
+        continue;
+      }
+      const size_t bytes = resend[i].second;
+      resend.erase(resend.begin() + static_cast<long>(i));
+      signal(t, bytes);
+    }
+  };
+  const auto on_second = [&](uint32_t second) {
+    if (!capped || second != 0) return;
+    for (size_t bytes : kJoinSignalling) signal(0, bytes);
+    proto::QualitySample probed;
+    probed.capacity_kbps = profile.path.rate_kbps * (kProbeBytes + proto::kPacketOverheadBytes) /
+                           (kProbeBytes + proto::kQuicPacketBytes);
+    call.encoder->on_peer_quality(probed, 0);
+  };
+  call.run(seconds, on_second, [&](uint32_t t) {
     return std::span<const int16_t>(probe.pcm).subspan(t * kPcmFrame, kPcmFrame);
   });
-  const auto& c = call.link.path->counters();
-  const uint64_t path_received = c.received, path_lost = c.lost + c.outage + c.queue_drops;
+  // Of the media's packets (the path's counters count the others' too).
+  const uint64_t path_received = call.link.packets, path_lost = call.link.packets_lost;
   SimListening r;
   // Output sample k plays at k/48 ms; input sample j was captured 20 ms before its frame was
   // pushed at (j/960)*20 ms: the mouth-to-ear delay is the alignment plus one frame.

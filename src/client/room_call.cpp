@@ -498,7 +498,7 @@ void RoomCall::rotate_key() {
   for (const auto& [id, peer] : peers_) give_key(peer.info);
 }
 
-void RoomCall::on_datagram(transport::QuicConnection&, std::span<const uint8_t> d) {
+void RoomCall::on_datagram(transport::QuicConnection& c, std::span<const uint8_t> d) {
   liveness_.heard(now_ms());
   if (!d.empty() && d[0] == static_cast<uint8_t>(proto::FrameTag::kSignal)) {
     // The relay's copies of a directive, and members' keys passed on (only those are taken
@@ -519,7 +519,8 @@ void RoomCall::on_datagram(transport::QuicConnection&, std::span<const uint8_t> 
   const uint64_t now = now_ms();
   for (size_t i = 0; i < *n; ++i) {
     auto it = peers_.find(entries[i].session_id);
-    if (it != peers_.end()) it->second.decoder->on_datagram(entries[i].payload, now);
+    if (it != peers_.end())
+      it->second.decoder->on_datagram(entries[i].payload, now, c.stats().control_bytes_received);
   }
 }
 

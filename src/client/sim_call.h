@@ -26,6 +26,7 @@ struct SimLink : DatagramSink {
   struct InFlight {
     uint64_t at;
     std::vector<uint8_t> bytes;
+    size_t control = 0;  // a packet without datagrams of this size (see occupy)
   };
   static transport::ImpairmentConfig clean() {
     transport::ImpairmentConfig c;
@@ -49,6 +50,16 @@ struct SimLink : DatagramSink {
     bytes_sent += d.size();
     pending.emplace_back(d.begin(), d.end());
   }
+  // A packet without datagrams (signalling, acknowledgements) on the path at `now`: it takes its
+  // time on a capped link, and the receiver's transport counts it (control_delivered).
+  // Returns whether the path delivers it.
+  bool occupy(size_t bytes) {
+    const auto decision = path->on_packet(now, bytes);
+    for (int k = 0; k < decision.deliveries; ++k) insert({decision.deliver_at_ms[k], {}, bytes});
+    return decision.deliveries > 0;
+  }
+  // What QuicStats::control_bytes_received would say at the receiver.
+  uint64_t control_delivered = 0;
   // Puts what was sent at `now` on the path as one packet.
   void flush() {
     if (pending.empty()) return;
@@ -64,14 +75,30 @@ struct SimLink : DatagramSink {
     }
     for (int k = 0; k < decision.deliveries; ++k) {
       const uint64_t at = decision.deliver_at_ms[k];
-      for (const auto& d : pending) {
-        // Keep the queue ordered by delivery time (jitter reorders).
-        auto it = queue.end();
-        while (it != queue.begin() && std::prev(it)->at > at) --it;
-        queue.insert(it, InFlight{at, d});
-      }
+      for (const auto& d : pending) insert({at, d});
     }
     pending.clear();
+  }
+  // Takes what has arrived by `now`: the datagrams, to `deliver` (with the control bytes so far).
+  template <typename F>
+  void arrive(uint64_t until, F&& deliver) {
+    while (!queue.empty() && queue.front().at <= until) {
+      const InFlight& f = queue.front();
+      if (f.control) {
+        control_delivered += f.control + proto::kIpUdpHeaderBytes;
+      } else {
+        deliver(f.bytes, f.at, control_delivered);
+      }
+      queue.pop_front();
+    }
+  }
+
+ private:
+  // Keeps the queue ordered by delivery time (jitter reorders).
+  void insert(InFlight f) {
+    auto it = queue.end();
+    while (it != queue.begin() && std::prev(it)->at > f.at) --it;
+    queue.insert(it, std::move(f));
   }
 };
 
@@ -129,10 +156,9 @@ struct SimCall {
         }
         encoder->pace(now);
         link.flush();
-        while (!link.queue.empty() && link.queue.front().at <= now) {
-          decoder->on_datagram(link.queue.front().bytes, link.queue.front().at);
-          link.queue.pop_front();
-        }
+        link.arrive(now, [&](std::span<const uint8_t> d, uint64_t at, uint64_t control) {
+          decoder->on_datagram(d, at, control);
+        });
         if (sub != 0) continue;
         // Playout at the frame boundary, as RoomCall's tick does after sending.
         decoder->pull(out, now);

@@ -23,7 +23,8 @@ namespace wzp::proto {
 // 8-byte connection ID, packet number, DATAGRAM frame headers and AEAD tag (about 30), and IPv4
 // and UDP (28). Capacities and the sender's path budget count them.
 inline constexpr size_t kQuicPacketBytes = 30;
-inline constexpr size_t kPacketOverheadBytes = kQuicPacketBytes + 28;
+inline constexpr size_t kIpUdpHeaderBytes = 28;
+inline constexpr size_t kPacketOverheadBytes = kQuicPacketBytes + kIpUdpHeaderBytes;
 
 struct CapacityReport {
   double capacity_kbps = 0;  // 0: no queue seen, the path is not what limits us
@@ -39,25 +40,46 @@ class CapacityMeter {
   static constexpr int64_t kDrainingMs = 20;        // a floor this much lower: draining
   // Fewer datagrams than this in an interval (a stream of comfort noise) say nothing of the path.
   static constexpr uint32_t kMinPackets = 8;
-  static constexpr uint32_t kTrendPackets = 8;  // a trend needs this many arrivals
-  static constexpr double kTrendSpanMs = 250;   // over this long,
-  static constexpr double kTrendSlope = 0.25;   // this much transit per ms of arrivals,
-  static constexpr double kTrendRiseMs = 60;    // and this much added over its span
+  static constexpr uint64_t kNoControl = UINT64_MAX;  // see on_datagram
+  static constexpr uint32_t kTrendPackets = 8;        // a trend needs this many arrivals
+  static constexpr double kTrendSpanMs = 250;         // over this long,
+  static constexpr double kTrendSlope = 0.25;         // this much transit per ms of arrivals,
+  static constexpr double kTrendRiseMs = 60;          // and this much added over its span
 
   // An authenticated datagram of `bytes` that arrived at arrival_ms with media timestamp ts_ms.
   // Its packet's own headers count too, once for datagrams that arrive in the same millisecond
-  // (the relay packs what it forwards to us in one turn into one packet).
-  void on_datagram(size_t bytes, uint64_t arrival_ms, uint32_t ts_ms) {
+  // (the relay packs what it forwards to us in one turn into one packet). `control_total`: the
+  // bytes (with their IPv4/UDP headers) of every packet so far that carried no datagram
+  // (signalling, acknowledgements), as the transport counts them (kNoControl: not known).
+  // Those took their time on the link between our packets: a queued packet's gap includes it.
+  void on_datagram(size_t bytes, uint64_t arrival_ms, uint32_t ts_ms,
+                   uint64_t control_total = kNoControl) {
     if (!started_) started_ = true, start_ms_ = arrival_ms, last_arrival_ms_ = arrival_ms + 1;
     const bool new_packet = arrival_ms != last_arrival_ms_;
-    const size_t on_path = bytes + (new_packet ? kPacketOverheadBytes : 0);
-    bytes_ += on_path;
+    uint64_t other = 0;
+    if (control_total != kNoControl) {
+      if (control_seen_ != kNoControl && control_total > control_seen_)
+        other = control_total - control_seen_;
+      control_seen_ = control_total;
+    }
+    // The others' rate, over the span between this interval's first datagram and its last.
+    if (packets_ == 0) {
+      span_from_ = arrival_ms;
+    } else {
+      others_ += other;
+    }
+    const size_t own = bytes + (new_packet ? kPacketOverheadBytes : 0);
+    // The interval's own bytes only: the others are counted at the next datagram, which may be
+    // in a later interval than the link time they took.
+    bytes_ += own;
+    const size_t on_path = own + other;
     ++packets_;
     const int64_t transit = static_cast<int64_t>(arrival_ms) - static_cast<int64_t>(ts_ms);
     // A packet that waited longer than the one before it found the link still busy with that
     // one: the time between their arrivals is its own time on the link. Over such packets the
     // link's rate shows, where the interval's bytes over its length would count the time the
-    // link stood idle before the queue built.
+    // link stood idle before the queue built. Packets without datagrams that came in between
+    // (control_total) took their time on the link too: their bytes count with it.
     if (new_packet) {
       busy_packet_ = have_packet_ && transit > packet_transit_;
       if (busy_packet_) busy_ms_ += arrival_ms - last_arrival_ms_;
@@ -116,10 +138,18 @@ class CapacityMeter {
                                                           static_cast<double>(busy_ms_));
         }
         r.queue_ms = static_cast<double>(std::max<int64_t>(0, latest - lowest));
+        // What is left for media: the link less what else it carries for good (the least of
+        // the last few intervals' share, so that a join's burst of signalling, once, does not
+        // count as a standing load).
+        r.capacity_kbps = std::max(r.capacity_kbps - standing_others_kbps(), r.capacity_kbps / 2);
       }
       floors_[intervals_++ % kHistory] = floor_;
     }
-    bytes_ = busy_bytes_ = busy_ms_ = 0;
+    if (packets_ > 0 && last_arrival_ms_ >= span_from_ + kHalfMs) {
+      others_kbps_[others_next_++ % others_kbps_.size()] =
+          static_cast<double>(others_) * 8 / static_cast<double>(last_arrival_ms_ - span_from_);
+    }
+    bytes_ = busy_bytes_ = busy_ms_ = others_ = 0;
     packets_ = 0;
     floor_ = first_half_ = second_half_ = kNone;
     trend_ = {};
@@ -127,6 +157,11 @@ class CapacityMeter {
   }
 
  private:
+  double standing_others_kbps() const {
+    if (others_next_ == 0) return 0;
+    const size_t n = std::min(others_next_, others_kbps_.size());
+    return *std::min_element(others_kbps_.begin(), others_kbps_.begin() + static_cast<long>(n));
+  }
   // The delay the interval's steep trend has added over its span, or 0 without one.
   double trend_rise_ms() const {
     const double sxx = trend_.sxx(), span = trend_.span();
@@ -165,6 +200,11 @@ class CapacityMeter {
   static constexpr uint64_t kHalfMs = 500;
   static constexpr uint64_t kMinBusyMs = 100;  // of back-to-back arrivals for the link's rate
   uint64_t bytes_ = 0;
+  uint64_t others_ = 0;  // bytes of packets without datagrams since the interval's first datagram
+  uint64_t span_from_ = 0;
+  std::array<double, 3> others_kbps_{};  // the last intervals' (of half a second or more)
+  size_t others_next_ = 0;
+  uint64_t control_seen_ = kNoControl;
   uint64_t busy_bytes_ = 0, busy_ms_ = 0;  // packets that queued behind the one before
   bool busy_packet_ = false, have_packet_ = false;
   int64_t packet_transit_ = 0;

@@ -60,6 +60,10 @@ struct QuicStats {
   // duplicates. Media is never copied (the call repairs its own).
   uint64_t control_copies = 0;
   uint64_t packets_sent = 0;  // QUIC packets, copies included (bare datagrams: bare_sent)
+  // Bytes of the packets received that carried no datagram (signalling, acknowledgements, the
+  // transport's own), each with its IPv4 and UDP headers: what shares the path with the media
+  // (proto::CapacityMeter).
+  uint64_t control_bytes_received = 0;
 };
 
 // The share of our datagrams QUIC declared lost, in percent, once at least `enough` have been
@@ -220,6 +224,7 @@ class QuicConnection {
   std::string sni_;
   bool established_ = false, closed_ = false, close_reported_ = false, flush_posted_ = false;
   bool reading_ = false;                      // inside ngtcp2_conn_read_pkt (and its callbacks)
+  bool datagram_read_ = false;                // the packet being read carried a datagram
   std::optional<std::string> pending_close_;  // close() asked for meanwhile
   QuicStats stats_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -72,6 +72,7 @@ struct QuicCallbacks {
   static int recv_datagram(ngtcp2_conn*, uint32_t, const uint8_t* data, size_t len, void* user) {
     auto& c = self(user);
     ++c.stats_.datagrams_received;
+    c.datagram_read_ = true;
     c.events_.on_datagram(c, {data, len});
     return 0;
   }

@@ -103,9 +103,11 @@ int QuicConnection::read(const udp::endpoint& local, const udp::endpoint& from,
   p.set(local, from);
   ngtcp2_pkt_info pi{};
   reading_ = true;
+  datagram_read_ = false;
   const int rv =
       ngtcp2_conn_read_pkt(impl_->conn, &p.path, &pi, packet.data(), packet.size(), now_ns());
   reading_ = false;
+  if (!datagram_read_) stats_.control_bytes_received += packet.size() + proto::kIpUdpHeaderBytes;
   if (auto why = std::exchange(pending_close_, std::nullopt); why && rv == 0) {
     remote_ = from;
     close(*why);

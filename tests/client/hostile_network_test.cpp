@@ -54,11 +54,11 @@ const Bound kBounds[] = {
     {"60 % random", 90, 400, 64},
     // The jitter's own p95 (120 ms + 95 % of 160 ms) plus 60 ms.
     {"200 ± 80 ms jitter", 99, 120 + 152 + 60, 0},
-    // Target 95 % within 300 ms: 95.08 % within 290 ms measured, Opus 7k in 60 ms frames with
-    // its repairs riding in the next frame's packet. The path budget follows the link's rate as
-    // the packets that queued show it (92.7 % within 515 ms when the receiver counted the time
-    // the link stood idle before a queue built, and the sender kept 17 of 24 kbit/s).
-    {"24 kbit/s cap + 10 % loss", 94.5, 320, 24},
+    // Target 95 % within 300 ms: 89.64 % within 335 ms measured, Opus 7k in 60 ms frames with
+    // its repairs riding in the next frame's packet, on a path that also carries what the real
+    // one does (the join's signalling, the relay's acknowledgements: hostile_profiles.cpp).
+    // Without those the simulation heard 95.08 % within 290 ms, where real calls heard 81-89 %.
+    {"24 kbit/s cap + 10 % loss", 88.5, 345, 24},
     {"loss changing every 10 s", 98, 150, 64},
 };
 
@@ -104,8 +104,10 @@ const Bound kSpeechBounds[] = {
     // with window repairs: 12.72 %).
     {"80 % random", 64, 300, 64},                   // 68.42 (2.19 / 27.63)
     {"200 ± 80 ms jitter", 95, 120 + 152 + 60, 0},  // 96.05 (97.37 / 97.37)
-    {"24 kbit/s cap + 10 % loss", 85, 320, 24},     // 87.72 (91.23 within 1.8 s / 68.42)
-    {"loss changing every 10 s", 90, 150, 64},      // 92.11 (95.18 / 96.05)
+    // 72.81 (91.23 within 1.8 s / 68.42); 87.72 before the path carried the join's signalling
+    // and the relay's acknowledgements as well.
+    {"24 kbit/s cap + 10 % loss", 71.5, 345, 24},
+    {"loss changing every 10 s", 90, 150, 64},  // 92.11 (95.18 / 96.05)
 };
 
 class HostileSpeech : public testing::TestWithParam<Bound> {};

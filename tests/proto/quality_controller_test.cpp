@@ -139,6 +139,70 @@ TEST(CapacityMeter, AQueueBuildingLateInAnIntervalIsMeasuredAtTheLinksRate) {
   EXPECT_NEAR(r.capacity_kbps, (100 + kPacketOverheadBytes) * 8 / 40.0, 1.0);
 }
 
+// A talker's first frames on a narrow path queue behind the join's signalling (the room update
+// and the talker's key: 2.5 kB, most of a second at 24 kbit/s). Charged to the media packets
+// that queued behind it, the burst made the link look a sixth narrower, and the sender kept
+// that for the rest of the call (in the simulated cap profile 10.9 of 24 kbit/s, no repairs).
+// The transport counts what arrived without datagrams: that burst is the link's time, not less
+// link, and only what else it carries for good (an acknowledgement every 100 ms) is taken off.
+TEST(CapacityMeter, SignallingBetweenQueuedPacketsIsTheLinksTimeNotLessLink) {
+  // A 30 kbit/s link; 25 packets a second of 100-byte datagrams and an acknowledgement every
+  // 100 ms offered to it, a little more than it carries, so that a queue builds; the join's
+  // 2.5 kB 1.2 s in.
+  struct Packet {
+    uint32_t ts;
+    size_t bytes;  // on the path, headers included
+    bool control;
+  };
+  std::vector<Packet> sent;
+  for (uint32_t ts = 0; ts < 3000; ts += 20) {
+    if (ts == 1200) sent.push_back({ts, 2500, true});
+    if (ts % 100 == 0) sent.push_back({ts, 61, true});
+    if (ts % 40 == 0) sent.push_back({ts, 100 + kPacketOverheadBytes, false});
+  }
+  const auto measure = [&](bool count_control) {
+    CapacityMeter m;
+    uint64_t control = 0, link_free = 0, next_take = 1000;
+    std::vector<double> reports;
+    for (const Packet& p : sent) {
+      link_free = std::max<uint64_t>(link_free, p.ts + 30) +
+                  static_cast<uint64_t>(std::lround(static_cast<double>(p.bytes) * 8 / 30.0));
+      while (link_free >= next_take)
+        reports.push_back(m.take(next_take).capacity_kbps), next_take += 1000;
+      if (p.control) {
+        control += p.bytes;
+        continue;
+      }
+      m.on_datagram(100, link_free, p.ts, count_control ? control : CapacityMeter::kNoControl);
+    }
+    return reports;
+  };
+  const double link = 30, acks = 61 * 8 / 100.0;
+  const auto counted = measure(true), blind = measure(false);
+  // The second after the burst: the queue it left still standing, and growing.
+  ASSERT_GE(counted.size(), 3u);
+  ASSERT_GT(counted[2], 0);
+  EXPECT_NEAR(counted[2], link - acks, 1.5);
+  EXPECT_LT(blind[2], link - acks - 3);  // the burst's time charged to the media
+}
+
+// A capacity reported with no queue in front of it (the relay's probe train, passed on with
+// each directive while it is recent) is used at the steady share; the share that drains a
+// queue is for reports of one, and once the queue is gone the budget comes back up.
+TEST(QualityController, ACapacityWithNoQueueIsUsedAtTheSteadyShare) {
+  QualityController q;
+  QualitySample probed = loss(10);
+  probed.capacity_kbps = 25;
+  for (int i = 0; i < 5; ++i) q.on_report(probed, i);
+  EXPECT_NEAR(q.path_budget_kbps(), 0.85 * 25, 1e-9);  // 20 before: the share that drains
+  QualitySample queued = probed;
+  queued.queue_ms = 400;
+  q.on_report(queued, 5);
+  EXPECT_NEAR(q.path_budget_kbps(), 0.6 * 25, 1e-9);
+  q.on_report(probed, 6);
+  EXPECT_NEAR(q.path_budget_kbps(), 0.85 * 25, 1e-9);
+}
+
 // While the path limits us, Codec2 is no step down from Opus 7k in 60 ms frames: its 40 ms
 // frames carry as many packet headers per second as the Opus frames' bytes save, for a far worse
 // voice (on real processes behind 24 kbit/s the call sat in Codec2 for good).

@@ -140,6 +140,37 @@ TEST(Quic, AnAcknowledgementLeavesWithTheDatagramsOfTheSameTurn) {
   EXPECT_LE(sent, 2 * kRounds * 5 / 4);
 }
 
+// What arrives without datagrams (signalling, acknowledgements) shares the path with the media,
+// and the receiver's capacity meter counts its time on the link from this counter: every packet
+// that carried no datagram, with its IPv4 and UDP headers; none that did.
+TEST(Quic, PacketsWithoutDatagramsAreCountedAsControl) {
+  asio::io_context io;
+  Recorder server_side, client_side;
+  QuicServer server(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), cert(), server_side);
+  QuicConnection* peer = nullptr;
+  server_side.on_up = [&](QuicConnection& c) { peer = &c; };
+  QuicClient client(io, server.local_endpoint(), proto::room_sni("ops"), nullptr, client_side);
+  ASSERT_TRUE(run_until(io, [&] { return client_side.established && peer != nullptr; }));
+  io.run_for(std::chrono::milliseconds(50));
+  const uint64_t start = peer->stats().control_bytes_received;
+  EXPECT_GT(start, 1200u);  // the handshake's packets at least
+  const std::string msg(20000, 's');
+  client.connection().send_stream({reinterpret_cast<const uint8_t*>(msg.data()), msg.size()});
+  ASSERT_TRUE(run_until(io, [&] { return server_side.stream_all.size() == msg.size(); }));
+  io.run_for(std::chrono::milliseconds(50));
+  const uint64_t after_stream = peer->stats().control_bytes_received;
+  EXPECT_GE(after_stream - start, msg.size());
+  EXPECT_LE(after_stream - start, msg.size() * 11 / 10);
+  // 200 datagrams of 100 bytes, in packets of their own: none of their bytes are control (the
+  // client's own acknowledgements and heartbeats between them are, about 3 kB of them).
+  for (int i = 0; i < 200; ++i) {
+    client.connection().send_datagram(std::vector<uint8_t>(100, 1));
+    io.run_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_TRUE(run_until(io, [&] { return server_side.datagrams.size() == 200; }));
+  EXPECT_LT(peer->stats().control_bytes_received - after_stream, 200u * 100 / 4);
+}
+
 // A datagram that cannot fit the path's current packet size (1200 bytes unless configured
 // otherwise) must not block the ones behind it: it is dropped and counted, and they leave
 // at once. Before, the flush took "nothing written" for congestion and waited; the big datagram
