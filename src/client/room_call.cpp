@@ -517,10 +517,10 @@ void RoomCall::on_datagram(transport::QuicConnection& c, std::span<const uint8_t
   auto n = proto::parse_trunk_frame(d, {.max_entries = 16, .max_bytes = 65535}, entries);
   if (!n) return;
   const uint64_t now = now_ms();
+  const uint64_t control = c.control_bytes_received();
   for (size_t i = 0; i < *n; ++i) {
     auto it = peers_.find(entries[i].session_id);
-    if (it != peers_.end())
-      it->second.decoder->on_datagram(entries[i].payload, now, c.stats().control_bytes_received);
+    if (it != peers_.end()) it->second.decoder->on_datagram(entries[i].payload, now, control);
   }
 }
 

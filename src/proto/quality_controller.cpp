@@ -105,9 +105,13 @@ double protection_ratio(double loss, double burst) {
   return std::min(r, kMaxRatio);
 }
 
-uint32_t protection_window(double loss, double) { return loss < 70 ? 6 : 4; }
-constexpr uint32_t kLongFrameMs = 60;
-constexpr uint32_t kLongFrameWindow = 4;
+// Six 60 ms frames are 360 ms that a frame rebuilt from the window's last repair waited, and
+// the jitter buffer's recovery quantile holds the whole call to such waits (simulated cap
+// profile, 30 s: 91 % within 450 ms with 6, 92 % within 335 ms with 4, 90 % within 270 ms
+// with 2).
+uint32_t protection_window(double loss, uint32_t frame_ms) {
+  return loss < 70 && frame_ms < 60 ? 6 : 4;
+}
 
 double wire_kbps(CodecId codec, double ratio, uint32_t copies) {
   const auto& c = codec_info(codec);
@@ -159,18 +163,18 @@ std::optional<Tier> QualityController::on_report(const QualitySample& s, uint64_
   if (loss_ < 0.2) loss_ = 0;
   if (p > 0) burst_ += 0.3 * (std::max(1.0, s.mean_burst) - burst_);
   if (s.capacity_kbps > 0) {
-    // Below the capacity by what empties the standing queue in about a second (sending at a
-    // share f of the capacity drains (1 - f) s of queue per second), within [floor, kDrain].
-    const double drain = std::clamp(1 - std::max(0.0, s.queue_ms) / kDrainMs, kDrainFloor, kDrain);
     capacity_kbps_ = s.capacity_kbps;
     if (s.queue_ms <= 0) {
       // A capacity with no queue standing in front of it (a probe train's verdict, passed on
       // with each directive while it is recent): the steady share of it.
       path_budget_kbps_ = kSteady * s.capacity_kbps;
     } else {
+      // Below the capacity by what empties the standing queue in about a second (sending at a
+      // share f of the capacity drains (1 - f) s of queue per second), within [floor, kDrain].
       // Each report's queue sets the share anew (a share of the capacity, never of the budget,
       // so reports of one queue do not compound): a queue still growing when its first report
       // was sent is met at its full length.
+      const double drain = std::clamp(1 - s.queue_ms / kDrainMs, kDrainFloor, kDrain);
       const double share = drain * s.capacity_kbps;
       path_budget_kbps_ = path_budget_kbps_ == 0 ? share : std::min(path_budget_kbps_, share);
     }
@@ -265,12 +269,7 @@ FecSettings QualityController::fec(uint64_t now_ms) const {
   if (now_ms < boost_until_ms_) f.ratio += kBoost;
   f.ratio =
       std::min({f.ratio, kMaxRatio, affordable_ratio(codec_, budget_kbps_, path_budget_kbps_)});
-  f.window = repeating_ ? 1 : protection_window(loss_, burst_);
-  // A window counts frames: six 60 ms frames are 360 ms that a frame rebuilt from the window's
-  // last repair waited, and the jitter buffer's recovery quantile holds the whole call to such
-  // waits (simulated cap profile, 30 s: 91 % within 450 ms with 6, 92 % within 335 ms with 4,
-  // 90 % within 270 ms with 2).
-  if (codec_info(codec_).frame_ms >= kLongFrameMs) f.window = std::min(f.window, kLongFrameWindow);
+  f.window = repeating_ ? 1 : protection_window(loss_, codec_info(codec_).frame_ms);
   f.packed = path_budget_kbps_ > 0;
   if (repeating_) {
     // Every chance counts at this loss: the whole budget goes to copies.

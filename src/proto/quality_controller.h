@@ -115,8 +115,9 @@ double wire_kbps(CodecId codec, double ratio, uint32_t copies = 0);
 // The same with each packet's own headers (kPacketOverheadBytes): one packet per datagram, or
 // one per frame when the repairs are `packed` with their next frame.
 double path_kbps(CodecId codec, double ratio, bool packed);
-// The sliding window suited to a loss: short windows at heavy loss (a long one mixes in more
-// missing frames than the repairs can resolve).
-uint32_t protection_window(double loss_percent, double mean_burst);
+// The sliding window suited to a loss and a frame length: short windows at heavy loss (a long
+// one mixes in more missing frames than the repairs can resolve), and fewer frames when each
+// is long (a window counts frames, and a frame rebuilt from its last repair waited them all).
+uint32_t protection_window(double loss_percent, uint32_t frame_ms);
 
 }  // namespace wzp::proto

@@ -179,6 +179,9 @@ class QuicConnection {
   bool established() const { return established_; }
   bool closed() const { return closed_; }
   QuicStats stats() const;
+  // QuicStats::control_bytes_received alone, without stats()'s reading of ngtcp2 and the clock:
+  // the receiver asks for it with every media datagram.
+  uint64_t control_bytes_received() const { return stats_.control_bytes_received; }
   const std::string& sni() const { return sni_; }  // server side: what the client asked for
   boost::asio::ip::udp::endpoint remote() const { return remote_; }
 
