@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "crypto/handshake.h"
+#include "proto/roster.h"
 #include "proto/signal_framing.h"
 #include "transport/quic.h"
 
@@ -17,6 +18,7 @@ struct BenchMember : transport::QuicEvents {
   std::unique_ptr<transport::QuicClient> client;
   proto::SignalFrameReader reader;
   bool answered = false;
+  proto::Roster roster;
   size_t room_size = 0;
 
   void on_established(transport::QuicConnection& c) override {
@@ -28,7 +30,10 @@ struct BenchMember : transport::QuicEvents {
     while (auto m = reader.next()) {
       if (!m->ok()) continue;
       if (std::holds_alternative<proto::CallAnswer>(m->value())) answered = true;
-      if (auto* u = std::get_if<proto::RoomUpdate>(&m->value())) room_size = u->participants.size();
+      if (auto* u = std::get_if<proto::RoomUpdate>(&m->value())) {
+        roster.apply(*u);
+        room_size = roster.size();
+      }
     }
   }
 };

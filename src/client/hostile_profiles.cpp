@@ -6,9 +6,10 @@ namespace wzp::client {
 namespace {
 
 // The signalling a talker's join puts on the listener's path (bytes of each packet, from the
-// wzp-netem log of a real call), the relay's acknowledgement of the listener's packets (one
-// every 100 ms there), and the relay's probe datagrams.
-constexpr size_t kJoinSignalling[] = {1092, 162, 604, 677};
+// wzp-netem log of a real call: the relay's directives, the room update naming the talker and
+// the talker's sender key, coalesced by QUIC as it was there), the relay's acknowledgement of
+// the listener's packets (one every 100 ms there), and the relay's probe datagrams.
+constexpr size_t kJoinSignalling[] = {84, 744, 617, 677};
 constexpr size_t kAckBytes = 33;
 constexpr uint32_t kAckTicks = 5;
 constexpr uint32_t kResendTicks = 25;

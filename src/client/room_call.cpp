@@ -103,6 +103,7 @@ void RoomCall::dial() {
   }
   for (auto& [id, p] : peers_) add_stats(departed_, p.decoder->stats());
   peers_.clear();
+  roster_.clear();
   keys_ = crypto::SenderKeyStore{};
   own_key_.reset();
   encoder_.reset();
@@ -409,13 +410,14 @@ void RoomCall::install_key(crypto::ReceivedSenderKey k) {
 }
 
 void RoomCall::on_room(const proto::RoomUpdate& u) {
+  roster_.apply(u);  // the whole room, or what changed since the last update
   const std::string me = identity_.fingerprint();
   std::map<uint32_t, proto::Participant> now;
   // In the echo room our own media comes back: we are the one member we hear.
   const bool echo = options_.room == proto::kEchoRoom;
   // Our key already existed before this update: a change in who is here means a new key.
   const bool had_key = own_key_.has_value();
-  for (const auto& p : u.participants) {
+  for (const auto& [session, p] : roster_.members()) {
     // We are the session the relay's CallAnswer named (or, from a relay that names none, the
     // first of our identity). Any other session of our identity (a second terminal with the
     // same identity file, or our own older session the relay has not timed out yet) is a

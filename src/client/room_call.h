@@ -34,6 +34,7 @@
 #include "proto/liveness.h"
 #include "proto/redial_schedule.h"
 #include "proto/room_name.h"
+#include "proto/roster.h"
 #include "proto/signal_framing.h"
 #include "transport/asio_scheduler.h"
 #include "transport/endpoint.h"
@@ -267,6 +268,7 @@ class RoomCall : public transport::QuicEvents {
   // Keys that opened but whose sender the room does not list yet (they came by datagram ahead
   // of the RoomUpdate): tried again at the next update, the oldest dropped past the bound.
   static constexpr size_t kMaxUnlistedKeys = 16;
+  proto::Roster roster_;  // the room as the relay's updates list it
   std::deque<crypto::ReceivedSenderKey> unlisted_keys_;
   uint64_t keys_by_datagram_ = 0;
   uint64_t signal_datagrams_sent_ = 0, directives_by_datagram_ = 0;

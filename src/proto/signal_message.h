@@ -223,14 +223,20 @@ struct Participant {
   }
 };
 
-// From the relay on every join and leave: the room's members.
+// From the relay on every join, leave and mute: the room's members. The first a member is sent
+// on joining lists the whole room; after it, each lists only what changed (`delta`): the members
+// who joined or changed in `participants`, the sessions that left in `left`. On a narrow path a
+// join then costs the others one entry, not the whole room again (docs/PROTOCOL.md §2.1).
 struct RoomUpdate {
   WZP_SIGNAL(RoomUpdate)
   std::string room;
   std::vector<Participant> participants;
+  std::optional<bool> delta;                  // absent or false: `participants` is everyone
+  std::optional<std::vector<uint32_t>> left;  // with `delta`: the sessions no longer here
   static constexpr auto fields() {
     return std::make_tuple(field("room", &RoomUpdate::room),
-                           field("participants", &RoomUpdate::participants));
+                           field("participants", &RoomUpdate::participants),
+                           field("delta", &RoomUpdate::delta), field("left", &RoomUpdate::left));
   }
 };
 

@@ -253,7 +253,7 @@ void Relay::handle(Session& s, const proto::SignalMessage& msg) {
     const bool muted = std::holds_alternative<proto::Mute>(msg);
     if (s.info.muted.value_or(false) == muted) return;
     s.info.muted = muted ? std::optional<bool>(true) : std::nullopt;
-    return rooms_.update(s.room);
+    return rooms_.changed(s);
   }
   if (std::holds_alternative<proto::Hangup>(msg)) {
     leave(s);

@@ -31,7 +31,14 @@ size_t Rooms::invite_rooms() const {
 void Rooms::add(Session& s, uint64_t now_ms) {
   auto& room = rooms_[s.room];
   room.members.insert(&s);
-  update(s.room);
+  // The newcomer is told the whole room, the others only that it came.
+  proto::RoomUpdate all{.room = s.room, .participants = {}};
+  for (Session* m : room.members) all.participants.push_back(m->info);
+  s.send(all);
+  const proto::RoomUpdate joined{.room = s.room, .participants = {s.info}, .delta = true};
+  for (Session* m : room.members) {
+    if (m != &s) m->send(joined);
+  }
   // A narrow path already known in the room (a member's probe train showed it) bounds the
   // newcomer's stream before its first packet, not a queue later.
   if (room.members.size() > 1) direct(room, true, false, now_ms);
@@ -43,9 +50,11 @@ void Rooms::remove(Session& s) {
   it->second.members.erase(&s);
   if (it->second.members.empty()) {
     rooms_.erase(it);  // rooms exist while someone is in them
-  } else {
-    update(s.room);
+    return;
   }
+  const proto::RoomUpdate left{
+      .room = s.room, .participants = {}, .delta = true, .left = {{s.info.session_id}}};
+  for (Session* m : it->second.members) m->send(left);
 }
 
 void Rooms::forward_sender_key(const Session& from, const proto::SenderKey& key, bool by_datagram,
@@ -86,12 +95,10 @@ int Rooms::signal_copies_to(const Session& m, uint64_t now_ms) {
                                        transport::judged_datagram_loss(q).value_or(0.0)));
 }
 
-void Rooms::update(const std::string& room) {
-  auto it = rooms_.find(room);
+void Rooms::changed(const Session& s) {
+  auto it = rooms_.find(s.room);
   if (it == rooms_.end()) return;
-  proto::RoomUpdate u;
-  u.room = room;
-  for (Session* m : it->second.members) u.participants.push_back(m->info);
+  const proto::RoomUpdate u{.room = s.room, .participants = {s.info}, .delta = true};
   for (Session* m : it->second.members) m->send(u);
 }
 

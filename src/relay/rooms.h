@@ -1,5 +1,5 @@
 // The relay's rooms: who is in each, to whom a member's media goes (everyone else; in the echo
-// room, only the sender), the RoomUpdate every member is sent on a change, and the room's
+// room, only the sender), the RoomUpdates members are sent on a change, and the room's
 // quality: the weakest link's reports, fed to one controller per room, and the directives each
 // member is sent from them. Sessions are the relay's; a room only points at them.
 #pragma once
@@ -31,7 +31,8 @@ class Rooms {
     for (const auto& [sni, room] : rooms_) f(sni, room.members.size());
   }
 
-  // Joins `s` to its room (s.room) and tells everyone; now_ms: the relay's clock.
+  // Joins `s` to its room (s.room): it is sent the whole room, the others only its entry.
+  // now_ms: the relay's clock.
   void add(Session& s, uint64_t now_ms);
   // Takes `s` out of its room; the others are told, and a room left empty is gone.
   void remove(Session& s);
@@ -60,8 +61,8 @@ class Rooms {
   // and later datagram copies of it are dropped.
   void forward_sender_key(const Session& from, const proto::SenderKey& key, bool by_datagram,
                           uint64_t now_ms);
-  // The room's members as everyone sees them (after a join, a leave or a mute).
-  void update(const std::string& room);
+  // `s` changed (its mute): every member of its room is told (a RoomUpdate delta).
+  void changed(const Session& s);
 
   // A member's report; false when it is not newer than the one held (a copy).
   bool on_quality(Session& s, const proto::QualityUpdate& q, uint64_t now_ms);

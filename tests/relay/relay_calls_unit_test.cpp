@@ -362,7 +362,8 @@ TEST(RelayAuthUnit, MessagesWaitForTheTokenAndAreHandledInOrder) {
   f.settle();
   ASSERT_TRUE(good.answered());
   bool muted = false;
-  for (const auto& p : good.last_update()->participants) muted = p.muted.value_or(false);
+  const auto good_room = good.known_room();
+  for (const auto& p : good_room->participants) muted = p.muted.value_or(false);
   EXPECT_TRUE(muted);  // the Mute that waited came after the offer
   asked.at("bad")(AuthVerdict{AuthVerdict::Result::kRefused, "token expired"});
   f.settle();

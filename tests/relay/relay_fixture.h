@@ -13,6 +13,7 @@
 #include "proto/signal_framing.h"
 #include "proto/trunk_frame.h"
 #include "relay/relay_server.h"
+#include "room_view.h"
 #include "transport/quic.h"
 
 namespace wzp::relay {
@@ -98,12 +99,8 @@ struct Member : transport::QuicEvents {
     }
     return nullptr;
   }
-  std::optional<proto::RoomUpdate> last_update() const {
-    for (auto it = messages.rbegin(); it != messages.rend(); ++it) {
-      if (auto* u = std::get_if<proto::RoomUpdate>(&*it)) return *u;
-    }
-    return std::nullopt;
-  }
+  // The room as this member knows it from its RoomUpdates.
+  std::optional<proto::RoomUpdate> known_room() const { return test::room_view(messages); }
 };
 
 struct RelayFixture {

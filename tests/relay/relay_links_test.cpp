@@ -77,7 +77,7 @@ TEST(RelayLinks, ForwardModeCarriesACallThroughTwoRelays) {
   ASSERT_TRUE(b.run_until([&] { return far.answered && near.answered; }));
   EXPECT_EQ(b.relay.members(proto::room_sni("ops")), 2u);
   ASSERT_TRUE(b.run_until([&] {
-    auto u = far.last_update();
+    auto u = far.known_room();
     return u && u->participants.size() == 2;
   }));
   ASSERT_TRUE(b.until_paths_measured());

@@ -19,11 +19,11 @@ TEST(RelayRooms, MembersHearEachOtherNeverThemselvesAndRoomsDoNotLeak) {
   Member d(f.io, ep, "dev", "dave");
   ASSERT_TRUE(f.run_until([&] { return a.answered && b.answered && c.answered && d.answered; }));
   ASSERT_TRUE(f.run_until([&] {
-    auto u = a.last_update();
+    auto u = a.known_room();
     return u && u->participants.size() == 3;
   }));
   // Everyone sees the three members with fingerprints and names.
-  const auto u = *c.last_update();
+  const auto u = *c.known_room();
   std::set<std::string> names;
   for (const auto& p : u.participants) names.insert(p.display_name);
   EXPECT_EQ(names, (std::set<std::string>{"alice", "bob", "carol"}));
@@ -52,7 +52,7 @@ TEST(RelayRooms, MembersHearEachOtherNeverThemselvesAndRoomsDoNotLeak) {
   c.client.reset();
   ASSERT_TRUE(f.run_until(
       [&] {
-        auto u2 = a.last_update();
+        auto u2 = a.known_room();
         return u2 && u2->participants.size() == 2;
       },
       35000));
@@ -128,7 +128,7 @@ TEST(RelayRooms, OversizedDatagramsAreDroppedAndCounted) {
   a.closed.clear();  // the replaced client's own close
   ASSERT_TRUE(f.run_until([&] { return a.answered && b.answered; }));
   ASSERT_TRUE(
-      f.run_until([&] { return a.last_update() && a.last_update()->participants.size() == 2; }));
+      f.run_until([&] { return a.known_room() && a.known_room()->participants.size() == 2; }));
   std::vector<uint8_t> huge(3000, 'H');
   huge[0] = 0x00;  // a media tag
   ASSERT_TRUE(f.until_paths_measured());

@@ -152,7 +152,7 @@ TEST(RelayWorkers, ARoomSpanningTwoWorkersHearsEveryMemberThroughMigrationAndLea
   for (size_t i = 0; i < n; ++i) {
     if (left[i]) continue;
     EXPECT_TRUE(w.run_until([&] {
-      auto u = members[i]->last_update();
+      auto u = members[i]->known_room();
       return u && u->participants.size() == remaining;
     })) << members[i]->name;
     EXPECT_TRUE(members[i]->closed.empty()) << members[i]->closed;

@@ -18,6 +18,7 @@
 #include "proto/signal_framing.h"
 #include "proto/trunk_frame.h"
 #include "relay/relay.h"
+#include "room_view.h"
 #include "transport/quic.h"
 
 namespace wzp::relay {
@@ -103,7 +104,8 @@ struct SimMember {
 
   bool answered() const { return peer->last<proto::CallAnswer>() != nullptr; }
   const std::string& closed() const { return peer->closed; }
-  const proto::RoomUpdate* last_update() const { return peer->last<proto::RoomUpdate>(); }
+  // The room as this member knows it from its RoomUpdates.
+  std::optional<proto::RoomUpdate> known_room() const { return test::room_view(peer->messages); }
   std::string hangup_reason() const {
     const auto* h = peer->last<proto::Hangup>();
     return h ? h->reason : std::string();
