@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <complex>
+#include <deque>
 #include <limits>
 #include <numbers>
 #include <random>
@@ -16,12 +17,13 @@ constexpr uint32_t kRate = 48000;
 constexpr size_t kSegment = kProbeSegmentMs * kRate / 1000;  // 1920 samples
 constexpr size_t kHop = kRate / 200;                         // 5 ms
 constexpr size_t kDistinct = 11;        // any this many consecutive segments differ
-constexpr double kSearchMs = 200;       // how far from the tracked delay a segment may sit
 constexpr double kAcquireMaxMs = 4000;  // delays searched: 0 to this, from capture to playout
-constexpr size_t kAcquireSegments = 50;
-constexpr size_t kAcquireMin = 10;  // wrong alignments match ~1 in 16 by chance
-constexpr size_t kLostBeforeReacquire = 25;
-constexpr size_t kRecheckSegments = 25;  // the alignment is checked once a second
+constexpr double kNearJumpMs = 200;     // a jitter buffer's own changes of delay stay within
+constexpr double kNearJumpCost = 4;     // segments such a change must win back (see track)
+constexpr double kFarJumpCost = 10;     // and one further away
+constexpr double kDriftCost = 0.05;     // a 5 ms step: clocks drift, playout stretches
+constexpr long kRunHops = 8;            // a segment's matching run: +-40 ms around the path
+constexpr long kPlaceHops = 2;          // how far off the path a segment may sit: +-10 ms
 constexpr double kMinPurity =
     0.15;  // low-rate codecs smear a tone, noise and concealment fall far below
 constexpr double kMinRms = 60;  // about -40 dB of the probe's level: silence is no segment
@@ -185,8 +187,15 @@ void summarise(ListeningResult& r) {
   r.mouth_to_ear_p95_ms = percentile(delays, 0.95);
 }
 
-// Follows the delay at which the sent segments sit in the recording: `at(i, hops)` says
-// whether segment i sits `hops` 5 ms steps later.
+// The playout path through the recording that explains the most segments: for each sent
+// segment a delay (in 5 ms hops), held from segment to segment, moved a hop at a time along
+// audio that matches (free-running clocks, a playout that stretches), and changed outright at
+// a cost the segments after the change must win back: kNearJumpCost within kNearJumpMs (a
+// jitter buffer dropping or adding a frame or two), kFarJumpCost further (a restart). A
+// segment arrived where the path's delay holds it. By chance a wrong place holds a given
+// segment about 1 time in 16, so lost audio is not filled in with chance matches: a detour
+// to them and back must gain more than twice a jump's cost. (Viterbi over the segments;
+// `at(i, hops)` says whether segment i sits `hops` 5 ms steps into the recording.)
 template <typename At>
 ListeningResult track(size_t n, const At& at, double offset_ms, double skip_ms) {
   ListeningResult r;
@@ -194,58 +203,69 @@ ListeningResult track(size_t n, const At& at, double offset_ms, double skip_ms) 
   const auto first = std::min(n, static_cast<size_t>(std::max(0.0, skip_ms) / kProbeSegmentMs));
   r.first = first;
   r.segments = n - first;
-  // How many of the next segments sit exactly `d` hops later.
-  const auto agree = [&](size_t from, long d) {
-    size_t count = 0;
-    for (size_t i = from; i < std::min(n, from + kAcquireSegments); ++i) count += at(i, d);
-    return count;
-  };
-  // The delay that most of the next segments agree on (-1: too few agree), and how many do.
-  const auto acquire = [&](size_t from) -> std::pair<long, size_t> {
-    const long lo = first_hop(offset_ms), hi = lo + static_cast<long>(kAcquireMaxMs / 5);
-    long best = -1;
-    size_t best_count = 0;
-    for (long d = lo; d <= hi; ++d) {
-      const size_t count = agree(from, d);
-      if (count > best_count) best_count = count, best = d;
+  if (first == n) return r;
+  const long lo = first_hop(offset_ms);
+  const size_t hops = static_cast<size_t>(kAcquireMaxMs / 5) + 1;
+  const size_t near_hops = static_cast<size_t>(kNearJumpMs / 5);
+  // Segment i is held at delay `hops` when it sits within kPlaceHops of it (a segment cut
+  // short where playout moved sits a little off its neighbours).
+  const auto near = [&](size_t i, long hops) {
+    for (long k = -kPlaceHops; k <= kPlaceHops; ++k) {
+      if (at(i, hops + k)) return true;
     }
-    return {best_count >= kAcquireMin ? best : -1, best_count};
+    return false;
   };
-  const long search = static_cast<long>(kSearchMs / 5);
-  long track = -1;
-  size_t missed = 0;
+  // score[d]: the best path ending at delay lo + d; src: where each segment's came from.
+  std::vector<double> score(hops, 0), next(hops), near_best(hops);
+  std::vector<uint16_t> near_at(hops);
+  std::vector<uint16_t> src((n - first) * hops);
+  std::deque<size_t> window;  // candidates for the running maximum, best first
   for (size_t i = first; i < n; ++i) {
-    if (track < 0 || missed >= kLostBeforeReacquire) {
-      const long d = acquire(i).first;
-      if (d >= 0) track = d;
-      missed = 0;
-    } else if ((i - first) % kRecheckSegments == 0) {
-      // A wrong alignment can hold on by itself: any 40 ms frequency recurs within +-200 ms of
-      // a wrong place about 10 times in 16, so the search keeps finding something there. The
-      // delay most segments agree on exactly, far from the tracked one and agreed on by more
-      // than twice as many, is where the signal is.
-      const auto [d, count] = acquire(i);
-      if (d >= 0 && std::abs(d - track) > search && count > 2 * agree(i, track)) track = d;
+    const size_t row = i - first;
+    // The best within near_hops of each d, by a sliding-window maximum.
+    window.clear();
+    size_t added = 0;
+    for (size_t d = 0; d < hops; ++d) {
+      for (; added < hops && added <= d + near_hops; ++added) {
+        while (!window.empty() && score[window.back()] <= score[added]) window.pop_back();
+        window.push_back(added);
+      }
+      while (window.front() + near_hops < d) window.pop_front();
+      near_best[d] = score[window.front()];
+      near_at[d] = static_cast<uint16_t>(window.front());
     }
-    if (track < 0) continue;
-    // The matching run nearest the tracked delay; its middle is the segment's place.
-    long found = -1;
-    for (long k = 0; k <= search && found < 0; ++k) {
-      if (at(i, track - k))
-        found = track - k;
-      else if (at(i, track + k))
-        found = track + k;
+    const size_t best =
+        static_cast<size_t>(std::max_element(score.begin(), score.end()) - score.begin());
+    for (size_t d = 0; d < hops; ++d) {
+      const bool match = near(i, lo + static_cast<long>(d));
+      double v = score[d];
+      size_t from = d;
+      if (match && d > 0 && score[d - 1] - kDriftCost > v)
+        v = score[d - 1] - kDriftCost, from = d - 1;
+      if (match && d + 1 < hops && score[d + 1] - kDriftCost > v) {
+        v = score[d + 1] - kDriftCost, from = d + 1;
+      }
+      if (near_best[d] - kNearJumpCost > v) v = near_best[d] - kNearJumpCost, from = near_at[d];
+      if (score[best] - kFarJumpCost > v) v = score[best] - kFarJumpCost, from = best;
+      src[row * hops + d] = static_cast<uint16_t>(from);
+      next[d] = v + (match ? 1 : 0);
     }
-    if (found < 0) {
-      ++missed;
-      continue;
+    score.swap(next);
+  }
+  // Back along the path: where it holds a segment, the matching run around it is its place.
+  size_t d = static_cast<size_t>(std::max_element(score.begin(), score.end()) - score.begin());
+  for (size_t row = n - first; row-- > 0;) {
+    const size_t i = first + row;
+    long place = lo + static_cast<long>(d);
+    if (near(i, place)) {
+      place -= kPlaceHops;  // the lowest hop near the path that holds it
+      while (!at(i, place)) ++place;
+      long a = place, b = place;
+      while (a > place - kRunHops && at(i, a - 1)) --a;
+      while (b < place + kRunHops && at(i, b + 1)) ++b;
+      arrived(r, i, a, b, offset_ms);
     }
-    long lo = found, hi = found;
-    while (lo > track - search && at(i, lo - 1)) --lo;
-    while (hi < track + search && at(i, hi + 1)) ++hi;
-    track = (lo + hi) / 2;
-    missed = 0;
-    arrived(r, i, lo, hi, offset_ms);
+    d = src[row * hops + d];
   }
   summarise(r);
   return r;

@@ -6,8 +6,11 @@
 // "is" segment i when i's frequency dominates it. Within +-200 ms of where segment i is expected,
 // only segment i itself carries that frequency: concealment (which continues the previous
 // segment), stale or repeated audio and silence never count, and neither do wrong alignments.
-// The expected place follows the playout as it moves (a jitter buffer stretching or shrinking
-// its delay shifts everything after it), so delay changes during the call are measured too.
+// The playout is followed as it moves (a jitter buffer stretching or shrinking its delay shifts
+// everything after it): the path of delays through the recording that explains the most
+// segments, where changing the delay costs what a few segments gain, so that a jitter buffer
+// stepping its delay down frame by frame is followed and chance matches (a wrong place holds
+// a given segment about 1 time in 16) never fill in lost audio.
 #pragma once
 
 #include <cstdint>

@@ -54,11 +54,13 @@ const Bound kBounds[] = {
     {"60 % random", 90, 400, 64},
     // The jitter's own p95 (120 ms + 95 % of 160 ms) plus 60 ms.
     {"200 ± 80 ms jitter", 99, 120 + 152 + 60, 0},
-    // Target 95 % within 300 ms: 89.64 % within 335 ms measured, Opus 7k in 60 ms frames with
-    // its repairs riding in the next frame's packet, on a path that also carries what the real
-    // one does (the join's signalling, the relay's acknowledgements: hostile_profiles.cpp).
-    // Without those the simulation heard 95.08 % within 290 ms, where real calls heard 81-89 %.
-    {"24 kbit/s cap + 10 % loss", 88.5, 345, 24},
+    // Target 95 % within 300 ms: 90.87 % within 335 ms measured (89.54 % in WebAssembly, whose
+    // libopus rounds differently), Opus 7k in 60 ms frames with its repairs riding in the next
+    // frame's packet, on a path that also carries what the real one does (the join's
+    // signalling, a room update naming only the talker, the relay's acknowledgements:
+    // hostile_profiles.cpp). Without those the simulation heard 95.08 % within 290 ms, where
+    // real calls heard 81-89 %.
+    {"24 kbit/s cap + 10 % loss", 89, 345, 24},
     {"loss changing every 10 s", 98, 150, 64},
 };
 

@@ -23,6 +23,16 @@ std::vector<int16_t> delayed(const ProbeSignal& p, double ms) {
   return out;
 }
 
+// Places segments [from, to) of `p` at `delay_ms` in `rx`.
+void place(const ProbeSignal& p, std::vector<int16_t>& rx, size_t from, size_t to,
+           double delay_ms) {
+  for (size_t i = from; i < to; ++i) {
+    const size_t at = i * kSeg + static_cast<size_t>(delay_ms * 48);
+    std::copy_n(p.pcm.begin() + static_cast<std::ptrdiff_t>(i * kSeg), kSeg,
+                rx.begin() + static_cast<std::ptrdiff_t>(at));
+  }
+}
+
 TEST(Listening, ProbeSegmentsNeverRepeatWithinElevenSegments) {
   const auto p = make_probe_signal(20, 3);
   ASSERT_EQ(p.segment_freq.size(), 500u);
@@ -80,19 +90,49 @@ TEST(Listening, FollowsTheDelayWhenPlayoutShifts) {
 TEST(Listening, AWrongAlignmentIsLeftForTheOneMostSegmentsAgreeOn) {
   const auto p = make_probe_signal(20, 11);
   std::vector<int16_t> rx(static_cast<size_t>(22 * 48000), 0);
-  const auto place = [&](size_t from, size_t to, double delay_ms) {
-    for (size_t i = from; i < to; ++i) {
-      const size_t at = i * kSeg + static_cast<size_t>(delay_ms * 48);
-      std::copy_n(p.pcm.begin() + static_cast<std::ptrdiff_t>(i * kSeg), kSeg,
-                  rx.begin() + static_cast<std::ptrdiff_t>(at));
-    }
-  };
-  place(0, 75, 900);    // 3 s at 900 ms
-  place(75, 500, 300);  // then at 300 ms
+  place(p, rx, 0, 75, 900);    // 3 s at 900 ms
+  place(p, rx, 75, 500, 300);  // then at 300 ms
   const auto r = listen(p, rx, 0);
   EXPECT_GE(r.fidelity_percent, 90);
   EXPECT_NEAR(r.mouth_to_ear_ms, 300, 3);
   EXPECT_NEAR(r.delay_ms[450], 300, 3);
+}
+
+// A talker's first frames queued behind a join's signalling on a 24 kbit/s path: the playout
+// starts 630 ms late and the jitter buffer steps down a 60 ms frame at a time (the frame it
+// drops is lost) every eight segments, to 270 ms. Every segment it played is counted at its
+// own delay. (Real processes played this, and the earlier tracker, locking onto the delay the
+// steady part agreed on, judged its second second 4 % heard where 76 % was.)
+TEST(Listening, AJitterBufferSteppingItsDelayDownIsFollowedFrameByFrame) {
+  const auto p = make_probe_signal(12, 11);
+  std::vector<int16_t> rx(static_cast<size_t>(14 * 48000), 0);
+  size_t played = 0;
+  double delay = 630;
+  size_t i = 25;
+  for (int step = 0; step < 6; ++step, delay -= 60) {
+    place(p, rx, i, i + 7, delay);  // then the next segment is the dropped frame's
+    played += 7;
+    i += 8;
+  }
+  place(p, rx, i, p.segment_freq.size(), delay);
+  played += p.segment_freq.size() - i;
+  const auto r = listen(p, rx, 0);
+  EXPECT_EQ(r.intact, played);
+  EXPECT_NEAR(r.delay_ms[30], 630, 3);
+  EXPECT_NEAR(r.delay_ms[60], 390, 3);
+  EXPECT_NEAR(r.delay_ms[200], 270, 3);
+}
+
+// Seconds of silence (an outage) are not filled in with chance matches: at some delay within
+// the 4 s searched, a stretch of the recording always holds a few segments' frequencies.
+TEST(Listening, AnOutageIsNotFilledWithChanceMatches) {
+  const auto p = make_probe_signal(20, 11);
+  std::vector<int16_t> rx(static_cast<size_t>(22 * 48000), 0);
+  place(p, rx, 0, 200, 50);
+  place(p, rx, 275, p.segment_freq.size(), 50);  // 3 s (75 segments) never arrived
+  const auto r = listen(p, rx, 0);
+  EXPECT_EQ(r.intact, r.segments - 75);
+  for (size_t k = 200; k < 275; ++k) EXPECT_LT(r.delay_ms[k], 0) << k;
 }
 
 ListeningResult through(proto::CodecId id, const ProbeSignal& p) {
