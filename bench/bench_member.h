@@ -18,8 +18,7 @@ struct BenchMember : transport::QuicEvents {
   std::unique_ptr<transport::QuicClient> client;
   proto::SignalFrameReader reader;
   bool answered = false;
-  proto::Roster roster;
-  size_t room_size = 0;
+  proto::Roster roster;  // the room as the relay's updates list it
 
   void on_established(transport::QuicConnection& c) override {
     crypto::PendingOffer pending;
@@ -30,10 +29,7 @@ struct BenchMember : transport::QuicEvents {
     while (auto m = reader.next()) {
       if (!m->ok()) continue;
       if (std::holds_alternative<proto::CallAnswer>(m->value())) answered = true;
-      if (auto* u = std::get_if<proto::RoomUpdate>(&m->value())) {
-        roster.apply(*u);
-        room_size = roster.size();
-      }
+      if (auto* u = std::get_if<proto::RoomUpdate>(&m->value())) roster.apply(*u);
     }
   }
 };

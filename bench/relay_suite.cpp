@@ -314,7 +314,7 @@ std::vector<std::unique_ptr<Member>> join_rooms(asio::io_context& io, udp::endpo
   }
   const auto deadline = Clock::now() + std::chrono::seconds(20);
   while (Clock::now() < deadline &&
-         !std::all_of(m.begin(), m.end(), [&](auto& x) { return x->room_size == per_room; })) {
+         !std::all_of(m.begin(), m.end(), [&](auto& x) { return x->roster.size() == per_room; })) {
     io.run_for(std::chrono::milliseconds(2));
   }
   return m;

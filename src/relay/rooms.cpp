@@ -35,10 +35,7 @@ void Rooms::add(Session& s, uint64_t now_ms) {
   proto::RoomUpdate all{.room = s.room, .participants = {}};
   for (Session* m : room.members) all.participants.push_back(m->info);
   s.send(all);
-  const proto::RoomUpdate joined{.room = s.room, .participants = {s.info}, .delta = true};
-  for (Session* m : room.members) {
-    if (m != &s) m->send(joined);
-  }
+  tell(room, entry_of(s), &s);
   // A narrow path already known in the room (a member's probe train showed it) bounds the
   // newcomer's stream before its first packet, not a queue later.
   if (room.members.size() > 1) direct(room, true, false, now_ms);
@@ -52,9 +49,8 @@ void Rooms::remove(Session& s) {
     rooms_.erase(it);  // rooms exist while someone is in them
     return;
   }
-  const proto::RoomUpdate left{
-      .room = s.room, .participants = {}, .delta = true, .left = {{s.info.session_id}}};
-  for (Session* m : it->second.members) m->send(left);
+  tell(it->second,
+       {.room = s.room, .participants = {}, .delta = true, .left = {{s.info.session_id}}});
 }
 
 void Rooms::forward_sender_key(const Session& from, const proto::SenderKey& key, bool by_datagram,
@@ -96,10 +92,17 @@ int Rooms::signal_copies_to(const Session& m, uint64_t now_ms) {
 }
 
 void Rooms::changed(const Session& s) {
-  auto it = rooms_.find(s.room);
-  if (it == rooms_.end()) return;
-  const proto::RoomUpdate u{.room = s.room, .participants = {s.info}, .delta = true};
-  for (Session* m : it->second.members) m->send(u);
+  if (auto it = rooms_.find(s.room); it != rooms_.end()) tell(it->second, entry_of(s));
+}
+
+proto::RoomUpdate Rooms::entry_of(const Session& s) {
+  return {.room = s.room, .participants = {s.info}, .delta = true};
+}
+
+void Rooms::tell(const Room& room, const proto::RoomUpdate& u, const Session* except) {
+  for (Session* m : room.members) {
+    if (m != except) m->send(u);
+  }
 }
 
 // The room follows its weakest link: once a second (at once for a queue on a path) the worst

@@ -79,6 +79,10 @@ class Rooms {
     proto::QualityController controller;
     std::optional<uint64_t> last_fed_ms, last_queue_fed_ms;  // the latter: a queue reported
   };
+  // A RoomUpdate delta naming `s` as it now is (it joined or changed).
+  static proto::RoomUpdate entry_of(const Session& s);
+  // Every member of `room` but `except` is sent `u`.
+  static void tell(const Room& room, const proto::RoomUpdate& u, const Session* except = nullptr);
   // Directives to the room's members from their reports. queue: a report of a queue on a path;
   // new_loss: a report of loss after one of none. Either is passed on at once (at most every
   // 200 ms), the rest once a second.

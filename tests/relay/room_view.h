@@ -12,15 +12,13 @@ namespace wzp::relay::test {
 
 inline std::optional<proto::RoomUpdate> room_view(const std::vector<proto::SignalMessage>& log) {
   proto::Roster roster;
-  std::optional<proto::RoomUpdate> view;
+  const proto::RoomUpdate* last = nullptr;
   for (const auto& m : log) {
-    const auto* u = std::get_if<proto::RoomUpdate>(&m);
-    if (!u) continue;
-    roster.apply(*u);
-    view = proto::RoomUpdate{.room = u->room, .participants = {}};
+    if (const auto* u = std::get_if<proto::RoomUpdate>(&m)) roster.apply(*(last = u));
   }
-  if (!view) return view;
-  for (const auto& [id, p] : roster.members()) view->participants.push_back(p);
+  if (!last) return std::nullopt;
+  proto::RoomUpdate view{.room = last->room, .participants = {}};
+  for (const auto& [id, p] : roster.members()) view.participants.push_back(p);
   return view;
 }
 
