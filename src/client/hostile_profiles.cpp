@@ -8,9 +8,10 @@ namespace {
 // The signalling a talker's join puts on the listener's path (bytes of each packet, from the
 // wzp-netem log of a real call: the relay's directives, the room update naming the talker and
 // the talker's sender key, coalesced by QUIC as it was there), the relay's acknowledgement of
-// the listener's packets (one every 100 ms there), and the relay's probe datagrams.
+// the listener's packets (one every 100 ms there, an ACK frame riding in the next media packet:
+// QuicConfig::ack_hold_ms), and the relay's probe datagrams.
 constexpr size_t kJoinSignalling[] = {84, 744, 617, 677};
-constexpr size_t kAckBytes = 33;
+constexpr size_t kAckFrameBytes = 7;
 constexpr uint32_t kAckTicks = 5;
 constexpr uint32_t kResendTicks = 25;
 constexpr double kProbeBytes = 640;
@@ -72,7 +73,7 @@ SimListening simulate_listening(const HostileProfile& profile, uint32_t seconds,
   const bool capped = profile.path.rate_kbps > 0;
   call.on_tick = [&](uint32_t t) {
     if (!capped) return;
-    if (t % kAckTicks == 0) call.link.occupy(kAckBytes);
+    if (t % kAckTicks == 0) call.link.riding += kAckFrameBytes;
     for (size_t i = 0; i < resend.size();) {
       if (resend[i].first != t) {
         ++i;

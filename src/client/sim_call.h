@@ -8,6 +8,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "client/call_decoder.h"
@@ -60,13 +61,16 @@ struct SimLink : DatagramSink {
   }
   // What QuicStats::control_bytes_received would say at the receiver.
   uint64_t control_delivered = 0;
+  // Bytes the next packet of datagrams carries besides them (an acknowledgement frame riding
+  // with the media: QuicConfig::ack_hold_ms).
+  size_t riding = 0;
   // Puts what was sent at `now` on the path as one packet.
   void flush() {
     if (pending.empty()) return;
     ++packets;
     // What a rate cap counts, as wzp-netem counts a UDP payload: the datagrams and QUIC's own
     // bytes around them (short header, packet number, frame headers, AEAD tag).
-    size_t size = proto::kQuicPacketBytes;
+    size_t size = proto::kQuicPacketBytes + std::exchange(riding, 0);
     for (const auto& d : pending) size += d.size();
     const auto decision = path->on_packet(now, size);
     if (decision.deliveries == 0) {

@@ -1,6 +1,7 @@
 // ngtcp2's callbacks into a QuicConnection, and the settings every connection starts with.
 #pragma once
 
+#include "proto/frame_tag.h"
 #include "transport/quic_internal.h"
 
 namespace wzp::transport {
@@ -53,6 +54,7 @@ struct QuicCallbacks {
     if (c.impl_->stream_id < 0 && stream_id % 4 == 0) c.impl_->stream_id = stream_id;
     ngtcp2_conn_extend_max_stream_offset(conn, stream_id, len);
     ngtcp2_conn_extend_max_offset(conn, len);
+    c.owes_ack_ = true;
     if (stream_id == c.impl_->stream_id && len) c.events_.on_stream(c, {data, len});
     return 0;
   }
@@ -73,6 +75,10 @@ struct QuicCallbacks {
     auto& c = self(user);
     ++c.stats_.datagrams_received;
     c.datagram_read_ = true;
+    c.owes_ack_ = true;
+    // A probe train measures the path by when each probe's acknowledgement comes back: those
+    // leave on ngtcp2's schedule, never held for a datagram (QuicConfig::ack_hold_ms).
+    if (len && data[0] == proto::tag_byte(proto::FrameTag::kProbe)) c.ack_urgent_ = true;
     c.events_.on_datagram(c, {data, len});
     return 0;
   }
@@ -167,7 +173,7 @@ struct QuicCallbacks {
     // Media is late after a few ms: acknowledge promptly (the default allows 25 ms), so that
     // loss is detected and the congestion window reopens quickly when packets carry several
     // datagrams and few are in flight.
-    p.max_ack_delay = 5 * NGTCP2_MILLISECONDS;
+    p.max_ack_delay = kMaxAckDelayNs;
   }
 };
 

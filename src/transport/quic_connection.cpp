@@ -103,10 +103,14 @@ int QuicConnection::read(const udp::endpoint& local, const udp::endpoint& from,
   p.set(local, from);
   ngtcp2_pkt_info pi{};
   reading_ = true;
-  datagram_read_ = false;
-  const int rv =
-      ngtcp2_conn_read_pkt(impl_->conn, &p.path, &pi, packet.data(), packet.size(), now_ns());
+  datagram_read_ = owes_ack_ = ack_urgent_ = false;
+  const uint64_t ts = now_ns();
+  const int rv = ngtcp2_conn_read_pkt(impl_->conn, &p.path, &pi, packet.data(), packet.size(), ts);
   reading_ = false;
+  if (owes_ack_ && rv == 0) {
+    if (!impl_->ack_owed_ns) impl_->ack_owed_ns = ts;
+    impl_->ack_urgent |= ack_urgent_;
+  }
   if (!datagram_read_) stats_.control_bytes_received += packet.size() + proto::kIpUdpHeaderBytes;
   if (auto why = std::exchange(pending_close_, std::nullopt); why && rv == 0) {
     remote_ = from;
@@ -204,6 +208,7 @@ bool QuicConnection::take_bare(std::span<const uint8_t> packet) {
 void QuicConnection::flush() {
   flush_posted_ = false;
   if (closed_ || !impl_->conn) return;
+  impl_->holding_ack = false;
   std::span<uint8_t> buf = impl_->packet;
   const uint64_t ts = now_ns();
   // A probe train whose tail went unanswered is judged without it (DatagramPacer::poll).
@@ -321,6 +326,7 @@ void QuicConnection::flush() {
                                       flags, im.next_dgram_id, &v, 1, ts);
       if (accepted) {
         carries_media = true;
+        im.last_datagram_ns = ts;
         im.pacer.sent(im.next_dgram_id, on_wire, ts);
         ++im.next_dgram_id;
         ++stats_.datagrams_sent;
@@ -344,8 +350,16 @@ void QuicConnection::flush() {
         continue;
       }
     } else {
+      if (holds_ack(ts)) {
+        im.holding_ack = true;
+        break;
+      }
       n = ngtcp2_conn_write_pkt(im.conn, &ps.path, &pi, buf.data(), buf.size(), ts);
       open_packet = false;
+      if (n >= 0) {
+        im.ack_owed_ns = 0;  // written now, or nothing was due
+        im.ack_urgent = false;
+      }
     }
     if (n < 0) {
       fail(std::string("write: ") + ngtcp2_strerror(static_cast<int>(n)));
@@ -358,6 +372,28 @@ void QuicConnection::flush() {
   arm_timer();
 }
 
+// An acknowledgement waits for a datagram only while datagrams flow to the peer (one is due
+// well within the hold), only for the hold, and never past a probe timeout (ngtcp2's packet for
+// it goes at once). ngtcp2 adds its owed ACK frame to any packet written after its own ack delay
+// (min(max_ack_delay, RTT/8)), so the next datagram carries it; one written sooner does not, and
+// the acknowledgement leaves alone at the release. The peer sees the wait as a longer round trip
+// (its RTT takes at most our max_ack_delay off), which its pacer's floor absorbs.
+bool QuicConnection::holds_ack(uint64_t ts) const {
+  const auto& im = *impl_;
+  constexpr uint64_t kDatagramsFlowingNs = 150'000'000;
+  if (config_.ack_hold_ms == 0 || !established_ || im.ack_owed_ns == 0 || im.ack_urgent ||
+      ts >= ack_release_ns() || ts - im.last_datagram_ns > kDatagramsFlowingNs) {
+    return false;
+  }
+  ngtcp2_conn_stat st;
+  ngtcp2_conn_get_conn_stat(im.conn, &st);
+  return st.loss_detection_timer > ts;
+}
+
+uint64_t QuicConnection::ack_release_ns() const {
+  return impl_->ack_owed_ns + config_.ack_hold_ms * 1'000'000;
+}
+
 int QuicConnection::control_copies() const {
   if (!established_) return 1;  // a client's handshake has its own copies (QuicClient)
   ngtcp2_conn_stat st;
@@ -368,6 +404,17 @@ int QuicConnection::control_copies() const {
 void QuicConnection::send_packet(std::span<const uint8_t> packet, const udp::endpoint& to,
                                  int copies) {
   for (int i = 0; i < copies; ++i) endpoint_.send_packet(*this, packet, to);
+  // A packet written once ngtcp2's ack delay has passed carried the owed acknowledgement.
+  auto& im = *impl_;
+  if (im.ack_owed_ns) {
+    ngtcp2_conn_stat st;
+    ngtcp2_conn_get_conn_stat(im.conn, &st);
+    const uint64_t delay = std::min<uint64_t>(kMaxAckDelayNs, st.smoothed_rtt / 8);
+    if (now_ns() >= im.ack_owed_ns + delay) {
+      im.ack_owed_ns = 0;
+      im.ack_urgent = false;
+    }
+  }
   stats_.control_copies += static_cast<uint64_t>(copies - 1);
   stats_.packets_sent += static_cast<uint64_t>(copies);
 }
@@ -394,7 +441,15 @@ bool QuicConnection::send_bare() {
 
 void QuicConnection::arm_timer() {
   if (closed_) return;
-  const uint64_t expiry = std::min(ngtcp2_conn_get_expiry(impl_->conn), impl_->pacer.deadline());
+  uint64_t expiry = ngtcp2_conn_get_expiry(impl_->conn);
+  if (impl_->holding_ack) {
+    // ngtcp2's ack timer has fired or will: the held acknowledgement's release stands in for
+    // it, and a probe timeout before the release still wakes us.
+    ngtcp2_conn_stat st;
+    ngtcp2_conn_get_conn_stat(impl_->conn, &st);
+    expiry = std::min(std::max(expiry, ack_release_ns()), st.loss_detection_timer);
+  }
+  expiry = std::min(expiry, impl_->pacer.deadline());
   const uint64_t now = now_ns();
   // An expiry already past that handle_expiry and flush cannot move (nothing the congestion
   // window lets out, say) would re-arm at zero forever and starve the event loop: wait at least

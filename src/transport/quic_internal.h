@@ -63,6 +63,9 @@ inline udp::endpoint to_endpoint(const ngtcp2_addr& a) {
   return ep;
 }
 
+// The acknowledgement delay we advertise (quic_callbacks.h says why so short).
+inline constexpr uint64_t kMaxAckDelayNs = 5'000'000;
+
 struct QuicConnection::Impl {
   ngtcp2_conn* conn = nullptr;
   gnutls_session_t session = nullptr;
@@ -85,7 +88,14 @@ struct QuicConnection::Impl {
   uint8_t probe_tag = 0;  // the last probe train's, for another (probe_again)
   size_t probe_bytes = 0;
   uint64_t last_eliciting_ns = 0;  // the last STREAM frame written (see flush)
-  int64_t beat_stream = -1;        // ours, unidirectional, for heartbeats (see flush)
+  // Acknowledgements held for a datagram to carry them (QuicConfig::ack_hold_ms): since when one
+  // is owed (0: none), whether it may not wait, the last datagram written, and whether the last
+  // flush left one waiting (arm_timer then wakes at its release, not at ngtcp2's ack timer).
+  uint64_t ack_owed_ns = 0;
+  bool ack_urgent = false;
+  uint64_t last_datagram_ns = 0;
+  bool holding_ack = false;
+  int64_t beat_stream = -1;  // ours, unidirectional, for heartbeats (see flush)
   std::function<bool(const std::string&)> verify;  // client: certificate pinning
   std::string peer_fingerprint;
   uint64_t last_activity_ns = 0;

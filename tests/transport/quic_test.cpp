@@ -140,6 +140,62 @@ TEST(Quic, AnAcknowledgementLeavesWithTheDatagramsOfTheSameTurn) {
   EXPECT_LE(sent, 2 * kRounds * 5 / 4);
 }
 
+// Two ends of a call, each sending a 60 ms frame in turn (30 ms apart): each frame is owed an
+// acknowledgement that, left to ngtcp2's own ack delay, leaves in a packet of its own before the
+// other end's next frame (on a 24 kbit/s way, ten 61-byte packets a second, a fifth of it).
+// Held for the next datagram (QuicConfig::ack_hold_ms), it rides in the frame's packet.
+struct TurnTaking {
+  uint64_t server_packets = 0, client_packets = 0;
+};
+
+TurnTaking take_turns(const QuicConfig& config, size_t rounds) {
+  asio::io_context io;
+  Recorder server_side, client_side;
+  QuicServer server(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), cert(), server_side,
+                    config);
+  QuicConnection* peer = nullptr;
+  server_side.on_up = [&](QuicConnection& c) { peer = &c; };
+  QuicClient client(io, server.local_endpoint(), proto::room_sni("turns"), nullptr, client_side,
+                    config);
+  EXPECT_TRUE(run_until(io, [&] { return client_side.established && peer != nullptr; }));
+  if (!peer) return {};
+  const std::vector<uint8_t> frame(60, 0);  // a media tag: 0x00
+  const auto turns = [&](size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      peer->send_datagram(frame);
+      io.run_for(std::chrono::milliseconds(30));
+      client.connection().send_datagram(frame);
+      io.run_for(std::chrono::milliseconds(30));
+    }
+  };
+  // The first turns teach each end's round-trip estimate the wait (until then a held
+  // acknowledgement can outlast the peer's probe timeout on a path this short).
+  turns(5);
+  const QuicStats s0 = peer->stats(), c0 = client.connection().stats();
+  turns(rounds);
+  return {peer->stats().packets_sent - s0.packets_sent,
+          client.connection().stats().packets_sent - c0.packets_sent};
+}
+
+TEST(Quic, AnAcknowledgementWaitsForTheNextDatagramRatherThanTakeAPacketOfItsOwn) {
+  constexpr size_t kRounds = 30;
+  const TurnTaking held = take_turns(QuicConfig{}, kRounds);
+  QuicConfig prompt;
+  prompt.ack_hold_ms = 0;
+  const TurnTaking alone = take_turns(prompt, kRounds);
+  std::printf("packets for %zu frames each way: held %lu / %lu, prompt %lu / %lu\n", kRounds,
+              static_cast<unsigned long>(held.server_packets),
+              static_cast<unsigned long>(held.client_packets),
+              static_cast<unsigned long>(alone.server_packets),
+              static_cast<unsigned long>(alone.client_packets));
+  // A frame's packet each, a few more for heartbeats that found no frame to ride with.
+  EXPECT_LE(held.server_packets, kRounds * 6 / 5);
+  EXPECT_LE(held.client_packets, kRounds * 6 / 5);
+  // The test tells: acknowledged at once, nearly every frame costs the other end a packet.
+  EXPECT_GE(alone.server_packets, kRounds * 3 / 2);
+  EXPECT_GE(alone.client_packets, kRounds * 3 / 2);
+}
+
 // What arrives without datagrams (signalling, acknowledgements) shares the path with the media,
 // and the receiver's capacity meter counts its time on the link from this counter: every packet
 // that carried no datagram, with its IPv4 and UDP headers; none that did.
