@@ -350,7 +350,9 @@ void QuicConnection::flush() {
         continue;
       }
     } else {
-      if (holds_ack(ts)) {
+      // A packet left open (a heartbeat whose datagram was then shed) must be finished: ngtcp2
+      // allows no other call on the connection before, and the acknowledgement rides in it.
+      if (!open_packet && holds_ack(ts)) {
         im.holding_ack = true;
         break;
       }

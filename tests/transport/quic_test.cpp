@@ -196,6 +196,40 @@ TEST(Quic, AnAcknowledgementWaitsForTheNextDatagramRatherThanTakeAPacketOfItsOwn
   EXPECT_GE(alone.client_packets, kRounds * 3 / 2);
 }
 
+// A heartbeat opens a packet for the datagram behind it; when that datagram is then dropped (too
+// big for the path, or shed by the pacer) the packet is still open, and an acknowledgement held
+// for the next datagram left it so: ngtcp2 aborted the relay at its next packet read (a 200 ±
+// 80 ms jitter call killed the relay this way). The open packet is finished and the
+// connection carries on.
+TEST(Quic, ADatagramDroppedBehindAHeartbeatLeavesNoPacketOpen) {
+  asio::io_context io;
+  Recorder server_side, client_side;
+  QuicServer server(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), cert(), server_side);
+  QuicConnection* peer = nullptr;
+  server_side.on_up = [&](QuicConnection& c) { peer = &c; };
+  QuicClient client(io, server.local_endpoint(), proto::room_sni("open"), nullptr, client_side);
+  ASSERT_TRUE(run_until(io, [&] { return client_side.established && peer != nullptr; }));
+  const std::vector<uint8_t> frame(60, 0);
+  const std::vector<uint8_t> too_big(1190, 0);  // fits a send, not a packet with its headers
+  bool dropped_one = false;
+  server_side.on_dgram = [&](QuicConnection& from, std::span<const uint8_t>) {
+    if (!std::exchange(dropped_one, true)) from.send_datagram(too_big);
+  };
+  peer->send_datagram(frame);  // a datagram flowing, with its heartbeat
+  ASSERT_TRUE(run_until(io, [&] { return client_side.datagrams.size() == 1; }));
+  io.run_for(std::chrono::milliseconds(120));  // the next heartbeat is due
+  client.connection().send_datagram(frame);    // owed an acknowledgement; its answer dropped
+  ASSERT_TRUE(run_until(io, [&] { return dropped_one; }));
+  for (int i = 0; i < 5; ++i) {
+    client.connection().send_datagram(frame);
+    peer->send_datagram(frame);
+    io.run_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(run_until(io, [&] { return client_side.datagrams.size() >= 6; }));
+  EXPECT_EQ(peer->stats().datagrams_dropped, 1u);
+  EXPECT_TRUE(client_side.closed.empty()) << client_side.closed;
+}
+
 // What arrives without datagrams (signalling, acknowledgements) shares the path with the media,
 // and the receiver's capacity meter counts its time on the link from this counter: every packet
 // that carried no datagram, with its IPv4 and UDP headers; none that did.
