@@ -54,6 +54,22 @@ const TlsCertificate& cert() {
 
 using testing::run_until;
 
+// One server and one client connected to it on loopback: `peer` is the server's side.
+struct ConnectedPair {
+  asio::io_context io;
+  Recorder server_side, client_side;
+  QuicServer server;
+  QuicConnection* peer = nullptr;
+  QuicClient client;
+  ConnectedPair(const std::string& room, const QuicConfig& config = {})
+      : server(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), cert(), server_side,
+               config),
+        client(io, server.local_endpoint(), proto::room_sni(room), nullptr, client_side, config) {
+    server_side.on_up = [this](QuicConnection& c) { peer = &c; };  // once the loop runs
+    EXPECT_TRUE(run_until(io, [&] { return client_side.established && peer != nullptr; }));
+  }
+};
+
 TEST(Quic, HandshakeStreamAndDatagramsBothWays) {
   asio::io_context io;
   Recorder server_side, client_side;
@@ -149,15 +165,8 @@ struct TurnTaking {
 };
 
 TurnTaking take_turns(const QuicConfig& config, size_t rounds) {
-  asio::io_context io;
-  Recorder server_side, client_side;
-  QuicServer server(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), cert(), server_side,
-                    config);
-  QuicConnection* peer = nullptr;
-  server_side.on_up = [&](QuicConnection& c) { peer = &c; };
-  QuicClient client(io, server.local_endpoint(), proto::room_sni("turns"), nullptr, client_side,
-                    config);
-  EXPECT_TRUE(run_until(io, [&] { return client_side.established && peer != nullptr; }));
+  ConnectedPair pair("turns", config);
+  auto& [io, server_side, client_side, server, peer, client] = pair;
   if (!peer) return {};
   const std::vector<uint8_t> frame(60, 0);  // a media tag: 0x00
   const auto turns = [&](size_t n) {
@@ -202,13 +211,9 @@ TEST(Quic, AnAcknowledgementWaitsForTheNextDatagramRatherThanTakeAPacketOfItsOwn
 // 80 ms jitter call killed the relay this way). The open packet is finished and the
 // connection carries on.
 TEST(Quic, ADatagramDroppedBehindAHeartbeatLeavesNoPacketOpen) {
-  asio::io_context io;
-  Recorder server_side, client_side;
-  QuicServer server(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), cert(), server_side);
-  QuicConnection* peer = nullptr;
-  server_side.on_up = [&](QuicConnection& c) { peer = &c; };
-  QuicClient client(io, server.local_endpoint(), proto::room_sni("open"), nullptr, client_side);
-  ASSERT_TRUE(run_until(io, [&] { return client_side.established && peer != nullptr; }));
+  ConnectedPair pair("open");
+  auto& [io, server_side, client_side, server, peer, client] = pair;
+  ASSERT_NE(peer, nullptr);
   const std::vector<uint8_t> frame(60, 0);
   const std::vector<uint8_t> too_big(1190, 0);  // fits a send, not a packet with its headers
   bool dropped_one = false;
@@ -234,13 +239,9 @@ TEST(Quic, ADatagramDroppedBehindAHeartbeatLeavesNoPacketOpen) {
 // and the receiver's capacity meter counts its time on the link from this counter: every packet
 // that carried no datagram, with its IPv4 and UDP headers; none that did.
 TEST(Quic, PacketsWithoutDatagramsAreCountedAsControl) {
-  asio::io_context io;
-  Recorder server_side, client_side;
-  QuicServer server(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), cert(), server_side);
-  QuicConnection* peer = nullptr;
-  server_side.on_up = [&](QuicConnection& c) { peer = &c; };
-  QuicClient client(io, server.local_endpoint(), proto::room_sni("ops"), nullptr, client_side);
-  ASSERT_TRUE(run_until(io, [&] { return client_side.established && peer != nullptr; }));
+  ConnectedPair pair("ops");
+  auto& [io, server_side, client_side, server, peer, client] = pair;
+  ASSERT_NE(peer, nullptr);
   io.run_for(std::chrono::milliseconds(50));
   const uint64_t start = peer->stats().control_bytes_received;
   EXPECT_GT(start, 1200u);  // the handshake's packets at least
