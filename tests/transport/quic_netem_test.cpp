@@ -144,11 +144,11 @@ void exchange(double loss) {
               100.0 * s.server_side.datagrams / offered, st.to_upstream.received - before);
   EXPECT_GE(offered, 9900);  // pacing keeps the sender from dropping its own media
   // Each datagram rides its own packet: it arrives with probability 1 - loss. Five sigma, plus
-  // 0.5 % for what the kernel's socket buffers drop in bursts on this 2-core machine (seen:
-  // 0.2 % at no loss).
+  // 1.5 % for what the kernel's socket buffers drop in bursts on this 2-core machine (seen at
+  // no loss: 0.2 % in a release build, 0.7-0.85 % under AddressSanitizer on a slow day).
   const double sigma = std::sqrt(offered * loss * (1 - loss));
   EXPECT_NEAR(static_cast<double>(s.server_side.datagrams), offered * (1 - loss),
-              5 * sigma + 0.005 * offered);
+              5 * sigma + 0.015 * offered);
   // Signalling is complete and in order despite the loss.
   EXPECT_EQ(s.server_side.stream, expected);
 }
